@@ -1,0 +1,172 @@
+#include "app/gateway.h"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "admin/admin_api.h"
+#include "catalog/catalog_holder.h"
+#include "core/clock.h"
+#include "core/stats.h"
+#include "http/data_plane.h"
+#include "http/listener.h"
+#include "limits/limit_states.h"
+#include "metering/meter.h"
+#include "model/validate.h"
+#include "store/sqlite_store.h"
+
+namespace tollgate {
+namespace {
+
+// Rebuilds the catalog whenever the store's control version moves, off the
+// request path, and publishes it. Polls so that writes from other processes
+// (`tollgate apply`) are seen within one interval.
+class Reloader {
+ public:
+  Reloader(Store& store, LimitStates& limits, CatalogHolder& catalogs, const Clock& clock,
+           std::chrono::milliseconds interval)
+      : store_(store), limits_(limits), catalogs_(catalogs), clock_(clock), interval_(interval) {}
+  ~Reloader() { stop(); }
+
+  void reload_now() {
+    const std::uint64_t version = store_.control_version();
+    if (catalogs_.current() && version == loaded_version_) return;
+    const ControlState state = store_.load_control_state();
+    try {
+      validate_control_state(state);
+    } catch (const std::exception& e) {
+      spdlog::warn("control state version {} breaks a rule ({}); serving it anyway", version, e.what());
+    }
+    UsageLoader loader = [this](const std::string& plan, const std::string& key, std::int64_t first,
+                                std::int64_t last) { return store_.usage_between(plan, key, first, last); };
+    catalogs_.publish(build_catalog(state, limits_, loader, clock_.now(), version));
+    loaded_version_ = version;
+    spdlog::info("catalog version {} loaded: {} apis, {} api keys", version, state.apis.size(),
+                 state.api_keys.size());
+  }
+
+  void start() {
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mutex_);
+      while (!stopping_) {
+        wake_.wait_for(lock, interval_, [this] { return stopping_; });
+        if (stopping_) break;
+        lock.unlock();
+        try {
+          reload_now();
+        } catch (const std::exception& e) {
+          spdlog::error("reload failed, serving the previous catalog: {}", e.what());
+        }
+        lock.lock();
+      }
+    });
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  Store& store_;
+  LimitStates& limits_;
+  CatalogHolder& catalogs_;
+  const Clock& clock_;
+  std::chrono::milliseconds interval_;
+  std::uint64_t loaded_version_ = 0;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+struct Worker {
+  asio::io_context io{1};
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<DataPlane> plane;
+  RequestHandler handler;
+  std::thread thread;
+};
+
+}  // namespace
+
+std::filesystem::path database_path(const std::filesystem::path& data_dir) {
+  std::filesystem::create_directories(data_dir);
+  std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace);
+  return data_dir / "tollgate.db";
+}
+
+int serve(const ServeOptions& options) {
+  const tcp::endpoint data_endpoint = parse_listen_address(options.listen);
+  const tcp::endpoint admin_endpoint = parse_listen_address(options.admin_listen);
+  const int workers = options.workers > 0 ? options.workers
+                                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+
+  SqliteStore store(database_path(options.data_dir));
+  SystemClock clock;
+  Stats stats;
+  LimitStates limits;
+  CatalogHolder catalogs;
+  Reloader reloader(store, limits, catalogs, clock, options.reload_interval);
+  reloader.reload_now();
+  Meter meter(limits, store, clock, options.flush_interval);
+  meter.start();
+
+  const ConnectionLimits connection_limits;
+  std::vector<std::unique_ptr<Worker>> pool;
+  tcp::endpoint bound = data_endpoint;
+  for (int i = 0; i < workers; ++i) {
+    auto w = std::make_unique<Worker>();
+    // Port 0 picks a free port once; the other workers join it.
+    w->acceptor = std::make_unique<tcp::acceptor>(bind_reuseport(w->io, bound));
+    bound = w->acceptor->local_endpoint();
+    w->plane = std::make_unique<DataPlane>(w->io.get_executor(), catalogs, clock, stats);
+    w->handler = [plane = w->plane.get()](HttpRequest& r) { return plane->handle(r); };
+    pool.push_back(std::move(w));
+  }
+
+  asio::io_context admin_io{1};
+  tcp::acceptor admin_acceptor(admin_io, admin_endpoint);
+  AdminApi admin(catalogs, stats);
+  const RequestHandler admin_handler = [&admin](HttpRequest& r) { return admin.handle(r); };
+  asio::co_spawn(admin_io, accept_loop(admin_acceptor, admin_handler, connection_limits), asio::detached);
+
+  asio::signal_set signals(admin_io, SIGINT, SIGTERM);
+  signals.async_wait([&](const beast::error_code&, int signal) {
+    spdlog::info("signal {}: shutting down", signal);
+    admin_acceptor.close();
+    for (auto& w : pool) w->io.stop();
+    admin_io.stop();
+  });
+
+  for (auto& w : pool) {
+    asio::co_spawn(w->io, accept_loop(*w->acceptor, w->handler, connection_limits), asio::detached);
+    w->thread = std::thread([io = &w->io] { io->run(); });
+  }
+  reloader.start();
+
+  std::printf("tollgate: data plane on http://%s:%u (%d workers), admin on http://%s:%u, data in %s\n",
+              bound.address().to_string().c_str(), bound.port(), workers,
+              admin_acceptor.local_endpoint().address().to_string().c_str(),
+              admin_acceptor.local_endpoint().port(), options.data_dir.c_str());
+  std::fflush(stdout);
+
+  admin_io.run();
+  for (auto& w : pool) w->thread.join();
+  reloader.stop();
+  meter.stop();
+  spdlog::info("stopped; usage flushed");
+  return 0;
+}
+
+}  // namespace tollgate

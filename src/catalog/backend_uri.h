@@ -1,0 +1,17 @@
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "catalog/catalog.h"
+
+namespace tollgate {
+
+// Splits "http://host[:port][/path][?query]" into a Backend. Braces are kept
+// in the target so {param} placeholders survive. nullopt if not http://.
+std::optional<Backend> parse_backend_uri(std::string_view uri);
+
+// Parses the status a MOCK integration answers with and its response.
+MockResponse mock_response_of(const Integration& integration);
+
+}  // namespace tollgate

@@ -1,0 +1,128 @@
+#pragma once
+
+// An immutable, indexed snapshot of the control state, built off the request
+// path and published whole (catalog_holder.h). Readers never lock; the limit
+// state it points at lives in LimitStates and outlives every snapshot.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "catalog/route_tree.h"
+#include "core/clock.h"
+#include "limits/limit_states.h"
+#include "limits/token_bucket.h"
+#include "model/types.h"
+
+namespace tollgate {
+
+// A token bucket with the throttle it enforces.
+struct LimitRef {
+  TokenBucket* bucket = nullptr;
+  BucketParams params;
+};
+
+struct MockResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Where an HTTP/HTTP_PROXY integration sends requests. `target` may hold
+// {param} placeholders filled from the matched path.
+struct Backend {
+  std::string host;
+  std::string port;
+  std::string host_header;  // host[:port] as written in the URI
+  std::string target;       // path and optional query
+};
+
+// One method of one resource in a deployed stage.
+struct RouteMethod {
+  std::string resource_path;  // "/pets/{petId}"
+  std::string http_method;    // as declared, "ANY" included
+  bool api_key_required = false;
+  IntegrationType type = IntegrationType::kMock;
+  std::string backend_method;  // empty: the request's own method
+  Backend backend;
+  std::int64_t timeout_ms = 29000;
+  MockResponse mock;
+  std::optional<LimitRef> stage_limit;  // from the stage's methodSettings
+};
+
+struct StageEntry {
+  std::string api_id;
+  std::string stage_name;
+  ApiKeySource key_source = ApiKeySource::kHeader;
+  std::vector<RouteMethod> methods;
+  RouteTree routes;
+};
+
+struct MethodLimit {
+  std::uint32_t method_index;
+  LimitRef limit;
+};
+
+// A key's membership in the one usage plan that covers a given stage.
+struct PlanBinding {
+  const StageEntry* stage = nullptr;
+  std::string plan_id;
+  KeyPlanState* state = nullptr;
+  std::optional<LimitRef> plan_limit;
+  std::optional<Quota> quota;
+  std::int64_t initial_window_id = 0;  // the window the key joined the plan in
+  std::vector<MethodLimit> method_limits;
+
+  const LimitRef* method_limit(std::uint32_t method_index) const;
+};
+
+struct KeyEntry {
+  std::string id;
+  bool enabled = false;
+  std::vector<PlanBinding> bindings;
+
+  const PlanBinding* binding_for(const StageEntry* stage) const;
+};
+
+class Catalog {
+ public:
+  const StageEntry* stage(std::string_view api_id, std::string_view stage_name) const;
+  bool has_api(std::string_view api_id) const { return apis_.find(api_id) != apis_.end(); }
+  const KeyEntry* key(std::string_view value) const;
+  const LimitRef& account_limit() const { return account_; }
+  std::uint64_t version() const { return version_; }
+  std::size_t key_count() const { return keys_.size(); }
+
+ private:
+  friend class CatalogBuilder;
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <typename V>
+  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+  StringMap<StringMap<StageEntry>> apis_;
+  StringMap<KeyEntry> keys_;  // by key value
+  LimitRef account_;
+  std::uint64_t version_ = 0;
+};
+
+// Reads a key's usage under a plan over a range of days, to seed quota
+// counters that are new to this process.
+using UsageLoader = std::function<std::int64_t(const std::string& plan_id, const std::string& key_id,
+                                               std::int64_t first_day, std::int64_t last_day)>;
+
+// Builds a catalog from a validated control state. Control plane: may throw.
+std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
+                                             const UsageLoader& load_usage, UnixNanos now,
+                                             std::uint64_t version);
+
+}  // namespace tollgate

@@ -1,0 +1,121 @@
+#include "gate/gate.h"
+
+#include <algorithm>
+
+#include "limits/quota_window.h"
+
+namespace tollgate {
+namespace {
+
+constexpr int kMaxSteps = 5;
+
+// One limit the request must pass: a token bucket, or the key's quota.
+struct Step {
+  const LimitRef* bucket = nullptr;  // null for the quota step
+  const char* policy = nullptr;
+};
+
+std::int64_t ceil_seconds(std::int64_t nanos) {
+  return std::max<std::int64_t>(1, (nanos + kNanosPerSecond - 1) / kNanosPerSecond);
+}
+
+std::int64_t bucket_window_s(const BucketParams& p) {
+  if (p.blocks_all) return 1;
+  return ceil_seconds(p.capacity_ns);
+}
+
+LimitReport bucket_report(const Step& s, UnixNanos now) {
+  const BucketParams& p = s.bucket->params;
+  const BucketLevel level = s.bucket->bucket->level(p, now);
+  return {s.policy, p.burst, bucket_window_s(p), level.remaining, level.seconds_to_full};
+}
+
+class QuotaStep {
+ public:
+  QuotaStep(const PlanBinding& b, UnixNanos now)
+      : binding_(b),
+        now_s_(now / kNanosPerSecond),
+        window_(quota_window(b.quota->period, now_s_)),
+        limit_(quota_limit_for(*b.quota, window_.id, b.initial_window_id)) {}
+
+  bool try_take() {
+    remaining_ = binding_.state->quota.try_take(window_.id, limit_);
+    return remaining_ >= 0;
+  }
+  void give_back() { binding_.state->quota.give_back(window_.id); }
+  std::int64_t seconds_to_reset() const { return std::max<std::int64_t>(1, window_.end_unix_s - now_s_); }
+  LimitReport report() const {
+    return {"quota", limit_, window_.end_unix_s - window_.start_unix_s, std::max<std::int64_t>(0, remaining_),
+            seconds_to_reset()};
+  }
+
+ private:
+  const PlanBinding& binding_;
+  std::int64_t now_s_;
+  QuotaWindow window_;
+  std::int64_t limit_;
+  std::int64_t remaining_ = 0;
+};
+
+}  // namespace
+
+GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
+                   std::optional<std::string_view> api_key, UnixNanos now) {
+  GateDecision d;
+  const RouteMethod& method = stage.methods[method_index];
+  Step steps[kMaxSteps];
+  int count = 0;
+  std::optional<QuotaStep> quota;
+
+  if (method.api_key_required) {
+    d.key = api_key ? catalog.key(*api_key) : nullptr;
+    if (d.key && d.key->enabled) d.binding = d.key->binding_for(&stage);
+    if (!d.binding) {
+      d.verdict = Verdict::kForbidden;
+      return d;
+    }
+    if (const LimitRef* m = d.binding->method_limit(method_index)) steps[count++] = {m, "method"};
+    if (d.binding->plan_limit) steps[count++] = {&*d.binding->plan_limit, "key"};
+    if (d.binding->quota) {
+      quota.emplace(*d.binding, now);
+      steps[count++] = {nullptr, "quota"};
+    }
+  }
+  if (method.stage_limit) steps[count++] = {&*method.stage_limit, "stage"};
+  steps[count++] = {&catalog.account_limit(), "account"};
+
+  for (int i = 0; i < count; ++i) {
+    const Step& s = steps[i];
+    std::int64_t wait_ns = 0;
+    const bool taken = s.bucket ? s.bucket->bucket->try_take(s.bucket->params, now, wait_ns)
+                                : quota->try_take();
+    if (taken) continue;
+    for (int j = i - 1; j >= 0; --j) {
+      if (steps[j].bucket)
+        steps[j].bucket->bucket->give_back(steps[j].bucket->params);
+      else
+        quota->give_back();
+    }
+    if (s.bucket) {
+      d.verdict = Verdict::kThrottled;
+      d.retry_after_s = ceil_seconds(wait_ns);
+      d.report = bucket_report(s, now);
+      d.report.remaining = 0;
+      d.report.reset_s = d.retry_after_s;
+    } else {
+      d.verdict = Verdict::kQuotaExceeded;
+      d.retry_after_s = quota->seconds_to_reset();
+      d.report = quota->report();
+    }
+    return d;
+  }
+
+  if (d.binding) d.binding->state->served.fetch_add(1, std::memory_order_relaxed);
+  for (int i = 0; i < count; ++i) {
+    const LimitReport r = steps[i].bucket ? bucket_report(steps[i], now) : quota->report();
+    if (!d.report.policy || r.remaining < d.report.remaining) d.report = r;
+  }
+  return d;
+}
+
+}  // namespace tollgate

@@ -1,0 +1,42 @@
+#pragma once
+
+// The decision path: API key → usage plan → throttles → quota, in the
+// contract's order (spec §10.2). Pure logic over a catalog snapshot and a
+// clock reading; no lock, no allocation, no exception.
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "catalog/catalog.h"
+#include "core/clock.h"
+
+namespace tollgate {
+
+enum class Verdict : std::uint8_t { kAllow, kForbidden, kThrottled, kQuotaExceeded };
+
+// One limit as the RateLimit-Policy / RateLimit header fields describe it.
+struct LimitReport {
+  const char* policy = nullptr;  // nullptr: nothing to report
+  std::int64_t quota = 0;        // requests the policy allows per window
+  std::int64_t window_s = 0;
+  std::int64_t remaining = 0;
+  std::int64_t reset_s = 0;      // seconds until `remaining` is back to `quota`
+};
+
+struct GateDecision {
+  Verdict verdict = Verdict::kAllow;
+  // On refusal the limit that refused; when allowed the tightest one.
+  LimitReport report;
+  std::int64_t retry_after_s = 0;  // on 429
+  const KeyEntry* key = nullptr;
+  const PlanBinding* binding = nullptr;  // set when a usage plan applied
+};
+
+// Decides one request for method `method_index` of `stage`. `api_key` is the
+// x-api-key header, if any. Takes from every limit or from none, and counts
+// an admitted request toward the key's usage.
+GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
+                   std::optional<std::string_view> api_key, UnixNanos now);
+
+}  // namespace tollgate

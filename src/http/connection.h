@@ -1,0 +1,25 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+#include "http/beast.h"
+
+namespace tollgate {
+
+using RequestHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest&)>;
+
+struct ConnectionLimits {
+  std::uint32_t header_limit = 16 * 1024;
+  std::uint64_t body_limit = 10 * 1024 * 1024;
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds write_timeout{30};
+};
+
+// Serves HTTP/1.1 requests on one connection until the peer closes, asks to
+// close, or a limit or timeout ends it. A new parser per request bounds
+// headers and body.
+asio::awaitable<void> serve_connection(tcp::socket socket, const RequestHandler& handler,
+                                       const ConnectionLimits& limits);
+
+}  // namespace tollgate

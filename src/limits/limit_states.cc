@@ -1,0 +1,40 @@
+#include "limits/limit_states.h"
+
+namespace tollgate {
+
+TokenBucket& LimitStates::bucket(const std::string& scope) {
+  std::lock_guard lock(mutex_);
+  auto& slot = buckets_[scope];
+  if (!slot) slot = std::make_unique<TokenBucket>();
+  return *slot;
+}
+
+KeyPlanState& LimitStates::key_plan(const std::string& plan_id, const std::string& key_id,
+                                    bool& created) {
+  std::lock_guard lock(mutex_);
+  auto& slot = key_plans_[plan_id + '\n' + key_id];
+  created = !slot;
+  if (!slot) {
+    slot = std::make_unique<KeyPlanState>();
+    slot->plan_id = plan_id;
+    slot->key_id = key_id;
+  }
+  return *slot;
+}
+
+void LimitStates::for_each_key_plan(const std::function<void(KeyPlanState&)>& fn) {
+  std::lock_guard lock(mutex_);
+  for (auto& [scope, state] : key_plans_) fn(*state);
+}
+
+std::size_t LimitStates::bucket_count() {
+  std::lock_guard lock(mutex_);
+  return buckets_.size();
+}
+
+std::size_t LimitStates::key_plan_count() {
+  std::lock_guard lock(mutex_);
+  return key_plans_.size();
+}
+
+}  // namespace tollgate

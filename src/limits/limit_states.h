@@ -1,0 +1,56 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "limits/quota_counter.h"
+#include "limits/token_bucket.h"
+#include "model/types.h"
+
+namespace tollgate {
+
+// Live counters of one key under one usage plan, shared by every stage of the
+// plan: the quota used in the current window and the requests served, which
+// the meter flushes to the store.
+struct alignas(64) KeyPlanState {
+  QuotaCounter quota;
+  std::atomic<std::uint64_t> served{0};
+
+  // Written once at creation; read by the meter.
+  std::string plan_id;
+  std::string key_id;
+  // The quota period the counter was loaded for; catalog builder only.
+  std::optional<QuotaPeriod> counted_period;
+  // Served count already written to the store; written by the meter only.
+  std::atomic<std::uint64_t> flushed{0};
+};
+
+// The mutable limit state that outlives catalog snapshots: token buckets and
+// per key/plan counters, keyed by scope. Lookups and inserts take a mutex and
+// happen only while a catalog is built; the returned objects live as long as
+// this registry and are used lock-free on the request path.
+class LimitStates {
+ public:
+  TokenBucket& bucket(const std::string& scope);
+  // `created` tells whether the state is new (its quota still to be loaded).
+  KeyPlanState& key_plan(const std::string& plan_id, const std::string& key_id, bool& created);
+  TokenBucket& account() { return account_; }
+
+  void for_each_key_plan(const std::function<void(KeyPlanState&)>& fn);
+  std::size_t bucket_count();
+  std::size_t key_plan_count();
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::unique_ptr<TokenBucket>> buckets_;
+  std::unordered_map<std::string, std::unique_ptr<KeyPlanState>> key_plans_;
+  TokenBucket account_;
+};
+
+}  // namespace tollgate

@@ -1,0 +1,423 @@
+#include "model/json_codec.h"
+
+#include <stdexcept>
+
+namespace tollgate {
+namespace json = boost::json;
+
+namespace {
+
+[[noreturn]] void fail(std::string_view where, std::string_view what) {
+  throw std::invalid_argument(std::string(where) + ": " + std::string(what));
+}
+
+const json::object& as_object(const json::value& v, std::string_view where) {
+  if (!v.is_object()) fail(where, "must be an object");
+  return v.get_object();
+}
+
+std::string get_string(const json::object& o, std::string_view key, std::string_view where) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return {};
+  if (!it->value().is_string()) fail(std::string(where) + "." + std::string(key), "must be a string");
+  return std::string(it->value().get_string());
+}
+
+bool get_bool(const json::object& o, std::string_view key, bool fallback, std::string_view where) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return fallback;
+  if (!it->value().is_bool()) fail(std::string(where) + "." + std::string(key), "must be a boolean");
+  return it->value().get_bool();
+}
+
+double get_double(const json::object& o, std::string_view key, double fallback, std::string_view where) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return fallback;
+  const json::value& v = it->value();
+  if (v.is_double()) return v.get_double();
+  if (v.is_int64()) return static_cast<double>(v.get_int64());
+  if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+  fail(std::string(where) + "." + std::string(key), "must be a number");
+}
+
+std::int64_t get_int(const json::object& o, std::string_view key, std::int64_t fallback,
+                     std::string_view where) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return fallback;
+  const json::value& v = it->value();
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return static_cast<std::int64_t>(v.get_uint64());
+  if (v.is_double() && v.get_double() == static_cast<double>(static_cast<std::int64_t>(v.get_double())))
+    return static_cast<std::int64_t>(v.get_double());
+  fail(std::string(where) + "." + std::string(key), "must be an integer");
+}
+
+std::map<std::string, std::string> get_string_map(const json::object& o, std::string_view key,
+                                                  std::string_view where) {
+  std::map<std::string, std::string> out;
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return out;
+  const std::string here = std::string(where) + "." + std::string(key);
+  for (const auto& [k, v] : as_object(it->value(), here)) {
+    if (!v.is_string()) fail(here + "." + std::string(k), "must be a string");
+    out.emplace(std::string(k), std::string(v.get_string()));
+  }
+  return out;
+}
+
+json::object string_map_json(const std::map<std::string, std::string>& m) {
+  json::object o;
+  for (const auto& [k, v] : m) o[k] = v;
+  return o;
+}
+
+void put_if(json::object& o, std::string_view key, const std::string& v) {
+  if (!v.empty()) o[key] = v;
+}
+
+}  // namespace
+
+json::object to_json(const Throttle& t) {
+  return {{"burstLimit", t.burst_limit}, {"rateLimit", t.rate_limit}};
+}
+
+json::object to_json(const Quota& q) {
+  return {{"limit", q.limit}, {"offset", q.offset}, {"period", to_string(q.period)}};
+}
+
+json::object to_json(const Integration& i) {
+  json::object o{{"type", to_string(i.type)}, {"timeoutInMillis", i.timeout_ms}};
+  put_if(o, "httpMethod", i.http_method);
+  put_if(o, "uri", i.uri);
+  if (!i.request_templates.empty()) o["requestTemplates"] = string_map_json(i.request_templates);
+  o["passthroughBehavior"] = "WHEN_NO_MATCH";
+  o["connectionType"] = "INTERNET";
+  o["cacheKeyParameters"] = json::array{};
+  if (!i.integration_responses.empty()) {
+    json::object responses;
+    for (const auto& [code, r] : i.integration_responses) {
+      json::object ro{{"statusCode", r.status_code}};
+      if (!r.response_templates.empty())
+        ro["responseTemplates"] = string_map_json(r.response_templates);
+      if (!r.response_parameters.empty())
+        ro["responseParameters"] = string_map_json(r.response_parameters);
+      responses[code] = std::move(ro);
+    }
+    o["integrationResponses"] = std::move(responses);
+  }
+  return o;
+}
+
+json::object to_json(const Method& m) {
+  json::object o{{"httpMethod", m.http_method},
+                 {"authorizationType", m.authorization_type},
+                 {"apiKeyRequired", m.api_key_required}};
+  if (m.integration) o["methodIntegration"] = to_json(*m.integration);
+  return o;
+}
+
+json::object to_json(const Resource& r) {
+  json::object o{{"id", r.id}, {"path", r.path}};
+  put_if(o, "parentId", r.parent_id);
+  put_if(o, "pathPart", r.path_part);
+  if (!r.methods.empty()) {
+    json::object methods;
+    for (const auto& [name, m] : r.methods) methods[name] = to_json(m);
+    o["resourceMethods"] = std::move(methods);
+  }
+  return o;
+}
+
+json::array to_json(const std::vector<Resource>& resources) {
+  json::array a;
+  for (const auto& r : resources) a.push_back(to_json(r));
+  return a;
+}
+
+json::object to_json(const RestApi& api) {
+  json::object o{{"id", api.id},
+                 {"name", api.name},
+                 {"createdDate", api.created_date},
+                 {"apiKeySource", to_string(api.api_key_source)},
+                 {"disableExecuteApiEndpoint", false},
+                 {"endpointConfiguration", json::object{{"types", json::array{"EDGE"}}}}};
+  put_if(o, "description", api.description);
+  for (const auto& r : api.resources)
+    if (r.parent_id.empty()) o["rootResourceId"] = r.id;
+  o["resources"] = to_json(api.resources);
+  return o;
+}
+
+json::object to_json(const Deployment& d) {
+  json::object o{{"id", d.id}, {"createdDate", d.created_date}, {"restApiId", d.api_id}};
+  put_if(o, "description", d.description);
+  o["resources"] = to_json(d.resources);
+  return o;
+}
+
+json::object to_json(const Stage& s) {
+  json::object settings;
+  for (const auto& [key, m] : s.method_settings) {
+    settings[key] = json::object{{"metricsEnabled", m.metrics_enabled},
+                                 {"dataTraceEnabled", m.data_trace_enabled},
+                                 {"throttlingBurstLimit", m.throttling_burst_limit},
+                                 {"throttlingRateLimit", m.throttling_rate_limit},
+                                 {"cachingEnabled", m.caching_enabled},
+                                 {"cacheTtlInSeconds", m.cache_ttl_seconds},
+                                 {"cacheDataEncrypted", false},
+                                 {"requireAuthorizationForCacheControl", true},
+                                 {"unauthorizedCacheControlHeaderStrategy",
+                                  "SUCCEED_WITH_RESPONSE_HEADER"}};
+  }
+  json::object o{{"restApiId", s.api_id},
+                 {"deploymentId", s.deployment_id},
+                 {"stageName", s.stage_name},
+                 {"cacheClusterEnabled", false},
+                 {"cacheClusterStatus", "NOT_AVAILABLE"},
+                 {"methodSettings", std::move(settings)},
+                 {"tracingEnabled", false},
+                 {"createdDate", s.created_date},
+                 {"lastUpdatedDate", s.last_updated_date}};
+  put_if(o, "description", s.description);
+  return o;
+}
+
+json::object to_json(const ApiKey& k, bool include_value) {
+  json::object o{{"id", k.id},
+                 {"enabled", k.enabled},
+                 {"createdDate", k.created_date},
+                 {"lastUpdatedDate", k.last_updated_date},
+                 {"stageKeys", json::array{}}};
+  if (include_value) o["value"] = k.value;
+  put_if(o, "name", k.name);
+  put_if(o, "customerId", k.customer_id);
+  put_if(o, "description", k.description);
+  o["tags"] = string_map_json(k.tags);
+  return o;
+}
+
+json::object to_json(const UsagePlan& p) {
+  json::array stages;
+  for (const auto& s : p.api_stages) {
+    json::object so{{"apiId", s.api_id}, {"stage", s.stage}};
+    if (!s.throttle.empty()) {
+      json::object t;
+      for (const auto& [key, th] : s.throttle) t[key] = to_json(th);
+      so["throttle"] = std::move(t);
+    }
+    stages.push_back(std::move(so));
+  }
+  json::object o{{"id", p.id}, {"name", p.name}, {"apiStages", std::move(stages)}};
+  put_if(o, "description", p.description);
+  if (p.throttle) o["throttle"] = to_json(*p.throttle);
+  if (p.quota) o["quota"] = to_json(*p.quota);
+  put_if(o, "productCode", p.product_code);
+  o["tags"] = string_map_json(p.tags);
+  return o;
+}
+
+json::object to_json(const AccountSettings& a) {
+  return {{"throttleSettings", to_json(a.throttle)},
+          {"features", json::array{"UsagePlans"}},
+          {"apiKeyVersion", "4"}};
+}
+
+Throttle throttle_from_json(const json::value& v, std::string_view where) {
+  const auto& o = as_object(v, where);
+  return Throttle{get_double(o, "rateLimit", 0, where), get_int(o, "burstLimit", 0, where)};
+}
+
+Quota quota_from_json(const json::value& v, std::string_view where) {
+  const auto& o = as_object(v, where);
+  Quota q;
+  q.limit = get_int(o, "limit", 0, where);
+  q.offset = get_int(o, "offset", 0, where);
+  const std::string period = get_string(o, "period", where);
+  auto parsed = quota_period_from(period);
+  if (!parsed)
+    fail(std::string(where) + ".period",
+         "Value '" + period + "' failed to satisfy constraint: Member must satisfy enum value "
+                              "set: [DAY, WEEK, MONTH]");
+  q.period = *parsed;
+  return q;
+}
+
+Integration integration_from_json(const json::value& v, std::string_view where) {
+  const auto& o = as_object(v, where);
+  Integration i;
+  const std::string type = get_string(o, "type", where);
+  auto parsed = integration_type_from(type);
+  if (!parsed)
+    fail(std::string(where) + ".type",
+         "Value '" + type + "' failed to satisfy constraint: Member must satisfy enum value set: "
+                            "[HTTP, MOCK, HTTP_PROXY]");
+  i.type = *parsed;
+  i.http_method = get_string(o, "httpMethod", where);
+  i.uri = get_string(o, "uri", where);
+  i.timeout_ms = get_int(o, "timeoutInMillis", 29000, where);
+  i.request_templates = get_string_map(o, "requestTemplates", where);
+  if (auto it = o.find("integrationResponses"); it != o.end() && !it->value().is_null()) {
+    const std::string here = std::string(where) + ".integrationResponses";
+    for (const auto& [code, rv] : as_object(it->value(), here)) {
+      const std::string rhere = here + "." + std::string(code);
+      const auto& ro = as_object(rv, rhere);
+      IntegrationResponse r;
+      r.status_code = get_string(ro, "statusCode", rhere);
+      if (r.status_code.empty()) r.status_code = std::string(code);
+      r.response_templates = get_string_map(ro, "responseTemplates", rhere);
+      r.response_parameters = get_string_map(ro, "responseParameters", rhere);
+      i.integration_responses.emplace(std::string(code), std::move(r));
+    }
+  }
+  return i;
+}
+
+Method method_from_json(const json::value& v, std::string_view where) {
+  const auto& o = as_object(v, where);
+  Method m;
+  m.http_method = get_string(o, "httpMethod", where);
+  m.authorization_type = get_string(o, "authorizationType", where);
+  if (m.authorization_type.empty()) m.authorization_type = "NONE";
+  m.api_key_required = get_bool(o, "apiKeyRequired", false, where);
+  if (auto it = o.find("methodIntegration"); it != o.end() && !it->value().is_null())
+    m.integration = integration_from_json(it->value(), std::string(where) + ".methodIntegration");
+  return m;
+}
+
+Resource resource_from_json(const json::value& v, std::string_view where) {
+  const auto& o = as_object(v, where);
+  Resource r;
+  r.id = get_string(o, "id", where);
+  r.parent_id = get_string(o, "parentId", where);
+  r.path_part = get_string(o, "pathPart", where);
+  r.path = get_string(o, "path", where);
+  if (auto it = o.find("resourceMethods"); it != o.end() && !it->value().is_null()) {
+    const std::string here = std::string(where) + ".resourceMethods";
+    for (const auto& [name, mv] : as_object(it->value(), here)) {
+      Method m = method_from_json(mv, here + "." + std::string(name));
+      if (m.http_method.empty()) m.http_method = std::string(name);
+      r.methods.emplace(std::string(name), std::move(m));
+    }
+  }
+  return r;
+}
+
+std::vector<Resource> resources_from_json(const json::value& v, std::string_view where) {
+  std::vector<Resource> out;
+  if (v.is_null()) return out;
+  if (!v.is_array()) fail(where, "must be an array");
+  std::size_t n = 0;
+  for (const auto& item : v.get_array())
+    out.push_back(resource_from_json(item, std::string(where) + "[" + std::to_string(n++) + "]"));
+  return out;
+}
+
+RestApi rest_api_from_json(const json::value& v) {
+  const auto& o = as_object(v, "restApi");
+  RestApi api;
+  api.id = get_string(o, "id", "restApi");
+  api.name = get_string(o, "name", "restApi");
+  api.description = get_string(o, "description", "restApi");
+  api.created_date = get_int(o, "createdDate", 0, "restApi");
+  api.api_key_source =
+      api_key_source_from(get_string(o, "apiKeySource", "restApi")).value_or(ApiKeySource::kHeader);
+  if (auto it = o.find("resources"); it != o.end())
+    api.resources = resources_from_json(it->value(), "restApi.resources");
+  return api;
+}
+
+Deployment deployment_from_json(const json::value& v) {
+  const auto& o = as_object(v, "deployment");
+  Deployment d;
+  d.id = get_string(o, "id", "deployment");
+  d.api_id = get_string(o, "restApiId", "deployment");
+  d.description = get_string(o, "description", "deployment");
+  d.created_date = get_int(o, "createdDate", 0, "deployment");
+  if (auto it = o.find("resources"); it != o.end())
+    d.resources = resources_from_json(it->value(), "deployment.resources");
+  return d;
+}
+
+Stage stage_from_json(const json::value& v) {
+  const auto& o = as_object(v, "stage");
+  Stage s;
+  s.api_id = get_string(o, "restApiId", "stage");
+  s.stage_name = get_string(o, "stageName", "stage");
+  s.deployment_id = get_string(o, "deploymentId", "stage");
+  s.description = get_string(o, "description", "stage");
+  s.created_date = get_int(o, "createdDate", 0, "stage");
+  s.last_updated_date = get_int(o, "lastUpdatedDate", 0, "stage");
+  if (auto it = o.find("methodSettings"); it != o.end() && !it->value().is_null()) {
+    for (const auto& [key, mv] : as_object(it->value(), "stage.methodSettings")) {
+      const std::string here = "stage.methodSettings." + std::string(key);
+      const auto& mo = as_object(mv, here);
+      MethodSetting m;
+      m.metrics_enabled = get_bool(mo, "metricsEnabled", false, here);
+      m.data_trace_enabled = get_bool(mo, "dataTraceEnabled", false, here);
+      m.throttling_burst_limit = get_int(mo, "throttlingBurstLimit", 5000, here);
+      m.throttling_rate_limit = get_double(mo, "throttlingRateLimit", 10000.0, here);
+      m.caching_enabled = get_bool(mo, "cachingEnabled", false, here);
+      m.cache_ttl_seconds = get_int(mo, "cacheTtlInSeconds", 300, here);
+      s.method_settings.emplace(std::string(key), m);
+    }
+  }
+  return s;
+}
+
+ApiKey api_key_from_json(const json::value& v) {
+  const auto& o = as_object(v, "apiKey");
+  ApiKey k;
+  k.id = get_string(o, "id", "apiKey");
+  k.value = get_string(o, "value", "apiKey");
+  k.name = get_string(o, "name", "apiKey");
+  k.customer_id = get_string(o, "customerId", "apiKey");
+  k.description = get_string(o, "description", "apiKey");
+  k.enabled = get_bool(o, "enabled", false, "apiKey");
+  k.created_date = get_int(o, "createdDate", 0, "apiKey");
+  k.last_updated_date = get_int(o, "lastUpdatedDate", 0, "apiKey");
+  k.tags = get_string_map(o, "tags", "apiKey");
+  return k;
+}
+
+UsagePlan usage_plan_from_json(const json::value& v) {
+  const auto& o = as_object(v, "usagePlan");
+  UsagePlan p;
+  p.id = get_string(o, "id", "usagePlan");
+  p.name = get_string(o, "name", "usagePlan");
+  p.description = get_string(o, "description", "usagePlan");
+  p.product_code = get_string(o, "productCode", "usagePlan");
+  p.tags = get_string_map(o, "tags", "usagePlan");
+  if (auto it = o.find("throttle"); it != o.end() && !it->value().is_null())
+    p.throttle = throttle_from_json(it->value(), "usagePlan.throttle");
+  if (auto it = o.find("quota"); it != o.end() && !it->value().is_null())
+    p.quota = quota_from_json(it->value(), "usagePlan.quota");
+  if (auto it = o.find("apiStages"); it != o.end() && !it->value().is_null()) {
+    if (!it->value().is_array()) fail("usagePlan.apiStages", "must be an array");
+    std::size_t n = 0;
+    for (const auto& sv : it->value().get_array()) {
+      const std::string here = "usagePlan.apiStages[" + std::to_string(n++) + "]";
+      const auto& so = as_object(sv, here);
+      ApiStage s;
+      s.api_id = get_string(so, "apiId", here);
+      s.stage = get_string(so, "stage", here);
+      if (auto t = so.find("throttle"); t != so.end() && !t->value().is_null()) {
+        for (const auto& [key, tv] : as_object(t->value(), here + ".throttle"))
+          s.throttle.emplace(std::string(key),
+                             throttle_from_json(tv, here + ".throttle." + std::string(key)));
+      }
+      p.api_stages.push_back(std::move(s));
+    }
+  }
+  return p;
+}
+
+AccountSettings account_from_json(const json::value& v) {
+  const auto& o = as_object(v, "account");
+  AccountSettings a;
+  if (auto it = o.find("throttleSettings"); it != o.end() && !it->value().is_null())
+    a.throttle = throttle_from_json(it->value(), "account.throttleSettings");
+  return a;
+}
+
+}  // namespace tollgate

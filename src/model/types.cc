@@ -1,0 +1,77 @@
+#include "model/types.h"
+
+#include <array>
+
+namespace tollgate {
+
+const char* to_string(QuotaPeriod p) {
+  switch (p) {
+    case QuotaPeriod::kDay: return "DAY";
+    case QuotaPeriod::kWeek: return "WEEK";
+    case QuotaPeriod::kMonth: return "MONTH";
+  }
+  return "MONTH";
+}
+
+std::optional<QuotaPeriod> quota_period_from(std::string_view s) {
+  if (s == "DAY") return QuotaPeriod::kDay;
+  if (s == "WEEK") return QuotaPeriod::kWeek;
+  if (s == "MONTH") return QuotaPeriod::kMonth;
+  return std::nullopt;
+}
+
+const char* to_string(IntegrationType t) {
+  switch (t) {
+    case IntegrationType::kHttpProxy: return "HTTP_PROXY";
+    case IntegrationType::kHttp: return "HTTP";
+    case IntegrationType::kMock: return "MOCK";
+  }
+  return "MOCK";
+}
+
+std::optional<IntegrationType> integration_type_from(std::string_view s) {
+  if (s == "HTTP_PROXY") return IntegrationType::kHttpProxy;
+  if (s == "HTTP") return IntegrationType::kHttp;
+  if (s == "MOCK") return IntegrationType::kMock;
+  return std::nullopt;
+}
+
+const char* to_string(ApiKeySource s) {
+  return s == ApiKeySource::kAuthorizer ? "AUTHORIZER" : "HEADER";
+}
+
+std::optional<ApiKeySource> api_key_source_from(std::string_view s) {
+  if (s == "HEADER") return ApiKeySource::kHeader;
+  if (s == "AUTHORIZER") return ApiKeySource::kAuthorizer;
+  return std::nullopt;
+}
+
+std::string method_setting_key(std::string_view resource_path, std::string_view http_method) {
+  std::string key;
+  for (char c : resource_path) {
+    if (c == '/')
+      key += "~1";
+    else
+      key += c;
+  }
+  key += '/';
+  key += http_method;
+  return key;
+}
+
+std::string plan_method_key(std::string_view resource_path, std::string_view http_method) {
+  std::string key(resource_path);
+  key += '/';
+  key += http_method;
+  return key;
+}
+
+bool is_http_method(std::string_view m) {
+  static constexpr std::array<std::string_view, 8> kMethods = {
+      "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"};
+  for (auto k : kMethods)
+    if (k == m) return true;
+  return false;
+}
+
+}  // namespace tollgate

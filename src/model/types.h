@@ -1,0 +1,180 @@
+#pragma once
+
+// Plain value types of the control state, named and shaped after the Amazon API
+// Gateway model (spec §4–§9). No I/O here; see json_codec.h for the wire form
+// and validate.h for the rules.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tollgate {
+
+struct Throttle {
+  double rate_limit = 0;        // requests per second, may be fractional
+  std::int64_t burst_limit = 0; // bucket capacity in requests
+  bool operator==(const Throttle&) const = default;
+};
+
+enum class QuotaPeriod { kDay, kWeek, kMonth };
+
+struct Quota {
+  std::int64_t limit = 0;
+  std::int64_t offset = 0;  // requests taken off the initial period
+  QuotaPeriod period = QuotaPeriod::kMonth;
+  bool operator==(const Quota&) const = default;
+};
+
+struct IntegrationResponse {
+  std::string status_code;                                // "200"
+  std::map<std::string, std::string> response_templates;  // content type → body
+  std::map<std::string, std::string> response_parameters; // method.response.header.X → 'v'
+  bool operator==(const IntegrationResponse&) const = default;
+};
+
+enum class IntegrationType { kHttpProxy, kHttp, kMock };
+
+struct Integration {
+  IntegrationType type = IntegrationType::kMock;
+  std::string http_method;  // backend method; empty = same as the request's
+  std::string uri;          // backend URL for HTTP/HTTP_PROXY; may hold {param}
+  std::int64_t timeout_ms = 29000;
+  std::map<std::string, std::string> request_templates;
+  std::map<std::string, IntegrationResponse> integration_responses;  // by status code
+  bool operator==(const Integration&) const = default;
+};
+
+struct Method {
+  std::string http_method;  // GET, POST, ..., ANY
+  std::string authorization_type = "NONE";
+  bool api_key_required = false;
+  std::optional<Integration> integration;
+  bool operator==(const Method&) const = default;
+};
+
+struct Resource {
+  std::string id;
+  std::string parent_id;  // empty for the root
+  std::string path_part;  // empty for the root
+  std::string path;       // "/" for the root, "/pets/{petId}" below it
+  std::map<std::string, Method> methods;  // by http_method
+  bool operator==(const Resource&) const = default;
+};
+
+enum class ApiKeySource { kHeader, kAuthorizer };
+
+struct RestApi {
+  std::string id;
+  std::string name;
+  std::string description;
+  ApiKeySource api_key_source = ApiKeySource::kHeader;
+  std::int64_t created_date = 0;  // epoch seconds
+  std::vector<Resource> resources;  // the working copy; stages serve deployments
+  bool operator==(const RestApi&) const = default;
+};
+
+// A snapshot of an API's resources; what a stage serves.
+struct Deployment {
+  std::string api_id;
+  std::string id;
+  std::string description;
+  std::int64_t created_date = 0;
+  std::vector<Resource> resources;
+  bool operator==(const Deployment&) const = default;
+};
+
+struct MethodSetting {
+  bool metrics_enabled = false;
+  bool data_trace_enabled = false;
+  std::int64_t throttling_burst_limit = 5000;
+  double throttling_rate_limit = 10000.0;
+  bool caching_enabled = false;
+  std::int64_t cache_ttl_seconds = 300;
+  bool operator==(const MethodSetting&) const = default;
+};
+
+struct Stage {
+  std::string api_id;
+  std::string stage_name;
+  std::string deployment_id;
+  std::string description;
+  std::int64_t created_date = 0;
+  std::int64_t last_updated_date = 0;
+  // "*/*" for every method, "~1pets/GET" for one (resource path with / as ~1).
+  std::map<std::string, MethodSetting> method_settings;
+  bool operator==(const Stage&) const = default;
+};
+
+struct ApiKey {
+  std::string id;
+  std::string value;
+  std::string name;
+  std::string customer_id;
+  std::string description;
+  bool enabled = false;
+  std::int64_t created_date = 0;
+  std::int64_t last_updated_date = 0;
+  std::map<std::string, std::string> tags;
+  bool operator==(const ApiKey&) const = default;
+};
+
+struct ApiStage {
+  std::string api_id;
+  std::string stage;
+  // Per-client per-method throttles keyed "{resourcePath}/{METHOD}", e.g. "/pets/GET".
+  std::map<std::string, Throttle> throttle;
+  bool operator==(const ApiStage&) const = default;
+};
+
+struct UsagePlan {
+  std::string id;
+  std::string name;
+  std::string description;
+  std::vector<ApiStage> api_stages;
+  std::optional<Throttle> throttle;
+  std::optional<Quota> quota;
+  std::string product_code;
+  std::map<std::string, std::string> tags;
+  bool operator==(const UsagePlan&) const = default;
+};
+
+struct UsagePlanKey {
+  std::string plan_id;
+  std::string key_id;
+  std::int64_t created_date = 0;  // when the key joined the plan: starts its initial quota period
+  bool operator==(const UsagePlanKey&) const = default;
+};
+
+struct AccountSettings {
+  Throttle throttle{10000.0, 5000};
+  bool operator==(const AccountSettings&) const = default;
+};
+
+// Everything the data plane serves from, as read from the store.
+struct ControlState {
+  std::vector<RestApi> apis;
+  std::vector<Deployment> deployments;
+  std::vector<Stage> stages;
+  std::vector<ApiKey> api_keys;
+  std::vector<UsagePlan> usage_plans;
+  std::vector<UsagePlanKey> usage_plan_keys;
+  AccountSettings account;
+};
+
+const char* to_string(QuotaPeriod p);
+std::optional<QuotaPeriod> quota_period_from(std::string_view s);
+const char* to_string(IntegrationType t);
+std::optional<IntegrationType> integration_type_from(std::string_view s);
+const char* to_string(ApiKeySource s);
+std::optional<ApiKeySource> api_key_source_from(std::string_view s);
+
+// "~1pets~1{id}/GET": the stage methodSettings key of a resource path and method.
+std::string method_setting_key(std::string_view resource_path, std::string_view http_method);
+// "/pets/{id}/GET": the usage plan apiStages throttle key.
+std::string plan_method_key(std::string_view resource_path, std::string_view http_method);
+
+bool is_http_method(std::string_view m);  // GET ... OPTIONS, ANY
+
+}  // namespace tollgate

@@ -1,0 +1,110 @@
+#include "model/validate.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+namespace tollgate {
+namespace {
+
+[[noreturn]] void fail(std::string message) { throw std::invalid_argument(std::move(message)); }
+
+}  // namespace
+
+void validate_throttle(const Throttle& t, std::string_view where) {
+  if (!std::isfinite(t.rate_limit) || t.rate_limit < 0)
+    fail(std::string(where) + ".rateLimit must be a number >= 0");
+  if (t.burst_limit < 0) fail(std::string(where) + ".burstLimit must be an integer >= 0");
+}
+
+void validate_quota(const Quota& q, std::string_view where) {
+  if (q.limit < 0) fail(std::string(where) + ".limit must be an integer >= 0");
+  if (q.offset < 0) fail(std::string(where) + ".offset must be an integer >= 0");
+  if (q.offset > 0 && q.offset >= q.limit)
+    fail(std::string(where) + ".offset must be less than " + std::string(where) + ".limit");
+}
+
+void validate_key_value(std::string_view value) {
+  if (value.size() < 20) fail("API Key value should be at least 20 characters");
+  if (value.size() > 128) fail("API Key value exceeds maximum size of 128 characters");
+  for (char c : value) {
+    // Printable ASCII except space and comma, so CSV import round-trips.
+    if (c <= ' ' || c > '~' || c == ',')
+      fail("API Key value may contain only printable ASCII characters other than space and ','");
+  }
+}
+
+void validate_path_part(std::string_view part) {
+  if (part.empty()) fail("Resource pathPart must not be empty");
+  std::string_view inner = part;
+  if (part.front() == '{') {
+    if (part.size() < 3 || part.back() != '}') fail("Invalid resource path part '" + std::string(part) + "'");
+    inner = part.substr(1, part.size() - 2);
+    if (inner.back() == '+') inner.remove_suffix(1);
+    if (inner.empty()) fail("Invalid resource path part '" + std::string(part) + "'");
+  }
+  for (char c : inner) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-' || c == ':';
+    if (!ok)
+      fail("Invalid resource path part '" + std::string(part) +
+           "': use letters, digits, '.', '_', '-', or {name} / {name+}");
+  }
+}
+
+void validate_integration(const Integration& i, std::string_view where) {
+  if (i.type == IntegrationType::kMock) return;
+  if (i.uri.rfind("http://", 0) != 0 && i.uri.rfind("https://", 0) != 0)
+    fail(std::string(where) + ".uri: Invalid HTTP endpoint specified for URI");
+  if (i.uri.rfind("https://", 0) == 0)
+    fail(std::string(where) + ".uri: https backends are not supported yet");
+  if (!i.http_method.empty() && !is_http_method(i.http_method))
+    fail(std::string(where) + ".httpMethod '" + i.http_method + "' is not an HTTP method");
+  if (i.timeout_ms < 50 || i.timeout_ms > 29000)
+    fail(std::string(where) + ".timeoutInMillis must be between 50 and 29000");
+}
+
+void validate_control_state(const ControlState& state) {
+  validate_throttle(state.account.throttle, "account.throttleSettings");
+  std::set<std::pair<std::string, std::string>> stages;
+  for (const auto& s : state.stages) stages.emplace(s.api_id, s.stage_name);
+
+  std::map<std::string, const UsagePlan*> plans;
+  for (const auto& p : state.usage_plans) {
+    plans[p.id] = &p;
+    const std::string where = "usage plan '" + p.name + "'";
+    if (p.throttle) validate_throttle(*p.throttle, where + " throttle");
+    if (p.quota) validate_quota(*p.quota, where + " quota");
+    for (const auto& s : p.api_stages) {
+      if (!stages.count({s.api_id, s.stage}))
+        fail("Invalid API Stage {api: " + s.api_id + ", stage: " + s.stage +
+             "} specified for usageplan " + p.id);
+      for (const auto& [key, t] : s.throttle) validate_throttle(t, where + " throttle " + key);
+    }
+  }
+
+  std::map<std::string, const ApiKey*> keys;
+  for (const auto& k : state.api_keys) keys[k.id] = &k;
+
+  // (key, api, stage) → plan id: a key may be in one plan per stage.
+  std::map<std::tuple<std::string, std::string, std::string>, std::string> owner;
+  for (const auto& pk : state.usage_plan_keys) {
+    auto plan = plans.find(pk.plan_id);
+    auto key = keys.find(pk.key_id);
+    if (plan == plans.end()) fail("Invalid Usage Plan ID specified: " + pk.plan_id);
+    if (key == keys.end()) fail("Invalid API Key identifier specified: " + pk.key_id);
+    for (const auto& s : plan->second->api_stages) {
+      auto [it, inserted] = owner.emplace(std::tuple{pk.key_id, s.api_id, s.stage}, pk.plan_id);
+      if (!inserted && it->second != pk.plan_id) {
+        const std::string key_name = key->second->name.empty() ? pk.key_id : key->second->name;
+        fail("API key '" + key_name + "' cannot be in usage plans '" +
+             plans[it->second]->name + "' and '" + plan->second->name + "': both cover stage " +
+             s.api_id + ":" + s.stage + ", and a key may be in only one usage plan per stage");
+      }
+    }
+  }
+}
+
+}  // namespace tollgate

@@ -1,0 +1,207 @@
+#include "store/sqlite_store.h"
+
+#include <boost/json.hpp>
+
+#include <stdexcept>
+
+#include "model/json_codec.h"
+#include "store/sqlite_statement.h"
+
+namespace tollgate {
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('control_version', 0), ('schema_version', 1);
+CREATE TABLE IF NOT EXISTS rest_apis (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deployments (
+  api_id TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (api_id, id));
+CREATE TABLE IF NOT EXISTS stages (
+  api_id TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (api_id, name));
+CREATE TABLE IF NOT EXISTS api_keys (id TEXT PRIMARY KEY, value TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS usage_plans (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS usage_plan_keys (
+  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, created INTEGER NOT NULL,
+  PRIMARY KEY (plan_id, key_id));
+CREATE TABLE IF NOT EXISTS account (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS usage_daily (
+  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, used INTEGER NOT NULL,
+  PRIMARY KEY (plan_id, key_id, day));
+)sql";
+
+std::string doc_text(const json::object& o) { return json::serialize(o); }
+
+template <typename T, typename Decode>
+std::vector<T> load_docs(sqlite3* db, const char* sql, Decode decode) {
+  std::vector<T> out;
+  SqliteStatement st(db, sql);
+  while (st.step()) out.push_back(decode(json::parse(st.text(0))));
+  return out;
+}
+
+}  // namespace
+
+class SqliteControlTransaction final : public ControlTransaction {
+ public:
+  explicit SqliteControlTransaction(SqliteStore& store) : store_(store), lock_(store.mutex_) {
+    store_.exec("BEGIN IMMEDIATE");
+  }
+  ~SqliteControlTransaction() override {
+    if (!done_) sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+  void put(const RestApi& api) override {
+    write("INSERT INTO rest_apis (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET doc = ?2",
+          {api.id}, doc_text(to_json(api)));
+  }
+  void put(const Deployment& d) override {
+    write("INSERT INTO deployments (api_id, id, doc) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT (api_id, id) DO UPDATE SET doc = ?3",
+          {d.api_id, d.id}, doc_text(to_json(d)));
+  }
+  void put(const Stage& s) override {
+    write("INSERT INTO stages (api_id, name, doc) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT (api_id, name) DO UPDATE SET doc = ?3",
+          {s.api_id, s.stage_name}, doc_text(to_json(s)));
+  }
+  void put(const ApiKey& k) override {
+    write("INSERT INTO api_keys (id, value, doc) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT (id) DO UPDATE SET value = ?2, doc = ?3",
+          {k.id, k.value}, doc_text(to_json(k, true)));
+  }
+  void put(const UsagePlan& p) override {
+    write("INSERT INTO usage_plans (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET doc = ?2",
+          {p.id}, doc_text(to_json(p)));
+  }
+  void put(const UsagePlanKey& pk) override {
+    SqliteStatement st(store_.db_,
+                       "INSERT INTO usage_plan_keys (plan_id, key_id, created) VALUES (?1, ?2, ?3) "
+                       "ON CONFLICT (plan_id, key_id) DO NOTHING");
+    st.bind(1, pk.plan_id).bind(2, pk.key_id).bind(3, pk.created_date).step();
+    changed_ = true;
+  }
+  void put(const AccountSettings& a) override {
+    write("INSERT INTO account (id, doc) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET doc = ?1", {},
+          doc_text(to_json(a)));
+  }
+
+  void commit() override {
+    if (changed_) store_.exec("UPDATE meta SET value = value + 1 WHERE name = 'control_version'");
+    store_.exec("COMMIT");
+    done_ = true;
+  }
+
+ private:
+  // Binds the key columns in order, then the document.
+  void write(const char* sql, std::initializer_list<std::string_view> keys, const std::string& doc) {
+    SqliteStatement st(store_.db_, sql);
+    int i = 1;
+    for (auto k : keys) st.bind(i++, k);
+    st.bind(i, doc);
+    st.step();
+    changed_ = true;
+  }
+
+  SqliteStore& store_;
+  std::unique_lock<std::mutex> lock_;
+  bool changed_ = false;
+  bool done_ = false;
+};
+
+SqliteStore::SqliteStore(const std::filesystem::path& path) {
+  if (sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw std::runtime_error("cannot open " + path.string() + ": " + message);
+  }
+  try {
+    sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA journal_mode = WAL");
+    exec("PRAGMA synchronous = NORMAL");
+    exec(kSchema);
+  } catch (...) {
+    sqlite3_close(db_);
+    throw;
+  }
+}
+
+SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+
+void SqliteStore::exec(const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error ? error : "unknown error";
+    sqlite3_free(error);
+    throw std::runtime_error(std::string("sqlite: ") + message);
+  }
+}
+
+std::uint64_t SqliteStore::control_version() {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_, "SELECT value FROM meta WHERE name = 'control_version'");
+  return st.step() ? static_cast<std::uint64_t>(st.integer(0)) : 0;
+}
+
+ControlState SqliteStore::load_control_state() {
+  std::lock_guard lock(mutex_);
+  exec("BEGIN");
+  ControlState state;
+  try {
+    state.apis = load_docs<RestApi>(db_, "SELECT doc FROM rest_apis ORDER BY id", rest_api_from_json);
+    state.deployments =
+        load_docs<Deployment>(db_, "SELECT doc FROM deployments ORDER BY api_id, id", deployment_from_json);
+    state.stages = load_docs<Stage>(db_, "SELECT doc FROM stages ORDER BY api_id, name", stage_from_json);
+    state.api_keys = load_docs<ApiKey>(db_, "SELECT doc FROM api_keys ORDER BY id", api_key_from_json);
+    state.usage_plans =
+        load_docs<UsagePlan>(db_, "SELECT doc FROM usage_plans ORDER BY id", usage_plan_from_json);
+    SqliteStatement keys(db_, "SELECT plan_id, key_id, created FROM usage_plan_keys ORDER BY plan_id, key_id");
+    while (keys.step()) state.usage_plan_keys.push_back({keys.text(0), keys.text(1), keys.integer(2)});
+    SqliteStatement account(db_, "SELECT doc FROM account WHERE id = 1");
+    if (account.step()) state.account = account_from_json(json::parse(account.text(0)));
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
+  exec("COMMIT");
+  return state;
+}
+
+std::unique_ptr<ControlTransaction> SqliteStore::begin() {
+  return std::make_unique<SqliteControlTransaction>(*this);
+}
+
+void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas) {
+  if (deltas.empty()) return;
+  std::lock_guard lock(mutex_);
+  exec("BEGIN IMMEDIATE");
+  try {
+    SqliteStatement st(db_,
+                       "INSERT INTO usage_daily (plan_id, key_id, day, used) VALUES (?1, ?2, ?3, ?4) "
+                       "ON CONFLICT (plan_id, key_id, day) DO UPDATE SET used = used + ?4");
+    for (const auto& d : deltas) {
+      st.bind(1, d.plan_id).bind(2, d.key_id).bind(3, d.day).bind(4, d.count);
+      st.step();
+      st.reset();
+    }
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
+  exec("COMMIT");
+}
+
+std::int64_t SqliteStore::usage_between(const std::string& plan_id, const std::string& key_id,
+                                        std::int64_t first_day, std::int64_t last_day) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_,
+                     "SELECT COALESCE(SUM(used), 0) FROM usage_daily "
+                     "WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4");
+  st.bind(1, plan_id).bind(2, key_id).bind(3, first_day).bind(4, last_day);
+  return st.step() ? st.integer(0) : 0;
+}
+
+}  // namespace tollgate

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "store/store.h"
+
+namespace tollgate {
+
+// The embedded default: one SQLite file in WAL mode. Entities are stored as
+// their AWS-shaped JSON documents. One connection, serialised by a mutex;
+// several processes may open the same file.
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating if needed) `path`. Throws std::runtime_error on failure.
+  explicit SqliteStore(const std::filesystem::path& path);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  std::uint64_t control_version() override;
+  ControlState load_control_state() override;
+  std::unique_ptr<ControlTransaction> begin() override;
+  void add_usage(const std::vector<UsageDelta>& deltas) override;
+  std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
+                             std::int64_t first_day, std::int64_t last_day) override;
+
+ private:
+  friend class SqliteControlTransaction;
+  void exec(const char* sql);
+
+  std::mutex mutex_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace tollgate

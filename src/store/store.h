@@ -1,0 +1,56 @@
+#pragma once
+
+// Where control state and usage counters persist. One interface, two
+// implementations: SQLite (embedded default) and, later, Redis. Calls are off
+// the request path; implementations are thread-safe.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/types.h"
+
+namespace tollgate {
+
+// Requests served for one key under one plan on one UTC day.
+struct UsageDelta {
+  std::string plan_id;
+  std::string key_id;
+  std::int64_t day = 0;  // days since the epoch
+  std::int64_t count = 0;
+};
+
+// A batch of control-state writes applied atomically by commit().
+class ControlTransaction {
+ public:
+  virtual ~ControlTransaction() = default;
+  virtual void put(const RestApi& api) = 0;
+  virtual void put(const Deployment& deployment) = 0;
+  virtual void put(const Stage& stage) = 0;
+  virtual void put(const ApiKey& key) = 0;
+  virtual void put(const UsagePlan& plan) = 0;
+  virtual void put(const UsagePlanKey& plan_key) = 0;
+  virtual void put(const AccountSettings& account) = 0;
+  // Makes every put visible at once and bumps the control version if there
+  // was any. Without commit the transaction rolls back.
+  virtual void commit() = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Changes whenever committed control state changes, from any process.
+  virtual std::uint64_t control_version() = 0;
+  virtual ControlState load_control_state() = 0;
+  // Begins a write transaction that excludes other writers until it ends.
+  virtual std::unique_ptr<ControlTransaction> begin() = 0;
+
+  virtual void add_usage(const std::vector<UsageDelta>& deltas) = 0;
+  // Sum of usage for a key under a plan over days [first_day, last_day].
+  virtual std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
+                                     std::int64_t first_day, std::int64_t last_day) = 0;
+};
+
+}  // namespace tollgate

@@ -1,0 +1,3 @@
+#include "limits/token_bucket.h"
+
+#include <gtest/gtest.h>
