@@ -97,14 +97,13 @@ class CatalogBuilder {
       m.mock.status = 500;
       m.mock.body = R"({"message": "Internal server error"})";
     }
+    // "*/*" is the default for each method, not one limit shared by all of
+    // them: every method has its own bucket.
     const std::string setting_key = method_setting_key(resource.path, method.http_method);
     auto setting = stage.method_settings.find(setting_key);
-    std::string scope = "stage\n" + stage.api_id + "\n" + stage.stage_name + "\n" + setting_key;
-    if (setting == stage.method_settings.end()) {
-      setting = stage.method_settings.find("*/*");
-      scope = "stage\n" + stage.api_id + "\n" + stage.stage_name + "\n*/*";
-    }
+    if (setting == stage.method_settings.end()) setting = stage.method_settings.find("*/*");
     if (setting != stage.method_settings.end()) {
+      const std::string scope = "stage\n" + stage.api_id + "\n" + stage.stage_name + "\n" + setting_key;
       const Throttle t{setting->second.throttling_rate_limit, setting->second.throttling_burst_limit};
       m.stage_limit = LimitRef{&limits_.bucket(scope), BucketParams::from(t)};
     }

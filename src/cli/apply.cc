@@ -240,8 +240,11 @@ ControlState merge_declaration(const ControlState& current, const Declaration& d
     merge_api(next, api, now_s);
   }
   names.clear();
+  std::set<std::string> values;
   for (const auto& key : declared.api_keys) {
     if (!names.insert(key.name).second) fail("api key '" + key.name + "' is declared twice");
+    if (!key.value.empty() && !values.insert(key.value).second)
+      fail("api key '" + key.name + "': API Key already exists (another key in the file has its value)");
     merge_key(next, key, now_s);
   }
   names.clear();

@@ -1,0 +1,165 @@
+#include "cli/apply.h"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+
+#include "cli/yaml_to_json.h"
+#include "store/sqlite_store.h"
+
+namespace tollgate {
+namespace {
+
+constexpr std::int64_t kNow = 1'700'000'000;
+
+Declaration parse(const std::string& yaml) { return parse_declaration(yaml_to_json(YAML::Load(yaml))); }
+
+const char* kBase = R"(
+apis:
+  - id: api1
+    name: shop
+    resources:
+      /pets:
+        GET:
+          apiKeyRequired: true
+          integration: {type: HTTP_PROXY, uri: "http://127.0.0.1:9000/pets"}
+      /pets/{id}:
+        ANY:
+          integration: {type: MOCK, statusCode: 201, body: made, contentType: text/plain}
+    stages:
+      - stageName: prod
+        methodSettings:
+          "*/*": {throttlingRateLimit: 100, throttlingBurstLimit: 50}
+apiKeys:
+  - name: alice
+    value: alice-key-0123456789abcdef
+  - name: bob
+    enabled: false
+usagePlans:
+  - name: gold
+    throttle: {rateLimit: 10, burstLimit: 20}
+    quota: {limit: 1000, period: MONTH}
+    apiStages:
+      - apiId: shop
+        stage: prod
+        throttle: {"/pets/GET": {rateLimit: 1.5, burstLimit: 2}}
+    apiKeys: [alice, bob]
+)";
+
+class ApplyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = std::filesystem::temp_directory_path() /
+          ("tollgate-apply-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    store = std::make_unique<SqliteStore>(dir / "t.db");
+  }
+  void TearDown() override {
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+  std::filesystem::path dir;
+  std::unique_ptr<SqliteStore> store;
+};
+
+TEST_F(ApplyTest, CreatesEverythingThenChangesNothing) {
+  const ApplyReport first = apply_declaration(*store, parse(kBase), kNow);
+  EXPECT_EQ(first.changes, 8u);  // api, deployment, stage, 2 keys, plan, 2 plan keys
+  const std::uint64_t version = store->control_version();
+  const ApplyReport second = apply_declaration(*store, parse(kBase), kNow + 10);
+  EXPECT_EQ(second.changes, 0u);
+  EXPECT_EQ(store->control_version(), version);
+
+  const ControlState s = store->load_control_state();
+  ASSERT_EQ(s.apis.size(), 1u);
+  EXPECT_EQ(s.apis[0].resources.size(), 3u);  // "/", "/pets", "/pets/{id}"
+  ASSERT_EQ(s.api_keys.size(), 2u);
+  for (const auto& k : s.api_keys) {
+    EXPECT_GE(k.value.size(), 20u);
+    EXPECT_EQ(k.enabled, k.name == "alice");
+  }
+  ASSERT_EQ(s.usage_plans.size(), 1u);
+  EXPECT_EQ(s.usage_plans[0].api_stages[0].api_id, "api1");
+  EXPECT_DOUBLE_EQ(s.usage_plans[0].api_stages[0].throttle.at("/pets/GET").rate_limit, 1.5);
+  EXPECT_EQ(s.stages[0].method_settings.at("*/*").throttling_burst_limit, 50);
+}
+
+TEST_F(ApplyTest, ChangedResourcesGetANewDeploymentAndKeepIds) {
+  apply_declaration(*store, parse(kBase), kNow);
+  const ControlState before = store->load_control_state();
+  std::string changed = kBase;
+  changed.replace(changed.find("/pets/{id}:"), 11, "/pets/{id}/toys:");
+  apply_declaration(*store, parse(changed), kNow);
+  const ControlState after = store->load_control_state();
+  EXPECT_EQ(after.deployments.size(), 2u);
+  EXPECT_NE(after.stages[0].deployment_id, before.stages[0].deployment_id);
+  for (const auto& r : after.apis[0].resources)
+    if (r.path == "/pets") {
+      EXPECT_EQ(r.id, before.apis[0].resources[1].id);
+    }
+}
+
+TEST_F(ApplyTest, KeyInTwoPlansOnOneStageIsRefused) {
+  std::string twice = std::string(kBase) + R"(
+  - name: silver
+    apiStages: [{apiId: api1, stage: prod}]
+    apiKeys: [alice]
+)";
+  try {
+    apply_declaration(*store, parse(twice), kNow);
+    FAIL() << "expected a refusal";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("only one usage plan per stage"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(store->control_version(), 0u);  // nothing written
+}
+
+TEST_F(ApplyTest, RefusesBadInputNamingTheField) {
+  auto message = [&](const std::string& yaml) {
+    try {
+      apply_declaration(*store, parse(yaml), kNow);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message("apiKeys: [{name: a, value: short}]").find("at least 20"), std::string::npos);
+  EXPECT_NE(message("usagePlans: [{name: p, quota: {limit: 5, period: YEAR}}]").find("YEAR"), std::string::npos);
+  EXPECT_NE(message("apis: [{name: a, colour: red}]").find("unknown field 'colour'"), std::string::npos);
+  EXPECT_NE(message("usagePlans: [{name: p, throttle: {rateLimit: -1, burstLimit: 1}}]").find("rateLimit"),
+            std::string::npos);
+  EXPECT_NE(message("usagePlans: [{name: p, apiStages: [{apiId: nope, stage: prod}]}]").find("nope"),
+            std::string::npos);
+  EXPECT_NE(message("usagePlans: [{name: p, apiKeys: [ghost]}]").find("ghost"), std::string::npos);
+  EXPECT_NE(message(R"(apis: [{name: a, resources: {"/a b": {GET: {integration: {type: MOCK}}}}}])")
+                .find("path part"),
+            std::string::npos);
+  EXPECT_NE(message(R"(apis: [{name: a, resources: {"/x": {GET: {integration: {type: HTTP_PROXY, uri: "ftp://x"}}}}}])")
+                .find("uri"),
+            std::string::npos);
+}
+
+TEST_F(ApplyTest, DuplicateKeyValueIsAConflict) {
+  EXPECT_THROW(apply_declaration(*store,
+                                 parse("apiKeys: [{name: a, value: same-value-0123456789}, "
+                                       "{name: b, value: same-value-0123456789}]"),
+                                 kNow),
+               std::invalid_argument);
+}
+
+TEST_F(ApplyTest, MockShorthandBecomesTheAwsForm) {
+  apply_declaration(*store, parse(kBase), kNow);
+  const ControlState s = store->load_control_state();
+  for (const auto& r : s.apis[0].resources) {
+    if (r.path != "/pets/{id}") continue;
+    const Integration& i = *r.methods.at("ANY").integration;
+    EXPECT_EQ(i.request_templates.at("application/json"), "{\"statusCode\": 201}");
+    EXPECT_EQ(i.integration_responses.at("201").response_templates.at("text/plain"), "made");
+  }
+}
+
+}  // namespace
+}  // namespace tollgate

@@ -1,0 +1,229 @@
+#include "gate/gate.h"
+
+#include <gtest/gtest.h>
+
+#include "catalog/catalog.h"
+#include "core/utc_date.h"
+
+namespace tollgate {
+namespace {
+
+constexpr std::int64_t kDay = 86400;
+const std::int64_t kStartS = days_from_civil({2026, 3, 14}) * kDay + 12 * 3600;  // a Saturday noon
+
+Method method(const std::string& name, bool key_required) {
+  Method m;
+  m.http_method = name;
+  m.api_key_required = key_required;
+  Integration i;
+  i.type = IntegrationType::kMock;
+  m.integration = i;
+  return m;
+}
+
+// One API "api1" with GET /pets (key), POST /pets (key), GET /open (no key),
+// deployed to stages prod and beta; keys alice and bob in plan "gold".
+ControlState sample_state() {
+  ControlState s;
+  RestApi api;
+  api.id = "api1";
+  api.name = "api";
+  Resource root{"r0", "", "", "/", {}};
+  Resource pets{"r1", "r0", "pets", "/pets", {}};
+  pets.methods["GET"] = method("GET", true);
+  pets.methods["POST"] = method("POST", true);
+  Resource open{"r2", "r0", "open", "/open", {}};
+  open.methods["GET"] = method("GET", false);
+  api.resources = {root, pets, open};
+  s.apis.push_back(api);
+  s.deployments.push_back({"api1", "d1", "", 0, api.resources});
+  s.stages.push_back({"api1", "prod", "d1", "", 0, 0, {}});
+  s.stages.push_back({"api1", "beta", "d1", "", 0, 0, {}});
+  s.api_keys.push_back({"k1", "alice-key-0123456789", "alice", "", "", true, 0, 0, {}});
+  s.api_keys.push_back({"k2", "bob-key-0123456789ab", "bob", "", "", true, 0, 0, {}});
+  s.api_keys.push_back({"k3", "carol-key-0123456789", "carol", "", "", false, 0, 0, {}});
+  UsagePlan gold;
+  gold.id = "gold";
+  gold.name = "gold";
+  gold.api_stages = {{"api1", "prod", {}}, {"api1", "beta", {}}};
+  s.usage_plans.push_back(gold);
+  s.usage_plan_keys = {{"gold", "k1", kStartS}, {"gold", "k2", kStartS}, {"gold", "k3", kStartS}};
+  return s;
+}
+
+class GateTest : public ::testing::Test {
+ protected:
+  void build() {
+    stored_usage_calls = 0;
+    UsageLoader loader = [this](const std::string&, const std::string&, std::int64_t, std::int64_t) {
+      ++stored_usage_calls;
+      return stored_usage;
+    };
+    catalog = build_catalog(state, limits, loader, clock.now(), 1);
+  }
+  UsagePlan& gold() { return state.usage_plans[0]; }
+  GateDecision call(const char* stage, const char* path, const char* verb,
+                    std::optional<std::string_view> key) {
+    const StageEntry* s = catalog->stage("api1", stage);
+    EXPECT_NE(s, nullptr);
+    PathParams params;
+    const std::uint32_t index = s->routes.match(path, verb, params);
+    EXPECT_NE(index, RouteTree::kNoMatch);
+    return admit(*catalog, *s, index, key, clock.now());
+  }
+  int allowed(int attempts, const char* stage = "prod", const char* verb = "GET",
+              std::optional<std::string_view> key = "alice-key-0123456789") {
+    int n = 0;
+    for (int i = 0; i < attempts; ++i) n += call(stage, "/pets", verb, key).verdict == Verdict::kAllow;
+    return n;
+  }
+
+  ControlState state = sample_state();
+  ManualClock clock{kStartS * kNanosPerSecond};
+  LimitStates limits;
+  std::shared_ptr<const Catalog> catalog;
+  std::int64_t stored_usage = 0;
+  int stored_usage_calls = 0;
+};
+
+TEST_F(GateTest, KeyRequiredRefusesMissingUnknownAndDisabledKeys) {
+  build();
+  EXPECT_EQ(call("prod", "/pets", "GET", std::nullopt).verdict, Verdict::kForbidden);
+  EXPECT_EQ(call("prod", "/pets", "GET", "nobody-0123456789abcd").verdict, Verdict::kForbidden);
+  EXPECT_EQ(call("prod", "/pets", "GET", "carol-key-0123456789").verdict, Verdict::kForbidden);
+  EXPECT_EQ(call("prod", "/pets", "GET", "alice-key-0123456789").verdict, Verdict::kAllow);
+}
+
+TEST_F(GateTest, KeyOutsideThePlansStageIsForbidden) {
+  gold().api_stages = {{"api1", "prod", {}}};
+  build();
+  EXPECT_EQ(call("beta", "/pets", "GET", "alice-key-0123456789").verdict, Verdict::kForbidden);
+}
+
+TEST_F(GateTest, NoKeyMethodIgnoresKeysAndPlans) {
+  gold().throttle = Throttle{1.0, 1};
+  build();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(call("prod", "/open", "GET", std::nullopt).verdict, Verdict::kAllow);
+    EXPECT_EQ(call("prod", "/open", "GET", "unknown-0123456789abc").verdict, Verdict::kAllow);
+  }
+}
+
+TEST_F(GateTest, PlanThrottleIsPerKeyAndSharedAcrossStages) {
+  gold().throttle = Throttle{0.001, 3};
+  build();
+  EXPECT_EQ(allowed(2, "prod"), 2);
+  EXPECT_EQ(allowed(5, "beta"), 1);  // the same bucket across the plan's stages
+  EXPECT_EQ(allowed(5, "prod", "GET", "bob-key-0123456789ab"), 3);  // bob has his own
+  const GateDecision refused = call("prod", "/pets", "GET", "alice-key-0123456789");
+  EXPECT_EQ(refused.verdict, Verdict::kThrottled);
+  EXPECT_STREQ(refused.report.policy, "key");
+  EXPECT_GE(refused.retry_after_s, 1);
+}
+
+TEST_F(GateTest, MethodThrottleAddsToThePlanThrottle) {
+  gold().throttle = Throttle{0.001, 5};
+  gold().api_stages[0].throttle["/pets/GET"] = Throttle{0.001, 2};
+  build();
+  EXPECT_EQ(allowed(4, "prod", "GET"), 2);
+  EXPECT_STREQ(call("prod", "/pets", "GET", "alice-key-0123456789").report.policy, "method");
+  // POST is not limited by the GET throttle, only by the plan's (5 - 2 taken).
+  EXPECT_EQ(allowed(10, "prod", "POST"), 3);
+}
+
+TEST_F(GateTest, QuotaAdmitsExactlyTheLimitThenLimitExceeded) {
+  gold().quota = Quota{4, 0, QuotaPeriod::kDay};
+  build();
+  EXPECT_EQ(allowed(10), 4);
+  const GateDecision d = call("prod", "/pets", "GET", "alice-key-0123456789");
+  EXPECT_EQ(d.verdict, Verdict::kQuotaExceeded);
+  EXPECT_EQ(d.retry_after_s, 12 * 3600);  // until UTC midnight
+  EXPECT_STREQ(d.report.policy, "quota");
+  EXPECT_EQ(d.report.quota, 4);
+  EXPECT_EQ(d.report.window_s, kDay);
+  clock.advance(12 * 3600 * kNanosPerSecond);
+  EXPECT_EQ(allowed(10), 4);
+}
+
+TEST_F(GateTest, QuotaOffsetAppliesToTheFirstPeriodOnly) {
+  gold().quota = Quota{5, 2, QuotaPeriod::kWeek};
+  build();
+  EXPECT_EQ(allowed(10), 3);
+  clock.advance(1 * kDay * kNanosPerSecond);  // Sunday: a new week
+  EXPECT_EQ(allowed(10), 5);
+}
+
+TEST_F(GateTest, ThrottledRequestsDoNotConsumeQuota) {
+  gold().throttle = Throttle{1.0, 2};
+  gold().quota = Quota{5, 0, QuotaPeriod::kMonth};
+  build();
+  EXPECT_EQ(allowed(10), 2);
+  clock.advance(10 * kNanosPerSecond);
+  EXPECT_EQ(allowed(10), 2);
+  clock.advance(10 * kNanosPerSecond);
+  EXPECT_EQ(allowed(10), 1);  // 5 in all: throttled attempts were never charged
+  EXPECT_EQ(call("prod", "/pets", "GET", "alice-key-0123456789").verdict, Verdict::kQuotaExceeded);
+}
+
+TEST_F(GateTest, RefusalLaterInTheChainReturnsEarlierTokens) {
+  gold().throttle = Throttle{0.001, 10};
+  gold().quota = Quota{100, 0, QuotaPeriod::kMonth};
+  state.stages[0].method_settings["~1pets/GET"] = MethodSetting{false, false, 2, 0.001, false, 300};
+  build();
+  EXPECT_EQ(allowed(5), 2);  // the stage limit refuses from the third on
+  const GateDecision d = call("prod", "/pets", "GET", "alice-key-0123456789");
+  EXPECT_STREQ(d.report.policy, "stage");
+  // The plan bucket gave back what the refused requests took: 8 left of 10.
+  EXPECT_EQ(allowed(20, "beta"), 8);
+}
+
+TEST_F(GateTest, StageWildcardSettingAppliesToAllCallers) {
+  state.stages[0].method_settings["*/*"] = MethodSetting{false, false, 3, 0.001, false, 300};
+  build();
+  int open = 0;
+  for (int i = 0; i < 5; ++i) open += call("prod", "/open", "GET", std::nullopt).verdict == Verdict::kAllow;
+  EXPECT_EQ(open, 3);
+  EXPECT_EQ(allowed(5), 3);  // "*/*" sets each method's limit; GET /pets has its own bucket
+}
+
+TEST_F(GateTest, AccountThrottleAppliesToEverything) {
+  state.account.throttle = Throttle{0.001, 3};
+  build();
+  int n = 0;
+  for (int i = 0; i < 5; ++i) n += call("prod", "/open", "GET", std::nullopt).verdict == Verdict::kAllow;
+  EXPECT_EQ(n, 3);
+  const GateDecision d = call("prod", "/pets", "GET", "alice-key-0123456789");
+  EXPECT_EQ(d.verdict, Verdict::kThrottled);
+  EXPECT_STREQ(d.report.policy, "account");
+}
+
+TEST_F(GateTest, AllowedReportsTheTightestLimit) {
+  gold().throttle = Throttle{100.0, 50};
+  gold().quota = Quota{10, 0, QuotaPeriod::kDay};
+  build();
+  const GateDecision d = call("prod", "/pets", "GET", "alice-key-0123456789");
+  ASSERT_EQ(d.verdict, Verdict::kAllow);
+  EXPECT_STREQ(d.report.policy, "quota");
+  EXPECT_EQ(d.report.remaining, 9);
+}
+
+TEST_F(GateTest, AdmittedRequestsAreMetered) {
+  build();
+  allowed(3);
+  call("prod", "/pets", "GET", std::nullopt);
+  bool created = false;
+  EXPECT_EQ(limits.key_plan("gold", "k1", created).served.load(), 3u);
+}
+
+TEST_F(GateTest, QuotaIsSeededFromStoredUsageAndSurvivesRebuilds) {
+  gold().quota = Quota{10, 0, QuotaPeriod::kMonth};
+  stored_usage = 7;
+  build();
+  EXPECT_EQ(allowed(10), 3);
+  build();  // a reload keeps the live count rather than re-reading the store
+  EXPECT_EQ(stored_usage_calls, 0);
+  EXPECT_EQ(allowed(10), 0);
+}
+
+}  // namespace
+}  // namespace tollgate

@@ -1,0 +1,65 @@
+#include "limits/quota_counter.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+namespace tollgate {
+namespace {
+
+TEST(QuotaCounter, AdmitsExactlyTheLimit) {
+  QuotaCounter c;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(c.try_take(7, 3), 2 - i);
+  EXPECT_EQ(c.try_take(7, 3), -1);
+  EXPECT_EQ(c.used(7), 3);
+}
+
+TEST(QuotaCounter, NewWindowStartsEmpty) {
+  QuotaCounter c;
+  c.try_take(7, 1);
+  EXPECT_EQ(c.try_take(7, 1), -1);
+  EXPECT_EQ(c.try_take(8, 1), 0);
+  EXPECT_EQ(c.used(8), 1);
+}
+
+TEST(QuotaCounter, GiveBackOnlyInTheSameWindow) {
+  QuotaCounter c;
+  c.try_take(7, 5);
+  c.give_back(6);
+  EXPECT_EQ(c.used(7), 1);
+  c.give_back(7);
+  EXPECT_EQ(c.used(7), 0);
+  c.give_back(7);
+  EXPECT_EQ(c.used(7), 0);
+}
+
+TEST(QuotaCounter, ZeroLimitRefuses) {
+  QuotaCounter c;
+  EXPECT_EQ(c.try_take(1, 0), -1);
+}
+
+TEST(QuotaCounter, NeverOvershootsUnderContention) {
+  QuotaCounter c;
+  std::atomic<int> admitted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20000; ++i)
+        if (c.try_take(42, 10000) >= 0) admitted.fetch_add(1);
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(admitted.load(), 10000);
+  EXPECT_EQ(c.used(42), 10000);
+}
+
+TEST(QuotaCounter, SetUsedSeedsTheWindow) {
+  QuotaCounter c;
+  c.set_used(9, 4);
+  EXPECT_EQ(c.try_take(9, 5), 0);
+  EXPECT_EQ(c.try_take(9, 5), -1);
+}
+
+}  // namespace
+}  // namespace tollgate

@@ -1,0 +1,89 @@
+#include "store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace tollgate {
+namespace {
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = std::filesystem::temp_directory_path() /
+          ("tollgate-store-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  std::filesystem::path dir;
+};
+
+TEST_F(SqliteStoreTest, RoundTripsControlStateAndBumpsTheVersion) {
+  SqliteStore store(dir / "t.db");
+  EXPECT_EQ(store.control_version(), 0u);
+  UsagePlan plan;
+  plan.id = "p1";
+  plan.name = "gold";
+  plan.throttle = Throttle{2.5, 7};
+  plan.quota = Quota{100, 3, QuotaPeriod::kWeek};
+  plan.api_stages.push_back({"a1", "prod", {{"/pets/GET", Throttle{1.0, 1}}}});
+  ApiKey key{"k1", "value-0123456789abcdef", "alice", "c1", "d", true, 10, 11, {{"t", "v"}}};
+  {
+    auto tx = store.begin();
+    tx->put(plan);
+    tx->put(key);
+    tx->put(UsagePlanKey{"p1", "k1", 12});
+    tx->commit();
+  }
+  EXPECT_EQ(store.control_version(), 1u);
+  const ControlState s = store.load_control_state();
+  ASSERT_EQ(s.usage_plans.size(), 1u);
+  EXPECT_EQ(s.usage_plans[0], plan);
+  ASSERT_EQ(s.api_keys.size(), 1u);
+  EXPECT_EQ(s.api_keys[0], key);
+  ASSERT_EQ(s.usage_plan_keys.size(), 1u);
+  EXPECT_EQ(s.usage_plan_keys[0].created_date, 12);
+}
+
+TEST_F(SqliteStoreTest, UncommittedTransactionRollsBack) {
+  SqliteStore store(dir / "t.db");
+  {
+    auto tx = store.begin();
+    tx->put(UsagePlan{"p1", "gold", "", {}, std::nullopt, std::nullopt, "", {}});
+  }
+  EXPECT_TRUE(store.load_control_state().usage_plans.empty());
+  EXPECT_EQ(store.control_version(), 0u);
+}
+
+TEST_F(SqliteStoreTest, DuplicateKeyValueIsRefused) {
+  SqliteStore store(dir / "t.db");
+  auto tx = store.begin();
+  tx->put(ApiKey{"k1", "same-0123456789abcdefg", "", "", "", true, 0, 0, {}});
+  EXPECT_THROW(tx->put(ApiKey{"k2", "same-0123456789abcdefg", "", "", "", true, 0, 0, {}}), std::runtime_error);
+}
+
+TEST_F(SqliteStoreTest, UsageAddsUpPerDayAndSurvivesReopen) {
+  {
+    SqliteStore store(dir / "t.db");
+    store.add_usage({{"p", "k", 100, 5}, {"p", "k", 101, 2}});
+    store.add_usage({{"p", "k", 100, 1}, {"p", "other", 100, 9}});
+  }
+  SqliteStore store(dir / "t.db");
+  EXPECT_EQ(store.usage_between("p", "k", 100, 100), 6);
+  EXPECT_EQ(store.usage_between("p", "k", 100, 101), 8);
+  EXPECT_EQ(store.usage_between("p", "k", 102, 200), 0);
+}
+
+TEST_F(SqliteStoreTest, ChangesFromAnotherConnectionAreSeen) {
+  SqliteStore reader(dir / "t.db");
+  SqliteStore writer(dir / "t.db");
+  auto tx = writer.begin();
+  tx->put(AccountSettings{Throttle{5.0, 5}});
+  tx->commit();
+  EXPECT_EQ(reader.control_version(), 1u);
+  EXPECT_EQ(reader.load_control_state().account.throttle.burst_limit, 5);
+}
+
+}  // namespace
+}  // namespace tollgate
