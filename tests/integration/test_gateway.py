@@ -389,7 +389,7 @@ class GatewaySuite(GatewayTestCase):
     @classmethod
     def declaration(cls):
         b = cls.backend.port
-        m = lambda path: {"throttlingRateLimit": TINY, "throttlingBurstLimit": path}  # noqa: E731
+        m = lambda burst: {"throttlingRateLimit": TINY, "throttlingBurstLimit": burst}  # noqa: E731
         apis = [
             {"id": "main01", "name": "main",
              "resources": {
@@ -402,8 +402,7 @@ class GatewaySuite(GatewayTestCase):
                  "/open": {"ANY": open_(proxy(b, "/open"))},
                  "/mock": {"GET": open_({"type": "MOCK", "statusCode": 201, "body": '{"mocked": true}',
                                          "headers": {"X-Mock": "yes"}})},
-                 "/dead": {"GET": open_(proxy(cls.dead_port, "/dead", timeoutInMillis=2000)
-                                        | {"uri": f"http://{HOST}:{cls.dead_port}/dead"})},
+                 "/dead": {"GET": open_(proxy(cls.dead_port, "/dead", timeoutInMillis=2000))},
                  "/slow": {"GET": open_(proxy(b, "/__sleep", timeoutInMillis=300))},
              },
              "stages": [{"stageName": "prod"}, {"stageName": "beta"}]},
@@ -707,7 +706,6 @@ class GatewaySuite(GatewayTestCase):
         self.assertEqual(passed, 3)
         (policy, q, w), _ = self.assertThrottled(refusal, "key")
         self.assertEqual(q, 3)
-        self.assertEqual(refusal.headers.get("Retry-After"), refusal.headers.get("Retry-After").strip())
         self.assertThrottled(send(), "key")
         # a second key of the same plan has its own bucket.
         send_b = lambda: self.gw.request("GET", "thr01", "prod", "/t", key=self.k("thr-b"))  # noqa: E731
@@ -918,6 +916,25 @@ class QuotaSurvivesRestartTest(GatewayTestCase):
         self.gw.start()
         passed, refusal = self.count_until_refused(send)
         self.assertEqual(passed, 3, f"5 per day, 2 used before the restart; output:\n{self.gw.output()}")
+        self.assertQuotaExceeded(refusal, 5)
+
+    # Product bug (see report): DESIGN.md says a killed process must lose no
+    # counts, but usage reaches the store only on the meter's 1 s flush, so a
+    # kill -9 right after some requests forgets them. Not an expectedFailure:
+    # whether a flush falls between the requests and the kill is a race, so the
+    # test would now and then pass unexpectedly. Run it with TOLLGATE_TEST_KILL9=1;
+    # remove the skip once fixed.
+    @unittest.skipUnless(os.environ.get("TOLLGATE_TEST_KILL9"),
+                         "product bug: usage not yet flushed is lost on kill -9 (TOLLGATE_TEST_KILL9=1 runs it)")
+    def test_quota_survives_kill_9(self):
+        send = lambda: self.gw.request("GET", "rst01", "prod", "/r", key=key_value("rst-a"))  # noqa: E731
+        self.gw.start()
+        self.assertAllowed(send())
+        self.assertAllowed(send())
+        self.gw.stop(signal.SIGKILL)
+        self.gw.start()
+        passed, refusal = self.count_until_refused(send)
+        self.assertEqual(passed, 3, f"5 per day, 2 used before the kill; output:\n{self.gw.output()}")
         self.assertQuotaExceeded(refusal, 5)
 
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: the unit tests and the
+# integration tests (real `tollgate serve` processes and a real backend on
+# loopback), first in a normal build, then again under ASan + UBSan.
+#   scripts/test.sh            both builds
+#   scripts/test.sh --quick    the normal build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+run_suite() {
+  local dir="$1"
+  shift
+  echo "== build $dir"
+  scripts/build.sh "$dir" "$@"
+  echo "== test $dir"
+  ctest --test-dir "$dir" --output-on-failure --timeout 600 -j2
+}
+
+run_suite build
+if [ "${1:-}" != "--quick" ]; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_suite build-asan -DTOLLGATE_SANITIZE=ON -DTOLLGATE_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+fi
+echo "== all tests passed"
