@@ -41,7 +41,7 @@ class CatalogBuilder {
   std::shared_ptr<const Catalog> build(const ControlState& state, std::uint64_t version) {
     auto catalog = std::make_shared<Catalog>();
     catalog->version_ = version;
-    catalog->account_ = LimitRef{&limits_.account(), BucketParams::from(state.account.throttle)};
+    catalog->account_ = limit_ref("account", state.account.throttle);
     add_stages(*catalog, state);
     add_keys(*catalog, state);
     return catalog;
@@ -105,7 +105,7 @@ class CatalogBuilder {
     if (setting != stage.method_settings.end()) {
       const std::string scope = "stage\n" + stage.api_id + "\n" + stage.stage_name + "\n" + setting_key;
       const Throttle t{setting->second.throttling_rate_limit, setting->second.throttling_burst_limit};
-      m.stage_limit = LimitRef{&limits_.bucket(scope), BucketParams::from(t)};
+      m.stage_limit = limit_ref(scope, t);
     }
     const auto index = static_cast<std::uint32_t>(entry.methods.size());
     entry.routes.add(resource.path, method.http_method, index);
@@ -140,7 +140,7 @@ class CatalogBuilder {
     b.plan_id = plan.id;
     b.state = &key_plan_state(plan, pk.key_id);
     const std::string key_scope = "key\n" + plan.id + "\n" + pk.key_id;
-    if (plan.throttle) b.plan_limit = LimitRef{&limits_.bucket(key_scope), BucketParams::from(*plan.throttle)};
+    if (plan.throttle) b.plan_limit = limit_ref(key_scope, *plan.throttle);
     if (plan.quota) {
       b.quota = plan.quota;
       b.initial_window_id = quota_window(plan.quota->period, pk.created_date).id;
@@ -150,10 +150,15 @@ class CatalogBuilder {
         const RouteMethod& m = stage.methods[i];
         if (plan_method_key(m.resource_path, m.http_method) != method_key) continue;
         const std::string scope = key_scope + "\n" + stage.api_id + "\n" + stage.stage_name + "\n" + method_key;
-        b.method_limits.push_back({i, LimitRef{&limits_.bucket(scope), BucketParams::from(throttle)}});
+        b.method_limits.push_back({i, limit_ref(scope, throttle)});
       }
     }
     return b;
+  }
+
+  LimitRef limit_ref(const std::string& scope, const Throttle& throttle) {
+    const BucketParams params = BucketParams::from(throttle);
+    return LimitRef{&limits_.bucket(scope, params), params};
   }
 
   // The key's counters under the plan, seeded from stored usage when they are

@@ -164,6 +164,7 @@ asio::awaitable<HttpResponse> DataPlane::proxy(const RouteMethod& method, const 
   }
   stats_.count(Outcome::kAllowed);
   HttpResponse& response = result.response;
+  response.version(11);  // we speak HTTP/1.1 to the client whatever the backend spoke
   for (auto it = response.begin(); it != response.end();) {
     it = is_hop_by_hop(it->name()) ? response.erase(it) : std::next(it);
   }

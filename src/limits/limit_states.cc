@@ -2,11 +2,18 @@
 
 namespace tollgate {
 
-TokenBucket& LimitStates::bucket(const std::string& scope) {
+TokenBucket& LimitStates::bucket(const std::string& scope, const BucketParams& params) {
   std::lock_guard lock(mutex_);
   auto& slot = buckets_[scope];
-  if (!slot) slot = std::make_unique<TokenBucket>();
-  return *slot;
+  if (!slot) {
+    slot = std::make_unique<ScopedBucket>();
+    slot->params = params;
+  } else if (slot->params.interval_ns != params.interval_ns ||
+             slot->params.capacity_ns != params.capacity_ns) {
+    slot->bucket.reset();
+    slot->params = params;
+  }
+  return slot->bucket;
 }
 
 KeyPlanState& LimitStates::key_plan(const std::string& plan_id, const std::string& key_id,

@@ -37,10 +37,11 @@ struct alignas(64) KeyPlanState {
 // this registry and are used lock-free on the request path.
 class LimitStates {
  public:
-  TokenBucket& bucket(const std::string& scope);
+  // The bucket for `scope`, enforcing `params`. A bucket whose throttle
+  // changed starts again full, so a raised limit takes effect at once.
+  TokenBucket& bucket(const std::string& scope, const BucketParams& params);
   // `created` tells whether the state is new (its quota still to be loaded).
   KeyPlanState& key_plan(const std::string& plan_id, const std::string& key_id, bool& created);
-  TokenBucket& account() { return account_; }
 
   void for_each_key_plan(const std::function<void(KeyPlanState&)>& fn);
   std::size_t bucket_count();
@@ -48,9 +49,12 @@ class LimitStates {
 
  private:
   std::mutex mutex_;
-  std::unordered_map<std::string, std::unique_ptr<TokenBucket>> buckets_;
+  struct ScopedBucket {
+    TokenBucket bucket;
+    BucketParams params;
+  };
+  std::unordered_map<std::string, std::unique_ptr<ScopedBucket>> buckets_;
   std::unordered_map<std::string, std::unique_ptr<KeyPlanState>> key_plans_;
-  TokenBucket account_;
 };
 
 }  // namespace tollgate

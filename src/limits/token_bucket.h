@@ -37,6 +37,8 @@ class TokenBucket {
   // Returns a token taken by try_take (when a later limit refused the request).
   void give_back(const BucketParams& p);
   BucketLevel level(const BucketParams& p, UnixNanos now) const;
+  // Fills the bucket (used when its throttle changes).
+  void reset() { tat_.store(0, std::memory_order_relaxed); }
 
  private:
   std::atomic<std::int64_t> tat_{0};

@@ -186,6 +186,17 @@ TEST_F(GateTest, StageWildcardSettingAppliesToAllCallers) {
   EXPECT_EQ(allowed(5), 3);  // "*/*" sets each method's limit; GET /pets has its own bucket
 }
 
+TEST_F(GateTest, ChangedThrottleStartsFull) {
+  gold().throttle = Throttle{0.001, 2};
+  build();
+  EXPECT_EQ(allowed(5), 2);
+  gold().throttle = Throttle{1000.0, 1000};  // raised: takes effect at once
+  build();
+  EXPECT_EQ(allowed(5), 5);
+  build();  // an unchanged throttle keeps its state
+  EXPECT_EQ(call("prod", "/pets", "GET", "alice-key-0123456789").report.remaining, 994);
+}
+
 TEST_F(GateTest, AccountThrottleAppliesToEverything) {
   state.account.throttle = Throttle{0.001, 3};
   build();

@@ -23,7 +23,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
@@ -420,7 +419,8 @@ class GatewaySuite(GatewayTestCase):
             {"id": "stg01", "name": "stg",
              "resources": {"/limited": {"GET": open_(proxy(b, "/limited"))},
                            "/keyed": {"GET": keyed(proxy(b, "/keyed"))},
-                           "/wild": {"GET": open_(proxy(b, "/wild"))}},
+                           "/wild": {"GET": open_(proxy(b, "/wild"))},
+                           "/wild2": {"GET": open_(proxy(b, "/wild2"))}},
              "stages": [{"stageName": "prod", "methodSettings": {
                  "~1limited/GET": m(2), "~1keyed/GET": m(2), "*/*": m(3)}}]},
             # quotas
@@ -751,11 +751,14 @@ class GatewaySuite(GatewayTestCase):
         self.assertForbidden(self.gw.request("GET", "stg01", "prod", "/keyed", key=key_value("nobody")))
 
     def test_stage_star_setting(self):
-        send = lambda: self.gw.request("GET", "stg01", "prod", "/wild")  # noqa: E731
-        passed, refusal = self.count_until_refused(send)
-        self.assertEqual(passed, 3)
-        (_, q, _), _ = self.assertThrottled(refusal, "stage")
-        self.assertEqual(q, 3)
+        # "*/*" is the default limit of each method: every method has its own bucket.
+        for path in ("/wild", "/wild2"):
+            with self.subTest(path=path):
+                send = lambda: self.gw.request("GET", "stg01", "prod", path)  # noqa: E731
+                passed, refusal = self.count_until_refused(send)
+                self.assertEqual(passed, 3)
+                (_, q, _), _ = self.assertThrottled(refusal, "stage")
+                self.assertEqual(q, 3)
 
     def test_quota_then_limit_exceeded(self):
         send = lambda: self.gw.request("GET", "quo01", "prod", "/q", key=self.k("quo-a"))  # noqa: E731
@@ -785,10 +788,7 @@ class GatewaySuite(GatewayTestCase):
         # burst 2, quota 5: 2 pass, 4 throttled; the throttle is then removed.
         self._throttled_requests_keep_quota("nq01", "nq-a", self.nq_plan(throttle=None))
 
-    # Product bug (see report): a token bucket keeps its backlog across a
-    # change of its limits, so after raising rateLimit 0.01/burst 2 to
-    # 1000/1000 the key stays throttled until the old backlog (~200 s) drains.
-    @unittest.expectedFailure
+    # A raised throttle takes effect at once: the changed bucket starts full.
     def test_throttled_requests_do_not_use_quota_after_raising_throttle(self):
         self._throttled_requests_keep_quota("nr01", "nr-a", self.nr_plan(throttle=(1000, 1000)))
 
@@ -918,14 +918,13 @@ class QuotaSurvivesRestartTest(GatewayTestCase):
         self.assertEqual(passed, 3, f"5 per day, 2 used before the restart; output:\n{self.gw.output()}")
         self.assertQuotaExceeded(refusal, 5)
 
-    # Product bug (see report): DESIGN.md says a killed process must lose no
-    # counts, but usage reaches the store only on the meter's 1 s flush, so a
-    # kill -9 right after some requests forgets them. Not an expectedFailure:
-    # whether a flush falls between the requests and the kill is a race, so the
-    # test would now and then pass unexpectedly. Run it with TOLLGATE_TEST_KILL9=1;
-    # remove the skip once fixed.
+    # Known gap: usage reaches the store on the meter's 1 s flush, so a kill -9
+    # right after some requests forgets them. The metering work (crash-safe
+    # counters) closes it; until then the test runs only with
+    # TOLLGATE_TEST_KILL9=1, since whether a flush falls between the requests
+    # and the kill is a race.
     @unittest.skipUnless(os.environ.get("TOLLGATE_TEST_KILL9"),
-                         "product bug: usage not yet flushed is lost on kill -9 (TOLLGATE_TEST_KILL9=1 runs it)")
+                         "known gap: unflushed usage is lost on kill -9 (TOLLGATE_TEST_KILL9=1 runs it)")
     def test_quota_survives_kill_9(self):
         send = lambda: self.gw.request("GET", "rst01", "prod", "/r", key=key_value("rst-a"))  # noqa: E731
         self.gw.start()
@@ -1043,6 +1042,10 @@ class ApplyTest(unittest.TestCase):
 """
         result = self.apply(text)
         self.assertEqual(result.returncode, 0, result)
+
+    def test_duplicate_key_value_refused(self):
+        text = PETSTORE_YAML.replace("value: bob-key-0123456789abcdef", "value: alice-key-0123456789abcdef")
+        self.assertRefused(self.apply(text), "API Key already exists")
 
     def test_unknown_field_refused(self):
         text = PETSTORE_YAML.replace("    customerId: c1\n", "    customerId: c1\n    colour: red\n")
