@@ -42,8 +42,13 @@ class Reloader {
     } catch (const std::exception& e) {
       spdlog::warn("control state version {} breaks a rule ({}); serving it anyway", version, e.what());
     }
+    // Quota used = requests served + UpdateUsage adjustments in the window.
     UsageLoader loader = [this](const std::string& plan, const std::string& key, std::int64_t first,
-                                std::int64_t last) { return store_.usage_between(plan, key, first, last); };
+                                std::int64_t last) {
+      std::int64_t used = store_.usage_between(plan, key, first, last);
+      for (const auto& a : store_.adjustments(plan, key, first, last)) used += a.delta;
+      return used;
+    };
     catalogs_.publish(build_catalog(state, limits_, loader, clock_.now(), version));
     loaded_version_ = version;
     spdlog::info("catalog version {} loaded: {} apis, {} api keys", version, state.apis.size(),

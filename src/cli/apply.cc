@@ -6,6 +6,7 @@
 
 #include "core/ids.h"
 #include "model/validate.h"
+#include "store/control_diff.h"
 
 namespace tollgate {
 namespace {
@@ -207,27 +208,6 @@ void merge_plan(ControlState& next, const DeclaredPlan& declared, std::int64_t n
   }
 }
 
-std::string describe(const RestApi& a) { return "rest api " + a.name + " (id " + a.id + ")"; }
-std::string describe(const Deployment& d) { return "deployment " + d.id + " of api " + d.api_id; }
-std::string describe(const Stage& s) {
-  return "stage " + s.stage_name + " of api " + s.api_id + " (deployment " + s.deployment_id + ")";
-}
-std::string describe(const ApiKey& k) { return "api key " + k.name + " (id " + k.id + ")"; }
-std::string describe(const UsagePlan& p) { return "usage plan " + p.name + " (id " + p.id + ")"; }
-std::string describe(const UsagePlanKey& pk) { return "key " + pk.key_id + " in usage plan " + pk.plan_id; }
-
-template <typename T, typename SameId>
-void put_changed(ControlTransaction& tx, const std::vector<T>& before, const std::vector<T>& after,
-                 SameId same, ApplyReport& report) {
-  for (const auto& item : after) {
-    auto it = std::find_if(before.begin(), before.end(), [&](const T& b) { return same(b, item); });
-    if (it != before.end() && *it == item) continue;
-    tx.put(item);
-    ++report.changes;
-    report.lines.push_back((it == before.end() ? "created " : "updated ") + describe(item));
-  }
-}
-
 }  // namespace
 
 ControlState merge_declaration(const ControlState& current, const Declaration& declared, std::int64_t now_s) {
@@ -256,34 +236,13 @@ ControlState merge_declaration(const ControlState& current, const Declaration& d
   return next;
 }
 
-ApplyReport write_changes(Store& store, const ControlState& current, const ControlState& next) {
-  ApplyReport report;
-  auto tx = store.begin();
-  put_changed(*tx, current.apis, next.apis, [](auto& a, auto& b) { return a.id == b.id; }, report);
-  put_changed(*tx, current.deployments, next.deployments,
-              [](auto& a, auto& b) { return a.api_id == b.api_id && a.id == b.id; }, report);
-  put_changed(*tx, current.stages, next.stages,
-              [](auto& a, auto& b) { return a.api_id == b.api_id && a.stage_name == b.stage_name; }, report);
-  put_changed(*tx, current.api_keys, next.api_keys, [](auto& a, auto& b) { return a.id == b.id; }, report);
-  put_changed(*tx, current.usage_plans, next.usage_plans, [](auto& a, auto& b) { return a.id == b.id; }, report);
-  put_changed(*tx, current.usage_plan_keys, next.usage_plan_keys,
-              [](auto& a, auto& b) { return a.plan_id == b.plan_id && a.key_id == b.key_id; }, report);
-  if (current.account != next.account) {
-    tx->put(next.account);
-    ++report.changes;
-    report.lines.push_back("updated account");
-  }
-  tx->commit();
-  return report;
-}
-
 ApplyReport apply_declaration(Store& store, const Declaration& declared, std::int64_t now_s) {
-  // Read and write under one write transaction would hold the lock while
-  // merging; a concurrent writer is rare, and the version check on reload
-  // picks up whichever commit lands last.
-  const ControlState current = store.load_control_state();
+  auto tx = store.begin();
+  const ControlState current = tx->state();
   const ControlState next = merge_declaration(current, declared, now_s);
-  return write_changes(store, current, next);
+  const DiffReport diff = write_diff(*tx, current, next);
+  tx->commit();
+  return {diff.lines, diff.changes};
 }
 
 }  // namespace tollgate

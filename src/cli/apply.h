@@ -21,10 +21,8 @@ struct ApplyReport {
 ControlState merge_declaration(const ControlState& current, const Declaration& declared,
                                std::int64_t now_s);
 
-// Writes the difference between `current` and `next` in one transaction.
-ApplyReport write_changes(Store& store, const ControlState& current, const ControlState& next);
-
-// Loads, merges and writes: `tollgate apply`. Running it twice changes nothing.
+// Loads, merges and writes in one transaction: `tollgate apply`. Running it
+// twice changes nothing.
 ApplyReport apply_declaration(Store& store, const Declaration& declared, std::int64_t now_s);
 
 }  // namespace tollgate

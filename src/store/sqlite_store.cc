@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS usage_plan_keys (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, created INTEGER NOT NULL,
   PRIMARY KEY (plan_id, key_id));
 CREATE TABLE IF NOT EXISTS account (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS usage_adjustments (
+  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, delta INTEGER NOT NULL,
+  created_at INTEGER NOT NULL, actor TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS usage_adjustments_by_key ON usage_adjustments (plan_id, key_id, day);
 CREATE TABLE IF NOT EXISTS usage_daily (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, used INTEGER NOT NULL,
   PRIMARY KEY (plan_id, key_id, day));
@@ -87,6 +91,31 @@ class SqliteControlTransaction final : public ControlTransaction {
           doc_text(to_json(a)));
   }
 
+  ControlState state() override { return store_.load_locked(); }
+
+  void erase_api(const std::string& api_id) override {
+    erase("DELETE FROM rest_apis WHERE id = ?1", {api_id});
+    erase("DELETE FROM deployments WHERE api_id = ?1", {api_id});
+    erase("DELETE FROM stages WHERE api_id = ?1", {api_id});
+  }
+  void erase_deployment(const std::string& api_id, const std::string& id) override {
+    erase("DELETE FROM deployments WHERE api_id = ?1 AND id = ?2", {api_id, id});
+  }
+  void erase_stage(const std::string& api_id, const std::string& name) override {
+    erase("DELETE FROM stages WHERE api_id = ?1 AND name = ?2", {api_id, name});
+  }
+  void erase_api_key(const std::string& key_id) override {
+    erase("DELETE FROM api_keys WHERE id = ?1", {key_id});
+    erase("DELETE FROM usage_plan_keys WHERE key_id = ?1", {key_id});
+  }
+  void erase_usage_plan(const std::string& plan_id) override {
+    erase("DELETE FROM usage_plans WHERE id = ?1", {plan_id});
+    erase("DELETE FROM usage_plan_keys WHERE plan_id = ?1", {plan_id});
+  }
+  void erase_usage_plan_key(const std::string& plan_id, const std::string& key_id) override {
+    erase("DELETE FROM usage_plan_keys WHERE plan_id = ?1 AND key_id = ?2", {plan_id, key_id});
+  }
+
   void commit() override {
     if (changed_) store_.exec("UPDATE meta SET value = value + 1 WHERE name = 'control_version'");
     store_.exec("COMMIT");
@@ -100,6 +129,14 @@ class SqliteControlTransaction final : public ControlTransaction {
     int i = 1;
     for (auto k : keys) st.bind(i++, k);
     st.bind(i, doc);
+    st.step();
+    changed_ = true;
+  }
+
+  void erase(const char* sql, std::initializer_list<std::string_view> keys) {
+    SqliteStatement st(store_.db_, sql);
+    int i = 1;
+    for (auto k : keys) st.bind(i++, k);
     st.step();
     changed_ = true;
   }
@@ -149,8 +186,19 @@ std::uint64_t SqliteStore::control_version() {
 ControlState SqliteStore::load_control_state() {
   std::lock_guard lock(mutex_);
   exec("BEGIN");
-  ControlState state;
   try {
+    ControlState state = load_locked();
+    exec("COMMIT");
+    return state;
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
+}
+
+ControlState SqliteStore::load_locked() {
+  ControlState state;
+  {
     state.apis = load_docs<RestApi>(db_, "SELECT doc FROM rest_apis ORDER BY id", rest_api_from_json);
     state.deployments =
         load_docs<Deployment>(db_, "SELECT doc FROM deployments ORDER BY api_id, id", deployment_from_json);
@@ -162,11 +210,7 @@ ControlState SqliteStore::load_control_state() {
     while (keys.step()) state.usage_plan_keys.push_back({keys.text(0), keys.text(1), keys.integer(2)});
     SqliteStatement account(db_, "SELECT doc FROM account WHERE id = 1");
     if (account.step()) state.account = account_from_json(json::parse(account.text(0)));
-  } catch (...) {
-    exec("ROLLBACK");
-    throw;
   }
-  exec("COMMIT");
   return state;
 }
 
@@ -202,6 +246,45 @@ std::int64_t SqliteStore::usage_between(const std::string& plan_id, const std::s
                      "WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4");
   st.bind(1, plan_id).bind(2, key_id).bind(3, first_day).bind(4, last_day);
   return st.step() ? st.integer(0) : 0;
+}
+
+}  // namespace tollgate
+
+namespace tollgate {
+
+std::vector<DailyUsage> SqliteStore::usage_days(const std::string& plan_id, const std::string& key_id,
+                                                std::int64_t first_day, std::int64_t last_day) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_,
+                     "SELECT day, used FROM usage_daily "
+                     "WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4 ORDER BY day");
+  st.bind(1, plan_id).bind(2, key_id).bind(3, first_day).bind(4, last_day);
+  std::vector<DailyUsage> out;
+  while (st.step()) out.push_back({st.integer(0), st.integer(1)});
+  return out;
+}
+
+void SqliteStore::add_adjustment(const UsageAdjustment& a) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_,
+                     "INSERT INTO usage_adjustments (plan_id, key_id, day, delta, created_at, actor) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  st.bind(1, a.plan_id).bind(2, a.key_id).bind(3, a.day).bind(4, a.delta).bind(5, a.created_at).bind(6, a.actor);
+  st.step();
+}
+
+std::vector<UsageAdjustment> SqliteStore::adjustments(const std::string& plan_id,
+                                                      const std::string& key_id,
+                                                      std::int64_t first_day, std::int64_t last_day) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_,
+                     "SELECT day, delta, created_at, actor FROM usage_adjustments "
+                     "WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4 ORDER BY rowid");
+  st.bind(1, plan_id).bind(2, key_id).bind(3, first_day).bind(4, last_day);
+  std::vector<UsageAdjustment> out;
+  while (st.step())
+    out.push_back({plan_id, key_id, st.integer(0), st.integer(1), st.integer(2), st.text(3)});
+  return out;
 }
 
 }  // namespace tollgate

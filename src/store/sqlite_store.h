@@ -26,10 +26,16 @@ class SqliteStore final : public Store {
   void add_usage(const std::vector<UsageDelta>& deltas) override;
   std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
                              std::int64_t first_day, std::int64_t last_day) override;
+  std::vector<DailyUsage> usage_days(const std::string& plan_id, const std::string& key_id,
+                                     std::int64_t first_day, std::int64_t last_day) override;
+  void add_adjustment(const UsageAdjustment& adjustment) override;
+  std::vector<UsageAdjustment> adjustments(const std::string& plan_id, const std::string& key_id,
+                                           std::int64_t first_day, std::int64_t last_day) override;
 
  private:
   friend class SqliteControlTransaction;
   void exec(const char* sql);
+  ControlState load_locked();
 
   std::mutex mutex_;
   sqlite3* db_ = nullptr;

@@ -21,10 +21,29 @@ struct UsageDelta {
   std::int64_t count = 0;
 };
 
+// A change to a key's quota made by UpdateUsage: an audited ledger entry,
+// never an overwrite of the served count.
+struct UsageAdjustment {
+  std::string plan_id;
+  std::string key_id;
+  std::int64_t day = 0;     // the UTC day it was made, which places it in a quota window
+  std::int64_t delta = 0;   // added to the quota used (negative grants requests)
+  std::int64_t created_at = 0;  // epoch seconds
+  std::string actor;        // the access key id that made it
+};
+
+// Daily usage of one key under one plan.
+struct DailyUsage {
+  std::int64_t day = 0;
+  std::int64_t used = 0;
+};
+
 // A batch of control-state writes applied atomically by commit().
 class ControlTransaction {
  public:
   virtual ~ControlTransaction() = default;
+  // The control state as this transaction sees it.
+  virtual ControlState state() = 0;
   virtual void put(const RestApi& api) = 0;
   virtual void put(const Deployment& deployment) = 0;
   virtual void put(const Stage& stage) = 0;
@@ -32,6 +51,12 @@ class ControlTransaction {
   virtual void put(const UsagePlan& plan) = 0;
   virtual void put(const UsagePlanKey& plan_key) = 0;
   virtual void put(const AccountSettings& account) = 0;
+  virtual void erase_api(const std::string& api_id) = 0;  // with its deployments and stages
+  virtual void erase_deployment(const std::string& api_id, const std::string& deployment_id) = 0;
+  virtual void erase_stage(const std::string& api_id, const std::string& stage_name) = 0;
+  virtual void erase_api_key(const std::string& key_id) = 0;
+  virtual void erase_usage_plan(const std::string& plan_id) = 0;
+  virtual void erase_usage_plan_key(const std::string& plan_id, const std::string& key_id) = 0;
   // Makes every put visible at once and bumps the control version if there
   // was any. Without commit the transaction rolls back.
   virtual void commit() = 0;
@@ -51,6 +76,15 @@ class Store {
   // Sum of usage for a key under a plan over days [first_day, last_day].
   virtual std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
                                      std::int64_t first_day, std::int64_t last_day) = 0;
+  // Days with usage in [first_day, last_day], oldest first.
+  virtual std::vector<DailyUsage> usage_days(const std::string& plan_id, const std::string& key_id,
+                                             std::int64_t first_day, std::int64_t last_day) = 0;
+
+  virtual void add_adjustment(const UsageAdjustment& adjustment) = 0;
+  // Adjustments made on days [first_day, last_day], oldest first.
+  virtual std::vector<UsageAdjustment> adjustments(const std::string& plan_id,
+                                                   const std::string& key_id,
+                                                   std::int64_t first_day, std::int64_t last_day) = 0;
 };
 
 }  // namespace tollgate
