@@ -1,29 +1,166 @@
 #include "admin/admin_api.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/json.hpp>
 
-#include "http/responses.h"
+#include "admin/operations.h"
+#include "core/ids.h"
 
 namespace tollgate {
+namespace {
 
-asio::awaitable<HttpResponse> AdminApi::handle(HttpRequest& request) {
-  const std::string_view path = request.target().substr(0, request.target().find('?'));
-  if (path == "/health") {
-    if (request.method() != http::verb::get && request.method() != http::verb::head)
-      co_return error_response(http::status::method_not_allowed, "BadRequestException",
-                               "Use GET /health");
-    const auto catalog = catalogs_.current();
-    boost::json::object outcomes;
-    for (int i = 0; i < static_cast<int>(Outcome::kCount); ++i)
-      outcomes[outcome_name(static_cast<Outcome>(i))] = stats_.get(static_cast<Outcome>(i));
-    boost::json::object body{{"status", catalog ? "ok" : "starting"},
-                             {"catalogVersion", catalog ? catalog->version() : 0},
-                             {"apiKeys", catalog ? catalog->key_count() : 0},
-                             {"outcomes", std::move(outcomes)}};
-    co_return json_response(http::status::ok, boost::json::serialize(body));
+struct Route {
+  http::verb verb;
+  std::vector<std::string_view> pattern;  // "*" matches one segment
+  AdminOperation operation;
+};
+
+using V = http::verb;
+
+const std::vector<Route>& routes() {
+  static const std::vector<Route> kRoutes = {
+      {V::get, {"restapis"}, get_rest_apis},
+      {V::post, {"restapis"}, create_rest_api},
+      {V::get, {"restapis", "*"}, get_rest_api},
+      {V::patch, {"restapis", "*"}, update_rest_api},
+      {V::delete_, {"restapis", "*"}, delete_rest_api},
+      {V::get, {"restapis", "*", "resources"}, get_resources},
+      {V::get, {"restapis", "*", "resources", "*"}, get_resource},
+      {V::post, {"restapis", "*", "resources", "*"}, create_resource},
+      {V::delete_, {"restapis", "*", "resources", "*"}, delete_resource},
+      {V::put, {"restapis", "*", "resources", "*", "methods", "*"}, put_method},
+      {V::get, {"restapis", "*", "resources", "*", "methods", "*"}, get_method},
+      {V::patch, {"restapis", "*", "resources", "*", "methods", "*"}, update_method},
+      {V::delete_, {"restapis", "*", "resources", "*", "methods", "*"}, delete_method},
+      {V::put, {"restapis", "*", "resources", "*", "methods", "*", "responses", "*"}, put_method_response},
+      {V::put, {"restapis", "*", "resources", "*", "methods", "*", "integration"}, put_integration},
+      {V::get, {"restapis", "*", "resources", "*", "methods", "*", "integration"}, get_integration},
+      {V::delete_, {"restapis", "*", "resources", "*", "methods", "*", "integration"}, delete_integration},
+      {V::put, {"restapis", "*", "resources", "*", "methods", "*", "integration", "responses", "*"},
+       put_integration_response},
+      {V::get, {"restapis", "*", "resources", "*", "methods", "*", "integration", "responses", "*"},
+       get_integration_response},
+      {V::post, {"restapis", "*", "deployments"}, create_deployment},
+      {V::get, {"restapis", "*", "deployments"}, get_deployments},
+      {V::post, {"restapis", "*", "stages"}, create_stage},
+      {V::get, {"restapis", "*", "stages"}, get_stages},
+      {V::get, {"restapis", "*", "stages", "*"}, get_stage},
+      {V::patch, {"restapis", "*", "stages", "*"}, update_stage},
+      {V::delete_, {"restapis", "*", "stages", "*"}, delete_stage},
+      {V::get, {"apikeys"}, get_api_keys},
+      {V::post, {"apikeys"}, create_api_key},
+      {V::get, {"apikeys", "*"}, get_api_key},
+      {V::patch, {"apikeys", "*"}, update_api_key},
+      {V::delete_, {"apikeys", "*"}, delete_api_key},
+      {V::get, {"usageplans"}, get_usage_plans},
+      {V::post, {"usageplans"}, create_usage_plan},
+      {V::get, {"usageplans", "*"}, get_usage_plan},
+      {V::patch, {"usageplans", "*"}, update_usage_plan},
+      {V::delete_, {"usageplans", "*"}, delete_usage_plan},
+      {V::get, {"usageplans", "*", "keys"}, get_usage_plan_keys},
+      {V::post, {"usageplans", "*", "keys"}, create_usage_plan_key},
+      {V::get, {"usageplans", "*", "keys", "*"}, get_usage_plan_key},
+      {V::delete_, {"usageplans", "*", "keys", "*"}, delete_usage_plan_key},
+      {V::get, {"usageplans", "*", "usage"}, get_usage},
+      {V::patch, {"usageplans", "*", "keys", "*", "usage"}, update_usage},
+      {V::get, {"account"}, get_account},
+      {V::get, {"tags", "*"}, get_tags},
+      {V::put, {"tags", "*"}, tag_resource},
+      {V::delete_, {"tags", "*"}, untag_resource},
+  };
+  return kRoutes;
+}
+
+AdminOperation find_operation(const AdminRequest& req) {
+  const auto& segments = req.segments();
+  for (const auto& r : routes()) {
+    if (r.verb != req.method() || r.pattern.size() != segments.size()) continue;
+    bool match = true;
+    for (std::size_t i = 0; i < segments.size() && match; ++i)
+      match = r.pattern[i] == "*" || r.pattern[i] == segments[i];
+    if (!match) continue;
+    // ImportApiKeys is POST /apikeys?mode=import: the query picks the operation.
+    if (r.operation == create_api_key && req.query("mode") == "import") return import_api_keys;
+    return r.operation;
   }
-  co_return error_response(http::status::not_found, "NotFoundException",
-                           "No admin resource at " + std::string(path));
+  return nullptr;
+}
+
+HttpResponse error(http::status status, const std::string& type, const std::string& message) {
+  HttpResponse res = admin_json(status, boost::json::object{{"message", message}});
+  res.set("x-amzn-ErrorType", type);
+  return res;
+}
+
+}  // namespace
+
+HttpResponse admin_json(http::status status, const boost::json::value& body) {
+  HttpResponse res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set("x-amzn-RequestId", random_id(8) + "-" + random_id(4) + "-" + random_id(4) + "-" + random_id(12));
+  res.body() = boost::json::serialize(body);
+  res.prepare_payload();
+  return res;
+}
+
+HttpResponse admin_empty(http::status status) {
+  HttpResponse res = admin_json(status, boost::json::object{});
+  res.body().clear();
+  res.prepare_payload();
+  return res;
+}
+
+HttpResponse AdminApi::health() const {
+  const auto catalog = catalogs_.current();
+  boost::json::object outcomes;
+  for (int i = 0; i < static_cast<int>(Outcome::kCount); ++i)
+    outcomes[outcome_name(static_cast<Outcome>(i))] = stats_.get(static_cast<Outcome>(i));
+  return admin_json(http::status::ok, boost::json::object{{"status", catalog ? "ok" : "starting"},
+                                                          {"catalogVersion", catalog ? catalog->version() : 0},
+                                                          {"apiKeys", catalog ? catalog->key_count() : 0},
+                                                          {"outcomes", std::move(outcomes)}});
+}
+
+asio::awaitable<HttpResponse> AdminApi::handle(HttpRequest& request) { co_return respond(request); }
+
+HttpResponse AdminApi::respond(const HttpRequest& request) {
+  const std::string_view target = request.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/health" && (request.method() == http::verb::get || request.method() == http::verb::head))
+    return health();
+
+  const SignatureCheck auth = verify_sigv4(request, credentials_, context_.now_s());
+  if (!auth.ok) {
+    spdlog::warn("admin {} {}: refused, {}", request.method_string(), path, auth.error_type);
+    return error(http::status::forbidden, auth.error_type, auth.message);
+  }
+  HttpResponse response;
+  try {
+    const AdminRequest req(request, auth.access_key_id);
+    const AdminOperation operation = find_operation(req);
+    if (!operation)
+      response = error(http::status::not_found, "NotFoundException",
+                       "No management operation at " + std::string(request.method_string()) + " " +
+                           std::string(path));
+    else
+      response = operation(context_, req);
+  } catch (const AdminError& e) {
+    response = error(e.status(), e.type(), e.what());
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    const bool constraint = message.find("failed to satisfy constraint") != std::string::npos;
+    response = constraint ? error(http::status::bad_request, "ValidationException",
+                                  "1 validation error detected: " + message)
+                          : error(http::status::bad_request, "BadRequestException", message);
+  } catch (const std::exception& e) {
+    spdlog::error("admin {} {}: {}", request.method_string(), path, e.what());
+    response = error(http::status::internal_server_error, "InternalServerErrorException",
+                     "Internal error; the change was not applied");
+  }
+  spdlog::info("admin {} {} by {}: {}", request.method_string(), path, auth.access_key_id,
+               response.result_int());
+  return response;
 }
 
 }  // namespace tollgate

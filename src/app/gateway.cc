@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "admin/admin_api.h"
+#include "admin/admin_credentials.h"
 #include "catalog/catalog_holder.h"
 #include "core/clock.h"
 #include "core/stats.h"
@@ -142,7 +143,8 @@ int serve(const ServeOptions& options) {
 
   asio::io_context admin_io{1};
   tcp::acceptor admin_acceptor(admin_io, admin_endpoint);
-  AdminApi admin(catalogs, stats);
+  AdminApi admin(AdminContext{store, meter, limits, clock}, load_admin_credentials(options.data_dir), catalogs,
+                 stats);
   const RequestHandler admin_handler = [&admin](HttpRequest& r) { return admin.handle(r); };
   asio::co_spawn(admin_io, accept_loop(admin_acceptor, admin_handler, connection_limits), asio::detached);
 

@@ -7,11 +7,14 @@ namespace tollgate {
 
 // Requests used in the current quota window, packed with the window's id into
 // one atomic word so that a rollover and a take are a single compare-and-swap.
-// Lock-free; safe to call from any worker thread.
+// The count may go below zero when UpdateUsage grants more than a window's
+// limit. Lock-free; safe to call from any worker thread.
 class QuotaCounter {
  public:
-  static constexpr int kUsedBits = 42;  // up to 4.4e12 requests per window
-  static constexpr std::uint64_t kMaxUsed = (std::uint64_t{1} << kUsedBits) - 1;
+  static constexpr int kUsedBits = 42;
+  static constexpr std::int64_t kBias = std::int64_t{1} << 40;  // stored = used + kBias
+  static constexpr std::int64_t kMinUsed = -kBias;
+  static constexpr std::int64_t kMaxUsed = (std::int64_t{1} << kUsedBits) - 1 - kBias;
 
   // Takes one request from window `window_id` whose limit is `limit`. Returns
   // the requests left after it, or -1 when the window is used up.
@@ -19,17 +22,23 @@ class QuotaCounter {
   void give_back(std::int64_t window_id);
   std::int64_t used(std::int64_t window_id) const;
   void set_used(std::int64_t window_id, std::int64_t used);
+  // Adds `delta` (which may be negative) to the window's used count.
+  void adjust(std::int64_t window_id, std::int64_t delta);
 
  private:
-  static std::uint64_t pack(std::int64_t window_id, std::uint64_t used) {
-    return (static_cast<std::uint64_t>(window_id) << kUsedBits) | used;
-  }
+  static constexpr std::uint64_t kMask = (std::uint64_t{1} << kUsedBits) - 1;
+  static std::uint64_t pack(std::int64_t window_id, std::int64_t used);
   static std::int64_t window_of(std::uint64_t word) {
     return static_cast<std::int64_t>(word >> kUsedBits);
   }
-  static std::uint64_t used_of(std::uint64_t word) { return word & kMaxUsed; }
+  // Used in `window_id` as seen from `word`: a word from an older window
+  // counts as empty (the window rolled over); one from a newer window (the
+  // clock stepped back) keeps its count.
+  static std::int64_t used_in(std::uint64_t word, std::int64_t window_id) {
+    return window_of(word) < window_id ? 0 : static_cast<std::int64_t>(word & kMask) - kBias;
+  }
 
-  std::atomic<std::uint64_t> word_{0};
+  std::atomic<std::uint64_t> word_{static_cast<std::uint64_t>(kBias)};
 };
 
 }  // namespace tollgate

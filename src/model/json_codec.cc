@@ -1,70 +1,13 @@
 #include "model/json_codec.h"
 
+#include "model/json_fields.h"
+
 #include <stdexcept>
 
 namespace tollgate {
 namespace json = boost::json;
 
 namespace {
-
-[[noreturn]] void fail(std::string_view where, std::string_view what) {
-  throw std::invalid_argument(std::string(where) + ": " + std::string(what));
-}
-
-const json::object& as_object(const json::value& v, std::string_view where) {
-  if (!v.is_object()) fail(where, "must be an object");
-  return v.get_object();
-}
-
-std::string get_string(const json::object& o, std::string_view key, std::string_view where) {
-  auto it = o.find(key);
-  if (it == o.end() || it->value().is_null()) return {};
-  if (!it->value().is_string()) fail(std::string(where) + "." + std::string(key), "must be a string");
-  return std::string(it->value().get_string());
-}
-
-bool get_bool(const json::object& o, std::string_view key, bool fallback, std::string_view where) {
-  auto it = o.find(key);
-  if (it == o.end() || it->value().is_null()) return fallback;
-  if (!it->value().is_bool()) fail(std::string(where) + "." + std::string(key), "must be a boolean");
-  return it->value().get_bool();
-}
-
-double get_double(const json::object& o, std::string_view key, double fallback, std::string_view where) {
-  auto it = o.find(key);
-  if (it == o.end() || it->value().is_null()) return fallback;
-  const json::value& v = it->value();
-  if (v.is_double()) return v.get_double();
-  if (v.is_int64()) return static_cast<double>(v.get_int64());
-  if (v.is_uint64()) return static_cast<double>(v.get_uint64());
-  fail(std::string(where) + "." + std::string(key), "must be a number");
-}
-
-std::int64_t get_int(const json::object& o, std::string_view key, std::int64_t fallback,
-                     std::string_view where) {
-  auto it = o.find(key);
-  if (it == o.end() || it->value().is_null()) return fallback;
-  const json::value& v = it->value();
-  if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
-    return static_cast<std::int64_t>(v.get_uint64());
-  if (v.is_double() && v.get_double() == static_cast<double>(static_cast<std::int64_t>(v.get_double())))
-    return static_cast<std::int64_t>(v.get_double());
-  fail(std::string(where) + "." + std::string(key), "must be an integer");
-}
-
-std::map<std::string, std::string> get_string_map(const json::object& o, std::string_view key,
-                                                  std::string_view where) {
-  std::map<std::string, std::string> out;
-  auto it = o.find(key);
-  if (it == o.end() || it->value().is_null()) return out;
-  const std::string here = std::string(where) + "." + std::string(key);
-  for (const auto& [k, v] : as_object(it->value(), here)) {
-    if (!v.is_string()) fail(here + "." + std::string(k), "must be a string");
-    out.emplace(std::string(k), std::string(v.get_string()));
-  }
-  return out;
-}
 
 json::object string_map_json(const std::map<std::string, std::string>& m) {
   json::object o;
@@ -86,6 +29,13 @@ json::object to_json(const Quota& q) {
   return {{"limit", q.limit}, {"offset", q.offset}, {"period", to_string(q.period)}};
 }
 
+json::object to_json(const IntegrationResponse& r) {
+  json::object o{{"statusCode", r.status_code}};
+  if (!r.response_templates.empty()) o["responseTemplates"] = string_map_json(r.response_templates);
+  if (!r.response_parameters.empty()) o["responseParameters"] = string_map_json(r.response_parameters);
+  return o;
+}
+
 json::object to_json(const Integration& i) {
   json::object o{{"type", to_string(i.type)}, {"timeoutInMillis", i.timeout_ms}};
   put_if(o, "httpMethod", i.http_method);
@@ -96,14 +46,7 @@ json::object to_json(const Integration& i) {
   o["cacheKeyParameters"] = json::array{};
   if (!i.integration_responses.empty()) {
     json::object responses;
-    for (const auto& [code, r] : i.integration_responses) {
-      json::object ro{{"statusCode", r.status_code}};
-      if (!r.response_templates.empty())
-        ro["responseTemplates"] = string_map_json(r.response_templates);
-      if (!r.response_parameters.empty())
-        ro["responseParameters"] = string_map_json(r.response_parameters);
-      responses[code] = std::move(ro);
-    }
+    for (const auto& [code, r] : i.integration_responses) responses[code] = to_json(r);
     o["integrationResponses"] = std::move(responses);
   }
   return o;
@@ -114,6 +57,11 @@ json::object to_json(const Method& m) {
                  {"authorizationType", m.authorization_type},
                  {"apiKeyRequired", m.api_key_required}};
   if (m.integration) o["methodIntegration"] = to_json(*m.integration);
+  if (!m.method_responses.empty()) {
+    json::object responses;
+    for (const auto& code : m.method_responses) responses[code] = json::object{{"statusCode", code}};
+    o["methodResponses"] = std::move(responses);
+  }
   return o;
 }
 
@@ -236,7 +184,7 @@ Quota quota_from_json(const json::value& v, std::string_view where) {
   const std::string period = get_string(o, "period", where);
   auto parsed = quota_period_from(period);
   if (!parsed)
-    fail(std::string(where) + ".period",
+    fail_field(std::string(where) + ".period",
          "Value '" + period + "' failed to satisfy constraint: Member must satisfy enum value "
                               "set: [DAY, WEEK, MONTH]");
   q.period = *parsed;
@@ -249,7 +197,7 @@ Integration integration_from_json(const json::value& v, std::string_view where) 
   const std::string type = get_string(o, "type", where);
   auto parsed = integration_type_from(type);
   if (!parsed)
-    fail(std::string(where) + ".type",
+    fail_field(std::string(where) + ".type",
          "Value '" + type + "' failed to satisfy constraint: Member must satisfy enum value set: "
                             "[HTTP, MOCK, HTTP_PROXY]");
   i.type = *parsed;
@@ -282,6 +230,8 @@ Method method_from_json(const json::value& v, std::string_view where) {
   m.api_key_required = get_bool(o, "apiKeyRequired", false, where);
   if (auto it = o.find("methodIntegration"); it != o.end() && !it->value().is_null())
     m.integration = integration_from_json(it->value(), std::string(where) + ".methodIntegration");
+  if (auto it = o.find("methodResponses"); it != o.end() && it->value().is_object())
+    for (const auto& [code, unused] : it->value().get_object()) m.method_responses.emplace_back(code);
   return m;
 }
 
@@ -306,7 +256,7 @@ Resource resource_from_json(const json::value& v, std::string_view where) {
 std::vector<Resource> resources_from_json(const json::value& v, std::string_view where) {
   std::vector<Resource> out;
   if (v.is_null()) return out;
-  if (!v.is_array()) fail(where, "must be an array");
+  if (!v.is_array()) fail_field(where, "must be an array");
   std::size_t n = 0;
   for (const auto& item : v.get_array())
     out.push_back(resource_from_json(item, std::string(where) + "[" + std::to_string(n++) + "]"));
@@ -393,7 +343,7 @@ UsagePlan usage_plan_from_json(const json::value& v) {
   if (auto it = o.find("quota"); it != o.end() && !it->value().is_null())
     p.quota = quota_from_json(it->value(), "usagePlan.quota");
   if (auto it = o.find("apiStages"); it != o.end() && !it->value().is_null()) {
-    if (!it->value().is_array()) fail("usagePlan.apiStages", "must be an array");
+    if (!it->value().is_array()) fail_field("usagePlan.apiStages", "must be an array");
     std::size_t n = 0;
     for (const auto& sv : it->value().get_array()) {
       const std::string here = "usagePlan.apiStages[" + std::to_string(n++) + "]";

@@ -13,6 +13,7 @@ namespace tollgate {
 
 boost::json::object to_json(const Throttle& t);
 boost::json::object to_json(const Quota& q);
+boost::json::object to_json(const IntegrationResponse& r);
 boost::json::object to_json(const Integration& i);
 boost::json::object to_json(const Method& m);
 boost::json::object to_json(const Resource& r);

@@ -51,6 +51,7 @@ struct Method {
   std::string authorization_type = "NONE";
   bool api_key_required = false;
   std::optional<Integration> integration;
+  std::vector<std::string> method_responses;  // status codes declared by PutMethodResponse
   bool operator==(const Method&) const = default;
 };
 

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <string>
+
+#include "admin/admin_error.h"
+#include "core/clock.h"
+#include "http/beast.h"
+#include "limits/limit_states.h"
+#include "metering/meter.h"
+#include "store/control_diff.h"
+#include "store/store.h"
+
+namespace tollgate {
+
+// What management API handlers work with. Handlers run on the admin thread.
+struct AdminContext {
+  Store& store;
+  Meter& meter;
+  LimitStates& limits;
+  const Clock& clock;
+  std::string account_id = "000000000000";
+
+  std::int64_t now_s() const { return clock.now() / kNanosPerSecond; }
+
+  // Runs `edit` on the control state inside one write transaction and writes
+  // what it changed; an AdminError thrown by `edit` leaves the store untouched.
+  template <typename Edit>
+  auto edit(Edit&& edit) {
+    auto tx = store.begin();
+    const ControlState before = tx->state();
+    ControlState after = before;
+    auto result = edit(after);
+    write_diff(*tx, before, after);
+    tx->commit();
+    return result;
+  }
+
+  ControlState read() { return store.load_control_state(); }
+};
+
+HttpResponse admin_json(http::status status, const boost::json::value& body);
+HttpResponse admin_empty(http::status status);
+
+}  // namespace tollgate

@@ -1,0 +1,248 @@
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "admin/csv_reader.h"
+#include "admin/lookups.h"
+#include "admin/operations.h"
+#include "admin/paging.h"
+#include "admin/patch_operations.h"
+#include "core/ids.h"
+#include "model/json_codec.h"
+#include "model/json_fields.h"
+#include "model/validate.h"
+
+namespace tollgate {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kMaxNameLength = 1024;
+constexpr std::size_t kMaxDescriptionLength = 125000;
+
+void check_name(const std::string& name) {
+  if (name.size() > kMaxNameLength) bad_request("Invalid API Key name, can be at most 1024 characters.");
+}
+
+void check_description(const std::string& description) {
+  if (description.size() > kMaxDescriptionLength) bad_request("Invalid API Key description specified.");
+}
+
+void check_value_unique(const ControlState& s, const ApiKey& key) {
+  for (const auto& k : s.api_keys)
+    if (k.id != key.id && k.value == key.value) conflict("API Key already exists");
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// Adds `key_id` to `plan_id` unless already there; the conflict message when
+// the key would be in two plans for one stage, else empty.
+std::string join_plan(ControlState& s, const std::string& plan_id, const std::string& key_id, std::int64_t now) {
+  for (const auto& pk : s.usage_plan_keys)
+    if (pk.plan_id == plan_id && pk.key_id == key_id) return {};
+  const UsagePlan& plan = find_usage_plan(s, plan_id);
+  std::string problem = plan_stage_conflict(s, plan, key_id);
+  if (problem.empty()) s.usage_plan_keys.push_back({plan_id, key_id, now});
+  return problem;
+}
+
+}  // namespace
+
+HttpResponse create_api_key(AdminContext& ctx, const AdminRequest& req) {
+  const json::object body = req.json();
+  const char* where = "createApiKeyInput";
+  ApiKey key;
+  key.name = get_string(body, "name", where);
+  key.description = get_string(body, "description", where);
+  key.customer_id = get_string(body, "customerId", where);
+  key.enabled = get_bool(body, "enabled", false, where);
+  key.value = get_string(body, "value", where);
+  key.tags = get_string_map(body, "tags", where);
+  check_name(key.name);
+  check_description(key.description);
+  if (key.value.empty())
+    key.value = random_key_value();
+  else
+    validate_key_value(key.value);
+  key.id = random_id(10);
+  key.created_date = key.last_updated_date = ctx.now_s();
+  ctx.edit([&](ControlState& s) {
+    check_value_unique(s, key);
+    s.api_keys.push_back(key);
+    return 0;
+  });
+  return admin_json(http::status::created, to_json(key, true));
+}
+
+HttpResponse get_api_key(AdminContext& ctx, const AdminRequest& req) {
+  ControlState s = ctx.read();
+  return admin_json(http::status::ok, to_json(find_api_key(s, req.segments()[1]), req.query_flag("includeValue")));
+}
+
+HttpResponse get_api_keys(AdminContext& ctx, const AdminRequest& req) {
+  ControlState s = ctx.read();
+  const std::string name = req.query("name").value_or("");
+  const auto customer = req.query("customerId");
+  std::vector<const ApiKey*> keys;
+  for (const auto& k : s.api_keys)
+    if (k.name.rfind(name, 0) == 0 && (!customer || k.customer_id == *customer)) keys.push_back(&k);
+  // Most recently created first, as AWS lists them.
+  std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) {
+    return std::tie(a->created_date, a->id) > std::tie(b->created_date, b->id);
+  });
+  std::vector<std::string> ids;
+  for (auto* k : keys) ids.push_back(k->id);
+  const PageRange page = page_of(ids, req);
+  const bool values = req.query_flag("includeValues");
+  json::array items;
+  for (std::size_t i = page.begin; i < page.end; ++i) items.push_back(to_json(*keys[i], values));
+  return admin_json(http::status::ok, page_json(std::move(items), page));
+}
+
+HttpResponse update_api_key(AdminContext& ctx, const AdminRequest& req) {
+  const auto ops = patch_operations(req, "updateApiKeyInput");
+  const ApiKey key = ctx.edit([&](ControlState& s) {
+    ApiKey& k = find_api_key(s, req.segments()[1]);
+    for (const auto& op : ops) {
+      if (op.op != "replace") invalid_patch_path(op, "/description, /enabled, /name, /customerId");
+      if (op.path == "/name") {
+        check_name(op.value);
+        k.name = op.value;
+      } else if (op.path == "/description") {
+        check_description(op.value);
+        k.description = op.value;
+      } else if (op.path == "/enabled") {
+        k.enabled = patch_bool(op);
+      } else if (op.path == "/customerId") {
+        k.customer_id = op.value;
+      } else {
+        invalid_patch_path(op, "/description, /enabled, /name, /customerId");
+      }
+    }
+    k.last_updated_date = ctx.now_s();
+    return k;
+  });
+  return admin_json(http::status::ok, to_json(key, false));
+}
+
+HttpResponse delete_api_key(AdminContext& ctx, const AdminRequest& req) {
+  ctx.edit([&](ControlState& s) {
+    const std::string id = find_api_key(s, req.segments()[1]).id;
+    std::erase_if(s.api_keys, [&](const ApiKey& k) { return k.id == id; });
+    std::erase_if(s.usage_plan_keys, [&](const UsagePlanKey& pk) { return pk.key_id == id; });
+    return 0;
+  });
+  return admin_empty(http::status::accepted);
+}
+
+HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
+  const std::string format = req.query("format").value_or("");
+  if (format != "csv")
+    validation_error("1 validation error detected: Value '" + format +
+                     "' at 'importApiKeysInput.format' failed to satisfy constraint: Member must satisfy "
+                     "enum value set: [csv]");
+  const bool fail_on_warnings = req.query_flag("failonwarnings");
+  std::vector<CsvRow> rows;
+  try {
+    rows = read_csv(req.body());
+  } catch (const std::invalid_argument& e) {
+    bad_request(std::string("Invalid CSV: ") + e.what());
+  }
+  if (rows.empty()) bad_request("Invalid CSV: the body is empty; the first line must be a header with Name and Key");
+
+  std::map<std::string, std::size_t> column;
+  for (std::size_t i = 0; i < rows[0].cells.size(); ++i) column.emplace(lower(rows[0].cells[i]), i);
+  for (const char* required : {"name", "key"})
+    if (!column.count(required))
+      bad_request(std::string("Invalid CSV: the header line has no '") + (required[0] == 'n' ? "Name" : "Key") +
+                  "' column");
+  auto cell = [&](const CsvRow& row, const char* name) -> std::string {
+    auto it = column.find(name);
+    return it == column.end() || it->second >= row.cells.size() ? std::string() : row.cells[it->second];
+  };
+
+  json::array ids;
+  json::array warnings;
+  ctx.edit([&](ControlState& s) {
+    std::set<std::string> seen;
+    for (std::size_t r = 1; r < rows.size(); ++r) {
+      const CsvRow& row = rows[r];
+      const std::string line = "Line " + std::to_string(row.line) + ": ";
+      ApiKey incoming;
+      incoming.name = cell(row, "name");
+      incoming.value = cell(row, "key");
+      incoming.description = cell(row, "description");
+      const std::string enabled = lower(cell(row, "enabled"));
+      try {
+        validate_key_value(incoming.value);
+      } catch (const std::invalid_argument& e) {
+        warnings.push_back(json::string(line + e.what()));
+        continue;
+      }
+      if (incoming.name.size() > kMaxNameLength || incoming.description.size() > kMaxDescriptionLength) {
+        warnings.push_back(json::string(line + "name or description too long"));
+        continue;
+      }
+      if (!enabled.empty() && enabled != "true" && enabled != "false") {
+        warnings.push_back(json::string(line + "Enabled must be true or false, not '" + cell(row, "enabled") + "'"));
+        continue;
+      }
+      if (!seen.insert(incoming.value).second) {
+        warnings.push_back(json::string(line + "duplicate key value in the file"));
+        continue;
+      }
+      std::vector<std::string> plan_ids;
+      std::string plans = cell(row, "usageplanids");
+      for (std::size_t start = 0; start < plans.size();) {
+        const std::size_t comma = plans.find(',', start);
+        std::string id = plans.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        id.erase(0, id.find_first_not_of(" \t"));
+        id.erase(id.find_last_not_of(" \t") + 1);
+        if (!id.empty()) plan_ids.push_back(id);
+        start = comma == std::string::npos ? plans.size() : comma + 1;
+      }
+      bool bad_plan = false;
+      for (const auto& id : plan_ids) {
+        if (std::none_of(s.usage_plans.begin(), s.usage_plans.end(), [&](const UsagePlan& p) { return p.id == id; })) {
+          warnings.push_back(json::string(line + "Invalid usage plan id " + id));
+          bad_plan = true;
+        }
+      }
+      if (bad_plan) continue;
+
+      // The key value is the identity: an existing key is updated in place.
+      auto existing = std::find_if(s.api_keys.begin(), s.api_keys.end(),
+                                   [&](const ApiKey& k) { return k.value == incoming.value; });
+      if (existing == s.api_keys.end()) {
+        incoming.id = random_id(10);
+        incoming.created_date = ctx.now_s();
+        s.api_keys.push_back(incoming);
+        existing = s.api_keys.end() - 1;
+      } else {
+        existing->name = incoming.name;
+        existing->description = incoming.description;
+      }
+      existing->enabled = enabled.empty() || enabled == "true";
+      existing->last_updated_date = ctx.now_s();
+      const std::string key_id = existing->id;
+      for (const auto& id : plan_ids)
+        if (std::string problem = join_plan(s, id, key_id, ctx.now_s()); !problem.empty())
+          warnings.push_back(json::string(line + problem));
+      ids.push_back(json::string(key_id));
+    }
+    if (fail_on_warnings && !warnings.empty()) {
+      std::string all;
+      for (const auto& w : warnings) all += (all.empty() ? "" : "; ") + std::string(w.get_string());
+      bad_request("Import failed with warnings (failOnWarnings is set; nothing was imported): " + all);
+    }
+    return 0;
+  });
+  json::object out{{"ids", std::move(ids)}};
+  if (!warnings.empty()) out["warnings"] = std::move(warnings);
+  return admin_json(http::status::created, out);
+}
+
+}  // namespace tollgate

@@ -1,0 +1,34 @@
+#include "admin/paging.h"
+
+#include <charconv>
+
+namespace tollgate {
+
+PageRange page_of(const std::vector<std::string>& ids, const AdminRequest& request) {
+  std::size_t limit = 25;
+  if (auto text = request.query("limit")) {
+    long long value = 0;
+    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc{} || ptr != text->data() + text->size())
+      bad_request("Invalid limit '" + *text + "': must be an integer");
+    // AWS answers a normal page for -1; past 500 we clamp.
+    if (value > 0) limit = static_cast<std::size_t>(std::min<long long>(value, 500));
+  }
+  PageRange page;
+  if (auto position = request.query("position"); position && !position->empty()) {
+    auto it = std::find(ids.begin(), ids.end(), *position);
+    if (it == ids.end()) bad_request("Invalid position parameter");
+    page.begin = static_cast<std::size_t>(it - ids.begin());
+  }
+  page.end = std::min(ids.size(), page.begin + limit);
+  if (page.end < ids.size()) page.next_position = ids[page.end];
+  return page;
+}
+
+boost::json::object page_json(boost::json::array items, const PageRange& page) {
+  boost::json::object o{{"item", std::move(items)}};
+  if (!page.next_position.empty()) o["position"] = page.next_position;
+  return o;
+}
+
+}  // namespace tollgate

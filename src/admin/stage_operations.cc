@@ -1,0 +1,222 @@
+#include <algorithm>
+
+#include "admin/lookups.h"
+#include "admin/operations.h"
+#include "admin/paging.h"
+#include "admin/patch_operations.h"
+#include "core/ids.h"
+#include "model/json_codec.h"
+#include "model/json_fields.h"
+#include "model/validate.h"
+
+namespace tollgate {
+namespace json = boost::json;
+
+namespace {
+
+json::object deployment_json(const Deployment& d) {
+  json::object o{{"id", d.id}, {"createdDate", d.created_date}};
+  if (!d.description.empty()) o["description"] = d.description;
+  return o;
+}
+
+json::object stage_json(const Stage& s) {
+  json::object o = to_json(s);
+  o.erase("restApiId");
+  return o;
+}
+
+void validate_stage_name(const std::string& name) {
+  if (name.empty()) bad_request("Invalid stage name specified: stageName is required");
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+      bad_request("Stage name only allows a-zA-Z0-9_-: " + name);
+}
+
+// A deployment needs methods, each with an integration (spec §9.5).
+void check_deployable(const RestApi& api) {
+  bool any = false;
+  for (const auto& r : api.resources)
+    for (const auto& [name, m] : r.methods) {
+      any = true;
+      if (!m.integration) bad_request("No integration defined for method");
+    }
+  if (!any) bad_request("The REST API doesn't contain any methods");
+}
+
+// "/~1pets/GET/throttling/rateLimit" → ("~1pets/GET", "throttling/rateLimit").
+bool split_setting_path(const std::string& path, std::string& key, std::string& field) {
+  if (path.size() < 2 || path[0] != '/') return false;
+  const std::size_t second = path.find('/', 1);
+  if (second == std::string::npos) return false;
+  const std::size_t third = path.find('/', second + 1);
+  key = path.substr(1, third == std::string::npos ? std::string::npos : third - 1);
+  field = third == std::string::npos ? "" : path.substr(third + 1);
+  return true;
+}
+
+const char* kSettingPaths =
+    "/deploymentId, /description, /{resourcePath}/{httpMethod}/throttling/rateLimit, "
+    "/{resourcePath}/{httpMethod}/throttling/burstLimit, /{resourcePath}/{httpMethod}/metrics/enabled, "
+    "/{resourcePath}/{httpMethod}/logging/dataTrace, /{resourcePath}/{httpMethod}/caching/enabled, "
+    "/{resourcePath}/{httpMethod}/caching/ttlInSeconds, /*/*/throttling/rateLimit, "
+    "/*/*/throttling/burstLimit";
+
+void apply_stage_op(ControlState& s, Stage& stage, const PatchOperation& op) {
+  if (op.op == "replace" && op.path == "/description") {
+    stage.description = op.value;
+    return;
+  }
+  if (op.op == "replace" && op.path == "/deploymentId") {
+    const bool exists = std::any_of(s.deployments.begin(), s.deployments.end(), [&](const Deployment& d) {
+      return d.api_id == stage.api_id && d.id == op.value;
+    });
+    if (!exists) bad_request("Invalid deployment identifier specified");
+    stage.deployment_id = op.value;
+    return;
+  }
+  std::string key, field;
+  if (!split_setting_path(op.path, key, field))
+    bad_request("Invalid method setting path: " + op.path + ". Must be one of: [" + kSettingPaths + "]");
+  if (op.op == "remove" && field.empty()) {
+    if (!stage.method_settings.erase(key))
+      bad_request("Cannot remove method setting " + key +
+                  " because there is no method setting for this method ");
+    return;
+  }
+  if (op.op != "replace")
+    bad_request("Invalid patch operation '" + op.op + "' for " + op.path + "; use replace, or remove on a method");
+  auto it = stage.method_settings.find(key);
+  if (it == stage.method_settings.end()) {
+    // A new method entry starts from "*/*" as it is now, else the defaults.
+    auto all = stage.method_settings.find("*/*");
+    it = stage.method_settings.emplace(key, all != stage.method_settings.end() ? all->second : MethodSetting{}).first;
+  }
+  MethodSetting& m = it->second;
+  if (field == "throttling/rateLimit") {
+    m.throttling_rate_limit = patch_double(op);
+    validate_throttle({m.throttling_rate_limit, 0}, op.path);
+  } else if (field == "throttling/burstLimit") {
+    m.throttling_burst_limit = patch_int(op);
+    validate_throttle({0, m.throttling_burst_limit}, op.path);
+  } else if (field == "metrics/enabled") {
+    m.metrics_enabled = patch_bool(op);
+  } else if (field == "logging/dataTrace") {
+    m.data_trace_enabled = patch_bool(op);
+  } else if (field == "caching/enabled") {
+    m.caching_enabled = patch_bool(op);
+  } else if (field == "caching/ttlInSeconds") {
+    m.cache_ttl_seconds = patch_int(op);
+  } else {
+    bad_request("Invalid method setting path: " + op.path + ". Must be one of: [" + kSettingPaths + "]");
+  }
+}
+
+}  // namespace
+
+HttpResponse create_deployment(AdminContext& ctx, const AdminRequest& req) {
+  const json::object body = req.json();
+  const std::string stage_name = get_string(body, "stageName", "createDeploymentInput");
+  const std::string stage_description = get_string(body, "stageDescription", "createDeploymentInput");
+  if (!stage_name.empty()) validate_stage_name(stage_name);
+  const Deployment d = ctx.edit([&](ControlState& s) {
+    RestApi& api = find_api(s, req.segments()[1], ctx.account_id);
+    check_deployable(api);
+    Deployment dep{api.id, random_id(6), get_string(body, "description", "createDeploymentInput"),
+                   ctx.now_s(), api.resources};
+    s.deployments.push_back(dep);
+    if (!stage_name.empty()) {
+      auto st = std::find_if(s.stages.begin(), s.stages.end(),
+                             [&](const Stage& x) { return x.api_id == api.id && x.stage_name == stage_name; });
+      if (st == s.stages.end()) {
+        s.stages.push_back(Stage{api.id, stage_name, dep.id, stage_description, ctx.now_s(), ctx.now_s(), {}});
+      } else {
+        st->deployment_id = dep.id;
+        st->last_updated_date = ctx.now_s();
+      }
+    }
+    return dep;
+  });
+  return admin_json(http::status::created, deployment_json(d));
+}
+
+HttpResponse get_deployments(AdminContext& ctx, const AdminRequest& req) {
+  ControlState s = ctx.read();
+  const std::string api_id = find_api(s, req.segments()[1], ctx.account_id).id;
+  std::vector<const Deployment*> list;
+  for (const auto& d : s.deployments)
+    if (d.api_id == api_id) list.push_back(&d);
+  std::sort(list.begin(), list.end(), [](auto* a, auto* b) {
+    return std::tie(a->created_date, a->id) < std::tie(b->created_date, b->id);
+  });
+  std::vector<std::string> ids;
+  for (auto* d : list) ids.push_back(d->id);
+  const PageRange page = page_of(ids, req);
+  json::array items;
+  for (std::size_t i = page.begin; i < page.end; ++i) items.push_back(deployment_json(*list[i]));
+  return admin_json(http::status::ok, page_json(std::move(items), page));
+}
+
+HttpResponse create_stage(AdminContext& ctx, const AdminRequest& req) {
+  const json::object body = req.json();
+  Stage stage;
+  stage.stage_name = get_string(body, "stageName", "createStageInput");
+  stage.deployment_id = get_string(body, "deploymentId", "createStageInput");
+  stage.description = get_string(body, "description", "createStageInput");
+  validate_stage_name(stage.stage_name);
+  if (stage.deployment_id.empty()) bad_request("Invalid deployment identifier specified: deploymentId is required");
+  stage = ctx.edit([&](ControlState& s) {
+    stage.api_id = find_api(s, req.segments()[1], ctx.account_id).id;
+    const bool deployed = std::any_of(s.deployments.begin(), s.deployments.end(), [&](const Deployment& d) {
+      return d.api_id == stage.api_id && d.id == stage.deployment_id;
+    });
+    if (!deployed) bad_request("Invalid deployment identifier specified");
+    for (const auto& st : s.stages)
+      if (st.api_id == stage.api_id && st.stage_name == stage.stage_name) conflict("Stage already exists");
+    stage.created_date = stage.last_updated_date = ctx.now_s();
+    s.stages.push_back(stage);
+    return stage;
+  });
+  return admin_json(http::status::created, stage_json(stage));
+}
+
+HttpResponse get_stage(AdminContext& ctx, const AdminRequest& req) {
+  ControlState s = ctx.read();
+  find_api(s, req.segments()[1], ctx.account_id);
+  return admin_json(http::status::ok, stage_json(find_stage(s, req.segments()[1], req.segments()[3])));
+}
+
+HttpResponse get_stages(AdminContext& ctx, const AdminRequest& req) {
+  ControlState s = ctx.read();
+  const std::string api_id = find_api(s, req.segments()[1], ctx.account_id).id;
+  const auto deployment = req.query("deploymentId");
+  json::array items;
+  for (const auto& st : s.stages)
+    if (st.api_id == api_id && (!deployment || st.deployment_id == *deployment)) items.push_back(stage_json(st));
+  return admin_json(http::status::ok, json::object{{"item", std::move(items)}});
+}
+
+HttpResponse update_stage(AdminContext& ctx, const AdminRequest& req) {
+  const auto ops = patch_operations(req, "updateStageInput");
+  const Stage stage = ctx.edit([&](ControlState& s) {
+    find_api(s, req.segments()[1], ctx.account_id);
+    Stage& st = find_stage(s, req.segments()[1], req.segments()[3]);
+    for (const auto& op : ops) apply_stage_op(s, st, op);
+    st.last_updated_date = ctx.now_s();
+    return st;
+  });
+  return admin_json(http::status::ok, stage_json(stage));
+}
+
+HttpResponse delete_stage(AdminContext& ctx, const AdminRequest& req) {
+  ctx.edit([&](ControlState& s) {
+    find_api(s, req.segments()[1], ctx.account_id);
+    const Stage st = find_stage(s, req.segments()[1], req.segments()[3]);
+    refuse_if_in_usage_plan(s, st.api_id, &st.stage_name);
+    std::erase_if(s.stages, [&](const Stage& x) { return x.api_id == st.api_id && x.stage_name == st.stage_name; });
+    return 0;
+  });
+  return admin_empty(http::status::accepted);
+}
+
+}  // namespace tollgate

@@ -1,0 +1,140 @@
+#include <algorithm>
+#include <map>
+
+#include "admin/lookups.h"
+#include "admin/operations.h"
+#include "admin/paging.h"
+#include "admin/patch_operations.h"
+#include "core/utc_date.h"
+#include "limits/quota_window.h"
+
+namespace tollgate {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::int64_t kMaxRangeDays = 90;
+constexpr std::int64_t kSecondsPerDay = 86400;
+
+std::int64_t date_param(const AdminRequest& req, const char* name) {
+  const auto text = req.query(name);
+  if (!text || text->empty()) bad_request(std::string("Invalid ") + name + ": " + name + " is required (yyyy-MM-dd)");
+  const auto day = parse_date(*text);
+  if (!day) bad_request(std::string("Invalid ") + name + " '" + *text + "': use yyyy-MM-dd");
+  return *day;
+}
+
+const UsagePlanKey& membership(const ControlState& s, const std::string& plan_id, const std::string& key_id) {
+  for (const auto& pk : s.usage_plan_keys)
+    if (pk.plan_id == plan_id && pk.key_id == key_id) return pk;
+  not_found("Invalid API Key identifier specified: " + key_id + " is not in usage plan " + plan_id);
+}
+
+// [used, remaining] per day of [first, last] for one key. `remaining` is the
+// quota left in that day's window at the end of the day (0 without a quota).
+json::array daily_usage(AdminContext& ctx, const UsagePlan& plan, const UsagePlanKey& member,
+                        std::int64_t first, std::int64_t last) {
+  std::int64_t from = first;
+  if (plan.quota) from = quota_window(plan.quota->period, first * kSecondsPerDay).first_day;
+  std::map<std::int64_t, std::int64_t> used;
+  std::map<std::int64_t, std::int64_t> adjusted;
+  for (const auto& d : ctx.store.usage_days(plan.id, member.key_id, from, last)) used[d.day] = d.used;
+  for (const auto& a : ctx.store.adjustments(plan.id, member.key_id, from, last)) adjusted[a.day] += a.delta;
+
+  json::array out;
+  std::int64_t window_id = INT64_MIN;
+  std::int64_t window_used = 0;
+  for (std::int64_t day = from; day <= last; ++day) {
+    const std::int64_t served = used.count(day) ? used[day] : 0;
+    std::int64_t remaining = 0;
+    if (plan.quota) {
+      const QuotaWindow w = quota_window(plan.quota->period, day * kSecondsPerDay);
+      if (w.id != window_id) {
+        window_id = w.id;
+        window_used = 0;
+      }
+      window_used += served + (adjusted.count(day) ? adjusted[day] : 0);
+      const std::int64_t initial = quota_window(plan.quota->period, member.created_date).id;
+      remaining = std::max<std::int64_t>(0, quota_limit_for(*plan.quota, w.id, initial) - window_used);
+    }
+    if (day >= first) out.push_back(json::array{served, remaining});
+  }
+  return out;
+}
+
+}  // namespace
+
+HttpResponse get_usage(AdminContext& ctx, const AdminRequest& req) {
+  const std::int64_t first = date_param(req, "startDate");
+  const std::int64_t last = date_param(req, "endDate");
+  if (first > last) bad_request("Invalid date range: startDate is after endDate");
+  if (last - first + 1 > kMaxRangeDays)
+    bad_request("Invalid date range: at most " + std::to_string(kMaxRangeDays) + " days per request");
+  ControlState s = ctx.read();
+  const UsagePlan& plan = find_usage_plan(s, req.segments()[1]);
+  std::vector<const UsagePlanKey*> members;
+  if (const auto key_id = req.query("keyId")) {
+    members.push_back(&membership(s, plan.id, *key_id));
+  } else {
+    for (const auto& pk : s.usage_plan_keys)
+      if (pk.plan_id == plan.id) members.push_back(&pk);
+    std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key_id < b->key_id; });
+  }
+  ctx.meter.flush();  // report every admitted request, not just the flushed ones
+  std::vector<std::string> ids;
+  for (auto* m : members) ids.push_back(m->key_id);
+  const PageRange page = page_of(ids, req);
+  json::object values;
+  for (std::size_t i = page.begin; i < page.end; ++i)
+    values[members[i]->key_id] = daily_usage(ctx, plan, *members[i], first, last);
+  json::object out{{"usagePlanId", plan.id},
+                   {"startDate", format_date(first)},
+                   {"endDate", format_date(last)},
+                   {"values", std::move(values)}};
+  if (!page.next_position.empty()) out["position"] = page.next_position;
+  return admin_json(http::status::ok, out);
+}
+
+HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
+  const auto ops = patch_operations(req, "updateUsageInput");
+  if (ops.size() != 1 || ops[0].op != "replace" || ops[0].path != "/remaining") {
+    if (ops.empty()) bad_request("Invalid patch operations: replace /remaining is required");
+    invalid_patch_path(ops[0], "/remaining");
+  }
+  const std::int64_t remaining = patch_int(ops[0]);
+  if (remaining < 0) bad_request("Invalid value for /remaining: must be 0 or more");
+
+  ControlState s = ctx.read();
+  const UsagePlan& plan = find_usage_plan(s, req.segments()[1]);
+  const UsagePlanKey& member = membership(s, plan.id, req.segments()[3]);
+  if (!plan.quota) bad_request("Usage plan " + plan.id + " has no quota to update");
+
+  ctx.meter.flush();
+  const std::int64_t now = ctx.now_s();
+  const std::int64_t today = day_of_unix_seconds(now);
+  const QuotaWindow w = quota_window(plan.quota->period, now);
+  const std::int64_t limit =
+      quota_limit_for(*plan.quota, w.id, quota_window(plan.quota->period, member.created_date).id);
+  bool created = false;
+  KeyPlanState& state = ctx.limits.key_plan(plan.id, member.key_id, created);
+  const bool live = state.counted_period == plan.quota->period;
+  std::int64_t used = 0;
+  if (live) {
+    used = state.quota.used(w.id);
+  } else {
+    used = ctx.store.usage_between(plan.id, member.key_id, w.first_day, w.last_day);
+    for (const auto& a : ctx.store.adjustments(plan.id, member.key_id, w.first_day, w.last_day)) used += a.delta;
+  }
+  const std::int64_t delta = (limit - remaining) - used;
+  // The ledger entry first: a crash after it replays the change on restart.
+  ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor()});
+  if (live) state.quota.adjust(w.id, delta);
+
+  json::object out{{"usagePlanId", plan.id},
+                   {"startDate", format_date(today)},
+                   {"endDate", format_date(today)},
+                   {"values", json::object{{member.key_id, daily_usage(ctx, plan, member, today, today)}}}};
+  return admin_json(http::status::ok, out);
+}
+
+}  // namespace tollgate

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tollgate {
+
+// RFC 3986 percent-encoding as AWS Signature V4 uses it: every byte but the
+// unreserved set (A-Z a-z 0-9 - _ . ~) becomes %XX (upper-case hex); '/' is
+// kept when `keep_slash`.
+std::string percent_encode(std::string_view in, bool keep_slash = false);
+
+// Decodes %XX escapes; nullopt on a malformed escape. '+' stays '+'.
+std::optional<std::string> percent_decode(std::string_view in);
+
+}  // namespace tollgate
