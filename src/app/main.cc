@@ -7,6 +7,7 @@
 
 #include "app/gateway.h"
 #include "cli/apply.h"
+#include "cli/client_commands.h"
 #include "store/sqlite_store.h"
 
 namespace {
@@ -51,8 +52,12 @@ int main(int argc, char** argv) {
   apply->add_option("-f,--file", apply_file, "YAML file")->required();
   apply->add_option("--data-dir", apply_data_dir, "Directory holding the SQLite store")->capture_default_str();
 
+  tollgate::ClientCommands client;
+  tollgate::add_client_commands(app, client);
+
   CLI11_PARSE(app, argc, argv);
   try {
+    if (client.run) return client.run();
     if (*serve) {
       serve_options.data_dir = data_dir_arg;
       return tollgate::serve(serve_options);

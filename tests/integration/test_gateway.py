@@ -12,34 +12,19 @@ Standard library only. No test asserts how long anything took; limits are
 tested with tiny refill rates (one token per 100 s or slower) so that no
 token comes back while a test runs.
 """
-import calendar
-import http.client
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOLLGATE_BIN = os.environ.get("TOLLGATE_BIN", "/work/main/build/tollgate")
-ECHO_BACKEND = os.path.join(HERE, "echo_backend.py")
-HOST = "127.0.0.1"
-START_TIMEOUT_S = 10.0
-RELOAD_TIMEOUT_S = 5.0
-
-# A refill rate so slow that no token comes back during the run.
-TINY = 0.01
-
-FORBIDDEN = {"message": "Forbidden"}
-MISSING_TOKEN = {"message": "Missing Authentication Token"}
-TOO_MANY = {"message": "Too Many Requests"}
-LIMIT_EXCEEDED = {"message": "Limit Exceeded"}
+from harness import (FORBIDDEN, HOST, LIMIT_EXCEEDED, MISSING_TOKEN, RELOAD_TIMEOUT_S, TINY,
+                     TOLLGATE_BIN, TOO_MANY, Backend, Gateway, free_port, run_apply,
+                     utc_seconds_to_midnight, wait_until)
 
 POLICY_RE = re.compile(r'^"(method|key|quota|stage|account)";q=(\d+);w=(\d+)$')
 STATE_RE = re.compile(r'^"(method|key|quota|stage|account)";r=(\d+);t=(\d+)$')
@@ -47,223 +32,9 @@ STATE_RE = re.compile(r'^"(method|key|quota|stage|account)";r=(\d+);t=(\d+)$')
 
 # ---------------------------------------------------------------- helpers
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def key_value(name):
     """A valid (20-128 chars) and unique API key value for a key name."""
     return f"{name}-value-0123456789abcdef"
-
-
-def to_yaml(doc):
-    # JSON is YAML: yaml-cpp reads it, and quoting keeps every string a string.
-    return json.dumps(doc, indent=2)
-
-
-class Response:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers  # http.client.HTTPMessage: case-insensitive get()
-        self.body = body
-
-    def json(self):
-        return json.loads(self.body.decode("utf-8"))
-
-    def __repr__(self):
-        return f"<{self.status} {dict(self.headers)} {self.body[:300]!r}>"
-
-
-def http_request(port, method, target, headers=None, body=None, timeout=10.0):
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        conn.request(method, target, body=body, headers=headers or {})
-        res = conn.getresponse()
-        data = res.read()
-        return Response(res.status, res.headers, data)
-    finally:
-        conn.close()
-
-
-def run_apply(yaml_text, data_dir, workdir):
-    fd, path = tempfile.mkstemp(suffix=".yaml", dir=workdir)
-    with os.fdopen(fd, "w") as f:
-        f.write(yaml_text)
-    return subprocess.run([TOLLGATE_BIN, "apply", "-f", path, "--data-dir", data_dir],
-                          capture_output=True, text=True, timeout=30)
-
-
-def wait_until(predicate, timeout, interval=0.05):
-    """Polls predicate() until it returns a truthy value; returns the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
-
-def utc_seconds_to_midnight():
-    now = time.time()
-    day_start = calendar.timegm(time.gmtime(now)[:3] + (0, 0, 0))
-    return day_start + 86400 - now
-
-
-class Backend:
-    """The echo backend in its own process."""
-
-    def __init__(self, workdir):
-        self.workdir = workdir
-        self.proc = None
-        self.port = None
-        self.log_path = os.path.join(workdir, "backend.log")
-
-    def start(self):
-        port_file = os.path.join(self.workdir, "backend.port")
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, ECHO_BACKEND, "--host", HOST, "--port", "0",
-                                      "--port-file", port_file],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-
-        def ready():
-            if self.proc.poll() is not None:
-                return True
-            try:
-                with open(port_file) as f:
-                    text = f.read().strip()
-                return text.isdigit() and int(text)
-            except OSError:
-                return False
-
-        port = wait_until(ready, START_TIMEOUT_S)
-        if self.proc.poll() is not None or not port or port is True:
-            self.stop()
-            raise RuntimeError(f"echo backend did not start within {START_TIMEOUT_S} s:\n{self.output()}")
-        self.port = int(port)
-        return self
-
-    def output(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def stop(self):
-        stop_process(self.proc)
-        if getattr(self, "log", None):
-            self.log.close()
-
-
-def stop_process(proc, sig=signal.SIGTERM, timeout=10.0):
-    if proc is None or proc.poll() is not None:
-        return proc.returncode if proc else None
-    proc.send_signal(sig)
-    try:
-        return proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.wait(timeout=timeout)
-
-
-class Gateway:
-    """One `tollgate serve` over its own data dir, plus `apply` into that dir."""
-
-    def __init__(self, workdir, workers=1):
-        self.workdir = workdir
-        self.data_dir = os.path.join(workdir, "data")
-        self.workers = workers
-        self.proc = None
-        self.port = None
-        self.admin_port = None
-        self.log_path = None
-        self.starts = 0
-
-    def apply(self, doc_or_text, check=True):
-        text = doc_or_text if isinstance(doc_or_text, str) else to_yaml(doc_or_text)
-        result = run_apply(text, self.data_dir, self.workdir)
-        if check and result.returncode != 0:
-            raise AssertionError(f"tollgate apply failed (exit {result.returncode}):\n"
-                                 f"stdout: {result.stdout}\nstderr: {result.stderr}")
-        return result
-
-    def start(self):
-        self.starts += 1
-        self.port, self.admin_port = free_port(), free_port()
-        while self.admin_port == self.port:
-            self.admin_port = free_port()
-        self.log_path = os.path.join(self.workdir, f"tollgate-{self.starts}.log")
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [TOLLGATE_BIN, "serve", "--data-dir", self.data_dir,
-             "--listen", f"{HOST}:{self.port}", "--admin-listen", f"{HOST}:{self.admin_port}",
-             "--workers", str(self.workers)],
-            stdout=self.log, stderr=subprocess.STDOUT)
-
-        def ready():
-            if self.proc.poll() is not None:
-                return "exited"
-            try:
-                health = http_request(self.admin_port, "GET", "/health", timeout=1.0)
-                if health.status != 200 or "catalogVersion" not in health.json():
-                    return False
-                with socket.create_connection((HOST, self.port), timeout=1.0):
-                    return "ready"
-            except (OSError, ValueError, http.client.HTTPException):
-                return False
-
-        state = wait_until(ready, START_TIMEOUT_S, interval=0.05)
-        if state != "ready":
-            self.stop()
-            raise RuntimeError(f"tollgate serve did not become ready within {START_TIMEOUT_S} s "
-                               f"(state: {state or 'timeout'}); its output:\n{self.output()}")
-        return self
-
-    def stop(self, sig=signal.SIGTERM):
-        code = stop_process(self.proc, sig)
-        if getattr(self, "log", None):
-            self.log.close()
-            self.log = None
-        return code
-
-    def output(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except (OSError, TypeError):
-            return ""
-
-    def health(self):
-        res = http_request(self.admin_port, "GET", "/health")
-        if res.status != 200:
-            raise AssertionError(f"GET /health: {res}")
-        return res.json()
-
-    def request(self, method, api, stage, path, key=None, headers=None, body=None, host_style=False,
-                key_header="x-api-key"):
-        hdrs = dict(headers or {})
-        if key is not None:
-            hdrs[key_header] = key
-        if host_style:
-            hdrs["Host"] = f"{api}.execute-api.anything"
-            target = f"/{stage}{path}"
-        else:
-            target = f"/restapis/{api}/{stage}/_user_request_{path}"
-        return http_request(self.port, method, target, hdrs, body)
-
-    def apply_and_wait(self, doc):
-        """Applies while serving and waits until the server has loaded the change."""
-        before = self.health()["catalogVersion"]
-        result = self.apply(doc)
-        if "no changes" in result.stdout:
-            return result
-        loaded = wait_until(lambda: self.health()["catalogVersion"] > before, RELOAD_TIMEOUT_S)
-        if not loaded:
-            raise AssertionError(f"catalog not reloaded within {RELOAD_TIMEOUT_S} s after apply:\n"
-                                 f"{result.stdout}\nserver output:\n{self.output()}")
-        return result
 
 
 class GatewayTestCase(unittest.TestCase):

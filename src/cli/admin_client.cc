@@ -1,0 +1,69 @@
+#include "cli/admin_client.h"
+
+#include <ctime>
+
+namespace tollgate {
+
+AdminClient::AdminClient(const std::string& endpoint, AdminCredentials credentials)
+    : credentials_(std::move(credentials)) {
+  constexpr std::string_view kScheme = "http://";
+  if (endpoint.rfind(kScheme, 0) != 0)
+    throw std::invalid_argument("endpoint '" + endpoint + "' must start with http://");
+  std::string rest = endpoint.substr(kScheme.size());
+  const std::size_t slash = rest.find('/');
+  if (slash != std::string::npos) {
+    prefix_ = rest.substr(slash);
+    while (!prefix_.empty() && prefix_.back() == '/') prefix_.pop_back();
+    rest.resize(slash);
+  }
+  const std::size_t colon = rest.rfind(':');
+  host_ = rest.substr(0, colon);
+  port_ = colon == std::string::npos ? "80" : rest.substr(colon + 1);
+  if (host_.empty()) throw std::invalid_argument("endpoint '" + endpoint + "' has no host");
+}
+
+boost::json::value AdminClient::call(http::verb verb, const std::string& target, const std::string& body,
+                                     const std::string& content_type) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  beast::error_code ec;
+  tcp::resolver resolver(io);
+  const auto endpoints = resolver.resolve(host_, port_, ec);
+  if (!ec) {
+    stream.expires_after(std::chrono::seconds(30));
+    stream.connect(endpoints, ec);
+  }
+  if (ec) throw AdminClientError("cannot reach the admin API at " + host_ + ":" + port_ + ": " + ec.message());
+
+  HttpRequest request{verb, prefix_ + target, 11};
+  request.set(http::field::host, port_ == "80" ? host_ : host_ + ":" + port_);
+  request.set(http::field::accept, "application/json");
+  request.set(http::field::user_agent, "tollgate-cli");
+  if (!body.empty()) request.set(http::field::content_type, content_type);
+  request.body() = body;
+  request.prepare_payload();
+  sign_sigv4(request, credentials_, "us-east-1", static_cast<std::int64_t>(std::time(nullptr)));
+
+  http::write(stream, request, ec);
+  beast::flat_buffer buffer;
+  HttpResponse response;
+  if (!ec) http::read(stream, buffer, response, ec);
+  if (ec) throw AdminClientError("admin API call failed: " + ec.message());
+
+  boost::json::value json = boost::json::object{};
+  if (!response.body().empty()) {
+    json = boost::json::parse(response.body(), ec);
+    if (ec) throw AdminClientError("admin API answered " + std::to_string(response.result_int()) + " with no JSON");
+  }
+  if (response.result_int() >= 300) {
+    std::string type(response["x-amzn-ErrorType"]);
+    type = type.substr(0, type.find(':'));
+    std::string message;
+    if (json.is_object() && json.as_object().contains("message") && json.at("message").is_string())
+      message = json.at("message").as_string().c_str();
+    throw AdminClientError((type.empty() ? std::to_string(response.result_int()) : type) + ": " + message);
+  }
+  return json;
+}
+
+}  // namespace tollgate
