@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libbenchmark-dev
-  python3 curl
+  python3 curl awscli
 )
 if [ "$#" -gt 0 ]; then packages+=("$@"); fi
 
