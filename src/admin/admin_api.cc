@@ -87,6 +87,15 @@ AdminOperation find_operation(const AdminRequest& req) {
   return nullptr;
 }
 
+// The headers every management response carries, without a body.
+HttpResponse admin_response(http::status status) {
+  HttpResponse res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set("x-amzn-RequestId",
+          random_id(8) + "-" + random_id(4) + "-" + random_id(4) + "-" + random_id(12));
+  return res;
+}
+
 HttpResponse error(http::status status, const std::string& type, const std::string& message) {
   HttpResponse res = admin_json(status, boost::json::object{{"message", message}});
   res.set("x-amzn-ErrorType", type);
@@ -96,17 +105,16 @@ HttpResponse error(http::status status, const std::string& type, const std::stri
 }  // namespace
 
 HttpResponse admin_json(http::status status, const boost::json::value& body) {
-  HttpResponse res{status, 11};
-  res.set(http::field::content_type, "application/json");
-  res.set("x-amzn-RequestId", random_id(8) + "-" + random_id(4) + "-" + random_id(4) + "-" + random_id(12));
+  HttpResponse res = admin_response(status);
   res.body() = boost::json::serialize(body);
   res.prepare_payload();
   return res;
 }
 
 HttpResponse admin_empty(http::status status) {
-  HttpResponse res = admin_json(status, boost::json::object{});
-  res.body().clear();
+  // Never via admin_json: prepare_payload() throws on a 204 that carries the
+  // "{}" it would serialize, and the change would be reported as a 400.
+  HttpResponse res = admin_response(status);
   res.prepare_payload();
   return res;
 }

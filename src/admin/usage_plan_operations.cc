@@ -95,9 +95,11 @@ void set_burst(Throttle& t, std::int64_t burst, bool created) {
 void apply_method_throttle_op(UsagePlan& p, const PatchOperation& op, const std::string& rest) {
   // rest: "{apiId}:{stage}/throttle[/{methodKey}[/rateLimit|/burstLimit]]"
   const std::size_t slash = rest.find('/');
-  ApiStage& as = plan_stage(p, parse_api_stage(rest.substr(0, slash)));
   std::string tail = slash == std::string::npos ? "" : rest.substr(slash);
-  if (tail.rfind("/throttle", 0) != 0) invalid_patch_path(op, kPlanPaths);
+  // The path's shape before the stage lookup: "/apiStages/abc:dev" is a bad
+  // path (400), not a missing stage (404).
+  if (tail != "/throttle" && tail.rfind("/throttle/", 0) != 0) invalid_patch_path(op, kPlanPaths);
+  ApiStage& as = plan_stage(p, parse_api_stage(rest.substr(0, slash)));
   tail = tail.substr(9);
   if (tail.empty()) {
     if (op.op == "remove") {
@@ -202,6 +204,17 @@ HttpResponse create_usage_plan(AdminContext& ctx, const AdminRequest& req) {
   json::object body = req.json();
   const std::string name = get_string(body, "name", "createUsagePlanInput");
   if (name.empty()) bad_request("Invalid usage plan name specified: name is required");
+  // The period enum here rather than in usage_plan_from_json, so that the
+  // message names the input field as AWS's request validation does.
+  if (auto quota = body.find("quota"); quota != body.end() && quota->value().is_object()) {
+    const std::string period =
+        get_string(quota->value().get_object(), "period", "createUsagePlanInput.quota");
+    if (!quota_period_from(period))
+      validation_error(
+          "1 validation error detected: Value '" + period +
+          "' at 'createUsagePlanInput.quota.period' failed to satisfy constraint: Member must "
+          "satisfy enum value set: [DAY, WEEK, MONTH]");
+  }
   body["id"] = "";
   UsagePlan plan = usage_plan_from_json(body);
   plan.id = random_id(6);

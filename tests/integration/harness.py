@@ -1,8 +1,8 @@
 """Shared helpers for tollgate's integration tests: free loopback ports, raw
 HTTP requests, polling, the echo backend and `tollgate serve` processes.
 
-Standard library only. Imported by test_gateway.py and
-test_management_api.py, which are run as scripts from this directory.
+Standard library only. Imported by the test_*.py files next to it, which
+are run as scripts from this directory.
 """
 import calendar
 import http.client

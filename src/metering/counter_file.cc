@@ -1,0 +1,61 @@
+#include "metering/counter_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace tollgate {
+namespace {
+
+[[noreturn]] void fail(const std::string& what) {
+  throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+CounterFile::CounterFile(const std::filesystem::path& dir) : dir_(dir) {
+  std::filesystem::create_directories(dir_);
+  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
+  for (std::size_t n = 0; std::filesystem::exists(dir_ / ("segment-" + std::to_string(n))); ++n) map_segment(n);
+}
+
+CounterFile::~CounterFile() {
+  for (const auto& s : segments_) {
+    ::msync(s.base, s.size, MS_ASYNC);
+    ::munmap(s.base, s.size);
+  }
+}
+
+void CounterFile::map_segment(std::size_t n) {
+  const std::filesystem::path file = dir_ / ("segment-" + std::to_string(n));
+  const std::size_t size = std::size_t{kSlotsPerSegment} * sizeof(UsageSlot);
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) fail("cannot open " + file.string());
+  // A new or short file is extended with zeros: zero is an empty slot.
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    ::close(fd);
+    fail("cannot size " + file.string());
+  }
+  void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (base == MAP_FAILED) fail("cannot map " + file.string());
+  segments_.push_back({base, size});
+}
+
+UsageSlot& CounterFile::slot(std::uint32_t index) {
+  std::lock_guard lock(mutex_);
+  const std::size_t segment = index / kSlotsPerSegment;
+  while (segments_.size() <= segment) map_segment(segments_.size());
+  return static_cast<UsageSlot*>(segments_[segment].base)[index % kSlotsPerSegment];
+}
+
+void CounterFile::sync() {
+  std::lock_guard lock(mutex_);
+  for (const auto& s : segments_) ::msync(s.base, s.size, MS_ASYNC);
+}
+
+}  // namespace tollgate

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "metering/usage_slot.h"
+
+namespace tollgate {
+
+// Usage slots in memory-mapped files under the data directory
+// (`counters/segment-N`, 65,536 slots of 64 bytes each). The mapping is
+// shared with the file, so what the gate counted survives a crash of the
+// process (the kernel keeps the dirty pages) and is read back on restart.
+// Segments are added, never moved, so slot references stay valid.
+// slot() and sync() may be called from any thread; counting is lock-free.
+class CounterFile {
+ public:
+  static constexpr std::uint32_t kSlotsPerSegment = 65536;
+
+  explicit CounterFile(const std::filesystem::path& dir);
+  ~CounterFile();
+  CounterFile(const CounterFile&) = delete;
+  CounterFile& operator=(const CounterFile&) = delete;
+
+  // The slot at `index`, mapping new segments as needed. Control plane.
+  UsageSlot& slot(std::uint32_t index);
+  // Schedules the dirty pages for writing (bounds what a power cut loses).
+  void sync();
+
+ private:
+  struct Segment {
+    void* base = nullptr;
+    std::size_t size = 0;
+  };
+  void map_segment(std::size_t n);
+
+  std::filesystem::path dir_;
+  std::mutex mutex_;
+  std::vector<Segment> segments_;
+};
+
+}  // namespace tollgate
