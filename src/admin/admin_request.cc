@@ -21,15 +21,9 @@ AdminRequest::AdminRequest(const HttpRequest& request, std::string actor)
     segments_.push_back(std::move(*segment));
     path.remove_prefix(slash == std::string_view::npos ? path.size() : slash);
   }
-  std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
-    if (pair.empty()) continue;
-    const std::size_t eq = pair.find('=');
-    auto name = percent_decode(pair.substr(0, eq));
-    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+  for (const auto& [raw_name, raw_value] : split_query(q == std::string_view::npos ? "" : target.substr(q + 1))) {
+    auto name = percent_decode(raw_name);
+    auto value = percent_decode(raw_value);
     if (!name || !value) bad_request("Malformed percent-encoding in the query string");
     query_.emplace(std::move(*name), std::move(*value));
   }

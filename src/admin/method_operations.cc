@@ -31,6 +31,14 @@ json::object integration_json(const Integration& i, const std::string& resource_
   return o;
 }
 
+// The three-digit status code in path segment `index`.
+const std::string& status_code_at(const AdminRequest& req, std::size_t index) {
+  const std::string& code = req.segments()[index];
+  if (code.size() != 3 || code.find_first_not_of("0123456789") != std::string::npos)
+    bad_request("Invalid status code specified: " + code);
+  return code;
+}
+
 Integration& integration_of(Method& m) {
   if (!m.integration) not_found("Invalid Integration identifier specified");
   return *m.integration;
@@ -101,9 +109,7 @@ HttpResponse delete_method(AdminContext& ctx, const AdminRequest& req) {
 }
 
 HttpResponse put_method_response(AdminContext& ctx, const AdminRequest& req) {
-  const std::string code = req.segments()[7];
-  if (code.size() != 3 || code.find_first_not_of("0123456789") != std::string::npos)
-    bad_request("Invalid status code specified: " + code);
+  const std::string& code = status_code_at(req, 7);
   ctx.edit([&](ControlState& s) {
     Method& m = find_method_at(ctx, s, method_path(req));
     if (std::find(m.method_responses.begin(), m.method_responses.end(), code) == m.method_responses.end())
@@ -156,9 +162,7 @@ HttpResponse delete_integration(AdminContext& ctx, const AdminRequest& req) {
 }
 
 HttpResponse put_integration_response(AdminContext& ctx, const AdminRequest& req) {
-  const std::string code = req.segments()[8];
-  if (code.size() != 3 || code.find_first_not_of("0123456789") != std::string::npos)
-    bad_request("Invalid status code specified: " + code);
+  const std::string& code = status_code_at(req, 8);
   const IntegrationResponse r = integration_response_from(req.json(), code);
   ctx.edit([&](ControlState& s) {
     integration_of(find_method_at(ctx, s, method_path(req))).integration_responses[code] = r;

@@ -61,14 +61,8 @@ std::string canonical_value(std::string_view v) {
 // The query string decoded, re-encoded with the unreserved set and sorted.
 std::string canonical_query(std::string_view query) {
   std::vector<std::pair<std::string, std::string>> params;
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
-    if (pair.empty()) continue;
-    const std::size_t eq = pair.find('=');
-    const auto name = percent_decode(pair.substr(0, eq)).value_or(std::string(pair.substr(0, eq)));
-    const std::string_view raw_value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+  for (const auto& [raw_name, raw_value] : split_query(query)) {
+    const auto name = percent_decode(raw_name).value_or(std::string(raw_name));
     const auto value = percent_decode(raw_value).value_or(std::string(raw_value));
     params.emplace_back(percent_encode(name), percent_encode(value));
   }

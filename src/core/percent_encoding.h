@@ -3,6 +3,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tollgate {
 
@@ -13,5 +15,9 @@ std::string percent_encode(std::string_view in, bool keep_slash = false);
 
 // Decodes %XX escapes; nullopt on a malformed escape. '+' stays '+'.
 std::optional<std::string> percent_decode(std::string_view in);
+
+// The raw (still encoded) name=value pairs of a query string, in order;
+// empty pairs are skipped and a pair without '=' has an empty value.
+std::vector<std::pair<std::string_view, std::string_view>> split_query(std::string_view query);
 
 }  // namespace tollgate
