@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -103,6 +104,7 @@ constexpr std::string_view kMethod = "GET";
 // keys takes seconds and must not be repeated per benchmark run.
 struct Fixture {
   LimitStates limits;  // outlives the catalog, as in the gateway
+  std::deque<UsageSlot> usage_slots;  // in memory here; a mapped file in the gateway
   std::shared_ptr<const Catalog> catalog;
   const StageEntry* stage = nullptr;
   // Key values back to back in round-robin order: a request's key sits in its
@@ -171,7 +173,10 @@ Fixture& fixture(std::int64_t n) {
     const ControlState state = bench_state(n, key_values);
     const UsageLoader no_usage = [](const std::string&, const std::string&, std::int64_t,
                                     std::int64_t) { return std::int64_t{0}; };
-    f.catalog = build_catalog(state, f.limits, no_usage, kStartS * kNanosPerSecond, 1);
+    const UsageSlotProvider slots = [&f](const std::string&, const std::string&) {
+      return &f.usage_slots.emplace_back();
+    };
+    f.catalog = build_catalog(state, f.limits, no_usage, slots, kStartS * kNanosPerSecond, 1);
   }
   f.stage = f.catalog->stage("bench01", "prod");
   // Shuffled so consecutive decisions touch unrelated keys, as real traffic

@@ -29,9 +29,9 @@ namespace {
 // (`tollgate apply`) are seen within one interval.
 class Reloader {
  public:
-  Reloader(Store& store, LimitStates& limits, CatalogHolder& catalogs, const Clock& clock,
+  Reloader(Store& store, Meter& meter, LimitStates& limits, CatalogHolder& catalogs, const Clock& clock,
            std::chrono::milliseconds interval)
-      : store_(store), limits_(limits), catalogs_(catalogs), clock_(clock), interval_(interval) {}
+      : store_(store), meter_(meter), limits_(limits), catalogs_(catalogs), clock_(clock), interval_(interval) {}
   ~Reloader() { stop(); }
 
   void reload_now() {
@@ -50,7 +50,13 @@ class Reloader {
       for (const auto& a : store_.adjustments(plan, key, first, last)) used += a.delta;
       return used;
     };
-    catalogs_.publish(build_catalog(state, limits_, loader, clock_.now(), version));
+    UsageSlotProvider slots = [this](const std::string& plan, const std::string& key) {
+      return meter_.slot_for(plan, key);
+    };
+    // New quota counters are seeded from the store: flush first so that it
+    // holds every request counted so far.
+    meter_.flush();
+    catalogs_.publish(build_catalog(state, limits_, loader, slots, clock_.now(), version));
     loaded_version_ = version;
     spdlog::info("catalog version {} loaded: {} apis, {} api keys", version, state.apis.size(),
                  state.api_keys.size());
@@ -84,6 +90,7 @@ class Reloader {
 
  private:
   Store& store_;
+  Meter& meter_;
   LimitStates& limits_;
   CatalogHolder& catalogs_;
   const Clock& clock_;
@@ -123,10 +130,14 @@ int serve(const ServeOptions& options) {
   Stats stats;
   LimitStates limits;
   CatalogHolder catalogs;
-  Reloader reloader(store, limits, catalogs, clock, options.reload_interval);
-  reloader.reload_now();
-  Meter meter(limits, store, clock, options.flush_interval);
+  CounterFile counters(options.data_dir / "counters");
+  Meter meter(store, counters, clock, {options.flush_interval, options.usage_retention_days});
+  // Whatever a previous run counted but did not flush (a crash) goes to the
+  // store before the first catalog seeds quotas from it.
+  meter.flush();
   meter.start();
+  Reloader reloader(store, meter, limits, catalogs, clock, options.reload_interval);
+  reloader.reload_now();
 
   const ConnectionLimits connection_limits;
   std::vector<std::unique_ptr<Worker>> pool;

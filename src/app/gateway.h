@@ -14,6 +14,7 @@ struct ServeOptions {
   int workers = 0;  // 0: one per core
   std::chrono::milliseconds reload_interval{250};
   std::chrono::milliseconds flush_interval{1000};
+  std::int64_t usage_retention_days = 90;
 };
 
 // Wires the parts together and serves until SIGINT or SIGTERM: the store, the

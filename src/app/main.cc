@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--workers", serve_options.workers, "Worker threads (0: one per core)")
       ->check(CLI::Range(0, 256));
+  serve->add_option("--usage-retention-days", serve_options.usage_retention_days,
+                    "Days of daily usage kept in the store (0: forever)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
 
   std::string apply_file;
   std::string apply_data_dir = default_data_dir();

@@ -35,8 +35,9 @@ const KeyEntry* Catalog::key(std::string_view value) const {
 
 class CatalogBuilder {
  public:
-  CatalogBuilder(LimitStates& limits, const UsageLoader& load_usage, UnixNanos now)
-      : limits_(limits), load_usage_(load_usage), now_s_(now / kNanosPerSecond) {}
+  CatalogBuilder(LimitStates& limits, const UsageLoader& load_usage, const UsageSlotProvider& usage_slots,
+                 UnixNanos now)
+      : limits_(limits), load_usage_(load_usage), usage_slots_(usage_slots), now_s_(now / kNanosPerSecond) {}
 
   std::shared_ptr<const Catalog> build(const ControlState& state, std::uint64_t version) {
     auto catalog = std::make_shared<Catalog>();
@@ -161,17 +162,16 @@ class CatalogBuilder {
     return LimitRef{&limits_.bucket(scope, params), params};
   }
 
-  // The key's counters under the plan, seeded from stored usage when they are
-  // new to this process or the quota period changed.
+  // The key's counters under the plan. The quota is seeded from the store
+  // when the counter is new to this process or the quota period changed (the
+  // reloader flushes the meter first, so the store holds every count).
   KeyPlanState& key_plan_state(const UsagePlan& plan, const std::string& key_id) {
     bool created = false;
     KeyPlanState& state = limits_.key_plan(plan.id, key_id, created);
+    if (!state.usage) state.usage = usage_slots_(plan.id, key_id);
     if (plan.quota && state.counted_period != plan.quota->period) {
       const QuotaWindow w = quota_window(plan.quota->period, now_s_);
-      const std::int64_t stored = load_usage_(plan.id, key_id, w.first_day, w.last_day);
-      const auto unflushed = static_cast<std::int64_t>(
-          state.served.load(std::memory_order_relaxed) - state.flushed.load(std::memory_order_relaxed));
-      state.quota.set_used(w.id, stored + (created ? 0 : unflushed));
+      state.quota.set_used(w.id, load_usage_(plan.id, key_id, w.first_day, w.last_day));
       state.counted_period = plan.quota->period;
     }
     return state;
@@ -179,13 +179,15 @@ class CatalogBuilder {
 
   LimitStates& limits_;
   const UsageLoader& load_usage_;
+  const UsageSlotProvider& usage_slots_;
   std::int64_t now_s_;
 };
 
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
-                                             const UsageLoader& load_usage, UnixNanos now,
+                                             const UsageLoader& load_usage,
+                                             const UsageSlotProvider& usage_slots, UnixNanos now,
                                              std::uint64_t version) {
-  return CatalogBuilder(limits, load_usage, now).build(state, version);
+  return CatalogBuilder(limits, load_usage, usage_slots, now).build(state, version);
 }
 
 }  // namespace tollgate

@@ -115,14 +115,18 @@ class Catalog {
   std::uint64_t version_ = 0;
 };
 
-// Reads a key's usage under a plan over a range of days, to seed quota
-// counters that are new to this process.
+// Reads a key's quota used under a plan over a range of days (served
+// requests and adjustments), to seed quota counters new to this process.
 using UsageLoader = std::function<std::int64_t(const std::string& plan_id, const std::string& key_id,
                                                std::int64_t first_day, std::int64_t last_day)>;
 
+// The usage slot a key under a plan counts its served requests into.
+using UsageSlotProvider = std::function<UsageSlot*(const std::string& plan_id, const std::string& key_id)>;
+
 // Builds a catalog from a validated control state. Control plane: may throw.
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
-                                             const UsageLoader& load_usage, UnixNanos now,
+                                             const UsageLoader& load_usage,
+                                             const UsageSlotProvider& usage_slots, UnixNanos now,
                                              std::uint64_t version);
 
 }  // namespace tollgate

@@ -110,7 +110,7 @@ GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_
     return d;
   }
 
-  if (d.binding) d.binding->state->served.fetch_add(1, std::memory_order_relaxed);
+  if (d.binding) d.binding->state->usage->count(now / (kNanosPerSecond * 86400));
   for (int i = 0; i < count; ++i) {
     const LimitReport r = steps[i].bucket ? bucket_report(steps[i], now) : quota->report();
     if (!d.report.policy || r.remaining < d.report.remaining) d.report = r;

@@ -29,11 +29,6 @@ KeyPlanState& LimitStates::key_plan(const std::string& plan_id, const std::strin
   return *slot;
 }
 
-void LimitStates::for_each_key_plan(const std::function<void(KeyPlanState&)>& fn) {
-  std::lock_guard lock(mutex_);
-  for (auto& [scope, state] : key_plans_) fn(*state);
-}
-
 std::size_t LimitStates::bucket_count() {
   std::lock_guard lock(mutex_);
   return buckets_.size();

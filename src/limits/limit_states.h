@@ -11,24 +11,23 @@
 
 #include "limits/quota_counter.h"
 #include "limits/token_bucket.h"
+#include "metering/usage_slot.h"
 #include "model/types.h"
 
 namespace tollgate {
 
 // Live counters of one key under one usage plan, shared by every stage of the
-// plan: the quota used in the current window and the requests served, which
-// the meter flushes to the store.
+// plan: the quota used in the current window, and the usage slot (in the
+// crash-safe counter file) the gate counts served requests into.
 struct alignas(64) KeyPlanState {
   QuotaCounter quota;
-  std::atomic<std::uint64_t> served{0};
+  UsageSlot* usage = nullptr;  // set by the catalog builder before first use
 
-  // Written once at creation; read by the meter.
+  // Written once at creation.
   std::string plan_id;
   std::string key_id;
   // The quota period the counter was loaded for; catalog builder only.
   std::optional<QuotaPeriod> counted_period;
-  // Served count already written to the store; written by the meter only.
-  std::atomic<std::uint64_t> flushed{0};
 };
 
 // The mutable limit state that outlives catalog snapshots: token buckets and
@@ -43,7 +42,6 @@ class LimitStates {
   // `created` tells whether the state is new (its quota still to be loaded).
   KeyPlanState& key_plan(const std::string& plan_id, const std::string& key_id, bool& created);
 
-  void for_each_key_plan(const std::function<void(KeyPlanState&)>& fn);
   std::size_t bucket_count();
   std::size_t key_plan_count();
 

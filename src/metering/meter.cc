@@ -8,16 +8,40 @@
 
 namespace tollgate {
 
-Meter::Meter(LimitStates& limits, Store& store, const Clock& clock, std::chrono::milliseconds interval)
-    : limits_(limits), store_(store), clock_(clock), interval_(interval) {}
+Meter::Meter(Store& store, CounterFile& counters, const Clock& clock, Options options)
+    : store_(store), counters_(counters), clock_(clock), options_(options) {
+  for (const auto& m : store_.meter_slots()) {
+    entries_.emplace(m.slot, Entry{m.plan_id, m.key_id, &counters_.slot(m.slot), {m.flushed[0], m.flushed[1]}});
+    by_name_.emplace(m.plan_id + '\n' + m.key_id, m.slot);
+  }
+  last_flush_ns_ = clock_.now();
+}
 
 Meter::~Meter() { stop(); }
+
+UsageSlot* Meter::slot_for(const std::string& plan_id, const std::string& key_id) {
+  std::lock_guard lock(mutex_);
+  const std::string name = plan_id + '\n' + key_id;
+  if (auto it = by_name_.find(name); it != by_name_.end()) return entries_.at(it->second).slot;
+  const std::uint32_t index = store_.assign_meter_slot(plan_id, key_id);
+  by_name_.emplace(name, index);
+  // A new slot is normally all zeros; if the store was reset under an old
+  // counter file it holds stale counts, which are not this store's usage.
+  UsageSlot* slot = &counters_.slot(index);
+  Entry e{plan_id, key_id, slot, {{index, 0, -1, 0}, {index, 1, -1, 0}}};
+  for (int p = 0; p < 2; ++p) {
+    const DayCount c = slot->read(p);
+    e.flushed[p] = {index, p, c.day, c.count};
+  }
+  store_.add_usage({}, {e.flushed[0], e.flushed[1]});
+  return entries_.emplace(index, std::move(e)).first->second.slot;
+}
 
 void Meter::start() { thread_ = std::thread([this] { run(); }); }
 
 void Meter::stop() {
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(wake_mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
@@ -26,43 +50,60 @@ void Meter::stop() {
 }
 
 void Meter::run() {
-  std::unique_lock lock(mutex_);
+  std::unique_lock lock(wake_mutex_);
   while (!stopping_) {
-    wake_.wait_for(lock, interval_, [this] { return stopping_; });
+    wake_.wait_for(lock, options_.interval, [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
     flush();
+    prune();
     lock.lock();
   }
 }
 
 bool Meter::flush() {
-  std::lock_guard serial(flush_mutex_);
-  struct Pending {
-    KeyPlanState* state;
-    std::uint64_t served;
-  };
-  std::vector<Pending> pending;
+  std::lock_guard lock(mutex_);
   std::vector<UsageDelta> deltas;
-  // Counts are attributed to the UTC day of the flush; with a one-second
-  // interval a request admitted just before midnight may land on the next day.
-  const std::int64_t today = day_of_unix_seconds(clock_.now() / kNanosPerSecond);
-  limits_.for_each_key_plan([&](KeyPlanState& s) {
-    const std::uint64_t served = s.served.load(std::memory_order_relaxed);
-    const std::uint64_t flushed = s.flushed.load(std::memory_order_relaxed);
-    if (served == flushed) return;
-    pending.push_back({&s, served});
-    deltas.push_back({s.plan_id, s.key_id, today, static_cast<std::int64_t>(served - flushed)});
-  });
-  if (deltas.empty()) return true;
-  try {
-    store_.add_usage(deltas);
-  } catch (const std::exception& e) {
-    spdlog::error("usage flush failed, will retry: {}", e.what());
-    return false;
+  std::vector<SlotWatermark> marks;
+  for (const auto& [index, e] : entries_) {
+    for (int p = 0; p < 2; ++p) {
+      const DayCount now = e.slot->read(p);
+      const SlotWatermark& was = e.flushed[p];
+      // A word moved on to a later day starts again from zero; an earlier
+      // day (a clock stepped back across midnight) was already counted.
+      if (now.day < 0 || now.day < was.day || (now.day == was.day && now.count == was.count)) continue;
+      const std::int64_t delta = now.day == was.day ? now.count - was.count : now.count;
+      if (delta > 0) deltas.push_back({e.plan_id, e.key_id, now.day, delta});
+      marks.push_back({index, p, now.day, now.count});
+    }
   }
-  for (const auto& p : pending) p.state->flushed.store(p.served, std::memory_order_relaxed);
+  if (!marks.empty()) {
+    try {
+      store_.add_usage(deltas, marks);
+    } catch (const std::exception& e) {
+      spdlog::error("usage flush failed, will retry: {}", e.what());
+      return false;
+    }
+    for (const auto& m : marks) entries_.at(m.slot).flushed[m.parity] = m;
+    counters_.sync();
+  }
+  last_flush_ns_ = clock_.now();
   return true;
+}
+
+double Meter::flush_lag_seconds() const {
+  return static_cast<double>(clock_.now() - last_flush_ns_.load()) / kNanosPerSecond;
+}
+
+void Meter::prune() {
+  const std::int64_t today = day_of_unix_seconds(clock_.now() / kNanosPerSecond);
+  if (today == last_prune_day_ || options_.retention_days <= 0) return;
+  try {
+    store_.prune_usage(today - options_.retention_days + 1);
+    last_prune_day_ = today;
+  } catch (const std::exception& e) {
+    spdlog::error("usage retention prune failed, will retry: {}", e.what());
+  }
 }
 
 }  // namespace tollgate

@@ -30,6 +30,11 @@ CREATE TABLE IF NOT EXISTS usage_adjustments (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, delta INTEGER NOT NULL,
   created_at INTEGER NOT NULL, actor TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS usage_adjustments_by_key ON usage_adjustments (plan_id, key_id, day);
+CREATE TABLE IF NOT EXISTS meter_slots (
+  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, slot INTEGER NOT NULL UNIQUE,
+  day0 INTEGER NOT NULL DEFAULT -1, count0 INTEGER NOT NULL DEFAULT 0,
+  day1 INTEGER NOT NULL DEFAULT -1, count1 INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (plan_id, key_id));
 CREATE TABLE IF NOT EXISTS usage_daily (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, used INTEGER NOT NULL,
   PRIMARY KEY (plan_id, key_id, day));
@@ -218,8 +223,9 @@ std::unique_ptr<ControlTransaction> SqliteStore::begin() {
   return std::make_unique<SqliteControlTransaction>(*this);
 }
 
-void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas) {
-  if (deltas.empty()) return;
+void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas,
+                            const std::vector<SlotWatermark>& watermarks) {
+  if (deltas.empty() && watermarks.empty()) return;
   std::lock_guard lock(mutex_);
   exec("BEGIN IMMEDIATE");
   try {
@@ -231,11 +237,54 @@ void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas) {
       st.step();
       st.reset();
     }
+    SqliteStatement even(db_, "UPDATE meter_slots SET day0 = ?2, count0 = ?3 WHERE slot = ?1");
+    SqliteStatement odd(db_, "UPDATE meter_slots SET day1 = ?2, count1 = ?3 WHERE slot = ?1");
+    for (const auto& w : watermarks) {
+      SqliteStatement& mark = w.parity == 0 ? even : odd;
+      mark.bind(1, static_cast<std::int64_t>(w.slot)).bind(2, w.day).bind(3, w.count);
+      mark.step();
+      mark.reset();
+    }
   } catch (...) {
     exec("ROLLBACK");
     throw;
   }
   exec("COMMIT");
+}
+
+void SqliteStore::prune_usage(std::int64_t first_kept_day) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_, "DELETE FROM usage_daily WHERE day < ?1");
+  st.bind(1, first_kept_day).step();
+}
+
+std::uint32_t SqliteStore::assign_meter_slot(const std::string& plan_id, const std::string& key_id) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement insert(db_,
+                         "INSERT INTO meter_slots (plan_id, key_id, slot) "
+                         "SELECT ?1, ?2, COALESCE(MAX(slot) + 1, 0) FROM meter_slots "
+                         "WHERE NOT EXISTS (SELECT 1 FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2)");
+  insert.bind(1, plan_id).bind(2, key_id).step();
+  SqliteStatement get(db_, "SELECT slot FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2");
+  get.bind(1, plan_id).bind(2, key_id);
+  if (!get.step()) throw std::runtime_error("meter slot not assigned");
+  return static_cast<std::uint32_t>(get.integer(0));
+}
+
+std::vector<MeterSlot> SqliteStore::meter_slots() {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_, "SELECT plan_id, key_id, slot, day0, count0, day1, count1 FROM meter_slots ORDER BY slot");
+  std::vector<MeterSlot> out;
+  while (st.step()) {
+    MeterSlot m;
+    m.plan_id = st.text(0);
+    m.key_id = st.text(1);
+    m.slot = static_cast<std::uint32_t>(st.integer(2));
+    m.flushed[0] = {m.slot, 0, st.integer(3), st.integer(4)};
+    m.flushed[1] = {m.slot, 1, st.integer(5), st.integer(6)};
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 std::int64_t SqliteStore::usage_between(const std::string& plan_id, const std::string& key_id,

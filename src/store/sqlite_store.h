@@ -23,7 +23,11 @@ class SqliteStore final : public Store {
   std::uint64_t control_version() override;
   ControlState load_control_state() override;
   std::unique_ptr<ControlTransaction> begin() override;
-  void add_usage(const std::vector<UsageDelta>& deltas) override;
+  void add_usage(const std::vector<UsageDelta>& deltas,
+                 const std::vector<SlotWatermark>& watermarks = {}) override;
+  void prune_usage(std::int64_t first_kept_day) override;
+  std::uint32_t assign_meter_slot(const std::string& plan_id, const std::string& key_id) override;
+  std::vector<MeterSlot> meter_slots() override;
   std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
                              std::int64_t first_day, std::int64_t last_day) override;
   std::vector<DailyUsage> usage_days(const std::string& plan_id, const std::string& key_id,

@@ -38,6 +38,23 @@ struct DailyUsage {
   std::int64_t used = 0;
 };
 
+// How far the meter has written one parity word of a usage slot into the
+// store: the (day, count) it last saw there.
+struct SlotWatermark {
+  std::uint32_t slot = 0;
+  int parity = 0;
+  std::int64_t day = -1;
+  std::int64_t count = 0;
+};
+
+// A usage slot assigned to a key under a plan, with its watermarks.
+struct MeterSlot {
+  std::string plan_id;
+  std::string key_id;
+  std::uint32_t slot = 0;
+  SlotWatermark flushed[2];
+};
+
 // A batch of control-state writes applied atomically by commit().
 class ControlTransaction {
  public:
@@ -72,7 +89,15 @@ class Store {
   // Begins a write transaction that excludes other writers until it ends.
   virtual std::unique_ptr<ControlTransaction> begin() = 0;
 
-  virtual void add_usage(const std::vector<UsageDelta>& deltas) = 0;
+  // Adds the deltas to the daily usage and records the watermarks, in one
+  // transaction: a count is never written twice nor lost between the two.
+  virtual void add_usage(const std::vector<UsageDelta>& deltas,
+                         const std::vector<SlotWatermark>& watermarks = {}) = 0;
+  // Deletes daily usage before `first_kept_day`.
+  virtual void prune_usage(std::int64_t first_kept_day) = 0;
+  // The counter-file slot of a key under a plan, assigned on first use.
+  virtual std::uint32_t assign_meter_slot(const std::string& plan_id, const std::string& key_id) = 0;
+  virtual std::vector<MeterSlot> meter_slots() = 0;
   // Sum of usage for a key under a plan over days [first_day, last_day].
   virtual std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
                                      std::int64_t first_day, std::int64_t last_day) = 0;

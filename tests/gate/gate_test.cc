@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+
 #include "catalog/catalog.h"
 #include "core/utc_date.h"
 
@@ -59,7 +61,8 @@ class GateTest : public ::testing::Test {
       ++stored_usage_calls;
       return stored_usage;
     };
-    catalog = build_catalog(state, limits, loader, clock.now(), 1);
+    UsageSlotProvider slots = [this](const std::string&, const std::string&) { return &slots_.emplace_back(); };
+    catalog = build_catalog(state, limits, loader, slots, clock.now(), 1);
   }
   UsagePlan& gold() { return state.usage_plans[0]; }
   GateDecision call(const char* stage, const char* path, const char* verb,
@@ -82,6 +85,7 @@ class GateTest : public ::testing::Test {
   ManualClock clock{kStartS * kNanosPerSecond};
   LimitStates limits;
   std::shared_ptr<const Catalog> catalog;
+  std::deque<UsageSlot> slots_;
   std::int64_t stored_usage = 0;
   int stored_usage_calls = 0;
 };
@@ -223,7 +227,8 @@ TEST_F(GateTest, AdmittedRequestsAreMetered) {
   allowed(3);
   call("prod", "/pets", "GET", std::nullopt);
   bool created = false;
-  EXPECT_EQ(limits.key_plan("gold", "k1", created).served.load(), 3u);
+  const std::int64_t today = kStartS / kDay;
+  EXPECT_EQ(limits.key_plan("gold", "k1", created).usage->served_on(today), 3);
 }
 
 TEST_F(GateTest, QuotaIsSeededFromStoredUsageAndSurvivesRebuilds) {

@@ -689,13 +689,8 @@ class QuotaSurvivesRestartTest(GatewayTestCase):
         self.assertEqual(passed, 3, f"5 per day, 2 used before the restart; output:\n{self.gw.output()}")
         self.assertQuotaExceeded(refusal, 5)
 
-    # Known gap: usage reaches the store on the meter's 1 s flush, so a kill -9
-    # right after some requests forgets them. The metering work (crash-safe
-    # counters) closes it; until then the test runs only with
-    # TOLLGATE_TEST_KILL9=1, since whether a flush falls between the requests
-    # and the kill is a race.
-    @unittest.skipUnless(os.environ.get("TOLLGATE_TEST_KILL9"),
-                         "known gap: unflushed usage is lost on kill -9 (TOLLGATE_TEST_KILL9=1 runs it)")
+    # Counts live in a memory-mapped counter file the kernel keeps when the
+    # process dies, and the next start flushes them into the store.
     def test_quota_survives_kill_9(self):
         send = lambda: self.gw.request("GET", "rst01", "prod", "/r", key=key_value("rst-a"))  # noqa: E731
         self.gw.start()

@@ -1,0 +1,114 @@
+#include "metering/meter.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite_store.h"
+
+namespace tollgate {
+namespace {
+
+constexpr std::int64_t kDay = 20000;  // a UTC day number
+
+class MeterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = std::filesystem::temp_directory_path() /
+          ("tollgate-meter-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    clock.set(kDay * 86400 * kNanosPerSecond + 3600 * kNanosPerSecond);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+
+  std::filesystem::path dir;
+  ManualClock clock;
+};
+
+TEST_F(MeterTest, SlotCountsPerDayAcrossTheParityWords) {
+  UsageSlot slot{};
+  for (int i = 0; i < 3; ++i) slot.count(kDay);
+  slot.count(kDay + 1);
+  EXPECT_EQ(slot.served_on(kDay), 3);
+  EXPECT_EQ(slot.served_on(kDay + 1), 1);
+  slot.count(kDay + 2);  // reuses the even word
+  EXPECT_EQ(slot.served_on(kDay), 0);
+  EXPECT_EQ(slot.served_on(kDay + 2), 1);
+}
+
+TEST_F(MeterTest, FlushWritesExactDailyCountsOnce) {
+  SqliteStore store(dir / "t.db");
+  CounterFile counters(dir / "counters");
+  Meter meter(store, counters, clock, {});
+  UsageSlot* slot = meter.slot_for("p", "k");
+  for (int i = 0; i < 5; ++i) slot->count(kDay);
+  ASSERT_TRUE(meter.flush());
+  slot->count(kDay);
+  slot->count(kDay + 1);
+  ASSERT_TRUE(meter.flush());
+  ASSERT_TRUE(meter.flush());
+  EXPECT_EQ(store.usage_between("p", "k", kDay, kDay), 6);
+  EXPECT_EQ(store.usage_between("p", "k", kDay + 1, kDay + 1), 1);
+}
+
+TEST_F(MeterTest, CountsOfACrashedRunAreRecoveredFromTheCounterFile) {
+  {
+    SqliteStore store(dir / "t.db");
+    CounterFile counters(dir / "counters");
+    Meter meter(store, counters, clock, {});
+    UsageSlot* slot = meter.slot_for("p", "k");
+    for (int i = 0; i < 4; ++i) slot->count(kDay);
+    ASSERT_TRUE(meter.flush());
+    for (int i = 0; i < 3; ++i) slot->count(kDay);
+    // A crash right now: what was counted since the last flush is only in
+    // the mapped file. Leaving this scope would flush it, so the second run
+    // below uses a copy of the store as it is at this moment.
+    std::filesystem::copy_file(dir / "t.db", dir / "crashed.db");
+    std::filesystem::copy_file(dir / "t.db-wal", dir / "crashed.db-wal");
+  }
+  SqliteStore store(dir / "crashed.db");
+  CounterFile counters(dir / "counters");
+  Meter meter(store, counters, clock, {});
+  ASSERT_TRUE(meter.flush());
+  EXPECT_EQ(store.usage_between("p", "k", kDay, kDay), 7);
+}
+
+TEST_F(MeterTest, ConcurrentCountingIsExact) {
+  SqliteStore store(dir / "t.db");
+  CounterFile counters(dir / "counters");
+  Meter meter(store, counters, clock, {});
+  UsageSlot* slot = meter.slot_for("p", "k");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25000; ++i) {
+        slot->count(kDay);
+        if (i % 5000 == 0) meter.flush();
+      }
+    });
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(meter.flush());
+  EXPECT_EQ(store.usage_between("p", "k", kDay, kDay), 100000);
+}
+
+TEST_F(MeterTest, RetentionPrunesOldDays) {
+  SqliteStore store(dir / "t.db");
+  store.add_usage({{"p", "k", kDay - 100, 5}, {"p", "k", kDay - 9, 2}, {"p", "k", kDay, 1}});
+  CounterFile counters(dir / "counters");
+  Meter::Options options;
+  options.interval = std::chrono::milliseconds(10);
+  options.retention_days = 10;
+  Meter meter(store, counters, clock, options);
+  meter.start();
+  for (int i = 0; i < 200 && store.usage_between("p", "k", 0, kDay - 10) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  meter.stop();
+  EXPECT_EQ(store.usage_between("p", "k", 0, kDay - 10), 0);
+  EXPECT_EQ(store.usage_between("p", "k", kDay - 9, kDay), 3);
+}
+
+}  // namespace
+}  // namespace tollgate
