@@ -1,5 +1,6 @@
 #include "admin/admin_api.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
@@ -130,13 +131,39 @@ HttpResponse AdminApi::health() const {
                                                           {"outcomes", std::move(outcomes)}});
 }
 
+HttpResponse AdminApi::metrics() {
+  std::string out;
+  gauges_.metrics.render(out);
+  const auto catalog = catalogs_.current();
+  auto gauge = [&](const char* name, const char* help, double value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, help, name, name, value);
+  };
+  gauge("tollgate_upstream_idle_connections", "Keep-alive connections to backends waiting for reuse.",
+        static_cast<double>(gauges_.upstream_idle_connections()));
+  gauge("tollgate_limit_buckets", "Token buckets held by the limiter.",
+        static_cast<double>(context_.limits.bucket_count()));
+  gauge("tollgate_limit_key_plans", "Per key and plan quota and usage states held.",
+        static_cast<double>(context_.limits.key_plan_count()));
+  gauge("tollgate_usage_flush_lag_seconds", "Seconds since usage was last flushed to the store.",
+        context_.meter.flush_lag_seconds());
+  gauge("tollgate_catalog_version", "Control-state version the data plane serves.",
+        catalog ? static_cast<double>(catalog->version()) : 0.0);
+  gauge("tollgate_api_keys", "API keys in the served catalog.", catalog ? static_cast<double>(catalog->key_count()) : 0.0);
+  HttpResponse res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/plain; version=0.0.4");
+  res.body() = std::move(out);
+  res.prepare_payload();
+  return res;
+}
+
 asio::awaitable<HttpResponse> AdminApi::handle(HttpRequest& request) { co_return respond(request); }
 
 HttpResponse AdminApi::respond(const HttpRequest& request) {
   const std::string_view target = request.target();
   const std::string_view path = target.substr(0, target.find('?'));
-  if (path == "/health" && (request.method() == http::verb::get || request.method() == http::verb::head))
-    return health();
+  const bool read = request.method() == http::verb::get || request.method() == http::verb::head;
+  if (path == "/health" && read) return health();
+  if (path == "/metrics" && read) return metrics();
 
   const SignatureCheck auth = verify_sigv4(request, credentials_, context_.now_s());
   if (!auth.ok) {

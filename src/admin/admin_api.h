@@ -1,23 +1,36 @@
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "admin/admin_context.h"
 #include "admin/sigv4.h"
 #include "catalog/catalog_holder.h"
+#include "core/metrics.h"
 #include "core/stats.h"
 #include "http/beast.h"
 
 namespace tollgate {
 
-// The admin listener's handler: GET /health (open), and the AWS-compatible
+// The admin listener's handler: GET /health and GET /metrics (Prometheus
+// text; both open, neither names a key), and the AWS-compatible
 // management API (spec §2), every request of which must carry a valid SigV4
 // signature made with one of `credentials`. Runs on the admin thread.
 class AdminApi {
  public:
+  // What /metrics reports beside the request metrics.
+  struct Gauges {
+    MetricsRegistry& metrics;
+    std::function<std::size_t()> upstream_idle_connections;
+  };
+
   AdminApi(AdminContext context, std::vector<AdminCredentials> credentials, const CatalogHolder& catalogs,
-           const Stats& stats)
-      : context_(std::move(context)), credentials_(std::move(credentials)), catalogs_(catalogs), stats_(stats) {}
+           const Stats& stats, Gauges gauges)
+      : context_(std::move(context)),
+        credentials_(std::move(credentials)),
+        catalogs_(catalogs),
+        stats_(stats),
+        gauges_(std::move(gauges)) {}
 
   asio::awaitable<HttpResponse> handle(HttpRequest& request);
   // The synchronous core of handle(), for tests.
@@ -25,11 +38,13 @@ class AdminApi {
 
  private:
   HttpResponse health() const;
+  HttpResponse metrics();
 
   AdminContext context_;
   std::vector<AdminCredentials> credentials_;
   const CatalogHolder& catalogs_;
   const Stats& stats_;
+  Gauges gauges_;
 };
 
 }  // namespace tollgate

@@ -29,9 +29,15 @@ namespace {
 // (`tollgate apply`) are seen within one interval.
 class Reloader {
  public:
-  Reloader(Store& store, Meter& meter, LimitStates& limits, CatalogHolder& catalogs, const Clock& clock,
-           std::chrono::milliseconds interval)
-      : store_(store), meter_(meter), limits_(limits), catalogs_(catalogs), clock_(clock), interval_(interval) {}
+  Reloader(Store& store, Meter& meter, LimitStates& limits, MetricsRegistry& metrics, CatalogHolder& catalogs,
+           const Clock& clock, std::chrono::milliseconds interval)
+      : store_(store),
+        meter_(meter),
+        limits_(limits),
+        metrics_(metrics),
+        catalogs_(catalogs),
+        clock_(clock),
+        interval_(interval) {}
   ~Reloader() { stop(); }
 
   void reload_now() {
@@ -56,7 +62,7 @@ class Reloader {
     // New quota counters are seeded from the store: flush first so that it
     // holds every request counted so far.
     meter_.flush();
-    catalogs_.publish(build_catalog(state, limits_, loader, slots, clock_.now(), version));
+    catalogs_.publish(build_catalog(state, limits_, loader, slots, clock_.now(), version, &metrics_));
     loaded_version_ = version;
     spdlog::info("catalog version {} loaded: {} apis, {} api keys", version, state.apis.size(),
                  state.api_keys.size());
@@ -92,6 +98,7 @@ class Reloader {
   Store& store_;
   Meter& meter_;
   LimitStates& limits_;
+  MetricsRegistry& metrics_;
   CatalogHolder& catalogs_;
   const Clock& clock_;
   std::chrono::milliseconds interval_;
@@ -109,6 +116,18 @@ struct Worker {
   RequestHandler handler;
   std::thread thread;
 };
+
+// Hands a worker's access-log lines to the writer at least this often.
+asio::awaitable<void> flush_access_log_every(DataPlane& plane, std::chrono::milliseconds interval) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(interval);
+    beast::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    plane.flush_access_log();
+  }
+}
 
 }  // namespace
 
@@ -136,9 +155,14 @@ int serve(const ServeOptions& options) {
   // store before the first catalog seeds quotas from it.
   meter.flush();
   meter.start();
-  Reloader reloader(store, meter, limits, catalogs, clock, options.reload_interval);
+  MetricsRegistry metrics;
+  Reloader reloader(store, meter, limits, metrics, catalogs, clock, options.reload_interval);
   reloader.reload_now();
 
+  std::unique_ptr<AccessLog> access_log;
+  if (options.access_log != "off")
+    access_log = std::make_unique<AccessLog>(options.access_log.empty() ? (options.data_dir / "access.log").string()
+                                                                       : options.access_log);
   const ConnectionLimits connection_limits;
   std::vector<std::unique_ptr<Worker>> pool;
   tcp::endpoint bound = data_endpoint;
@@ -147,15 +171,21 @@ int serve(const ServeOptions& options) {
     // Port 0 picks a free port once; the other workers join it.
     w->acceptor = std::make_unique<tcp::acceptor>(bind_reuseport(w->io, bound));
     bound = w->acceptor->local_endpoint();
-    w->plane = std::make_unique<DataPlane>(w->io.get_executor(), catalogs, clock, stats);
+    w->plane = std::make_unique<DataPlane>(w->io.get_executor(), catalogs, clock, stats, metrics,
+                                           access_log.get(), static_cast<unsigned>(i));
     w->handler = [plane = w->plane.get()](HttpRequest& r) { return plane->handle(r); };
     pool.push_back(std::move(w));
   }
 
   asio::io_context admin_io{1};
   tcp::acceptor admin_acceptor(admin_io, admin_endpoint);
+  AdminApi::Gauges gauges{metrics, [&pool] {
+                            std::size_t idle = 0;
+                            for (const auto& w : pool) idle += w->plane->upstreams().idle_count();
+                            return idle;
+                          }};
   AdminApi admin(AdminContext{store, meter, limits, clock}, load_admin_credentials(options.data_dir), catalogs,
-                 stats);
+                 stats, std::move(gauges));
   const RequestHandler admin_handler = [&admin](HttpRequest& r) { return admin.handle(r); };
   asio::co_spawn(admin_io, accept_loop(admin_acceptor, admin_handler, connection_limits), asio::detached);
 
@@ -169,6 +199,7 @@ int serve(const ServeOptions& options) {
 
   for (auto& w : pool) {
     asio::co_spawn(w->io, accept_loop(*w->acceptor, w->handler, connection_limits), asio::detached);
+    if (access_log) asio::co_spawn(w->io, flush_access_log_every(*w->plane, std::chrono::milliseconds(200)), asio::detached);
     w->thread = std::thread([io = &w->io] { io->run(); });
   }
   reloader.start();
@@ -181,6 +212,7 @@ int serve(const ServeOptions& options) {
 
   admin_io.run();
   for (auto& w : pool) w->thread.join();
+  for (auto& w : pool) w->plane->flush_access_log();
   reloader.stop();
   meter.stop();
   spdlog::info("stopped; usage flushed");

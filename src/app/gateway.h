@@ -15,6 +15,7 @@ struct ServeOptions {
   std::chrono::milliseconds reload_interval{250};
   std::chrono::milliseconds flush_interval{1000};
   std::int64_t usage_retention_days = 90;
+  std::string access_log = "";  // a path, "-" for stdout, "off"; empty: DATA_DIR/access.log
 };
 
 // Wires the parts together and serves until SIGINT or SIGTERM: the store, the

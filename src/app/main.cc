@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--workers", serve_options.workers, "Worker threads (0: one per core)")
       ->check(CLI::Range(0, 256));
+  serve->add_option("--access-log", serve_options.access_log,
+                    "Access log: a file, - for stdout, or off (default: DATA_DIR/access.log)");
   serve->add_option("--usage-retention-days", serve_options.usage_retention_days,
                     "Days of daily usage kept in the store (0: forever)")
       ->capture_default_str()

@@ -36,8 +36,12 @@ const KeyEntry* Catalog::key(std::string_view value) const {
 class CatalogBuilder {
  public:
   CatalogBuilder(LimitStates& limits, const UsageLoader& load_usage, const UsageSlotProvider& usage_slots,
-                 UnixNanos now)
-      : limits_(limits), load_usage_(load_usage), usage_slots_(usage_slots), now_s_(now / kNanosPerSecond) {}
+                 UnixNanos now, MetricsRegistry* metrics)
+      : limits_(limits),
+        load_usage_(load_usage),
+        usage_slots_(usage_slots),
+        now_s_(now / kNanosPerSecond),
+        metrics_(metrics) {}
 
   std::shared_ptr<const Catalog> build(const ControlState& state, std::uint64_t version) {
     auto catalog = std::make_shared<Catalog>();
@@ -108,6 +112,7 @@ class CatalogBuilder {
       const Throttle t{setting->second.throttling_rate_limit, setting->second.throttling_burst_limit};
       m.stage_limit = limit_ref(scope, t);
     }
+    if (metrics_) m.counters = &metrics_->route(stage.api_id, stage.stage_name, resource.path, method.http_method);
     const auto index = static_cast<std::uint32_t>(entry.methods.size());
     entry.routes.add(resource.path, method.http_method, index);
     entry.methods.push_back(std::move(m));
@@ -181,13 +186,14 @@ class CatalogBuilder {
   const UsageLoader& load_usage_;
   const UsageSlotProvider& usage_slots_;
   std::int64_t now_s_;
+  MetricsRegistry* metrics_;
 };
 
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
                                              const UsageLoader& load_usage,
                                              const UsageSlotProvider& usage_slots, UnixNanos now,
-                                             std::uint64_t version) {
-  return CatalogBuilder(limits, load_usage, usage_slots, now).build(state, version);
+                                             std::uint64_t version, MetricsRegistry* metrics) {
+  return CatalogBuilder(limits, load_usage, usage_slots, now, metrics).build(state, version);
 }
 
 }  // namespace tollgate

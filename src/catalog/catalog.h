@@ -16,6 +16,7 @@
 
 #include "catalog/route_tree.h"
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "limits/limit_states.h"
 #include "limits/token_bucket.h"
 #include "model/types.h"
@@ -55,6 +56,7 @@ struct RouteMethod {
   std::int64_t timeout_ms = 29000;
   MockResponse mock;
   std::optional<LimitRef> stage_limit;  // from the stage's methodSettings
+  RouteCounters* counters = nullptr;    // requests by outcome, for /metrics
 };
 
 struct StageEntry {
@@ -123,10 +125,11 @@ using UsageLoader = std::function<std::int64_t(const std::string& plan_id, const
 // The usage slot a key under a plan counts its served requests into.
 using UsageSlotProvider = std::function<UsageSlot*(const std::string& plan_id, const std::string& key_id)>;
 
-// Builds a catalog from a validated control state. Control plane: may throw.
+// Builds a catalog from a validated control state. With `metrics`, each
+// route gets its request counters. Control plane: may throw.
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
                                              const UsageLoader& load_usage,
                                              const UsageSlotProvider& usage_slots, UnixNanos now,
-                                             std::uint64_t version);
+                                             std::uint64_t version, MetricsRegistry* metrics = nullptr);
 
 }  // namespace tollgate

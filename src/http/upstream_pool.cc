@@ -12,23 +12,20 @@ bool is_timeout(const beast::error_code& ec) { return ec == beast::error::timeou
 UpstreamPool::UpstreamPool(asio::any_io_executor executor, Limits limits)
     : executor_(executor), limits_(limits), resolver_(executor) {}
 
-std::size_t UpstreamPool::idle_count() const {
-  std::size_t n = 0;
-  for (const auto& [key, list] : idle_) n += list.size();
-  return n;
-}
-
 UpstreamPool::ConnectionPtr UpstreamPool::take_idle(const std::string& key) {
   auto it = idle_.find(key);
   if (it == idle_.end() || it->second.empty()) return nullptr;
   ConnectionPtr c = std::move(it->second.back());
   it->second.pop_back();
+  idle_total_.fetch_sub(1, std::memory_order_relaxed);
   return c;
 }
 
 void UpstreamPool::put_idle(const std::string& key, ConnectionPtr c) {
   auto& list = idle_[key];
-  if (list.size() < limits_.idle_per_backend) list.push_back(std::move(c));
+  if (list.size() >= limits_.idle_per_backend) return;
+  list.push_back(std::move(c));
+  idle_total_.fetch_add(1, std::memory_order_relaxed);
 }
 
 asio::awaitable<UpstreamPool::ConnectionPtr> UpstreamPool::connect(

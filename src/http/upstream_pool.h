@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -35,7 +36,8 @@ class UpstreamPool {
   asio::awaitable<UpstreamResult> exchange(const Backend& backend, HttpRequest& request,
                                            std::chrono::milliseconds timeout);
 
-  std::size_t idle_count() const;
+  // Idle connections held; readable from any thread.
+  std::size_t idle_count() const { return idle_total_.load(std::memory_order_relaxed); }
 
  private:
   struct Connection {
@@ -55,6 +57,7 @@ class UpstreamPool {
   Limits limits_;
   tcp::resolver resolver_;
   std::unordered_map<std::string, std::vector<ConnectionPtr>> idle_;
+  std::atomic<std::size_t> idle_total_{0};
 };
 
 }  // namespace tollgate

@@ -5,7 +5,9 @@ what it received (method, path, query, headers, body) and counts requests.
     echo_backend.py [--host 127.0.0.1] [--port 0] [--port-file FILE]
 
 With --port 0 a free port is chosen; it is printed and written to --port-file.
-GET /__count answers {"count": N} (requests seen, not counting this one).
+GET /__count answers {"count": N, "by_key": {KEY: n, ...}}: the requests seen
+(not counting /__count ones), in all and by the value of their x-api-key
+header ("" when it is missing).
 GET /__sleep?ms=N answers after N milliseconds.
 """
 import argparse
@@ -16,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 
 _count = 0
+_by_key = {}
 _lock = threading.Lock()
 
 
@@ -32,10 +35,12 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         if url.path == "/__count":
             with _lock:
-                payload = {"count": _count}
+                payload = {"count": _count, "by_key": dict(_by_key)}
         else:
+            key = self.headers.get("x-api-key", "")
             with _lock:
                 _count += 1
+                _by_key[key] = _by_key.get(key, 0) + 1
             if url.path == "/__sleep":
                 time.sleep(int(parse_qs(url.query).get("ms", ["0"])[0]) / 1000.0)
             payload = {

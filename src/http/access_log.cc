@@ -1,0 +1,68 @@
+#include "http/access_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace tollgate {
+
+AccessLog::AccessLog(const std::string& target) {
+  if (target == "-") {
+    file_ = stdout;
+  } else {
+    const int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0 || !(file_ = ::fdopen(fd, "a"))) {
+      if (fd >= 0) ::close(fd);
+      throw std::runtime_error("cannot open access log " + target + ": " + std::strerror(errno));
+    }
+    owns_file_ = true;
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+AccessLog::~AccessLog() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  if (owns_file_) std::fclose(file_);
+}
+
+void AccessLog::submit(std::string batch) {
+  if (batch.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    pending_.push_back(std::move(batch));
+  }
+  wake_.notify_one();
+}
+
+void AccessLog::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+    std::deque<std::string> batches;
+    batches.swap(pending_);
+    const bool last = stopping_;
+    lock.unlock();
+    for (const auto& b : batches) std::fwrite(b.data(), 1, b.size(), file_);
+    std::fflush(file_);
+    lock.lock();
+    if (last && pending_.empty()) return;
+  }
+}
+
+void AccessLogBuffer::flush() {
+  if (!log_ || buffer_.empty()) return;
+  std::string batch;
+  batch.reserve(kBatchBytes + 1024);
+  batch.swap(buffer_);
+  log_->submit(std::move(batch));
+}
+
+}  // namespace tollgate
