@@ -12,6 +12,8 @@
 #include "cli/table.h"
 #include "core/percent_encoding.h"
 #include "core/utc_date.h"
+#include "metering/usage_export.h"
+#include "store/sqlite_store.h"
 
 namespace tollgate {
 namespace json = boost::json;
@@ -355,18 +357,66 @@ void add_plans(CLI::App& app, ClientCommands& c) {
   });
 }
 
+// `usage export`: billing records straight from the store in a data dir.
+CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
+  auto* cmd = usage.add_subcommand(
+      "export", "Write one record per key per plan per day from the store, for billing");
+  struct Spec {
+    std::string data_dir, from, to, format = "csv", after, event_name = "api_requests", file;
+  };
+  auto spec = std::make_shared<Spec>();
+  cmd->add_option("--data-dir", spec->data_dir, "The server's data directory (env TOLLGATE_DATA_DIR)");
+  cmd->add_option("--from", spec->from, "First day, yyyy-MM-dd (UTC)")->required();
+  cmd->add_option("--to", spec->to, "Last day, yyyy-MM-dd (UTC)")->required();
+  cmd->add_option("--format", spec->format, "csv, jsonl, cloudevents (OpenMeter), lago or stripe")
+      ->check(CLI::IsMember({"csv", "jsonl", "cloudevents", "lago", "stripe"}));
+  cmd->add_option("--after", spec->after, "Resume after this cursor (printed by the previous export)");
+  cmd->add_option("--event-name", spec->event_name, "Event type / Lago code / Stripe event name")
+      ->capture_default_str();
+  cmd->add_option("-o,--out", spec->file, "Write to this file instead of stdout");
+  cmd->callback([&c, spec] {
+    c.run = [spec] {
+      const auto first = parse_date(spec->from);
+      const auto last = parse_date(spec->to);
+      if (!first || !last || *first > *last)
+        throw std::invalid_argument("--from and --to take dates as yyyy-MM-dd, --from first");
+      std::string dir = spec->data_dir.empty() ? env("TOLLGATE_DATA_DIR") : spec->data_dir;
+      if (dir.empty()) dir = "tollgate-data";
+      if (!std::filesystem::exists(std::filesystem::path(dir) / "tollgate.db"))
+        throw std::invalid_argument("no tollgate store in " + dir + " (use --data-dir)");
+      SqliteStore store(std::filesystem::path(dir) / "tollgate.db");
+      ExportOptions options{*first, *last, *export_format_from(spec->format), spec->after, spec->event_name};
+      std::ofstream file;
+      if (!spec->file.empty()) {
+        file.open(spec->file, std::ios::binary | std::ios::trunc);
+        if (!file) throw std::invalid_argument("cannot write " + spec->file);
+      }
+      const ExportResult r = export_usage(store, options, spec->file.empty() ? std::cout : file);
+      std::cout.flush();
+      std::cerr << "exported " << r.records << " record(s)"
+                << (r.cursor.empty() ? std::string() : "; resume with --after " + r.cursor) << '\n';
+      return 0;
+    };
+  });
+  return cmd;
+}
+
 void add_usage(CLI::App& app, ClientCommands& c) {
   auto* usage = app.add_subcommand("usage", "Show requests served per key per day, and quota remaining");
   struct Spec {
     std::string plan, key, from, to, format = "table";
   };
   auto spec = std::make_shared<Spec>();
-  usage->add_option("--plan", spec->plan, "Usage plan id")->required();
+  usage->add_option("--plan", spec->plan, "Usage plan id (required)");
   usage->add_option("--key", spec->key, "Only this key id");
-  usage->add_option("--from", spec->from, "First day, yyyy-MM-dd (UTC)")->required();
-  usage->add_option("--to", spec->to, "Last day, yyyy-MM-dd (UTC)")->required();
+  usage->add_option("--from", spec->from, "First day, yyyy-MM-dd (UTC) (required)");
+  usage->add_option("--to", spec->to, "Last day, yyyy-MM-dd (UTC) (required)");
   usage->add_option("--format", spec->format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
-  usage->callback([&c, spec] {
+  CLI::App* export_cmd = add_usage_export(*usage, c);
+  usage->callback([&c, spec, export_cmd] {
+    if (export_cmd->parsed()) return;
+    if (spec->plan.empty() || spec->from.empty() || spec->to.empty())
+      throw CLI::ValidationError("usage", "needs --plan, --from and --to (or use: usage export)");
     c.run = [&c, spec] {
       const auto first = parse_date(spec->from);
       const auto last = parse_date(spec->to);

@@ -125,6 +125,7 @@ class SqliteControlTransaction final : public ControlTransaction {
     if (changed_) store_.exec("UPDATE meta SET value = value + 1 WHERE name = 'control_version'");
     store_.exec("COMMIT");
     done_ = true;
+    lock_.unlock();  // the store is free for other calls once committed
   }
 
  private:
@@ -250,6 +251,22 @@ void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas,
     throw;
   }
   exec("COMMIT");
+}
+
+void SqliteStore::scan_usage(std::int64_t first_day, std::int64_t last_day, const UsageRow& after,
+                             const std::function<bool(const UsageRow&)>& fn) {
+  // One statement stepped row by row: memory stays constant however long
+  // the range. The lock is held throughout; exports run from the CLI, not
+  // inside the server.
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_,
+                     "SELECT day, plan_id, key_id, used FROM usage_daily "
+                     "WHERE day BETWEEN ?1 AND ?2 AND (day, plan_id, key_id) > (?3, ?4, ?5) "
+                     "ORDER BY day, plan_id, key_id");
+  st.bind(1, first_day).bind(2, last_day).bind(3, after.day).bind(4, after.plan_id).bind(5, after.key_id);
+  while (st.step()) {
+    if (!fn(UsageRow{st.integer(0), st.text(1), st.text(2), st.integer(3)})) return;
+  }
 }
 
 void SqliteStore::prune_usage(std::int64_t first_kept_day) {

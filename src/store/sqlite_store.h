@@ -25,6 +25,8 @@ class SqliteStore final : public Store {
   std::unique_ptr<ControlTransaction> begin() override;
   void add_usage(const std::vector<UsageDelta>& deltas,
                  const std::vector<SlotWatermark>& watermarks = {}) override;
+  void scan_usage(std::int64_t first_day, std::int64_t last_day, const UsageRow& after,
+                  const std::function<bool(const UsageRow&)>& fn) override;
   void prune_usage(std::int64_t first_kept_day) override;
   std::uint32_t assign_meter_slot(const std::string& plan_id, const std::string& key_id) override;
   std::vector<MeterSlot> meter_slots() override;

@@ -5,6 +5,7 @@
 // the request path; implementations are thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,14 @@ struct MeterSlot {
   SlotWatermark flushed[2];
 };
 
+// One row of daily usage, in export order (day, plan, key).
+struct UsageRow {
+  std::int64_t day = 0;
+  std::string plan_id;
+  std::string key_id;
+  std::int64_t used = 0;
+};
+
 // A batch of control-state writes applied atomically by commit().
 class ControlTransaction {
  public:
@@ -93,6 +102,11 @@ class Store {
   // transaction: a count is never written twice nor lost between the two.
   virtual void add_usage(const std::vector<UsageDelta>& deltas,
                          const std::vector<SlotWatermark>& watermarks = {}) = 0;
+  // Calls `fn` for each daily usage row of days [first_day, last_day] that
+  // comes after `after` in (day, plan, key) order, streaming; stops when `fn`
+  // returns false.
+  virtual void scan_usage(std::int64_t first_day, std::int64_t last_day, const UsageRow& after,
+                          const std::function<bool(const UsageRow&)>& fn) = 0;
   // Deletes daily usage before `first_kept_day`.
   virtual void prune_usage(std::int64_t first_kept_day) = 0;
   // The counter-file slot of a key under a plan, assigned on first use.

@@ -74,9 +74,11 @@ class Load:
     every other answer), `unanswered` (requests written, or being written, to
     a connection that then failed before a whole answer came back: the server
     may or may not have admitted them) and `not_sent` (no connection could be
-    opened: certainly never reached the server)."""
+    opened: certainly never reached the server). The client timeout is above
+    tollgate's default upstream timeout (29 s), so a slow backend shows as a
+    504 rather than as an unanswered request."""
 
-    def __init__(self, port, requests, connections=CONNECTIONS, total=None, timeout=15.0):
+    def __init__(self, port, requests, connections=CONNECTIONS, total=None, timeout=40.0):
         self.port = port
         self.requests = list(requests)
         self.connections = connections
