@@ -12,6 +12,7 @@
 #include "cli/table.h"
 #include "core/percent_encoding.h"
 #include "core/utc_date.h"
+#include "metering/event_export.h"
 #include "metering/usage_export.h"
 #include "store/sqlite_store.h"
 
@@ -362,7 +363,8 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
   auto* cmd = usage.add_subcommand(
       "export", "Write one record per key per plan per day from the store, for billing");
   struct Spec {
-    std::string data_dir, from, to, format = "csv", after, event_name = "api_requests", file;
+    std::string data_dir, from, to, format = "csv", after, event_name = "api_requests", file, access_log;
+    bool events = false;
   };
   auto spec = std::make_shared<Spec>();
   cmd->add_option("--data-dir", spec->data_dir, "The server's data directory (env TOLLGATE_DATA_DIR)");
@@ -374,6 +376,9 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
   cmd->add_option("--event-name", spec->event_name, "Event type / Lago code / Stripe event name")
       ->capture_default_str();
   cmd->add_option("-o,--out", spec->file, "Write to this file instead of stdout");
+  cmd->add_flag("--events", spec->events,
+                "One record per billable request (id: the request id), read from the access log");
+  cmd->add_option("--access-log", spec->access_log, "With --events: the access log (default DATA_DIR/access.log)");
   cmd->callback([&c, spec] {
     c.run = [spec] {
       const auto first = parse_date(spec->from);
@@ -391,7 +396,18 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
         file.open(spec->file, std::ios::binary | std::ios::trunc);
         if (!file) throw std::invalid_argument("cannot write " + spec->file);
       }
-      const ExportResult r = export_usage(store, options, spec->file.empty() ? std::cout : file);
+      std::ostream& out = spec->file.empty() ? std::cout : file;
+      ExportResult r;
+      if (spec->events) {
+        const std::string log_path = spec->access_log.empty() ? dir + "/access.log" : spec->access_log;
+        std::ifstream log(log_path);
+        if (!log) throw std::invalid_argument("cannot read the access log " + log_path);
+        std::map<std::string, std::string> customers;
+        for (const auto& k : store.load_control_state().api_keys) customers[k.id] = k.customer_id;
+        r = export_events(log, customers, options, out);
+      } else {
+        r = export_usage(store, options, out);
+      }
       std::cout.flush();
       std::cerr << "exported " << r.records << " record(s)"
                 << (r.cursor.empty() ? std::string() : "; resume with --after " + r.cursor) << '\n';
