@@ -7,8 +7,10 @@
 #   bench/proxy_bench.sh [--smoke]
 #
 # Environment: WORKERS (tollgate workers, default 1), CONNECTIONS (default 64),
-# DURATION (default 10s), THREADS (wrk threads, default 2). --smoke runs 2 s
-# with no warm-up, to prove the script still works.
+# DURATION (default 10s), THREADS (wrk threads, default 2), ACCESS_LOG (on or
+# off, default on), KEY_REQUIRED (1: key, plan, throttle, quota and metering
+# on, the default; 0: the same route without a key, so none of them apply).
+# --smoke runs 2 s with no warm-up, to prove the script still works.
 #
 # wrk, nginx and tollgate share this machine's cores, so the ratio measures
 # tollgate's cost under CPU contention, not on a dedicated host.
@@ -32,6 +34,8 @@ for arg in "$@"; do
 done
 
 workers="${WORKERS:-1}"
+access_log="${ACCESS_LOG:-on}"
+key_required="${KEY_REQUIRED:-1}"
 connections="${CONNECTIONS:-64}"
 duration="${DURATION:-10s}"
 wrk_threads="${THREADS:-2}"
@@ -188,7 +192,7 @@ apis:
     resources:
       /pets:
         GET:
-          apiKeyRequired: true
+          apiKeyRequired: $([ "$key_required" = 1 ] && echo true || echo false)
           integration: {type: HTTP_PROXY, uri: "$backend/pets"}
     stages:
       - stageName: prod
@@ -206,7 +210,8 @@ YAML
   { cat "$work/apply.log" >&2; fail "tollgate apply"; }
 
 "$tollgate" serve --data-dir "$work/data" --listen "127.0.0.1:$data_port" \
-  --admin-listen "127.0.0.1:$admin_port" --workers "$workers" >"$work/tollgate.log" 2>&1 &
+  --admin-listen "127.0.0.1:$admin_port" --workers "$workers" \
+  $([ "$access_log" = off ] && echo "--access-log off") >"$work/tollgate.log" 2>&1 &
 tollgate_pid=$!
 admin="http://127.0.0.1:$admin_port"
 wait_for_http "$admin/health" "$tollgate_pid" "tollgate"
@@ -326,6 +331,8 @@ cat >"$result_file" <<JSON
   "cores": $(nproc),
   "smoke": $([ "$smoke" -eq 1 ] && echo true || echo false),
   "tollgate_workers": $workers,
+  "access_log": "$access_log",
+  "key_required": $key_required,
   "wrk": {"threads": $wrk_threads, "connections": $connections, "duration": "$duration", "warmup": "${warmup:-none}"},
   "direct": $(target_json direct),
   "tollgate": $(target_json tollgate),
