@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/csv_cell.h"
 #include "core/utc_date.h"
 
 namespace tollgate {
@@ -21,13 +22,6 @@ std::int64_t epoch_ms(const std::string& time) {
   const int h = std::stoi(time.substr(11, 2)), m = std::stoi(time.substr(14, 2)), s = std::stoi(time.substr(17, 2));
   const int ms = std::stoi(time.substr(20, 3));
   return ((*day * 86400 + h * 3600 + m * 60 + s) * 1000) + ms;
-}
-
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 }  // namespace

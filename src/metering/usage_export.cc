@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "core/csv_cell.h"
 #include "core/utc_date.h"
 
 namespace tollgate {
@@ -23,13 +24,6 @@ UsageRow parse_cursor(const std::string& cursor) {
   row.plan_id = cursor.substr(a + 1, b - a - 1);
   row.key_id = cursor.substr(b + 1);
   return row;
-}
-
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 }  // namespace

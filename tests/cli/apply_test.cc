@@ -8,6 +8,8 @@
 #include "cli/yaml_to_json.h"
 #include "store/sqlite_store.h"
 
+#include "temp_dir.h"
+
 namespace tollgate {
 namespace {
 
@@ -49,19 +51,12 @@ usagePlans:
 
 class ApplyTest : public ::testing::Test {
  protected:
+  TempDir temp_;
+  const std::filesystem::path dir = temp_.path();
+
   void SetUp() override {
-    dir = std::filesystem::temp_directory_path() /
-          ("tollgate-apply-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
     store = std::make_unique<SqliteStore>(dir / "t.db");
   }
-  void TearDown() override {
-    store.reset();
-    std::filesystem::remove_all(dir);
-  }
-  std::filesystem::path dir;
   std::unique_ptr<SqliteStore> store;
 };
 

@@ -8,6 +8,8 @@
 
 #include "store/sqlite_store.h"
 
+#include "temp_dir.h"
+
 namespace tollgate {
 namespace {
 
@@ -15,16 +17,13 @@ constexpr std::int64_t kDay = 20000;  // a UTC day number
 
 class MeterTest : public ::testing::Test {
  protected:
+  TempDir temp_;
+  const std::filesystem::path dir = temp_.path();
+
   void SetUp() override {
-    dir = std::filesystem::temp_directory_path() /
-          ("tollgate-meter-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
     clock.set(kDay * 86400 * kNanosPerSecond + 3600 * kNanosPerSecond);
   }
-  void TearDown() override { std::filesystem::remove_all(dir); }
 
-  std::filesystem::path dir;
   ManualClock clock;
 };
 

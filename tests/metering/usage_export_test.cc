@@ -10,6 +10,8 @@
 #include "core/utc_date.h"
 #include "store/sqlite_store.h"
 
+#include "temp_dir.h"
+
 namespace tollgate {
 namespace {
 
@@ -17,21 +19,16 @@ const std::int64_t kDay = days_from_civil({2026, 3, 1});
 
 class UsageExportTest : public ::testing::Test {
  protected:
+  TempDir temp_;
+  const std::filesystem::path dir = temp_.path();
+
   void SetUp() override {
-    dir = std::filesystem::temp_directory_path() /
-          ("tollgate-export-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
     store = std::make_unique<SqliteStore>(dir / "t.db");
     auto tx = store->begin();
     tx->put(ApiKey{"k1", "value-one-0123456789ab", "one", "acme", "", true, 0, 0, {}});
     tx->put(ApiKey{"k2", "value-two-0123456789ab", "two", "", "", true, 0, 0, {}});
     tx->commit();
     store->add_usage({{"p", "k1", kDay, 5}, {"p", "k2", kDay, 3}, {"p", "k1", kDay + 1, 7}, {"q", "k1", kDay + 1, 1}});
-  }
-  void TearDown() override {
-    store.reset();
-    std::filesystem::remove_all(dir);
   }
   std::vector<std::string> lines(ExportFormat format, const std::string& after = "", ExportResult* result = nullptr) {
     std::ostringstream out;
@@ -42,7 +39,6 @@ class UsageExportTest : public ::testing::Test {
     for (std::string line; std::getline(in, line);) v.push_back(line);
     return v;
   }
-  std::filesystem::path dir;
   std::unique_ptr<SqliteStore> store;
 };
 

@@ -4,19 +4,16 @@
 
 #include <filesystem>
 
+#include "temp_dir.h"
+
 namespace tollgate {
 namespace {
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir = std::filesystem::temp_directory_path() /
-          ("tollgate-store-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir); }
-  std::filesystem::path dir;
+  TempDir temp_;
+  const std::filesystem::path dir = temp_.path();
+
 };
 
 TEST_F(SqliteStoreTest, RoundTripsControlStateAndBumpsTheVersion) {
