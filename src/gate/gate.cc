@@ -35,7 +35,7 @@ class QuotaStep {
   QuotaStep(const PlanBinding& b, UnixNanos now)
       : binding_(b),
         now_s_(now / kNanosPerSecond),
-        window_(quota_window(b.quota->period, now_s_)),
+        window_(current_quota_window(b.quota->period, now_s_)),
         limit_(quota_limit_for(*b.quota, window_.id, b.initial_window_id)) {}
 
   bool try_take() {

@@ -19,6 +19,11 @@ struct QuotaWindow {
 
 QuotaWindow quota_window(QuotaPeriod period, std::int64_t unix_seconds);
 
+// quota_window() for the request path: the calendar arithmetic runs once per
+// window and thread, later calls inside the same window read a thread-local
+// copy. No lock, no allocation.
+const QuotaWindow& current_quota_window(QuotaPeriod period, std::int64_t unix_seconds);
+
 // Requests a key may make in window `window_id` when it joined the plan in
 // window `initial_window_id`: the offset is taken off the initial period only.
 std::int64_t quota_limit_for(const Quota& q, std::int64_t window_id, std::int64_t initial_window_id);

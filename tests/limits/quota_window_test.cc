@@ -50,6 +50,20 @@ TEST(QuotaWindow, DecemberRollsIntoNextYear) {
   EXPECT_EQ(quota_window(QuotaPeriod::kMonth, at(2026, 1, 1)).id, dec.id + 1);
 }
 
+TEST(QuotaWindow, CachedWindowFollowsTheClockAcrossBoundaries) {
+  for (std::int64_t t = at(2024, 2, 28, 23, 59, 58); t < at(2024, 3, 1, 0, 0, 2); t += 1) {
+    for (QuotaPeriod p : {QuotaPeriod::kDay, QuotaPeriod::kWeek, QuotaPeriod::kMonth}) {
+      const QuotaWindow expected = quota_window(p, t);
+      const QuotaWindow& cached = current_quota_window(p, t);
+      ASSERT_EQ(cached.id, expected.id) << t;
+      ASSERT_EQ(cached.end_unix_s, expected.end_unix_s) << t;
+    }
+    if (t == at(2024, 2, 29, 0, 0, 2)) t = at(2024, 2, 29, 23, 59, 58);  // skip the middle of the day
+  }
+  // Back in time again (a clock step) still gives the right window.
+  EXPECT_EQ(current_quota_window(QuotaPeriod::kDay, at(2020, 1, 1)).id, quota_window(QuotaPeriod::kDay, at(2020, 1, 1)).id);
+}
+
 TEST(QuotaWindow, OffsetIsTakenOffTheInitialPeriodOnly) {
   const Quota q{1000, 200, QuotaPeriod::kMonth};
   EXPECT_EQ(quota_limit_for(q, 5, 5), 800);
