@@ -64,8 +64,11 @@ HttpResponse mock(const MockResponse& m) {
   HttpResponse res{static_cast<http::status>(m.status), 11};
   res.set(http::field::content_type, m.content_type);
   for (const auto& [name, value] : m.headers) res.set(name, value);
-  res.body() = m.body;
+  // 1xx, 204 and 304 carry no body; Beast refuses to serialise one.
+  const bool bodiless = m.status < 200 || m.status == 204 || m.status == 304;
+  if (!bodiless) res.body() = m.body;
   res.prepare_payload();
+  if (bodiless) res.erase(http::field::content_length);
   return res;
 }
 
