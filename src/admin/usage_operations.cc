@@ -117,10 +117,12 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
       quota_limit_for(*plan.quota, w.id, quota_window(plan.quota->period, member.created_date).id);
   bool created = false;
   KeyPlanState& state = ctx.limits.key_plan(plan.id, member.key_id, created);
+  std::lock_guard seeding(state.seed_mutex);
   const bool live = state.counted_period == plan.quota->period;
+  QuotaCounter& counter = state.quota_for(plan.quota->period);
   std::int64_t used = 0;
   if (live) {
-    used = state.quota.used(w.id);
+    used = counter.used(w.id);
   } else {
     used = ctx.store.usage_between(plan.id, member.key_id, w.first_day, w.last_day);
     for (const auto& a : ctx.store.adjustments(plan.id, member.key_id, w.first_day, w.last_day)) used += a.delta;
@@ -128,7 +130,7 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
   const std::int64_t delta = (limit - remaining) - used;
   // The ledger entry first: a crash after it replays the change on restart.
   ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor()});
-  if (live) state.quota.adjust(w.id, delta);
+  if (live) counter.adjust(w.id, delta);
 
   json::object out{{"usagePlanId", plan.id},
                    {"startDate", format_date(today)},

@@ -48,9 +48,13 @@ int main(int argc, char** argv) {
   serve->add_option("--access-log", serve_options.access_log,
                     "Access log: a file, - for stdout, or off (default: DATA_DIR/access.log)");
   serve->add_option("--usage-retention-days", serve_options.usage_retention_days,
-                    "Days of daily usage kept in the store (0: forever)")
+                    "Days of daily usage kept in the store (0: forever; at least 32, so a monthly "
+                    "quota can always be recounted from it)")
       ->capture_default_str()
-      ->check(CLI::Range(0, 100000));
+      ->check([](const std::string& v) {
+        const long days = std::strtol(v.c_str(), nullptr, 10);
+        return days == 0 || (days >= 32 && days <= 100000) ? std::string() : std::string("must be 0 or 32..100000");
+      });
 
   std::string apply_file;
   std::string apply_data_dir = default_data_dir();

@@ -174,9 +174,12 @@ class CatalogBuilder {
     bool created = false;
     KeyPlanState& state = limits_.key_plan(plan.id, key_id, created);
     if (!state.usage) state.usage = usage_slots_(plan.id, key_id);
-    if (plan.quota && state.counted_period != plan.quota->period) {
+    std::lock_guard lock(state.seed_mutex);
+    if (!plan.quota) {
+      state.counted_period.reset();  // a quota added back later is recounted
+    } else if (state.counted_period != plan.quota->period) {
       const QuotaWindow w = quota_window(plan.quota->period, now_s_);
-      state.quota.set_used(w.id, load_usage_(plan.id, key_id, w.first_day, w.last_day));
+      state.quota_for(plan.quota->period).set_used(w.id, load_usage_(plan.id, key_id, w.first_day, w.last_day));
       state.counted_period = plan.quota->period;
     }
     return state;

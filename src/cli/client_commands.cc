@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -252,7 +253,8 @@ void add_plans(CLI::App& app, ClientCommands& c) {
       if (!spec->description.empty()) o["description"] = spec->description;
       if (spec->rate >= 0 || spec->burst >= 0)
         o["throttle"] = json::object{{"rateLimit", spec->rate >= 0 ? spec->rate : static_cast<double>(spec->burst)},
-                                     {"burstLimit", spec->burst >= 0 ? spec->burst : static_cast<std::int64_t>(spec->rate)}};
+                                     {"burstLimit", spec->burst >= 0 ? spec->burst
+                                                                     : std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(spec->rate)))}};
       if (spec->quota >= 0)
         o["quota"] = json::object{{"limit", spec->quota}, {"offset", spec->offset}, {"period", spec->period}};
       json::array stages;

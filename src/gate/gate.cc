@@ -39,10 +39,10 @@ class QuotaStep {
         limit_(quota_limit_for(*b.quota, window_.id, b.initial_window_id)) {}
 
   bool try_take() {
-    remaining_ = binding_.state->quota.try_take(window_.id, limit_);
+    remaining_ = binding_.state->quota_for(binding_.quota->period).try_take(window_.id, limit_);
     return remaining_ >= 0;
   }
-  void give_back() { binding_.state->quota.give_back(window_.id); }
+  void give_back() { binding_.state->quota_for(binding_.quota->period).give_back(window_.id); }
   std::int64_t seconds_to_reset() const { return std::max<std::int64_t>(1, window_.end_unix_s - now_s_); }
   LimitReport report() const {
     return {"quota", limit_, window_.end_unix_s - window_.start_unix_s, std::max<std::int64_t>(0, remaining_),

@@ -33,7 +33,13 @@ asio::awaitable<void> serve_connection(tcp::socket socket, const RequestHandler&
     } else {
       HttpRequest& request = parser.get();
       keep_alive = request.keep_alive();
+      const bool head = request.method() == http::verb::head;
       response = co_await handler(request);
+      if (head) {
+        // A HEAD answer has the GET answer's headers and no body.
+        if (!response.has_content_length() && !response.chunked()) response.content_length(response.body().size());
+        response.body().clear();
+      }
     }
     response.keep_alive(keep_alive);
     stream.expires_after(limits.write_timeout);

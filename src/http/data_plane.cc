@@ -90,7 +90,9 @@ std::string json_string(std::string_view s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20)
+        // Control bytes and any byte past ASCII (which may not be valid
+        // UTF-8) are escaped, so every line stays parseable JSON.
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
           out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
         else
           out += c;
@@ -223,7 +225,8 @@ void DataPlane::log_access(const HttpRequest& request, const HttpResponse& respo
                  json_string(request.method_string()), json_string(request.target()), response.result_int(),
                  json_string(d.key ? std::string_view(d.key->id) : ""),
                  json_string(d.binding ? std::string_view(d.binding->plan_id) : ""), outcome_name(record.outcome),
-                 json_string(d.report.policy ? d.report.policy : ""), request.body().size(), response.body().size(),
+                 json_string(d.report.policy ? d.report.policy : ""), std::max(record.bytes_in, request.body().size()),
+                 response.body().size(),
                  static_cast<double>(total_ns) / 1e6, static_cast<double>(record.upstream_ns) / 1e6);
   access_log_.line_done();
 }
@@ -240,11 +243,14 @@ asio::awaitable<HttpResponse> DataPlane::proxy(const RouteMethod& method, const 
   upstream.target(backend_target(backend, params, query));
   upstream.version(11);
   for (const auto& field : request) {
-    if (is_hop_by_hop(field.name()) || field.name() == http::field::host) continue;
+    // Expect was settled with the client: tollgate already holds the whole body.
+    if (is_hop_by_hop(field.name()) || field.name() == http::field::host || field.name() == http::field::expect)
+      continue;
     upstream.insert(field.name_string(), field.value());
   }
   upstream.set(http::field::host, backend.host_header);
   upstream.keep_alive(true);
+  record.bytes_in = request.body().size();
   upstream.body() = std::move(request.body());
   upstream.prepare_payload();
 

@@ -17,6 +17,7 @@ namespace tollgate {
 struct RequestRecord {
   std::chrono::steady_clock::time_point start;
   std::int64_t upstream_ns = 0;
+  std::size_t bytes_in = 0;
   Outcome outcome = Outcome::kMissingToken;
   std::string_view api;
   std::string_view stage;

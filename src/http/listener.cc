@@ -38,7 +38,12 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const RequestHandler&
     beast::error_code ec;
     tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-    if (ec) continue;  // e.g. EMFILE: keep accepting others
+    if (ec) {
+      // e.g. EMFILE: wait a little for descriptors to free rather than spin.
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
     asio::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), handler, limits),
                    asio::detached);
   }

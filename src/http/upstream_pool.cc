@@ -1,5 +1,7 @@
 #include "http/upstream_pool.h"
 
+#include <optional>
+
 namespace tollgate {
 namespace {
 
@@ -70,21 +72,33 @@ asio::awaitable<UpstreamResult> UpstreamPool::exchange(const Backend& backend, H
       co_return result;
     }
 
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(limits_.response_body_limit);
-    if (request.method() == http::verb::head) parser.skip(true);
-    const std::size_t bytes =
-        co_await http::async_read(c->stream, c->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    std::size_t bytes = 0;
+    std::optional<http::response_parser<http::string_body>> parser;
+    // Interim 1xx answers (100 Continue, 103 Early Hints) are not the
+    // response: read on until the final one.
+    do {
+      parser.emplace();
+      parser->body_limit(limits_.response_body_limit);
+      if (request.method() == http::verb::head) parser->skip(true);
+      bytes += co_await http::async_read(c->stream, c->buffer, *parser, asio::redirect_error(asio::use_awaitable, ec));
+    } while (!ec && parser->get().result_int() / 100 == 1 && parser->get().result() != http::status::switching_protocols);
     if (ec) {
-      const bool closed_idle = reused && bytes == 0 &&
+      // Only a request the backend cannot have acted on is sent again: the
+      // connection was found closed before any answer, and the method is
+      // idempotent (a POST might have run before the backend hung up).
+      const bool idempotent = request.method() == http::verb::get || request.method() == http::verb::head ||
+                              request.method() == http::verb::options || request.method() == http::verb::put ||
+                              request.method() == http::verb::delete_;
+      const bool closed_idle = reused && bytes == 0 && idempotent &&
                                (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
                                 ec == asio::error::eof);
       if (closed_idle) continue;
       result.error = is_timeout(ec) ? UpstreamError::kTimeout : UpstreamError::kBadResponse;
       co_return result;
     }
-    result.response = parser.release();
-    if (result.response.keep_alive()) {
+    result.response = parser->release();
+    // Bytes past the response would be read as the next request's answer.
+    if (result.response.keep_alive() && c->buffer.size() == 0) {
       c->stream.expires_never();
       put_idle(key, std::move(c));
     }

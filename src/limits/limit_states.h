@@ -20,13 +20,21 @@ namespace tollgate {
 // plan: the quota used in the current window, and the usage slot (in the
 // crash-safe counter file) the gate counts served requests into.
 struct alignas(64) KeyPlanState {
-  QuotaCounter quota;
+  // One counter per quota period, so that a catalog still serving a plan's
+  // old period never disturbs the counter of its new one.
+  QuotaCounter quota[3];
   UsageSlot* usage = nullptr;  // set by the catalog builder before first use
+
+  QuotaCounter& quota_for(QuotaPeriod p) { return quota[static_cast<int>(p)]; }
 
   // Written once at creation.
   std::string plan_id;
   std::string key_id;
-  // The quota period the counter was loaded for; catalog builder only.
+  // Seeding a counter from the store (catalog builder) and adjusting it
+  // (UpdateUsage, admin thread) take this, so neither misses the other.
+  std::mutex seed_mutex;
+  // The quota period the counters were last seeded for; none while the plan
+  // has no quota (its requests are not charged to any counter then).
   std::optional<QuotaPeriod> counted_period;
 };
 

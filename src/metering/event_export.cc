@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <cstdio>
+
 #include "core/csv_cell.h"
 #include "core/utc_date.h"
 
@@ -17,10 +19,10 @@ std::string field(const json::object& o, std::string_view name) {
 
 // "2026-11-21T05:44:10.116Z" → milliseconds since the epoch, or -1.
 std::int64_t epoch_ms(const std::string& time) {
-  const auto day = parse_date(time.substr(0, 10));
+  const auto day = parse_date(time.substr(0, std::min<std::size_t>(10, time.size())));
   if (!day || time.size() < 23) return -1;
-  const int h = std::stoi(time.substr(11, 2)), m = std::stoi(time.substr(14, 2)), s = std::stoi(time.substr(17, 2));
-  const int ms = std::stoi(time.substr(20, 3));
+  int h = 0, m = 0, s = 0, ms = 0;
+  if (std::sscanf(time.c_str() + 11, "%2d:%2d:%2d.%3d", &h, &m, &s, &ms) != 4) return -1;
   return ((*day * 86400 + h * 3600 + m * 60 + s) * 1000) + ms;
 }
 

@@ -24,7 +24,6 @@ UsageSlot* Meter::slot_for(const std::string& plan_id, const std::string& key_id
   const std::string name = plan_id + '\n' + key_id;
   if (auto it = by_name_.find(name); it != by_name_.end()) return entries_.at(it->second).slot;
   const std::uint32_t index = store_.assign_meter_slot(plan_id, key_id);
-  by_name_.emplace(name, index);
   // A new slot is normally all zeros; if the store was reset under an old
   // counter file it holds stale counts, which are not this store's usage.
   UsageSlot* slot = &counters_.slot(index);
@@ -34,6 +33,9 @@ UsageSlot* Meter::slot_for(const std::string& plan_id, const std::string& key_id
     e.flushed[p] = {index, p, c.day, c.count};
   }
   store_.add_usage({}, {e.flushed[0], e.flushed[1]});
+  // Registered only once everything above succeeded, so a failure leaves
+  // nothing half-known and the next call tries again.
+  by_name_.emplace(name, index);
   return entries_.emplace(index, std::move(e)).first->second.slot;
 }
 

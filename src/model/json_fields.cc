@@ -1,5 +1,6 @@
 #include "model/json_fields.h"
 
+#include <cmath>
 #include <stdexcept>
 
 namespace tollgate {
@@ -46,7 +47,9 @@ std::int64_t get_int(const json::object& o, std::string_view key, std::int64_t f
   if (v.is_int64()) return v.get_int64();
   if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
     return static_cast<std::int64_t>(v.get_uint64());
-  if (v.is_double() && v.get_double() == static_cast<double>(static_cast<std::int64_t>(v.get_double())))
+  // Integral doubles (1e3) are accepted; the range check comes first, since
+  // converting an out-of-range double to int64 is undefined.
+  if (v.is_double() && std::abs(v.get_double()) < 9.2e18 && v.get_double() == std::trunc(v.get_double()))
     return static_cast<std::int64_t>(v.get_double());
   fail_field(std::string(where) + "." + std::string(key), "must be an integer");
 }

@@ -246,11 +246,12 @@ void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas,
       mark.step();
       mark.reset();
     }
+    exec("COMMIT");
   } catch (...) {
-    exec("ROLLBACK");
+    // Also after a failed COMMIT (disk full): leave no transaction open.
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
-  exec("COMMIT");
 }
 
 void SqliteStore::scan_usage(std::int64_t first_day, std::int64_t last_day, const UsageRow& after,

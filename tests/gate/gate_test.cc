@@ -201,6 +201,25 @@ TEST_F(GateTest, ChangedThrottleStartsFull) {
   EXPECT_EQ(call("prod", "/pets", "GET", "alice-key-0123456789").report.remaining, 994);
 }
 
+TEST_F(GateTest, ChangingTheQuotaPeriodUnderTrafficKeepsWindowsRolling) {
+  gold().quota = Quota{5, 0, QuotaPeriod::kMonth};
+  build();
+  const std::shared_ptr<const Catalog> old_catalog = catalog;
+  EXPECT_EQ(allowed(2), 2);
+  gold().quota = Quota{3, 0, QuotaPeriod::kDay};
+  stored_usage = 2;  // what the store holds for today
+  build();
+  // A request still served by the old catalog counts on the old period's
+  // counter and leaves the new one alone.
+  const StageEntry* old_stage = old_catalog->stage("api1", "prod");
+  PathParams params;
+  const std::uint32_t index = old_stage->routes.match("/pets", "GET", params);
+  EXPECT_EQ(admit(*old_catalog, *old_stage, index, "alice-key-0123456789", clock.now()).verdict, Verdict::kAllow);
+  EXPECT_EQ(allowed(5), 1);
+  clock.advance(kDay * kNanosPerSecond);  // the next UTC day starts afresh
+  EXPECT_EQ(allowed(5), 3);
+}
+
 TEST_F(GateTest, AccountThrottleAppliesToEverything) {
   state.account.throttle = Throttle{0.001, 3};
   build();

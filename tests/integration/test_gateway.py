@@ -658,6 +658,55 @@ class AccountThrottleTest(GatewayTestCase):
         self.assertMissingToken(self.gw.request("GET", "acc01", "prod", "/nope"))
 
 
+class HttpEdgesTest(GatewayTestCase):
+    """HTTP details a proxy must get right: Expect, HEAD, bodiless statuses."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="tollgate-it-edges-")
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+        cls.backend = Backend(cls.workdir).start()
+        cls.addClassCleanup(cls.backend.stop)
+        cls.gw = Gateway(cls.workdir)
+        b = cls.backend.port
+        cls.gw.apply({
+            "apis": [{"id": "edge01", "name": "edge",
+                      "resources": {"/echo": {"ANY": open_(proxy(b, "/echo"))},
+                                    "/gone": {"DELETE": open_({"type": "MOCK", "statusCode": 204,
+                                                               "body": "ignored"})}},
+                      "stages": [{"stageName": "prod"}]}],
+        })
+        cls.gw.start()
+        cls.addClassCleanup(cls.gw.stop)
+
+    def test_expect_continue_is_not_forwarded(self):
+        # The backend would answer Expect with an interim 100 Continue; the
+        # gateway already holds the body, so it drops the header and the
+        # client gets the final answer.
+        body = b"x" * 5000
+        res = self.gw.request("POST", "edge01", "prod", "/echo", body=body,
+                              headers={"Expect": "100-continue", "Content-Length": str(len(body))})
+        self.assertEqual(res.status, 200, res)
+        echoed = res.json()
+        self.assertNotIn("expect", echoed["headers"])
+        self.assertEqual(len(echoed["body"]), 5000)
+        # The pooled connection is still in step: the next answer is its own.
+        again = self.gw.request("POST", "edge01", "prod", "/echo", body=b"second")
+        self.assertEqual(again.json()["body"], "second")
+
+    def test_head_has_headers_and_no_body(self):
+        res = self.gw.request("HEAD", "edge01", "prod", "/echo")
+        self.assertEqual(res.status, 200)
+        self.assertEqual(res.body, b"")
+        self.assertEqual(self.gw.request("GET", "edge01", "prod", "/echo").status, 200)
+
+    def test_mock_204_is_sent_without_a_body(self):
+        res = self.gw.request("DELETE", "edge01", "prod", "/gone")
+        self.assertEqual(res.status, 204)
+        self.assertEqual(res.body, b"")
+        self.assertIsNone(res.headers.get("Content-Length"))
+
+
 # ---------------------------------------------------------- restart
 
 class QuotaSurvivesRestartTest(GatewayTestCase):
