@@ -42,6 +42,18 @@ class GatewayTestCase(unittest.TestCase):
 
     gw = None
 
+    @classmethod
+    def serve_declaration(cls, prefix, declaration):
+        """Starts a backend and a gateway serving declaration(backend_port) for the class."""
+        cls.workdir = tempfile.mkdtemp(prefix=prefix)
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+        cls.backend = Backend(cls.workdir).start()
+        cls.addClassCleanup(cls.backend.stop)
+        cls.gw = Gateway(cls.workdir)
+        cls.gw.apply(declaration(cls.backend.port))
+        cls.gw.start()
+        cls.addClassCleanup(cls.gw.stop)
+
     def assertRefusal(self, res, status, body, error_type):
         self.assertEqual(res.status, status, res)
         self.assertEqual(res.headers.get("Content-Type"), "application/json", res)
@@ -617,13 +629,7 @@ class AccountThrottleTest(GatewayTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="tollgate-it-acct-")
-        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
-        cls.backend = Backend(cls.workdir).start()
-        cls.addClassCleanup(cls.backend.stop)
-        cls.gw = Gateway(cls.workdir)
-        b = cls.backend.port
-        cls.gw.apply({
+        cls.serve_declaration("tollgate-it-acct-", lambda b: {
             "account": {"throttle": {"rateLimit": TINY, "burstLimit": 3}},
             "apis": [
                 {"id": "acc01", "name": "acc",
@@ -638,8 +644,6 @@ class AccountThrottleTest(GatewayTestCase):
             "apiKeys": [api_key("acc-a")],
             "usagePlans": [plan("acc-plan", "acc01", ["prod"], ["acc-a"], throttle=(1000, 1000))],
         })
-        cls.gw.start()
-        cls.addClassCleanup(cls.gw.stop)
 
     def test_account_throttle_applies_to_everything(self):
         self.assertAllowed(self.gw.request("GET", "acc01", "prod", "/open"))
@@ -663,21 +667,13 @@ class HttpEdgesTest(GatewayTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="tollgate-it-edges-")
-        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
-        cls.backend = Backend(cls.workdir).start()
-        cls.addClassCleanup(cls.backend.stop)
-        cls.gw = Gateway(cls.workdir)
-        b = cls.backend.port
-        cls.gw.apply({
+        cls.serve_declaration("tollgate-it-edges-", lambda b: {
             "apis": [{"id": "edge01", "name": "edge",
                       "resources": {"/echo": {"ANY": open_(proxy(b, "/echo"))},
                                     "/gone": {"DELETE": open_({"type": "MOCK", "statusCode": 204,
                                                                "body": "ignored"})}},
                       "stages": [{"stageName": "prod"}]}],
         })
-        cls.gw.start()
-        cls.addClassCleanup(cls.gw.stop)
 
     def test_expect_continue_is_not_forwarded(self):
         # The backend would answer Expect with an interim 100 Continue; the
