@@ -37,6 +37,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def refusing_port():
+    """A socket bound to a free port but never listening: connections to the
+    port are refused, and no server started later (the gateway itself) can
+    take it. Keep the socket open as long as the port is needed."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((HOST, 0))
+    return s
+
+
 def to_yaml(doc):
     # JSON is YAML: yaml-cpp reads it, and quoting keeps every string a string.
     return json.dumps(doc, indent=2)

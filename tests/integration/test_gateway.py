@@ -23,7 +23,7 @@ import tempfile
 import unittest
 
 from harness import (FORBIDDEN, HOST, LIMIT_EXCEEDED, MISSING_TOKEN, RELOAD_TIMEOUT_S, TINY,
-                     TOLLGATE_BIN, TOO_MANY, Backend, Gateway, free_port, run_apply,
+                     TOLLGATE_BIN, TOO_MANY, Backend, Gateway, free_port, refusing_port, run_apply,
                      utc_seconds_to_midnight, wait_until)
 
 POLICY_RE = re.compile(r'^"(method|key|quota|stage|account)";q=(\d+);w=(\d+)$')
@@ -163,7 +163,9 @@ class GatewaySuite(GatewayTestCase):
         cls.addClassCleanup(cls.backend.stop)
         cls.gw = Gateway(cls.workdir, workers=2)
         cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
-        cls.dead_port = free_port()  # nothing listens here
+        cls.dead_socket = refusing_port()
+        cls.addClassCleanup(cls.dead_socket.close)
+        cls.dead_port = cls.dead_socket.getsockname()[1]
         cls.apply_result = cls.gw.apply(cls.declaration())
         cls.gw.start()
         cls.addClassCleanup(cls.gw.stop)

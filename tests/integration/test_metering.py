@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -31,7 +32,7 @@ import time
 import unittest
 
 from harness import (FORBIDDEN, HOST, LIMIT_EXCEEDED, TINY, TOLLGATE_BIN, TOO_MANY, Backend, Gateway,
-                     free_port, http_request, utc_seconds_to_midnight, wait_until)
+                     http_request, refusing_port, utc_seconds_to_midnight, wait_until)
 
 API = "met01"
 HIGH_RATE = 1e9          # throttles far above any load these tests make
@@ -478,7 +479,9 @@ class RefusalsAreNotMetered(MeteringTestCase):
 class UpstreamFailuresAreMetered(MeteringTestCase):
     def test_admitted_requests_count_whatever_the_backend_answers(self):
         avoid_midnight()
-        dead = free_port()  # nothing listens here
+        holder = refusing_port()
+        self.addCleanup(holder.close)
+        dead = holder.getsockname()[1]
         resources = {"/dead": {"GET": {"apiKeyRequired": True, "integration": proxy(dead, "/dead")}}}
         self.serve(declaration(self.backend.port, ["up"], [
             usage_plan("planUp", ["up"], quota={"limit": 100, "period": "DAY"})], resources=resources))
