@@ -124,8 +124,7 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
   if (live) {
     used = counter.used(w.id);
   } else {
-    used = ctx.store.usage_between(plan.id, member.key_id, w.first_day, w.last_day);
-    for (const auto& a : ctx.store.adjustments(plan.id, member.key_id, w.first_day, w.last_day)) used += a.delta;
+    used = quota_used_between(ctx.store, plan.id, member.key_id, w.first_day, w.last_day);
   }
   const std::int64_t delta = (limit - remaining) - used;
   // The ledger entry first: a crash after it replays the change on restart.

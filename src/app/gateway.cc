@@ -51,11 +51,7 @@ class Reloader {
     }
     // Quota used = requests served + UpdateUsage adjustments in the window.
     UsageLoader loader = [this](const std::string& plan, const std::string& key, std::int64_t first,
-                                std::int64_t last) {
-      std::int64_t used = store_.usage_between(plan, key, first, last);
-      for (const auto& a : store_.adjustments(plan, key, first, last)) used += a.delta;
-      return used;
-    };
+                                std::int64_t last) { return quota_used_between(store_, plan, key, first, last); };
     UsageSlotProvider slots = [this](const std::string& plan, const std::string& key) {
       return meter_.slot_for(plan, key);
     };

@@ -315,10 +315,6 @@ std::int64_t SqliteStore::usage_between(const std::string& plan_id, const std::s
   return st.step() ? st.integer(0) : 0;
 }
 
-}  // namespace tollgate
-
-namespace tollgate {
-
 std::vector<DailyUsage> SqliteStore::usage_days(const std::string& plan_id, const std::string& key_id,
                                                 std::int64_t first_day, std::int64_t last_day) {
   std::lock_guard lock(mutex_);

@@ -126,4 +126,13 @@ class Store {
                                                    std::int64_t first_day, std::int64_t last_day) = 0;
 };
 
+// The quota a key has used under a plan over days [first_day, last_day]:
+// requests served plus UpdateUsage adjustments.
+inline std::int64_t quota_used_between(Store& store, const std::string& plan_id, const std::string& key_id,
+                                       std::int64_t first_day, std::int64_t last_day) {
+  std::int64_t used = store.usage_between(plan_id, key_id, first_day, last_day);
+  for (const auto& a : store.adjustments(plan_id, key_id, first_day, last_day)) used += a.delta;
+  return used;
+}
+
 }  // namespace tollgate
