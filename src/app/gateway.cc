@@ -14,6 +14,7 @@
 #include "catalog/catalog_holder.h"
 #include "core/clock.h"
 #include "core/stats.h"
+#include "http/data_connection.h"
 #include "http/data_plane.h"
 #include "http/listener.h"
 #include "limits/limit_states.h"
@@ -106,10 +107,14 @@ class Reloader {
 };
 
 struct Worker {
-  asio::io_context io{1};
-  std::unique_ptr<tcp::acceptor> acceptor;
+  // Declared first so that it outlives the connections the io_context
+  // destroys, whose deadline entries unlink from it.
+  Deadlines deadlines;
+  // One thread runs it and no other thread touches its sockets, so the
+  // reactor's per-descriptor locks are off.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  std::unique_ptr<Acceptor> acceptor;
   std::unique_ptr<DataPlane> plane;
-  RequestHandler handler;
   std::thread thread;
 };
 
@@ -165,11 +170,10 @@ int serve(const ServeOptions& options) {
   for (int i = 0; i < workers; ++i) {
     auto w = std::make_unique<Worker>();
     // Port 0 picks a free port once; the other workers join it.
-    w->acceptor = std::make_unique<tcp::acceptor>(bind_reuseport(w->io, bound));
+    w->acceptor = std::make_unique<Acceptor>(bind_reuseport(w->io, bound));
     bound = w->acceptor->local_endpoint();
-    w->plane = std::make_unique<DataPlane>(w->io.get_executor(), catalogs, clock, stats, metrics,
+    w->plane = std::make_unique<DataPlane>(w->io.get_executor(), w->deadlines, catalogs, clock, stats, metrics,
                                            access_log.get(), static_cast<unsigned>(i));
-    w->handler = [plane = w->plane.get()](HttpRequest& r) { return plane->handle(r); };
     pool.push_back(std::move(w));
   }
 
@@ -194,7 +198,11 @@ int serve(const ServeOptions& options) {
   });
 
   for (auto& w : pool) {
-    asio::co_spawn(w->io, accept_loop(*w->acceptor, w->handler, connection_limits), asio::detached);
+    auto serve_one = [plane = w->plane.get(), deadlines = &w->deadlines, &connection_limits](Socket socket) {
+      return serve_data_connection(std::move(socket), *plane, *deadlines, connection_limits);
+    };
+    asio::co_spawn(w->io, accept_each(*w->acceptor, serve_one), asio::detached);
+    asio::co_spawn(w->io, w->deadlines.run(), asio::detached);
     if (access_log) asio::co_spawn(w->io, flush_access_log_every(*w->plane, std::chrono::milliseconds(200)), asio::detached);
     w->thread = std::thread([io = &w->io] { io->run(); });
   }

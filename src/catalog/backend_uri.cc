@@ -29,6 +29,7 @@ std::optional<Backend> parse_backend_uri(std::string_view uri) {
   if (b.host.empty() || ec != std::errc{} || ptr != b.port.data() + b.port.size() || port <= 0 ||
       port > 65535)
     return std::nullopt;
+  b.pool_key = b.host + ':' + b.port;
   const std::string_view target = path_start == std::string_view::npos ? "" : rest.substr(path_start);
   if (target.empty() || target.front() == '?') b.target = "/";
   b.target.append(target);

@@ -43,6 +43,7 @@ struct Backend {
   std::string port;
   std::string host_header;  // host[:port] as written in the URI
   std::string target;       // path and optional query
+  std::string pool_key;     // "host:port": which idle connections can serve it
 };
 
 // One method of one resource in a deployed stage.

@@ -7,38 +7,30 @@
 #include <ctime>
 
 #include "core/ids.h"
-
 #include "gate/gate.h"
 #include "http/invoke_target.h"
 #include "http/ratelimit_fields.h"
-#include "http/responses.h"
 
 namespace tollgate {
 namespace {
 
-// Headers that describe one hop, not the message (RFC 9110 §7.6.1).
-bool is_hop_by_hop(http::field f) {
-  switch (f) {
-    case http::field::connection:
-    case http::field::keep_alive:
-    case http::field::proxy_connection:
-    case http::field::proxy_authenticate:
-    case http::field::proxy_authorization:
-    case http::field::te:
-    case http::field::trailer:
-    case http::field::transfer_encoding:
-    case http::field::upgrade:
-      return true;
-    default:
-      return false;
-  }
+void append_field(std::string& head, std::string_view name, std::string_view value) {
+  head.append(name);
+  head += ": ";
+  head.append(value);
+  head += "\r\n";
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
 }
 
 // The backend target: {name} placeholders filled from the matched path, then
 // the client's query string.
-std::string backend_target(const Backend& backend, const PathParams& params, std::string_view query) {
-  std::string out;
-  out.reserve(backend.target.size() + query.size() + 32);
+void append_backend_target(std::string& out, const Backend& backend, const PathParams& params,
+                           std::string_view query) {
+  const std::size_t start = out.size();
   std::string_view t = backend.target;
   while (!t.empty()) {
     const std::size_t open = t.find('{');
@@ -54,29 +46,43 @@ std::string backend_target(const Backend& backend, const PathParams& params, std
     t.remove_prefix(close + 1);
   }
   if (!query.empty()) {
-    out += out.find('?') == std::string::npos ? '?' : '&';
+    out += out.find('?', start) == std::string::npos ? '?' : '&';
     out += query;
   }
-  return out;
 }
 
-HttpResponse mock(const MockResponse& m) {
-  HttpResponse res{static_cast<http::status>(m.status), 11};
-  res.set(http::field::content_type, m.content_type);
-  for (const auto& [name, value] : m.headers) res.set(name, value);
-  // 1xx, 204 and 304 carry no body; Beast refuses to serialise one.
-  const bool bodiless = m.status < 200 || m.status == 204 || m.status == 304;
-  if (!bodiless) res.body() = m.body;
-  res.prepare_payload();
-  if (bodiless) res.erase(http::field::content_length);
-  return res;
+bool is_idempotent(http::verb v) {
+  return v == http::verb::get || v == http::verb::head || v == http::verb::options || v == http::verb::put ||
+         v == http::verb::delete_ || v == http::verb::trace;
 }
 
-void add_limit_fields(HttpResponse& res, const GateDecision& d) {
+void set_mock_reply(Reply& reply, const MockResponse& m) {
+  reply.start(static_cast<unsigned>(m.status));
+  bool typed = false;
+  for (const auto& [name, value] : m.headers) typed = typed || beast::iequals(name, "content-type");
+  if (!typed) reply.add("Content-Type", m.content_type);
+  for (const auto& [name, value] : m.headers) reply.add(name, value);
+  if (!reply.bodiless()) reply.body() = m.body;
+}
+
+void add_limit_fields(Reply& reply, const GateDecision& d) {
   if (!d.report.policy) return;
   const RateLimitFields fields(d.report);
-  res.set("RateLimit-Policy", fields.policy());
-  res.set("RateLimit", fields.state());
+  reply.add("RateLimit-Policy", fields.policy());
+  reply.add("RateLimit", fields.state());
+}
+
+void set_refusal(Reply& reply, Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kMissingToken:
+      return set_error_reply(reply, 403, "MissingAuthenticationTokenException", "Missing Authentication Token");
+    case Outcome::kThrottled:
+      return set_error_reply(reply, 429, "TooManyRequestsException", "Too Many Requests");
+    case Outcome::kQuotaExceeded:
+      return set_error_reply(reply, 429, "LimitExceededException", "Limit Exceeded");
+    default:
+      return set_error_reply(reply, 403, "ForbiddenException", "Forbidden");
+  }
 }
 
 // A JSON string literal of `s`, quotes included.
@@ -102,100 +108,141 @@ std::string json_string(std::string_view s) {
   return out;
 }
 
-HttpResponse refusal(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::kMissingToken:
-      return error_response(http::status::forbidden, "MissingAuthenticationTokenException",
-                            "Missing Authentication Token");
-    case Outcome::kThrottled:
-      return error_response(http::status::too_many_requests, "TooManyRequestsException",
-                            "Too Many Requests");
-    case Outcome::kQuotaExceeded:
-      return error_response(http::status::too_many_requests, "LimitExceededException", "Limit Exceeded");
-    default:
-      return error_response(http::status::forbidden, "ForbiddenException", "Forbidden");
+// The upstream request's head: the client's fields less those of its hop
+// (and those its Connection field names), the backend's Host, and the body's
+// length.
+void write_upstream_head(std::string& head, std::string_view method, const RouteMethod& route,
+                         const PathParams& params, std::string_view query, const InboundMessage& request) {
+  head.clear();
+  head.append(method);
+  head += ' ';
+  append_backend_target(head, route.backend, params, query);
+  head += " HTTP/1.1\r\n";
+  const std::string_view connection = request.fields.find(http::field::connection);
+  for (std::size_t i = 0; i < request.fields.size(); ++i) {
+    const FieldList::Field f = request.fields[i];
+    // Expect was settled with the client: tollgate already holds the whole body.
+    if (is_hop_by_hop(f.id) || f.id == http::field::host || f.id == http::field::expect ||
+        f.id == http::field::content_length)
+      continue;
+    if (!connection.empty() && connection_lists(connection, f.name)) continue;
+    append_field(head, f.name, f.value);
   }
+  append_field(head, "Host", route.backend.host_header);
+  if (!request.body.empty() || request.has_body_framing) {
+    head += "Content-Length: ";
+    append_number(head, request.body.size());
+    head += "\r\n";
+  }
+  head += "\r\n";
+}
+
+// The client's reply from the backend's response: its status, its fields
+// less those of its hop, its body.
+void forward_response(Reply& reply, InboundMessage& response, bool head_both_ways) {
+  reply.start(response.status);
+  // A HEAD or 304 answer's Content-Length describes a body not sent: it
+  // stands as the backend gave it.
+  const bool keep_length = head_both_ways || response.status == 304;
+  const std::string_view connection = response.fields.find(http::field::connection);
+  for (std::size_t i = 0; i < response.fields.size(); ++i) {
+    const FieldList::Field f = response.fields[i];
+    if (is_hop_by_hop(f.id)) continue;
+    if (!connection.empty() && connection_lists(connection, f.name)) continue;
+    if (f.id == http::field::content_length && !keep_length) continue;
+    reply.add(f.name, f.value);
+  }
+  if (keep_length) reply.keep_given_length();
+  std::swap(reply.body(), response.body);
 }
 
 }  // namespace
 
-DataPlane::DataPlane(asio::any_io_executor executor, const CatalogHolder& catalogs, const Clock& clock,
+DataPlane::DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs, const Clock& clock,
                      Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id)
     : catalogs_(catalogs),
       clock_(clock),
       stats_(stats),
       metrics_(metrics),
       access_log_(access_log),
-      upstreams_(std::move(executor)),
+      upstreams_(executor, deadlines),
       // Unique across processes and workers without coordination.
       request_id_prefix_(random_id(8) + "-" + std::to_string(worker_id) + "-") {}
 
-asio::awaitable<HttpResponse> DataPlane::handle(HttpRequest& request) {
+Task<void> DataPlane::handle(Exchange& exchange) {
   RequestRecord record;
   record.start = std::chrono::steady_clock::now();
   // Held for the whole request: a reload never changes a request in flight.
   const std::shared_ptr<const Catalog> catalog = catalogs_.get();
-  HttpResponse response = co_await serve(request, catalog.get(), record);
-  finish(request, response, record);
-  co_return response;
+  co_await serve(exchange, catalog.get(), record);
+  finish(exchange, record);
 }
 
-asio::awaitable<HttpResponse> DataPlane::serve(HttpRequest& request, const Catalog* catalog,
-                                               RequestRecord& record) {
+Task<void> DataPlane::serve(Exchange& exchange, const Catalog* catalog, RequestRecord& record) {
+  const InboundMessage& request = exchange.request;
+  Reply& reply = exchange.reply;
   InvokeTarget target;
   record.outcome = Outcome::kMissingToken;
-  if (!catalog || !parse_invoke_target(request[http::field::host], request.target(), target))
-    co_return refusal(record.outcome);
+  if (!catalog || !parse_invoke_target(request.fields.find(http::field::host), request.target, target))
+    co_return set_refusal(reply, record.outcome);
   record.api = target.api_id;
   record.stage = target.stage;
   record.outcome = Outcome::kForbidden;
   const StageEntry* stage = catalog->stage(target.api_id, target.stage);
-  if (!stage) co_return refusal(record.outcome);
+  if (!stage) co_return set_refusal(reply, record.outcome);
   PathParams params;
-  const std::uint32_t index = stage->routes.match(target.path, request.method_string(), params);
+  const std::uint32_t index = stage->routes.match(target.path, request.method, params);
   record.outcome = Outcome::kMissingToken;
-  if (index == RouteTree::kNoMatch) co_return refusal(record.outcome);
+  if (index == RouteTree::kNoMatch) co_return set_refusal(reply, record.outcome);
   const RouteMethod& method = stage->methods[index];
   record.method = &method;
 
   std::optional<std::string_view> key;
-  if (auto it = request.find("x-api-key"); it != request.end()) key = it->value();
+  for (std::size_t i = 0; i < request.fields.size(); ++i) {
+    const FieldList::Field f = request.fields[i];
+    if (f.name.size() == 9 && beast::iequals(f.name, "x-api-key")) {
+      key = f.value;
+      break;
+    }
+  }
   record.decision = admit(*catalog, *stage, index, key, clock_.now());
   const GateDecision& decision = record.decision;
 
-  HttpResponse response;
   switch (decision.verdict) {
     case Verdict::kForbidden:
       record.outcome = Outcome::kForbidden;
-      co_return refusal(record.outcome);
+      co_return set_refusal(reply, record.outcome);
     case Verdict::kThrottled:
-    case Verdict::kQuotaExceeded:
+    case Verdict::kQuotaExceeded: {
       record.outcome = decision.verdict == Verdict::kThrottled ? Outcome::kThrottled : Outcome::kQuotaExceeded;
-      response = refusal(record.outcome);
-      response.set(http::field::retry_after, std::to_string(decision.retry_after_s));
-      add_limit_fields(response, decision);
-      co_return response;
+      set_refusal(reply, record.outcome);
+      char seconds[24];
+      reply.add("Retry-After",
+                {seconds, static_cast<std::size_t>(
+                              std::to_chars(seconds, seconds + sizeof seconds, decision.retry_after_s).ptr - seconds)});
+      add_limit_fields(reply, decision);
+      co_return;
+    }
     case Verdict::kAllow:
       break;
   }
 
   if (method.type == IntegrationType::kMock) {
     record.outcome = Outcome::kAllowed;
-    response = mock(method.mock);
+    set_mock_reply(reply, method.mock);
   } else {
-    response = co_await proxy(method, params, target.query, request, record);
+    co_await proxy(method, params, target.query, exchange, record);
   }
-  add_limit_fields(response, decision);
-  co_return response;
+  add_limit_fields(reply, decision);
 }
 
-void DataPlane::finish(const HttpRequest& request, HttpResponse& response, RequestRecord& record) {
+void DataPlane::finish(Exchange& exchange, RequestRecord& record) {
   char id[48];
   const std::size_t prefix = std::min(request_id_prefix_.size(), sizeof id - 24);
   std::memcpy(id, request_id_prefix_.data(), prefix);
   const auto end = std::to_chars(id + prefix, id + sizeof id, ++request_sequence_).ptr;
   const std::string_view request_id(id, static_cast<std::size_t>(end - id));
-  response.set("x-amzn-RequestId", request_id);
+  exchange.reply.add("x-amzn-RequestId", request_id);
 
   stats_.count(record.outcome);
   (record.method && record.method->counters ? *record.method->counters : metrics_.unrouted()).count(record.outcome);
@@ -203,10 +250,10 @@ void DataPlane::finish(const HttpRequest& request, HttpResponse& response, Reque
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - record.start).count();
   metrics_.overhead().observe_ns(total_ns - record.upstream_ns);
   if (record.upstream_ns > 0) metrics_.upstream().observe_ns(record.upstream_ns);
-  if (access_log_.enabled()) log_access(request, response, record, request_id, total_ns);
+  if (access_log_.enabled()) log_access(exchange.request, exchange.reply, record, request_id, total_ns);
 }
 
-void DataPlane::log_access(const HttpRequest& request, const HttpResponse& response, const RequestRecord& record,
+void DataPlane::log_access(const InboundMessage& request, const Reply& reply, const RequestRecord& record,
                            std::string_view request_id, std::int64_t total_ns) {
   const std::int64_t now_ms = clock_.now() / 1'000'000;
   const std::time_t seconds = static_cast<std::time_t>(now_ms / 1000);
@@ -222,62 +269,42 @@ void DataPlane::log_access(const HttpRequest& request, const HttpResponse& respo
                  request_id, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                  now_ms % 1000, json_string(record.api), json_string(record.stage),
                  json_string(record.method ? std::string_view(record.method->resource_path) : ""),
-                 json_string(request.method_string()), json_string(request.target()), response.result_int(),
+                 json_string(request.method), json_string(request.target), reply.status(),
                  json_string(d.key ? std::string_view(d.key->id) : ""),
                  json_string(d.binding ? std::string_view(d.binding->plan_id) : ""), outcome_name(record.outcome),
-                 json_string(d.report.policy ? d.report.policy : ""), std::max(record.bytes_in, request.body().size()),
-                 response.body().size(),
+                 json_string(d.report.policy ? d.report.policy : ""), request.body.size(), reply.body().size(),
                  static_cast<double>(total_ns) / 1e6, static_cast<double>(record.upstream_ns) / 1e6);
   access_log_.line_done();
 }
 
-asio::awaitable<HttpResponse> DataPlane::proxy(const RouteMethod& method, const PathParams& params,
-                                               std::string_view query, HttpRequest& request,
-                                               RequestRecord& record) {
-  const Backend& backend = method.backend;
-  HttpRequest upstream;
-  if (method.backend_method.empty())
-    upstream.method_string(request.method_string());
-  else
-    upstream.method_string(method.backend_method);
-  upstream.target(backend_target(backend, params, query));
-  upstream.version(11);
-  for (const auto& field : request) {
-    // Expect was settled with the client: tollgate already holds the whole body.
-    if (is_hop_by_hop(field.name()) || field.name() == http::field::host || field.name() == http::field::expect)
-      continue;
-    upstream.insert(field.name_string(), field.value());
-  }
-  upstream.set(http::field::host, backend.host_header);
-  upstream.keep_alive(true);
-  record.bytes_in = request.body().size();
-  upstream.body() = std::move(request.body());
-  upstream.prepare_payload();
+Task<void> DataPlane::proxy(const RouteMethod& method, const PathParams& params, std::string_view query,
+                            Exchange& exchange, RequestRecord& record) {
+  const InboundMessage& request = exchange.request;
+  const std::string_view upstream_method =
+      method.backend_method.empty() ? std::string_view(request.method) : std::string_view(method.backend_method);
+  const http::verb upstream_verb = method.backend_method.empty() ? request.verb : http::string_to_verb(upstream_method);
+  write_upstream_head(exchange.upstream_head, upstream_method, method, params, query, request);
+  const UpstreamRequest upstream{exchange.upstream_head, request.body, is_idempotent(upstream_verb),
+                                 upstream_verb == http::verb::head};
 
   const auto sent = std::chrono::steady_clock::now();
-  UpstreamResult result =
-      co_await upstreams_.exchange(backend, upstream, std::chrono::milliseconds(method.timeout_ms));
+  const UpstreamError error = co_await upstreams_.exchange(method.backend, upstream, exchange.upstream_response,
+                                                           std::chrono::milliseconds(method.timeout_ms));
   record.upstream_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent).count();
-  record.outcome = result.error == UpstreamError::kNone ? Outcome::kAllowed : Outcome::kUpstreamError;
-  switch (result.error) {
+  record.outcome = error == UpstreamError::kNone ? Outcome::kAllowed : Outcome::kUpstreamError;
+  switch (error) {
     case UpstreamError::kNone:
       break;
     case UpstreamError::kTimeout:
-      co_return error_response(http::status::gateway_timeout, "GatewayTimeoutException",
-                               "Endpoint request timed out");
+      co_return set_error_reply(exchange.reply, 504, "GatewayTimeoutException", "Endpoint request timed out");
     case UpstreamError::kUnreachable:
     case UpstreamError::kBadResponse:
-      co_return error_response(http::status::bad_gateway, "BadGatewayException",
-                               "Bad Gateway: the integration endpoint could not be reached");
+      co_return set_error_reply(exchange.reply, 502, "BadGatewayException",
+                                "Bad Gateway: the integration endpoint could not be reached");
   }
-  HttpResponse& response = result.response;
-  response.version(11);  // we speak HTTP/1.1 to the client whatever the backend spoke
-  for (auto it = response.begin(); it != response.end();) {
-    it = is_hop_by_hop(it->name()) ? response.erase(it) : std::next(it);
-  }
-  if (request.method() != http::verb::head) response.prepare_payload();
-  co_return std::move(response);
+  forward_response(exchange.reply, exchange.upstream_response,
+                   upstream.head_method && request.verb == http::verb::head);
 }
 
 }  // namespace tollgate

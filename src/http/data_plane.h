@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 
 #include "catalog/catalog_holder.h"
 #include "core/clock.h"
@@ -8,16 +9,27 @@
 #include "core/stats.h"
 #include "gate/gate.h"
 #include "http/access_log.h"
-#include "http/beast.h"
+#include "http/deadlines.h"
+#include "http/executor.h"
+#include "http/message_reader.h"
+#include "http/reply.h"
 #include "http/upstream_pool.h"
 
 namespace tollgate {
+
+// What one client connection reuses from request to request, so that a
+// connection in its steady state serves without allocating.
+struct Exchange {
+  InboundMessage request;
+  Reply reply;
+  std::string upstream_head;
+  InboundMessage upstream_response;
+};
 
 // What one request did, for its metrics and its access-log line.
 struct RequestRecord {
   std::chrono::steady_clock::time_point start;
   std::int64_t upstream_ns = 0;
-  std::size_t bytes_in = 0;
   Outcome outcome = Outcome::kMissingToken;
   std::string_view api;
   std::string_view stage;
@@ -29,20 +41,21 @@ struct RequestRecord {
 // then count and log. Lives on one io_context thread; not thread-safe.
 class DataPlane {
  public:
-  DataPlane(asio::any_io_executor executor, const CatalogHolder& catalogs, const Clock& clock, Stats& stats,
-            MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id);
+  DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs, const Clock& clock,
+            Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id);
 
-  asio::awaitable<HttpResponse> handle(HttpRequest& request);
+  // Answers `exchange.request` into `exchange.reply`.
+  Task<void> handle(Exchange& exchange);
   // Hands buffered access-log lines to the writer; call now and then.
   void flush_access_log() { access_log_.flush(); }
   const UpstreamPool& upstreams() const { return upstreams_; }
 
  private:
-  asio::awaitable<HttpResponse> serve(HttpRequest& request, const Catalog* catalog, RequestRecord& record);
-  asio::awaitable<HttpResponse> proxy(const RouteMethod& method, const PathParams& params,
-                                      std::string_view query, HttpRequest& request, RequestRecord& record);
-  void finish(const HttpRequest& request, HttpResponse& response, RequestRecord& record);
-  void log_access(const HttpRequest& request, const HttpResponse& response, const RequestRecord& record,
+  Task<void> serve(Exchange& exchange, const Catalog* catalog, RequestRecord& record);
+  Task<void> proxy(const RouteMethod& method, const PathParams& params, std::string_view query, Exchange& exchange,
+                   RequestRecord& record);
+  void finish(Exchange& exchange, RequestRecord& record);
+  void log_access(const InboundMessage& request, const Reply& reply, const RequestRecord& record,
                   std::string_view request_id, std::int64_t total_ns);
 
   CatalogView catalogs_;

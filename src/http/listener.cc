@@ -22,8 +22,8 @@ tcp::endpoint parse_listen_address(const std::string& address) {
   return {ip, static_cast<unsigned short>(port)};
 }
 
-tcp::acceptor bind_reuseport(asio::io_context& io, const tcp::endpoint& endpoint) {
-  tcp::acceptor acceptor(io);
+Acceptor bind_reuseport(asio::io_context& io, const tcp::endpoint& endpoint) {
+  Acceptor acceptor(io.get_executor());
   acceptor.open(endpoint.protocol());
   acceptor.set_option(asio::socket_base::reuse_address(true));
   acceptor.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
@@ -34,19 +34,9 @@ tcp::acceptor bind_reuseport(asio::io_context& io, const tcp::endpoint& endpoint
 
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const RequestHandler& handler,
                                   const ConnectionLimits& limits) {
-  for (;;) {
-    beast::error_code ec;
-    tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-    if (ec) {
-      // e.g. EMFILE: wait a little for descriptors to free rather than spin.
-      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
-      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
-    asio::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), handler, limits),
-                   asio::detached);
-  }
+  return accept_each(acceptor, [&handler, &limits](tcp::socket socket) {
+    return serve_connection(std::move(socket), handler, limits);
+  });
 }
 
 }  // namespace tollgate

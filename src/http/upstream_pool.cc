@@ -1,18 +1,19 @@
 #include "http/upstream_pool.h"
 
-#include <optional>
-
 namespace tollgate {
 namespace {
 
-std::string pool_key(const Backend& b) { return b.host + ':' + b.port; }
-
-bool is_timeout(const beast::error_code& ec) { return ec == beast::error::timeout; }
+// The peer closed a kept-alive connection before answering.
+bool closed_by_peer(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof;
+}
 
 }  // namespace
 
-UpstreamPool::UpstreamPool(asio::any_io_executor executor, Limits limits)
-    : executor_(executor), limits_(limits), resolver_(executor) {}
+UpstreamPool::UpstreamPool(Executor executor, Deadlines& deadlines, Limits limits)
+    : executor_(executor), deadlines_(deadlines), limits_(limits), resolver_(executor) {}
+
+UpstreamPool::~UpstreamPool() = default;
 
 UpstreamPool::ConnectionPtr UpstreamPool::take_idle(const std::string& key) {
   auto it = idle_.find(key);
@@ -30,82 +31,85 @@ void UpstreamPool::put_idle(const std::string& key, ConnectionPtr c) {
   idle_total_.fetch_add(1, std::memory_order_relaxed);
 }
 
-asio::awaitable<UpstreamPool::ConnectionPtr> UpstreamPool::connect(
-    const Backend& backend, std::chrono::steady_clock::time_point deadline, UpstreamError& error) {
-  beast::error_code ec;
-  auto endpoints = co_await resolver_.async_resolve(backend.host, backend.port,
-                                                    asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    error = UpstreamError::kUnreachable;
-    co_return nullptr;
+Task<UpstreamPool::ConnectionPtr> UpstreamPool::connect(const Backend& backend,
+                                                        Deadlines::Clock::time_point deadline,
+                                                        UpstreamError& error) {
+  auto [resolve_error, endpoints] = co_await resolver_.async_resolve(backend.host, backend.port, as_result);
+  error = UpstreamError::kUnreachable;
+  if (resolve_error) co_return nullptr;
+  auto c = std::make_unique<Connection>(executor_, deadlines_);
+  // One address at a time: a socket the deadline closed must not be
+  // reopened for the next address.
+  for (const auto& entry : endpoints) {
+    c->deadline.expires_at(deadline);
+    auto [ec] = co_await c->socket.async_connect(entry.endpoint(), as_result);
+    if (!ec) {
+      c->socket.set_option(tcp::no_delay(true), ec);
+      error = UpstreamError::kNone;
+      co_return c;
+    }
+    if (c->deadline.expired()) {
+      error = UpstreamError::kTimeout;
+      co_return nullptr;
+    }
+    beast::error_code ignored;
+    c->socket.close(ignored);
   }
-  auto c = std::make_unique<Connection>(executor_);
-  c->stream.expires_at(deadline);
-  co_await c->stream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    error = is_timeout(ec) ? UpstreamError::kTimeout : UpstreamError::kUnreachable;
-    co_return nullptr;
-  }
-  c->stream.socket().set_option(tcp::no_delay(true), ec);
-  co_return c;
+  co_return nullptr;
 }
 
-asio::awaitable<UpstreamResult> UpstreamPool::exchange(const Backend& backend, HttpRequest& request,
-                                                       std::chrono::milliseconds timeout) {
-  UpstreamResult result;
-  const std::string key = pool_key(backend);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const UpstreamRequest& request,
+                                           InboundMessage& response, std::chrono::milliseconds timeout) {
+  const auto deadline = Deadlines::Clock::now() + timeout;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    ConnectionPtr c = attempt == 0 ? take_idle(key) : nullptr;
+    ConnectionPtr c = attempt == 0 ? take_idle(backend.pool_key) : nullptr;
     const bool reused = c != nullptr;
     if (!c) {
-      c = co_await connect(backend, deadline, result.error);
-      if (!c) co_return result;
+      UpstreamError error = UpstreamError::kNone;
+      c = co_await connect(backend, deadline, error);
+      if (!c) co_return error;
     }
-    c->stream.expires_at(deadline);
+    c->deadline.expires_at(deadline);
+
+    const std::array<asio::const_buffer, 2> out{asio::buffer(request.head), asio::buffer(request.body)};
+    auto [write_error, written] = co_await asio::async_write(c->socket, out, as_result);
+    if (write_error) {
+      if (c->deadline.expired()) co_return UpstreamError::kTimeout;
+      // The backend had closed the kept-alive connection; it cannot have
+      // acted on a request it did not read.
+      if (reused) continue;
+      co_return UpstreamError::kUnreachable;
+    }
 
     beast::error_code ec;
-    co_await http::async_write(c->stream, request, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (reused && !is_timeout(ec)) continue;
-      result.error = is_timeout(ec) ? UpstreamError::kTimeout : UpstreamError::kUnreachable;
-      co_return result;
-    }
-
     std::size_t bytes = 0;
-    std::optional<http::response_parser<http::string_body>> parser;
     // Interim 1xx answers (100 Continue, 103 Early Hints) are not the
     // response: read on until the final one.
     do {
-      parser.emplace();
-      parser->body_limit(limits_.response_body_limit);
-      if (request.method() == http::verb::head) parser->skip(true);
-      bytes += co_await http::async_read(c->stream, c->buffer, *parser, asio::redirect_error(asio::use_awaitable, ec));
-    } while (!ec && parser->get().result_int() / 100 == 1 && parser->get().result() != http::status::switching_protocols);
+      ResponseReader reader(response);
+      reader.body_limit(limits_.response_body_limit);
+      reader.header_limit(limits_.response_header_limit);
+      if (request.head_method) reader.skip(true);
+      auto [read_error, n] = co_await http::async_read(c->socket, c->buffer, reader, as_result);
+      ec = read_error;
+      bytes += n;
+    } while (!ec && response.status / 100 == 1 && response.status != 101);
     if (ec) {
-      // Only a request the backend cannot have acted on is sent again: the
+      if (c->deadline.expired()) co_return UpstreamError::kTimeout;
+      // Sent again only if the backend cannot have acted on it: the
       // connection was found closed before any answer, and the method is
       // idempotent (a POST might have run before the backend hung up).
-      const bool idempotent = request.method() == http::verb::get || request.method() == http::verb::head ||
-                              request.method() == http::verb::options || request.method() == http::verb::put ||
-                              request.method() == http::verb::delete_;
-      const bool closed_idle = reused && bytes == 0 && idempotent &&
-                               (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-                                ec == asio::error::eof);
-      if (closed_idle) continue;
-      result.error = is_timeout(ec) ? UpstreamError::kTimeout : UpstreamError::kBadResponse;
-      co_return result;
+      if (reused && bytes == 0 && request.idempotent && closed_by_peer(ec)) continue;
+      co_return UpstreamError::kBadResponse;
     }
-    result.response = parser->release();
     // Bytes past the response would be read as the next request's answer.
-    if (result.response.keep_alive() && c->buffer.size() == 0) {
-      c->stream.expires_never();
-      put_idle(key, std::move(c));
+    if (response.keep_alive && c->buffer.size() == 0) {
+      c->deadline.expires_never();
+      put_idle(backend.pool_key, std::move(c));
     }
-    co_return result;
+    co_return UpstreamError::kNone;
   }
-  result.error = UpstreamError::kUnreachable;
-  co_return result;
+  co_return UpstreamError::kUnreachable;
 }
 
 }  // namespace tollgate

@@ -4,19 +4,25 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "catalog/catalog.h"
-#include "http/beast.h"
+#include "http/deadlines.h"
+#include "http/executor.h"
+#include "http/message_reader.h"
 
 namespace tollgate {
 
 enum class UpstreamError { kNone, kUnreachable, kTimeout, kBadResponse };
 
-struct UpstreamResult {
-  UpstreamError error = UpstreamError::kNone;
-  HttpResponse response;
+// What to send upstream: the request head as text and the body.
+struct UpstreamRequest {
+  std::string_view head;
+  std::string_view body;
+  bool idempotent = false;  // may be sent again on a fresh connection
+  bool head_method = false;  // the answer has no body whatever its framing says
 };
 
 // One worker's keep-alive connections to its backends, keyed by host:port.
@@ -26,36 +32,40 @@ class UpstreamPool {
   struct Limits {
     std::size_t idle_per_backend = 64;
     std::uint64_t response_body_limit = 64 * 1024 * 1024;
+    std::uint32_t response_header_limit = 64 * 1024;
   };
 
-  explicit UpstreamPool(asio::any_io_executor executor) : UpstreamPool(std::move(executor), Limits{}) {}
-  UpstreamPool(asio::any_io_executor executor, Limits limits);
+  UpstreamPool(Executor executor, Deadlines& deadlines) : UpstreamPool(executor, deadlines, Limits{}) {}
+  UpstreamPool(Executor executor, Deadlines& deadlines, Limits limits);
+  ~UpstreamPool();
 
-  // Sends `request` to `backend` and reads the response, all within `timeout`.
-  // A reused connection that turns out closed is retried once on a new one.
-  asio::awaitable<UpstreamResult> exchange(const Backend& backend, HttpRequest& request,
-                                           std::chrono::milliseconds timeout);
+  // Sends `request` to `backend` and reads the final response into
+  // `response`, all within `timeout`. A reused connection found closed
+  // before any answer is retried once on a new one if the request is
+  // idempotent.
+  Task<UpstreamError> exchange(const Backend& backend, const UpstreamRequest& request, InboundMessage& response,
+                               std::chrono::milliseconds timeout);
 
   // Idle connections held; readable from any thread.
   std::size_t idle_count() const { return idle_total_.load(std::memory_order_relaxed); }
 
  private:
   struct Connection {
-    explicit Connection(asio::any_io_executor ex) : stream(std::move(ex)) {}
-    beast::tcp_stream stream;
+    Connection(Executor executor, Deadlines& deadlines) : socket(executor), deadline(deadlines, socket) {}
+    Socket socket;
+    Deadlines::Entry deadline;
     beast::flat_buffer buffer;
   };
   using ConnectionPtr = std::unique_ptr<Connection>;
 
-  asio::awaitable<ConnectionPtr> connect(const Backend& backend,
-                                         std::chrono::steady_clock::time_point deadline,
-                                         UpstreamError& error);
+  Task<ConnectionPtr> connect(const Backend& backend, Deadlines::Clock::time_point deadline, UpstreamError& error);
   ConnectionPtr take_idle(const std::string& key);
   void put_idle(const std::string& key, ConnectionPtr c);
 
-  asio::any_io_executor executor_;
+  Executor executor_;
+  Deadlines& deadlines_;
   Limits limits_;
-  tcp::resolver resolver_;
+  Resolver resolver_;
   std::unordered_map<std::string, std::vector<ConnectionPtr>> idle_;
   std::atomic<std::size_t> idle_total_{0};
 };

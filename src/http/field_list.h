@@ -1,0 +1,51 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/beast.h"
+
+namespace tollgate {
+
+// A message's header fields, copied into one arena. Cleared between messages
+// without giving back memory, so a connection that has seen one request
+// parses the next without allocating.
+class FieldList {
+ public:
+  struct Field {
+    http::field id;  // field::unknown for names Beast does not know
+    std::string_view name;
+    std::string_view value;
+  };
+
+  void clear() {
+    arena_.clear();
+    spans_.clear();
+  }
+  void add(http::field id, std::string_view name, std::string_view value);
+
+  std::size_t size() const { return spans_.size(); }
+  Field operator[](std::size_t i) const;
+  // The first field named `id` (or `name`, ignoring case); empty if none.
+  std::string_view find(http::field id) const;
+  std::string_view find(std::string_view name) const;
+  bool contains(http::field id) const;
+
+ private:
+  struct Span {
+    http::field id;
+    std::uint32_t name_at, name_len, value_at, value_len;
+  };
+  std::string arena_;
+  std::vector<Span> spans_;
+};
+
+// Whether `name` is one of the comma-separated tokens of a Connection field
+// value, ignoring case: such fields describe one hop (RFC 9110 §7.6.1).
+bool connection_lists(std::string_view connection_value, std::string_view name);
+
+// Fields that describe one hop, not the message (RFC 9110 §7.6.1).
+bool is_hop_by_hop(http::field f);
+
+}  // namespace tollgate
