@@ -14,7 +14,6 @@
 #include "catalog/catalog_holder.h"
 #include "core/clock.h"
 #include "core/stats.h"
-#include "http/data_connection.h"
 #include "http/data_plane.h"
 #include "http/listener.h"
 #include "limits/limit_states.h"
@@ -198,8 +197,8 @@ int serve(const ServeOptions& options) {
   });
 
   for (auto& w : pool) {
-    auto serve_one = [plane = w->plane.get(), deadlines = &w->deadlines, &connection_limits](Socket socket) {
-      return serve_data_connection(std::move(socket), *plane, *deadlines, connection_limits);
+    auto serve_one = [plane = w->plane.get(), &connection_limits](Socket socket) {
+      return plane->serve_connection(std::move(socket), connection_limits);
     };
     asio::co_spawn(w->io, accept_each(*w->acceptor, serve_one), asio::detached);
     asio::co_spawn(w->io, w->deadlines.run(), asio::detached);

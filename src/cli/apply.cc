@@ -1,7 +1,10 @@
 #include "cli/apply.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <stdexcept>
 
 #include "core/ids.h"
@@ -122,24 +125,71 @@ void merge_api(ControlState& next, const DeclaredApi& declared, std::int64_t now
   }
 }
 
-void merge_key(ControlState& next, const ApiKey& declared, std::int64_t now_s) {
-  ApiKey* key = nullptr;
+// Where each API key of the state being merged sits, by id, by value and by
+// name: a declaration may hold a hundred thousand keys, and a scan per key
+// would make applying it quadratic.
+class KeyIndex {
+ public:
+  explicit KeyIndex(const std::vector<ApiKey>& keys) {
+    for (std::size_t i = 0; i < keys.size(); ++i) add(keys[i], i);
+  }
+  void add(const ApiKey& key, std::size_t at) {
+    by_id_.emplace(key.id, at);
+    by_value_.emplace(key.value, at);
+    by_name_.emplace(key.name, at);
+  }
+  void remove(const ApiKey& key, std::size_t at) {
+    by_id_.erase(key.id);
+    if (auto it = by_value_.find(key.value); it != by_value_.end() && it->second == at) by_value_.erase(it);
+    auto [first, last] = by_name_.equal_range(key.name);
+    for (auto it = first; it != last; ++it)
+      if (it->second == at) {
+        by_name_.erase(it);
+        break;
+      }
+  }
+  std::optional<std::size_t> by_id(const std::string& id) const { return find(by_id_, id); }
+  std::optional<std::size_t> by_value(const std::string& value) const { return find(by_value_, value); }
+  // The first key named `name`; `count` says how many carry it.
+  std::optional<std::size_t> by_name(const std::string& name) const {
+    std::optional<std::size_t> first;
+    auto [begin, end] = by_name_.equal_range(name);
+    for (auto it = begin; it != end; ++it)
+      if (!first || it->second < *first) first = it->second;
+    return first;
+  }
+  std::size_t count_named(const std::string& name) const { return by_name_.count(name); }
+
+ private:
+  static std::optional<std::size_t> find(const std::unordered_map<std::string, std::size_t>& map,
+                                         const std::string& k) {
+    auto it = map.find(k);
+    return it == map.end() ? std::nullopt : std::optional<std::size_t>(it->second);
+  }
+  std::unordered_map<std::string, std::size_t> by_id_;
+  std::unordered_map<std::string, std::size_t> by_value_;
+  std::unordered_multimap<std::string, std::size_t> by_name_;
+};
+
+void merge_key(ControlState& next, KeyIndex& index, const ApiKey& declared, std::int64_t now_s) {
+  std::optional<std::size_t> at;
   if (!declared.id.empty()) {
     validate_entity_id(declared.id, "api key '" + declared.name + "'");
-    key = find_if_ptr(next.api_keys, [&](const ApiKey& k) { return k.id == declared.id; });
+    at = index.by_id(declared.id);
   }
-  if (!key && !declared.value.empty())
-    key = find_if_ptr(next.api_keys, [&](const ApiKey& k) { return k.value == declared.value; });
-  if (!key && declared.id.empty())
-    key = find_if_ptr(next.api_keys, [&](const ApiKey& k) { return k.name == declared.name; });
-  if (!key) {
+  if (!at && !declared.value.empty()) at = index.by_value(declared.value);
+  if (!at && declared.id.empty()) at = index.by_name(declared.name);
+  if (!at) {
     ApiKey fresh;
     fresh.id = declared.id.empty() ? random_id(10) : declared.id;
     fresh.created_date = now_s;
     fresh.value = random_key_value();
     next.api_keys.push_back(std::move(fresh));
-    key = &next.api_keys.back();
+    at = next.api_keys.size() - 1;
+  } else {
+    index.remove(next.api_keys[*at], *at);
   }
+  ApiKey* key = &next.api_keys[*at];
   const ApiKey before = *key;
   key->name = declared.name;
   if (!declared.value.empty()) key->value = declared.value;
@@ -149,8 +199,8 @@ void merge_key(ControlState& next, const ApiKey& declared, std::int64_t now_s) {
   key->tags = declared.tags;
   if (*key != before && before.created_date != 0) key->last_updated_date = now_s;
   if (key->last_updated_date == 0) key->last_updated_date = now_s;
-  for (const auto& other : next.api_keys)
-    if (&other != key && other.value == key->value) fail("api key '" + declared.name + "': API Key already exists");
+  if (index.by_value(key->value)) fail("api key '" + declared.name + "': API Key already exists");
+  index.add(*key, *at);
 }
 
 std::vector<Resource> const* resources_of(const ControlState& s, const std::string& api_id) {
@@ -159,7 +209,7 @@ std::vector<Resource> const* resources_of(const ControlState& s, const std::stri
   return nullptr;
 }
 
-void merge_plan(ControlState& next, const DeclaredPlan& declared, std::int64_t now_s) {
+void merge_plan(ControlState& next, const KeyIndex& keys, const DeclaredPlan& declared, std::int64_t now_s) {
   UsagePlan* plan = nullptr;
   if (!declared.id.empty()) {
     validate_entity_id(declared.id, "usage plan '" + declared.name + "'");
@@ -194,17 +244,15 @@ void merge_plan(ControlState& next, const DeclaredPlan& declared, std::int64_t n
     }
     plan->api_stages.push_back(ApiStage{api->id, ds.stage, ds.throttle});
   }
+  std::unordered_set<std::string> members;
+  for (const auto& pk : next.usage_plan_keys)
+    if (pk.plan_id == plan->id) members.insert(pk.key_id);
   for (const auto& key_name : declared.api_keys) {
-    const ApiKey* key = nullptr;
-    for (const auto& k : next.api_keys) {
-      if (k.name != key_name) continue;
-      if (key) fail(where + ": more than one API key is named '" + key_name + "'");
-      key = &k;
-    }
-    if (!key) fail(where + ": apiKeys names '" + key_name + "', which is not a known API key");
-    const bool present = std::any_of(next.usage_plan_keys.begin(), next.usage_plan_keys.end(),
-                                     [&](const UsagePlanKey& pk) { return pk.plan_id == plan->id && pk.key_id == key->id; });
-    if (!present) next.usage_plan_keys.push_back({plan->id, key->id, now_s});
+    if (keys.count_named(key_name) > 1) fail(where + ": more than one API key is named '" + key_name + "'");
+    const std::optional<std::size_t> at = keys.by_name(key_name);
+    if (!at) fail(where + ": apiKeys names '" + key_name + "', which is not a known API key");
+    const std::string& key_id = next.api_keys[*at].id;
+    if (members.insert(key_id).second) next.usage_plan_keys.push_back({plan->id, key_id, now_s});
   }
 }
 
@@ -220,17 +268,18 @@ ControlState merge_declaration(const ControlState& current, const Declaration& d
     merge_api(next, api, now_s);
   }
   names.clear();
-  std::set<std::string> values;
+  std::unordered_set<std::string> key_names;
+  std::unordered_set<std::string> values;
+  KeyIndex keys(next.api_keys);
   for (const auto& key : declared.api_keys) {
-    if (!names.insert(key.name).second) fail("api key '" + key.name + "' is declared twice");
+    if (!key_names.insert(key.name).second) fail("api key '" + key.name + "' is declared twice");
     if (!key.value.empty() && !values.insert(key.value).second)
       fail("api key '" + key.name + "': API Key already exists (another key in the file has its value)");
-    merge_key(next, key, now_s);
+    merge_key(next, keys, key, now_s);
   }
-  names.clear();
   for (const auto& plan : declared.usage_plans) {
     if (!names.insert(plan.name).second) fail("usage plan '" + plan.name + "' is declared twice");
-    merge_plan(next, plan, now_s);
+    merge_plan(next, keys, plan, now_s);
   }
   validate_control_state(next);
   return next;

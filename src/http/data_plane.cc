@@ -160,7 +160,8 @@ void forward_response(Reply& reply, InboundMessage& response, bool head_both_way
 
 DataPlane::DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs, const Clock& clock,
                      Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id)
-    : catalogs_(catalogs),
+    : deadlines_(deadlines),
+      catalogs_(catalogs),
       clock_(clock),
       stats_(stats),
       metrics_(metrics),
@@ -169,31 +170,79 @@ DataPlane::DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolde
       // Unique across processes and workers without coordination.
       request_id_prefix_(random_id(8) + "-" + std::to_string(worker_id) + "-") {}
 
-Task<void> DataPlane::handle(Exchange& exchange) {
-  RequestRecord record;
-  record.start = std::chrono::steady_clock::now();
-  // Held for the whole request: a reload never changes a request in flight.
-  const std::shared_ptr<const Catalog> catalog = catalogs_.get();
-  co_await serve(exchange, catalog.get(), record);
-  finish(exchange, record);
+Task<void> DataPlane::serve_connection(Socket socket, const ConnectionLimits& limits) {
+  beast::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  Deadlines::Entry deadline(deadlines_, socket);
+  beast::flat_buffer buffer;
+  Exchange exchange;
+  for (;;) {
+    deadline.expires_after(limits.idle_timeout);
+    RequestReader reader(exchange.request);
+    reader.header_limit(limits.header_limit);
+    reader.body_limit(limits.body_limit);
+    auto [read_error, bytes] = co_await http::async_read(socket, buffer, reader, as_result);
+    // While the request is handled the upstream exchange has its own deadline.
+    deadline.expires_never();
+
+    const InboundMessage& request = exchange.request;
+    bool keep_alive = false;
+    if (read_error == http::error::body_limit) {
+      set_error_reply(exchange.reply, 413, "BadRequestException", "Request body too large");
+    } else if (read_error == http::error::header_limit) {
+      set_error_reply(exchange.reply, 431, "BadRequestException", "Request header fields too large");
+    } else if (read_error) {
+      if (deadline.expired() || !reader.got_some() || read_error == http::error::end_of_stream ||
+          read_error == asio::error::connection_reset || read_error == asio::error::eof)
+        break;
+      set_error_reply(exchange.reply, 400, "BadRequestException", "Malformed HTTP request");
+    } else {
+      keep_alive = request.keep_alive;
+      RequestRecord record;
+      record.start = std::chrono::steady_clock::now();
+      if (decide(exchange, record)) {
+        const UpstreamRequest upstream = upstream_request(exchange, record);
+        const UpstreamError error =
+            co_await upstreams_.exchange(record.method->backend, upstream, exchange.upstream_response,
+                                         std::chrono::milliseconds(record.method->timeout_ms));
+        set_proxied_reply(exchange, record, error, upstream.head_method);
+      }
+      finish(exchange, record);
+    }
+    deadline.expires_after(limits.write_timeout);
+    const bool head = request.verb == http::verb::head && !read_error;
+    auto [write_error, written] =
+        co_await asio::async_write(socket, exchange.reply.finish(keep_alive, request.version, head), as_result);
+    if (write_error || !keep_alive) break;
+  }
+  socket.shutdown(tcp::socket::shutdown_send, ec);
 }
 
-Task<void> DataPlane::serve(Exchange& exchange, const Catalog* catalog, RequestRecord& record) {
+bool DataPlane::decide(Exchange& exchange, RequestRecord& record) {
   const InboundMessage& request = exchange.request;
   Reply& reply = exchange.reply;
+  record.catalog = catalogs_.get();
   InvokeTarget target;
   record.outcome = Outcome::kMissingToken;
-  if (!catalog || !parse_invoke_target(request.fields.find(http::field::host), request.target, target))
-    co_return set_refusal(reply, record.outcome);
+  if (!record.catalog || !parse_invoke_target(request.fields.find(http::field::host), request.target, target)) {
+    set_refusal(reply, record.outcome);
+    return false;
+  }
   record.api = target.api_id;
   record.stage = target.stage;
+  record.query = target.query;
   record.outcome = Outcome::kForbidden;
-  const StageEntry* stage = catalog->stage(target.api_id, target.stage);
-  if (!stage) co_return set_refusal(reply, record.outcome);
-  PathParams params;
-  const std::uint32_t index = stage->routes.match(target.path, request.method, params);
+  const StageEntry* stage = record.catalog->stage(target.api_id, target.stage);
+  if (!stage) {
+    set_refusal(reply, record.outcome);
+    return false;
+  }
+  const std::uint32_t index = stage->routes.match(target.path, request.method, record.params);
   record.outcome = Outcome::kMissingToken;
-  if (index == RouteTree::kNoMatch) co_return set_refusal(reply, record.outcome);
+  if (index == RouteTree::kNoMatch) {
+    set_refusal(reply, record.outcome);
+    return false;
+  }
   const RouteMethod& method = stage->methods[index];
   record.method = &method;
 
@@ -205,35 +254,63 @@ Task<void> DataPlane::serve(Exchange& exchange, const Catalog* catalog, RequestR
       break;
     }
   }
-  record.decision = admit(*catalog, *stage, index, key, clock_.now());
+  record.decision = admit(*record.catalog, *stage, index, key, clock_.now());
   const GateDecision& decision = record.decision;
 
   switch (decision.verdict) {
     case Verdict::kForbidden:
       record.outcome = Outcome::kForbidden;
-      co_return set_refusal(reply, record.outcome);
+      set_refusal(reply, record.outcome);
+      return false;
     case Verdict::kThrottled:
     case Verdict::kQuotaExceeded: {
       record.outcome = decision.verdict == Verdict::kThrottled ? Outcome::kThrottled : Outcome::kQuotaExceeded;
       set_refusal(reply, record.outcome);
       char seconds[24];
-      reply.add("Retry-After",
-                {seconds, static_cast<std::size_t>(
-                              std::to_chars(seconds, seconds + sizeof seconds, decision.retry_after_s).ptr - seconds)});
+      const char* end = std::to_chars(seconds, seconds + sizeof seconds, decision.retry_after_s).ptr;
+      reply.add("Retry-After", {seconds, static_cast<std::size_t>(end - seconds)});
       add_limit_fields(reply, decision);
-      co_return;
+      return false;
     }
     case Verdict::kAllow:
       break;
   }
-
-  if (method.type == IntegrationType::kMock) {
-    record.outcome = Outcome::kAllowed;
-    set_mock_reply(reply, method.mock);
-  } else {
-    co_await proxy(method, params, target.query, exchange, record);
-  }
+  if (method.type != IntegrationType::kMock) return true;
+  record.outcome = Outcome::kAllowed;
+  set_mock_reply(reply, method.mock);
   add_limit_fields(reply, decision);
+  return false;
+}
+
+UpstreamRequest DataPlane::upstream_request(Exchange& exchange, RequestRecord& record) {
+  const InboundMessage& request = exchange.request;
+  const RouteMethod& method = *record.method;
+  const std::string_view upstream_method =
+      method.backend_method.empty() ? std::string_view(request.method) : std::string_view(method.backend_method);
+  const http::verb verb = method.backend_method.empty() ? request.verb : http::string_to_verb(upstream_method);
+  write_upstream_head(exchange.upstream_head, upstream_method, method, record.params, record.query, request);
+  record.sent = std::chrono::steady_clock::now();
+  return {exchange.upstream_head, request.body, is_idempotent(verb), verb == http::verb::head};
+}
+
+void DataPlane::set_proxied_reply(Exchange& exchange, RequestRecord& record, UpstreamError error,
+                                  bool head_upstream) {
+  record.upstream_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - record.sent).count();
+  record.outcome = error == UpstreamError::kNone ? Outcome::kAllowed : Outcome::kUpstreamError;
+  switch (error) {
+    case UpstreamError::kNone:
+      forward_response(exchange.reply, exchange.upstream_response,
+                       head_upstream && exchange.request.verb == http::verb::head);
+      add_limit_fields(exchange.reply, record.decision);
+      return;
+    case UpstreamError::kTimeout:
+      return set_error_reply(exchange.reply, 504, "GatewayTimeoutException", "Endpoint request timed out");
+    case UpstreamError::kUnreachable:
+    case UpstreamError::kBadResponse:
+      return set_error_reply(exchange.reply, 502, "BadGatewayException",
+                             "Bad Gateway: the integration endpoint could not be reached");
+  }
 }
 
 void DataPlane::finish(Exchange& exchange, RequestRecord& record) {
@@ -275,36 +352,6 @@ void DataPlane::log_access(const InboundMessage& request, const Reply& reply, co
                  json_string(d.report.policy ? d.report.policy : ""), request.body.size(), reply.body().size(),
                  static_cast<double>(total_ns) / 1e6, static_cast<double>(record.upstream_ns) / 1e6);
   access_log_.line_done();
-}
-
-Task<void> DataPlane::proxy(const RouteMethod& method, const PathParams& params, std::string_view query,
-                            Exchange& exchange, RequestRecord& record) {
-  const InboundMessage& request = exchange.request;
-  const std::string_view upstream_method =
-      method.backend_method.empty() ? std::string_view(request.method) : std::string_view(method.backend_method);
-  const http::verb upstream_verb = method.backend_method.empty() ? request.verb : http::string_to_verb(upstream_method);
-  write_upstream_head(exchange.upstream_head, upstream_method, method, params, query, request);
-  const UpstreamRequest upstream{exchange.upstream_head, request.body, is_idempotent(upstream_verb),
-                                 upstream_verb == http::verb::head};
-
-  const auto sent = std::chrono::steady_clock::now();
-  const UpstreamError error = co_await upstreams_.exchange(method.backend, upstream, exchange.upstream_response,
-                                                           std::chrono::milliseconds(method.timeout_ms));
-  record.upstream_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - sent).count();
-  record.outcome = error == UpstreamError::kNone ? Outcome::kAllowed : Outcome::kUpstreamError;
-  switch (error) {
-    case UpstreamError::kNone:
-      break;
-    case UpstreamError::kTimeout:
-      co_return set_error_reply(exchange.reply, 504, "GatewayTimeoutException", "Endpoint request timed out");
-    case UpstreamError::kUnreachable:
-    case UpstreamError::kBadResponse:
-      co_return set_error_reply(exchange.reply, 502, "BadGatewayException",
-                                "Bad Gateway: the integration endpoint could not be reached");
-  }
-  forward_response(exchange.reply, exchange.upstream_response,
-                   upstream.head_method && request.verb == http::verb::head);
 }
 
 }  // namespace tollgate

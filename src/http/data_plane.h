@@ -9,6 +9,7 @@
 #include "core/stats.h"
 #include "gate/gate.h"
 #include "http/access_log.h"
+#include "http/connection.h"
 #include "http/deadlines.h"
 #include "http/executor.h"
 #include "http/message_reader.h"
@@ -26,13 +27,19 @@ struct Exchange {
   InboundMessage upstream_response;
 };
 
-// What one request did, for its metrics and its access-log line.
+// One request on its way through: where it was routed, what the gate said,
+// and what it did, for its metrics and its access-log line.
 struct RequestRecord {
   std::chrono::steady_clock::time_point start;
+  std::chrono::steady_clock::time_point sent;  // to the backend
+  // Held for the whole request: a reload never changes a request in flight.
+  std::shared_ptr<const Catalog> catalog;
   std::int64_t upstream_ns = 0;
   Outcome outcome = Outcome::kMissingToken;
   std::string_view api;
   std::string_view stage;
+  std::string_view query;
+  PathParams params;
   const RouteMethod* method = nullptr;
   GateDecision decision;
 };
@@ -44,20 +51,26 @@ class DataPlane {
   DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs, const Clock& clock,
             Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id);
 
-  // Answers `exchange.request` into `exchange.reply`.
-  Task<void> handle(Exchange& exchange);
+  // Serves one client connection until the peer closes, asks to close, or a
+  // limit or deadline ends it. The steps of a request are plain functions
+  // around one co_await on the backend: every nested coroutine frame would
+  // be an allocation per request.
+  Task<void> serve_connection(Socket socket, const ConnectionLimits& limits);
   // Hands buffered access-log lines to the writer; call now and then.
   void flush_access_log() { access_log_.flush(); }
   const UpstreamPool& upstreams() const { return upstreams_; }
 
  private:
-  Task<void> serve(Exchange& exchange, const Catalog* catalog, RequestRecord& record);
-  Task<void> proxy(const RouteMethod& method, const PathParams& params, std::string_view query, Exchange& exchange,
-                   RequestRecord& record);
+  // Routes and gates the request. True when it is to be proxied; otherwise
+  // the reply is set.
+  bool decide(Exchange& exchange, RequestRecord& record);
+  UpstreamRequest upstream_request(Exchange& exchange, RequestRecord& record);
+  void set_proxied_reply(Exchange& exchange, RequestRecord& record, UpstreamError error, bool head_upstream);
   void finish(Exchange& exchange, RequestRecord& record);
   void log_access(const InboundMessage& request, const Reply& reply, const RequestRecord& record,
                   std::string_view request_id, std::int64_t total_ns);
 
+  Deadlines& deadlines_;
   CatalogView catalogs_;
   const Clock& clock_;
   Stats& stats_;

@@ -1,6 +1,8 @@
 #include "store/control_diff.h"
 
-#include <algorithm>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace tollgate {
 namespace {
@@ -14,12 +16,13 @@ std::string describe(const ApiKey& k) { return "api key " + k.name + " (id " + k
 std::string describe(const UsagePlan& p) { return "usage plan " + p.name + " (id " + p.id + ")"; }
 std::string describe(const UsagePlanKey& pk) { return "key " + pk.key_id + " in usage plan " + pk.plan_id; }
 
-bool same(const RestApi& a, const RestApi& b) { return a.id == b.id; }
-bool same(const Deployment& a, const Deployment& b) { return a.api_id == b.api_id && a.id == b.id; }
-bool same(const Stage& a, const Stage& b) { return a.api_id == b.api_id && a.stage_name == b.stage_name; }
-bool same(const ApiKey& a, const ApiKey& b) { return a.id == b.id; }
-bool same(const UsagePlan& a, const UsagePlan& b) { return a.id == b.id; }
-bool same(const UsagePlanKey& a, const UsagePlanKey& b) { return a.plan_id == b.plan_id && a.key_id == b.key_id; }
+// What names an item: two versions of one item share it.
+std::string identity(const RestApi& a) { return a.id; }
+std::string identity(const Deployment& d) { return d.api_id + '/' + d.id; }
+std::string identity(const Stage& s) { return s.api_id + '/' + s.stage_name; }
+std::string identity(const ApiKey& k) { return k.id; }
+std::string identity(const UsagePlan& p) { return p.id; }
+std::string identity(const UsagePlanKey& pk) { return pk.plan_id + '/' + pk.key_id; }
 
 void erase(ControlTransaction& tx, const RestApi& a) { tx.erase_api(a.id); }
 void erase(ControlTransaction& tx, const Deployment& d) { tx.erase_deployment(d.api_id, d.id); }
@@ -30,20 +33,27 @@ void erase(ControlTransaction& tx, const UsagePlanKey& pk) { tx.erase_usage_plan
 
 template <typename T>
 void diff(ControlTransaction& tx, const std::vector<T>& before, const std::vector<T>& after, DiffReport& report) {
+  // Indexed by identity: a state may hold a million keys.
+  std::unordered_map<std::string, const T*> earlier;
+  earlier.reserve(before.size());
+  for (const auto& item : before) earlier.emplace(identity(item), &item);
+  std::unordered_set<std::string> surviving;
+  surviving.reserve(after.size());
+  for (const auto& item : after) surviving.insert(identity(item));
   // Erasures first: erasing a parent (an API, a key) cascades to its children,
   // which the puts below then restore where they survive.
   for (const auto& item : before) {
-    if (std::any_of(after.begin(), after.end(), [&](const T& a) { return same(a, item); })) continue;
+    if (surviving.contains(identity(item))) continue;
     erase(tx, item);
     ++report.changes;
     report.lines.push_back("deleted " + describe(item));
   }
   for (const auto& item : after) {
-    auto it = std::find_if(before.begin(), before.end(), [&](const T& b) { return same(b, item); });
-    if (it != before.end() && *it == item) continue;
+    const auto it = earlier.find(identity(item));
+    if (it != earlier.end() && *it->second == item) continue;
     tx.put(item);
     ++report.changes;
-    report.lines.push_back((it == before.end() ? "created " : "updated ") + describe(item));
+    report.lines.push_back((it == earlier.end() ? "created " : "updated ") + describe(item));
   }
 }
 
