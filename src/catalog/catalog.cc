@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <string_view>
+#include <unordered_map>
 
 #include "catalog/backend_uri.h"
 #include "limits/quota_window.h"
@@ -121,7 +123,9 @@ class CatalogBuilder {
   void add_keys(Catalog& catalog, const ControlState& state) {
     std::map<std::string, const UsagePlan*> plans;
     for (const auto& p : state.usage_plans) plans[p.id] = &p;
-    std::map<std::string, KeyEntry*> by_id;
+    std::unordered_map<std::string_view, KeyEntry*> by_id;
+    by_id.reserve(state.api_keys.size());
+    catalog.keys_.reserve(state.api_keys.size());
     for (const auto& k : state.api_keys) {
       KeyEntry& entry = catalog.keys_[k.value];
       entry.id = k.id;

@@ -1,5 +1,7 @@
 #include "http/upstream_pool.h"
 
+#include <tuple>
+
 namespace tollgate {
 namespace {
 
@@ -83,9 +85,11 @@ Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const Upstrea
 
     beast::error_code ec;
     std::size_t bytes = 0;
+    // The answer takes a round trip: wait for it rather than read nothing.
+    if (c->buffer.size() == 0) std::tie(ec) = co_await c->socket.async_wait(tcp::socket::wait_read, as_result);
     // Interim 1xx answers (100 Continue, 103 Early Hints) are not the
     // response: read on until the final one.
-    do {
+    while (!ec) {
       ResponseReader reader(response);
       reader.body_limit(limits_.response_body_limit);
       reader.header_limit(limits_.response_header_limit);
@@ -93,7 +97,8 @@ Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const Upstrea
       auto [read_error, n] = co_await http::async_read(c->socket, c->buffer, reader, as_result);
       ec = read_error;
       bytes += n;
-    } while (!ec && response.status / 100 == 1 && response.status != 101);
+      if (response.status / 100 != 1 || response.status == 101) break;
+    }
     if (ec) {
       if (c->deadline.expired()) co_return UpstreamError::kTimeout;
       // Sent again only if the backend cannot have acted on it: the

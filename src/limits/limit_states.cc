@@ -21,11 +21,7 @@ KeyPlanState& LimitStates::key_plan(const std::string& plan_id, const std::strin
   std::lock_guard lock(mutex_);
   auto& slot = key_plans_[plan_id + '\n' + key_id];
   created = !slot;
-  if (!slot) {
-    slot = std::make_unique<KeyPlanState>();
-    slot->plan_id = plan_id;
-    slot->key_id = key_id;
-  }
+  if (!slot) slot = std::make_unique<KeyPlanState>();
   return *slot;
 }
 

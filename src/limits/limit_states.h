@@ -27,9 +27,6 @@ struct alignas(64) KeyPlanState {
 
   QuotaCounter& quota_for(QuotaPeriod p) { return quota[static_cast<int>(p)]; }
 
-  // Written once at creation.
-  std::string plan_id;
-  std::string key_id;
   // Seeding a counter from the store (catalog builder) and adjusting it
   // (UpdateUsage, admin thread) take this, so neither misses the other.
   std::mutex seed_mutex;

@@ -10,7 +10,10 @@ namespace tollgate {
 
 Meter::Meter(Store& store, CounterFile& counters, const Clock& clock, Options options)
     : store_(store), counters_(counters), clock_(clock), options_(options) {
-  for (const auto& m : store_.meter_slots()) {
+  const std::vector<MeterSlot> slots = store_.meter_slots();
+  entries_.reserve(slots.size());
+  by_name_.reserve(slots.size());
+  for (const auto& m : slots) {
     entries_.emplace(m.slot, Entry{m.plan_id, m.key_id, &counters_.slot(m.slot), {m.flushed[0], m.flushed[1]}});
     by_name_.emplace(m.plan_id + '\n' + m.key_id, m.slot);
   }
@@ -21,22 +24,48 @@ Meter::~Meter() { stop(); }
 
 UsageSlot* Meter::slot_for(const std::string& plan_id, const std::string& key_id) {
   std::lock_guard lock(mutex_);
-  const std::string name = plan_id + '\n' + key_id;
-  if (auto it = by_name_.find(name); it != by_name_.end()) return entries_.at(it->second).slot;
-  const std::uint32_t index = store_.assign_meter_slot(plan_id, key_id);
-  // A new slot is normally all zeros; if the store was reset under an old
-  // counter file it holds stale counts, which are not this store's usage.
-  UsageSlot* slot = &counters_.slot(index);
-  Entry e{plan_id, key_id, slot, {{index, 0, -1, 0}, {index, 1, -1, 0}}};
-  for (int p = 0; p < 2; ++p) {
-    const DayCount c = slot->read(p);
-    e.flushed[p] = {index, p, c.day, c.count};
+  if (auto it = by_name_.find(plan_id + '\n' + key_id); it != by_name_.end()) return &counters_.slot(it->second);
+  return register_locked({{plan_id, key_id}}).front();
+}
+
+void Meter::register_slots(const std::vector<std::pair<std::string, std::string>>& plan_keys) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<std::string, std::string>> missing;
+  for (const auto& [plan_id, key_id] : plan_keys)
+    if (!by_name_.contains(plan_id + '\n' + key_id)) missing.emplace_back(plan_id, key_id);
+  if (!missing.empty()) register_locked(missing);
+}
+
+std::vector<UsageSlot*> Meter::register_locked(const std::vector<std::pair<std::string, std::string>>& plan_keys) {
+  const std::vector<std::uint32_t> indexes = store_.assign_meter_slots(plan_keys);
+  std::vector<Entry> fresh;
+  fresh.reserve(plan_keys.size());
+  std::vector<SlotWatermark> marks;
+  marks.reserve(2 * plan_keys.size());
+  for (std::size_t i = 0; i < plan_keys.size(); ++i) {
+    const std::uint32_t index = indexes[i];
+    // A new slot is normally all zeros; if the store was reset under an old
+    // counter file it holds stale counts, which are not this store's usage.
+    UsageSlot* slot = &counters_.slot(index);
+    Entry e{plan_keys[i].first, plan_keys[i].second, slot, {}};
+    for (int p = 0; p < 2; ++p) {
+      const DayCount c = slot->read(p);
+      e.flushed[p] = {index, p, c.day, c.count};
+      marks.push_back(e.flushed[p]);
+    }
+    fresh.push_back(std::move(e));
   }
-  store_.add_usage({}, {e.flushed[0], e.flushed[1]});
+  store_.add_usage({}, marks);
   // Registered only once everything above succeeded, so a failure leaves
   // nothing half-known and the next call tries again.
-  by_name_.emplace(name, index);
-  return entries_.emplace(index, std::move(e)).first->second.slot;
+  std::vector<UsageSlot*> slots;
+  slots.reserve(fresh.size());
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    by_name_.emplace(fresh[i].plan_id + '\n' + fresh[i].key_id, indexes[i]);
+    slots.push_back(fresh[i].slot);
+    entries_.emplace(indexes[i], std::move(fresh[i]));
+  }
+  return slots;
 }
 
 void Meter::start() { thread_ = std::thread([this] { run(); }); }

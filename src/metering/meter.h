@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/clock.h"
 #include "metering/counter_file.h"
@@ -32,6 +34,9 @@ class Meter {
   // The slot a key under a plan counts into; assigned in the store on first
   // use. Control plane; thread-safe.
   UsageSlot* slot_for(const std::string& plan_id, const std::string& key_id);
+  // Assigns slots to every pair not yet known, in one store transaction,
+  // so that slot_for then finds them without touching the store.
+  void register_slots(const std::vector<std::pair<std::string, std::string>>& plan_keys);
 
   void start();
   // Stops the thread after a final flush.
@@ -49,6 +54,7 @@ class Meter {
     UsageSlot* slot;
     SlotWatermark flushed[2];
   };
+  std::vector<UsageSlot*> register_locked(const std::vector<std::pair<std::string, std::string>>& plan_keys);
   void run();
   void prune();
 
@@ -57,7 +63,7 @@ class Meter {
   const Clock& clock_;
   Options options_;
   std::mutex mutex_;  // guards entries_ and serialises flushes
-  std::map<std::uint32_t, Entry> entries_;
+  std::unordered_map<std::uint32_t, Entry> entries_;
   std::unordered_map<std::string, std::uint32_t> by_name_;  // "plan\nkey" → slot
   std::atomic<std::int64_t> last_flush_ns_{0};
   std::int64_t last_prune_day_ = -1;

@@ -5,6 +5,8 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 namespace tollgate {
 namespace {
@@ -85,22 +87,24 @@ void validate_control_state(const ControlState& state) {
     }
   }
 
-  std::map<std::string, const ApiKey*> keys;
+  std::unordered_map<std::string_view, const ApiKey*> keys;
+  keys.reserve(state.api_keys.size());
   for (const auto& k : state.api_keys) keys[k.id] = &k;
 
   // (key, api, stage) → plan id: a key may be in one plan per stage.
-  std::map<std::tuple<std::string, std::string, std::string>, std::string> owner;
+  std::unordered_map<std::string, std::string_view> owner;
+  owner.reserve(state.usage_plan_keys.size());
   for (const auto& pk : state.usage_plan_keys) {
     auto plan = plans.find(pk.plan_id);
     auto key = keys.find(pk.key_id);
     if (plan == plans.end()) fail("Invalid Usage Plan ID specified: " + pk.plan_id);
     if (key == keys.end()) fail("Invalid API Key identifier specified: " + pk.key_id);
     for (const auto& s : plan->second->api_stages) {
-      auto [it, inserted] = owner.emplace(std::tuple{pk.key_id, s.api_id, s.stage}, pk.plan_id);
+      auto [it, inserted] = owner.emplace(pk.key_id + '\n' + s.api_id + '\n' + s.stage, pk.plan_id);
       if (!inserted && it->second != pk.plan_id) {
         const std::string key_name = key->second->name.empty() ? pk.key_id : key->second->name;
         fail("API key '" + key_name + "' cannot be in usage plans '" +
-             plans[it->second]->name + "' and '" + plan->second->name + "': both cover stage " +
+             plans[std::string(it->second)]->name + "' and '" + plan->second->name + "': both cover stage " +
              s.api_id + ":" + s.stage + ", and a key may be in only one usage plan per stage");
       }
     }

@@ -277,16 +277,38 @@ void SqliteStore::prune_usage(std::int64_t first_kept_day) {
 }
 
 std::uint32_t SqliteStore::assign_meter_slot(const std::string& plan_id, const std::string& key_id) {
+  return assign_meter_slots({{plan_id, key_id}}).front();
+}
+
+std::vector<std::uint32_t> SqliteStore::assign_meter_slots(
+    const std::vector<std::pair<std::string, std::string>>& plan_keys) {
   std::lock_guard lock(mutex_);
-  SqliteStatement insert(db_,
-                         "INSERT INTO meter_slots (plan_id, key_id, slot) "
-                         "SELECT ?1, ?2, COALESCE(MAX(slot) + 1, 0) FROM meter_slots "
-                         "WHERE NOT EXISTS (SELECT 1 FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2)");
-  insert.bind(1, plan_id).bind(2, key_id).step();
-  SqliteStatement get(db_, "SELECT slot FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2");
-  get.bind(1, plan_id).bind(2, key_id);
-  if (!get.step()) throw std::runtime_error("meter slot not assigned");
-  return static_cast<std::uint32_t>(get.integer(0));
+  std::vector<std::uint32_t> slots;
+  slots.reserve(plan_keys.size());
+  exec("BEGIN IMMEDIATE");
+  try {
+    SqliteStatement top(db_, "SELECT COALESCE(MAX(slot) + 1, 0) FROM meter_slots");
+    std::int64_t next = top.step() ? top.integer(0) : 0;
+    SqliteStatement get(db_, "SELECT slot FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2");
+    SqliteStatement insert(db_, "INSERT INTO meter_slots (plan_id, key_id, slot) VALUES (?1, ?2, ?3)");
+    for (const auto& [plan_id, key_id] : plan_keys) {
+      get.bind(1, plan_id).bind(2, key_id);
+      if (get.step()) {
+        slots.push_back(static_cast<std::uint32_t>(get.integer(0)));
+      } else {
+        insert.bind(1, plan_id).bind(2, key_id).bind(3, next);
+        insert.step();
+        insert.reset();
+        slots.push_back(static_cast<std::uint32_t>(next++));
+      }
+      get.reset();
+    }
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  return slots;
 }
 
 std::vector<MeterSlot> SqliteStore::meter_slots() {
@@ -325,6 +347,24 @@ std::vector<DailyUsage> SqliteStore::usage_days(const std::string& plan_id, cons
   std::vector<DailyUsage> out;
   while (st.step()) out.push_back({st.integer(0), st.integer(1)});
   return out;
+}
+
+std::unordered_map<std::string, std::int64_t> SqliteStore::quota_used_by_key(const std::string& plan_id,
+                                                                             std::int64_t first_day,
+                                                                             std::int64_t last_day) {
+  std::lock_guard lock(mutex_);
+  std::unordered_map<std::string, std::int64_t> used;
+  SqliteStatement served(db_,
+                         "SELECT key_id, SUM(used) FROM usage_daily "
+                         "WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3 GROUP BY key_id");
+  served.bind(1, plan_id).bind(2, first_day).bind(3, last_day);
+  while (served.step()) used[served.text(0)] += served.integer(1);
+  SqliteStatement adjusted(db_,
+                           "SELECT key_id, SUM(delta) FROM usage_adjustments "
+                           "WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3 GROUP BY key_id");
+  adjusted.bind(1, plan_id).bind(2, first_day).bind(3, last_day);
+  while (adjusted.step()) used[adjusted.text(0)] += adjusted.integer(1);
+  return used;
 }
 
 void SqliteStore::add_adjustment(const UsageAdjustment& a) {

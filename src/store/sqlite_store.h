@@ -29,11 +29,16 @@ class SqliteStore final : public Store {
                   const std::function<bool(const UsageRow&)>& fn) override;
   void prune_usage(std::int64_t first_kept_day) override;
   std::uint32_t assign_meter_slot(const std::string& plan_id, const std::string& key_id) override;
+  std::vector<std::uint32_t> assign_meter_slots(
+      const std::vector<std::pair<std::string, std::string>>& plan_keys) override;
   std::vector<MeterSlot> meter_slots() override;
   std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
                              std::int64_t first_day, std::int64_t last_day) override;
   std::vector<DailyUsage> usage_days(const std::string& plan_id, const std::string& key_id,
                                      std::int64_t first_day, std::int64_t last_day) override;
+  std::unordered_map<std::string, std::int64_t> quota_used_by_key(const std::string& plan_id,
+                                                                  std::int64_t first_day,
+                                                                  std::int64_t last_day) override;
   void add_adjustment(const UsageAdjustment& adjustment) override;
   std::vector<UsageAdjustment> adjustments(const std::string& plan_id, const std::string& key_id,
                                            std::int64_t first_day, std::int64_t last_day) override;

@@ -8,6 +8,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "model/types.h"
@@ -111,6 +113,10 @@ class Store {
   virtual void prune_usage(std::int64_t first_kept_day) = 0;
   // The counter-file slot of a key under a plan, assigned on first use.
   virtual std::uint32_t assign_meter_slot(const std::string& plan_id, const std::string& key_id) = 0;
+  // The slots of many (plan, key) pairs, in their order, assigned in one
+  // transaction: a first start with a million keys must not take a million.
+  virtual std::vector<std::uint32_t> assign_meter_slots(
+      const std::vector<std::pair<std::string, std::string>>& plan_keys) = 0;
   virtual std::vector<MeterSlot> meter_slots() = 0;
   // Sum of usage for a key under a plan over days [first_day, last_day].
   virtual std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
@@ -118,6 +124,12 @@ class Store {
   // Days with usage in [first_day, last_day], oldest first.
   virtual std::vector<DailyUsage> usage_days(const std::string& plan_id, const std::string& key_id,
                                              std::int64_t first_day, std::int64_t last_day) = 0;
+
+  // Quota used over days [first_day, last_day] by every key of a plan that
+  // used any (requests served plus adjustments), by key id, in one pass.
+  virtual std::unordered_map<std::string, std::int64_t> quota_used_by_key(const std::string& plan_id,
+                                                                          std::int64_t first_day,
+                                                                          std::int64_t last_day) = 0;
 
   virtual void add_adjustment(const UsageAdjustment& adjustment) = 0;
   // Adjustments made on days [first_day, last_day], oldest first.
