@@ -5,7 +5,6 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
-#include <tuple>
 
 #include "core/ids.h"
 #include "gate/gate.h"
@@ -182,11 +181,7 @@ Task<void> DataPlane::serve_connection(Socket socket, const ConnectionLimits& li
     RequestReader reader(exchange.request);
     reader.header_limit(limits.header_limit);
     reader.body_limit(limits.body_limit);
-    // Waiting for readability first spares the read that would find nothing
-    // yet: a client sends its next request only after this answer.
-    beast::error_code read_error;
-    if (buffer.size() == 0) std::tie(read_error) = co_await socket.async_wait(tcp::socket::wait_read, as_result);
-    if (!read_error) std::tie(read_error, std::ignore) = co_await http::async_read(socket, buffer, reader, as_result);
+    auto [read_error, bytes] = co_await http::async_read(socket, buffer, reader, as_result);
     // While the request is handled the upstream exchange has its own deadline.
     deadline.expires_never();
 
