@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TOLLGATE = ROOT / "build" / "tollgate"
+# TOLLGATE_BIN picks another build (the sanitizer build in CI).
+TOLLGATE = Path(os.environ.get("TOLLGATE_BIN", ROOT / "build" / "tollgate"))
 RESULTS_DIR = ROOT / "bench" / "results"
 
 CONTENDERS = ("direct", "nginx", "haproxy", "tollgate")

@@ -9,6 +9,9 @@ packages=(
   libsqlite3-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   python3 curl awscli
+  # The benchmarks' contenders and load generator (bench/side_by_side.py,
+  # whose smoke run is a test).
+  nginx haproxy wrk
 )
 if [ "$#" -gt 0 ]; then packages+=("$@"); fi
 
@@ -25,4 +28,17 @@ sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+# nginx and haproxy would start system services from their default configs
+# (nginx on port 80); the benchmarks run their own. Debian's policy-rc.d
+# hook keeps the packages from starting anything while they install.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod 755 "$policy"
+  own_policy=1
+fi
+status=0
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" || status=$?
+if [ "$own_policy" -eq 1 ]; then $sudo rm -f "$policy"; fi
+exit "$status"
