@@ -25,14 +25,9 @@ backend, or the soak could not run; 130 when interrupted.
 """
 
 import argparse
-import datetime
-import json
-import os
-import re
+import functools
 import shutil
-import signal
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -47,15 +42,8 @@ GROWTH_FLOOR_MIB = 4.0
 SLOPE_LIMIT_MIB_PER_10MIN = 1.0
 # About 330 bytes a line at 65,000 requests/s, measured with --smoke.
 ACCESS_LOG_BYTES_PER_MINUTE_ESTIMATE = 330 * 65000 * 60
-STATUS_FIELDS = ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem", "Threads")
 
-
-def log(message):
-    print(f"{NAME}: {message}", file=sys.stderr, flush=True)
-
-
-# side_by_side's helpers log through its module-level log(); they speak as this script.
-sbs.log = log
+log = functools.partial(sbs.log, prefix=NAME)
 
 
 def parse_args(argv):
@@ -77,8 +65,7 @@ def parse_args(argv):
                         help="on: tollgate writes its access log to a file in the temporary "
                              "directory, deleted at the end; it grows by about 330 bytes per "
                              "request, over 1 GiB per minute at 65,000 requests/s; default off")
-    parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    sbs.add_wrk_arguments(parser)
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary directory (configs, logs, data) even on success")
     parser.add_argument("--smoke", action="store_true",
@@ -97,68 +84,8 @@ def parse_args(argv):
         parser.error("--warmup-minutes must be positive and shorter than --minutes")
     if (opts.minutes - opts.warmup_minutes) * 60 < 2 * opts.sample_seconds:
         parser.error("the soak after warm-up must span at least two samples")
-    if opts.threads < 1 or opts.connections < opts.threads:
-        parser.error("wrk needs --threads >= 1 and --connections >= --threads")
+    sbs.check_wrk_arguments(parser, opts)
     return opts
-
-
-# --- helpers side_by_side.py has only in a less general form ------------------
-
-
-def ensure_tools(names):
-    """Paths of the tools named. side_by_side.ensure_tools insists on (and
-    installs) nginx, haproxy and wrk together; this one checks only `names`."""
-    tools = {name: sbs.find_binary(name) for name in names}
-    missing = [name for name, path in tools.items() if not path]
-    if missing:
-        raise sbs.BenchError(f"{' '.join(missing)} missing: install with apt-get install "
-                             f"{' '.join(missing)} (or run bench/side_by_side.py once, which does)")
-    tools["tollgate"] = sbs.ensure_tollgate()
-    return tools
-
-
-def start_tollgate(procs, tools, base, workers, data_dir, access_log):
-    """side_by_side.start_tollgate with the access log as a parameter (there
-    it is always off)."""
-    port, admin_port = sbs.free_ports(2)
-    argv = [tools["tollgate"], "serve", "--data-dir", str(data_dir),
-            "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin_port}",
-            "--workers", str(workers), "--access-log", access_log]
-    return sbs.start_target("tollgate", port, sbs.TOLLGATE_PATH,
-                            lambda: procs.start(argv, base / "tollgate.log"))
-
-
-def machine_info(tools):
-    """side_by_side.machine_info asks nginx, haproxy and wrk for versions; this
-    one asks the tools it is given."""
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.MULTILINE)
-    flags = {"nginx": "-v", "haproxy": "-v", "wrk": "-v"}
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_model": model.group(1) if model else None,
-        "kernel": os.uname().release,
-        "versions": {name: sbs.first_line(sbs.command_output([path, flags[name]]))
-                     for name, path in tools.items() if name in flags},
-    }
-
-
-def write_results(report):
-    """side_by_side.write_results with this script's name in the file name."""
-    sbs.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = sbs.RESULTS_DIR / f"{NAME}-{report['timestamp']}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    return path
-
-
-def proc_status(pid):
-    """Memory fields of /proc/<pid>/status in KiB (Threads as a count)."""
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name in STATUS_FIELDS:
-            values[name] = int(rest.split()[0])
-    return values
 
 
 # --- sampling -------------------------------------------------------------------
@@ -175,7 +102,7 @@ class Sampler(threading.Thread):
         self._stop_event = threading.Event()
 
     def sample(self):
-        values = proc_status(self.pid)
+        values = sbs.proc_status(self.pid)
         self.samples.append(dict(t_s=round(time.monotonic() - self.t0, 3), **values))
 
     def run(self):
@@ -218,10 +145,9 @@ def soak(target, backend, keyset, tools, opts, work):
             start_s = time.monotonic() - t0
             raw = sbs.run_wrk(tools, target, keyset, seconds, opts, wrk_log)
             end_s = time.monotonic() - t0
-            # The status request reading the counter counts itself.
-            raw["backend_requests"] = sbs.backend_requests(backend) - before - 1
+            raw["backend_requests"] = sbs.backend_requests_since(backend, before)
             run = dict(raw, index=len(runs) + 1, start_s=round(start_s, 3), end_s=round(end_s, 3),
-                       requests_per_sec=round(raw["requests"] / (raw["duration_us"] / 1e6), 1))
+                       requests_per_sec=sbs.requests_per_sec(raw))
             runs.append(run)
             problems += sbs.run_problems(target, run, f"wrk run {run['index']}")
             log(f"wrk run {run['index']} ({start_s:.0f}-{end_s:.0f} s): "
@@ -330,20 +256,14 @@ def print_report(report, opts):
 
 
 def run(opts, tools, procs, work):
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    report = {
-        "timestamp": stamp,
-        "smoke": opts.smoke,
-        "machine": machine_info(tools),
-        "git": sbs.git_info(),
-        "tollgate_binary_mtime": sbs.binary_mtime(tools["tollgate"]),
-        "parameters": {name: getattr(opts, name) for name in
-                       ("workers", "keys", "minutes", "warmup_minutes", "sample_seconds",
-                        "run_seconds", "access_log", "connections", "threads")},
-    }
+    """The soak, its report printed and returned."""
+    report = sbs.report_header(opts, tools, ("workers", "keys", "minutes", "warmup_minutes",
+                                             "sample_seconds", "run_seconds", "access_log",
+                                             "connections", "threads"))
     log(f"{report['machine']['nproc']} cores; working in {work}")
     backend = sbs.start_backend(procs, tools, work)
-    keyset = sbs.prepare_keyset(opts.keys, work, ["tollgate"], tools["tollgate"], backend.port)
+    keyset = sbs.prepare_keyset(opts.keys, work, ["tollgate"], tools["tollgate"], backend.port,
+                                log_prefix=NAME)
     base = work / "tollgate"
     base.mkdir()
     access_log = work / "access.log" if opts.access_log == "on" else None
@@ -353,10 +273,10 @@ def run(opts, tools, procs, work):
         if free < need:
             log(f"warning: the access log may reach {need / 2**30:.0f} GiB; "
                 f"{work} has {free / 2**30:.0f} GiB free")
-    target = start_tollgate(procs, tools, base, opts.workers, keyset.tollgate_data,
-                            str(access_log) if access_log else "off")
+    target = sbs.start_tollgate(procs, tools, base, opts.workers, keyset, backend.port,
+                                access_log=str(access_log) if access_log else "off")
     sbs.probe_proxy(target, keyset)
-    log(f"tollgate up in {target.startup_s:.2f} s, RSS {proc_status(target.proc.pid)['VmRSS'] / 1024:.1f} MiB; "
+    log(f"tollgate up in {target.startup_s:.2f} s, RSS {sbs.proc_status(target.proc.pid)['VmRSS'] / 1024:.1f} MiB; "
         f"soaking for {opts.minutes:g} min")
     samples, runs, problems = soak(target, backend, keyset, tools, opts, work)
     total_s = opts.minutes * 60
@@ -371,49 +291,23 @@ def run(opts, tools, procs, work):
         access_log_bytes=access_log.stat().st_size if access_log and access_log.exists() else None,
         problems=problems,
     )
+    print_report(report, opts)
     return report
 
 
 def main(argv):
     opts = parse_args(argv)
-    # A TERM is handled like Ctrl-C: unwind, and stop everything started.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sbs.exit_on_term()
     try:
-        tools = ensure_tools(("nginx", "wrk"))
+        tools = sbs.ensure_tools(("nginx", "wrk"))
+        tools["tollgate"] = sbs.ensure_tollgate()
     except sbs.BenchError as e:
         log(f"FAIL: {e}")
         return 1
-    work = Path(tempfile.mkdtemp(prefix="tollgate-memory-soak."))
-    procs = sbs.Processes()
-    failed, flat = True, False
-    try:
-        report = run(opts, tools, procs, work)
-        print_report(report, opts)
-        print(f"\nresults: {write_results(report)}")
-        for problem in report["problems"]:
-            log(f"FAIL: {problem}")
-        failed = bool(report["problems"])
+    return sbs.run_with_cleanup(
+        NAME, lambda procs, work: run(opts, tools, procs, work), opts.keep,
         # A smoke run proves the script works; its verdict is reported only.
-        flat = report["verdict"]["flat"] or opts.smoke
-    except sbs.BenchError as e:
-        log(f"FAIL: {e}")
-    except KeyboardInterrupt:
-        # Stopped on purpose: clean up as after a success (the temporary
-        # directory may hold a large access log), unless --keep.
-        log("interrupted")
-        failed = False
-        return 130
-    except SystemExit:  # SIGTERM, see above
-        log("terminated")
-        failed = False
-        raise
-    finally:
-        # A second Ctrl-C must not cut the cleanup short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        procs.stop_all()
-        sbs.finish(work, failed, opts.keep)
-    return 0 if flat and not failed else 1
+        passed=lambda report: report["verdict"]["flat"] or opts.smoke)
 
 
 if __name__ == "__main__":

@@ -39,21 +39,18 @@ serve within --timeout, answered wrongly, or did not stop on SIGTERM within
 
 import argparse
 import datetime
+import functools
 import hashlib
 import http.client
 import json
 import os
 import random
-import re
 import resource
 import shutil
-import signal
 import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -69,16 +66,9 @@ SETTLE_S = 5
 CACHE_ROOT = sbs.RESULTS_DIR / "cache"
 CACHE_FORMAT = 1  # bump when what this script stores in a cache directory changes
 DATA = "tollgate-data"  # the data directory inside a cache directory
-STATUS_FIELDS = ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem", "Threads")
 BACKEND_PORTS = range(20000, 30000)  # below Linux's default ephemeral range (32768-60999)
 
-
-def log(message):
-    print(f"{NAME}: {message}", file=sys.stderr, flush=True)
-
-
-# side_by_side's helpers log through its module-level log(); they speak as this script.
-sbs.log = log
+log = functools.partial(sbs.log, prefix=NAME)
 
 
 def parse_args(argv):
@@ -111,93 +101,6 @@ def parse_args(argv):
     return opts
 
 
-# --- helpers side_by_side.py has only in a less general form ------------------
-
-
-def ensure_tools(names):
-    """Paths of the tools named. side_by_side.ensure_tools insists on (and
-    installs) nginx, haproxy and wrk together; this one checks only `names`."""
-    tools = {name: sbs.find_binary(name) for name in names}
-    missing = [name for name, path in tools.items() if not path]
-    if missing:
-        raise sbs.BenchError(f"{' '.join(missing)} missing: install with apt-get install "
-                             f"{' '.join(missing)} (or run bench/side_by_side.py once, which does)")
-    tools["tollgate"] = sbs.ensure_tollgate()
-    return tools
-
-
-def start_backend_on(procs, tools, work, port):
-    """side_by_side.start_backend on a given port (there it is always a free
-    port picked on the spot)."""
-    base = work / "backend"
-    base.mkdir()
-    http_block = f"""\
-  server {{
-    listen 127.0.0.1:{port};
-    location = /pets {{ default_type application/json; return 200 '{sbs.OK_BODY.decode()}'; }}
-    location = {sbs.STATUS_PATH} {{ stub_status; }}
-  }}
-"""
-    argv = sbs.checked_nginx_argv(tools["nginx"], base, sbs.nginx_conf(base, 1, http_block),
-                                  "the backend")
-    target = sbs.start_target("direct", port, "/pets",
-                              lambda: procs.start(argv, base / "stdout.log"))
-    sbs.expect(target, "GET /pets", {}, 200, sbs.OK_BODY)
-    return target
-
-
-def machine_info(tools):
-    """side_by_side.machine_info asks nginx, haproxy and wrk for versions; this
-    one asks the tools it is given."""
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.MULTILINE)
-    memtotal = re.search(r"^MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text(), re.MULTILINE)
-    flags = {"nginx": "-v", "haproxy": "-v", "wrk": "-v"}
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_model": model.group(1) if model else None,
-        "mem_total_kib": int(memtotal.group(1)) if memtotal else None,
-        "kernel": os.uname().release,
-        "versions": {name: sbs.first_line(sbs.command_output([path, flags[name]]))
-                     for name, path in tools.items() if name in flags},
-    }
-
-
-def write_results(report):
-    """side_by_side.write_results with this script's name in the file name."""
-    sbs.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = sbs.RESULTS_DIR / f"{NAME}-{report['timestamp']}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    return path
-
-
-def stop_tollgate(procs, proc, grace):
-    """TERM, then up to `grace` seconds to flush usage and exit (side_by_side's
-    Processes.stop allows STOP_GRACE_S = 5 s before KILL, too short to be sure
-    a million keys' state is written); KILL after that. (seconds, status)."""
-    started = time.monotonic()
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        pass
-    procs.stop(proc)  # KILLs it if it is still there; forgets it either way
-    return round(time.monotonic() - started, 3), proc.returncode
-
-
-def proc_status(pid):
-    """Memory fields of /proc/<pid>/status in KiB (Threads as a count)."""
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name in STATUS_FIELDS:
-            values[name] = int(rest.split()[0])
-    return values
-
-
 def mb(kib):
     return kib * 1024 / MB
 
@@ -210,10 +113,7 @@ def measure_start(procs, tools, data_dir, base, keys, opts):
     the middle key; its RSS then and SETTLE_S later; stops it."""
     base.mkdir(parents=True)
     log_path = base / "tollgate.log"
-    port, admin_port = sbs.free_ports(2)
-    argv = [tools["tollgate"], "serve", "--data-dir", str(data_dir),
-            "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin_port}",
-            "--workers", "1", "--access-log", "off"]
+    argv, port = sbs.tollgate_serve_argv(tools, data_dir, 1)
     last_key, middle_key = keys[-1], keys[len(keys) // 2]
     started = time.monotonic()
     proc = procs.start(argv, log_path)
@@ -246,12 +146,12 @@ def measure_start(procs, tools, data_dir, base, keys, opts):
                 break
             early[str(status)] = early.get(str(status), 0) + 1
             time.sleep(POLL_S)
-        at_ready = proc_status(proc.pid)
+        at_ready = sbs.proc_status(proc.pid)
         time.sleep(SETTLE_S)
         if proc.poll() is not None:
             raise sbs.BenchError(f"tollgate exited after serving, with status {proc.returncode}:\n"
                                  f"{sbs.tail(log_path)}")
-        later = proc_status(proc.pid)
+        later = sbs.proc_status(proc.pid)
         status, body = sbs.fetch(port, sbs.TOLLGATE_PATH, {"x-api-key": sbs.UNKNOWN_KEY},
                                  "tollgate, an unknown key")
         if status != 403:
@@ -269,11 +169,14 @@ def measure_start(procs, tools, data_dir, base, keys, opts):
             "hwm_mb": round(mb(later["VmHWM"]), 1),
         }
     finally:
-        stop_s, status = stop_tollgate(procs, proc, opts.stop_timeout)
-        result.update(stop_s=stop_s, exit_status=status)
-    if status != 0:
-        raise sbs.BenchError(f"tollgate did not stop cleanly on SIGTERM (status {status} after "
-                             f"{stop_s:.1f} s):\n{sbs.tail(log_path)}")
+        # A million keys' state takes longer to write than Processes' default grace.
+        stopping = time.monotonic()
+        procs.stop(proc, grace=opts.stop_timeout)
+        stop_s = round(time.monotonic() - stopping, 3)
+        result.update(stop_s=stop_s, exit_status=proc.returncode)
+    if proc.returncode != 0:
+        raise sbs.BenchError(f"tollgate did not stop cleanly on SIGTERM (status {proc.returncode} "
+                             f"after {stop_s:.1f} s):\n{sbs.tail(log_path)}")
     return result
 
 
@@ -355,12 +258,12 @@ def build_cache(path, keys, procs, tools, work, opts):
     remove_abandoned_builds(path.name)
     building = CACHE_ROOT / f".building-{path.name}-{os.getpid()}"
     port = pick_backend_port()
-    backend = start_backend_on(procs, tools, work, port)
+    backend = sbs.start_backend(procs, tools, work, port)
     building.mkdir()
     try:
         keyset = sbs.KeySet(count=len(keys), keys=keys, sample=[], base=building)
         log(f"applying {len(keys)} keys into {building} (cached for later runs)")
-        sbs.apply_tollgate(keyset, tools["tollgate"], port)
+        sbs.apply_tollgate(keyset, tools["tollgate"], port, log_prefix=NAME)
         # The largest child reaped so far: apply, unless nginx -t was larger.
         apply_peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         (building / "tollgate.yaml").unlink()  # 100 MB at 1M keys; regenerated when needed
@@ -401,7 +304,7 @@ def prepare(opts, keys, procs, tools, work):
     if not port_is_free(port):
         raise sbs.BenchError(f"port {port}, which the cached declaration routes to, is in use; "
                              f"free it or rerun with --fresh")
-    return path, meta, False, start_backend_on(procs, tools, work, port)
+    return path, meta, False, sbs.start_backend(procs, tools, work, port)
 
 
 # --- the run --------------------------------------------------------------------
@@ -462,16 +365,9 @@ def print_report(report):
 
 
 def run(opts, tools, procs, work):
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    report = {
-        "timestamp": stamp,
-        "smoke": opts.smoke,
-        "machine": machine_info(tools),
-        "git": sbs.git_info(),
-        "tollgate_binary_mtime": sbs.binary_mtime(tools["tollgate"]),
-        "parameters": {name: getattr(opts, name) for name in
-                       ("keys", "runs", "fresh", "timeout", "stop_timeout")},
-    }
+    """The measured starts, their report printed and returned."""
+    report = sbs.report_header(opts, tools, ("keys", "runs", "fresh", "timeout", "stop_timeout"),
+                               memory=True)
     log(f"{report['machine']['nproc']} cores; working in {work}")
     keys = [sbs.api_key(i) for i in range(opts.keys)]
     path, meta, built_now, _backend = prepare(opts, keys, procs, tools, work)
@@ -492,44 +388,20 @@ def run(opts, tools, procs, work):
               for name in ("ready_s", "listen_s", "last_key_s", "rss_ready_mb", "rss_later_mb",
                            "hwm_mb", "stop_s")}
     report.update(runs=runs, median=median, targets=target_check(median))
+    print_report(report)
     return report
 
 
 def main(argv):
     opts = parse_args(argv)
-    # A TERM is handled like Ctrl-C: unwind, and stop everything started.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sbs.exit_on_term()
     try:
-        tools = ensure_tools(("nginx",))
+        tools = sbs.ensure_tools(("nginx",))
+        tools["tollgate"] = sbs.ensure_tollgate()
     except sbs.BenchError as e:
         log(f"FAIL: {e}")
         return 1
-    work = Path(tempfile.mkdtemp(prefix="tollgate-million-keys."))
-    procs = sbs.Processes()
-    failed = True
-    try:
-        report = run(opts, tools, procs, work)
-        print_report(report)
-        print(f"\nresults: {write_results(report)}")
-        failed = False
-    except sbs.BenchError as e:
-        log(f"FAIL: {e}")
-    except KeyboardInterrupt:
-        # Stopped on purpose: clean up as after a success, unless --keep.
-        log("interrupted")
-        failed = False
-        return 130
-    except SystemExit:  # SIGTERM, see above
-        log("terminated")
-        failed = False
-        raise
-    finally:
-        # A second Ctrl-C must not cut the cleanup short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        procs.stop_all()
-        sbs.finish(work, failed, opts.keep)
-    return 1 if failed else 0
+    return sbs.run_with_cleanup(NAME, lambda procs, work: run(opts, tools, procs, work), opts.keep)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+NAME = "side_by_side"
 ROOT = Path(__file__).resolve().parent.parent
 # TOLLGATE_BIN picks another build (the sanitizer build in CI).
 TOLLGATE = Path(os.environ.get("TOLLGATE_BIN", ROOT / "build" / "tollgate"))
@@ -61,14 +62,18 @@ TOLLGATE_API_ID = "bench01"
 TOLLGATE_PATH = f"/restapis/{TOLLGATE_API_ID}/prod/_user_request_/pets"
 STATUS_PATH = "/__nginx_status"
 METRICS = ("requests_per_sec", "p50_ms", "p99_ms", "p999_ms", "cpu_us_per_request")
+STATUS_FIELDS = ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem", "Threads")
+VERSION_FLAGS = {"nginx": "-v", "haproxy": "-v", "wrk": "-v"}
 
 
 class BenchError(Exception):
     """A condition that stops the benchmark, with a message for the user."""
 
 
-def log(message):
-    print(f"side_by_side: {message}", file=sys.stderr, flush=True)
+def log(message, prefix=NAME):
+    """One line on stderr; memory_soak.py and million_keys.py, and the helpers
+    here that they call, pass their own script's name as the prefix."""
+    print(f"{prefix}: {message}", file=sys.stderr, flush=True)
 
 
 # --- arguments ------------------------------------------------------------------
@@ -93,6 +98,18 @@ def contender_list(text):
     return [name for name in CONTENDERS if name in names]
 
 
+def add_wrk_arguments(parser):
+    """--connections and --threads, for every script that loads with wrk;
+    check_wrk_arguments validates them."""
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+
+
+def check_wrk_arguments(parser, opts):
+    if opts.threads < 1 or opts.connections < opts.threads:
+        parser.error("wrk needs --threads >= 1 and --connections >= --threads")
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -106,8 +123,7 @@ def parse_args(argv):
                         help="length of each measured wrk run (default 10)")
     parser.add_argument("--warmup", type=int, default=2, metavar="SECONDS",
                         help="wrk warm-up before each measured run, 0 for none (default 2)")
-    parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    add_wrk_arguments(parser)
     parser.add_argument("--contenders", type=contender_list, default=list(CONTENDERS),
                         metavar="NAME,...",
                         help=f"subset of {','.join(CONTENDERS)} (default all)")
@@ -120,8 +136,7 @@ def parse_args(argv):
         opts.workers, opts.keys, opts.rounds, opts.duration, opts.warmup = [1], [10], 1, 2, 0
     if opts.rounds < 1 or opts.duration < 1 or opts.warmup < 0:
         parser.error("--rounds and --duration must be at least 1, --warmup at least 0")
-    if opts.threads < 1 or opts.connections < opts.threads:
-        parser.error("wrk needs --threads >= 1 and --connections >= --threads")
+    check_wrk_arguments(parser, opts)
     return opts
 
 
@@ -137,26 +152,30 @@ def find_binary(name):
     return str(sbin) if os.access(sbin, os.X_OK) else None
 
 
-def ensure_tools():
-    """Paths of nginx, haproxy and wrk, installing the missing ones with apt."""
-    missing = [name for name in ("nginx", "haproxy", "wrk") if not find_binary(name)]
+def ensure_tools(names):
+    """Paths of the tools named, installing the missing ones with apt."""
+    missing = [name for name in names if not find_binary(name)]
     if missing:
-        sudo = [] if os.geteuid() == 0 else ["sudo"]
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        log(f"installing {' '.join(missing)}")
-        try:
-            subprocess.run(sudo + ["apt-get", "update", "-q"], env=env, check=True)
-            subprocess.run(sudo + ["apt-get", "install", "-y", "-q"] + missing, env=env, check=True)
-        except (OSError, subprocess.CalledProcessError) as e:
-            raise BenchError(f"could not install {' '.join(missing)} with apt: {e}")
-        for name in missing:
-            if name != "wrk":
-                stop_packaged_daemon(name, sudo)
-    tools = {name: find_binary(name) for name in ("nginx", "haproxy", "wrk")}
+        apt_install(missing)
+    tools = {name: find_binary(name) for name in names}
     absent = [name for name, path in tools.items() if not path]
     if absent:
         raise BenchError(f"{' '.join(absent)} still missing after apt-get install")
     return tools
+
+
+def apt_install(names):
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    log(f"installing {' '.join(names)}")
+    try:
+        subprocess.run(sudo + ["apt-get", "update", "-q"], env=env, check=True)
+        subprocess.run(sudo + ["apt-get", "install", "-y", "-q"] + names, env=env, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise BenchError(f"could not install {' '.join(names)} with apt: {e}")
+    for name in names:
+        if name != "wrk":
+            stop_packaged_daemon(name, sudo)
 
 
 def stop_packaged_daemon(name, sudo):
@@ -221,10 +240,11 @@ class Processes:
         self._running.append(proc)
         return proc
 
-    def stop(self, proc):
-        """TERM the group, then KILL whatever is left of it after a grace period."""
+    def stop(self, proc, grace=STOP_GRACE_S):
+        """TERM the group, then KILL whatever is left of it after `grace` seconds
+        (million_keys.py gives a million keys' state longer to be written)."""
         self._signal_group(proc, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
+        deadline = time.monotonic() + grace
         while self._group_alive(proc) and time.monotonic() < deadline:
             time.sleep(0.05)
         if self._group_alive(proc):
@@ -248,6 +268,16 @@ class Processes:
         # Workers orphaned by a killed master linger as zombies until init
         # reaps them; they are gone as far as the benchmark is concerned.
         return proc.poll() is None or any(state != "Z" for state, _ in group_processes(proc.pid))
+
+
+def proc_status(pid):
+    """Memory fields of /proc/<pid>/status in KiB (Threads as a count)."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in STATUS_FIELDS:
+            values[name] = int(rest.split()[0])
+    return values
 
 
 def free_ports(count):
@@ -333,7 +363,7 @@ class KeySet:
     tollgate_apply_s: float = None
 
 
-def prepare_keyset(count, work, contenders, tollgate, backend_port):
+def prepare_keyset(count, work, contenders, tollgate, backend_port, log_prefix=NAME):
     keys = [api_key(i) for i in range(count)]
     n = min(count, MAX_LUA_KEYS)
     keyset = KeySet(count=count, keys=keys, sample=[keys[i * count // n] for i in range(n)],
@@ -346,7 +376,7 @@ def prepare_keyset(count, work, contenders, tollgate, backend_port):
         keyset.haproxy_map = keyset.base / "keys.map"
         keyset.haproxy_map.write_text("".join(f"{k} 1\n" for k in keys))
     if "tollgate" in contenders:
-        apply_tollgate(keyset, tollgate, backend_port)
+        apply_tollgate(keyset, tollgate, backend_port, log_prefix)
     return keyset
 
 
@@ -419,7 +449,7 @@ apiKeys:
 {key_names}"""
 
 
-def apply_tollgate(keyset, tollgate, backend_port):
+def apply_tollgate(keyset, tollgate, backend_port, log_prefix=NAME):
     """Loads the keys into a store shared by every W for this K; timed, as
     loading many keys is part of what an operator pays."""
     yaml_path = keyset.base / "tollgate.yaml"
@@ -429,7 +459,7 @@ def apply_tollgate(keyset, tollgate, backend_port):
     run_checked([tollgate, "apply", "-f", str(yaml_path), "--data-dir", str(keyset.tollgate_data)],
                 f"tollgate apply of {keyset.count} keys", keyset.base / "tollgate-apply.log")
     keyset.tollgate_apply_s = round(time.monotonic() - started, 3)
-    log(f"tollgate apply of {keyset.count} keys took {keyset.tollgate_apply_s:.1f} s")
+    log(f"tollgate apply of {keyset.count} keys took {keyset.tollgate_apply_s:.1f} s", log_prefix)
 
 
 # --- targets --------------------------------------------------------------------
@@ -495,10 +525,13 @@ def start_target(name, port, path, launch):
                   startup_s=round(time.monotonic() - started, 3))
 
 
-def start_backend(procs, tools, work):
+def start_backend(procs, tools, work, port=None):
+    """The nginx backend, on a free port unless given one (million_keys.py
+    caches a declaration that routes to a fixed port)."""
     base = work / "backend"
     base.mkdir()
-    [port] = free_ports(1)
+    if port is None:
+        [port] = free_ports(1)
     http_block = f"""\
   server {{
     listen 127.0.0.1:{port};
@@ -579,11 +612,18 @@ backend pets
                         lambda: procs.start([haproxy, "-f", str(cfg), "-db"], base / "haproxy.log"))
 
 
-def start_tollgate(procs, tools, base, workers, keyset, backend_port):
+def tollgate_serve_argv(tools, data_dir, workers, access_log="off"):
+    """(argv of `tollgate serve` on data_dir listening on free ports, its data-plane port)."""
     port, admin_port = free_ports(2)
-    argv = [tools["tollgate"], "serve", "--data-dir", str(keyset.tollgate_data),
+    argv = [tools["tollgate"], "serve", "--data-dir", str(data_dir),
             "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin_port}",
-            "--workers", str(workers), "--access-log", "off"]
+            "--workers", str(workers), "--access-log", access_log]
+    return argv, port
+
+
+def start_tollgate(procs, tools, base, workers, keyset, backend_port, access_log="off"):
+    # backend_port is unused: keyset's data already routes to it (STARTERS share one signature).
+    argv, port = tollgate_serve_argv(tools, keyset.tollgate_data, workers, access_log)
     return start_target("tollgate", port, TOLLGATE_PATH,
                         lambda: procs.start(argv, base / "tollgate.log"))
 
@@ -637,6 +677,16 @@ def backend_requests(backend):
     return int(body.decode().splitlines()[2].split()[2])
 
 
+def backend_requests_since(backend, before):
+    # The status request reading the counter counts itself.
+    return backend_requests(backend) - before - 1
+
+
+def requests_per_sec(raw):
+    """Of a run_wrk result, whose duration is in microseconds."""
+    return round(raw["requests"] / (raw["duration_us"] / 1e6), 1)
+
+
 def measure(target, backend, keyset, tools, opts, wrk_log):
     """One measured run, after a warm-up that is not counted."""
     if opts.warmup:
@@ -647,12 +697,11 @@ def measure(target, backend, keyset, tools, opts, wrk_log):
     raw = run_wrk(tools, target, keyset, opts.duration, opts, wrk_log)
     cpu = group_cpu_seconds(target.proc.pid) - cpu_before
     backend_cpu = group_cpu_seconds(backend.proc.pid) - backend_cpu_before
-    # The status request reading the counter counts itself.
-    reached = backend_requests(backend) - requests_before - 1
+    reached = backend_requests_since(backend, requests_before)
     completed = max(raw["requests"], 1)
     return dict(
         raw,
-        requests_per_sec=round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        requests_per_sec=requests_per_sec(raw),
         p50_ms=raw["p50_us"] / 1000, p99_ms=raw["p99_us"] / 1000, p999_ms=raw["p999_us"] / 1000,
         cpu_us_per_request=round(cpu * 1e6 / completed, 2),
         backend_requests=reached,
@@ -755,16 +804,23 @@ def first_line(text):
     return text.splitlines()[0] if text else None
 
 
-def machine_info(tools):
+def machine_info(tools, memory=False):
+    """The host, and the versions of those of nginx, haproxy and wrk that are
+    in tools. memory=True adds MemTotal, in the place million_keys.py's
+    reports have it."""
     cpuinfo = Path("/proc/cpuinfo").read_text()
     model = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.MULTILINE)
-    return {
+    info = {
         "nproc": len(os.sched_getaffinity(0)),
         "cpu_model": model.group(1) if model else None,
-        "kernel": os.uname().release,
-        "versions": {name: first_line(command_output([tools[name], flag]))
-                     for name, flag in (("nginx", "-v"), ("haproxy", "-v"), ("wrk", "-v"))},
     }
+    if memory:
+        memtotal = re.search(r"^MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text(), re.MULTILINE)
+        info["mem_total_kib"] = int(memtotal.group(1)) if memtotal else None
+    info["kernel"] = os.uname().release
+    info["versions"] = {name: first_line(command_output([path, VERSION_FLAGS[name]]))
+                        for name, path in tools.items() if name in VERSION_FLAGS}
+    return info
 
 
 def git_info():
@@ -781,9 +837,22 @@ def binary_mtime(path):
         os.stat(path).st_mtime, datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def write_results(report):
+def report_header(opts, tools, parameters, memory=False):
+    """The fields every script's JSON report starts with; `parameters` names
+    the options recorded."""
+    return {
+        "timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+        "smoke": opts.smoke,
+        "machine": machine_info(tools, memory),
+        "git": git_info(),
+        "tollgate_binary_mtime": binary_mtime(tools.get("tollgate")),
+        "parameters": {name: getattr(opts, name) for name in parameters},
+    }
+
+
+def write_results(report, prefix):
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"side_by_side-{report['timestamp']}.json"
+    path = RESULTS_DIR / f"{prefix}-{report['timestamp']}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     return path
 
@@ -830,19 +899,9 @@ def configuration_report(config, keyset):
 
 
 def run(opts, tools, procs, work):
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    report = {
-        "timestamp": stamp,
-        "smoke": opts.smoke,
-        "machine": machine_info(tools),
-        "git": git_info(),
-        "tollgate_binary_mtime": binary_mtime(tools.get("tollgate")),
-        "parameters": {name: getattr(opts, name) for name in
-                       ("workers", "keys", "rounds", "duration", "warmup", "connections",
-                        "threads", "contenders")},
-        "configurations": [],
-        "problems": [],
-    }
+    report = dict(report_header(opts, tools, ("workers", "keys", "rounds", "duration", "warmup",
+                                              "connections", "threads", "contenders")),
+                  configurations=[], problems=[])
     log(f"{report['machine']['nproc']} cores; working in {work}")
     backend = start_backend(procs, tools, work)
     keysets = {}
@@ -860,50 +919,84 @@ def run(opts, tools, procs, work):
     return report
 
 
-def finish(work, failed, keep):
+def finish(work, failed, keep, log_prefix):
     if failed:
         for log_path in sorted(work.rglob("*.log")):
             if log_path.stat().st_size:
                 print(f"--- tail of {log_path}", file=sys.stderr)
                 print(tail(log_path), file=sys.stderr)
     if failed or keep:
-        log(f"kept {work}")
+        log(f"kept {work}", log_prefix)
     else:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def main(argv):
-    opts = parse_args(argv)
-    # A TERM is handled like Ctrl-C: unwind, and stop everything started.
+def exit_on_term():
+    """A TERM is handled like Ctrl-C: unwind, and stop everything started
+    (run_with_cleanup sees it as SystemExit)."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        tools = ensure_tools()
-        if "tollgate" in opts.contenders:
-            tools["tollgate"] = ensure_tollgate()
-    except BenchError as e:
-        log(f"FAIL: {e}")
-        return 1
-    work = Path(tempfile.mkdtemp(prefix="tollgate-side-by-side."))
+
+
+def run_with_cleanup(prefix, body, keep, passed=None, interrupt_is_failure=False):
+    """Runs body(procs, work) with a new Processes and a new temporary
+    directory; body returns the report, already printed. Writes the report
+    to bench/results/<prefix>-<stamp>.json and logs its problems; then, however
+    body ended, stops every process and removes the directory, unless `keep`
+    or a failure (then the tails of its logs are shown too). prefix also names
+    the log lines and the directory.
+
+    Returns the exit status: 0, or 1 when a BenchError stopped body, the report
+    lists problems or passed(report) is false, 130 on Ctrl-C. A TERM (see
+    exit_on_term) goes on as SystemExit. Ctrl-C and TERM clean up as after a
+    success, as the directory can hold gigabytes (memory_soak.py's access
+    log); with interrupt_is_failure they keep it as after a failure.
+    """
+    work = Path(tempfile.mkdtemp(prefix=f"tollgate-{prefix.replace('_', '-')}."))
     procs = Processes()
     failed = True
     try:
-        report = run(opts, tools, procs, work)
-        print(f"\nresults: {write_results(report)}")
-        for problem in report["problems"]:
-            log(f"FAIL: {problem}")
-        failed = bool(report["problems"])
+        report = body(procs, work)
+        print(f"\nresults: {write_results(report, prefix)}")
+        # million_keys.py's report has no problems field: its checks raise.
+        problems = report.get("problems", [])
+        for problem in problems:
+            log(f"FAIL: {problem}", prefix)
+        failed = bool(problems)
+        return 1 if failed or (passed is not None and not passed(report)) else 0
     except BenchError as e:
-        log(f"FAIL: {e}")
+        log(f"FAIL: {e}", prefix)
+        return 1
     except KeyboardInterrupt:
-        log("interrupted")
+        log("interrupted", prefix)
+        failed = interrupt_is_failure
         return 130
+    except SystemExit:  # TERM, see exit_on_term
+        if not interrupt_is_failure:
+            log("terminated", prefix)
+            failed = False
+        raise
     finally:
         # A second Ctrl-C must not cut the cleanup short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         procs.stop_all()
-        finish(work, failed, opts.keep)
-    return 1 if failed else 0
+        finish(work, failed, keep, prefix)
+
+
+def main(argv):
+    opts = parse_args(argv)
+    exit_on_term()
+    try:
+        tools = ensure_tools(("nginx", "haproxy", "wrk"))
+        if "tollgate" in opts.contenders:
+            tools["tollgate"] = ensure_tollgate()
+    except BenchError as e:
+        log(f"FAIL: {e}")
+        return 1
+    # Stopped by Ctrl-C or TERM, this script keeps its directory and shows its
+    # log tails as after a failure; memory_soak.py and million_keys.py clean up.
+    return run_with_cleanup(NAME, lambda procs, work: run(opts, tools, procs, work), opts.keep,
+                            interrupt_is_failure=True)
 
 
 if __name__ == "__main__":

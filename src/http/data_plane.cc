@@ -182,6 +182,7 @@ Task<void> DataPlane::serve_connection(Socket socket, const ConnectionLimits& li
     reader.header_limit(limits.header_limit);
     reader.body_limit(limits.body_limit);
     auto [read_error, bytes] = co_await http::async_read(socket, buffer, reader, as_result);
+    const bool timed_out = deadline.expired();
     // While the request is handled the upstream exchange has its own deadline.
     deadline.expires_never();
 
@@ -192,7 +193,7 @@ Task<void> DataPlane::serve_connection(Socket socket, const ConnectionLimits& li
     } else if (read_error == http::error::header_limit) {
       set_error_reply(exchange.reply, 431, "BadRequestException", "Request header fields too large");
     } else if (read_error) {
-      if (deadline.expired() || !reader.got_some() || read_error == http::error::end_of_stream ||
+      if (timed_out || !reader.got_some() || read_error == http::error::end_of_stream ||
           read_error == asio::error::connection_reset || read_error == asio::error::eof)
         break;
       set_error_reply(exchange.reply, 400, "BadRequestException", "Malformed HTTP request");
