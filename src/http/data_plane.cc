@@ -72,17 +72,22 @@ void add_limit_fields(Reply& reply, const GateDecision& d) {
   reply.add("RateLimit", fields.state());
 }
 
-void set_refusal(Reply& reply, Outcome outcome) {
+// Sets the refusal for `outcome`; false, so that decide() can return it.
+bool refuse(Reply& reply, Outcome outcome) {
   switch (outcome) {
     case Outcome::kMissingToken:
-      return set_error_reply(reply, 403, "MissingAuthenticationTokenException", "Missing Authentication Token");
+      set_error_reply(reply, 403, "MissingAuthenticationTokenException", "Missing Authentication Token");
+      break;
     case Outcome::kThrottled:
-      return set_error_reply(reply, 429, "TooManyRequestsException", "Too Many Requests");
+      set_error_reply(reply, 429, "TooManyRequestsException", "Too Many Requests");
+      break;
     case Outcome::kQuotaExceeded:
-      return set_error_reply(reply, 429, "LimitExceededException", "Limit Exceeded");
+      set_error_reply(reply, 429, "LimitExceededException", "Limit Exceeded");
+      break;
     default:
-      return set_error_reply(reply, 403, "ForbiddenException", "Forbidden");
+      set_error_reply(reply, 403, "ForbiddenException", "Forbidden");
   }
+  return false;
 }
 
 // A JSON string literal of `s`, quotes included.
@@ -225,25 +230,17 @@ bool DataPlane::decide(Exchange& exchange, RequestRecord& record) {
   record.catalog = catalogs_.get();
   InvokeTarget target;
   record.outcome = Outcome::kMissingToken;
-  if (!record.catalog || !parse_invoke_target(request.fields.find(http::field::host), request.target, target)) {
-    set_refusal(reply, record.outcome);
-    return false;
-  }
+  if (!record.catalog || !parse_invoke_target(request.fields.find(http::field::host), request.target, target))
+    return refuse(reply, record.outcome);
   record.api = target.api_id;
   record.stage = target.stage;
   record.query = target.query;
   record.outcome = Outcome::kForbidden;
   const StageEntry* stage = record.catalog->stage(target.api_id, target.stage);
-  if (!stage) {
-    set_refusal(reply, record.outcome);
-    return false;
-  }
+  if (!stage) return refuse(reply, record.outcome);
   const std::uint32_t index = stage->routes.match(target.path, request.method, record.params);
   record.outcome = Outcome::kMissingToken;
-  if (index == RouteTree::kNoMatch) {
-    set_refusal(reply, record.outcome);
-    return false;
-  }
+  if (index == RouteTree::kNoMatch) return refuse(reply, record.outcome);
   const RouteMethod& method = stage->methods[index];
   record.method = &method;
 
@@ -261,12 +258,11 @@ bool DataPlane::decide(Exchange& exchange, RequestRecord& record) {
   switch (decision.verdict) {
     case Verdict::kForbidden:
       record.outcome = Outcome::kForbidden;
-      set_refusal(reply, record.outcome);
-      return false;
+      return refuse(reply, record.outcome);
     case Verdict::kThrottled:
     case Verdict::kQuotaExceeded: {
       record.outcome = decision.verdict == Verdict::kThrottled ? Outcome::kThrottled : Outcome::kQuotaExceeded;
-      set_refusal(reply, record.outcome);
+      refuse(reply, record.outcome);
       char seconds[24];
       const char* end = std::to_chars(seconds, seconds + sizeof seconds, decision.retry_after_s).ptr;
       reply.add("Retry-After", {seconds, static_cast<std::size_t>(end - seconds)});
