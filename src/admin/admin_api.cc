@@ -140,9 +140,9 @@ HttpResponse AdminApi::metrics() {
   };
   gauge("tollgate_upstream_idle_connections", "Keep-alive connections to backends waiting for reuse.",
         static_cast<double>(gauges_.upstream_idle_connections()));
-  gauge("tollgate_limit_buckets", "Token buckets held by the limiter.",
+  gauge("tollgate_limit_buckets", "Account, stage and per-method token buckets held by the limiter.",
         static_cast<double>(context_.limits.bucket_count()));
-  gauge("tollgate_limit_key_plans", "Per key and plan quota and usage states held.",
+  gauge("tollgate_limit_key_plans", "Per key and plan states (the key's bucket, quota and usage) held.",
         static_cast<double>(context_.limits.key_plan_count()));
   gauge("tollgate_usage_flush_lag_seconds", "Seconds since usage was last flushed to the store.",
         context_.meter.flush_lag_seconds());

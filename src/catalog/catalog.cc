@@ -149,8 +149,10 @@ class CatalogBuilder {
     b.stage = &stage;
     b.plan_id = plan.id;
     b.state = &key_plan_state(plan, pk.key_id);
-    const std::string key_scope = "key\n" + plan.id + "\n" + pk.key_id;
-    if (plan.throttle) b.plan_limit = limit_ref(key_scope, *plan.throttle);
+    if (plan.throttle) {
+      const BucketParams params = BucketParams::from(*plan.throttle);
+      b.plan_limit = LimitRef{&b.state->bucket_for(params), params};
+    }
     if (plan.quota) {
       b.quota = plan.quota;
       b.initial_window_id = quota_window(plan.quota->period, pk.created_date).id;
@@ -159,7 +161,8 @@ class CatalogBuilder {
       for (std::uint32_t i = 0; i < stage.methods.size(); ++i) {
         const RouteMethod& m = stage.methods[i];
         if (plan_method_key(m.resource_path, m.http_method) != method_key) continue;
-        const std::string scope = key_scope + "\n" + stage.api_id + "\n" + stage.stage_name + "\n" + method_key;
+        const std::string scope = "key\n" + plan.id + "\n" + pk.key_id + "\n" + stage.api_id + "\n" +
+                                  stage.stage_name + "\n" + method_key;
         b.method_limits.push_back({i, limit_ref(scope, throttle)});
       }
     }

@@ -2,6 +2,15 @@
 
 namespace tollgate {
 
+TokenBucket& KeyPlanState::bucket_for(const BucketParams& p) {
+  if (bucket_interval_ns != p.interval_ns || bucket_capacity_ns != p.capacity_ns) {
+    if (bucket_interval_ns != -1) bucket.reset();
+    bucket_interval_ns = p.interval_ns;
+    bucket_capacity_ns = p.capacity_ns;
+  }
+  return bucket;
+}
+
 TokenBucket& LimitStates::bucket(const std::string& scope, const BucketParams& params) {
   std::lock_guard lock(mutex_);
   auto& slot = buckets_[scope];

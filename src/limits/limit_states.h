@@ -24,8 +24,14 @@ struct alignas(64) KeyPlanState {
   // old period never disturbs the counter of its new one.
   QuotaCounter quota[3];
   UsageSlot* usage = nullptr;  // set by the catalog builder before first use
+  // The key's own bucket under the plan's throttle, next to its quota: one
+  // cache line holds what a decision writes for the key.
+  TokenBucket bucket;
 
   QuotaCounter& quota_for(QuotaPeriod p) { return quota[static_cast<int>(p)]; }
+  // The bucket, set up for `p`; one whose throttle changed starts again full.
+  // Catalog builder only.
+  TokenBucket& bucket_for(const BucketParams& p);
 
   // Seeding a counter from the store (catalog builder) and adjusting it
   // (UpdateUsage, admin thread) take this, so neither misses the other.
@@ -33,6 +39,9 @@ struct alignas(64) KeyPlanState {
   // The quota period the counters were last seeded for; none while the plan
   // has no quota (its requests are not charged to any counter then).
   std::optional<QuotaPeriod> counted_period;
+  // The throttle the bucket was last set up for; none yet at -1.
+  std::int64_t bucket_interval_ns = -1;
+  std::int64_t bucket_capacity_ns = -1;
 };
 
 // The mutable limit state that outlives catalog snapshots: token buckets and
