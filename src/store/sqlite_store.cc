@@ -353,17 +353,17 @@ std::unordered_map<std::string, std::int64_t> SqliteStore::quota_used_by_key(con
                                                                              std::int64_t first_day,
                                                                              std::int64_t last_day) {
   std::lock_guard lock(mutex_);
+  SqliteStatement st(db_,
+                     "SELECT key_id, SUM(n) FROM ("
+                     "  SELECT key_id, used AS n FROM usage_daily"
+                     "    WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3"
+                     "  UNION ALL"
+                     "  SELECT key_id, delta FROM usage_adjustments"
+                     "    WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3"
+                     ") GROUP BY key_id");
+  st.bind(1, plan_id).bind(2, first_day).bind(3, last_day);
   std::unordered_map<std::string, std::int64_t> used;
-  SqliteStatement served(db_,
-                         "SELECT key_id, SUM(used) FROM usage_daily "
-                         "WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3 GROUP BY key_id");
-  served.bind(1, plan_id).bind(2, first_day).bind(3, last_day);
-  while (served.step()) used[served.text(0)] += served.integer(1);
-  SqliteStatement adjusted(db_,
-                           "SELECT key_id, SUM(delta) FROM usage_adjustments "
-                           "WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3 GROUP BY key_id");
-  adjusted.bind(1, plan_id).bind(2, first_day).bind(3, last_day);
-  while (adjusted.step()) used[adjusted.text(0)] += adjusted.integer(1);
+  while (st.step()) used.emplace(st.text(0), st.integer(1));
   return used;
 }
 

@@ -72,6 +72,32 @@ TEST_F(SqliteStoreTest, UsageAddsUpPerDayAndSurvivesReopen) {
   EXPECT_EQ(store.usage_between("p", "k", 102, 200), 0);
 }
 
+TEST_F(SqliteStoreTest, QuotaUsedByKeySumsServedAndAdjustedInTheWindow) {
+  SqliteStore store(dir / "t.db");
+  store.add_usage({{"p", "a", 100, 5}, {"p", "a", 101, 2}, {"p", "b", 100, 7}, {"p", "a", 99, 50}});
+  store.add_usage({{"q", "a", 100, 40}});
+  store.add_adjustment({"p", "a", 101, -3, 0, "admin"});
+  store.add_adjustment({"p", "c", 100, 4, 0, "admin"});
+  store.add_adjustment({"p", "b", 102, 9, 0, "admin"});
+  const auto used = store.quota_used_by_key("p", 100, 101);
+  EXPECT_EQ(used.size(), 3u);
+  EXPECT_EQ(used.at("a"), 4);  // 5 + 2 - 3; day 99 and plan q are outside
+  EXPECT_EQ(used.at("b"), 7);  // its adjustment is on day 102
+  EXPECT_EQ(used.at("c"), 4);  // an adjustment alone counts too
+  EXPECT_EQ(store.quota_used_by_key("p", 100, 101).at("a"), quota_used_between(store, "p", "a", 100, 101));
+}
+
+TEST_F(SqliteStoreTest, MeterSlotsAreAssignedOnceInOrder) {
+  SqliteStore store(dir / "t.db");
+  const std::uint32_t first = store.assign_meter_slot("p", "a");
+  const auto slots = store.assign_meter_slots({{"p", "b"}, {"p", "a"}, {"q", "a"}});
+  ASSERT_EQ(slots.size(), 3u);
+  EXPECT_EQ(slots[0], first + 1);
+  EXPECT_EQ(slots[1], first);  // already assigned
+  EXPECT_EQ(slots[2], first + 2);
+  EXPECT_EQ(store.meter_slots().size(), 3u);
+}
+
 TEST_F(SqliteStoreTest, ChangesFromAnotherConnectionAreSeen) {
   SqliteStore reader(dir / "t.db");
   SqliteStore writer(dir / "t.db");
