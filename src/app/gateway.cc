@@ -116,8 +116,8 @@ class Reloader {
     };
     catalogs_.publish(build_catalog(state, limits_, loader, slots, clock_.now(), version, &metrics_));
     loaded_version_ = version;
-    spdlog::info("catalog version {} loaded in {} ms (state read {} ms, checked and usage seeded by {} ms): {} apis, "
-                 "{} api keys",
+    spdlog::info("catalog version {} loaded in {} ms (state read by {} ms; checked, usage read and slots "
+                 "assigned by {} ms): {} apis, {} api keys",
                  version, ms_since(started), read_ms, prepared_ms, state.apis.size(), state.api_keys.size());
   }
 
