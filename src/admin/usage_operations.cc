@@ -115,11 +115,10 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
   const QuotaWindow w = quota_window(plan.quota->period, now);
   const std::int64_t limit =
       quota_limit_for(*plan.quota, w.id, quota_window(plan.quota->period, member.created_date).id);
-  bool created = false;
-  KeyPlanState& state = ctx.limits.key_plan(plan.id, member.key_id, created);
-  std::lock_guard seeding(state.seed_mutex);
-  const bool live = state.counted_period == plan.quota->period;
-  QuotaCounter& counter = state.quota_for(plan.quota->period);
+  const KeyPlanHandle state = ctx.limits.key_plan(plan.id, member.key_id);
+  std::lock_guard seeding(*state.seed_mutex);
+  const bool live = state.setup->counted_period == plan.quota->period;
+  QuotaCounter& counter = state.state->quota_for(plan.quota->period);
   std::int64_t used = 0;
   if (live) {
     used = counter.used(w.id);

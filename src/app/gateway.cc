@@ -86,7 +86,7 @@ class Reloader {
     const auto ms_since = [](std::chrono::steady_clock::time_point t) {
       return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
     };
-    const ControlState state = store_.load_control_state();
+    const ControlState state = store_.load_serving_state();
     const auto read_ms = ms_since(started);
     try {
       validate_control_state(state);
@@ -109,11 +109,9 @@ class Reloader {
     std::vector<std::pair<std::string, std::string>> members;
     members.reserve(state.usage_plan_keys.size());
     for (const auto& pk : state.usage_plan_keys) members.emplace_back(pk.plan_id, pk.key_id);
-    meter_.register_slots(members);
+    const std::vector<UsageSlot*> member_slots = meter_.slots_for(members);
     const auto prepared_ms = ms_since(started);
-    UsageSlotProvider slots = [this](const std::string& plan, const std::string& key) {
-      return meter_.slot_for(plan, key);
-    };
+    UsageSlotProvider slots = [&member_slots](std::size_t i) { return member_slots[i]; };
     catalogs_.publish(build_catalog(state, limits_, loader, slots, clock_.now(), version, &metrics_));
     loaded_version_ = version;
     spdlog::info("catalog version {} loaded in {} ms (state read by {} ms; checked, usage read and slots "

@@ -8,31 +8,15 @@
 
 #include "catalog/backend_uri.h"
 #include "limits/quota_window.h"
+#include "model/key_id_index.h"
 
 namespace tollgate {
-
-const LimitRef* PlanBinding::method_limit(std::uint32_t method_index) const {
-  for (const auto& m : method_limits)
-    if (m.method_index == method_index) return &m.limit;
-  return nullptr;
-}
-
-const PlanBinding* KeyEntry::binding_for(const StageEntry* stage) const {
-  for (const auto& b : bindings)
-    if (b.stage == stage) return &b;
-  return nullptr;
-}
 
 const StageEntry* Catalog::stage(std::string_view api_id, std::string_view stage_name) const {
   auto api = apis_.find(api_id);
   if (api == apis_.end()) return nullptr;
   auto stage = api->second.find(stage_name);
   return stage == api->second.end() ? nullptr : &stage->second;
-}
-
-const KeyEntry* Catalog::key(std::string_view value) const {
-  auto it = keys_.find(value);
-  return it == keys_.end() ? nullptr : &it->second;
 }
 
 class CatalogBuilder {
@@ -121,52 +105,70 @@ class CatalogBuilder {
   }
 
   void add_keys(Catalog& catalog, const ControlState& state) {
-    std::map<std::string, const UsagePlan*> plans;
-    for (const auto& p : state.usage_plans) plans[p.id] = &p;
-    std::unordered_map<std::string_view, KeyEntry*> by_id;
-    by_id.reserve(state.api_keys.size());
-    catalog.keys_.reserve(state.api_keys.size());
-    for (const auto& k : state.api_keys) {
-      KeyEntry& entry = catalog.keys_[k.value];
-      entry.id = k.id;
-      entry.enabled = k.enabled;
-      by_id[k.id] = &entry;
-    }
-    for (const auto& pk : state.usage_plan_keys) {
-      auto plan = plans.find(pk.plan_id);
-      auto key = by_id.find(pk.key_id);
-      if (plan == plans.end() || key == by_id.end()) continue;
-      for (const auto& api_stage : plan->second->api_stages) {
+    std::size_t text_bytes = 0;
+    for (const auto& k : state.api_keys) text_bytes += k.value.size() + k.id.size();
+    KeyTable& keys = catalog.keys_;
+    keys.reserve(state.api_keys.size(), text_bytes);
+    std::vector<KeyTable::Record*> records;  // by position in state.api_keys
+    records.reserve(state.api_keys.size());
+    for (const auto& k : state.api_keys) records.push_back(&keys.add_key(k.value, k.id, k.enabled));
+    const KeyIdIndex by_id(state.api_keys);
+
+    // Each plan's stages, as served: what the plan's keys share.
+    struct PlanStages {
+      const UsagePlan* plan;
+      struct Served {
+        const ApiStage* api_stage;
+        const StageEntry* stage;
+        std::uint16_t index;
+      };
+      std::vector<Served> stages;
+    };
+    std::unordered_map<std::string_view, PlanStages> plans;
+    for (const auto& p : state.usage_plans) {
+      PlanStages& entry = plans[p.id];
+      entry.plan = &p;
+      for (const auto& api_stage : p.api_stages) {
         const StageEntry* stage = catalog.stage(api_stage.api_id, api_stage.stage);
-        if (stage) key->second->bindings.push_back(bind(*plan->second, api_stage, *stage, pk));
+        if (!stage) continue;
+        PlanStage shared{stage, p.id, std::nullopt, p.quota};
+        if (p.throttle) shared.key_throttle = BucketParams::from(*p.throttle);
+        entry.stages.push_back({&api_stage, stage, keys.add_plan_stage(std::move(shared))});
       }
+    }
+
+    limits_.reserve_key_plans(state.usage_plan_keys.size());
+    for (std::size_t i = 0; i < state.usage_plan_keys.size(); ++i) {
+      const UsagePlanKey& pk = state.usage_plan_keys[i];
+      auto plan = plans.find(pk.plan_id);
+      const auto key = by_id.find(pk.key_id);
+      if (plan == plans.end() || !key || plan->second.stages.empty()) continue;
+      const UsagePlan& p = *plan->second.plan;
+      const KeyPlanHandle state_handle = key_plan_state(p, pk.key_id);
+      if (p.throttle) state_handle.bucket_for(BucketParams::from(*p.throttle));
+      UsageSlot* usage = usage_slots_(i);
+      const std::int64_t initial_window_id = p.quota ? quota_window(p.quota->period, pk.created_date).id : 0;
+      for (const auto& served : plan->second.stages)
+        keys.bind(*records[*key], served.index, state_handle.state, usage, initial_window_id,
+                  method_limits(p, *served.api_stage, *served.stage, pk.key_id));
     }
   }
 
-  PlanBinding bind(const UsagePlan& plan, const ApiStage& api_stage, const StageEntry& stage,
-                   const UsagePlanKey& pk) {
-    PlanBinding b;
-    b.stage = &stage;
-    b.plan_id = plan.id;
-    b.state = &key_plan_state(plan, pk.key_id);
-    if (plan.throttle) {
-      const BucketParams params = BucketParams::from(*plan.throttle);
-      b.plan_limit = LimitRef{&b.state->bucket_for(params), params};
-    }
-    if (plan.quota) {
-      b.quota = plan.quota;
-      b.initial_window_id = quota_window(plan.quota->period, pk.created_date).id;
-    }
+  // The key's per-method throttles under the plan on one stage: each method
+  // has a bucket per key.
+  std::vector<MethodLimit> method_limits(const UsagePlan& plan, const ApiStage& api_stage, const StageEntry& stage,
+                                         const std::string& key_id) {
+    std::vector<MethodLimit> out;
     for (const auto& [method_key, throttle] : api_stage.throttle) {
       for (std::uint32_t i = 0; i < stage.methods.size(); ++i) {
         const RouteMethod& m = stage.methods[i];
         if (plan_method_key(m.resource_path, m.http_method) != method_key) continue;
-        const std::string scope = "key\n" + plan.id + "\n" + pk.key_id + "\n" + stage.api_id + "\n" +
+        const std::string scope = "key\n" + plan.id + "\n" + key_id + "\n" + stage.api_id + "\n" +
                                   stage.stage_name + "\n" + method_key;
-        b.method_limits.push_back({i, limit_ref(scope, throttle)});
+        out.push_back({i, limit_ref(scope, throttle)});
       }
     }
-    return b;
+    return out;
   }
 
   LimitRef limit_ref(const std::string& scope, const Throttle& throttle) {
@@ -177,19 +179,19 @@ class CatalogBuilder {
   // The key's counters under the plan. The quota is seeded from the store
   // when the counter is new to this process or the quota period changed (the
   // reloader flushes the meter first, so the store holds every count).
-  KeyPlanState& key_plan_state(const UsagePlan& plan, const std::string& key_id) {
-    bool created = false;
-    KeyPlanState& state = limits_.key_plan(plan.id, key_id, created);
-    if (!state.usage) state.usage = usage_slots_(plan.id, key_id);
-    std::lock_guard lock(state.seed_mutex);
+  KeyPlanHandle key_plan_state(const UsagePlan& plan, const std::string& key_id) {
+    const KeyPlanHandle handle = limits_.key_plan(plan.id, key_id);
+    std::lock_guard lock(*handle.seed_mutex);
+    std::optional<QuotaPeriod>& counted = handle.setup->counted_period;
     if (!plan.quota) {
-      state.counted_period.reset();  // a quota added back later is recounted
-    } else if (state.counted_period != plan.quota->period) {
+      counted.reset();  // a quota added back later is recounted
+    } else if (counted != plan.quota->period) {
       const QuotaWindow w = quota_window(plan.quota->period, now_s_);
-      state.quota_for(plan.quota->period).set_used(w.id, load_usage_(plan.id, key_id, w.first_day, w.last_day));
-      state.counted_period = plan.quota->period;
+      handle.state->quota_for(plan.quota->period)
+          .set_used(w.id, load_usage_(plan.id, key_id, w.first_day, w.last_day));
+      counted = plan.quota->period;
     }
-    return state;
+    return handle;
   }
 
   LimitStates& limits_;

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "catalog/key_table.h"
+#include "catalog/limit_ref.h"
 #include "catalog/route_tree.h"
 #include "core/clock.h"
 #include "core/metrics.h"
@@ -22,12 +24,6 @@
 #include "model/types.h"
 
 namespace tollgate {
-
-// A token bucket with the throttle it enforces.
-struct LimitRef {
-  TokenBucket* bucket = nullptr;
-  BucketParams params;
-};
 
 struct MockResponse {
   int status = 200;
@@ -68,37 +64,11 @@ struct StageEntry {
   RouteTree routes;
 };
 
-struct MethodLimit {
-  std::uint32_t method_index;
-  LimitRef limit;
-};
-
-// A key's membership in the one usage plan that covers a given stage.
-struct PlanBinding {
-  const StageEntry* stage = nullptr;
-  std::string plan_id;
-  KeyPlanState* state = nullptr;
-  std::optional<LimitRef> plan_limit;
-  std::optional<Quota> quota;
-  std::int64_t initial_window_id = 0;  // the window the key joined the plan in
-  std::vector<MethodLimit> method_limits;
-
-  const LimitRef* method_limit(std::uint32_t method_index) const;
-};
-
-struct KeyEntry {
-  std::string id;
-  bool enabled = false;
-  std::vector<PlanBinding> bindings;
-
-  const PlanBinding* binding_for(const StageEntry* stage) const;
-};
-
 class Catalog {
  public:
   const StageEntry* stage(std::string_view api_id, std::string_view stage_name) const;
   bool has_api(std::string_view api_id) const { return apis_.find(api_id) != apis_.end(); }
-  const KeyEntry* key(std::string_view value) const;
+  const KeyTable& keys() const { return keys_; }
   const LimitRef& account_limit() const { return account_; }
   std::uint64_t version() const { return version_; }
   std::size_t key_count() const { return keys_.size(); }
@@ -113,7 +83,7 @@ class Catalog {
   using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
   StringMap<StringMap<StageEntry>> apis_;
-  StringMap<KeyEntry> keys_;  // by key value
+  KeyTable keys_;
   LimitRef account_;
   std::uint64_t version_ = 0;
 };
@@ -123,8 +93,9 @@ class Catalog {
 using UsageLoader = std::function<std::int64_t(const std::string& plan_id, const std::string& key_id,
                                                std::int64_t first_day, std::int64_t last_day)>;
 
-// The usage slot a key under a plan counts its served requests into.
-using UsageSlotProvider = std::function<UsageSlot*(const std::string& plan_id, const std::string& key_id)>;
+// The usage slot the i-th of the state's usage plan keys (a key under a plan)
+// counts its served requests into.
+using UsageSlotProvider = std::function<UsageSlot*(std::size_t usage_plan_key)>;
 
 // Builds a catalog from a validated control state. With `metrics`, each
 // route gets its request counters. Control plane: may throw.

@@ -10,10 +10,14 @@ namespace {
 constexpr int kMaxSteps = 5;
 
 // One limit the request must pass: a token bucket, or the key's quota.
+// Trivial, so that the array of them costs nothing to set up.
 struct Step {
-  const LimitRef* bucket = nullptr;  // null for the quota step
-  const char* policy = nullptr;
+  TokenBucket* bucket;  // null for the quota step
+  const BucketParams* params;
+  const char* policy;
 };
+
+Step bucket_step(const LimitRef& l, const char* policy) { return {l.bucket, &l.params, policy}; }
 
 std::int64_t ceil_seconds(std::int64_t nanos) {
   return std::max<std::int64_t>(1, (nanos + kNanosPerSecond - 1) / kNanosPerSecond);
@@ -25,24 +29,24 @@ std::int64_t bucket_window_s(const BucketParams& p) {
 }
 
 LimitReport bucket_report(const Step& s, UnixNanos now) {
-  const BucketParams& p = s.bucket->params;
-  const BucketLevel level = s.bucket->bucket->level(p, now);
+  const BucketParams& p = *s.params;
+  const BucketLevel level = s.bucket->level(p, now);
   return {s.policy, p.burst, bucket_window_s(p), level.remaining, level.seconds_to_full};
 }
 
 class QuotaStep {
  public:
-  QuotaStep(const PlanBinding& b, UnixNanos now)
-      : binding_(b),
+  QuotaStep(const KeyBinding& b, UnixNanos now)
+      : counter_(b.state->quota_for(b.plan->quota->period)),
         now_s_(now / kNanosPerSecond),
-        window_(current_quota_window(b.quota->period, now_s_)),
-        limit_(quota_limit_for(*b.quota, window_.id, b.initial_window_id)) {}
+        window_(current_quota_window(b.plan->quota->period, now_s_)),
+        limit_(quota_limit_for(*b.plan->quota, window_.id, b.initial_window_id)) {}
 
   bool try_take() {
-    remaining_ = binding_.state->quota_for(binding_.quota->period).try_take(window_.id, limit_);
+    remaining_ = counter_.try_take(window_.id, limit_);
     return remaining_ >= 0;
   }
-  void give_back() { binding_.state->quota_for(binding_.quota->period).give_back(window_.id); }
+  void give_back() { counter_.give_back(window_.id); }
   std::int64_t seconds_to_reset() const { return std::max<std::int64_t>(1, window_.end_unix_s - now_s_); }
   LimitReport report() const {
     return {"quota", limit_, window_.end_unix_s - window_.start_unix_s, std::max<std::int64_t>(0, remaining_),
@@ -50,7 +54,7 @@ class QuotaStep {
   }
 
  private:
-  const PlanBinding& binding_;
+  QuotaCounter& counter_;
   std::int64_t now_s_;
   QuotaWindow window_;
   std::int64_t limit_;
@@ -66,33 +70,38 @@ GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_
   Step steps[kMaxSteps];
   int count = 0;
   std::optional<QuotaStep> quota;
+  KeyBinding binding;
 
   if (method.api_key_required) {
-    d.key = api_key ? catalog.key(*api_key) : nullptr;
-    if (d.key && d.key->enabled) d.binding = d.key->binding_for(&stage);
-    if (!d.binding) {
+    const KeyTable& keys = catalog.keys();
+    const KeyTable::Record* key = api_key ? keys.find(*api_key) : nullptr;
+    if (key) {
+      d.key_id = keys.id(*key);
+      if (keys.enabled(*key)) binding = keys.binding(*key, &stage);
+    }
+    if (!binding.plan) {
       d.verdict = Verdict::kForbidden;
       return d;
     }
-    if (const LimitRef* m = d.binding->method_limit(method_index)) steps[count++] = {m, "method"};
-    if (d.binding->plan_limit) steps[count++] = {&*d.binding->plan_limit, "key"};
-    if (d.binding->quota) {
-      quota.emplace(*d.binding, now);
-      steps[count++] = {nullptr, "quota"};
+    d.plan_id = binding.plan->plan_id;
+    if (const LimitRef* m = binding.method_limit(method_index)) steps[count++] = bucket_step(*m, "method");
+    if (binding.plan->key_throttle) steps[count++] = {&binding.state->bucket, &*binding.plan->key_throttle, "key"};
+    if (binding.plan->quota) {
+      quota.emplace(binding, now);
+      steps[count++] = {nullptr, nullptr, "quota"};
     }
   }
-  if (method.stage_limit) steps[count++] = {&*method.stage_limit, "stage"};
-  steps[count++] = {&catalog.account_limit(), "account"};
+  if (method.stage_limit) steps[count++] = bucket_step(*method.stage_limit, "stage");
+  steps[count++] = bucket_step(catalog.account_limit(), "account");
 
   for (int i = 0; i < count; ++i) {
     const Step& s = steps[i];
     std::int64_t wait_ns = 0;
-    const bool taken = s.bucket ? s.bucket->bucket->try_take(s.bucket->params, now, wait_ns)
-                                : quota->try_take();
+    const bool taken = s.bucket ? s.bucket->try_take(*s.params, now, wait_ns) : quota->try_take();
     if (taken) continue;
     for (int j = i - 1; j >= 0; --j) {
       if (steps[j].bucket)
-        steps[j].bucket->bucket->give_back(steps[j].bucket->params);
+        steps[j].bucket->give_back(*steps[j].params);
       else
         quota->give_back();
     }
@@ -110,7 +119,7 @@ GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_
     return d;
   }
 
-  if (d.binding) d.binding->state->usage->count(now / (kNanosPerSecond * 86400));
+  if (binding.usage) binding.usage->count(now / (kNanosPerSecond * 86400));
   for (int i = 0; i < count; ++i) {
     const LimitReport r = steps[i].bucket ? bucket_report(steps[i], now) : quota->report();
     if (!d.report.policy || r.remaining < d.report.remaining) d.report = r;

@@ -29,8 +29,9 @@ struct GateDecision {
   // On refusal the limit that refused; when allowed the tightest one.
   LimitReport report;
   std::int64_t retry_after_s = 0;  // on 429
-  const KeyEntry* key = nullptr;
-  const PlanBinding* binding = nullptr;  // set when a usage plan applied
+  std::string_view key_id;   // the key's, when the request named a known key
+  std::string_view plan_id;  // set when a usage plan applied
+  // Both point into the catalog decided on, which must outlive their use.
 };
 
 // Decides one request for method `method_index` of `stage`. `api_key` is the

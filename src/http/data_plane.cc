@@ -344,8 +344,8 @@ void DataPlane::log_access(const InboundMessage& request, const Reply& reply, co
                  now_ms % 1000, json_string(record.api), json_string(record.stage),
                  json_string(record.method ? std::string_view(record.method->resource_path) : ""),
                  json_string(request.method), json_string(request.target), reply.status(),
-                 json_string(d.key ? std::string_view(d.key->id) : ""),
-                 json_string(d.binding ? std::string_view(d.binding->plan_id) : ""), outcome_name(record.outcome),
+                 json_string(d.key_id),
+                 json_string(d.plan_id), outcome_name(record.outcome),
                  json_string(d.report.policy ? d.report.policy : ""), request.body.size(), reply.body().size(),
                  static_cast<double>(total_ns) / 1e6, static_cast<double>(record.upstream_ns) / 1e6);
   access_log_.line_done();

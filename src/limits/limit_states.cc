@@ -2,13 +2,13 @@
 
 namespace tollgate {
 
-TokenBucket& KeyPlanState::bucket_for(const BucketParams& p) {
-  if (bucket_interval_ns != p.interval_ns || bucket_capacity_ns != p.capacity_ns) {
-    if (bucket_interval_ns != -1) bucket.reset();
-    bucket_interval_ns = p.interval_ns;
-    bucket_capacity_ns = p.capacity_ns;
+TokenBucket& KeyPlanHandle::bucket_for(const BucketParams& p) const {
+  if (setup->bucket_interval_ns != p.interval_ns || setup->bucket_capacity_ns != p.capacity_ns) {
+    if (setup->bucket_interval_ns != -1) state->bucket.reset();
+    setup->bucket_interval_ns = p.interval_ns;
+    setup->bucket_capacity_ns = p.capacity_ns;
   }
-  return bucket;
+  return state->bucket;
 }
 
 TokenBucket& LimitStates::bucket(const std::string& scope, const BucketParams& params) {
@@ -25,13 +25,18 @@ TokenBucket& LimitStates::bucket(const std::string& scope, const BucketParams& p
   return slot->bucket;
 }
 
-KeyPlanState& LimitStates::key_plan(const std::string& plan_id, const std::string& key_id,
-                                    bool& created) {
+KeyPlanHandle LimitStates::key_plan(std::string_view plan_id, std::string_view key_id) {
   std::lock_guard lock(mutex_);
-  auto& slot = key_plans_[plan_id + '\n' + key_id];
-  created = !slot;
-  if (!slot) slot = std::make_unique<KeyPlanState>();
-  return *slot;
+  const KeyPlanIds::Interned k = key_plan_ids_.intern(plan_id, key_id);
+  if (k.id / kChunk == chunks_.size()) chunks_.push_back(std::make_unique<Chunk>());
+  Chunk& chunk = *chunks_[k.id / kChunk];
+  return {&chunk.states[k.id % kChunk], &chunk.setups[k.id % kChunk], &seed_mutexes_[k.id % seed_mutexes_.size()],
+          k.created};
+}
+
+void LimitStates::reserve_key_plans(std::size_t n) {
+  std::lock_guard lock(mutex_);
+  key_plan_ids_.reserve(n);
 }
 
 std::size_t LimitStates::bucket_count() {
@@ -41,7 +46,7 @@ std::size_t LimitStates::bucket_count() {
 
 std::size_t LimitStates::key_plan_count() {
   std::lock_guard lock(mutex_);
-  return key_plans_.size();
+  return key_plan_ids_.size();
 }
 
 }  // namespace tollgate

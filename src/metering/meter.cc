@@ -11,11 +11,12 @@ namespace tollgate {
 Meter::Meter(Store& store, CounterFile& counters, const Clock& clock, Options options)
     : store_(store), counters_(counters), clock_(clock), options_(options) {
   const std::vector<MeterSlot> slots = store_.meter_slots();
+  ids_.reserve(slots.size());
   entries_.reserve(slots.size());
-  by_name_.reserve(slots.size());
   for (const auto& m : slots) {
-    entries_.emplace(m.slot, Entry{m.plan_id, m.key_id, &counters_.slot(m.slot), {m.flushed[0], m.flushed[1]}});
-    by_name_.emplace(m.plan_id + '\n' + m.key_id, m.slot);
+    if (!ids_.intern(m.plan_id, m.key_id).created) continue;  // the store has one slot per pair
+    entries_.push_back({m.slot, &counters_.slot(m.slot),
+                        {{m.flushed[0].day, m.flushed[0].count}, {m.flushed[1].day, m.flushed[1].count}}});
   }
   last_flush_ns_ = clock_.now();
 }
@@ -24,16 +25,27 @@ Meter::~Meter() { stop(); }
 
 UsageSlot* Meter::slot_for(const std::string& plan_id, const std::string& key_id) {
   std::lock_guard lock(mutex_);
-  if (auto it = by_name_.find(plan_id + '\n' + key_id); it != by_name_.end()) return &counters_.slot(it->second);
+  if (const auto id = ids_.find(plan_id, key_id)) return entries_[*id].slot;
   return register_locked({{plan_id, key_id}}).front();
 }
 
-void Meter::register_slots(const std::vector<std::pair<std::string, std::string>>& plan_keys) {
+std::vector<UsageSlot*> Meter::slots_for(const std::vector<std::pair<std::string, std::string>>& plan_keys) {
   std::lock_guard lock(mutex_);
+  std::vector<UsageSlot*> slots(plan_keys.size());
   std::vector<std::pair<std::string, std::string>> missing;
-  for (const auto& [plan_id, key_id] : plan_keys)
-    if (!by_name_.contains(plan_id + '\n' + key_id)) missing.emplace_back(plan_id, key_id);
-  if (!missing.empty()) register_locked(missing);
+  std::vector<std::size_t> missing_at;
+  for (std::size_t i = 0; i < plan_keys.size(); ++i) {
+    if (const auto id = ids_.find(plan_keys[i].first, plan_keys[i].second)) {
+      slots[i] = entries_[*id].slot;
+    } else {
+      missing.push_back(plan_keys[i]);
+      missing_at.push_back(i);
+    }
+  }
+  if (missing.empty()) return slots;
+  const std::vector<UsageSlot*> fresh = register_locked(missing);
+  for (std::size_t j = 0; j < missing.size(); ++j) slots[missing_at[j]] = fresh[j];
+  return slots;
 }
 
 std::vector<UsageSlot*> Meter::register_locked(const std::vector<std::pair<std::string, std::string>>& plan_keys) {
@@ -47,23 +59,25 @@ std::vector<UsageSlot*> Meter::register_locked(const std::vector<std::pair<std::
     // A new slot is normally all zeros; if the store was reset under an old
     // counter file it holds stale counts, which are not this store's usage.
     UsageSlot* slot = &counters_.slot(index);
-    Entry e{plan_keys[i].first, plan_keys[i].second, slot, {}};
+    Entry e{index, slot, {}};
     for (int p = 0; p < 2; ++p) {
-      const DayCount c = slot->read(p);
-      e.flushed[p] = {index, p, c.day, c.count};
-      marks.push_back(e.flushed[p]);
+      e.flushed[p] = slot->read(p);
+      marks.push_back({index, p, e.flushed[p].day, e.flushed[p].count});
     }
-    fresh.push_back(std::move(e));
+    fresh.push_back(e);
   }
   store_.add_usage({}, marks);
   // Registered only once everything above succeeded, so a failure leaves
   // nothing half-known and the next call tries again.
   std::vector<UsageSlot*> slots;
   slots.reserve(fresh.size());
+  ids_.reserve(ids_.size() + fresh.size());
+  entries_.reserve(entries_.size() + fresh.size());
   for (std::size_t i = 0; i < fresh.size(); ++i) {
-    by_name_.emplace(fresh[i].plan_id + '\n' + fresh[i].key_id, indexes[i]);
-    slots.push_back(fresh[i].slot);
-    entries_.emplace(indexes[i], std::move(fresh[i]));
+    // Ids are the entries' positions; a pair listed twice has its first slot.
+    const KeyPlanIds::Interned k = ids_.intern(plan_keys[i].first, plan_keys[i].second);
+    if (k.created) entries_.push_back(fresh[i]);
+    slots.push_back(entries_[k.id].slot);
   }
   return slots;
 }
@@ -96,16 +110,19 @@ bool Meter::flush() {
   std::lock_guard lock(mutex_);
   std::vector<UsageDelta> deltas;
   std::vector<SlotWatermark> marks;
-  for (const auto& [index, e] : entries_) {
+  std::vector<std::uint32_t> marked;  // the entry of each mark
+  for (std::uint32_t id = 0; id < entries_.size(); ++id) {
+    const Entry& e = entries_[id];
     for (int p = 0; p < 2; ++p) {
       const DayCount now = e.slot->read(p);
-      const SlotWatermark& was = e.flushed[p];
+      const DayCount& was = e.flushed[p];
       // A word moved on to a later day starts again from zero; an earlier
       // day (a clock stepped back across midnight) was already counted.
       if (now.day < 0 || now.day < was.day || (now.day == was.day && now.count == was.count)) continue;
       const std::int64_t delta = now.day == was.day ? now.count - was.count : now.count;
-      if (delta > 0) deltas.push_back({e.plan_id, e.key_id, now.day, delta});
-      marks.push_back({index, p, now.day, now.count});
+      if (delta > 0) deltas.push_back({std::string(ids_.plan_id(id)), std::string(ids_.key_id(id)), now.day, delta});
+      marks.push_back({e.slot_index, p, now.day, now.count});
+      marked.push_back(id);
     }
   }
   if (!marks.empty()) {
@@ -115,7 +132,8 @@ bool Meter::flush() {
       spdlog::error("usage flush failed, will retry: {}", e.what());
       return false;
     }
-    for (const auto& m : marks) entries_.at(m.slot).flushed[m.parity] = m;
+    for (std::size_t i = 0; i < marks.size(); ++i)
+      entries_[marked[i]].flushed[marks[i].parity] = {marks[i].day, marks[i].count};
     counters_.sync();
   }
   last_flush_ns_ = clock_.now();

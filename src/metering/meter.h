@@ -2,14 +2,13 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <map>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/key_plan_ids.h"
 #include "metering/counter_file.h"
 #include "store/store.h"
 
@@ -34,9 +33,9 @@ class Meter {
   // The slot a key under a plan counts into; assigned in the store on first
   // use. Control plane; thread-safe.
   UsageSlot* slot_for(const std::string& plan_id, const std::string& key_id);
-  // Assigns slots to every pair not yet known, in one store transaction,
-  // so that slot_for then finds them without touching the store.
-  void register_slots(const std::vector<std::pair<std::string, std::string>>& plan_keys);
+  // The slots of many pairs, in their order; those not yet known are
+  // assigned in one store transaction.
+  std::vector<UsageSlot*> slots_for(const std::vector<std::pair<std::string, std::string>>& plan_keys);
 
   void start();
   // Stops the thread after a final flush.
@@ -48,11 +47,12 @@ class Meter {
   double flush_lag_seconds() const;
 
  private:
+  // One per (plan, key), by its id in ids_. With a million keys the meter
+  // holds this, the id's share of ids_, and nothing else per key.
   struct Entry {
-    std::string plan_id;
-    std::string key_id;
+    std::uint32_t slot_index;
     UsageSlot* slot;
-    SlotWatermark flushed[2];
+    DayCount flushed[2];  // how far each parity word is in the store
   };
   std::vector<UsageSlot*> register_locked(const std::vector<std::pair<std::string, std::string>>& plan_keys);
   void run();
@@ -63,8 +63,8 @@ class Meter {
   const Clock& clock_;
   Options options_;
   std::mutex mutex_;  // guards entries_ and serialises flushes
-  std::unordered_map<std::uint32_t, Entry> entries_;
-  std::unordered_map<std::string, std::uint32_t> by_name_;  // "plan\nkey" → slot
+  KeyPlanIds ids_;
+  std::vector<Entry> entries_;
   std::atomic<std::int64_t> last_flush_ns_{0};
   std::int64_t last_prune_day_ = -1;
 

@@ -7,6 +7,9 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
+
+#include "model/key_id_index.h"
 
 namespace tollgate {
 namespace {
@@ -87,24 +90,32 @@ void validate_control_state(const ControlState& state) {
     }
   }
 
-  std::unordered_map<std::string_view, const ApiKey*> keys;
-  keys.reserve(state.api_keys.size());
-  for (const auto& k : state.api_keys) keys[k.id] = &k;
-
-  // (key, api, stage) → plan id: a key may be in one plan per stage.
-  std::unordered_map<std::string, std::string_view> owner;
-  owner.reserve(state.usage_plan_keys.size());
+  const KeyIdIndex keys(state.api_keys);
+  std::vector<std::uint32_t> key_of;  // per usage plan key, its key's position
+  key_of.reserve(state.usage_plan_keys.size());
+  std::vector<std::uint8_t> plans_of_key(state.api_keys.size());
   for (const auto& pk : state.usage_plan_keys) {
-    auto plan = plans.find(pk.plan_id);
-    auto key = keys.find(pk.key_id);
-    if (plan == plans.end()) fail("Invalid Usage Plan ID specified: " + pk.plan_id);
-    if (key == keys.end()) fail("Invalid API Key identifier specified: " + pk.key_id);
-    for (const auto& s : plan->second->api_stages) {
+    if (!plans.count(pk.plan_id)) fail("Invalid Usage Plan ID specified: " + pk.plan_id);
+    const auto key = keys.find(pk.key_id);
+    if (!key) fail("Invalid API Key identifier specified: " + pk.key_id);
+    key_of.push_back(*key);
+    if (plans_of_key[*key] < 2) ++plans_of_key[*key];
+  }
+
+  // (key, api, stage) → plan id: a key may be in one plan per stage, which
+  // only a key in two plans or more can break.
+  std::unordered_map<std::string, std::string_view> owner;
+  for (std::size_t i = 0; i < state.usage_plan_keys.size(); ++i) {
+    if (plans_of_key[key_of[i]] < 2) continue;
+    const UsagePlanKey& pk = state.usage_plan_keys[i];
+    const ApiKey& key = state.api_keys[key_of[i]];
+    const UsagePlan& plan = *plans.at(pk.plan_id);
+    for (const auto& s : plan.api_stages) {
       auto [it, inserted] = owner.emplace(pk.key_id + '\n' + s.api_id + '\n' + s.stage, pk.plan_id);
       if (!inserted && it->second != pk.plan_id) {
-        const std::string key_name = key->second->name.empty() ? pk.key_id : key->second->name;
+        const std::string key_name = key.name.empty() ? pk.key_id : key.name;
         fail("API key '" + key_name + "' cannot be in usage plans '" +
-             plans[std::string(it->second)]->name + "' and '" + plan->second->name + "': both cover stage " +
+             plans[std::string(it->second)]->name + "' and '" + plan.name + "': both cover stage " +
              s.api_id + ":" + s.stage + ", and a key may be in only one usage plan per stage");
       }
     }

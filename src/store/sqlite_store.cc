@@ -189,11 +189,15 @@ std::uint64_t SqliteStore::control_version() {
   return st.step() ? static_cast<std::uint64_t>(st.integer(0)) : 0;
 }
 
-ControlState SqliteStore::load_control_state() {
+ControlState SqliteStore::load_control_state() { return load_in_read_transaction(KeyDetail::kFull); }
+
+ControlState SqliteStore::load_serving_state() { return load_in_read_transaction(KeyDetail::kServing); }
+
+ControlState SqliteStore::load_in_read_transaction(KeyDetail detail) {
   std::lock_guard lock(mutex_);
   exec("BEGIN");
   try {
-    ControlState state = load_locked();
+    ControlState state = load_locked(detail);
     exec("COMMIT");
     return state;
   } catch (...) {
@@ -202,17 +206,31 @@ ControlState SqliteStore::load_control_state() {
   }
 }
 
-ControlState SqliteStore::load_locked() {
+ControlState SqliteStore::load_locked(KeyDetail detail) {
   ControlState state;
   {
     state.apis = load_docs<RestApi>(db_, "SELECT doc FROM rest_apis ORDER BY id", rest_api_from_json);
     state.deployments =
         load_docs<Deployment>(db_, "SELECT doc FROM deployments ORDER BY api_id, id", deployment_from_json);
     state.stages = load_docs<Stage>(db_, "SELECT doc FROM stages ORDER BY api_id, name", stage_from_json);
-    state.api_keys = load_docs<ApiKey>(db_, "SELECT doc FROM api_keys ORDER BY id", api_key_from_json);
+    if (detail == KeyDetail::kFull) {
+      state.api_keys = load_docs<ApiKey>(db_, "SELECT doc FROM api_keys ORDER BY id", api_key_from_json);
+    } else {
+      // In table order (no index walk) and with SQLite reading the one field
+      // of the document it needs: no JSON tree per key.
+      SqliteStatement keys(db_, "SELECT id, value, json_extract(doc, '$.enabled') FROM api_keys");
+      while (keys.step()) {
+        ApiKey& k = state.api_keys.emplace_back();
+        k.id = keys.text(0);
+        k.value = keys.text(1);
+        k.enabled = keys.integer(2) != 0;
+      }
+    }
     state.usage_plans =
         load_docs<UsagePlan>(db_, "SELECT doc FROM usage_plans ORDER BY id", usage_plan_from_json);
-    SqliteStatement keys(db_, "SELECT plan_id, key_id, created FROM usage_plan_keys ORDER BY plan_id, key_id");
+    SqliteStatement keys(db_, detail == KeyDetail::kFull
+                                  ? "SELECT plan_id, key_id, created FROM usage_plan_keys ORDER BY plan_id, key_id"
+                                  : "SELECT plan_id, key_id, created FROM usage_plan_keys");
     while (keys.step()) state.usage_plan_keys.push_back({keys.text(0), keys.text(1), keys.integer(2)});
     SqliteStatement account(db_, "SELECT doc FROM account WHERE id = 1");
     if (account.step()) state.account = account_from_json(json::parse(account.text(0)));

@@ -22,6 +22,7 @@ class SqliteStore final : public Store {
 
   std::uint64_t control_version() override;
   ControlState load_control_state() override;
+  ControlState load_serving_state() override;
   std::unique_ptr<ControlTransaction> begin() override;
   void add_usage(const std::vector<UsageDelta>& deltas,
                  const std::vector<SlotWatermark>& watermarks = {}) override;
@@ -46,7 +47,9 @@ class SqliteStore final : public Store {
  private:
   friend class SqliteControlTransaction;
   void exec(const char* sql);
-  ControlState load_locked();
+  enum class KeyDetail { kFull, kServing };
+  ControlState load_locked(KeyDetail detail = KeyDetail::kFull);
+  ControlState load_in_read_transaction(KeyDetail detail);
 
   std::mutex mutex_;
   sqlite3* db_ = nullptr;

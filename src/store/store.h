@@ -97,6 +97,10 @@ class Store {
   // Changes whenever committed control state changes, from any process.
   virtual std::uint64_t control_version() = 0;
   virtual ControlState load_control_state() = 0;
+  // The control state as the data plane needs it: API keys carry only their
+  // id, value and enabled flag, and nothing comes in any order. With a
+  // million keys it reads in a fraction of the time of load_control_state.
+  virtual ControlState load_serving_state() = 0;
   // Begins a write transaction that excludes other writers until it ends.
   virtual std::unique_ptr<ControlTransaction> begin() = 0;
 

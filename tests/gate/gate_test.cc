@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <map>
 
 #include "catalog/catalog.h"
 #include "core/utc_date.h"
@@ -61,7 +62,10 @@ class GateTest : public ::testing::Test {
       ++stored_usage_calls;
       return stored_usage;
     };
-    UsageSlotProvider slots = [this](const std::string&, const std::string&) { return &slots_.emplace_back(); };
+    UsageSlotProvider slots = [this](std::size_t i) {
+      const UsagePlanKey& pk = state.usage_plan_keys[i];
+      return &slots_[pk.plan_id + '\n' + pk.key_id];
+    };
     catalog = build_catalog(state, limits, loader, slots, clock.now(), 1);
   }
   UsagePlan& gold() { return state.usage_plans[0]; }
@@ -85,7 +89,7 @@ class GateTest : public ::testing::Test {
   ManualClock clock{kStartS * kNanosPerSecond};
   LimitStates limits;
   std::shared_ptr<const Catalog> catalog;
-  std::deque<UsageSlot> slots_;
+  std::map<std::string, UsageSlot> slots_;  // a usage slot per key and plan, like the meter's
   std::int64_t stored_usage = 0;
   int stored_usage_calls = 0;
 };
@@ -102,6 +106,27 @@ TEST_F(GateTest, KeyOutsideThePlansStageIsForbidden) {
   gold().api_stages = {{"api1", "prod", {}}};
   build();
   EXPECT_EQ(call("beta", "/pets", "GET", "alice-key-0123456789").verdict, Verdict::kForbidden);
+}
+
+TEST_F(GateTest, KeyInTwoPlansGetsEachStagesPlan) {
+  gold().api_stages = {{"api1", "prod", {}}};
+  gold().quota = Quota{2, 0, QuotaPeriod::kDay};
+  UsagePlan silver;
+  silver.id = "silver";
+  silver.name = "silver";
+  silver.api_stages = {{"api1", "beta", {}}};
+  silver.quota = Quota{4, 0, QuotaPeriod::kDay};
+  state.usage_plans.push_back(silver);
+  // Listed by plan, as the store lists them: alice's bindings are apart.
+  state.usage_plan_keys.push_back({"silver", "k1", kStartS});
+  build();
+  EXPECT_EQ(allowed(5, "prod"), 2);
+  EXPECT_EQ(allowed(5, "beta"), 4);
+  const GateDecision d = call("beta", "/pets", "GET", "alice-key-0123456789");
+  EXPECT_EQ(d.plan_id, "silver");
+  EXPECT_EQ(d.key_id, "k1");
+  build();  // the counters survive a rebuild under both plans
+  EXPECT_EQ(allowed(5, "prod") + allowed(5, "beta"), 0);
 }
 
 TEST_F(GateTest, NoKeyMethodIgnoresKeysAndPlans) {
@@ -245,9 +270,8 @@ TEST_F(GateTest, AdmittedRequestsAreMetered) {
   build();
   allowed(3);
   call("prod", "/pets", "GET", std::nullopt);
-  bool created = false;
   const std::int64_t today = kStartS / kDay;
-  EXPECT_EQ(limits.key_plan("gold", "k1", created).usage->served_on(today), 3);
+  EXPECT_EQ(slots_["gold\nk1"].served_on(today), 3);
 }
 
 TEST_F(GateTest, QuotaIsSeededFromStoredUsageAndSurvivesRebuilds) {

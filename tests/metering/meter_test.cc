@@ -53,6 +53,31 @@ TEST_F(MeterTest, FlushWritesExactDailyCountsOnce) {
   EXPECT_EQ(store.usage_between("p", "k", kDay + 1, kDay + 1), 1);
 }
 
+TEST_F(MeterTest, SlotsForManyPairsComeInTheirOrderAndSurviveARestart) {
+  std::vector<UsageSlot*> first;
+  {
+    SqliteStore store(dir / "t.db");
+    CounterFile counters(dir / "counters");
+    Meter meter(store, counters, clock, {});
+    UsageSlot* known = meter.slot_for("gold", "k2");
+    first = meter.slots_for({{"gold", "k1"}, {"gold", "k2"}, {"silver", "k1"}, {"gold", "k1"}});
+    ASSERT_EQ(first.size(), 4u);
+    EXPECT_EQ(first[1], known);
+    EXPECT_EQ(first[3], first[0]);  // listed twice: one slot
+    EXPECT_NE(first[0], first[2]);  // one key under two plans: two slots
+    first[2]->count(kDay);
+    first[2]->count(kDay);
+  }
+  SqliteStore store(dir / "t.db");
+  CounterFile counters(dir / "counters");
+  Meter meter(store, counters, clock, {});
+  const std::vector<UsageSlot*> again = meter.slots_for({{"silver", "k1"}, {"gold", "k1"}});
+  EXPECT_EQ(again[0]->served_on(kDay), 2);
+  EXPECT_EQ(again[1]->served_on(kDay), 0);
+  ASSERT_TRUE(meter.flush());
+  EXPECT_EQ(store.usage_between("silver", "k1", kDay, kDay), 2);
+}
+
 TEST_F(MeterTest, CountsOfACrashedRunAreRecoveredFromTheCounterFile) {
   {
     SqliteStore store(dir / "t.db");

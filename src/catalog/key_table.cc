@@ -1,0 +1,137 @@
+#include "catalog/key_table.h"
+
+#include <functional>
+#include <stdexcept>
+
+#include "core/huge_pages.h"
+
+namespace tollgate {
+namespace {
+
+std::uint64_t hash_value(std::string_view value) { return std::hash<std::string_view>{}(value); }
+
+std::uint16_t tag_of(std::uint64_t hash) { return static_cast<std::uint16_t>(hash >> 48) | 1u; }
+
+// The home slot: the hash's low half scaled to the table's size, which need
+// not be a power of two.
+std::size_t home_of(std::uint64_t hash, std::size_t capacity) {
+  return static_cast<std::size_t>(((hash & 0xFFFFFFFFull) * capacity) >> 32);
+}
+
+}  // namespace
+
+const LimitRef* KeyBinding::method_limit(std::uint32_t method_index) const {
+  for (const auto& m : method_limits)
+    if (m.method_index == method_index) return &m.limit;
+  return nullptr;
+}
+
+void KeyTable::reserve(std::size_t keys, std::size_t text_bytes) {
+  // 80 % full at most: linear probing stays within a cache line or two.
+  records_.assign(keys + keys / 4 + 1, Record{});
+  text_.reserve(text_bytes);
+  advise_huge_pages(records_.data(), records_.size() * sizeof(Record));
+  advise_huge_pages(text_.data(), text_.capacity());
+}
+
+KeyTable::Record& KeyTable::add_key(std::string_view value, std::string_view id, bool enabled) {
+  if (value.size() > 255 || id.size() > 255) throw std::invalid_argument("api key value or id over 255 bytes");
+  if (size_ + 1 >= records_.size()) throw std::logic_error("KeyTable::add_key beyond its reservation");
+  const std::uint64_t hash = hash_value(value);
+  const std::uint16_t tag = tag_of(hash);
+  std::size_t i = home_of(hash, records_.size());
+  for (;; i = i + 1 == records_.size() ? 0 : i + 1) {
+    Record& r = records_[i];
+    if (r.tag == 0) break;
+    if (r.tag == tag && this->value(r) == value) {
+      r.text = static_cast<std::uint32_t>(text_.size());
+      text_.append(value).append(id);
+      r.id_size = static_cast<std::uint8_t>(id.size());
+      r.enabled = enabled;
+      return r;
+    }
+  }
+  if (text_.size() + value.size() + id.size() > 0xFFFFFFFFull) throw std::length_error("api key text over 4 GB");
+  Record& r = records_[i];
+  r.tag = tag;
+  r.value_size = static_cast<std::uint8_t>(value.size());
+  r.id_size = static_cast<std::uint8_t>(id.size());
+  r.enabled = enabled;
+  r.text = static_cast<std::uint32_t>(text_.size());
+  text_.append(value).append(id);
+  ++size_;
+  return r;
+}
+
+std::uint16_t KeyTable::add_plan_stage(PlanStage plan) {
+  if (plan_stages_.size() >= kNoPlan) throw std::length_error("more than 65,534 usage plan stages");
+  plan_stages_.push_back(std::move(plan));
+  return static_cast<std::uint16_t>(plan_stages_.size() - 1);
+}
+
+void KeyTable::bind(Record& key, std::uint16_t plan_stage, KeyPlanState* state, UsageSlot* usage,
+                    std::int64_t initial_window_id, std::vector<MethodLimit> method_limits) {
+  int n = 0;
+  if (key.plan_stage == kNoPlan) {
+    key.plan_stage = plan_stage;
+    key.state = state;
+    key.usage = usage;
+    key.initial_window_id = static_cast<std::int32_t>(initial_window_id);
+  } else {
+    if (key.more_bindings == 255) throw std::length_error("api key bound to over 256 usage plan stages");
+    extra_bindings_[index_of(key)].push_back(
+        {plan_stage, static_cast<std::int32_t>(initial_window_id), state, usage});
+    n = ++key.more_bindings;
+  }
+  if (!method_limits.empty())
+    method_limits_[(std::uint64_t{index_of(key)} << 8) | static_cast<std::uint64_t>(n)] = std::move(method_limits);
+}
+
+const KeyTable::Record* KeyTable::find(std::string_view value) const {
+  if (records_.empty()) return nullptr;
+  const std::uint64_t hash = hash_value(value);
+  const std::uint16_t tag = tag_of(hash);
+  for (std::size_t i = home_of(hash, records_.size());; i = i + 1 == records_.size() ? 0 : i + 1) {
+    const Record& r = records_[i];
+    if (r.tag == 0) return nullptr;
+    if (r.tag != tag) continue;
+    // With a million keys each of these is a cache miss of its own: ask for
+    // all three now rather than one after another.
+    __builtin_prefetch(r.state, 1);
+    __builtin_prefetch(r.usage, 1);
+    if (this->value(r) == value) return &r;
+  }
+}
+
+std::string_view KeyTable::id(const Record& key) const {
+  return {text_.data() + key.text + key.value_size, key.id_size};
+}
+
+bool KeyTable::enabled(const Record& key) const { return key.enabled != 0; }
+
+KeyBinding KeyTable::binding_at(const Record& key, int n) const {
+  KeyBinding b;
+  if (n == 0) {
+    b = {&plan_stages_[key.plan_stage], key.state, key.usage, key.initial_window_id, {}};
+  } else {
+    const ExtraBinding& e = extra_bindings_.at(index_of(key))[static_cast<std::size_t>(n - 1)];
+    b = {&plan_stages_[e.plan_stage], e.state, e.usage, e.initial_window_id, {}};
+  }
+  if (!method_limits_.empty()) {
+    auto it = method_limits_.find((std::uint64_t{index_of(key)} << 8) | static_cast<std::uint64_t>(n));
+    if (it != method_limits_.end()) b.method_limits = it->second;
+  }
+  return b;
+}
+
+KeyBinding KeyTable::binding(const Record& key, const StageEntry* stage) const {
+  if (key.plan_stage == kNoPlan) return {};
+  if (plan_stages_[key.plan_stage].stage == stage) return binding_at(key, 0);
+  for (int n = 1; n <= key.more_bindings; ++n) {
+    const KeyBinding b = binding_at(key, n);
+    if (b.plan->stage == stage) return b;
+  }
+  return {};
+}
+
+}  // namespace tollgate
