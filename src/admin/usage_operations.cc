@@ -117,7 +117,7 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
       quota_limit_for(*plan.quota, w.id, quota_window(plan.quota->period, member.created_date).id);
   const KeyPlanHandle state = ctx.limits.key_plan(plan.id, member.key_id);
   std::lock_guard seeding(*state.seed_mutex);
-  const bool live = state.setup->counted_period == plan.quota->period;
+  const bool live = *state.counted_period == plan.quota->period;
   QuotaCounter& counter = state.state->quota_for(plan.quota->period);
   std::int64_t used = 0;
   if (live) {

@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -45,10 +46,32 @@ class Reloader {
         interval_(interval) {}
   ~Reloader() { stop(); }
 
+  // A control state and the version it is at (or after: the version is
+  // read first, so a write in between only causes one more reload).
+  struct Snapshot {
+    std::uint64_t version = 0;
+    ControlState state;
+    std::int64_t read_ms = 0;
+  };
+  static Snapshot read(Store& store) {
+    const auto started = std::chrono::steady_clock::now();
+    Snapshot s;
+    s.version = store.control_version();
+    s.state = store.load_serving_state();
+    s.read_ms = ms_since(started);
+    return s;
+  }
+
   void reload_now() {
-    const std::uint64_t version = store_.control_version();
-    if (catalogs_.current() && version == loaded_version_) return;
-    load(version);
+    if (catalogs_.current() && store_.control_version() == loaded_version_) return;
+    serve(read(store_));
+  }
+
+  // Builds and publishes the catalog of a snapshot; the first is read ahead,
+  // beside the meter's start.
+  void serve(Snapshot snapshot) {
+    load(snapshot);
+    snapshot = {};
     // The control state just read is garbage now; for a million keys it is
     // hundreds of megabytes the allocator would otherwise keep.
     malloc_trim(0);
@@ -81,18 +104,17 @@ class Reloader {
   }
 
  private:
-  void load(std::uint64_t version) {
+  static std::int64_t ms_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
+  }
+
+  void load(const Snapshot& snapshot) {
     const auto started = std::chrono::steady_clock::now();
-    const auto ms_since = [](std::chrono::steady_clock::time_point t) {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
-    };
-    const ControlState state = store_.load_serving_state();
-    const auto read_ms = ms_since(started);
-    try {
-      validate_control_state(state);
-    } catch (const std::exception& e) {
-      spdlog::warn("control state version {} breaks a rule ({}); serving it anyway", version, e.what());
-    }
+    const std::uint64_t version = snapshot.version;
+    const ControlState& state = snapshot.state;
+    // The rules are checked on the other core while this one builds: with a
+    // million keys each takes a good part of a second. Both only read state.
+    std::future<void> checked = std::async(std::launch::async, [&state] { validate_control_state(state); });
     // New quota counters are seeded from the store: flush first so that it
     // holds every request counted so far.
     meter_.flush();
@@ -114,9 +136,14 @@ class Reloader {
     UsageSlotProvider slots = [&member_slots](std::size_t i) { return member_slots[i]; };
     catalogs_.publish(build_catalog(state, limits_, loader, slots, clock_.now(), version, &metrics_));
     loaded_version_ = version;
-    spdlog::info("catalog version {} loaded in {} ms (state read by {} ms; checked, usage read and slots "
-                 "assigned by {} ms): {} apis, {} api keys",
-                 version, ms_since(started), read_ms, prepared_ms, state.apis.size(), state.api_keys.size());
+    try {
+      checked.get();
+    } catch (const std::exception& e) {
+      spdlog::warn("control state version {} breaks a rule ({}); serving it anyway", version, e.what());
+    }
+    spdlog::info("catalog version {} read in {} ms, built in {} ms (usage read and slots assigned by {} ms): "
+                 "{} apis, {} api keys",
+                 version, snapshot.read_ms, ms_since(started), prepared_ms, state.apis.size(), state.api_keys.size());
   }
 
   // The first load seeds every key's quota: one grouped query per plan
@@ -194,20 +221,32 @@ int serve(const ServeOptions& options) {
   const int workers = options.workers > 0 ? options.workers
                                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 
+  // A fixed threshold: blocks of 1 MiB and more (a large catalog's tables,
+  // the control state read to build it) are mapped on their own and go back
+  // to the system when freed. glibc would otherwise raise the threshold
+  // after the first such free and keep the next ones in its heaps, resident.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   SqliteStore store(database_path(options.data_dir));
+  // The reloader reads through a connection of its own, so its first read
+  // of the control state runs beside the meter's read of its slots: with a
+  // million keys each takes half a second.
+  SqliteStore reload_store(database_path(options.data_dir));
+  std::future<Reloader::Snapshot> first_read =
+      std::async(std::launch::async, [&reload_store] { return Reloader::read(reload_store); });
   SystemClock clock;
   Stats stats;
-  LimitStates limits;
+  KeyPlanIds key_plan_ids;  // numbers each key under each plan once, for the limits and the meter
+  LimitStates limits(&key_plan_ids);
   CatalogHolder catalogs;
   CounterFile counters(options.data_dir / "counters");
-  Meter meter(store, counters, clock, {options.flush_interval, options.usage_retention_days});
+  Meter meter(store, counters, clock, {options.flush_interval, options.usage_retention_days}, &key_plan_ids);
   // Whatever a previous run counted but did not flush (a crash) goes to the
   // store before the first catalog seeds quotas from it.
   meter.flush();
   meter.start();
   MetricsRegistry metrics;
-  Reloader reloader(store, meter, limits, metrics, catalogs, clock, options.reload_interval);
-  reloader.reload_now();
+  Reloader reloader(reload_store, meter, limits, metrics, catalogs, clock, options.reload_interval);
+  reloader.serve(first_read.get());
 
   std::unique_ptr<AccessLog> access_log;
   if (options.access_log != "off")

@@ -123,11 +123,15 @@ class CatalogBuilder {
         std::uint16_t index;
       };
       std::vector<Served> stages;
+      bool throttle_changed = false;
     };
     std::unordered_map<std::string_view, PlanStages> plans;
     for (const auto& p : state.usage_plans) {
       PlanStages& entry = plans[p.id];
       entry.plan = &p;
+      std::optional<BucketParams> throttle;
+      if (p.throttle) throttle = BucketParams::from(*p.throttle);
+      entry.throttle_changed = limits_.plan_throttle_changed(p.id, throttle);
       for (const auto& api_stage : p.api_stages) {
         const StageEntry* stage = catalog.stage(api_stage.api_id, api_stage.stage);
         if (!stage) continue;
@@ -138,14 +142,17 @@ class CatalogBuilder {
     }
 
     limits_.reserve_key_plans(state.usage_plan_keys.size());
+    constexpr std::size_t kAhead = 8;  // lookups in flight: misses overlap
     for (std::size_t i = 0; i < state.usage_plan_keys.size(); ++i) {
+      if (i + kAhead < state.usage_plan_keys.size()) by_id.prefetch(state.usage_plan_keys[i + kAhead].key_id);
       const UsagePlanKey& pk = state.usage_plan_keys[i];
       auto plan = plans.find(pk.plan_id);
       const auto key = by_id.find(pk.key_id);
       if (plan == plans.end() || !key || plan->second.stages.empty()) continue;
       const UsagePlan& p = *plan->second.plan;
       const KeyPlanHandle state_handle = key_plan_state(p, pk.key_id);
-      if (p.throttle) state_handle.bucket_for(BucketParams::from(*p.throttle));
+      // A raised limit takes effect at once.
+      if (plan->second.throttle_changed && !state_handle.created) state_handle.state->bucket.reset();
       UsageSlot* usage = usage_slots_(i);
       const std::int64_t initial_window_id = p.quota ? quota_window(p.quota->period, pk.created_date).id : 0;
       for (const auto& served : plan->second.stages)
@@ -182,7 +189,7 @@ class CatalogBuilder {
   KeyPlanHandle key_plan_state(const UsagePlan& plan, const std::string& key_id) {
     const KeyPlanHandle handle = limits_.key_plan(plan.id, key_id);
     std::lock_guard lock(*handle.seed_mutex);
-    std::optional<QuotaPeriod>& counted = handle.setup->counted_period;
+    std::optional<QuotaPeriod>& counted = *handle.counted_period;
     if (!plan.quota) {
       counted.reset();  // a quota added back later is recounted
     } else if (counted != plan.quota->period) {

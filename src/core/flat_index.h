@@ -6,6 +6,8 @@
 #include <optional>
 #include <vector>
 
+#include "core/huge_pages.h"
+
 namespace tollgate {
 
 // Dense ids by 64-bit hash in one open-addressed array: 8 bytes a slot and no
@@ -25,6 +27,12 @@ class FlatIndex {
       if (s.tag == 0) return std::nullopt;
       if (s.tag == tag && is_id(s.id)) return s.id;
     }
+  }
+
+  // Starts fetching the slot `hash` probes first, for a find soon after:
+  // lookups of many ids issued a few apart overlap their cache misses.
+  void prefetch(std::uint64_t hash) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[home(hash)]);
   }
 
   // Adds `id` under `hash`, which must not be present yet.
@@ -64,6 +72,9 @@ class FlatIndex {
   template <typename HashOf>
   void grow(std::size_t capacity, HashOf& hash_of) {
     std::vector<Slot> old(capacity);
+    // Probes land anywhere in the array: without huge pages, each would miss
+    // the TLB as well as the cache once it spans more than a few MiB.
+    advise_huge_pages(old.data(), capacity * sizeof(Slot));
     old.swap(slots_);
     for (const Slot& s : old)
       if (s.tag != 0) place(hash_of(s.id), s.id);

@@ -16,13 +16,20 @@ std::optional<std::uint32_t> KeyPlanIds::find_plan(std::string_view plan_id) con
   return std::nullopt;
 }
 
+std::optional<std::uint32_t> KeyPlanIds::find_locked(std::uint32_t plan, std::uint64_t hash,
+                                                     std::string_view key_id) const {
+  return index_.find(hash, [&](std::uint32_t id) { return pairs_[id].plan == plan && key_of(id) == key_id; });
+}
+
 std::optional<std::uint32_t> KeyPlanIds::find(std::string_view plan_id, std::string_view key_id) const {
+  std::lock_guard lock(mutex_);
   const auto plan = find_plan(plan_id);
   if (!plan) return std::nullopt;
-  return index_.find(hash(*plan, key_id), [&](std::uint32_t id) { return is(id, *plan, key_id); });
+  return find_locked(*plan, hash(*plan, key_id), key_id);
 }
 
 KeyPlanIds::Interned KeyPlanIds::intern(std::string_view plan_id, std::string_view key_id) {
+  std::lock_guard lock(mutex_);
   std::uint32_t plan = 0;
   if (const auto known = find_plan(plan_id)) {
     plan = *known;
@@ -31,7 +38,7 @@ KeyPlanIds::Interned KeyPlanIds::intern(std::string_view plan_id, std::string_vi
     plans_.emplace_back(plan_id);
   }
   const std::uint64_t h = hash(plan, key_id);
-  if (const auto id = index_.find(h, [&](std::uint32_t i) { return is(i, plan, key_id); })) return {*id, false};
+  if (const auto id = find_locked(plan, h, key_id)) return {*id, false};
   const auto id = static_cast<std::uint32_t>(pairs_.size());
   pairs_.push_back({plan, static_cast<std::uint32_t>(key_text_.size()), static_cast<std::uint32_t>(key_id.size())});
   key_text_.append(key_id);
@@ -40,8 +47,24 @@ KeyPlanIds::Interned KeyPlanIds::intern(std::string_view plan_id, std::string_vi
 }
 
 void KeyPlanIds::reserve(std::size_t n) {
+  std::lock_guard lock(mutex_);
   pairs_.reserve(n);
   index_.reserve(n, hash_of());
+}
+
+std::string KeyPlanIds::plan_id(std::uint32_t id) const {
+  std::lock_guard lock(mutex_);
+  return plans_[pairs_[id].plan];
+}
+
+std::string KeyPlanIds::key_id(std::uint32_t id) const {
+  std::lock_guard lock(mutex_);
+  return std::string(key_of(id));
+}
+
+std::size_t KeyPlanIds::size() const {
+  std::lock_guard lock(mutex_);
+  return pairs_.size();
 }
 
 }  // namespace tollgate

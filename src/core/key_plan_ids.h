@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,9 +12,10 @@
 namespace tollgate {
 
 // Dense ids 0, 1, 2, ... for (usage plan id, API key id) pairs, in the order
-// first seen. A million keys cost about 40 bytes each here: the key ids
-// share one character buffer, the few plan ids are stored once, and the
-// index is flat. Not thread-safe; control plane.
+// first seen. The limit states and the meter share one, each keeping its own
+// per-pair data in an array by id, so a million pairs are known once: about
+// 40 bytes each, with the key ids in one character buffer, the few plan ids
+// stored once and a flat index. Thread-safe; control plane.
 class KeyPlanIds {
  public:
   struct Interned {
@@ -25,11 +27,9 @@ class KeyPlanIds {
   Interned intern(std::string_view plan_id, std::string_view key_id);
   void reserve(std::size_t n);
 
-  std::string_view plan_id(std::uint32_t id) const { return plans_[pairs_[id].plan]; }
-  std::string_view key_id(std::uint32_t id) const {
-    return std::string_view(key_text_).substr(pairs_[id].key_offset, pairs_[id].key_size);
-  }
-  std::size_t size() const { return pairs_.size(); }
+  std::string plan_id(std::uint32_t id) const;
+  std::string key_id(std::uint32_t id) const;
+  std::size_t size() const;
 
  private:
   struct Pair {
@@ -39,13 +39,15 @@ class KeyPlanIds {
   };
   static std::uint64_t hash(std::uint32_t plan, std::string_view key_id);
   std::optional<std::uint32_t> find_plan(std::string_view plan_id) const;
-  bool is(std::uint32_t id, std::uint32_t plan, std::string_view key_id) const {
-    return pairs_[id].plan == plan && this->key_id(id) == key_id;
+  std::optional<std::uint32_t> find_locked(std::uint32_t plan, std::uint64_t hash, std::string_view key_id) const;
+  std::string_view key_of(std::uint32_t id) const {
+    return std::string_view(key_text_).substr(pairs_[id].key_offset, pairs_[id].key_size);
   }
   auto hash_of() const {
-    return [this](std::uint32_t id) { return hash(pairs_[id].plan, key_id(id)); };
+    return [this](std::uint32_t id) { return hash(pairs_[id].plan, key_of(id)); };
   }
 
+  mutable std::mutex mutex_;
   std::vector<std::string> plans_;  // usage plans are few: a scan finds one
   std::vector<Pair> pairs_;
   std::string key_text_;

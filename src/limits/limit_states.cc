@@ -2,15 +2,6 @@
 
 namespace tollgate {
 
-TokenBucket& KeyPlanHandle::bucket_for(const BucketParams& p) const {
-  if (setup->bucket_interval_ns != p.interval_ns || setup->bucket_capacity_ns != p.capacity_ns) {
-    if (setup->bucket_interval_ns != -1) state->bucket.reset();
-    setup->bucket_interval_ns = p.interval_ns;
-    setup->bucket_capacity_ns = p.capacity_ns;
-  }
-  return state->bucket;
-}
-
 TokenBucket& LimitStates::bucket(const std::string& scope, const BucketParams& params) {
   std::lock_guard lock(mutex_);
   auto& slot = buckets_[scope];
@@ -27,15 +18,31 @@ TokenBucket& LimitStates::bucket(const std::string& scope, const BucketParams& p
 
 KeyPlanHandle LimitStates::key_plan(std::string_view plan_id, std::string_view key_id) {
   std::lock_guard lock(mutex_);
-  const KeyPlanIds::Interned k = key_plan_ids_.intern(plan_id, key_id);
-  if (k.id / kChunk == chunks_.size()) chunks_.push_back(std::make_unique<Chunk>());
-  Chunk& chunk = *chunks_[k.id / kChunk];
-  return {&chunk.states[k.id % kChunk], &chunk.setups[k.id % kChunk], &seed_mutexes_[k.id % seed_mutexes_.size()],
-          k.created};
+  const std::uint32_t id = key_plan_ids_.intern(plan_id, key_id).id;
+  while (id / kChunk >= chunks_.size()) chunks_.push_back(std::make_unique<Chunk>());
+  Chunk& chunk = *chunks_[id / kChunk];
+  const bool created = !chunk.made[id % kChunk];
+  if (created) {
+    chunk.made[id % kChunk] = true;
+    ++key_plan_count_;
+  }
+  return {&chunk.states[id % kChunk], &chunk.counted_periods[id % kChunk], &seed_mutexes_[id % seed_mutexes_.size()],
+          created};
+}
+
+bool LimitStates::plan_throttle_changed(const std::string& plan_id, const std::optional<BucketParams>& throttle) {
+  std::lock_guard lock(mutex_);
+  std::optional<Throttled> now;
+  if (throttle) now = Throttled{throttle->interval_ns, throttle->capacity_ns};
+  auto [it, inserted] = plan_throttles_.try_emplace(plan_id, now);
+  if (inserted) return false;
+  const bool changed = it->second.has_value() != now.has_value() ||
+                       (now && (it->second->interval_ns != now->interval_ns || it->second->capacity_ns != now->capacity_ns));
+  it->second = now;
+  return changed;
 }
 
 void LimitStates::reserve_key_plans(std::size_t n) {
-  std::lock_guard lock(mutex_);
   key_plan_ids_.reserve(n);
 }
 
@@ -46,7 +53,7 @@ std::size_t LimitStates::bucket_count() {
 
 std::size_t LimitStates::key_plan_count() {
   std::lock_guard lock(mutex_);
-  return key_plan_ids_.size();
+  return key_plan_count_;
 }
 
 }  // namespace tollgate

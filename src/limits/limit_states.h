@@ -30,29 +30,17 @@ struct KeyPlanState {
   QuotaCounter& quota_for(QuotaPeriod p) { return quota[static_cast<int>(p)]; }
 };
 
-// What the catalog builder and UpdateUsage know of a key/plan state beyond
-// its counters; never read on the request path.
-struct KeyPlanSetup {
-  // The quota period the counters were last seeded for; none while the plan
-  // has no quota (its requests are not charged to any counter then).
-  std::optional<QuotaPeriod> counted_period;
-  // The throttle the bucket was last set up for; none yet at -1.
-  std::int64_t bucket_interval_ns = -1;
-  std::int64_t bucket_capacity_ns = -1;
-};
-
 // A key/plan state found or made by LimitStates::key_plan.
 struct KeyPlanHandle {
   KeyPlanState* state = nullptr;
-  KeyPlanSetup* setup = nullptr;
+  // The quota period the counters were last seeded for; none while the plan
+  // has no quota (its requests are not charged to any counter then). Under
+  // the seed mutex; never read on the request path.
+  std::optional<QuotaPeriod>* counted_period = nullptr;
   // Seeding a counter from the store (catalog builder) and adjusting it
   // (UpdateUsage, admin thread) take this, so neither misses the other.
   std::mutex* seed_mutex = nullptr;
   bool created = false;  // new: its quota is still to be loaded
-
-  // The key's bucket, set up for `p`; one whose throttle changed starts
-  // again full. Catalog builder only.
-  TokenBucket& bucket_for(const BucketParams& p) const;
 };
 
 // The mutable limit state that outlives catalog snapshots: token buckets and
@@ -61,10 +49,19 @@ struct KeyPlanHandle {
 // long as this registry and are used lock-free on the request path.
 class LimitStates {
  public:
+  // Key/plan pairs are numbered by `ids`, shared with the meter, or by ids
+  // of its own.
+  explicit LimitStates(KeyPlanIds* ids = nullptr)
+      : own_ids_(ids ? nullptr : std::make_unique<KeyPlanIds>()), key_plan_ids_(ids ? *ids : *own_ids_) {}
+
   // The bucket for `scope`, enforcing `params`. A bucket whose throttle
   // changed starts again full, so a raised limit takes effect at once.
   TokenBucket& bucket(const std::string& scope, const BucketParams& params);
   KeyPlanHandle key_plan(std::string_view plan_id, std::string_view key_id);
+  // Records the throttle a usage plan's keys are under, and tells whether it
+  // differs from the one last recorded: then every key's bucket under the
+  // plan starts again full. Catalog builder only.
+  bool plan_throttle_changed(const std::string& plan_id, const std::optional<BucketParams>& throttle);
   // Room for `n` key/plan states in all, made ahead of a large catalog.
   void reserve_key_plans(std::size_t n);
 
@@ -77,7 +74,8 @@ class LimitStates {
   static constexpr std::size_t kChunk = 4096;
   struct Chunk {
     std::array<KeyPlanState, kChunk> states;
-    std::array<KeyPlanSetup, kChunk> setups;
+    std::array<std::optional<QuotaPeriod>, kChunk> counted_periods;
+    std::array<bool, kChunk> made;
   };
   struct ScopedBucket {
     TokenBucket bucket;
@@ -86,8 +84,15 @@ class LimitStates {
 
   std::mutex mutex_;
   std::unordered_map<std::string, std::unique_ptr<ScopedBucket>> buckets_;
-  KeyPlanIds key_plan_ids_;
-  std::vector<std::unique_ptr<Chunk>> chunks_;
+  struct Throttled {
+    std::int64_t interval_ns;
+    std::int64_t capacity_ns;
+  };
+  std::unordered_map<std::string, std::optional<Throttled>> plan_throttles_;
+  std::unique_ptr<KeyPlanIds> own_ids_;
+  KeyPlanIds& key_plan_ids_;
+  std::vector<std::unique_ptr<Chunk>> chunks_;  // by pair id; a pair may be known to the meter only
+  std::size_t key_plan_count_ = 0;
   std::array<std::mutex, 64> seed_mutexes_;
 };
 

@@ -53,6 +53,16 @@ UsageSlot& CounterFile::slot(std::uint32_t index) {
   return static_cast<UsageSlot*>(segments_[segment].base)[index % kSlotsPerSegment];
 }
 
+std::uint32_t CounterFile::index_of(const UsageSlot& slot) {
+  std::lock_guard lock(mutex_);
+  for (std::size_t n = 0; n < segments_.size(); ++n) {
+    const auto* base = static_cast<const UsageSlot*>(segments_[n].base);
+    if (&slot >= base && &slot < base + kSlotsPerSegment)
+      return static_cast<std::uint32_t>(n * kSlotsPerSegment + static_cast<std::size_t>(&slot - base));
+  }
+  throw std::logic_error("CounterFile::index_of: not a slot of this file");
+}
+
 void CounterFile::sync() {
   std::lock_guard lock(mutex_);
   for (const auto& s : segments_) ::msync(s.base, s.size, MS_ASYNC);

@@ -27,6 +27,8 @@ class CounterFile {
 
   // The slot at `index`, mapping new segments as needed. Control plane.
   UsageSlot& slot(std::uint32_t index);
+  // The index of a slot slot() returned.
+  std::uint32_t index_of(const UsageSlot& slot);
   // Schedules the dirty pages for writing (bounds what a power cut loses).
   void sync();
 

@@ -2,31 +2,42 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "core/utc_date.h"
 
 namespace tollgate {
 
-Meter::Meter(Store& store, CounterFile& counters, const Clock& clock, Options options)
-    : store_(store), counters_(counters), clock_(clock), options_(options) {
-  const std::vector<MeterSlot> slots = store_.meter_slots();
-  ids_.reserve(slots.size());
-  entries_.reserve(slots.size());
-  for (const auto& m : slots) {
-    if (!ids_.intern(m.plan_id, m.key_id).created) continue;  // the store has one slot per pair
-    entries_.push_back({m.slot, &counters_.slot(m.slot),
-                        {{m.flushed[0].day, m.flushed[0].count}, {m.flushed[1].day, m.flushed[1].count}}});
-  }
+Meter::Meter(Store& store, CounterFile& counters, const Clock& clock, Options options, KeyPlanIds* ids)
+    : store_(store),
+      counters_(counters),
+      clock_(clock),
+      options_(options),
+      own_ids_(ids ? nullptr : std::make_unique<KeyPlanIds>()),
+      ids_(ids ? *ids : *own_ids_) {
+  const std::size_t known = store_.meter_slot_count();
+  ids_.reserve(ids_.size() + known);
+  entries_.reserve(ids_.size() + known);
+  store_.scan_meter_slots([this](const MeterSlot& m) {
+    Entry& e = entry_for(ids_.intern(m.plan_id, m.key_id).id);
+    if (e.slot) return;  // the store has one slot per pair
+    e.slot = &counters_.slot(m.slot);
+    for (int p = 0; p < 2; ++p) e.set_flushed(p, {m.flushed[p].day, m.flushed[p].count});
+  });
+  entries_.resize(ids_.size());
   last_flush_ns_ = clock_.now();
 }
 
 Meter::~Meter() { stop(); }
 
+Meter::Entry& Meter::entry_for(std::uint32_t id) {
+  if (id >= entries_.size()) entries_.resize(std::max<std::size_t>(id + 1, entries_.size() + entries_.size() / 2));
+  return entries_[id];
+}
+
 UsageSlot* Meter::slot_for(const std::string& plan_id, const std::string& key_id) {
-  std::lock_guard lock(mutex_);
-  if (const auto id = ids_.find(plan_id, key_id)) return entries_[*id].slot;
-  return register_locked({{plan_id, key_id}}).front();
+  return slots_for({{plan_id, key_id}}).front();
 }
 
 std::vector<UsageSlot*> Meter::slots_for(const std::vector<std::pair<std::string, std::string>>& plan_keys) {
@@ -35,7 +46,8 @@ std::vector<UsageSlot*> Meter::slots_for(const std::vector<std::pair<std::string
   std::vector<std::pair<std::string, std::string>> missing;
   std::vector<std::size_t> missing_at;
   for (std::size_t i = 0; i < plan_keys.size(); ++i) {
-    if (const auto id = ids_.find(plan_keys[i].first, plan_keys[i].second)) {
+    const auto id = ids_.find(plan_keys[i].first, plan_keys[i].second);
+    if (id && id < entries_.size() && entries_[*id].slot) {
       slots[i] = entries_[*id].slot;
     } else {
       missing.push_back(plan_keys[i]);
@@ -58,26 +70,24 @@ std::vector<UsageSlot*> Meter::register_locked(const std::vector<std::pair<std::
     const std::uint32_t index = indexes[i];
     // A new slot is normally all zeros; if the store was reset under an old
     // counter file it holds stale counts, which are not this store's usage.
-    UsageSlot* slot = &counters_.slot(index);
-    Entry e{index, slot, {}};
+    Entry& e = fresh.emplace_back();
+    e.slot = &counters_.slot(index);
     for (int p = 0; p < 2; ++p) {
-      e.flushed[p] = slot->read(p);
-      marks.push_back({index, p, e.flushed[p].day, e.flushed[p].count});
+      const DayCount c = e.slot->read(p);
+      e.set_flushed(p, c);
+      marks.push_back({index, p, c.day, c.count});
     }
-    fresh.push_back(e);
   }
   store_.add_usage({}, marks);
   // Registered only once everything above succeeded, so a failure leaves
   // nothing half-known and the next call tries again.
   std::vector<UsageSlot*> slots;
   slots.reserve(fresh.size());
-  ids_.reserve(ids_.size() + fresh.size());
-  entries_.reserve(entries_.size() + fresh.size());
+  entries_.resize(std::max(entries_.size(), ids_.size() + fresh.size()));
   for (std::size_t i = 0; i < fresh.size(); ++i) {
-    // Ids are the entries' positions; a pair listed twice has its first slot.
-    const KeyPlanIds::Interned k = ids_.intern(plan_keys[i].first, plan_keys[i].second);
-    if (k.created) entries_.push_back(fresh[i]);
-    slots.push_back(entries_[k.id].slot);
+    Entry& e = entry_for(ids_.intern(plan_keys[i].first, plan_keys[i].second).id);
+    if (!e.slot) e = fresh[i];  // else listed twice: the first slot stands
+    slots.push_back(e.slot);
   }
   return slots;
 }
@@ -113,15 +123,16 @@ bool Meter::flush() {
   std::vector<std::uint32_t> marked;  // the entry of each mark
   for (std::uint32_t id = 0; id < entries_.size(); ++id) {
     const Entry& e = entries_[id];
+    if (!e.slot) continue;
     for (int p = 0; p < 2; ++p) {
       const DayCount now = e.slot->read(p);
-      const DayCount& was = e.flushed[p];
+      const DayCount was = e.flushed(p);
       // A word moved on to a later day starts again from zero; an earlier
       // day (a clock stepped back across midnight) was already counted.
       if (now.day < 0 || now.day < was.day || (now.day == was.day && now.count == was.count)) continue;
       const std::int64_t delta = now.day == was.day ? now.count - was.count : now.count;
-      if (delta > 0) deltas.push_back({std::string(ids_.plan_id(id)), std::string(ids_.key_id(id)), now.day, delta});
-      marks.push_back({e.slot_index, p, now.day, now.count});
+      if (delta > 0) deltas.push_back({ids_.plan_id(id), ids_.key_id(id), now.day, delta});
+      marks.push_back({counters_.index_of(*e.slot), p, now.day, now.count});
       marked.push_back(id);
     }
   }
@@ -133,7 +144,7 @@ bool Meter::flush() {
       return false;
     }
     for (std::size_t i = 0; i < marks.size(); ++i)
-      entries_[marked[i]].flushed[marks[i].parity] = {marks[i].day, marks[i].count};
+      entries_[marked[i]].set_flushed(marks[i].parity, {marks[i].day, marks[i].count});
     counters_.sync();
   }
   last_flush_ns_ = clock_.now();

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -27,7 +28,9 @@ class Meter {
     std::int64_t retention_days = 90;
   };
 
-  Meter(Store& store, CounterFile& counters, const Clock& clock, Options options);
+  // Key/plan pairs are numbered by `ids`, shared with the limit states, or
+  // by ids of its own.
+  Meter(Store& store, CounterFile& counters, const Clock& clock, Options options, KeyPlanIds* ids = nullptr);
   ~Meter();  // stops and flushes
 
   // The slot a key under a plan counts into; assigned in the store on first
@@ -50,10 +53,18 @@ class Meter {
   // One per (plan, key), by its id in ids_. With a million keys the meter
   // holds this, the id's share of ids_, and nothing else per key.
   struct Entry {
-    std::uint32_t slot_index;
-    UsageSlot* slot;
-    DayCount flushed[2];  // how far each parity word is in the store
+    UsageSlot* slot = nullptr;
+    // How far each parity word is in the store: (day, count) in 12 bytes.
+    std::int32_t flushed_day[2] = {-1, -1};
+    std::int64_t flushed_count[2] = {0, 0};
+
+    DayCount flushed(int parity) const { return {flushed_day[parity], flushed_count[parity]}; }
+    void set_flushed(int parity, DayCount c) {
+      flushed_day[parity] = static_cast<std::int32_t>(c.day);
+      flushed_count[parity] = c.count;
+    }
   };
+  static_assert(sizeof(Entry) == 32);
   std::vector<UsageSlot*> register_locked(const std::vector<std::pair<std::string, std::string>>& plan_keys);
   void run();
   void prune();
@@ -63,8 +74,11 @@ class Meter {
   const Clock& clock_;
   Options options_;
   std::mutex mutex_;  // guards entries_ and serialises flushes
-  KeyPlanIds ids_;
-  std::vector<Entry> entries_;
+  Entry& entry_for(std::uint32_t id);  // grows entries_ to hold `id`
+
+  std::unique_ptr<KeyPlanIds> own_ids_;
+  KeyPlanIds& ids_;
+  std::vector<Entry> entries_;  // by pair id; slot null: a pair the meter has no slot for
   std::atomic<std::int64_t> last_flush_ns_{0};
   std::int64_t last_prune_day_ = -1;
 

@@ -24,6 +24,8 @@ class KeyIdIndex {
       if (!find(keys[i].id)) index_.insert(hash(keys[i].id), i, hash_of);
   }
 
+  void prefetch(std::string_view id) const { index_.prefetch(hash(id)); }
+
   std::optional<std::uint32_t> find(std::string_view id) const {
     return index_.find(hash(id), [&](std::uint32_t i) { return keys_[i].id == id; });
   }

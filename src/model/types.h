@@ -18,7 +18,7 @@ struct Throttle {
   bool operator==(const Throttle&) const = default;
 };
 
-enum class QuotaPeriod { kDay, kWeek, kMonth };
+enum class QuotaPeriod : std::uint8_t { kDay, kWeek, kMonth };
 
 struct Quota {
   std::int64_t limit = 0;

@@ -21,6 +21,9 @@ CREATE TABLE IF NOT EXISTS deployments (
 CREATE TABLE IF NOT EXISTS stages (
   api_id TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (api_id, name));
 CREATE TABLE IF NOT EXISTS api_keys (id TEXT PRIMARY KEY, value TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+-- What the data plane loads of every key, readable without the documents:
+-- with a million keys a scan of this reads an eighth of the table's pages.
+CREATE INDEX IF NOT EXISTS api_keys_serving ON api_keys (id, value, json_extract(doc, '$.enabled'));
 CREATE TABLE IF NOT EXISTS usage_plans (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS usage_plan_keys (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, created INTEGER NOT NULL,
@@ -206,6 +209,11 @@ ControlState SqliteStore::load_in_read_transaction(KeyDetail detail) {
   }
 }
 
+std::size_t SqliteStore::row_count(const char* table) {
+  SqliteStatement st(db_, (std::string("SELECT count(*) FROM ") + table).c_str());
+  return st.step() ? static_cast<std::size_t>(st.integer(0)) : 0;
+}
+
 ControlState SqliteStore::load_locked(KeyDetail detail) {
   ControlState state;
   {
@@ -216,9 +224,11 @@ ControlState SqliteStore::load_locked(KeyDetail detail) {
     if (detail == KeyDetail::kFull) {
       state.api_keys = load_docs<ApiKey>(db_, "SELECT doc FROM api_keys ORDER BY id", api_key_from_json);
     } else {
-      // In table order (no index walk) and with SQLite reading the one field
-      // of the document it needs: no JSON tree per key.
-      SqliteStatement keys(db_, "SELECT id, value, json_extract(doc, '$.enabled') FROM api_keys");
+      // From the index that covers it: neither the documents' pages read nor
+      // a JSON tree per key built.
+      state.api_keys.reserve(row_count("api_keys"));
+      SqliteStatement keys(
+          db_, "SELECT id, value, json_extract(doc, '$.enabled') FROM api_keys INDEXED BY api_keys_serving");
       while (keys.step()) {
         ApiKey& k = state.api_keys.emplace_back();
         k.id = keys.text(0);
@@ -231,6 +241,7 @@ ControlState SqliteStore::load_locked(KeyDetail detail) {
     SqliteStatement keys(db_, detail == KeyDetail::kFull
                                   ? "SELECT plan_id, key_id, created FROM usage_plan_keys ORDER BY plan_id, key_id"
                                   : "SELECT plan_id, key_id, created FROM usage_plan_keys");
+    state.usage_plan_keys.reserve(row_count("usage_plan_keys"));
     while (keys.step()) state.usage_plan_keys.push_back({keys.text(0), keys.text(1), keys.integer(2)});
     SqliteStatement account(db_, "SELECT doc FROM account WHERE id = 1");
     if (account.step()) state.account = account_from_json(json::parse(account.text(0)));
@@ -329,20 +340,25 @@ std::vector<std::uint32_t> SqliteStore::assign_meter_slots(
   return slots;
 }
 
-std::vector<MeterSlot> SqliteStore::meter_slots() {
+std::size_t SqliteStore::meter_slot_count() {
   std::lock_guard lock(mutex_);
-  SqliteStatement st(db_, "SELECT plan_id, key_id, slot, day0, count0, day1, count1 FROM meter_slots ORDER BY slot");
-  std::vector<MeterSlot> out;
+  return row_count("meter_slots");
+}
+
+void SqliteStore::scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) {
+  std::lock_guard lock(mutex_);
+  // Table order: an ORDER BY slot would walk the slot index and look up each
+  // row, a million B-tree descents.
+  SqliteStatement st(db_, "SELECT plan_id, key_id, slot, day0, count0, day1, count1 FROM meter_slots");
+  MeterSlot m;
   while (st.step()) {
-    MeterSlot m;
     m.plan_id = st.text(0);
     m.key_id = st.text(1);
     m.slot = static_cast<std::uint32_t>(st.integer(2));
     m.flushed[0] = {m.slot, 0, st.integer(3), st.integer(4)};
     m.flushed[1] = {m.slot, 1, st.integer(5), st.integer(6)};
-    out.push_back(std::move(m));
+    fn(m);
   }
-  return out;
 }
 
 std::int64_t SqliteStore::usage_between(const std::string& plan_id, const std::string& key_id,

@@ -32,7 +32,8 @@ class SqliteStore final : public Store {
   std::uint32_t assign_meter_slot(const std::string& plan_id, const std::string& key_id) override;
   std::vector<std::uint32_t> assign_meter_slots(
       const std::vector<std::pair<std::string, std::string>>& plan_keys) override;
-  std::vector<MeterSlot> meter_slots() override;
+  void scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) override;
+  std::size_t meter_slot_count() override;
   std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
                              std::int64_t first_day, std::int64_t last_day) override;
   std::vector<DailyUsage> usage_days(const std::string& plan_id, const std::string& key_id,
@@ -50,6 +51,7 @@ class SqliteStore final : public Store {
   enum class KeyDetail { kFull, kServing };
   ControlState load_locked(KeyDetail detail = KeyDetail::kFull);
   ControlState load_in_read_transaction(KeyDetail detail);
+  std::size_t row_count(const char* table);  // table: a name of ours, never input
 
   std::mutex mutex_;
   sqlite3* db_ = nullptr;

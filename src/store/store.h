@@ -121,7 +121,14 @@ class Store {
   // transaction: a first start with a million keys must not take a million.
   virtual std::vector<std::uint32_t> assign_meter_slots(
       const std::vector<std::pair<std::string, std::string>>& plan_keys) = 0;
-  virtual std::vector<MeterSlot> meter_slots() = 0;
+  // Every assigned slot, streamed in no particular order.
+  virtual void scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) = 0;
+  virtual std::size_t meter_slot_count() = 0;
+  std::vector<MeterSlot> meter_slots() {
+    std::vector<MeterSlot> out;
+    scan_meter_slots([&out](const MeterSlot& m) { out.push_back(m); });
+    return out;
+  }
   // Sum of usage for a key under a plan over days [first_day, last_day].
   virtual std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
                                      std::int64_t first_day, std::int64_t last_day) = 0;
