@@ -64,12 +64,12 @@ class Reloader {
 
   void reload_now() {
     if (catalogs_.current() && store_.control_version() == loaded_version_) return;
-    serve(read(store_));
+    publish(read(store_));
   }
 
   // Builds and publishes the catalog of a snapshot; the first is read ahead,
   // beside the meter's start.
-  void serve(Snapshot snapshot) {
+  void publish(Snapshot snapshot) {
     load(snapshot);
     snapshot = {};
     // The control state just read is garbage now; for a million keys it is
@@ -246,7 +246,7 @@ int serve(const ServeOptions& options) {
   meter.start();
   MetricsRegistry metrics;
   Reloader reloader(reload_store, meter, limits, metrics, catalogs, clock, options.reload_interval);
-  reloader.serve(first_read.get());
+  reloader.publish(first_read.get());
 
   std::unique_ptr<AccessLog> access_log;
   if (options.access_log != "off")

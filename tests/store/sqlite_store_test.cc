@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "temp_dir.h"
@@ -41,6 +42,37 @@ TEST_F(SqliteStoreTest, RoundTripsControlStateAndBumpsTheVersion) {
   EXPECT_EQ(s.api_keys[0], key);
   ASSERT_EQ(s.usage_plan_keys.size(), 1u);
   EXPECT_EQ(s.usage_plan_keys[0].created_date, 12);
+}
+
+TEST_F(SqliteStoreTest, ServingStateCarriesWhatTheDataPlaneNeedsOfKeys) {
+  SqliteStore store(dir / "t.db");
+  {
+    auto tx = store.begin();
+    tx->put(ApiKey{"k1", "value-0123456789abcdef", "alice", "c1", "d", true, 10, 11, {{"t", "v"}}});
+    tx->put(ApiKey{"k2", "value-fedcba9876543210", "bob", "c2", "", true, 10, 11, {}});
+    tx->put(UsagePlan{"p1", "gold", "", {}, std::nullopt, std::nullopt, "", {}});
+    tx->put(UsagePlanKey{"p1", "k2", 12});
+    tx->commit();
+  }
+  {
+    // An update after the first write reaches the serving index too.
+    auto tx = store.begin();
+    tx->put(ApiKey{"k1", "value-0123456789abcdef", "alice", "c1", "d", false, 10, 12, {}});
+    tx->commit();
+  }
+  ControlState s = store.load_serving_state();
+  ASSERT_EQ(s.api_keys.size(), 2u);
+  std::sort(s.api_keys.begin(), s.api_keys.end(), [](const ApiKey& a, const ApiKey& b) { return a.id < b.id; });
+  EXPECT_EQ(s.api_keys[0].id, "k1");
+  EXPECT_EQ(s.api_keys[0].value, "value-0123456789abcdef");
+  EXPECT_FALSE(s.api_keys[0].enabled);
+  EXPECT_TRUE(s.api_keys[0].name.empty());  // details are left out
+  EXPECT_EQ(s.api_keys[1].id, "k2");
+  EXPECT_TRUE(s.api_keys[1].enabled);
+  ASSERT_EQ(s.usage_plan_keys.size(), 1u);
+  EXPECT_EQ(s.usage_plan_keys[0].key_id, "k2");
+  EXPECT_EQ(s.usage_plan_keys[0].created_date, 12);
+  ASSERT_EQ(s.usage_plans.size(), 1u);
 }
 
 TEST_F(SqliteStoreTest, UncommittedTransactionRollsBack) {
