@@ -173,8 +173,8 @@ Fixture& fixture(std::int64_t n) {
     const ControlState state = bench_state(n, key_values);
     const UsageLoader no_usage = [](const std::string&, const std::string&, std::int64_t,
                                     std::int64_t) { return std::int64_t{0}; };
-    const UsageSlotProvider slots = [&f](std::size_t) {
-      return &f.usage_slots.emplace_back();
+    const MemberProvider slots = [&f](std::size_t) {
+      return MemberRefs{&f.usage_slots.emplace_back(), std::nullopt};
     };
     f.catalog = build_catalog(state, f.limits, no_usage, slots, kStartS * kNanosPerSecond, 1);
   }

@@ -128,13 +128,11 @@ class Reloader {
       }
       return quota_used_between(store_, plan, key, first, last);
     };
-    std::vector<std::pair<std::string, std::string>> members;
-    members.reserve(state.usage_plan_keys.size());
-    for (const auto& pk : state.usage_plan_keys) members.emplace_back(pk.plan_id, pk.key_id);
-    const std::vector<UsageSlot*> member_slots = meter_.slots_for(members);
+    // The meter and the limit states number pairs alike (one KeyPlanIds).
+    const std::vector<Meter::Member> found = meter_.members(state.usage_plan_keys);
     const auto prepared_ms = ms_since(started);
-    UsageSlotProvider slots = [&member_slots](std::size_t i) { return member_slots[i]; };
-    catalogs_.publish(build_catalog(state, limits_, loader, slots, clock_.now(), version, &metrics_));
+    const MemberProvider members = [&found](std::size_t i) { return MemberRefs{found[i].slot, found[i].pair_id}; };
+    catalogs_.publish(build_catalog(state, limits_, loader, members, clock_.now(), version, &metrics_));
     loaded_version_ = version;
     try {
       checked.get();

@@ -21,11 +21,11 @@ const StageEntry* Catalog::stage(std::string_view api_id, std::string_view stage
 
 class CatalogBuilder {
  public:
-  CatalogBuilder(LimitStates& limits, const UsageLoader& load_usage, const UsageSlotProvider& usage_slots,
+  CatalogBuilder(LimitStates& limits, const UsageLoader& load_usage, const MemberProvider& members,
                  UnixNanos now, MetricsRegistry* metrics)
       : limits_(limits),
         load_usage_(load_usage),
-        usage_slots_(usage_slots),
+        members_(members),
         now_s_(now / kNanosPerSecond),
         metrics_(metrics) {}
 
@@ -150,10 +150,11 @@ class CatalogBuilder {
       const auto key = by_id.find(pk.key_id);
       if (plan == plans.end() || !key || plan->second.stages.empty()) continue;
       const UsagePlan& p = *plan->second.plan;
-      const KeyPlanHandle state_handle = key_plan_state(p, pk.key_id);
+      const MemberRefs member = members_(i);
+      const KeyPlanHandle state_handle = key_plan_state(p, pk.key_id, member.pair_id);
       // A raised limit takes effect at once.
       if (plan->second.throttle_changed && !state_handle.created) state_handle.state->bucket.reset();
-      UsageSlot* usage = usage_slots_(i);
+      UsageSlot* usage = member.usage;
       const std::int64_t initial_window_id = p.quota ? quota_window(p.quota->period, pk.created_date).id : 0;
       for (const auto& served : plan->second.stages)
         keys.bind(*records[*key], served.index, state_handle.state, usage, initial_window_id,
@@ -186,8 +187,9 @@ class CatalogBuilder {
   // The key's counters under the plan. The quota is seeded from the store
   // when the counter is new to this process or the quota period changed (the
   // reloader flushes the meter first, so the store holds every count).
-  KeyPlanHandle key_plan_state(const UsagePlan& plan, const std::string& key_id) {
-    const KeyPlanHandle handle = limits_.key_plan(plan.id, key_id);
+  KeyPlanHandle key_plan_state(const UsagePlan& plan, const std::string& key_id,
+                               std::optional<std::uint32_t> pair_id) {
+    const KeyPlanHandle handle = pair_id ? limits_.key_plan_at(*pair_id) : limits_.key_plan(plan.id, key_id);
     std::lock_guard lock(*handle.seed_mutex);
     std::optional<QuotaPeriod>& counted = *handle.counted_period;
     if (!plan.quota) {
@@ -203,16 +205,16 @@ class CatalogBuilder {
 
   LimitStates& limits_;
   const UsageLoader& load_usage_;
-  const UsageSlotProvider& usage_slots_;
+  const MemberProvider& members_;
   std::int64_t now_s_;
   MetricsRegistry* metrics_;
 };
 
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
                                              const UsageLoader& load_usage,
-                                             const UsageSlotProvider& usage_slots, UnixNanos now,
+                                             const MemberProvider& members, UnixNanos now,
                                              std::uint64_t version, MetricsRegistry* metrics) {
-  return CatalogBuilder(limits, load_usage, usage_slots, now, metrics).build(state, version);
+  return CatalogBuilder(limits, load_usage, members, now, metrics).build(state, version);
 }
 
 }  // namespace tollgate

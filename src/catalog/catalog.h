@@ -93,15 +93,20 @@ class Catalog {
 using UsageLoader = std::function<std::int64_t(const std::string& plan_id, const std::string& key_id,
                                                std::int64_t first_day, std::int64_t last_day)>;
 
-// The usage slot the i-th of the state's usage plan keys (a key under a plan)
-// counts its served requests into.
-using UsageSlotProvider = std::function<UsageSlot*(std::size_t usage_plan_key)>;
+// What the caller keeps for the i-th of the state's usage plan keys (a key
+// under a plan): the usage slot it counts its served requests into and, when
+// known, its number in the limit states' pair ids, which saves a lookup.
+struct MemberRefs {
+  UsageSlot* usage = nullptr;
+  std::optional<std::uint32_t> pair_id;
+};
+using MemberProvider = std::function<MemberRefs(std::size_t usage_plan_key)>;
 
 // Builds a catalog from a validated control state. With `metrics`, each
 // route gets its request counters. Control plane: may throw.
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
                                              const UsageLoader& load_usage,
-                                             const UsageSlotProvider& usage_slots, UnixNanos now,
+                                             const MemberProvider& members, UnixNanos now,
                                              std::uint64_t version, MetricsRegistry* metrics = nullptr);
 
 }  // namespace tollgate

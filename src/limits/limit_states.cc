@@ -17,8 +17,11 @@ TokenBucket& LimitStates::bucket(const std::string& scope, const BucketParams& p
 }
 
 KeyPlanHandle LimitStates::key_plan(std::string_view plan_id, std::string_view key_id) {
+  return key_plan_at(key_plan_ids_.intern(plan_id, key_id).id);
+}
+
+KeyPlanHandle LimitStates::key_plan_at(std::uint32_t id) {
   std::lock_guard lock(mutex_);
-  const std::uint32_t id = key_plan_ids_.intern(plan_id, key_id).id;
   while (id / kChunk >= chunks_.size()) chunks_.push_back(std::make_unique<Chunk>());
   Chunk& chunk = *chunks_[id / kChunk];
   const bool created = !chunk.made[id % kChunk];

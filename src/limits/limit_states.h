@@ -58,6 +58,8 @@ class LimitStates {
   // changed starts again full, so a raised limit takes effect at once.
   TokenBucket& bucket(const std::string& scope, const BucketParams& params);
   KeyPlanHandle key_plan(std::string_view plan_id, std::string_view key_id);
+  // The same, for a pair the shared ids already number.
+  KeyPlanHandle key_plan_at(std::uint32_t pair_id);
   // Records the throttle a usage plan's keys are under, and tells whether it
   // differs from the one last recorded: then every key's bucket under the
   // plan starts again full. Catalog builder only.

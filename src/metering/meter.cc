@@ -37,30 +37,31 @@ Meter::Entry& Meter::entry_for(std::uint32_t id) {
 }
 
 UsageSlot* Meter::slot_for(const std::string& plan_id, const std::string& key_id) {
-  return slots_for({{plan_id, key_id}}).front();
+  return members({{plan_id, key_id, 0}}).front().slot;
 }
 
-std::vector<UsageSlot*> Meter::slots_for(const std::vector<std::pair<std::string, std::string>>& plan_keys) {
+std::vector<Meter::Member> Meter::members(const std::vector<UsagePlanKey>& plan_keys) {
   std::lock_guard lock(mutex_);
-  std::vector<UsageSlot*> slots(plan_keys.size());
+  std::vector<Member> out(plan_keys.size());
   std::vector<std::pair<std::string, std::string>> missing;
   std::vector<std::size_t> missing_at;
   for (std::size_t i = 0; i < plan_keys.size(); ++i) {
-    const auto id = ids_.find(plan_keys[i].first, plan_keys[i].second);
+    const auto id = ids_.find(plan_keys[i].plan_id, plan_keys[i].key_id);
     if (id && id < entries_.size() && entries_[*id].slot) {
-      slots[i] = entries_[*id].slot;
+      out[i] = {entries_[*id].slot, *id};
     } else {
-      missing.push_back(plan_keys[i]);
+      missing.emplace_back(plan_keys[i].plan_id, plan_keys[i].key_id);
       missing_at.push_back(i);
     }
   }
-  if (missing.empty()) return slots;
-  const std::vector<UsageSlot*> fresh = register_locked(missing);
-  for (std::size_t j = 0; j < missing.size(); ++j) slots[missing_at[j]] = fresh[j];
-  return slots;
+  if (missing.empty()) return out;
+  const std::vector<Member> fresh = register_locked(missing);
+  for (std::size_t j = 0; j < missing.size(); ++j) out[missing_at[j]] = fresh[j];
+  return out;
 }
 
-std::vector<UsageSlot*> Meter::register_locked(const std::vector<std::pair<std::string, std::string>>& plan_keys) {
+std::vector<Meter::Member> Meter::register_locked(
+    const std::vector<std::pair<std::string, std::string>>& plan_keys) {
   const std::vector<std::uint32_t> indexes = store_.assign_meter_slots(plan_keys);
   std::vector<Entry> fresh;
   fresh.reserve(plan_keys.size());
@@ -81,15 +82,16 @@ std::vector<UsageSlot*> Meter::register_locked(const std::vector<std::pair<std::
   store_.add_usage({}, marks);
   // Registered only once everything above succeeded, so a failure leaves
   // nothing half-known and the next call tries again.
-  std::vector<UsageSlot*> slots;
-  slots.reserve(fresh.size());
+  std::vector<Member> out;
+  out.reserve(fresh.size());
   entries_.resize(std::max(entries_.size(), ids_.size() + fresh.size()));
   for (std::size_t i = 0; i < fresh.size(); ++i) {
-    Entry& e = entry_for(ids_.intern(plan_keys[i].first, plan_keys[i].second).id);
+    const std::uint32_t id = ids_.intern(plan_keys[i].first, plan_keys[i].second).id;
+    Entry& e = entry_for(id);
     if (!e.slot) e = fresh[i];  // else listed twice: the first slot stands
-    slots.push_back(e.slot);
+    out.push_back({e.slot, id});
   }
-  return slots;
+  return out;
 }
 
 void Meter::start() { thread_ = std::thread([this] { run(); }); }

@@ -36,9 +36,14 @@ class Meter {
   // The slot a key under a plan counts into; assigned in the store on first
   // use. Control plane; thread-safe.
   UsageSlot* slot_for(const std::string& plan_id, const std::string& key_id);
-  // The slots of many pairs, in their order; those not yet known are
-  // assigned in one store transaction.
-  std::vector<UsageSlot*> slots_for(const std::vector<std::pair<std::string, std::string>>& plan_keys);
+  // A key under a plan: its slot, and its number in the pair ids.
+  struct Member {
+    UsageSlot* slot;
+    std::uint32_t pair_id;
+  };
+  // The members of many usage plan keys, in their order; slots not yet
+  // known are assigned in one store transaction.
+  std::vector<Member> members(const std::vector<UsagePlanKey>& plan_keys);
 
   void start();
   // Stops the thread after a final flush.
@@ -65,7 +70,7 @@ class Meter {
     }
   };
   static_assert(sizeof(Entry) == 32);
-  std::vector<UsageSlot*> register_locked(const std::vector<std::pair<std::string, std::string>>& plan_keys);
+  std::vector<Member> register_locked(const std::vector<std::pair<std::string, std::string>>& plan_keys);
   void run();
   void prune();
 

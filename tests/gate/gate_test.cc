@@ -62,9 +62,9 @@ class GateTest : public ::testing::Test {
       ++stored_usage_calls;
       return stored_usage;
     };
-    UsageSlotProvider slots = [this](std::size_t i) {
+    MemberProvider slots = [this](std::size_t i) {
       const UsagePlanKey& pk = state.usage_plan_keys[i];
-      return &slots_[pk.plan_id + '\n' + pk.key_id];
+      return MemberRefs{&slots_[pk.plan_id + '\n' + pk.key_id], std::nullopt};
     };
     catalog = build_catalog(state, limits, loader, slots, clock.now(), 1);
   }

@@ -54,26 +54,28 @@ TEST_F(MeterTest, FlushWritesExactDailyCountsOnce) {
 }
 
 TEST_F(MeterTest, SlotsForManyPairsComeInTheirOrderAndSurviveARestart) {
-  std::vector<UsageSlot*> first;
+  std::vector<Meter::Member> first;
   {
     SqliteStore store(dir / "t.db");
     CounterFile counters(dir / "counters");
     Meter meter(store, counters, clock, {});
     UsageSlot* known = meter.slot_for("gold", "k2");
-    first = meter.slots_for({{"gold", "k1"}, {"gold", "k2"}, {"silver", "k1"}, {"gold", "k1"}});
+    first = meter.members({{"gold", "k1", 0}, {"gold", "k2", 0}, {"silver", "k1", 0}, {"gold", "k1", 0}});
     ASSERT_EQ(first.size(), 4u);
-    EXPECT_EQ(first[1], known);
-    EXPECT_EQ(first[3], first[0]);  // listed twice: one slot
-    EXPECT_NE(first[0], first[2]);  // one key under two plans: two slots
-    first[2]->count(kDay);
-    first[2]->count(kDay);
+    EXPECT_EQ(first[1].slot, known);
+    EXPECT_EQ(first[3].slot, first[0].slot);  // listed twice: one slot
+    EXPECT_EQ(first[3].pair_id, first[0].pair_id);
+    EXPECT_NE(first[0].slot, first[2].slot);  // one key under two plans: two slots
+    EXPECT_NE(first[0].pair_id, first[2].pair_id);
+    first[2].slot->count(kDay);
+    first[2].slot->count(kDay);
   }
   SqliteStore store(dir / "t.db");
   CounterFile counters(dir / "counters");
   Meter meter(store, counters, clock, {});
-  const std::vector<UsageSlot*> again = meter.slots_for({{"silver", "k1"}, {"gold", "k1"}});
-  EXPECT_EQ(again[0]->served_on(kDay), 2);
-  EXPECT_EQ(again[1]->served_on(kDay), 0);
+  const std::vector<Meter::Member> again = meter.members({{"silver", "k1", 0}, {"gold", "k1", 0}});
+  EXPECT_EQ(again[0].slot->served_on(kDay), 2);
+  EXPECT_EQ(again[1].slot->served_on(kDay), 0);
   ASSERT_TRUE(meter.flush());
   EXPECT_EQ(store.usage_between("silver", "k1", kDay, kDay), 2);
 }
