@@ -76,7 +76,10 @@ std::vector<Meter::Member> Meter::register_locked(
     for (int p = 0; p < 2; ++p) {
       const DayCount c = e.slot->read(p);
       e.set_flushed(p, c);
-      marks.push_back({index, p, c.day, c.count});
+      // The store's row starts at "never counted", which an empty word
+      // matches: only stale words need a mark, and a first start with a
+      // million new slots writes two million fewer rows.
+      if (c.day >= 0 || c.count != 0) marks.push_back({index, p, c.day, c.count});
     }
   }
   store_.add_usage({}, marks);

@@ -314,28 +314,41 @@ std::vector<std::uint32_t> SqliteStore::assign_meter_slots(
   std::lock_guard lock(mutex_);
   std::vector<std::uint32_t> slots;
   slots.reserve(plan_keys.size());
+  // A million inserts into the pair index land on pages all over it; with
+  // SQLite's default 2 MB page cache most of them would be read again from
+  // the file. A large batch gets a large cache for its transaction only.
+  const bool bulk = plan_keys.size() > 10000;
+  if (bulk) exec("PRAGMA cache_size = -262144");
   exec("BEGIN IMMEDIATE");
   try {
     SqliteStatement top(db_, "SELECT COALESCE(MAX(slot) + 1, 0) FROM meter_slots");
     std::int64_t next = top.step() ? top.integer(0) : 0;
+    SqliteStatement insert(db_,
+                           "INSERT INTO meter_slots (plan_id, key_id, slot) VALUES (?1, ?2, ?3) "
+                           "ON CONFLICT (plan_id, key_id) DO NOTHING");
     SqliteStatement get(db_, "SELECT slot FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2");
-    SqliteStatement insert(db_, "INSERT INTO meter_slots (plan_id, key_id, slot) VALUES (?1, ?2, ?3)");
     for (const auto& [plan_id, key_id] : plan_keys) {
-      get.bind(1, plan_id).bind(2, key_id);
-      if (get.step()) {
-        slots.push_back(static_cast<std::uint32_t>(get.integer(0)));
-      } else {
-        insert.bind(1, plan_id).bind(2, key_id).bind(3, next);
-        insert.step();
-        insert.reset();
+      insert.bind(1, plan_id).bind(2, key_id).bind(3, next);
+      insert.step();
+      insert.reset();
+      if (sqlite3_changes(db_) == 1) {
         slots.push_back(static_cast<std::uint32_t>(next++));
+        continue;
       }
+      get.bind(1, plan_id).bind(2, key_id);
+      if (!get.step()) throw std::runtime_error("meter slot of " + plan_id + "/" + key_id + " vanished");
+      slots.push_back(static_cast<std::uint32_t>(get.integer(0)));
       get.reset();
     }
     exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (bulk) exec("PRAGMA cache_size = -2000");
     throw;
+  }
+  if (bulk) {
+    exec("PRAGMA cache_size = -2000");  // SQLite's default; and the memory back
+    sqlite3_db_release_memory(db_);
   }
   return slots;
 }

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "temp_dir.h"
 
@@ -128,6 +131,19 @@ TEST_F(SqliteStoreTest, MeterSlotsAreAssignedOnceInOrder) {
   EXPECT_EQ(slots[1], first);  // already assigned
   EXPECT_EQ(slots[2], first + 2);
   EXPECT_EQ(store.meter_slots().size(), 3u);
+}
+
+TEST_F(SqliteStoreTest, ABulkOfMeterSlotsIsAssignedOnceWithRepeatsFound) {
+  SqliteStore store(dir / "t.db");
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (int i = 0; i < 12000; ++i) pairs.emplace_back("p", "k" + std::to_string(i));  // a bulk batch
+  pairs.emplace_back("p", "k5");                                                       // listed twice
+  const auto slots = store.assign_meter_slots(pairs);
+  ASSERT_EQ(slots.size(), pairs.size());
+  for (std::uint32_t i = 0; i < 12000; ++i) ASSERT_EQ(slots[i], i);
+  EXPECT_EQ(slots.back(), 5u);
+  EXPECT_EQ(store.assign_meter_slots(pairs), slots);
+  EXPECT_EQ(store.meter_slot_count(), 12000u);
 }
 
 TEST_F(SqliteStoreTest, ChangesFromAnotherConnectionAreSeen) {
