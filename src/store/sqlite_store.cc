@@ -343,7 +343,7 @@ std::vector<std::uint32_t> SqliteStore::assign_meter_slots(
     exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    if (bulk) exec("PRAGMA cache_size = -2000");
+    if (bulk) sqlite3_exec(db_, "PRAGMA cache_size = -2000", nullptr, nullptr, nullptr);
     throw;
   }
   if (bulk) {
