@@ -135,7 +135,7 @@ class CatalogBuilder {
       for (const auto& api_stage : p.api_stages) {
         const StageEntry* stage = catalog.stage(api_stage.api_id, api_stage.stage);
         if (!stage) continue;
-        PlanStage shared{stage, p.id, std::nullopt, p.quota};
+        PlanStage shared{stage, p.id, std::nullopt, p.quota, !api_stage.throttle.empty()};
         if (p.throttle) shared.key_throttle = BucketParams::from(*p.throttle);
         entry.stages.push_back({&api_stage, stage, keys.add_plan_stage(std::move(shared))});
       }

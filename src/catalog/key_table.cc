@@ -117,7 +117,7 @@ KeyBinding KeyTable::binding_at(const Record& key, int n) const {
     const ExtraBinding& e = extra_bindings_.at(index_of(key))[static_cast<std::size_t>(n - 1)];
     b = {&plan_stages_[e.plan_stage], e.state, e.usage, e.initial_window_id, {}};
   }
-  if (!method_limits_.empty()) {
+  if (b.plan->method_throttles) {
     auto it = method_limits_.find((std::uint64_t{index_of(key)} << 8) | static_cast<std::uint64_t>(n));
     if (it != method_limits_.end()) b.method_limits = it->second;
   }

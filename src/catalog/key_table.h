@@ -31,6 +31,7 @@ struct PlanStage {
   std::string plan_id;
   std::optional<BucketParams> key_throttle;  // each key's bucket is in its KeyPlanState
   std::optional<Quota> quota;
+  bool method_throttles = false;  // the plan throttles some method here: look up the key's buckets
 };
 
 struct MethodLimit {

@@ -124,11 +124,6 @@ class Store {
   // Every assigned slot, streamed in no particular order.
   virtual void scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) = 0;
   virtual std::size_t meter_slot_count() = 0;
-  std::vector<MeterSlot> meter_slots() {
-    std::vector<MeterSlot> out;
-    scan_meter_slots([&out](const MeterSlot& m) { out.push_back(m); });
-    return out;
-  }
   // Sum of usage for a key under a plan over days [first_day, last_day].
   virtual std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
                                      std::int64_t first_day, std::int64_t last_day) = 0;

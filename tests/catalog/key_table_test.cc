@@ -14,7 +14,8 @@ TEST(KeyTable, FindsEveryKeyByValueAndNothingElse) {
   KeyTable keys;
   constexpr int kKeys = 5000;
   keys.reserve(kKeys, kKeys * 40);
-  for (int i = 0; i < kKeys; ++i) keys.add_key("value-" + std::to_string(i) + "-0123456789", "id" + std::to_string(i), i % 3 != 0);
+  for (int i = 0; i < kKeys; ++i)
+    keys.add_key("value-" + std::to_string(i) + "-0123456789", "id" + std::to_string(i), i % 3 != 0);
   EXPECT_EQ(keys.size(), static_cast<std::size_t>(kKeys));
   for (int i = 0; i < kKeys; ++i) {
     const KeyTable::Record* r = keys.find("value-" + std::to_string(i) + "-0123456789");
@@ -44,7 +45,8 @@ TEST(KeyTable, BindingsAreFoundByStageWithTheirMethodLimits) {
   KeyTable::Record& alice = keys.add_key("alice-key-0123456789", "k1", true);
   KeyTable::Record& bob = keys.add_key("bob-key-0123456789ab", "k2", true);
   const std::uint16_t gold_prod = keys.add_plan_stage({stage_at(1), "gold", std::nullopt, std::nullopt});
-  const std::uint16_t silver_beta = keys.add_plan_stage({stage_at(2), "silver", std::nullopt, std::nullopt});
+  const std::uint16_t silver_beta =
+      keys.add_plan_stage({stage_at(2), "silver", std::nullopt, std::nullopt, /*method_throttles=*/true});
   KeyPlanState states[3];
   UsageSlot slots[3];
   TokenBucket method_bucket;

@@ -130,7 +130,7 @@ TEST_F(SqliteStoreTest, MeterSlotsAreAssignedOnceInOrder) {
   EXPECT_EQ(slots[0], first + 1);
   EXPECT_EQ(slots[1], first);  // already assigned
   EXPECT_EQ(slots[2], first + 2);
-  EXPECT_EQ(store.meter_slots().size(), 3u);
+  EXPECT_EQ(store.meter_slot_count(), 3u);
 }
 
 TEST_F(SqliteStoreTest, ABulkOfMeterSlotsIsAssignedOnceWithRepeatsFound) {
