@@ -39,8 +39,9 @@ bool LimitStates::plan_throttle_changed(const std::string& plan_id, const std::o
   if (throttle) now = Throttled{throttle->interval_ns, throttle->capacity_ns};
   auto [it, inserted] = plan_throttles_.try_emplace(plan_id, now);
   if (inserted) return false;
-  const bool changed = it->second.has_value() != now.has_value() ||
-                       (now && (it->second->interval_ns != now->interval_ns || it->second->capacity_ns != now->capacity_ns));
+  const bool changed =
+      it->second.has_value() != now.has_value() ||
+      (now && (it->second->interval_ns != now->interval_ns || it->second->capacity_ns != now->capacity_ns));
   it->second = now;
   return changed;
 }
