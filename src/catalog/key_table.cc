@@ -1,25 +1,10 @@
 #include "catalog/key_table.h"
 
-#include <functional>
 #include <stdexcept>
 
 #include "core/huge_pages.h"
 
 namespace tollgate {
-namespace {
-
-std::uint64_t hash_value(std::string_view value) { return std::hash<std::string_view>{}(value); }
-
-std::uint16_t tag_of(std::uint64_t hash) { return static_cast<std::uint16_t>(hash >> 48) | 1u; }
-
-// The home slot: the hash's low half scaled to the table's size, which need
-// not be a power of two.
-std::size_t home_of(std::uint64_t hash, std::size_t capacity) {
-  return static_cast<std::size_t>(((hash & 0xFFFFFFFFull) * capacity) >> 32);
-}
-
-}  // namespace
-
 const LimitRef* KeyBinding::method_limit(std::uint32_t method_index) const {
   for (const auto& m : method_limits)
     if (m.method_index == method_index) return &m.limit;
@@ -28,9 +13,13 @@ const LimitRef* KeyBinding::method_limit(std::uint32_t method_index) const {
 
 void KeyTable::reserve(std::size_t keys, std::size_t text_bytes) {
   // 80 % full at most: linear probing stays within a cache line or two.
-  records_.assign(keys + keys / 4 + 1, Record{});
+  // Advised before the first write: a page already faulted in stays small.
+  const std::size_t capacity = keys + keys / 4 + 1;
+  records_.clear();
+  records_.reserve(capacity);
+  advise_huge_pages(records_.data(), capacity * sizeof(Record));
+  records_.assign(capacity, Record{});
   text_.reserve(text_bytes);
-  advise_huge_pages(records_.data(), records_.size() * sizeof(Record));
   advise_huge_pages(text_.data(), text_.capacity());
 }
 
@@ -87,22 +76,6 @@ void KeyTable::bind(Record& key, std::uint16_t plan_stage, KeyPlanState* state, 
     method_limits_[(std::uint64_t{index_of(key)} << 8) | static_cast<std::uint64_t>(n)] = std::move(method_limits);
 }
 
-const KeyTable::Record* KeyTable::find(std::string_view value) const {
-  if (records_.empty()) return nullptr;
-  const std::uint64_t hash = hash_value(value);
-  const std::uint16_t tag = tag_of(hash);
-  for (std::size_t i = home_of(hash, records_.size());; i = i + 1 == records_.size() ? 0 : i + 1) {
-    const Record& r = records_[i];
-    if (r.tag == 0) return nullptr;
-    if (r.tag != tag) continue;
-    // With a million keys each of these is a cache miss of its own: ask for
-    // all three now rather than one after another.
-    __builtin_prefetch(r.state, 1);
-    __builtin_prefetch(r.usage, 1);
-    if (this->value(r) == value) return &r;
-  }
-}
-
 std::string_view KeyTable::id(const Record& key) const {
   return {text_.data() + key.text + key.value_size, key.id_size};
 }
@@ -124,7 +97,7 @@ KeyBinding KeyTable::binding_at(const Record& key, int n) const {
   return b;
 }
 
-KeyBinding KeyTable::binding(const Record& key, const StageEntry* stage) const {
+KeyBinding KeyTable::other_binding(const Record& key, const StageEntry* stage) const {
   if (key.plan_stage == kNoPlan) return {};
   if (plan_stages_[key.plan_stage].stage == stage) return binding_at(key, 0);
   for (int n = 1; n <= key.more_bindings; ++n) {

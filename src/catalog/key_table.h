@@ -9,6 +9,7 @@
 // slot; a node-based map chased five pointers one after the other.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -69,6 +70,8 @@ class KeyTable {
   bool enabled(const Record& key) const;
   // The key's binding for `stage`; plan is null when none of its plans covers it.
   KeyBinding binding(const Record& key, const StageEntry* stage) const;
+  // find and binding are inline below: called out of line, the 48-byte
+  // binding returned through memory stalled the decision on store forwarding.
   std::size_t size() const { return size_; }
 
   struct Record {
@@ -94,6 +97,15 @@ class KeyTable {
     UsageSlot* usage;
   };
 
+  static std::uint64_t hash_value(std::string_view value) { return std::hash<std::string_view>{}(value); }
+  static std::uint16_t tag_of(std::uint64_t hash) { return static_cast<std::uint16_t>(hash >> 48) | 1u; }
+  // The home slot: the hash's low half scaled to the table's size, which need
+  // not be a power of two.
+  static std::size_t home_of(std::uint64_t hash, std::size_t capacity) {
+    return static_cast<std::size_t>(((hash & 0xFFFFFFFFull) * capacity) >> 32);
+  }
+  // What binding() does not settle inline: further plans, per-method throttles.
+  KeyBinding other_binding(const Record& key, const StageEntry* stage) const;
   std::uint32_t index_of(const Record& key) const { return static_cast<std::uint32_t>(&key - records_.data()); }
   std::string_view value(const Record& key) const { return {text_.data() + key.text, key.value_size}; }
   KeyBinding binding_at(const Record& key, int n) const;
@@ -108,5 +120,29 @@ class KeyTable {
   // Per-method throttles of a key under its plan, by (record index, binding).
   std::unordered_map<std::uint64_t, std::vector<MethodLimit>> method_limits_;
 };
+
+inline const KeyTable::Record* KeyTable::find(std::string_view value) const {
+  if (records_.empty()) return nullptr;
+  const std::uint64_t hash = hash_value(value);
+  const std::uint16_t tag = tag_of(hash);
+  for (std::size_t i = home_of(hash, records_.size());; i = i + 1 == records_.size() ? 0 : i + 1) {
+    const Record& r = records_[i];
+    if (r.tag == 0) return nullptr;
+    if (r.tag != tag) continue;
+    // With a million keys each of these is a cache miss of its own: ask for
+    // all three now rather than one after another.
+    __builtin_prefetch(r.state, 1);
+    __builtin_prefetch(r.usage, 1);
+    if (this->value(r) == value) return &r;
+  }
+}
+
+inline KeyBinding KeyTable::binding(const Record& key, const StageEntry* stage) const {
+  if (key.plan_stage != kNoPlan) {
+    const PlanStage& plan = plan_stages_[key.plan_stage];
+    if (plan.stage == stage && !plan.method_throttles) return {&plan, key.state, key.usage, key.initial_window_id, {}};
+  }
+  return other_binding(key, stage);
+}
 
 }  // namespace tollgate

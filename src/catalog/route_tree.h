@@ -1,6 +1,5 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -18,8 +17,13 @@ struct PathParam {
 };
 
 // Path parameters captured by a match; views into the tree and the request.
+// Only the first `size` items are set: one is made per request, and zeroing
+// all of them would cost more than the match.
 struct PathParams {
-  std::array<PathParam, kMaxPathParams> items{};
+  PathParams() {}  // leaves `items` unset
+  union {
+    PathParam items[kMaxPathParams];
+  };
   std::size_t size = 0;
 
   std::string_view find(std::string_view name) const;

@@ -107,13 +107,13 @@ GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_
     }
     if (s.bucket) {
       d.verdict = Verdict::kThrottled;
-      d.retry_after_s = ceil_seconds(wait_ns);
+      d.retry_after_s = static_cast<std::int32_t>(ceil_seconds(wait_ns));
       d.report = bucket_report(s, now);
       d.report.remaining = 0;
       d.report.reset_s = d.retry_after_s;
     } else {
       d.verdict = Verdict::kQuotaExceeded;
-      d.retry_after_s = quota->seconds_to_reset();
+      d.retry_after_s = static_cast<std::int32_t>(quota->seconds_to_reset());
       d.report = quota->report();
     }
     return d;
