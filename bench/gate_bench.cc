@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <numeric>
 #include <random>
 #include <string>
 #include <string_view>
@@ -22,6 +23,7 @@
 
 #include "catalog/catalog.h"
 #include "core/clock.h"
+#include "core/huge_pages.h"
 #include "core/utc_date.h"
 #include "gate/gate.h"
 #include "limits/limit_states.h"
@@ -250,6 +252,31 @@ BENCHMARK(BM_Admit)->Arg(1)->Arg(10'000)->Arg(1'000'000)->MinTime(1.0)->UseRealT
 // Two threads: with one key both hit the same key's limits (a hot key); with
 // more they share only the account bucket.
 BENCHMARK(BM_Admit)->Arg(1)->Arg(10'000)->Arg(1'000'000)->Threads(2)->MinTime(1.0)->UseRealTime();
+
+// The floor under the decision path: one load that depends on the one before,
+// over `MB` of memory on huge pages, visited in random order. A decision at a
+// million keys cannot cost less than its dependent loads at this latency.
+void BM_DependentLoad(benchmark::State& state) {
+  struct alignas(64) Line {
+    const Line* next;
+  };
+  const std::size_t lines = static_cast<std::size_t>(state.range(0)) * (1 << 20) / sizeof(Line);
+  std::vector<Line> memory;
+  memory.reserve(lines);
+  advise_huge_pages(memory.data(), lines * sizeof(Line));
+  memory.resize(lines);
+  std::vector<std::size_t> order(lines);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(7));
+  for (std::size_t i = 0; i < lines; ++i) memory[order[i]].next = &memory[order[(i + 1) % lines]];
+  const Line* at = &memory[order[0]];
+  for (auto _ : state) {
+    at = at->next;
+    benchmark::DoNotOptimize(at);
+  }
+}
+
+BENCHMARK(BM_DependentLoad)->Arg(4)->Arg(64)->Arg(256)->MinTime(1.0)->UseRealTime();
 
 }  // namespace
 }  // namespace tollgate

@@ -85,9 +85,11 @@ Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const Upstrea
 
     beast::error_code ec;
     std::size_t bytes = 0;
-    // No async_wait for the answer first: Asio re-arms epoll for every wait
-    // (an epoll_ctl per request), while a read after one that drained the
-    // socket is queued for the next readiness edge without a system call.
+    // Waiting before reading costs an epoll_ctl per request (Asio re-arms
+    // epoll for every wait), where a plain read after one that drained the
+    // socket would be queued with no system call. Measured side by side,
+    // waiting still served more requests and had the lower p99.
+    if (c->buffer.size() == 0) std::tie(ec) = co_await c->socket.async_wait(tcp::socket::wait_read, as_result);
     // Interim 1xx answers (100 Continue, 103 Early Hints) are not the
     // response: read on until the final one.
     while (!ec) {
