@@ -2,11 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <climits>
 #include <map>
 #include <string_view>
 #include <unordered_map>
 
 #include "catalog/backend_uri.h"
+#include "core/utc_date.h"
 #include "limits/quota_window.h"
 #include "model/key_id_index.h"
 
@@ -111,7 +114,12 @@ class CatalogBuilder {
     keys.reserve(state.api_keys.size(), text_bytes);
     std::vector<KeyTable::Record*> records;  // by position in state.api_keys
     records.reserve(state.api_keys.size());
-    for (const auto& k : state.api_keys) records.push_back(&keys.add_key(k.value, k.id, k.enabled));
+    constexpr std::size_t kAhead = 8;  // adds land at random: overlap their misses
+    for (std::size_t i = 0; i < state.api_keys.size(); ++i) {
+      if (i + kAhead < state.api_keys.size()) keys.prefetch(state.api_keys[i + kAhead].value);
+      const ApiKey& k = state.api_keys[i];
+      records.push_back(&keys.add_key(k.value, k.id, k.enabled));
+    }
     const KeyIdIndex by_id(state.api_keys);
 
     // Each plan's stages, as served: what the plan's keys share.
@@ -142,12 +150,25 @@ class CatalogBuilder {
     }
 
     limits_.reserve_key_plans(state.usage_plan_keys.size());
-    constexpr std::size_t kAhead = 8;  // lookups in flight: misses overlap
-    for (std::size_t i = 0; i < state.usage_plan_keys.size(); ++i) {
-      if (i + kAhead < state.usage_plan_keys.size()) by_id.prefetch(state.usage_plan_keys[i + kAhead].key_id);
-      const UsagePlanKey& pk = state.usage_plan_keys[i];
+    // A million memberships each find their key in two random places, the id
+    // index and then the key's record: both are fetched ahead, the index
+    // eight memberships before use and the record four, so misses overlap.
+    const std::vector<UsagePlanKey>& members = state.usage_plan_keys;
+    constexpr std::size_t kFound = kAhead / 2;
+    std::array<std::optional<std::uint32_t>, kFound> found_keys;
+    const auto find_key = [&](std::size_t j) {
+      std::optional<std::uint32_t>& key = found_keys[j % kFound];
+      key = by_id.find(members[j].key_id);
+      if (key) __builtin_prefetch(records[*key], 1);
+    };
+    for (std::size_t j = 0; j < members.size() && j < kAhead; ++j) by_id.prefetch(members[j].key_id);
+    for (std::size_t j = 0; j < members.size() && j < kFound; ++j) find_key(j);
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      const auto key = found_keys[i % kFound];
+      if (i + kFound < members.size()) find_key(i + kFound);
+      if (i + kAhead < members.size()) by_id.prefetch(members[i + kAhead].key_id);
+      const UsagePlanKey& pk = members[i];
       auto plan = plans.find(pk.plan_id);
-      const auto key = by_id.find(pk.key_id);
       if (plan == plans.end() || !key || plan->second.stages.empty()) continue;
       const UsagePlan& p = *plan->second.plan;
       const MemberRefs member = members_(i);
@@ -155,7 +176,7 @@ class CatalogBuilder {
       // A raised limit takes effect at once.
       if (plan->second.throttle_changed && !state_handle.created) state_handle.state->bucket.reset();
       UsageSlot* usage = member.usage;
-      const std::int64_t initial_window_id = p.quota ? quota_window(p.quota->period, pk.created_date).id : 0;
+      const std::int64_t initial_window_id = p.quota ? initial_window(p.quota->period, pk.created_date) : 0;
       for (const auto& served : plan->second.stages)
         keys.bind(*records[*key], served.index, state_handle.state, usage, initial_window_id,
                   method_limits(p, *served.api_stage, *served.stage, pk.key_id));
@@ -195,7 +216,7 @@ class CatalogBuilder {
     if (!plan.quota) {
       counted.reset();  // a quota added back later is recounted
     } else if (counted != plan.quota->period) {
-      const QuotaWindow w = quota_window(plan.quota->period, now_s_);
+      const QuotaWindow& w = current_quota_window(plan.quota->period, now_s_);
       handle.state->quota_for(plan.quota->period)
           .set_used(w.id, load_usage_(plan.id, key_id, w.first_day, w.last_day));
       counted = plan.quota->period;
@@ -203,6 +224,21 @@ class CatalogBuilder {
     return handle;
   }
 
+  // The id of the quota window a membership made at `created_s` began in.
+  // Memberships made together share a day, so the calendar arithmetic is
+  // done once per day and period rather than once per membership.
+  std::int64_t initial_window(QuotaPeriod period, std::int64_t created_s) {
+    WindowOfDay& w = initial_windows_[static_cast<std::size_t>(period)];
+    const std::int64_t day = day_of_unix_seconds(created_s);
+    if (w.day != day) w = {day, quota_window(period, created_s).id};
+    return w.id;
+  }
+
+  struct WindowOfDay {
+    std::int64_t day = INT64_MIN;
+    std::int64_t id = 0;
+  };
+  std::array<WindowOfDay, 3> initial_windows_{};  // by QuotaPeriod
   LimitStates& limits_;
   const UsageLoader& load_usage_;
   const MemberProvider& members_;

@@ -66,6 +66,10 @@ class KeyTable {
             std::int64_t initial_window_id, std::vector<MethodLimit> method_limits);
 
   const Record* find(std::string_view value) const;
+  // Starts fetching where `value` would be, for an add_key or find soon after.
+  void prefetch(std::string_view value) const {
+    if (!records_.empty()) __builtin_prefetch(&records_[home_of(hash_value(value), records_.size())]);
+  }
   std::string_view id(const Record& key) const;
   bool enabled(const Record& key) const;
   // The key's binding for `stage`; plan is null when none of its plans covers it.

@@ -71,10 +71,13 @@ class FlatIndex {
 
   template <typename HashOf>
   void grow(std::size_t capacity, HashOf& hash_of) {
-    std::vector<Slot> old(capacity);
     // Probes land anywhere in the array: without huge pages, each would miss
-    // the TLB as well as the cache once it spans more than a few MiB.
+    // the TLB as well as the cache once it spans more than a few MiB. The
+    // advice comes before the first write, which would fault in small pages.
+    std::vector<Slot> old;
+    old.reserve(capacity);
     advise_huge_pages(old.data(), capacity * sizeof(Slot));
+    old.resize(capacity);
     old.swap(slots_);
     for (const Slot& s : old)
       if (s.tag != 0) place(hash_of(s.id), s.id);

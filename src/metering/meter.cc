@@ -45,15 +45,17 @@ std::vector<Meter::Member> Meter::members(const std::vector<UsagePlanKey>& plan_
   std::vector<Member> out(plan_keys.size());
   std::vector<std::pair<std::string, std::string>> missing;
   std::vector<std::size_t> missing_at;
-  for (std::size_t i = 0; i < plan_keys.size(); ++i) {
-    const auto id = ids_.find(plan_keys[i].plan_id, plan_keys[i].key_id);
+  const auto pair_at = [&plan_keys](std::size_t i) {
+    return std::pair<std::string_view, std::string_view>(plan_keys[i].plan_id, plan_keys[i].key_id);
+  };
+  ids_.find_each(plan_keys.size(), pair_at, [&](std::size_t i, std::optional<std::uint32_t> id) {
     if (id && id < entries_.size() && entries_[*id].slot) {
       out[i] = {entries_[*id].slot, *id};
     } else {
       missing.emplace_back(plan_keys[i].plan_id, plan_keys[i].key_id);
       missing_at.push_back(i);
     }
-  }
+  });
   if (missing.empty()) return out;
   const std::vector<Member> fresh = register_locked(missing);
   for (std::size_t j = 0; j < missing.size(); ++j) out[missing_at[j]] = fresh[j];
