@@ -28,7 +28,8 @@ class KeyPlanIds {
   // Finds the pairs at(0), ..., at(n - 1), each a {plan id, key id}, under
   // one lock, and calls found(i, id or nullopt) for each in order. It starts
   // fetching each pair's index slot several pairs ahead, so that with a
-  // million pairs the cache misses overlap instead of queueing.
+  // million pairs the cache misses overlap instead of queueing. `found`
+  // runs under the lock, so it must not call back into this object.
   template <typename At, typename Found>
   void find_each(std::size_t n, At&& at, Found&& found) const;
   Interned intern(std::string_view plan_id, std::string_view key_id);
