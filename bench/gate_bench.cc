@@ -262,9 +262,7 @@ void BM_DependentLoad(benchmark::State& state) {
   };
   const std::size_t lines = static_cast<std::size_t>(state.range(0)) * (1 << 20) / sizeof(Line);
   std::vector<Line> memory;
-  memory.reserve(lines);
-  advise_huge_pages(memory.data(), lines * sizeof(Line));
-  memory.resize(lines);
+  assign_on_huge_pages(memory, lines, Line{});
   std::vector<std::size_t> order(lines);
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::shuffle(order.begin(), order.end(), std::mt19937_64(7));

@@ -13,12 +13,7 @@ const LimitRef* KeyBinding::method_limit(std::uint32_t method_index) const {
 
 void KeyTable::reserve(std::size_t keys, std::size_t text_bytes) {
   // 80 % full at most: linear probing stays within a cache line or two.
-  // Advised before the first write: a page already faulted in stays small.
-  const std::size_t capacity = keys + keys / 4 + 1;
-  records_.clear();
-  records_.reserve(capacity);
-  advise_huge_pages(records_.data(), capacity * sizeof(Record));
-  records_.assign(capacity, Record{});
+  assign_on_huge_pages(records_, keys + keys / 4 + 1, Record{});
   text_.reserve(text_bytes);
   advise_huge_pages(text_.data(), text_.capacity());
 }

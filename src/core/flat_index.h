@@ -72,12 +72,9 @@ class FlatIndex {
   template <typename HashOf>
   void grow(std::size_t capacity, HashOf& hash_of) {
     // Probes land anywhere in the array: without huge pages, each would miss
-    // the TLB as well as the cache once it spans more than a few MiB. The
-    // advice comes before the first write, which would fault in small pages.
+    // the TLB as well as the cache once it spans more than a few MiB.
     std::vector<Slot> old;
-    old.reserve(capacity);
-    advise_huge_pages(old.data(), capacity * sizeof(Slot));
-    old.resize(capacity);
+    assign_on_huge_pages(old, capacity, Slot{});
     old.swap(slots_);
     for (const Slot& s : old)
       if (s.tag != 0) place(hash_of(s.id), s.id);

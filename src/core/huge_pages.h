@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace tollgate {
 
@@ -16,6 +17,16 @@ inline void advise_huge_pages(void* p, std::size_t n) {
   const auto begin = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
   const auto end = (reinterpret_cast<std::uintptr_t>(p) + n) & ~(kHuge - 1);
   if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
+// Makes `v` hold `n` copies of `value` in memory advised for huge pages. The
+// advice comes before the first write: a page already faulted in stays small.
+template <typename T>
+void assign_on_huge_pages(std::vector<T>& v, std::size_t n, const T& value) {
+  v.clear();
+  v.reserve(n);
+  advise_huge_pages(v.data(), n * sizeof(T));
+  v.assign(n, value);
 }
 
 }  // namespace tollgate

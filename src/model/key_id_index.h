@@ -23,7 +23,8 @@ class KeyIdIndex {
     constexpr std::uint32_t kAhead = 8;  // inserts land at random: overlap their misses
     for (std::uint32_t i = 0; i < keys.size(); ++i) {
       if (i + kAhead < keys.size()) prefetch(keys[i + kAhead].id);
-      if (!find(keys[i].id)) index_.insert(hash(keys[i].id), i, hash_of);
+      const std::uint64_t h = hash(keys[i].id);
+      if (!index_.find(h, [&](std::uint32_t j) { return keys_[j].id == keys[i].id; })) index_.insert(h, i, hash_of);
     }
   }
 
