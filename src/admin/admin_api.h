@@ -33,6 +33,8 @@ class AdminApi {
         gauges_(std::move(gauges)) {}
 
   asio::awaitable<HttpResponse> handle(HttpRequest& request);
+  // Signatures are checked against these from the next request on.
+  void set_credentials(std::vector<AdminCredentials> credentials) { credentials_ = std::move(credentials); }
   // The synchronous core of handle(), for tests.
   HttpResponse respond(const HttpRequest& request);
 

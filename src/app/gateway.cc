@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -81,8 +83,9 @@ class Reloader {
     thread_ = std::thread([this] {
       std::unique_lock lock(mutex_);
       while (!stopping_) {
-        wake_.wait_for(lock, interval_, [this] { return stopping_; });
+        wake_.wait_for(lock, interval_, [this] { return stopping_ || woken_; });
         if (stopping_) break;
+        woken_ = false;
         lock.unlock();
         try {
           reload_now();
@@ -101,6 +104,15 @@ class Reloader {
     }
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
+  }
+
+  // Checks the store now rather than at the end of the interval.
+  void wake() {
+    {
+      std::lock_guard lock(mutex_);
+      woken_ = true;
+    }
+    wake_.notify_all();
   }
 
  private:
@@ -177,6 +189,7 @@ class Reloader {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool woken_ = false;
   std::thread thread_;
 };
 
@@ -202,6 +215,40 @@ asio::awaitable<void> flush_access_log_every(DataPlane& plane, std::chrono::mill
     if (ec) co_return;
     plane.flush_access_log();
   }
+}
+
+// Each connection is a descriptor, and one proxied is two: the soft limit
+// (often 1,024) would refuse connections long before the workers' limit.
+void raise_descriptor_limit(int workers, const ClientLimits& limits) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  const std::uint64_t wanted = 2 * std::uint64_t{limits.max_connections} * static_cast<std::uint64_t>(workers) + 256;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted)
+    spdlog::warn("open file limit is {}; {} workers at {} connections each may need {}", limit.rlim_cur, workers,
+                 limits.max_connections, wanted);
+}
+
+// Stops the workers and the admin thread once every worker has answered its
+// last request, or at `deadline`.
+void stop_when_drained(asio::steady_timer& timer, std::vector<std::unique_ptr<Worker>>& pool,
+                       asio::io_context& admin_io, std::chrono::steady_clock::time_point deadline) {
+  std::uint64_t open = 0;
+  for (const auto& w : pool) open += w->plane->open_connections();
+  if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
+    if (open != 0) spdlog::warn("drain deadline passed with {} connections open; stopping", open);
+    for (auto& w : pool) w->io.stop();
+    admin_io.stop();
+    return;
+  }
+  timer.expires_after(std::chrono::milliseconds(20));
+  timer.async_wait([&timer, &pool, &admin_io, deadline](const beast::error_code& ec) {
+    if (!ec) stop_when_drained(timer, pool, admin_io, deadline);
+  });
 }
 
 }  // namespace
@@ -250,7 +297,8 @@ int serve(const ServeOptions& options) {
   if (options.access_log != "off")
     access_log = std::make_unique<AccessLog>(options.access_log.empty() ? (options.data_dir / "access.log").string()
                                                                        : options.access_log);
-  const ConnectionLimits connection_limits;
+  raise_descriptor_limit(workers, options.client_limits);
+  const ConnectionLimits admin_limits;
   std::vector<std::unique_ptr<Worker>> pool;
   tcp::endpoint bound = data_endpoint;
   for (int i = 0; i < workers; ++i) {
@@ -273,19 +321,50 @@ int serve(const ServeOptions& options) {
   AdminApi admin(AdminContext{store, meter, limits, clock}, load_admin_credentials(options.data_dir), catalogs,
                  stats, std::move(gauges));
   const RequestHandler admin_handler = [&admin](HttpRequest& r) { return admin.handle(r); };
-  asio::co_spawn(admin_io, accept_loop(admin_acceptor, admin_handler, connection_limits), asio::detached);
+  asio::co_spawn(admin_io, accept_loop(admin_acceptor, admin_handler, admin_limits), asio::detached);
 
-  asio::signal_set signals(admin_io, SIGINT, SIGTERM);
-  signals.async_wait([&](const beast::error_code&, int signal) {
-    spdlog::info("signal {}: shutting down", signal);
+  asio::signal_set stop_signals(admin_io, SIGINT, SIGTERM);
+  asio::steady_timer drain_timer(admin_io);
+  stop_signals.async_wait([&](const beast::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: draining connections for up to {} ms", signal, options.drain_timeout.count());
     admin_acceptor.close();
-    for (auto& w : pool) w->io.stop();
-    admin_io.stop();
+    for (auto& w : pool) {
+      asio::post(w->io, [worker = w.get()] {
+        beast::error_code ignored;
+        worker->acceptor->close(ignored);
+        worker->plane->drain();
+      });
+    }
+    stop_when_drained(drain_timer, pool, admin_io, std::chrono::steady_clock::now() + options.drain_timeout);
+    stop_signals.async_wait([&](const beast::error_code& again, int) {
+      if (again) return;
+      spdlog::info("second signal: stopping now");
+      for (auto& w : pool) w->io.stop();
+      admin_io.stop();
+    });
   });
 
+  asio::signal_set reload_signal(admin_io, SIGHUP);
+  std::function<void()> on_reload_signal = [&] {
+    reload_signal.async_wait([&](const beast::error_code& ec, int) {
+      if (ec) return;
+      spdlog::info("SIGHUP: reopening the access log, reading admin credentials, checking the store");
+      if (access_log) access_log->reopen();
+      try {
+        admin.set_credentials(load_admin_credentials(options.data_dir));
+      } catch (const std::exception& e) {
+        spdlog::error("admin credentials not reloaded, keeping the previous ones: {}", e.what());
+      }
+      reloader.wake();
+      on_reload_signal();
+    });
+  };
+  on_reload_signal();
+
   for (auto& w : pool) {
-    auto serve_one = [plane = w->plane.get(), &connection_limits](Socket socket) {
-      return plane->serve_connection(std::move(socket), connection_limits);
+    auto serve_one = [plane = w->plane.get(), &limits = options.client_limits](Socket socket) {
+      return plane->serve_connection(std::move(socket), limits);
     };
     asio::co_spawn(w->io, accept_each(*w->acceptor, serve_one), asio::detached);
     asio::co_spawn(w->io, w->deadlines.run(), asio::detached);

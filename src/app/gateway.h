@@ -5,6 +5,8 @@
 #include <functional>
 #include <string>
 
+#include "http/client_limits.h"
+
 namespace tollgate {
 
 struct ServeOptions {
@@ -16,11 +18,20 @@ struct ServeOptions {
   std::chrono::milliseconds flush_interval{1000};
   std::int64_t usage_retention_days = 90;
   std::string access_log = "";  // a path, "-" for stdout, "off"; empty: DATA_DIR/access.log
+  ClientLimits client_limits;
+  // How long SIGTERM waits for requests in flight before stopping anyway.
+  std::chrono::milliseconds drain_timeout{30'000};
 };
 
 // Wires the parts together and serves until SIGINT or SIGTERM: the store, the
 // catalog reloader, the meter, one io_context per worker on the data port,
 // and the admin listener. Returns the process exit code.
+//
+// SIGTERM (or SIGINT) drains: the listeners close, idle connections close,
+// and each request in flight is answered (with Connection: close) before the
+// process stops, for up to drain_timeout; a second signal stops at once.
+// SIGHUP reopens the access log, reads the admin credentials again and
+// checks the store for a new catalog, without touching a connection.
 int serve(const ServeOptions& options);
 
 // The SQLite file under a data directory, created owner-only if missing.

@@ -1,6 +1,9 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
@@ -11,6 +14,16 @@
 #include "store/sqlite_store.h"
 
 namespace {
+
+// A duration option given in seconds, fractions allowed.
+CLI::Option* add_seconds(CLI::App* app, const std::string& name, std::chrono::milliseconds& into,
+                         const std::string& what) {
+  return app
+      ->add_option_function<double>(
+          name, [&into](double s) { into = std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000)); },
+          what + " (seconds; default " + std::to_string(static_cast<double>(into.count()) / 1000).substr(0, 4) + ")")
+      ->check(CLI::Range(0.001, 86400.0));
+}
 
 std::string default_data_dir() {
   const char* env = std::getenv("TOLLGATE_DATA_DIR");
@@ -56,6 +69,30 @@ int main(int argc, char** argv) {
         return days == 0 || (days >= 32 && days <= 100000) ? std::string() : std::string("must be 0 or 32..100000");
       });
 
+  tollgate::ClientLimits& limits = serve_options.client_limits;
+  serve->add_option("--max-header-bytes", limits.max_header_bytes, "Largest request line and header fields (431)")
+      ->capture_default_str()
+      ->check(CLI::Range(1024u, 1024u * 1024u));
+  serve->add_option("--max-header-fields", limits.rules.max_fields, "Most header fields in a request (431)")
+      ->capture_default_str()
+      ->check(CLI::Range(8u, 10000u));
+  serve->add_option("--max-uri-bytes", limits.rules.max_target, "Longest request target (414)")
+      ->capture_default_str()
+      ->check(CLI::Range(256u, 1024u * 1024u));
+  serve->add_option("--max-body-bytes", limits.max_body_bytes, "Largest request body (413)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32));
+  serve->add_option("--max-connections", limits.max_connections,
+                    "Client connections per worker; past it requests get 503")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000000u));
+  add_seconds(serve, "--header-timeout", limits.header_timeout,
+              "Time for a request's header to arrive, from its first byte (408)");
+  add_seconds(serve, "--body-timeout", limits.body_timeout, "Time for a request's body to arrive (408)");
+  add_seconds(serve, "--idle-timeout", limits.idle_timeout, "Time a kept-alive connection may wait idle");
+  add_seconds(serve, "--drain-timeout", serve_options.drain_timeout,
+              "Time SIGTERM waits for requests in flight");
+
   std::string apply_file;
   std::string apply_data_dir = default_data_dir();
   auto* apply = app.add_subcommand("apply", "Load a YAML declaration into the store (idempotent)");
@@ -66,6 +103,9 @@ int main(int argc, char** argv) {
   tollgate::add_client_commands(app, client);
 
   CLI11_PARSE(app, argc, argv);
+  // The store, the counters, the credentials and the logs are the owner's
+  // alone.
+  umask(S_IRWXG | S_IRWXO);
   try {
     if (client.run) return client.run();
     if (*serve) {

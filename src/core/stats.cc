@@ -10,6 +10,8 @@ const char* outcome_name(Outcome o) {
     case Outcome::kForbidden: return "forbidden";
     case Outcome::kMissingToken: return "missing_token";
     case Outcome::kUpstreamError: return "upstream_error";
+    case Outcome::kBadRequest: return "bad_request";
+    case Outcome::kShed: return "shed";
     case Outcome::kCount: break;
   }
   return "unknown";

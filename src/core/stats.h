@@ -13,6 +13,8 @@ enum class Outcome : std::uint8_t {
   kForbidden,
   kMissingToken,
   kUpstreamError,
+  kBadRequest,  // unreadable, malformed, too large or too slow to arrive
+  kShed,        // refused for overload
   kCount
 };
 

@@ -1,26 +1,43 @@
 #include "http/access_log.h"
 
+#include <spdlog/spdlog.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace tollgate {
 
-AccessLog::AccessLog(const std::string& target) {
+AccessLog::AccessLog(const std::string& target) : target_(target) {
   if (target == "-") {
     file_ = stdout;
   } else {
-    const int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0 || !(file_ = ::fdopen(fd, "a"))) {
-      if (fd >= 0) ::close(fd);
-      throw std::runtime_error("cannot open access log " + target + ": " + std::strerror(errno));
-    }
+    open_target();
     owns_file_ = true;
   }
   thread_ = std::thread([this] { run(); });
+}
+
+void AccessLog::open_target() {
+  const int fd = ::open(target_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  std::FILE* file = fd < 0 ? nullptr : ::fdopen(fd, "a");
+  if (!file) {
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("cannot open access log " + target_ + ": " + std::strerror(errno));
+  }
+  file_ = file;
+}
+
+void AccessLog::reopen() {
+  {
+    std::lock_guard lock(mutex_);
+    reopen_ = owns_file_;
+  }
+  wake_.notify_all();
 }
 
 AccessLog::~AccessLog() {
@@ -45,11 +62,21 @@ void AccessLog::submit(std::string batch) {
 void AccessLog::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+    wake_.wait(lock, [this] { return stopping_ || reopen_ || !pending_.empty(); });
     std::deque<std::string> batches;
     batches.swap(pending_);
     const bool last = stopping_;
+    const bool reopen = std::exchange(reopen_, false);
     lock.unlock();
+    if (reopen) {
+      std::FILE* old = file_;
+      try {
+        open_target();
+        std::fclose(old);
+      } catch (const std::exception& e) {
+        spdlog::error("{}; still writing to the file open before", e.what());
+      }
+    }
     for (const auto& b : batches) std::fwrite(b.data(), 1, b.size(), file_);
     std::fflush(file_);
     lock.lock();

@@ -21,12 +21,18 @@ class AccessLog {
   AccessLog& operator=(const AccessLog&) = delete;
 
   void submit(std::string batch);
+  // Opens the file again by its name before the next write (after it was
+  // rotated); the lines already handed over go to the new file.
+  void reopen();
 
  private:
   void run();
+  void open_target();
 
+  std::string target_;
   std::FILE* file_ = nullptr;
   bool owns_file_ = false;
+  bool reopen_ = false;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::string> pending_;

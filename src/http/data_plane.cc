@@ -10,6 +10,7 @@
 #include "gate/gate.h"
 #include "http/invoke_target.h"
 #include "http/ratelimit_fields.h"
+#include "http/request_refusal.h"
 
 namespace tollgate {
 namespace {
@@ -175,37 +176,118 @@ DataPlane::DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolde
       // Unique across processes and workers without coordination.
       request_id_prefix_(random_id(8) + "-" + std::to_string(worker_id) + "-") {}
 
-Task<void> DataPlane::serve_connection(Socket socket, const ConnectionLimits& limits) {
+namespace {
+
+// A request's reading phase, for which timeout applies.
+enum class ReadPhase : std::uint8_t { kWaiting, kHeader, kBody };
+
+// Moves the deadline on once bytes of a request have come: the header
+// timeout runs from its first byte (or from the connection's accept), the
+// body timeout from the end of its header.
+void advance_read_deadline(ReadPhase& phase, bool header_done, Deadlines::Entry& deadline,
+                           const ClientLimits& limits) {
+  const ReadPhase next = header_done ? ReadPhase::kBody : ReadPhase::kHeader;
+  if (next == phase) return;
+  phase = next;
+  deadline.set_idle(false);
+  deadline.expires_after(next == ReadPhase::kBody ? limits.body_timeout : limits.header_timeout,
+                         Deadlines::OnExpiry::kCancel);
+}
+
+bool peer_left(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof ||
+         ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor;
+}
+
+// Counts a worker's open client connections for as long as it lives.
+class OpenConnection {
+ public:
+  explicit OpenConnection(std::atomic<std::uint32_t>& open)
+      : open_(open), count_(open.fetch_add(1, std::memory_order_relaxed) + 1) {}
+  ~OpenConnection() { open_.fetch_sub(1, std::memory_order_relaxed); }
+  OpenConnection(const OpenConnection&) = delete;
+  OpenConnection& operator=(const OpenConnection&) = delete;
+  // How many were open with this one.
+  std::uint32_t count() const { return count_; }
+
+ private:
+  std::atomic<std::uint32_t>& open_;
+  std::uint32_t count_;
+};
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+}  // namespace
+
+Task<void> DataPlane::serve_connection(Socket socket, const ClientLimits& limits) {
+  const OpenConnection open(open_connections_);
+  // Far past the limit a connection is not worth even a 503.
+  if (open.count() > 2 * std::uint64_t{limits.max_connections}) co_return;
+  const bool shed = open.count() > limits.max_connections;
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   Deadlines::Entry deadline(deadlines_, socket);
-  beast::flat_buffer buffer;
+  // Bounds what one connection buffers: a pipelining client's later
+  // requests wait in the kernel until the earlier ones are answered.
+  beast::flat_buffer buffer(limits.max_header_bytes + kReadChunk);
   Exchange exchange;
+  ReadPhase phase = ReadPhase::kHeader;  // a new connection must send its request soon
   for (;;) {
-    deadline.expires_after(limits.idle_timeout);
-    RequestReader reader(exchange.request);
-    reader.header_limit(limits.header_limit);
-    reader.body_limit(limits.body_limit);
-    auto [read_error, bytes] = co_await http::async_read(socket, buffer, reader, as_result);
+    if (draining_ && buffer.size() == 0) break;
+    deadline.expires_after(phase == ReadPhase::kWaiting ? limits.idle_timeout : limits.header_timeout,
+                           Deadlines::OnExpiry::kCancel);
+    deadline.set_idle(buffer.size() == 0);
+    RequestReader reader(exchange.request, limits.rules);
+    reader.header_limit(limits.max_header_bytes);
+    reader.body_limit(limits.max_body_bytes);
+    reader.eager(true);
+    beast::error_code read_error;
+    for (;;) {
+      if (buffer.size() != 0) {
+        buffer.consume(reader.put_input(buffer.data(), read_error));
+        if (read_error == http::error::need_more)
+          read_error = {};
+        else if (read_error || reader.is_done())
+          break;
+        advance_read_deadline(phase, reader.is_header_done(), deadline, limits);
+      }
+      const std::size_t room = std::min(kReadChunk, buffer.max_size() - buffer.size());
+      if (room == 0) {
+        read_error = http::error::buffer_overflow;
+        break;
+      }
+      auto [error, n] = co_await socket.async_read_some(buffer.prepare(room), as_result);
+      if (error) {
+        read_error = error;
+        break;
+      }
+      buffer.commit(n);
+    }
     const bool timed_out = deadline.expired();
     // While the request is handled the upstream exchange has its own deadline.
     deadline.expires_never();
+    deadline.set_idle(false);
 
     const InboundMessage& request = exchange.request;
+    RequestRecord record;
+    record.start = std::chrono::steady_clock::now();
     bool keep_alive = false;
-    if (read_error == http::error::body_limit) {
-      set_error_reply(exchange.reply, 413, "BadRequestException", "Request body too large");
-    } else if (read_error == http::error::header_limit) {
-      set_error_reply(exchange.reply, 431, "BadRequestException", "Request header fields too large");
-    } else if (read_error) {
-      if (timed_out || !reader.got_some() || read_error == http::error::end_of_stream ||
-          read_error == asio::error::connection_reset || read_error == asio::error::eof)
-        break;
-      set_error_reply(exchange.reply, 400, "BadRequestException", "Malformed HTTP request");
+    if (read_error) {
+      if (!reader.got_some() || (!timed_out && peer_left(read_error))) break;
+      const Refusal refusal =
+          timed_out ? Refusal{408, "Request timed out"} : read_refusal(read_error, reader.fault());
+      set_error_reply(exchange.reply, refusal.status, "BadRequestException", refusal.message);
+      record.outcome = Outcome::kBadRequest;
+    } else if (shed) {
+      set_error_reply(exchange.reply, 503, "ServiceUnavailableException", "Too many connections; retry later");
+      exchange.reply.add("Retry-After", "1");
+      record.outcome = Outcome::kShed;
+    } else if (const std::string_view problem = target_problem(request.target); !problem.empty()) {
+      keep_alive = request.keep_alive;
+      set_error_reply(exchange.reply, 400, "BadRequestException", problem);
+      record.outcome = Outcome::kBadRequest;
     } else {
       keep_alive = request.keep_alive;
-      RequestRecord record;
-      record.start = std::chrono::steady_clock::now();
       if (decide(exchange, record)) {
         const UpstreamRequest upstream = upstream_request(exchange, record);
         const UpstreamError error =
@@ -213,15 +295,23 @@ Task<void> DataPlane::serve_connection(Socket socket, const ConnectionLimits& li
                                          std::chrono::milliseconds(record.method->timeout_ms));
         set_proxied_reply(exchange, record, error, upstream.head_method);
       }
-      finish(exchange, record);
     }
+    finish(exchange, record);
+    // A drain begun while the request was handled closes the connection after it.
+    keep_alive = keep_alive && !draining_;
     deadline.expires_after(limits.write_timeout);
     const bool head = request.verb == http::verb::head && !read_error;
     auto [write_error, written] =
         co_await asio::async_write(socket, exchange.reply.finish(keep_alive, request.version, head), as_result);
     if (write_error || !keep_alive) break;
+    phase = ReadPhase::kWaiting;
   }
   socket.shutdown(tcp::socket::shutdown_send, ec);
+}
+
+void DataPlane::drain() {
+  draining_ = true;
+  deadlines_.close_idle();
 }
 
 bool DataPlane::decide(Exchange& exchange, RequestRecord& record) {

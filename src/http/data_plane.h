@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 
@@ -9,7 +10,7 @@
 #include "core/stats.h"
 #include "gate/gate.h"
 #include "http/access_log.h"
-#include "http/connection.h"
+#include "http/client_limits.h"
 #include "http/deadlines.h"
 #include "http/executor.h"
 #include "http/message_reader.h"
@@ -55,7 +56,12 @@ class DataPlane {
   // limit or deadline ends it. The steps of a request are plain functions
   // around one co_await on the backend: every nested coroutine frame would
   // be an allocation per request.
-  Task<void> serve_connection(Socket socket, const ConnectionLimits& limits);
+  Task<void> serve_connection(Socket socket, const ClientLimits& limits);
+  // Begins a graceful shutdown: idle connections close now, and each busy
+  // one closes once its current request is answered.
+  void drain();
+  // Client connections open now; readable from any thread.
+  std::uint32_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
   // Hands buffered access-log lines to the writer; call now and then.
   void flush_access_log() { access_log_.flush(); }
   const UpstreamPool& upstreams() const { return upstreams_; }
@@ -79,6 +85,8 @@ class DataPlane {
   UpstreamPool upstreams_;
   std::string request_id_prefix_;
   std::uint64_t request_sequence_ = 0;
+  std::atomic<std::uint32_t> open_connections_{0};
+  bool draining_ = false;
 };
 
 }  // namespace tollgate

@@ -18,17 +18,35 @@ Deadlines::Entry::~Entry() {
   --deadlines_.size_;
 }
 
+namespace {
+
+void close_socket(Socket& socket) {
+  beast::error_code ec;
+  // Shut down first: close() alone does not wake a peer that keeps the
+  // connection open, and a pending read fails with operation_aborted.
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+}  // namespace
+
 void Deadlines::sweep(Clock::time_point now) {
   for (Entry* e = head_; e; e = e->next_) {
     if (e->at_ > now) continue;
-    beast::error_code ec;
-    // Shut down first: close() alone does not wake a peer that keeps the
-    // connection open, and a pending read fails with operation_aborted.
-    e->socket_.shutdown(tcp::socket::shutdown_both, ec);
-    e->socket_.close(ec);
+    if (e->action_ == OnExpiry::kCancel) {
+      beast::error_code ec;
+      e->socket_.cancel(ec);
+    } else {
+      close_socket(e->socket_);
+    }
     e->at_ = Clock::time_point::max();
     e->expired_ = true;
   }
+}
+
+void Deadlines::close_idle() {
+  for (Entry* e = head_; e; e = e->next_)
+    if (e->idle_) close_socket(e->socket_);
 }
 
 Task<void> Deadlines::run() {

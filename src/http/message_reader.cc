@@ -1,5 +1,7 @@
 #include "http/message_reader.h"
 
+#include <algorithm>
+
 namespace tollgate {
 
 void InboundMessage::clear() {
@@ -16,11 +18,21 @@ void InboundMessage::clear() {
 
 template <bool isRequest>
 void MessageReader<isRequest>::on_request_impl(http::verb verb, beast::string_view method,
-                                               beast::string_view target, int version, beast::error_code&) {
+                                               beast::string_view target, int version, beast::error_code& ec) {
+  if (target.size() > rules_.max_target) return refuse(RequestFault::kTargetTooLong, ec);
   message_.verb = verb;
   message_.method.assign(method.data(), method.size());
   message_.target.assign(target.data(), target.size());
   message_.version = static_cast<unsigned>(version);
+}
+
+template <bool isRequest>
+bool MessageReader<isRequest>::folded(beast::string_view name, beast::string_view value) const {
+  const char* first = static_cast<const char*>(input_.data());
+  const char* last = first + input_.size();
+  const char* name_end = name.data() + name.size();
+  if (value.data() < name_end || value.data() > last) return true;  // Beast's own copy
+  return std::find(name_end, value.data(), '\n') != value.data();   // "Name:\r\n value"
 }
 
 template <bool isRequest>
@@ -31,13 +43,28 @@ void MessageReader<isRequest>::on_response_impl(int status, beast::string_view, 
 
 template <bool isRequest>
 void MessageReader<isRequest>::on_field_impl(http::field id, beast::string_view name, beast::string_view value,
-                                             beast::error_code&) {
+                                             beast::error_code& ec) {
+  if constexpr (isRequest) {
+    if (message_.fields.size() >= rules_.max_fields) return refuse(RequestFault::kTooManyFields, ec);
+    if (input_.size() != 0 && folded(name, value)) return refuse(RequestFault::kObsFold, ec);
+    if (id == http::field::transfer_encoding) transfer_encoding_ = true;
+  }
   if (id == http::field::content_length || id == http::field::transfer_encoding) message_.has_body_framing = true;
   message_.fields.add(id, {name.data(), name.size()}, {value.data(), value.size()});
 }
 
 template <bool isRequest>
-void MessageReader<isRequest>::on_header_impl(beast::error_code&) {}
+void MessageReader<isRequest>::on_header_impl(beast::error_code& ec) {
+  if (!isRequest || !transfer_encoding_) return;
+  // Beast marks the message chunked only when chunked is the last coding.
+  if (!this->chunked()) return refuse(RequestFault::kChunkedNotFinal, ec);
+  for (std::size_t i = 0; i < message_.fields.size(); ++i) {
+    const FieldList::Field f = message_.fields[i];
+    if (f.id != http::field::transfer_encoding) continue;
+    for (auto coding : http::token_list(beast::string_view(f.value.data(), f.value.size())))
+      if (!beast::iequals(coding, "chunked")) return refuse(RequestFault::kUnknownCoding, ec);
+  }
+}
 
 template <bool isRequest>
 void MessageReader<isRequest>::on_body_init_impl(const boost::optional<std::uint64_t>& length,

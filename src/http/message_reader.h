@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "http/beast.h"
@@ -25,15 +26,55 @@ struct InboundMessage {
   void clear();
 };
 
+// What a request broke beyond HTTP's grammar, which Beast checks itself.
+enum class RequestFault : std::uint8_t {
+  kNone,
+  kTargetTooLong,
+  kTooManyFields,
+  kObsFold,           // a field value continued on the next line
+  kChunkedNotFinal,   // Transfer-Encoding without chunked last: no reliable length
+  kUnknownCoding,     // a transfer coding other than chunked
+};
+
+// Limits a request is held to beside the header and body limits.
+struct RequestRules {
+  std::uint32_t max_target = 8 * 1024;
+  std::uint32_t max_fields = 100;
+};
+
 // Beast's HTTP/1 parser, storing into an InboundMessage instead of a
 // basic_fields container (which allocates a node per field). Beast still
 // does the parsing, the limits and the chunked decoding.
+//
+// A request reader also applies RequestRules and refuses what lets two
+// parsers disagree on where a request ends (request smuggling): folded
+// field values and transfer codings other than a lone chunked. Beast
+// refuses a Content-Length beside Transfer-Encoding and differing lengths.
 template <bool isRequest>
 class MessageReader final : public http::basic_parser<isRequest> {
  public:
-  explicit MessageReader(InboundMessage& message) : message_(message) { message_.clear(); }
+  explicit MessageReader(InboundMessage& message, RequestRules rules = {}) : message_(message), rules_(rules) {
+    message_.clear();
+  }
+
+  // Parses the bytes in `input`; the reader's own put(), which also notes
+  // where the bytes are, so that a field value Beast unfolded from an
+  // obs-fold is known: it lies outside them, or after a line break.
+  std::size_t put_input(asio::const_buffer input, beast::error_code& ec) {
+    input_ = input;
+    return this->put(input, ec);
+  }
+  // Set when the error the reader gave is http::error::bad_value for one of
+  // the rules above.
+  RequestFault fault() const { return fault_; }
 
  private:
+  bool folded(beast::string_view name, beast::string_view value) const;
+  void refuse(RequestFault fault, beast::error_code& ec) {
+    fault_ = fault;
+    ec = http::error::bad_value;
+  }
+
   void on_request_impl(http::verb verb, beast::string_view method, beast::string_view target, int version,
                        beast::error_code& ec) override;
   void on_response_impl(int status, beast::string_view reason, int version, beast::error_code& ec) override;
@@ -47,6 +88,10 @@ class MessageReader final : public http::basic_parser<isRequest> {
   void on_finish_impl(beast::error_code& ec) override;
 
   InboundMessage& message_;
+  RequestRules rules_;
+  asio::const_buffer input_;
+  RequestFault fault_ = RequestFault::kNone;
+  bool transfer_encoding_ = false;
 };
 
 using RequestReader = MessageReader<true>;

@@ -32,6 +32,35 @@ TEST(Deadlines, SweepClosesOnlyTheSocketsPastTheirDeadline) {
   EXPECT_FALSE(late_entry.expired());
 }
 
+TEST(Deadlines, CancelOnExpiryLeavesTheSocketOpen) {
+  asio::io_context io;
+  Deadlines deadlines;
+  Socket socket(io.get_executor());
+  socket.open(tcp::v4());
+  Deadlines::Entry entry(deadlines, socket);
+  const auto now = Deadlines::Clock::now();
+  entry.expires_at(now, Deadlines::OnExpiry::kCancel);
+  deadlines.sweep(now);
+  EXPECT_TRUE(entry.expired());
+  EXPECT_TRUE(socket.is_open());
+}
+
+TEST(Deadlines, CloseIdleClosesOnlyIdleSockets) {
+  asio::io_context io;
+  Deadlines deadlines;
+  Socket idle(io.get_executor());
+  Socket busy(io.get_executor());
+  idle.open(tcp::v4());
+  busy.open(tcp::v4());
+  Deadlines::Entry idle_entry(deadlines, idle);
+  Deadlines::Entry busy_entry(deadlines, busy);
+  idle_entry.set_idle(true);
+  deadlines.close_idle();
+  EXPECT_FALSE(idle.is_open());
+  EXPECT_TRUE(busy.is_open());
+  EXPECT_FALSE(idle_entry.expired());
+}
+
 TEST(Deadlines, EntriesUnlinkWhenTheyEnd) {
   asio::io_context io;
   Deadlines deadlines;

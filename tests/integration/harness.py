@@ -160,10 +160,12 @@ class Gateway:
     """One `tollgate serve` over its own data dir, plus `apply` into that dir.
 
     `env` adds variables to the server's environment; a None value removes one
-    (e.g. so that an outer TOLLGATE_ADMIN_* setting cannot leak in)."""
+    (e.g. so that an outer TOLLGATE_ADMIN_* setting cannot leak in). `args`
+    are more `serve` options."""
 
-    def __init__(self, workdir, workers=1, env=None):
+    def __init__(self, workdir, workers=1, env=None, args=()):
         self.workdir = workdir
+        self.args = list(args)
         self.data_dir = os.path.join(workdir, "data")
         self.workers = workers
         self.env = dict(env or {})
@@ -191,7 +193,7 @@ class Gateway:
         self.proc = subprocess.Popen(
             [TOLLGATE_BIN, "serve", "--data-dir", self.data_dir,
              "--listen", f"{HOST}:{self.port}", "--admin-listen", f"{HOST}:{self.admin_port}",
-             "--workers", str(self.workers)],
+             "--workers", str(self.workers)] + self.args,
             stdout=self.log, stderr=subprocess.STDOUT, env=self.environment())
 
         def ready():

@@ -1,0 +1,367 @@
+#!/usr/bin/env python3
+"""Integration tests for what the data plane does with bad and slow clients,
+many connections, signals, and the data directory's permissions.
+
+Runs the real binary (env TOLLGATE_BIN) against the echo backend, on
+127.0.0.1 with ports chosen at run time. Requests are written byte for byte
+on raw sockets, since the point is what a well-behaved client library would
+never send. No test asserts how long anything took: timeouts are set short
+(half a second) and the tests wait generously for their effect.
+
+    python3 tests/integration/test_hardening.py [-v]
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import HOST, TOLLGATE_BIN, Backend, Gateway, http_request, wait_until
+
+API = "hard01"
+PREFIX = f"/restapis/{API}/prod/_user_request_"
+WAIT_S = 10.0
+
+
+def declaration(backend_port):
+    def proxy(path):
+        return {"integration": {"type": "HTTP_PROXY", "uri": f"http://{HOST}:{backend_port}{path}"}}
+    return {"apis": [{"id": API, "name": "hardening",
+                      "resources": {"/echo": {"ANY": proxy("/echo")},
+                                    "/sleep": {"GET": proxy("/__sleep")},
+                                    "/files/{proxy+}": {"ANY": proxy("/files/{proxy}")}},
+                      "stages": [{"stageName": "prod"}]}]}
+
+
+def get(target, extra=b""):
+    return b"GET " + target.encode() + b" HTTP/1.1\r\nHost: t\r\n" + extra + b"\r\n"
+
+
+class Connection:
+    """A raw client connection: writes bytes, reads whole responses."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection((HOST, port), timeout=WAIT_S)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+        return self
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("closed")
+        self.buf += chunk
+
+    def response(self):
+        """(status, headers with lower-case names, body) of the next response."""
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        headers = {}
+        for line in lines[1:]:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        while len(self.buf) < length:
+            self._fill()
+        body, self.buf = self.buf[:length], self.buf[length:]
+        return status, headers, body
+
+    def closed(self):
+        """True once the server has closed the connection (reads EOF or a reset)."""
+        try:
+            self._fill()
+            return False
+        except (EOFError, ConnectionResetError):
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+class HardeningTestCase(unittest.TestCase):
+    gw = None
+
+    @classmethod
+    def start(cls, prefix, args=(), workers=1):
+        cls.workdir = tempfile.mkdtemp(prefix=prefix)
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+        cls.backend = Backend(cls.workdir).start()
+        cls.addClassCleanup(cls.backend.stop)
+        cls.gw = Gateway(cls.workdir, workers=workers, args=args)
+        cls.gw.apply(declaration(cls.backend.port))
+        cls.gw.start()
+        cls.addClassCleanup(cls.gw.stop)
+
+    def connect(self):
+        c = Connection(self.gw.port)
+        self.addCleanup(c.close)
+        return c
+
+    def assertRefusedAndClosed(self, data, status, words):
+        """Sends `data` on a new connection: one JSON refusal naming the problem, then the close."""
+        c = self.connect().send(data)
+        got, headers, body = c.response()
+        self.assertEqual(got, status, body)
+        self.assertEqual(headers.get("content-type"), "application/json")
+        self.assertEqual(headers.get("connection"), "close")
+        message = json.loads(body)["message"]
+        self.assertIn(words, message)
+        self.assertTrue(c.closed(), "the connection stays open after a refusal that ends it")
+        return message
+
+    def backend_count(self):
+        return http_request(self.backend.port, "GET", "/__count").json()["count"]
+
+
+class BadInputTest(HardeningTestCase):
+    """Requests no client library would send: each gets a clear JSON error."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start("tollgate-it-bad-input-", args=[
+            "--max-header-bytes", "4096", "--max-header-fields", "20", "--max-uri-bytes", "512",
+            "--max-body-bytes", "1000", "--header-timeout", "0.5", "--body-timeout", "0.5",
+            "--idle-timeout", "0.5"])
+
+    def test_well_formed_request_still_served(self):
+        status, _, body = self.connect().send(get(PREFIX + "/echo")).response()
+        self.assertEqual(status, 200, body)
+
+    def test_header_too_large_431(self):
+        self.assertRefusedAndClosed(get(PREFIX + "/echo", b"X-Big: " + b"a" * 5000 + b"\r\n"), 431, "too large")
+
+    def test_too_many_fields_431(self):
+        fields = b"".join(b"X-F%d: v\r\n" % i for i in range(25))
+        self.assertRefusedAndClosed(get(PREFIX + "/echo", fields), 431, "Too many")
+
+    def test_uri_too_long_414(self):
+        self.assertRefusedAndClosed(get(PREFIX + "/echo?q=" + "a" * 600), 414, "too long")
+
+    def test_body_too_large_413_without_reading_it(self):
+        # Only the head is sent: the refusal comes from Content-Length alone.
+        head = b"POST " + PREFIX.encode() + b"/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n"
+        self.assertRefusedAndClosed(head, 413, "too large")
+
+    def test_chunked_body_too_large_413(self):
+        head = b"POST " + PREFIX.encode() + b"/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        self.assertRefusedAndClosed(head + b"800\r\n" + b"a" * 0x800 + b"\r\n0\r\n\r\n", 413, "too large")
+
+    def test_content_length_beside_transfer_encoding_400(self):
+        smuggle = (b"POST " + PREFIX.encode() + b"/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
+                   b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /x HTTP/1.1\r\n\r\n")
+        self.assertRefusedAndClosed(smuggle, 400, "Content-Length")
+
+    def test_differing_content_lengths_400(self):
+        head = (b"POST " + PREFIX.encode() + b"/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
+                b"Content-Length: 5\r\n\r\nabcde")
+        self.assertRefusedAndClosed(head, 400, "Content-Length")
+
+    def test_obs_fold_400(self):
+        self.assertRefusedAndClosed(get(PREFIX + "/echo", b"X-A: one\r\n two\r\n"), 400, "obs-fold")
+
+    def test_transfer_coding_not_ending_in_chunked_400(self):
+        head = b"POST " + PREFIX.encode() + b"/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"
+        self.assertRefusedAndClosed(head, 400, "chunked")
+
+    def test_unknown_transfer_coding_501(self):
+        head = b"POST " + PREFIX.encode() + b"/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+        self.assertRefusedAndClosed(head + b"0\r\n\r\n", 501, "chunked")
+
+    def test_bad_chunk_size_400(self):
+        head = b"POST " + PREFIX.encode() + b"/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        self.assertRefusedAndClosed(head + b"zz\r\nabc\r\n0\r\n\r\n", 400, "chunked")
+
+    def test_invalid_method_400(self):
+        self.assertRefusedAndClosed(b"G(T " + PREFIX.encode() + b"/echo HTTP/1.1\r\nHost: t\r\n\r\n", 400,
+                                    "method")
+
+    def test_unsupported_version_505(self):
+        self.assertRefusedAndClosed(b"GET " + PREFIX.encode() + b"/echo HTTP/2.0\r\nHost: t\r\n\r\n", 505,
+                                    "version")
+
+    def test_target_not_a_path_400(self):
+        before = self.backend_count()
+        c = self.connect().send(get("http://elsewhere" + PREFIX + "/echo"))
+        status, _, body = c.response()
+        self.assertEqual(status, 400, body)
+        self.assertIn("path", json.loads(body)["message"])
+        self.assertEqual(self.backend_count(), before)
+
+    def test_dot_segments_never_reach_the_backend(self):
+        before = self.backend_count()
+        for path in ("/files/a/../../secret", "/files/%2e%2e/secret", "/files/./x", "/files/a%00b"):
+            c = self.connect().send(get(PREFIX + path))
+            status, _, body = c.response()
+            self.assertEqual(status, 400, (path, body))
+        self.assertEqual(self.backend_count(), before)
+        # The connection is still in step: framing was fine, only the path was refused.
+        status, _, body = c.send(get(PREFIX + "/files/a/b")).response()
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["path"], "/files/a/b")
+
+    def test_refusals_are_counted(self):
+        before = self.gw.health()["outcomes"]["bad_request"]
+        self.assertRefusedAndClosed(get(PREFIX + "/echo", b"X-A: one\r\n two\r\n"), 400, "obs-fold")
+        after = wait_until(lambda: self.gw.health()["outcomes"]["bad_request"] > before, WAIT_S)
+        self.assertTrue(after)
+
+    def test_slow_header_408(self):
+        c = self.connect().send(b"GET " + PREFIX.encode() + b"/echo HTTP/1.1\r\nHost: t\r\n")
+        status, headers, body = c.response()  # the rest of the head never comes
+        self.assertEqual(status, 408, body)
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertTrue(c.closed())
+
+    def test_slow_body_408(self):
+        head = b"POST " + PREFIX.encode() + b"/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc"
+        c = self.connect().send(head)
+        status, _, body = c.response()
+        self.assertEqual(status, 408, body)
+        self.assertTrue(c.closed())
+
+    def test_silent_connection_closed_without_answer(self):
+        c = self.connect()
+        self.assertTrue(c.closed())
+        self.assertEqual(c.buf, b"")
+
+    def test_idle_keep_alive_connection_closed(self):
+        c = self.connect().send(get(PREFIX + "/echo"))
+        self.assertEqual(c.response()[0], 200)
+        self.assertTrue(c.closed())
+        self.assertEqual(c.buf, b"")
+
+    def test_pipelined_requests_answered_in_order(self):
+        n = 60
+        data = b"".join(get(PREFIX + f"/echo?n={i}") for i in range(n))
+        c = self.connect().send(data)
+        for i in range(n):
+            status, _, body = c.response()
+            self.assertEqual(status, 200, body)
+            self.assertEqual(json.loads(body)["query"], f"n={i}")
+
+
+class ConnectionLimitTest(HardeningTestCase):
+    """Past --max-connections a worker answers 503 and closes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start("tollgate-it-conn-limit-", args=["--max-connections", "3", "--header-timeout", "30"])
+
+    def test_connections_past_the_limit_get_503(self):
+        held = [self.connect() for _ in range(3)]
+        # Each held connection has been accepted once its request is answered.
+        for c in held:
+            self.assertEqual(c.send(get(PREFIX + "/echo")).response()[0], 200)
+        extra = self.connect().send(get(PREFIX + "/echo"))
+        status, headers, body = extra.response()
+        self.assertEqual(status, 503, body)
+        self.assertEqual(headers.get("retry-after"), "1")
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertTrue(extra.closed())
+        self.assertEqual(self.gw.health()["outcomes"]["shed"], 1)
+        # Held connections keep being served; once one closes, a new one is.
+        self.assertEqual(held[0].send(get(PREFIX + "/echo")).response()[0], 200)
+        held[1].close()
+
+        def served():
+            c = Connection(self.gw.port)
+            try:
+                return c.send(get(PREFIX + "/echo")).response()[0] == 200
+            finally:
+                c.close()
+        self.assertTrue(wait_until(served, WAIT_S, interval=0.1))
+
+
+class SignalTest(HardeningTestCase):
+    """SIGTERM drains; SIGHUP reloads without dropping a request. Each test
+    starts its own server, since SIGTERM ends it."""
+
+    def setUp(self):
+        type(self).start(f"tollgate-it-signal-{self._testMethodName}-", workers=2)
+
+    def test_sigterm_finishes_requests_in_flight(self):
+        idle = self.connect().send(get(PREFIX + "/echo"))
+        self.assertEqual(idle.response()[0], 200)
+        busy = self.connect().send(get(PREFIX + "/sleep?ms=1500"))
+        wait_until(lambda: self.backend_count() >= 2, WAIT_S)
+        self.gw.proc.send_signal(signal.SIGTERM)
+        # The idle connection is closed; the busy one gets its answer, then the close.
+        self.assertTrue(idle.closed())
+        status, headers, body = busy.response()
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertTrue(busy.closed())
+        self.assertEqual(self.gw.proc.wait(timeout=WAIT_S), 0)
+        with self.assertRaises(OSError):
+            socket.create_connection((HOST, self.gw.port), timeout=1.0).close()
+
+    def test_sighup_reloads_without_dropping_a_request(self):
+        log = os.path.join(self.gw.data_dir, "access.log")
+        failures, done = [], threading.Event()
+
+        def load():
+            c = Connection(self.gw.port)
+            try:
+                while not done.is_set():
+                    status = c.send(get(PREFIX + "/echo")).response()[0]
+                    if status != 200:
+                        failures.append(status)
+            except (OSError, EOFError) as e:
+                failures.append(repr(e))
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=load) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            wait_until(lambda: os.path.exists(log) and os.path.getsize(log) > 0, WAIT_S)
+            os.rename(log, log + ".1")
+            for _ in range(5):
+                self.gw.proc.send_signal(signal.SIGHUP)
+                time.sleep(0.2)
+        finally:
+            done.set()
+            for t in threads:
+                t.join()
+        self.assertEqual(failures, [])
+        self.assertIsNone(self.gw.proc.poll())
+        # Lines go to a new file by the old name once reopened.
+        self.assertTrue(wait_until(lambda: os.path.exists(log) and os.path.getsize(log) > 0, WAIT_S),
+                        self.gw.output())
+
+
+class DataDirPermissionsTest(HardeningTestCase):
+    """The store, the counters, the credentials and the logs are the owner's alone."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start("tollgate-it-perms-")
+
+    def test_nothing_readable_by_group_or_others(self):
+        self.assertEqual(self.connect().send(get(PREFIX + "/echo")).response()[0], 200)
+        wait_until(lambda: os.path.exists(os.path.join(self.gw.data_dir, "access.log")), WAIT_S)
+        seen = []
+        for root, dirs, files in os.walk(self.gw.data_dir):
+            for name in [root] + [os.path.join(root, f) for f in files]:
+                mode = stat.S_IMODE(os.stat(name).st_mode)
+                seen.append(name)
+                self.assertEqual(mode & 0o077, 0, f"{name} is {oct(mode)}")
+        names = {os.path.basename(n) for n in seen}
+        for expected in ("tollgate.db", "admin-credentials", "access.log"):
+            self.assertIn(expected, names)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
