@@ -7,9 +7,10 @@
 #   bench/proxy_bench.sh [--smoke]
 #
 # Environment: WORKERS (tollgate workers, default 1), CONNECTIONS (default 64),
-# DURATION (default 10s), THREADS (wrk threads, default 2), ACCESS_LOG (on or
-# off, default on), KEY_REQUIRED (1: key, plan, throttle, quota and metering
-# on, the default; 0: the same route without a key, so none of them apply).
+# DURATION (default 10s), THREADS (wrk threads, default 2), TOLLGATE_BIN (the
+# binary, default build/tollgate), ACCESS_LOG (on or off, default on),
+# KEY_REQUIRED (1: key, plan, throttle, quota and metering on, the default;
+# 0: the same route without a key, so none of them apply).
 # --smoke runs 2 s with no warm-up, to prove the script still works.
 #
 # wrk, nginx and tollgate share this machine's cores, so the ratio measures
@@ -23,7 +24,7 @@ for arg in "$@"; do
   case "$arg" in
     --smoke) smoke=1 ;;
     -h | --help)
-      sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -46,7 +47,7 @@ if [ "$smoke" -eq 1 ]; then
 fi
 
 api_key="bench-key-0123456789abcdef"
-tollgate="$root/build/tollgate"
+tollgate="${TOLLGATE_BIN:-$root/build/tollgate}"
 
 fail() {
   echo "proxy_bench: FAIL: $*" >&2

@@ -12,6 +12,8 @@ packages=(
   # The benchmarks' contenders and load generator (bench/side_by_side.py,
   # whose smoke run is a test).
   nginx haproxy wrk
+  # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer.
+  clang libclang-rt-14-dev
 )
 if [ "$#" -gt 0 ]; then packages+=("$@"); fi
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the unit tests and the
 # integration tests (real `tollgate serve` processes and a real backend on
-# loopback), first in a normal build, then again under ASan + UBSan.
-#   scripts/test.sh            both builds
+# loopback), first in a normal build, then again under ASan + UBSan; then
+# each fuzz target for FUZZ_SECONDS (default 60).
+#   scripts/test.sh            both builds and the fuzz targets
 #   scripts/test.sh --quick    the normal build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +23,6 @@ run_suite build
 if [ "${1:-}" != "--quick" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     run_suite build-asan -DTOLLGATE_SANITIZE=ON -DTOLLGATE_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+  scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
 fi
 echo "== all tests passed"

@@ -4,6 +4,7 @@
 
 #include "admin/admin_error.h"
 #include "core/percent_encoding.h"
+#include "core/utf8.h"
 
 namespace tollgate {
 
@@ -17,14 +18,16 @@ AdminRequest::AdminRequest(const HttpRequest& request, std::string actor)
     if (path.empty()) break;
     const std::size_t slash = path.find('/');
     auto segment = percent_decode(path.substr(0, slash));
-    if (!segment) bad_request("Malformed percent-encoding in the request path");
+    if (!segment || !is_valid_utf8(*segment))
+      bad_request("Malformed percent-encoding in the request path (it must decode to UTF-8)");
     segments_.push_back(std::move(*segment));
     path.remove_prefix(slash == std::string_view::npos ? path.size() : slash);
   }
   for (const auto& [raw_name, raw_value] : split_query(q == std::string_view::npos ? "" : target.substr(q + 1))) {
     auto name = percent_decode(raw_name);
     auto value = percent_decode(raw_value);
-    if (!name || !value) bad_request("Malformed percent-encoding in the query string");
+    if (!name || !value || !is_valid_utf8(*name) || !is_valid_utf8(*value))
+      bad_request("Malformed percent-encoding in the query string (it must decode to UTF-8)");
     query_.emplace(std::move(*name), std::move(*value));
   }
 }

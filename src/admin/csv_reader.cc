@@ -1,6 +1,10 @@
 #include "admin/csv_reader.h"
 
+#include <algorithm>
 #include <stdexcept>
+#include <string>
+
+#include "core/utf8.h"
 
 namespace tollgate {
 namespace {
@@ -16,6 +20,10 @@ std::string trim(std::string_view s) {
 
 std::vector<CsvRow> read_csv(std::string_view text) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  if (const std::size_t bad = invalid_utf8_at(text); bad != std::string_view::npos) {
+    const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
+    throw std::invalid_argument("line " + std::to_string(line) + " is not valid UTF-8");
+  }
   std::vector<CsvRow> rows;
   CsvRow row;
   std::string cell;

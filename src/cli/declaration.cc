@@ -265,6 +265,16 @@ Declaration parse_declaration(const json::value& doc) {
   return d;
 }
 
+Declaration load_declaration(std::string_view yaml) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument(e.what());
+  }
+  return parse_declaration(yaml_to_json(root));
+}
+
 Declaration load_declaration_file(const std::string& path) {
   YAML::Node root;
   try {

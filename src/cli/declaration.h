@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/types.h"
@@ -56,6 +57,9 @@ struct Declaration {
 // Reads a declaration from the JSON form of the YAML file. Throws
 // std::invalid_argument naming the field at fault.
 Declaration parse_declaration(const boost::json::value& doc);
+
+// Parses a YAML document. Throws std::invalid_argument naming what is wrong.
+Declaration load_declaration(std::string_view yaml);
 
 // Reads and parses a YAML file.
 Declaration load_declaration_file(const std::string& path);

@@ -4,11 +4,21 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/utf8.h"
+
 namespace tollgate {
 namespace {
 
-boost::json::value scalar_to_json(const YAML::Node& node) {
+// JSON, and so the store, holds UTF-8 text only.
+const std::string& utf8_scalar(const YAML::Node& node) {
   const std::string& text = node.Scalar();
+  if (!is_valid_utf8(text))
+    throw std::invalid_argument("line " + std::to_string(node.Mark().line + 1) + ": text is not valid UTF-8");
+  return text;
+}
+
+boost::json::value scalar_to_json(const YAML::Node& node) {
+  const std::string& text = utf8_scalar(node);
   if (node.Tag() == "!") return boost::json::string(text);  // quoted
   if (text == "true" || text == "True" || text == "TRUE") return true;
   if (text == "false" || text == "False" || text == "FALSE") return false;
@@ -44,7 +54,7 @@ boost::json::value yaml_to_json(const YAML::Node& node) {
         if (!kv.first.IsScalar())
           throw std::invalid_argument("line " + std::to_string(kv.first.Mark().line + 1) +
                                       ": mapping keys must be plain strings");
-        o[kv.first.Scalar()] = yaml_to_json(kv.second);
+        o[utf8_scalar(kv.first)] = yaml_to_json(kv.second);
       }
       return o;
     }

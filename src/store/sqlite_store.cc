@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "core/utf8.h"
 #include "model/json_codec.h"
 #include "store/sqlite_statement.h"
 
@@ -43,13 +44,27 @@ CREATE TABLE IF NOT EXISTS usage_daily (
   PRIMARY KEY (plan_id, key_id, day));
 )sql";
 
-std::string doc_text(const json::object& o) { return json::serialize(o); }
+// Boost.JSON writes a string's bytes as they are, but reads back only UTF-8:
+// a document it could not read would stop every later load of the store.
+std::string doc_text(const json::object& o) {
+  std::string text = json::serialize(o);
+  if (!is_valid_utf8(text)) throw std::invalid_argument("text must be valid UTF-8; nothing was changed");
+  return text;
+}
+
+// Reads a stored document; one that an earlier version stored with bytes
+// that are not UTF-8 still reads.
+json::value parse_doc(std::string_view text) {
+  json::parse_options options;
+  options.allow_invalid_utf8 = true;
+  return json::parse(text, {}, options);
+}
 
 template <typename T, typename Decode>
 std::vector<T> load_docs(sqlite3* db, const char* sql, Decode decode) {
   std::vector<T> out;
   SqliteStatement st(db, sql);
-  while (st.step()) out.push_back(decode(json::parse(st.text(0))));
+  while (st.step()) out.push_back(decode(parse_doc(st.text(0))));
   return out;
 }
 
@@ -244,7 +259,7 @@ ControlState SqliteStore::load_locked(KeyDetail detail) {
     state.usage_plan_keys.reserve(row_count("usage_plan_keys"));
     while (keys.step()) state.usage_plan_keys.push_back({keys.text(0), keys.text(1), keys.integer(2)});
     SqliteStatement account(db_, "SELECT doc FROM account WHERE id = 1");
-    if (account.step()) state.account = account_from_json(json::parse(account.text(0)));
+    if (account.step()) state.account = account_from_json(parse_doc(account.text(0)));
   }
   return state;
 }

@@ -29,5 +29,16 @@ TEST(CsvReader, UnterminatedQuoteIsAnError) {
   EXPECT_THROW(read_csv("a,\"b\n"), std::invalid_argument);
 }
 
+// Found by tests/fuzz/key_import_fuzz.cc: a key named with a byte that is not
+// UTF-8 was stored as JSON no later load could read.
+TEST(CsvReader, TextNotUtf8IsAnErrorNamingTheLine) {
+  try {
+    read_csv("\xEF\xBB\xBFname,key\r\nk\xBB,abcdefghijklmnopqrstuvwxyz\r\n");
+    FAIL() << "read";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "line 2 is not valid UTF-8");
+  }
+}
+
 }  // namespace
 }  // namespace tollgate

@@ -88,6 +88,22 @@ TEST_F(SqliteStoreTest, UncommittedTransactionRollsBack) {
   EXPECT_EQ(store.control_version(), 0u);
 }
 
+// Found by tests/fuzz/yaml_apply_fuzz.cc: text that is not UTF-8 was stored
+// as a document that no later load could read.
+TEST_F(SqliteStoreTest, TextNotUtf8IsRefusedAndTheStoreStillLoads) {
+  SqliteStore store(dir / "t.db");
+  {
+    auto tx = store.begin();
+    EXPECT_THROW(tx->put(UsagePlan{"p1", "gold\xBB", "", {}, std::nullopt, std::nullopt, "", {}}),
+                 std::invalid_argument);
+    tx->put(UsagePlan{"p2", "silver", "", {}, std::nullopt, std::nullopt, "", {}});
+    tx->commit();
+  }
+  const ControlState state = store.load_control_state();
+  ASSERT_EQ(state.usage_plans.size(), 1u);
+  EXPECT_EQ(state.usage_plans[0].name, "silver");
+}
+
 TEST_F(SqliteStoreTest, DuplicateKeyValueIsRefused) {
   SqliteStore store(dir / "t.db");
   auto tx = store.begin();
