@@ -188,6 +188,12 @@ HttpResponse AdminApi::respond(const HttpRequest& request) {
     response = constraint ? error(http::status::bad_request, "ValidationException",
                                   "1 validation error detected: " + message)
                           : error(http::status::bad_request, "BadRequestException", message);
+  } catch (const StoreUnavailable& e) {
+    spdlog::error("admin {} {}: store unavailable: {}", request.method_string(), path, e.what());
+    response = error(http::status::service_unavailable, "ServiceUnavailableException",
+                     std::string("The store is unavailable (") + e.what() + "); the change was not applied. "
+                     "Try again later.");
+    response.set(http::field::retry_after, "1");
   } catch (const std::exception& e) {
     spdlog::error("admin {} {}: {}", request.method_string(), path, e.what());
     response = error(http::status::internal_server_error, "InternalServerErrorException",

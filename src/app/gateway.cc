@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <functional>
 #include <future>
@@ -265,6 +266,9 @@ int serve(const ServeOptions& options) {
   const tcp::endpoint admin_endpoint = parse_listen_address(options.admin_listen);
   const int workers = options.workers > 0 ? options.workers
                                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  // A file that reaches its size limit is a failed write for the store and
+  // the meter to handle, as on a full disk, not a reason to die.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   // A fixed threshold: blocks of 1 MiB and more (a large catalog's tables,
   // the control state read to build it) are mapped on their own and go back

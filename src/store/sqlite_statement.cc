@@ -2,10 +2,25 @@
 
 #include <stdexcept>
 
+#include "store/store.h"
+
 namespace tollgate {
 
 void throw_sqlite_error(sqlite3* db, std::string_view what) {
-  throw std::runtime_error(std::string(what) + ": " + sqlite3_errmsg(db));
+  std::string message = std::string(what) + ": " + sqlite3_errmsg(db);
+  switch (sqlite3_errcode(db) & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_NOMEM:
+      throw StoreUnavailable(message);
+    default:
+      throw std::runtime_error(message);
+  }
 }
 
 SqliteStatement::SqliteStatement(sqlite3* db, const char* sql) : db_(db) {

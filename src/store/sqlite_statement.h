@@ -9,7 +9,8 @@
 namespace tollgate {
 
 // A prepared SQLite statement that finalises itself. Errors throw
-// std::runtime_error with SQLite's message.
+// std::runtime_error with SQLite's message: StoreUnavailable when the
+// database was busy, locked, full, read-only or failing.
 class SqliteStatement {
  public:
   SqliteStatement(sqlite3* db, const char* sql);

@@ -193,12 +193,7 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
 SqliteStore::~SqliteStore() { sqlite3_close(db_); }
 
 void SqliteStore::exec(const char* sql) {
-  char* error = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-    std::string message = error ? error : "unknown error";
-    sqlite3_free(error);
-    throw std::runtime_error(std::string("sqlite: ") + message);
-  }
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) throw_sqlite_error(db_, "sqlite");
 }
 
 std::uint64_t SqliteStore::control_version() {

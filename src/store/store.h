@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -15,6 +16,14 @@
 #include "model/types.h"
 
 namespace tollgate {
+
+// The store cannot be read or written just now: it is locked or busy, its
+// disk is full or failing, or its files cannot be written. The operation
+// had no effect and may be tried again; nothing else is wrong with it.
+class StoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // Requests served for one key under one plan on one UTC day.
 struct UsageDelta {

@@ -100,18 +100,21 @@ def utc_seconds_to_midnight():
 
 
 class Backend:
-    """The echo backend in its own process."""
+    """A backend in its own process: the echo backend, or another `script`
+    taking the same options."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, script=ECHO_BACKEND):
         self.workdir = workdir
+        self.script = script
+        self.name = os.path.splitext(os.path.basename(script))[0]
         self.proc = None
         self.port = None
-        self.log_path = os.path.join(workdir, "backend.log")
+        self.log_path = os.path.join(workdir, f"{self.name}.log")
 
     def start(self):
-        port_file = os.path.join(self.workdir, "backend.port")
+        port_file = os.path.join(self.workdir, f"{self.name}.port")
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, ECHO_BACKEND, "--host", HOST, "--port", "0",
+        self.proc = subprocess.Popen([sys.executable, self.script, "--host", HOST, "--port", "0",
                                       "--port-file", port_file],
                                      stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -128,7 +131,7 @@ class Backend:
         port = wait_until(ready, START_TIMEOUT_S)
         if self.proc.poll() is not None or not port or port is True:
             self.stop()
-            raise RuntimeError(f"echo backend did not start within {START_TIMEOUT_S} s:\n{self.output()}")
+            raise RuntimeError(f"{self.name} did not start within {START_TIMEOUT_S} s:\n{self.output()}")
         self.port = int(port)
         return self
 

@@ -12,10 +12,13 @@ never send. No test asserts how long anything took: timeouts are set short
 """
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
+import sqlite3
 import stat
+import subprocess
 import sys
 import tempfile
 import threading
@@ -25,6 +28,7 @@ import unittest
 from harness import HOST, TOLLGATE_BIN, Backend, Gateway, http_request, wait_until
 
 API = "hard01"
+FAULTY_BACKEND = os.path.join(os.path.dirname(os.path.abspath(__file__)), "faulty_backend.py")
 PREFIX = f"/restapis/{API}/prod/_user_request_"
 WAIT_S = 10.0
 
@@ -249,6 +253,156 @@ class BadInputTest(HardeningTestCase):
             status, _, body = c.response()
             self.assertEqual(status, 200, body)
             self.assertEqual(json.loads(body)["query"], f"n={i}")
+
+
+class BackendFaultTest(HardeningTestCase):
+    """A backend that resets, closes, stalls or sends garbage: 502 or 504 with
+    a JSON message, and the pool goes on serving."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="tollgate-it-faults-")
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+        cls.backend = Backend(cls.workdir, FAULTY_BACKEND).start()
+        cls.addClassCleanup(cls.backend.stop)
+        cls.gw = Gateway(cls.workdir, workers=1)
+        uri = f"http://{HOST}:{cls.backend.port}"
+        cls.gw.apply({"apis": [{"id": API, "name": "faults",
+                                "resources": {"/{what}": {"ANY": {"integration": {
+                                    "type": "HTTP_PROXY", "uri": uri + "/{what}", "timeoutInMillis": 500}}}},
+                                "stages": [{"stageName": "prod"}]}]})
+        cls.gw.start()
+        cls.addClassCleanup(cls.gw.stop)
+
+    def call(self, what, method="GET"):
+        return http_request(self.gw.port, method, f"{PREFIX}/{what}", body=b"x" if method == "POST" else None)
+
+    def assertOk(self):
+        res = self.call("ok")
+        self.assertEqual(res.status, 200, res)
+        self.assertEqual(res.json(), {"ok": True})
+
+    def test_each_fault_is_a_json_error_and_the_next_request_is_served(self):
+        for what, status in (("reset", 502), ("close", 502), ("garbage", 502), ("truncated", 502),
+                             ("huge-head", 502), ("stall", 504)):
+            for method in ("GET", "POST"):
+                res = self.call(what, method)
+                self.assertEqual(res.status, status, (what, method, res))
+                self.assertEqual(res.headers.get("Content-Type"), "application/json")
+                self.assertTrue(res.json()["message"], res)
+                self.assertOk()
+
+    def test_faults_under_concurrent_load_leave_no_stuck_connection(self):
+        results = []
+        lock = threading.Lock()
+
+        def worker(i):
+            for n in range(10):
+                what = ("ok", "reset", "garbage", "ok", "close", "stall")[(i + n) % 6]
+                res = self.call(what)
+                with lock:
+                    results.append((what, res.status))
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(results), 80)
+        for what, status in results:
+            expected = {"ok": 200, "stall": 504}.get(what, 502)
+            self.assertEqual(status, expected, what)
+        for _ in range(5):
+            self.assertOk()
+        self.assertIsNone(self.gw.proc.poll())
+
+
+class StoreTroubleTest(HardeningTestCase):
+    """The store locked by another process, or failing every write as on a
+    full disk: the data plane serves and counts, admin writes get 503 with a
+    message, and both recover without a restart. Each test has its own server."""
+
+    KEY = "store-trouble-key-0123456789"
+
+    def setUp(self):
+        cls = type(self)
+        cls.workdir = tempfile.mkdtemp(prefix=f"tollgate-it-store-{self._testMethodName}-")
+        self.addCleanup(shutil.rmtree, cls.workdir, True)
+        cls.backend = Backend(cls.workdir).start()
+        self.addCleanup(cls.backend.stop)
+        cls.gw = Gateway(cls.workdir, env={"TOLLGATE_ADMIN_ACCESS_KEY_ID": None,
+                                           "TOLLGATE_ADMIN_SECRET_ACCESS_KEY": None})
+        doc = declaration(cls.backend.port)
+        doc["apis"][0]["resources"]["/keyed"] = {"GET": {"apiKeyRequired": True, "integration": {
+            "type": "HTTP_PROXY", "uri": f"http://{HOST}:{cls.backend.port}/echo"}}}
+        doc["apiKeys"] = [{"name": "trouble", "value": self.KEY}]
+        doc["usagePlans"] = [{"name": "trouble-plan", "apiStages": [{"apiId": API, "stage": "prod"}],
+                              "apiKeys": ["trouble"], "quota": {"limit": 100000, "period": "DAY"}}]
+        cls.gw.apply(doc)
+        cls.gw.start()
+        self.addCleanup(cls.gw.stop)
+
+    def tollgate(self, *args):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TOLLGATE_", "AWS_"))}
+        return subprocess.run([TOLLGATE_BIN, *args, "--endpoint", f"http://{HOST}:{self.gw.admin_port}",
+                               "--data-dir", self.gw.data_dir], capture_output=True, text=True, timeout=60,
+                              env=env)
+
+    def serve_keyed(self, n):
+        for _ in range(n):
+            res = http_request(self.gw.port, "GET", PREFIX + "/keyed", {"x-api-key": self.KEY})
+            self.assertEqual(res.status, 200, res)
+
+    def used(self):
+        """Requests counted yesterday and today (UTC): a run across midnight still adds up."""
+        today, yesterday = (time.strftime("%Y-%m-%d", time.gmtime(time.time() - d)) for d in (0, 86400))
+        result = self.tollgate("usage", "--plan", self.plan_id(), "--from", yesterday, "--to", today,
+                               "--format", "json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return sum(day[0] for days in json.loads(result.stdout)["values"].values() for day in days)
+
+    def plan_id(self):
+        result = self.tollgate("plans", "list", "--output", "json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return json.loads(result.stdout)[0]["id"]
+
+    def assertTroubleThenRecovery(self, trouble, recover):
+        self.serve_keyed(5)
+        plan = self.plan_id()
+        trouble()
+        try:
+            refused = self.tollgate("keys", "create", "--name", "during")
+            self.assertNotEqual(refused.returncode, 0, refused.stdout)
+            self.assertIn("store is unavailable", refused.stderr)
+            self.serve_keyed(20)
+        finally:
+            recover()
+        created = self.tollgate("keys", "create", "--name", "after")
+        self.assertEqual(created.returncode, 0, created.stderr)
+        self.assertEqual(plan, self.plan_id())
+        # Every request served while the store was in trouble is in the usage.
+        self.assertTrue(wait_until(lambda: self.used() == 25, WAIT_S), self.used())
+        self.serve_keyed(1)
+        self.assertIsNone(self.gw.proc.poll())
+
+    def test_locked_store(self):
+        db = sqlite3.connect(os.path.join(self.gw.data_dir, "tollgate.db"), timeout=5, isolation_level=None)
+        self.addCleanup(db.close)
+
+        def lock():
+            db.execute("BEGIN EXCLUSIVE")
+
+        self.assertTroubleThenRecovery(lock, lambda: db.execute("ROLLBACK"))
+
+    def test_every_write_failing_as_on_a_full_disk(self):
+        pid = self.gw.proc.pid
+        soft, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+
+        def fill():
+            # Every write past the first byte of any file now fails (EFBIG).
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (1, hard))
+
+        self.assertTroubleThenRecovery(fill, lambda: resource.prlimit(pid, resource.RLIMIT_FSIZE, (soft, hard)))
 
 
 class ConnectionLimitTest(HardeningTestCase):
