@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <map>
-#include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "admin/csv_reader.h"
 #include "admin/lookups.h"
@@ -40,12 +41,15 @@ std::string lower(std::string s) {
 
 // Adds `key_id` to `plan_id` unless already there; the conflict message when
 // the key would be in two plans for one stage, else empty.
-std::string join_plan(ControlState& s, const std::string& plan_id, const std::string& key_id, std::int64_t now) {
-  for (const auto& pk : s.usage_plan_keys)
-    if (pk.plan_id == plan_id && pk.key_id == key_id) return {};
+std::string join_plan(ControlState& s, PlansOfKeys& plans_of_keys, const std::string& plan_id,
+                      const std::string& key_id, std::int64_t now) {
+  if (plans_of_keys.contains(key_id, plan_id)) return {};
   const UsagePlan& plan = find_usage_plan(s, plan_id);
-  std::string problem = plan_stage_conflict(s, plan, key_id);
-  if (problem.empty()) s.usage_plan_keys.push_back({plan_id, key_id, now});
+  std::string problem = plan_stage_conflict(s, plan, key_id, plans_of_keys);
+  if (problem.empty()) {
+    s.usage_plan_keys.push_back({plan_id, key_id, now});
+    plans_of_keys.add(key_id, plan_id);
+  }
   return problem;
 }
 
@@ -167,7 +171,12 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
   json::array ids;
   json::array warnings;
   ctx.edit([&](ControlState& s) {
-    std::set<std::string> seen;
+    // Indexed: a file may hold a few hundred thousand keys.
+    std::unordered_map<std::string, std::size_t> key_at;
+    key_at.reserve(s.api_keys.size() + rows.size());
+    for (std::size_t i = 0; i < s.api_keys.size(); ++i) key_at.emplace(s.api_keys[i].value, i);
+    PlansOfKeys plans_of_keys(s);
+    std::unordered_set<std::string> seen;
     for (std::size_t r = 1; r < rows.size(); ++r) {
       const CsvRow& row = rows[r];
       const std::string line = "Line " + std::to_string(row.line) + ": ";
@@ -214,14 +223,14 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
       if (bad_plan) continue;
 
       // The key value is the identity: an existing key is updated in place.
-      auto existing = std::find_if(s.api_keys.begin(), s.api_keys.end(),
-                                   [&](const ApiKey& k) { return k.value == incoming.value; });
-      if (existing == s.api_keys.end()) {
+      const auto [at, added] = key_at.emplace(incoming.value, s.api_keys.size());
+      if (added) {
         incoming.id = random_id(10);
         incoming.created_date = ctx.now_s();
         s.api_keys.push_back(incoming);
-        existing = s.api_keys.end() - 1;
-      } else {
+      }
+      ApiKey* existing = &s.api_keys[at->second];
+      if (!added) {
         existing->name = incoming.name;
         existing->description = incoming.description;
       }
@@ -229,7 +238,7 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
       existing->last_updated_date = ctx.now_s();
       const std::string key_id = existing->id;
       for (const auto& id : plan_ids)
-        if (std::string problem = join_plan(s, id, key_id, ctx.now_s()); !problem.empty())
+        if (std::string problem = join_plan(s, plans_of_keys, id, key_id, ctx.now_s()); !problem.empty())
           warnings.push_back(json::string(line + problem));
       ids.push_back(json::string(key_id));
     }

@@ -47,12 +47,35 @@ UsagePlan& find_usage_plan(ControlState& s, const std::string& plan_id) {
   not_found("Invalid Usage Plan ID specified");
 }
 
+PlansOfKeys::PlansOfKeys(const ControlState& s) {
+  for (const auto& pk : s.usage_plan_keys) add(pk.key_id, pk.plan_id);
+}
+
+bool PlansOfKeys::contains(const std::string& key_id, const std::string& plan_id) const {
+  const std::vector<std::string>& plans = of(key_id);
+  return std::find(plans.begin(), plans.end(), plan_id) != plans.end();
+}
+
+const std::vector<std::string>& PlansOfKeys::of(const std::string& key_id) const {
+  static const std::vector<std::string> none;
+  const auto it = plans_.find(key_id);
+  return it == plans_.end() ? none : it->second;
+}
+
 std::string plan_stage_conflict(const ControlState& s, const UsagePlan& plan, const std::string& key_id,
                                 const ApiStage* stage) {
-  for (const auto& pk : s.usage_plan_keys) {
-    if (pk.key_id != key_id || pk.plan_id == plan.id) continue;
+  PlansOfKeys one_key(ControlState{});
+  for (const auto& pk : s.usage_plan_keys)
+    if (pk.key_id == key_id) one_key.add(key_id, pk.plan_id);
+  return plan_stage_conflict(s, plan, key_id, one_key, stage);
+}
+
+std::string plan_stage_conflict(const ControlState& s, const UsagePlan& plan, const std::string& key_id,
+                                const PlansOfKeys& plans_of_keys, const ApiStage* stage) {
+  for (const auto& other_id : plans_of_keys.of(key_id)) {
+    if (other_id == plan.id) continue;
     for (const auto& other : s.usage_plans) {
-      if (other.id != pk.plan_id) continue;
+      if (other.id != other_id) continue;
       for (const auto& a : other.api_stages)
         for (const auto& b : plan.api_stages)
           if (a.api_id == b.api_id && a.stage == b.stage && (!stage || (stage->api_id == b.api_id && stage->stage == b.stage)))

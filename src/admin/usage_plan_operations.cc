@@ -158,9 +158,11 @@ void apply_plan_op(ControlState& s, UsagePlan& p, const PatchOperation& op) {
       if (existing.api_id == as.api_id && existing.stage == as.stage)
         conflict("Usage plan " + p.id + " already contains API Stage " + op.value);
     p.api_stages.push_back(as);
+    const PlansOfKeys plans_of_keys(s);
     for (const auto& pk : s.usage_plan_keys)
       if (pk.plan_id == p.id)
-        if (std::string problem = plan_stage_conflict(s, p, pk.key_id, &p.api_stages.back()); !problem.empty())
+        if (std::string problem = plan_stage_conflict(s, p, pk.key_id, plans_of_keys, &p.api_stages.back());
+            !problem.empty())
           conflict(problem);
   } else if (path == "/apiStages" && op.op == "remove") {
     if (!op.has_value) bad_request("Invalid API Stage specified");

@@ -26,7 +26,7 @@ struct ClientLimits {
   // Connections one worker serves at once. Each one past it is read, given
   // 503 and closed, so the client learns why; beyond twice the limit
   // connections are closed at once.
-  std::uint32_t max_connections = 10'000;
+  std::uint32_t max_connections = 4096;
 };
 
 }  // namespace tollgate

@@ -643,6 +643,59 @@ class ManagementApiTest(ManagementTestCase):
                        "--format", "csv")
         self.assertCliError(err, "BadRequestException", contains=["Key"])
 
+    def test_bad_input_is_a_400_naming_the_problem_and_changes_nothing(self):
+        key = self.make_key("bad-input-key")
+        plan = self.make_plan("bad-input-plan")
+        before = (self.admin("GET", "/apikeys", query="limit=500"), self.admin("GET", "/usageplans", query="limit=500"))
+        cases = [
+            ("POST", "/apikeys", b'{"name": "x",', "json"),
+            ("POST", "/apikeys", b"[1, 2]", "object"),
+            ("POST", "/apikeys", b"\xff\xfe{}", "json"),
+            ("POST", "/apikeys", {"name": 5}, "name"),
+            ("POST", "/apikeys", {"name": "x", "enabled": "yes"}, "enabled"),
+            ("POST", "/usageplans", {"name": "x", "throttle": {"rateLimit": "fast"}}, "rateLimit"),
+            ("POST", "/usageplans", {"name": "x", "quota": {"limit": 10, "period": "HOUR"}}, "period"),
+            ("PATCH", f"/apikeys/{key['id']}",
+             {"patchOperations": [{"op": "replace", "path": "/name", "value": "renamed"},
+                                  {"op": "replace", "path": "/nope", "value": "1"}]}, "/nope"),
+            ("PATCH", f"/apikeys/{key['id']}", {"patchOperations": "not a list"}, "patchOperations"),
+            ("PATCH", f"/usageplans/{plan['id']}",
+             {"patchOperations": [{"op": "replace", "path": "/throttle/burstLimit", "value": "many"}]}, "burstLimit"),
+            ("PATCH", f"/usageplans/{plan['id']}",
+             {"patchOperations": [{"op": "frobnicate", "path": "/name", "value": "x"}]}, "frobnicate"),
+        ]
+        for method, path, body, named in cases:
+            res = self.admin.send(method, path, body)
+            self.assertEqual(res.status, 400, (method, path, body, res))
+            self.assertEqual(res.headers.get("Content-Type"), "application/json")
+            self.assertIn(named, res.json()["message"], (method, path, body))
+        # A body past the admin listener's 10 MiB limit is refused before it is read whole.
+        huge = http_request(self.gw.admin_port, "POST", "/apikeys", {"Content-Length": str(11 * 1024 * 1024)})
+        self.assertEqual(huge.status, 413, huge)
+        after = (self.admin("GET", "/apikeys", query="limit=500"), self.admin("GET", "/usageplans", query="limit=500"))
+        self.assertEqual(before, after, "a refused request changed something")
+
+    def test_import_of_a_10_mb_file_and_of_text_not_utf8(self):
+        rows = ["Name,Key,Enabled"]
+        size, n = len(rows[0]), 0
+        while size < 10_000_000:
+            rows.append(f"bulk-{n},bulk-import-key-{n:09d}-0123456789,true")
+            size += len(rows[-1]) + 2
+            n += 1
+        body = ("\r\n".join(rows) + "\r\n").encode()
+        res = self.admin.send("POST", "/apikeys", body, query="mode=import&format=csv")
+        self.assertEqual(res.status, 201, res)
+        self.assertEqual(len(res.json()["ids"]), n)
+        found = self.admin("GET", "/apikeys", query=f"name=bulk-{n - 1}&includeValues=true")["item"]
+        self.assertIn((f"bulk-{n - 1}", f"bulk-import-key-{n - 1:09d}-0123456789"),
+                      [(k["name"], k["value"]) for k in found])
+        # A name whose bytes are not UTF-8 is refused whole, naming the line.
+        res = self.admin.send("POST", "/apikeys", b"Name,Key\nok,utf8-key-0123456789abcdef\nbad\xbb,utf8-key-1123456789abcdef\n",
+                              query="mode=import&format=csv")
+        self.assertEqual(res.status, 400, res)
+        self.assertIn("line 3 is not valid UTF-8", res.json()["message"])
+        self.assertEqual(self.admin("GET", "/apikeys", query="name=ok")["item"], [])
+
     # ---------------------------------------------------------- 7. usage plans
 
     def test_usage_plans_create_get_list(self):
