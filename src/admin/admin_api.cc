@@ -140,6 +140,8 @@ HttpResponse AdminApi::metrics() {
   };
   gauge("tollgate_upstream_idle_connections", "Keep-alive connections to backends waiting for reuse.",
         static_cast<double>(gauges_.upstream_idle_connections()));
+  gauge("tollgate_client_connections", "Client connections open on the data plane.",
+        static_cast<double>(gauges_.client_connections()));
   gauge("tollgate_limit_buckets", "Account, stage and per-method token buckets held by the limiter.",
         static_cast<double>(context_.limits.bucket_count()));
   gauge("tollgate_limit_key_plans", "Per key and plan states (the key's bucket, quota and usage) held.",

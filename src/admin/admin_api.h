@@ -22,6 +22,7 @@ class AdminApi {
   struct Gauges {
     MetricsRegistry& metrics;
     std::function<std::size_t()> upstream_idle_connections;
+    std::function<std::size_t()> client_connections;
   };
 
   AdminApi(AdminContext context, std::vector<AdminCredentials> credentials, const CatalogHolder& catalogs,

@@ -195,14 +195,21 @@ class Reloader {
 };
 
 struct Worker {
-  // Declared first so that it outlives the connections the io_context
-  // destroys, whose deadline entries unlink from it.
+  // Sockets must go before the io_context; the coroutines it destroys give
+  // their upstream connections back to the plane's pool, closed.
+  ~Worker() {
+    if (plane) plane->close_idle_upstreams();
+  }
+
+  // Declared before the io_context so that they outlive the coroutines it
+  // destroys: a connection's deadline entry unlinks from `deadlines`, and a
+  // request gives its upstream connection back to the plane's pool.
   Deadlines deadlines;
+  std::unique_ptr<DataPlane> plane;  // made once `io` exists
   // One thread runs it and no other thread touches its sockets, so the
   // reactor's per-descriptor locks are off.
   asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::unique_ptr<Acceptor> acceptor;
-  std::unique_ptr<DataPlane> plane;
   std::thread thread;
 };
 
@@ -317,10 +324,16 @@ int serve(const ServeOptions& options) {
 
   asio::io_context admin_io{1};
   tcp::acceptor admin_acceptor(admin_io, admin_endpoint);
-  AdminApi::Gauges gauges{metrics, [&pool] {
+  AdminApi::Gauges gauges{metrics,
+                          [&pool] {
                             std::size_t idle = 0;
                             for (const auto& w : pool) idle += w->plane->upstreams().idle_count();
                             return idle;
+                          },
+                          [&pool] {
+                            std::size_t open = 0;
+                            for (const auto& w : pool) open += w->plane->open_connections();
+                            return open;
                           }};
   AdminApi admin(AdminContext{store, meter, limits, clock}, load_admin_credentials(options.data_dir), catalogs,
                  stats, std::move(gauges));

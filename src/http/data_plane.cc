@@ -393,6 +393,11 @@ void DataPlane::set_proxied_reply(Exchange& exchange, RequestRecord& record, Ups
       return;
     case UpstreamError::kTimeout:
       return set_error_reply(exchange.reply, 504, "GatewayTimeoutException", "Endpoint request timed out");
+    case UpstreamError::kOverflow:
+      record.outcome = Outcome::kShed;
+      set_error_reply(exchange.reply, 503, "ServiceUnavailableException",
+                      "Too many requests waiting for the integration endpoint; retry later");
+      return exchange.reply.add("Retry-After", "1");
     case UpstreamError::kUnreachable:
     case UpstreamError::kBadResponse:
       return set_error_reply(exchange.reply, 502, "BadGatewayException",

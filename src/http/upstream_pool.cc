@@ -1,5 +1,6 @@
 #include "http/upstream_pool.h"
 
+#include <algorithm>
 #include <tuple>
 
 namespace tollgate {
@@ -12,25 +13,85 @@ bool closed_by_peer(const beast::error_code& ec) {
 
 }  // namespace
 
+// A connection one request uses, or the place held for it while it is
+// opened: given back to the pool however the request ends, its coroutine
+// frame destroyed at shutdown included.
+class UpstreamPool::Lease {
+ public:
+  Lease(UpstreamPool& pool, Host& host, ConnectionPtr c) : connection(std::move(c)), pool_(pool), host_(host) {}
+  ~Lease() { pool_.give_back(host_, std::move(connection), reusable); }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+
+  ConnectionPtr connection;
+  bool reusable = false;
+
+ private:
+  UpstreamPool& pool_;
+  Host& host_;
+};
+
+UpstreamPool::Waiter::~Waiter() {
+  if (queued) std::erase(host.waiting, this);
+}
+
 UpstreamPool::UpstreamPool(Executor executor, Deadlines& deadlines, Limits limits)
     : executor_(executor), deadlines_(deadlines), limits_(limits), resolver_(executor) {}
 
 UpstreamPool::~UpstreamPool() = default;
 
-UpstreamPool::ConnectionPtr UpstreamPool::take_idle(const std::string& key) {
-  auto it = idle_.find(key);
-  if (it == idle_.end() || it->second.empty()) return nullptr;
-  ConnectionPtr c = std::move(it->second.back());
-  it->second.pop_back();
+void UpstreamPool::close_idle() {
+  for (auto& [key, host] : hosts_) {
+    host.open -= static_cast<std::uint32_t>(host.idle.size());
+    idle_total_.fetch_sub(host.idle.size(), std::memory_order_relaxed);
+    host.idle.clear();
+  }
+}
+
+UpstreamPool::ConnectionPtr UpstreamPool::take_idle(Host& host) {
+  if (host.idle.empty()) return nullptr;
+  ConnectionPtr c = std::move(host.idle.back());
+  host.idle.pop_back();
   idle_total_.fetch_sub(1, std::memory_order_relaxed);
   return c;
 }
 
-void UpstreamPool::put_idle(const std::string& key, ConnectionPtr c) {
-  auto& list = idle_[key];
-  if (list.size() >= limits_.idle_per_backend) return;
-  list.push_back(std::move(c));
-  idle_total_.fetch_add(1, std::memory_order_relaxed);
+void UpstreamPool::give_back(Host& host, ConnectionPtr c, bool reusable) {
+  if (!reusable)
+    c.reset();
+  else if (c)
+    c->deadline.expires_never();  // until its next request sets one
+  if (!host.waiting.empty()) {
+    Waiter* w = host.waiting.front();
+    host.waiting.pop_front();
+    w->queued = false;
+    w->handed = std::move(c);
+    w->may_open = w->handed == nullptr;  // the place passes on; `open` is unchanged
+    w->timer.cancel();
+    return;
+  }
+  if (c && host.idle.size() < limits_.idle_per_backend) {
+    host.idle.push_back(std::move(c));
+    idle_total_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  --host.open;
+}
+
+Task<UpstreamPool::ConnectionPtr> UpstreamPool::wait_for_connection(Host& host,
+                                                                    Deadlines::Clock::time_point deadline,
+                                                                    UpstreamError& error) {
+  error = UpstreamError::kOverflow;
+  if (host.waiting.size() >= limits_.max_waiting_per_backend) co_return nullptr;
+  Waiter w(executor_, host);
+  w.timer.expires_at(deadline);
+  host.waiting.push_back(&w);
+  w.queued = true;
+  // Woken by give_back (which cancels the timer), or by the deadline; a
+  // connection handed over just as the deadline passed is still taken.
+  co_await w.timer.async_wait(as_result);
+  error = w.handed || w.may_open ? UpstreamError::kNone : UpstreamError::kTimeout;
+  co_return std::move(w.handed);
 }
 
 Task<UpstreamPool::ConnectionPtr> UpstreamPool::connect(const Backend& backend,
@@ -63,23 +124,38 @@ Task<UpstreamPool::ConnectionPtr> UpstreamPool::connect(const Backend& backend,
 Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const UpstreamRequest& request,
                                            InboundMessage& response, std::chrono::milliseconds timeout) {
   const auto deadline = Deadlines::Clock::now() + timeout;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    ConnectionPtr c = attempt == 0 ? take_idle(backend.pool_key) : nullptr;
-    const bool reused = c != nullptr;
-    if (!c) {
+  Host& host = hosts_[backend.pool_key];
+  ConnectionPtr idle = take_idle(host);
+  if (!idle) {
+    if (host.open < limits_.max_per_backend) {
+      ++host.open;
+    } else {
       UpstreamError error = UpstreamError::kNone;
-      c = co_await connect(backend, deadline, error);
-      if (!c) co_return error;
+      idle = co_await wait_for_connection(host, deadline, error);
+      if (error != UpstreamError::kNone) co_return error;
     }
-    c->deadline.expires_at(deadline);
+  }
+  Lease lease(*this, host, std::move(idle));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool reused = lease.connection != nullptr;
+    if (!reused) {
+      UpstreamError error = UpstreamError::kNone;
+      lease.connection = co_await connect(backend, deadline, error);
+      if (!lease.connection) co_return error;
+    }
+    Connection& c = *lease.connection;
+    c.deadline.expires_at(deadline);
 
     const std::array<asio::const_buffer, 2> out{asio::buffer(request.head), asio::buffer(request.body)};
-    auto [write_error, written] = co_await asio::async_write(c->socket, out, as_result);
+    auto [write_error, written] = co_await asio::async_write(c.socket, out, as_result);
     if (write_error) {
-      if (c->deadline.expired()) co_return UpstreamError::kTimeout;
+      if (c.deadline.expired()) co_return UpstreamError::kTimeout;
       // The backend had closed the kept-alive connection; it cannot have
       // acted on a request it did not read.
-      if (reused) continue;
+      if (reused) {
+        lease.connection.reset();
+        continue;
+      }
       co_return UpstreamError::kUnreachable;
     }
 
@@ -89,7 +165,7 @@ Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const Upstrea
     // epoll for every wait), where a plain read after one that drained the
     // socket would be queued with no system call. Measured side by side,
     // waiting still served more requests and had the lower p99.
-    if (c->buffer.size() == 0) std::tie(ec) = co_await c->socket.async_wait(tcp::socket::wait_read, as_result);
+    if (c.buffer.size() == 0) std::tie(ec) = co_await c.socket.async_wait(tcp::socket::wait_read, as_result);
     // Interim 1xx answers (100 Continue, 103 Early Hints) are not the
     // response: read on until the final one.
     while (!ec) {
@@ -97,24 +173,24 @@ Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const Upstrea
       reader.body_limit(limits_.response_body_limit);
       reader.header_limit(limits_.response_header_limit);
       if (request.head_method) reader.skip(true);
-      auto [read_error, n] = co_await http::async_read(c->socket, c->buffer, reader, as_result);
+      auto [read_error, n] = co_await http::async_read(c.socket, c.buffer, reader, as_result);
       ec = read_error;
       bytes += n;
       if (response.status / 100 != 1 || response.status == 101) break;
     }
     if (ec) {
-      if (c->deadline.expired()) co_return UpstreamError::kTimeout;
+      if (c.deadline.expired()) co_return UpstreamError::kTimeout;
       // Sent again only if the backend cannot have acted on it: the
       // connection was found closed before any answer, and the method is
       // idempotent (a POST might have run before the backend hung up).
-      if (reused && bytes == 0 && request.idempotent && closed_by_peer(ec)) continue;
+      if (reused && bytes == 0 && request.idempotent && closed_by_peer(ec)) {
+        lease.connection.reset();
+        continue;
+      }
       co_return UpstreamError::kBadResponse;
     }
     // Bytes past the response would be read as the next request's answer.
-    if (response.keep_alive && c->buffer.size() == 0) {
-      c->deadline.expires_never();
-      put_idle(backend.pool_key, std::move(c));
-    }
+    lease.reusable = response.keep_alive && c.buffer.size() == 0;
     co_return UpstreamError::kNone;
   }
   co_return UpstreamError::kUnreachable;

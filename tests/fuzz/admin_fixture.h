@@ -33,7 +33,7 @@ class AdminFixture {
         meter_(store_, counters_, clock_, {}, &ids_),
         limits_(&ids_),
         api_(AdminContext{store_, meter_, limits_, clock_}, {credentials()}, catalogs_, stats_,
-             AdminApi::Gauges{metrics_, [] { return std::size_t{0}; }}) {
+             AdminApi::Gauges{metrics_, [] { return std::size_t{0}; }, [] { return std::size_t{0}; }}) {
     spdlog::set_level(spdlog::level::off);  // a line per input would slow the fuzzer tenfold
   }
   ~AdminFixture() { std::filesystem::remove_all(dir_); }

@@ -437,6 +437,63 @@ class ConnectionLimitTest(HardeningTestCase):
         self.assertTrue(wait_until(served, WAIT_S, interval=0.1))
 
 
+class OverloadTest(HardeningTestCase):
+    """More connections at once than a worker takes: those past the limit get
+    503, those past twice the limit are closed; memory stays bounded and the
+    gateway serves normally once they are gone. (bench/overload.py measures
+    the same at 10,000 connections and twice the throttle.)"""
+
+    LIMIT = 40
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start("tollgate-it-overload-", args=["--max-connections", str(cls.LIMIT)])
+
+    def metric(self, name):
+        text = http_request(self.gw.admin_port, "GET", "/metrics").body.decode()
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise AssertionError(f"no {name} in /metrics")
+
+    def rss_mib(self):
+        with open(f"/proc/{self.gw.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        raise AssertionError("no VmRSS")
+
+    def burst(self, n):
+        """n connections open at once, each sending one request: their answers
+        (a status, or "closed" when the connection ended without one)."""
+        opened = [Connection(self.gw.port) for _ in range(n)]
+        wait_until(lambda: self.metric("tollgate_client_connections") >= min(n, 2 * self.LIMIT), WAIT_S)
+        answers = []
+        for c in opened:
+            c.send(get(PREFIX + "/echo"))
+        for c in opened:
+            try:
+                answers.append(c.response()[0])
+            except (EOFError, ConnectionResetError):
+                answers.append("closed")
+        for c in opened:
+            c.close()
+        return answers
+
+    def test_connections_past_the_limit_are_shed_and_the_gateway_recovers(self):
+        baseline = self.rss_mib()
+        answers = self.burst(self.LIMIT + 30)
+        self.assertEqual(answers.count(200), self.LIMIT, answers)
+        self.assertEqual(answers.count(503), 30, answers)
+        answers = self.burst(3 * self.LIMIT)
+        self.assertEqual(set(answers) - {200, 503, "closed"}, set(), answers)
+        self.assertEqual(answers.count("closed"), self.LIMIT, answers)
+        self.assertTrue(wait_until(lambda: self.metric("tollgate_client_connections") == 0, WAIT_S))
+        self.assertLess(self.rss_mib() - baseline, 64, "memory grew with the burst")
+        status, _, body = self.connect().send(get(PREFIX + "/echo")).response()
+        self.assertEqual(status, 200, body)
+
+
 class SignalTest(HardeningTestCase):
     """SIGTERM drains; SIGHUP reloads without dropping a request. Each test
     starts its own server, since SIGTERM ends it."""
