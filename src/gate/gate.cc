@@ -61,7 +61,25 @@ class QuotaStep {
   std::int64_t remaining_ = 0;
 };
 
+// The key's binding to a plan covering `stage`; none (plan null) when the
+// key is unknown, disabled or in no such plan. Sets the key's id when known.
+KeyBinding find_binding(const Catalog& catalog, const StageEntry& stage, std::optional<std::string_view> api_key,
+                        std::string_view& key_id) {
+  const KeyTable& keys = catalog.keys();
+  const KeyTable::Record* key = api_key ? keys.find(*api_key) : nullptr;
+  if (!key) return {};
+  key_id = keys.id(*key);
+  return keys.enabled(*key) ? keys.binding(*key, &stage) : KeyBinding{};
+}
+
 }  // namespace
+
+bool key_may_call(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
+                  std::optional<std::string_view> api_key) {
+  if (!stage.methods[method_index].api_key_required) return true;
+  std::string_view key_id;
+  return find_binding(catalog, stage, api_key, key_id).plan != nullptr;
+}
 
 GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
                    std::optional<std::string_view> api_key, UnixNanos now) {
@@ -73,12 +91,7 @@ GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_
   KeyBinding binding;
 
   if (method.api_key_required) {
-    const KeyTable& keys = catalog.keys();
-    const KeyTable::Record* key = api_key ? keys.find(*api_key) : nullptr;
-    if (key) {
-      d.key_id = keys.id(*key);
-      if (keys.enabled(*key)) binding = keys.binding(*key, &stage);
-    }
+    binding = find_binding(catalog, stage, api_key, d.key_id);
     if (!binding.plan) {
       d.verdict = Verdict::kForbidden;
       return d;

@@ -36,6 +36,12 @@ struct GateDecision {
 };
 static_assert(sizeof(GateDecision) <= 80);
 
+// Whether the request could be admitted at all: the method needs no key, or
+// `api_key` is known, enabled and in a plan covering `stage`. Takes from no
+// limit; lets a request be refused before its body is read.
+bool key_may_call(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
+                  std::optional<std::string_view> api_key);
+
 // Decides one request for method `method_index` of `stage`. `api_key` is the
 // x-api-key header, if any. Takes from every limit or from none, and counts
 // an admitted request toward the key's usage.

@@ -91,6 +91,15 @@ bool refuse(Reply& reply, Outcome outcome) {
   return false;
 }
 
+// The x-api-key field's value, if sent.
+std::optional<std::string_view> api_key_of(const InboundMessage& request) {
+  for (std::size_t i = 0; i < request.fields.size(); ++i) {
+    const FieldList::Field f = request.fields[i];
+    if (f.name.size() == 9 && beast::iequals(f.name, "x-api-key")) return f.value;
+  }
+  return std::nullopt;
+}
+
 // A JSON string literal of `s`, quotes included.
 std::string json_string(std::string_view s) {
   std::string out = "\"";
@@ -241,7 +250,9 @@ Task<void> DataPlane::serve_connection(Socket socket, const ClientLimits& limits
     reader.header_limit(limits.max_header_bytes);
     reader.body_limit(limits.max_body_bytes);
     reader.eager(true);
+    RequestRecord record;
     beast::error_code read_error;
+    bool refused_before_body = false;
     for (;;) {
       if (buffer.size() != 0) {
         buffer.consume(reader.put_input(buffer.data(), read_error));
@@ -249,6 +260,12 @@ Task<void> DataPlane::serve_connection(Socket socket, const ClientLimits& limits
           read_error = {};
         else if (read_error || reader.is_done())
           break;
+        // A body still to come is not read for a request that will be
+        // refused whatever it holds (no route, no valid key).
+        if (phase != ReadPhase::kBody && reader.is_header_done() && !admissible(exchange, record)) {
+          refused_before_body = true;
+          break;
+        }
         advance_read_deadline(phase, reader.is_header_done(), deadline, limits);
       }
       const std::size_t room = std::min(kReadChunk, buffer.max_size() - buffer.size());
@@ -269,10 +286,11 @@ Task<void> DataPlane::serve_connection(Socket socket, const ClientLimits& limits
     deadline.set_idle(false);
 
     const InboundMessage& request = exchange.request;
-    RequestRecord record;
     record.start = std::chrono::steady_clock::now();
     bool keep_alive = false;
-    if (read_error) {
+    if (refused_before_body) {
+      // The reply is set; the connection closes, its body unread.
+    } else if (read_error) {
       if (!reader.got_some() || (!timed_out && peer_left(read_error))) break;
       const Refusal refusal =
           timed_out ? Refusal{408, "Request timed out"} : read_refusal(read_error, reader.fault());
@@ -300,7 +318,7 @@ Task<void> DataPlane::serve_connection(Socket socket, const ClientLimits& limits
     // A drain begun while the request was handled closes the connection after it.
     keep_alive = keep_alive && !draining_;
     deadline.expires_after(limits.write_timeout);
-    const bool head = request.verb == http::verb::head && !read_error;
+    const bool head = request.verb == http::verb::head && !read_error && !refused_before_body;
     auto [write_error, written] =
         co_await asio::async_write(socket, exchange.reply.finish(keep_alive, request.version, head), as_result);
     if (write_error || !keep_alive) break;
@@ -314,34 +332,42 @@ void DataPlane::drain() {
   deadlines_.close_idle();
 }
 
-bool DataPlane::decide(Exchange& exchange, RequestRecord& record) {
+const StageEntry* DataPlane::route(Exchange& exchange, RequestRecord& record, std::uint32_t& index) {
   const InboundMessage& request = exchange.request;
-  Reply& reply = exchange.reply;
   record.catalog = catalogs_.get();
   InvokeTarget target;
   record.outcome = Outcome::kMissingToken;
   if (!record.catalog || !parse_invoke_target(request.fields.find(http::field::host), request.target, target))
-    return refuse(reply, record.outcome);
+    return nullptr;
   record.api = target.api_id;
   record.stage = target.stage;
   record.query = target.query;
   record.outcome = Outcome::kForbidden;
   const StageEntry* stage = record.catalog->stage(target.api_id, target.stage);
-  if (!stage) return refuse(reply, record.outcome);
-  const std::uint32_t index = stage->routes.match(target.path, request.method, record.params);
+  if (!stage) return nullptr;
+  index = stage->routes.match(target.path, request.method, record.params);
   record.outcome = Outcome::kMissingToken;
-  if (index == RouteTree::kNoMatch) return refuse(reply, record.outcome);
-  const RouteMethod& method = stage->methods[index];
-  record.method = &method;
+  if (index == RouteTree::kNoMatch) return nullptr;
+  record.method = &stage->methods[index];
+  return stage;
+}
 
-  std::optional<std::string_view> key;
-  for (std::size_t i = 0; i < request.fields.size(); ++i) {
-    const FieldList::Field f = request.fields[i];
-    if (f.name.size() == 9 && beast::iequals(f.name, "x-api-key")) {
-      key = f.value;
-      break;
-    }
-  }
+bool DataPlane::admissible(Exchange& exchange, RequestRecord& record) {
+  std::uint32_t index = 0;
+  const StageEntry* stage = route(exchange, record, index);
+  if (!stage) return refuse(exchange.reply, record.outcome);
+  if (key_may_call(*record.catalog, *stage, index, api_key_of(exchange.request))) return true;
+  record.outcome = Outcome::kForbidden;
+  return refuse(exchange.reply, record.outcome);
+}
+
+bool DataPlane::decide(Exchange& exchange, RequestRecord& record) {
+  Reply& reply = exchange.reply;
+  std::uint32_t index = 0;
+  const StageEntry* stage = route(exchange, record, index);
+  if (!stage) return refuse(reply, record.outcome);
+  const RouteMethod& method = *record.method;
+  const std::optional<std::string_view> key = api_key_of(exchange.request);
   record.decision = admit(*record.catalog, *stage, index, key, clock_.now());
   const GateDecision& decision = record.decision;
 

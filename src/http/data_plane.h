@@ -69,6 +69,12 @@ class DataPlane {
   void close_idle_upstreams() { upstreams_.close_idle(); }
 
  private:
+  // The stage and method (`index`) the request names, noted in `record`;
+  // null when there is none, with the refusal's outcome in `record`.
+  const StageEntry* route(Exchange& exchange, RequestRecord& record, std::uint32_t& index);
+  // Whether a request whose header is read could be admitted, limits aside;
+  // otherwise the reply is set.
+  bool admissible(Exchange& exchange, RequestRecord& record);
   // Routes and gates the request. True when it is to be proxied; otherwise
   // the reply is set.
   bool decide(Exchange& exchange, RequestRecord& record);

@@ -39,6 +39,7 @@ def declaration(backend_port):
     return {"apis": [{"id": API, "name": "hardening",
                       "resources": {"/echo": {"ANY": proxy("/echo")},
                                     "/sleep": {"GET": proxy("/__sleep")},
+                                    "/keyed": {"POST": dict(proxy("/echo"), apiKeyRequired=True)},
                                     "/files/{proxy+}": {"ANY": proxy("/files/{proxy}")}},
                       "stages": [{"stageName": "prod"}]}]}
 
@@ -213,6 +214,19 @@ class BadInputTest(HardeningTestCase):
         status, _, body = c.send(get(PREFIX + "/files/a/b")).response()
         self.assertEqual(status, 200, body)
         self.assertEqual(json.loads(body)["path"], "/files/a/b")
+
+    def test_request_that_cannot_be_admitted_is_refused_before_its_body(self):
+        # The body never comes: the refusal cannot have waited for it.
+        for path, headers, message in (("/keyed", b"", "Forbidden"),
+                                       ("/keyed", b"x-api-key: no-such-key-0123456789\r\n", "Forbidden"),
+                                       ("/nowhere", b"", "Missing Authentication Token")):
+            head = (b"POST " + (PREFIX + path).encode() + b" HTTP/1.1\r\nHost: t\r\nContent-Length: 900\r\n" +
+                    headers + b"\r\n" + b"a" * 10)
+            c = self.connect().send(head)
+            status, reply_headers, body = c.response()
+            self.assertEqual((status, json.loads(body)), (403, {"message": message}), path)
+            self.assertEqual(reply_headers.get("connection"), "close")
+            self.assertTrue(c.closed())
 
     def test_refusals_are_counted(self):
         before = self.gw.health()["outcomes"]["bad_request"]
