@@ -100,28 +100,43 @@ std::optional<std::string_view> api_key_of(const InboundMessage& request) {
   return std::nullopt;
 }
 
-// A JSON string literal of `s`, quotes included.
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
+// Text written into a JSON line as a string literal, quotes included,
+// straight into the line's buffer.
+struct JsonText {
+  std::string_view text;
+};
+
+}  // namespace
+}  // namespace tollgate
+
+template <>
+struct fmt::formatter<tollgate::JsonText> {
+  constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
+
+  template <typename Context>
+  auto format(const tollgate::JsonText& j, Context& ctx) const {
+    auto out = ctx.out();
+    *out++ = '"';
+    for (const char c : j.text) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        *out++ = '\\';
+        *out++ = c;
+      } else if (byte < 0x20 || byte >= 0x7f) {
         // Control bytes and any byte past ASCII (which may not be valid
         // UTF-8) are escaped, so every line stays parseable JSON.
-        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
-          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-        else
-          out += c;
+        out = fmt::format_to(out, "\\u{:04x}", byte);
+      } else {
+        *out++ = c;
+      }
     }
+    *out++ = '"';
+    return out;
   }
-  out += '"';
-  return out;
-}
+};
+
+namespace tollgate {
+namespace {
 
 // The upstream request's head: the client's fields less those of its hop
 // (and those its Connection field names), the backend's Host, and the body's
@@ -462,12 +477,11 @@ void DataPlane::log_access(const InboundMessage& request, const Reply& reply, co
                  "\"plan\":{},\"outcome\":\"{}\",\"limit\":{},\"bytesIn\":{},\"bytesOut\":{},"
                  "\"latencyMs\":{:.3f},\"upstreamMs\":{:.3f}}}\n",
                  request_id, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 now_ms % 1000, json_string(record.api), json_string(record.stage),
-                 json_string(record.method ? std::string_view(record.method->resource_path) : ""),
-                 json_string(request.method), json_string(request.target), reply.status(),
-                 json_string(d.key_id),
-                 json_string(d.plan_id), outcome_name(record.outcome),
-                 json_string(d.report.policy ? d.report.policy : ""), request.body.size(), reply.body().size(),
+                 now_ms % 1000, JsonText{record.api}, JsonText{record.stage},
+                 JsonText{record.method ? std::string_view(record.method->resource_path) : ""},
+                 JsonText{request.method}, JsonText{request.target}, reply.status(), JsonText{d.key_id},
+                 JsonText{d.plan_id}, outcome_name(record.outcome),
+                 JsonText{d.report.policy ? d.report.policy : ""}, request.body.size(), reply.body().size(),
                  static_cast<double>(total_ns) / 1e6, static_cast<double>(record.upstream_ns) / 1e6);
   access_log_.line_done();
 }

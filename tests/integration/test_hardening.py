@@ -228,6 +228,22 @@ class BadInputTest(HardeningTestCase):
             self.assertEqual(reply_headers.get("connection"), "close")
             self.assertTrue(c.closed())
 
+    def test_access_log_lines_stay_json_whatever_the_request_holds(self):
+        odd = PREFIX + '/echo?q="\\'
+        c = self.connect().send(b"GET " + odd.encode() + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(c.response()[0], 200)
+        self.assertRefusedAndClosed(get(PREFIX + "/echo?refused", b"X-A: one\r\n two\r\n"), 400, "obs-fold")
+        log = os.path.join(self.gw.data_dir, "access.log")
+
+        def lines():
+            with open(log, "rb") as f:
+                return [json.loads(line) for line in f]  # every line parses
+        self.assertTrue(wait_until(lambda: any(l["path"].endswith("?refused") for l in lines()), WAIT_S))
+        paths = {l["path"]: l for l in lines()}
+        self.assertIn(odd, paths)
+        self.assertEqual(paths[PREFIX + "/echo?refused"]["outcome"], "bad_request")
+        self.assertEqual(paths[PREFIX + "/echo?refused"]["status"], 400)
+
     def test_refusals_are_counted(self):
         before = self.gw.health()["outcomes"]["bad_request"]
         self.assertRefusedAndClosed(get(PREFIX + "/echo", b"X-A: one\r\n two\r\n"), 400, "obs-fold")
