@@ -318,7 +318,7 @@ int serve(const ServeOptions& options) {
     w->acceptor = std::make_unique<Acceptor>(bind_reuseport(w->io, bound));
     bound = w->acceptor->local_endpoint();
     w->plane = std::make_unique<DataPlane>(w->io.get_executor(), w->deadlines, catalogs, clock, stats, metrics,
-                                           access_log.get(), static_cast<unsigned>(i));
+                                           access_log.get(), static_cast<unsigned>(i), options.upstream_limits);
     pool.push_back(std::move(w));
   }
 

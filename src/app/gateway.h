@@ -6,6 +6,7 @@
 #include <string>
 
 #include "http/client_limits.h"
+#include "http/upstream_pool.h"
 
 namespace tollgate {
 
@@ -19,6 +20,7 @@ struct ServeOptions {
   std::int64_t usage_retention_days = 90;
   std::string access_log = "";  // a path, "-" for stdout, "off"; empty: DATA_DIR/access.log
   ClientLimits client_limits;
+  UpstreamPool::Limits upstream_limits;
   // How long SIGTERM waits for requests in flight before stopping anyway.
   std::chrono::milliseconds drain_timeout{30'000};
 };

@@ -86,6 +86,15 @@ int main(int argc, char** argv) {
                     "Client connections per worker; past it requests get 503")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1000000u));
+  tollgate::UpstreamPool::Limits& upstream = serve_options.upstream_limits;
+  serve->add_option("--max-backend-connections", upstream.max_per_backend,
+                    "Connections per worker to one backend; more requests wait for one")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100000u));
+  serve->add_option("--max-backend-waiting", upstream.max_waiting_per_backend,
+                    "Requests per worker waiting for a backend connection; past it, 503")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1000000u));
   add_seconds(serve, "--header-timeout", limits.header_timeout,
               "Time for a request's header to arrive, from its first byte (408)");
   add_seconds(serve, "--body-timeout", limits.body_timeout, "Time for a request's body to arrive (408)");

@@ -189,14 +189,15 @@ void forward_response(Reply& reply, InboundMessage& response, bool head_both_way
 }  // namespace
 
 DataPlane::DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs, const Clock& clock,
-                     Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id)
+                     Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id,
+                     UpstreamPool::Limits upstream_limits)
     : deadlines_(deadlines),
       catalogs_(catalogs),
       clock_(clock),
       stats_(stats),
       metrics_(metrics),
       access_log_(access_log),
-      upstreams_(executor, deadlines),
+      upstreams_(executor, deadlines, upstream_limits),
       // Unique across processes and workers without coordination.
       request_id_prefix_(random_id(8) + "-" + std::to_string(worker_id) + "-") {}
 

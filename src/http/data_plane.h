@@ -50,7 +50,8 @@ struct RequestRecord {
 class DataPlane {
  public:
   DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs, const Clock& clock,
-            Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id);
+            Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id,
+            UpstreamPool::Limits upstream_limits = {});
 
   // Serves one client connection until the peer closes, asks to close, or a
   // limit or deadline ends it. The steps of a request are plain functions

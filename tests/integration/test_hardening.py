@@ -34,11 +34,12 @@ WAIT_S = 10.0
 
 
 def declaration(backend_port):
-    def proxy(path):
-        return {"integration": {"type": "HTTP_PROXY", "uri": f"http://{HOST}:{backend_port}{path}"}}
+    def proxy(path, **extra):
+        return {"integration": {"type": "HTTP_PROXY", "uri": f"http://{HOST}:{backend_port}{path}", **extra}}
     return {"apis": [{"id": API, "name": "hardening",
                       "resources": {"/echo": {"ANY": proxy("/echo")},
                                     "/sleep": {"GET": proxy("/__sleep")},
+                                    "/sleep-short": {"GET": proxy("/__sleep", timeoutInMillis=300)},
                                     "/keyed": {"POST": dict(proxy("/echo"), apiKeyRequired=True)},
                                     "/files/{proxy+}": {"ANY": proxy("/files/{proxy}")}},
                       "stages": [{"stageName": "prod"}]}]}
@@ -345,6 +346,57 @@ class BackendFaultTest(HardeningTestCase):
         for _ in range(5):
             self.assertOk()
         self.assertIsNone(self.gw.proc.poll())
+
+
+class BackendCapTest(HardeningTestCase):
+    """Connections to a backend are capped per worker: requests past the cap
+    wait for a connection, and past the queue get 503 at once."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start("tollgate-it-backend-cap-", args=["--max-backend-connections", "2",
+                                                    "--max-backend-waiting", "2"])
+
+    def concurrently(self, n, path):
+        """n requests sent at once: (status, body, Retry-After) of each."""
+        barrier = threading.Barrier(n)
+        results = [None] * n
+
+        def one(i):
+            c = Connection(self.gw.port)
+            try:
+                barrier.wait()
+                status, headers, body = c.send(get(PREFIX + path)).response()
+                results[i] = (status, body, headers.get("retry-after"))
+            finally:
+                c.close()
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return results
+
+    def test_past_the_cap_requests_wait_and_past_the_queue_get_503(self):
+        before = self.backend_count()
+        results = self.concurrently(6, "/sleep?ms=700")
+        statuses = sorted(r[0] for r in results)
+        self.assertEqual(statuses, [200, 200, 200, 200, 503, 503], results)
+        for status, body, retry_after in results:
+            if status == 503:
+                self.assertIn("waiting for the integration endpoint", json.loads(body)["message"])
+                self.assertEqual(retry_after, "1")
+        self.assertEqual(self.backend_count() - before, 4)
+        # The pool is whole again: the next requests are served at once.
+        self.assertEqual([r[0] for r in self.concurrently(2, "/echo")], [200, 200])
+
+    def test_a_request_still_waiting_at_its_timeout_gets_504(self):
+        # Two hold the connections past the route's 300 ms; the third waits
+        # for one until its own 300 ms are up.
+        results = self.concurrently(3, "/sleep-short?ms=1000")
+        self.assertEqual([r[0] for r in results], [504, 504, 504], results)
+        time.sleep(1.0)  # the backend finishes the two sleeps
+        self.assertEqual([r[0] for r in self.concurrently(2, "/echo")], [200, 200])
 
 
 class StoreTroubleTest(HardeningTestCase):
