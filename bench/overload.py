@@ -72,30 +72,14 @@ def parse_args(argv):
 
 
 def write_lua(keyset, work):
-    """Like side_by_side's script, plus answers counted by status."""
+    """side_by_side's requests, plus answers counted by status."""
     path = work / "overload.lua"
-    key_lines = "".join(f'  "{k}",\n' for k in keyset.sample)
-    path.write_text(f"""\
-local keys = {{
-{key_lines}}}
-local threads = {{}}
-local requests = {{}}
-local next_request = 0
-statuses = {{}}
+    path.write_text(sbs.lua_requests(keyset) + """
+local threads = {}
+statuses = {}
 
 function setup(thread)
   table.insert(threads, thread)
-end
-
-function init(args)
-  for i, key in ipairs(keys) do
-    requests[i] = wrk.format("GET", wrk.path, {{["Host"] = wrk.headers["Host"], ["x-api-key"] = key}})
-  end
-end
-
-function request()
-  next_request = next_request % #requests + 1
-  return requests[next_request]
 end
 
 function response(status, headers, body)
@@ -103,13 +87,13 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, _)
-  local totals = {{}}
+  local totals = {}
   for _, thread in ipairs(threads) do
     for status, n in pairs(thread:get("statuses")) do
       totals[status] = (totals[status] or 0) + n
     end
   end
-  local by_status = {{}}
+  local by_status = {}
   for status, n in pairs(totals) do
     by_status[#by_status + 1] = string.format("s%d=%d", status, n)
   end

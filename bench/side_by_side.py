@@ -380,12 +380,12 @@ def prepare_keyset(count, work, contenders, tollgate, backend_port, log_prefix=N
     return keyset
 
 
-def write_lua(keyset):
-    # One script for every target: wrk.path comes from the URL, and the
-    # backend ignores the key. Requests are formatted once, in init().
-    path = keyset.base / "bench.lua"
+def lua_requests(keyset):
+    """The part of a wrk script that sends GETs spread over keyset's sample.
+    One script for every target: wrk.path comes from the URL, and the
+    backend ignores the key. Requests are formatted once, in init()."""
     key_lines = "".join(f'  "{k}",\n' for k in keyset.sample)
-    path.write_text(f"""\
+    return f"""\
 local keys = {{
 {key_lines}}}
 local requests = {{}}
@@ -401,6 +401,12 @@ function request()
   next_request = next_request % #requests + 1
   return requests[next_request]
 end
+"""
+
+
+def write_lua(keyset):
+    path = keyset.base / "bench.lua"
+    path.write_text(lua_requests(keyset) + f"""\
 
 -- One line for the script to parse; latencies in microseconds.
 function done(summary, latency, _)
