@@ -100,6 +100,11 @@ std::optional<std::string_view> api_key_of(const InboundMessage& request) {
   return std::nullopt;
 }
 
+// The client sent `Expect: 100-continue` (HTTP/1.1 only, RFC 9110 §10.1.1).
+bool expects_continue(const InboundMessage& request) {
+  return request.version >= 11 && beast::iequals(request.fields.find(http::field::expect), "100-continue");
+}
+
 // Text written into a JSON line as a string literal, quotes included,
 // straight into the line's buffer.
 struct JsonText {
@@ -278,9 +283,20 @@ Task<void> DataPlane::serve_connection(Socket socket, const ClientLimits& limits
           break;
         // A body still to come is not read for a request that will be
         // refused whatever it holds (no route, no valid key).
-        if (phase != ReadPhase::kBody && reader.is_header_done() && !admissible(exchange, record)) {
-          refused_before_body = true;
-          break;
+        if (phase != ReadPhase::kBody && reader.is_header_done()) {
+          if (!admissible(exchange, record)) {
+            refused_before_body = true;
+            break;
+          }
+          // A client holding its body until told to send it is told now.
+          if (expects_continue(exchange.request)) {
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            auto [continue_error, sent] = co_await asio::async_write(socket, asio::buffer(kContinue), as_result);
+            if (continue_error) {
+              read_error = continue_error;
+              break;
+            }
+          }
         }
         advance_read_deadline(phase, reader.is_header_done(), deadline, limits);
       }

@@ -245,6 +245,19 @@ class BadInputTest(HardeningTestCase):
         self.assertEqual(paths[PREFIX + "/echo?refused"]["outcome"], "bad_request")
         self.assertEqual(paths[PREFIX + "/echo?refused"]["status"], 400)
 
+    def test_expect_continue_gets_100_once_the_request_may_be_admitted(self):
+        head = (b"POST " + PREFIX.encode() + b"/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+                b"Expect: 100-continue\r\n\r\n")
+        c = self.connect().send(head)
+        status, _, _ = c.response()  # the body has not been sent
+        self.assertEqual(status, 100)
+        status, _, body = c.send(b"hello").response()
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["body"], "hello")
+        # One that cannot be admitted gets its refusal instead.
+        refused = self.connect().send(head.replace(b"/echo", b"/keyed"))
+        self.assertEqual(refused.response()[0], 403)
+
     def test_refusals_are_counted(self):
         before = self.gw.health()["outcomes"]["bad_request"]
         self.assertRefusedAndClosed(get(PREFIX + "/echo", b"X-A: one\r\n two\r\n"), 400, "obs-fold")
