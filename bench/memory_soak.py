@@ -297,17 +297,9 @@ def run(opts, tools, procs, work):
 
 def main(argv):
     opts = parse_args(argv)
-    sbs.exit_on_term()
-    try:
-        tools = sbs.ensure_tools(("nginx", "wrk"))
-        tools["tollgate"] = sbs.ensure_tollgate()
-    except sbs.BenchError as e:
-        log(f"FAIL: {e}")
-        return 1
-    return sbs.run_with_cleanup(
-        NAME, lambda procs, work: run(opts, tools, procs, work), opts.keep,
-        # A smoke run proves the script works; its verdict is reported only.
-        passed=lambda report: report["verdict"]["flat"] or opts.smoke)
+    return sbs.main_with(NAME, opts, ("nginx", "wrk"), run,
+                         # A smoke run proves the script works; its verdict is reported only.
+                         passed=lambda report: report["verdict"]["flat"] or opts.smoke)
 
 
 if __name__ == "__main__":

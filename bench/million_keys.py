@@ -393,15 +393,7 @@ def run(opts, tools, procs, work):
 
 
 def main(argv):
-    opts = parse_args(argv)
-    sbs.exit_on_term()
-    try:
-        tools = sbs.ensure_tools(("nginx",))
-        tools["tollgate"] = sbs.ensure_tollgate()
-    except sbs.BenchError as e:
-        log(f"FAIL: {e}")
-        return 1
-    return sbs.run_with_cleanup(NAME, lambda procs, work: run(opts, tools, procs, work), opts.keep)
+    return sbs.main_with(NAME, parse_args(argv), ("nginx",), run)
 
 
 if __name__ == "__main__":

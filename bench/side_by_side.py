@@ -943,6 +943,22 @@ def exit_on_term():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
+def main_with(prefix, opts, tool_names, run, need_tollgate=True, **cleanup):
+    """The body of every bench script's main(): installs and finds the
+    tools, then run(opts, tools, procs, work) under run_with_cleanup (whose
+    `passed` and `interrupt_is_failure` come in `cleanup`). Returns the exit
+    status."""
+    exit_on_term()
+    try:
+        tools = ensure_tools(tool_names)
+        if need_tollgate:
+            tools["tollgate"] = ensure_tollgate()
+    except BenchError as e:
+        log(f"FAIL: {e}", prefix)
+        return 1
+    return run_with_cleanup(prefix, lambda procs, work: run(opts, tools, procs, work), opts.keep, **cleanup)
+
+
 def run_with_cleanup(prefix, body, keep, passed=None, interrupt_is_failure=False):
     """Runs body(procs, work) with a new Processes and a new temporary
     directory; body returns the report, already printed. Writes the report
@@ -991,18 +1007,10 @@ def run_with_cleanup(prefix, body, keep, passed=None, interrupt_is_failure=False
 
 def main(argv):
     opts = parse_args(argv)
-    exit_on_term()
-    try:
-        tools = ensure_tools(("nginx", "haproxy", "wrk"))
-        if "tollgate" in opts.contenders:
-            tools["tollgate"] = ensure_tollgate()
-    except BenchError as e:
-        log(f"FAIL: {e}")
-        return 1
     # Stopped by Ctrl-C or TERM, this script keeps its directory and shows its
     # log tails as after a failure; memory_soak.py and million_keys.py clean up.
-    return run_with_cleanup(NAME, lambda procs, work: run(opts, tools, procs, work), opts.keep,
-                            interrupt_is_failure=True)
+    return main_with(NAME, opts, ("nginx", "haproxy", "wrk"), run, need_tollgate="tollgate" in opts.contenders,
+                     interrupt_is_failure=True)
 
 
 if __name__ == "__main__":
