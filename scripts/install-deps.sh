@@ -9,6 +9,8 @@ packages=(
   libsqlite3-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   python3 curl awscli
+  # Certificates for the TLS tests.
+  openssl
   # The benchmarks' contenders and load generator (bench/side_by_side.py,
   # whose smoke run is a test).
   nginx haproxy wrk

@@ -308,6 +308,11 @@ int serve(const ServeOptions& options) {
   if (options.access_log != "off")
     access_log = std::make_unique<AccessLog>(options.access_log.empty() ? (options.data_dir / "access.log").string()
                                                                        : options.access_log);
+  // Read before anything listens: a bad certificate stops the start.
+  const std::unique_ptr<ServerTls> data_tls =
+      options.tls.enabled() ? std::make_unique<ServerTls>(options.tls) : nullptr;
+  const std::unique_ptr<ServerTls> admin_tls =
+      options.admin_tls.enabled() ? std::make_unique<ServerTls>(options.admin_tls) : nullptr;
   raise_descriptor_limit(workers, options.client_limits);
   const ConnectionLimits admin_limits;
   std::vector<std::unique_ptr<Worker>> pool;
@@ -338,7 +343,7 @@ int serve(const ServeOptions& options) {
   AdminApi admin(AdminContext{store, meter, limits, clock}, load_admin_credentials(options.data_dir), catalogs,
                  stats, std::move(gauges));
   const RequestHandler admin_handler = [&admin](HttpRequest& r) { return admin.handle(r); };
-  asio::co_spawn(admin_io, accept_loop(admin_acceptor, admin_handler, admin_limits), asio::detached);
+  asio::co_spawn(admin_io, accept_loop(admin_acceptor, admin_handler, admin_limits, admin_tls.get()), asio::detached);
 
   asio::signal_set stop_signals(admin_io, SIGINT, SIGTERM);
   asio::steady_timer drain_timer(admin_io);
@@ -366,12 +371,19 @@ int serve(const ServeOptions& options) {
   std::function<void()> on_reload_signal = [&] {
     reload_signal.async_wait([&](const beast::error_code& ec, int) {
       if (ec) return;
-      spdlog::info("SIGHUP: reopening the access log, reading admin credentials, checking the store");
+      spdlog::info("SIGHUP: reopening the access log, reading admin credentials and TLS files, checking the store");
       if (access_log) access_log->reopen();
       try {
         admin.set_credentials(load_admin_credentials(options.data_dir));
       } catch (const std::exception& e) {
         spdlog::error("admin credentials not reloaded, keeping the previous ones: {}", e.what());
+      }
+      for (const auto& [tls, listener] : {std::pair{data_tls.get(), "data"}, std::pair{admin_tls.get(), "admin"}}) {
+        try {
+          if (tls) tls->reload();
+        } catch (const std::exception& e) {
+          spdlog::error("{} listener keeps its previous certificate: {}", listener, e.what());
+        }
       }
       reloader.wake();
       on_reload_signal();
@@ -380,8 +392,8 @@ int serve(const ServeOptions& options) {
   on_reload_signal();
 
   for (auto& w : pool) {
-    auto serve_one = [plane = w->plane.get(), &limits = options.client_limits](Socket socket) {
-      return plane->serve_connection(std::move(socket), limits);
+    auto serve_one = [plane = w->plane.get(), &limits = options.client_limits, tls = data_tls.get()](Socket socket) {
+      return plane->serve_connection(std::move(socket), limits, tls ? tls->current() : nullptr);
     };
     asio::co_spawn(w->io, accept_each(*w->acceptor, serve_one), asio::detached);
     asio::co_spawn(w->io, w->deadlines.run(), asio::detached);
@@ -390,8 +402,9 @@ int serve(const ServeOptions& options) {
   }
   reloader.start();
 
-  std::printf("tollgate: data plane on http://%s:%u (%d workers), admin on http://%s:%u, data in %s\n",
-              bound.address().to_string().c_str(), bound.port(), workers,
+  std::printf("tollgate: data plane on %s://%s:%u (%d workers), admin on %s://%s:%u, data in %s\n",
+              data_tls ? "https" : "http", bound.address().to_string().c_str(), bound.port(), workers,
+              admin_tls ? "https" : "http",
               admin_acceptor.local_endpoint().address().to_string().c_str(),
               admin_acceptor.local_endpoint().port(), options.data_dir.c_str());
   std::fflush(stdout);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "http/client_limits.h"
+#include "http/tls_context.h"
 #include "http/upstream_pool.h"
 
 namespace tollgate {
@@ -21,6 +22,9 @@ struct ServeOptions {
   std::string access_log = "";  // a path, "-" for stdout, "off"; empty: DATA_DIR/access.log
   ClientLimits client_limits;
   UpstreamPool::Limits upstream_limits;
+  // TLS on the data listener and on the admin listener, when given.
+  TlsFiles tls;
+  TlsFiles admin_tls;
   // How long SIGTERM waits for requests in flight before stopping anyway.
   std::chrono::milliseconds drain_timeout{30'000};
 };
@@ -32,8 +36,9 @@ struct ServeOptions {
 // SIGTERM (or SIGINT) drains: the listeners close, idle connections close,
 // and each request in flight is answered (with Connection: close) before the
 // process stops, for up to drain_timeout; a second signal stops at once.
-// SIGHUP reopens the access log, reads the admin credentials again and
-// checks the store for a new catalog, without touching a connection.
+// SIGHUP reopens the access log, reads the admin credentials and the TLS
+// files again and checks the store for a new catalog, without touching a
+// connection.
 int serve(const ServeOptions& options);
 
 // The SQLite file under a data directory, created owner-only if missing.

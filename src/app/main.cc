@@ -69,6 +69,21 @@ int main(int argc, char** argv) {
         return days == 0 || (days >= 32 && days <= 100000) ? std::string() : std::string("must be 0 or 32..100000");
       });
 
+  // Each listener's certificate and key come together.
+  const auto add_tls = [serve](const std::string& prefix, tollgate::TlsFiles& files, const std::string& listener) {
+    auto* cert = serve->add_option("--" + prefix + "tls-cert", files.certificate,
+                                   "PEM certificate chain: the " + listener +
+                                       " listener serves HTTPS (TLS 1.2+); reread on SIGHUP")
+                     ->check(CLI::ExistingFile);
+    auto* key = serve->add_option("--" + prefix + "tls-key", files.private_key,
+                                  "PEM private key of --" + prefix + "tls-cert")
+                    ->check(CLI::ExistingFile);
+    cert->needs(key);
+    key->needs(cert);
+  };
+  add_tls("", serve_options.tls, "data");
+  add_tls("admin-", serve_options.admin_tls, "admin");
+
   tollgate::ClientLimits& limits = serve_options.client_limits;
   serve->add_option("--max-header-bytes", limits.max_header_bytes, "Largest request line and header fields (431)")
       ->capture_default_str()

@@ -1,15 +1,33 @@
 #include "cli/admin_client.h"
 
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
+
 #include <ctime>
 
 namespace tollgate {
+namespace {
 
-AdminClient::AdminClient(const std::string& endpoint, AdminCredentials credentials)
-    : credentials_(std::move(credentials)) {
-  constexpr std::string_view kScheme = "http://";
-  if (endpoint.rfind(kScheme, 0) != 0)
-    throw std::invalid_argument("endpoint '" + endpoint + "' must start with http://");
-  std::string rest = endpoint.substr(kScheme.size());
+// Sends `request` and reads the answer over a connected stream.
+template <class Stream>
+HttpResponse round_trip(Stream& stream, const HttpRequest& request) {
+  beast::error_code ec;
+  http::write(stream, request, ec);
+  beast::flat_buffer buffer;
+  HttpResponse response;
+  if (!ec) http::read(stream, buffer, response, ec);
+  if (ec) throw AdminClientError("admin API call failed: " + ec.message());
+  return response;
+}
+
+}  // namespace
+
+AdminClient::AdminClient(const std::string& endpoint, AdminCredentials credentials, std::string ca_file)
+    : ca_file_(std::move(ca_file)), credentials_(std::move(credentials)) {
+  https_ = endpoint.rfind("https://", 0) == 0;
+  if (!https_ && endpoint.rfind("http://", 0) != 0)
+    throw std::invalid_argument("endpoint '" + endpoint + "' must start with http:// or https://");
+  std::string rest = endpoint.substr(https_ ? 8 : 7);
   const std::size_t slash = rest.find('/');
   if (slash != std::string::npos) {
     prefix_ = rest.substr(slash);
@@ -18,7 +36,7 @@ AdminClient::AdminClient(const std::string& endpoint, AdminCredentials credentia
   }
   const std::size_t colon = rest.rfind(':');
   host_ = rest.substr(0, colon);
-  port_ = colon == std::string::npos ? "80" : rest.substr(colon + 1);
+  port_ = colon == std::string::npos ? (https_ ? "443" : "80") : rest.substr(colon + 1);
   if (host_.empty()) throw std::invalid_argument("endpoint '" + endpoint + "' has no host");
 }
 
@@ -36,7 +54,8 @@ boost::json::value AdminClient::call(http::verb verb, const std::string& target,
   if (ec) throw AdminClientError("cannot reach the admin API at " + host_ + ":" + port_ + ": " + ec.message());
 
   HttpRequest request{verb, prefix_ + target, 11};
-  request.set(http::field::host, port_ == "80" ? host_ : host_ + ":" + port_);
+  const bool default_port = port_ == (https_ ? "443" : "80");
+  request.set(http::field::host, default_port ? host_ : host_ + ":" + port_);
   request.set(http::field::accept, "application/json");
   request.set(http::field::user_agent, "tollgate-cli");
   if (!body.empty()) request.set(http::field::content_type, content_type);
@@ -44,11 +63,24 @@ boost::json::value AdminClient::call(http::verb verb, const std::string& target,
   request.prepare_payload();
   sign_sigv4(request, credentials_, "us-east-1", static_cast<std::int64_t>(std::time(nullptr)));
 
-  http::write(stream, request, ec);
-  beast::flat_buffer buffer;
   HttpResponse response;
-  if (!ec) http::read(stream, buffer, response, ec);
-  if (ec) throw AdminClientError("admin API call failed: " + ec.message());
+  if (!https_) {
+    response = round_trip(stream, request);
+  } else {
+    asio::ssl::context tls(asio::ssl::context::tls_client);
+    tls.set_default_verify_paths(ec);
+    if (!ca_file_.empty()) tls.load_verify_file(ca_file_, ec);
+    if (ec) throw AdminClientError("cannot read CA file '" + ca_file_ + "': " + ec.message());
+    tls.set_verify_mode(asio::ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream&> secure(stream, tls);
+    secure.set_verify_callback(asio::ssl::host_name_verification(host_));
+    // SNI names a host, never an address (RFC 6066 §3).
+    asio::ip::make_address(host_, ec);
+    if (ec) SSL_set_tlsext_host_name(secure.native_handle(), host_.c_str());
+    secure.handshake(asio::ssl::stream_base::client, ec);
+    if (ec) throw AdminClientError("TLS with the admin API at " + host_ + ":" + port_ + " failed: " + ec.message());
+    response = round_trip(secure, request);
+  }
 
   boost::json::value json = boost::json::object{};
   if (!response.body().empty()) {

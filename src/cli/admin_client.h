@@ -20,8 +20,10 @@ class AdminClientError : public std::runtime_error {
 // one connection per call, every request signed with SigV4.
 class AdminClient {
  public:
-  // `endpoint` is http://host:port[/prefix].
-  AdminClient(const std::string& endpoint, AdminCredentials credentials);
+  // `endpoint` is http[s]://host:port[/prefix]. An https server's
+  // certificate must name the host and chain to the system's CAs or to
+  // those in `ca_file`.
+  AdminClient(const std::string& endpoint, AdminCredentials credentials, std::string ca_file = "");
 
   // Sends a request and returns its JSON answer ({} for an empty body).
   // `target` is the path and query, already percent-encoded.
@@ -32,6 +34,8 @@ class AdminClient {
   std::string host_;
   std::string port_;
   std::string prefix_;
+  bool https_ = false;
+  std::string ca_file_;
   AdminCredentials credentials_;
 };
 

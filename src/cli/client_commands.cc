@@ -45,7 +45,9 @@ AdminClient connect(const ClientCommands& c) {
         "no admin credentials: pass --access-key-id/--secret-access-key, set "
         "TOLLGATE_ADMIN_ACCESS_KEY_ID/TOLLGATE_ADMIN_SECRET_ACCESS_KEY, or point --data-dir at the "
         "server's data directory");
-  return AdminClient(endpoint, creds);
+  std::string ca_file = c.ca_file;
+  if (ca_file.empty()) ca_file = env("TOLLGATE_CA_FILE");
+  return AdminClient(endpoint, creds, ca_file);
 }
 
 std::string str(const json::value& v, std::string_view key) {
@@ -486,6 +488,7 @@ void add_client_commands(CLI::App& app, ClientCommands& c) {
          return n == "keys" || n == "plans" || n == "usage";
        })) {
     sub->add_option("--endpoint", c.endpoint, "Admin API URL (env TOLLGATE_ENDPOINT; default http://127.0.0.1:9180)");
+    sub->add_option("--ca-file", c.ca_file, "PEM CA certificates to trust for an https endpoint (env TOLLGATE_CA_FILE)");
     sub->add_option("--access-key-id", c.access_key_id, "Admin access key id (env TOLLGATE_ADMIN_ACCESS_KEY_ID)");
     sub->add_option("--secret-access-key", c.secret_access_key, "Admin secret (env TOLLGATE_ADMIN_SECRET_ACCESS_KEY)");
     sub->add_option("--data-dir", c.data_dir, "Read credentials from this server data dir's admin-credentials");

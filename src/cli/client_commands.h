@@ -12,6 +12,7 @@ namespace tollgate {
 // exit code and throws on failure.
 struct ClientCommands {
   std::string endpoint;
+  std::string ca_file;  // trusted for an https endpoint, beside the system's
   std::string access_key_id;
   std::string secret_access_key;
   std::string data_dir;

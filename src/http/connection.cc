@@ -1,20 +1,34 @@
 #include "http/connection.h"
 
+#include <boost/beast/ssl.hpp>
+
 #include "http/responses.h"
 
 namespace tollgate {
 
-asio::awaitable<void> serve_connection(tcp::socket socket, const RequestHandler& handler,
-                                       const ConnectionLimits& limits) {
+namespace {
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// How long a TLS connection waits for the peer's close_notify once it has
+// sent its own.
+constexpr std::chrono::seconds kTlsShutdownTimeout{2};
+
+template <class Stream>
+asio::awaitable<void> serve_requests(Stream& stream, const RequestHandler& handler, const ConnectionLimits& limits) {
+  constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
   beast::error_code ec;
-  socket.set_option(tcp::no_delay(true), ec);
-  beast::tcp_stream stream(std::move(socket));
+  if constexpr (kTls) {
+    beast::get_lowest_layer(stream).expires_after(limits.idle_timeout);
+    co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+  }
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(limits.header_limit);
     parser.body_limit(limits.body_limit);
-    stream.expires_after(limits.idle_timeout);
+    beast::get_lowest_layer(stream).expires_after(limits.idle_timeout);
     co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
 
     HttpResponse response;
@@ -27,7 +41,8 @@ asio::awaitable<void> serve_connection(tcp::socket socket, const RequestHandler&
                                 "Request header fields too large");
     } else if (ec) {
       const bool peer_gone = ec == http::error::end_of_stream || ec == beast::error::timeout ||
-                             ec == asio::error::connection_reset || ec == asio::error::eof;
+                             ec == asio::error::connection_reset || ec == asio::error::eof ||
+                             ec == asio::ssl::error::stream_truncated;
       if (peer_gone || !parser.got_some()) break;
       response = error_response(http::status::bad_request, "BadRequestException", "Malformed HTTP request");
     } else {
@@ -42,11 +57,32 @@ asio::awaitable<void> serve_connection(tcp::socket socket, const RequestHandler&
       }
     }
     response.keep_alive(keep_alive);
-    stream.expires_after(limits.write_timeout);
+    beast::get_lowest_layer(stream).expires_after(limits.write_timeout);
     co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !keep_alive) break;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if constexpr (kTls) {
+    beast::get_lowest_layer(stream).expires_after(kTlsShutdownTimeout);
+    co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+  } else {
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_connection(tcp::socket socket, const RequestHandler& handler,
+                                       const ConnectionLimits& limits, std::shared_ptr<TlsContext> tls) {
+  beast::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  if (!tls) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await serve_requests(stream, handler, limits);
+    co_return;
+  }
+  // `tls` keeps the context (a reload replaces it) for as long as the stream.
+  TlsStream stream(std::move(socket), *tls);
+  co_await serve_requests(stream, handler, limits);
 }
 
 }  // namespace tollgate

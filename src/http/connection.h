@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "http/beast.h"
+#include "http/tls_context.h"
 
 namespace tollgate {
 
@@ -18,8 +19,9 @@ struct ConnectionLimits {
 
 // Serves HTTP/1.1 requests on one connection until the peer closes, asks to
 // close, or a limit or timeout ends it. A new parser per request bounds
-// headers and body.
+// headers and body. With `tls`, the connection is TLS, its handshake bounded
+// by the idle timeout.
 asio::awaitable<void> serve_connection(tcp::socket socket, const RequestHandler& handler,
-                                       const ConnectionLimits& limits);
+                                       const ConnectionLimits& limits, std::shared_ptr<TlsContext> tls = nullptr);
 
 }  // namespace tollgate

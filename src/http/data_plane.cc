@@ -1,5 +1,6 @@
 #include "http/data_plane.h"
 
+#include <boost/asio/ssl.hpp>
 #include <fmt/format.h>
 
 #include <charconv>
@@ -226,8 +227,19 @@ void advance_read_deadline(ReadPhase& phase, bool header_done, Deadlines::Entry&
 
 bool peer_left(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof ||
-         ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor;
+         ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor ||
+         ec == asio::ssl::error::stream_truncated;
 }
+
+using TlsStream = asio::ssl::stream<Socket>;
+
+// Whether a stream is TLS over the socket rather than the socket itself.
+template <class Stream>
+constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
+// How long a TLS connection waits for the peer's close_notify once it has
+// sent its own.
+constexpr std::chrono::seconds kTlsShutdownTimeout{2};
 
 // Counts a worker's open client connections for as long as it lives.
 class OpenConnection {
@@ -249,14 +261,32 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 
 }  // namespace
 
-Task<void> DataPlane::serve_connection(Socket socket, const ClientLimits& limits) {
+Task<void> DataPlane::serve_connection(Socket socket, const ClientLimits& limits,
+                                       std::shared_ptr<asio::ssl::context> tls) {
   const OpenConnection open(open_connections_);
   // Far past the limit a connection is not worth even a 503.
   if (open.count() > 2 * std::uint64_t{limits.max_connections}) co_return;
   const bool shed = open.count() > limits.max_connections;
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
+  if (!tls) {
+    co_await serve_requests(socket, socket, limits, shed);
+    co_return;
+  }
+  // The stream holds the context's SSL_CTX for as long as it lives; `tls`
+  // keeps the context itself (a reload replaces it) for as long too.
+  TlsStream stream(std::move(socket), *tls);
+  co_await serve_requests(stream, stream.next_layer(), limits, shed);
+}
+
+template <class Stream>
+Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const ClientLimits& limits, bool shed) {
   Deadlines::Entry deadline(deadlines_, socket);
+  if constexpr (kIsTls<Stream>) {
+    deadline.expires_after(limits.header_timeout);
+    auto [handshake_error] = co_await stream.async_handshake(asio::ssl::stream_base::server, as_result);
+    if (handshake_error) co_return;
+  }
   // Bounds what one connection buffers: a pipelining client's later
   // requests wait in the kernel until the earlier ones are answered.
   beast::flat_buffer buffer(limits.max_header_bytes + kReadChunk);
@@ -291,7 +321,7 @@ Task<void> DataPlane::serve_connection(Socket socket, const ClientLimits& limits
           // A client holding its body until told to send it is told now.
           if (expects_continue(exchange.request)) {
             static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-            auto [continue_error, sent] = co_await asio::async_write(socket, asio::buffer(kContinue), as_result);
+            auto [continue_error, sent] = co_await asio::async_write(stream, asio::buffer(kContinue), as_result);
             if (continue_error) {
               read_error = continue_error;
               break;
@@ -305,7 +335,7 @@ Task<void> DataPlane::serve_connection(Socket socket, const ClientLimits& limits
         read_error = http::error::buffer_overflow;
         break;
       }
-      auto [error, n] = co_await socket.async_read_some(buffer.prepare(room), as_result);
+      auto [error, n] = co_await stream.async_read_some(buffer.prepare(room), as_result);
       if (error) {
         read_error = error;
         break;
@@ -352,11 +382,17 @@ Task<void> DataPlane::serve_connection(Socket socket, const ClientLimits& limits
     deadline.expires_after(limits.write_timeout);
     const bool head = request.verb == http::verb::head && !read_error && !refused_before_body;
     auto [write_error, written] =
-        co_await asio::async_write(socket, exchange.reply.finish(keep_alive, request.version, head), as_result);
+        co_await asio::async_write(stream, exchange.reply.finish(keep_alive, request.version, head), as_result);
     if (write_error || !keep_alive) break;
     phase = ReadPhase::kWaiting;
   }
-  socket.shutdown(tcp::socket::shutdown_send, ec);
+  if constexpr (kIsTls<Stream>) {
+    deadline.expires_after(kTlsShutdownTimeout);
+    co_await stream.async_shutdown(as_result);
+  } else {
+    beast::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+  }
 }
 
 void DataPlane::drain() {

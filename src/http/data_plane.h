@@ -17,6 +17,10 @@
 #include "http/reply.h"
 #include "http/upstream_pool.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace tollgate {
 
 // What one client connection reuses from request to request, so that a
@@ -56,8 +60,10 @@ class DataPlane {
   // Serves one client connection until the peer closes, asks to close, or a
   // limit or deadline ends it. The steps of a request are plain functions
   // around one co_await on the backend: every nested coroutine frame would
-  // be an allocation per request.
-  Task<void> serve_connection(Socket socket, const ClientLimits& limits);
+  // be an allocation per request. With `tls`, the connection is TLS: its
+  // handshake must end within the header timeout.
+  Task<void> serve_connection(Socket socket, const ClientLimits& limits,
+                              std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   // Begins a graceful shutdown: idle connections close now, and each busy
   // one closes once its current request is answered.
   void drain();
@@ -70,6 +76,10 @@ class DataPlane {
   void close_idle_upstreams() { upstreams_.close_idle(); }
 
  private:
+  // The requests of one connection, over `stream` (the socket itself, or
+  // TLS over it). `shed`: the worker has too many connections for this one.
+  template <class Stream>
+  Task<void> serve_requests(Stream& stream, Socket& socket, const ClientLimits& limits, bool shed);
   // The stage and method (`index`) the request names, noted in `record`;
   // null when there is none, with the refusal's outcome in `record`.
   const StageEntry* route(Exchange& exchange, RequestRecord& record, std::uint32_t& index);

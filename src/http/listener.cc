@@ -33,9 +33,9 @@ Acceptor bind_reuseport(asio::io_context& io, const tcp::endpoint& endpoint) {
 }
 
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const RequestHandler& handler,
-                                  const ConnectionLimits& limits) {
-  return accept_each(acceptor, [&handler, &limits](tcp::socket socket) {
-    return serve_connection(std::move(socket), handler, limits);
+                                  const ConnectionLimits& limits, const ServerTls* tls) {
+  return accept_each(acceptor, [&handler, &limits, tls](tcp::socket socket) {
+    return serve_connection(std::move(socket), handler, limits, tls ? tls->current() : nullptr);
   });
 }
 

@@ -6,6 +6,7 @@
 #include "http/beast.h"
 #include "http/connection.h"
 #include "http/executor.h"
+#include "http/tls_context.h"
 
 namespace tollgate {
 
@@ -36,8 +37,9 @@ asio::awaitable<void, typename SocketAcceptor::executor_type> accept_each(Socket
   }
 }
 
-// The admin API's accept loop: Beast messages through `handler`.
+// The admin API's accept loop: Beast messages through `handler`, over TLS
+// when `tls` is given.
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const RequestHandler& handler,
-                                  const ConnectionLimits& limits);
+                                  const ConnectionLimits& limits, const ServerTls* tls = nullptr);
 
 }  // namespace tollgate

@@ -64,8 +64,10 @@ class Response:
         return f"<{self.status} {dict(self.headers)} {self.body[:300]!r}>"
 
 
-def http_request(port, method, target, headers=None, body=None, timeout=10.0):
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+def http_request(port, method, target, headers=None, body=None, timeout=10.0, tls=None):
+    """One request on a new connection; over TLS when `tls` (an ssl.SSLContext) is given."""
+    conn = (http.client.HTTPSConnection(HOST, port, timeout=timeout, context=tls) if tls
+            else http.client.HTTPConnection(HOST, port, timeout=timeout))
     try:
         conn.request(method, target, body=body, headers=headers or {})
         res = conn.getresponse()
@@ -164,11 +166,14 @@ class Gateway:
 
     `env` adds variables to the server's environment; a None value removes one
     (e.g. so that an outer TOLLGATE_ADMIN_* setting cannot leak in). `args`
-    are more `serve` options."""
+    are more `serve` options. `tls`, an ssl.SSLContext trusting the server's
+    certificate, is how this client speaks to a listener given one in `args`."""
 
-    def __init__(self, workdir, workers=1, env=None, args=()):
+    def __init__(self, workdir, workers=1, env=None, args=(), tls=None):
         self.workdir = workdir
         self.args = list(args)
+        self.data_tls = tls if "--tls-cert" in self.args else None
+        self.admin_tls = tls if "--admin-tls-cert" in self.args else None
         self.data_dir = os.path.join(workdir, "data")
         self.workers = workers
         self.env = dict(env or {})
@@ -203,7 +208,7 @@ class Gateway:
             if self.proc.poll() is not None:
                 return "exited"
             try:
-                health = http_request(self.admin_port, "GET", "/health", timeout=1.0)
+                health = http_request(self.admin_port, "GET", "/health", timeout=1.0, tls=self.admin_tls)
                 if health.status != 200 or "catalogVersion" not in health.json():
                     return False
                 with socket.create_connection((HOST, self.port), timeout=1.0):
@@ -242,7 +247,7 @@ class Gateway:
             return ""
 
     def health(self):
-        res = http_request(self.admin_port, "GET", "/health")
+        res = http_request(self.admin_port, "GET", "/health", tls=self.admin_tls)
         if res.status != 200:
             raise AssertionError(f"GET /health: {res}")
         return res.json()
@@ -257,7 +262,7 @@ class Gateway:
             target = f"/{stage}{path}"
         else:
             target = f"/restapis/{api}/{stage}/_user_request_{path}"
-        return http_request(self.port, method, target, hdrs, body)
+        return http_request(self.port, method, target, hdrs, body, tls=self.data_tls)
 
     def apply_and_wait(self, doc):
         """Applies while serving and waits until the server has loaded the change."""
