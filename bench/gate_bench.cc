@@ -160,11 +160,12 @@ ControlState bench_state(std::int64_t n, std::vector<std::string>& key_values) {
   return s;
 }
 
-Fixture& fixture(std::int64_t n) {
+// With `hashed`, the store keeps the keys hashed (--hash-keys).
+Fixture& fixture(std::int64_t n, bool hashed) {
   static std::mutex mutex;
-  static std::map<std::int64_t, std::unique_ptr<Fixture>> cache;
+  static std::map<std::pair<std::int64_t, bool>, std::unique_ptr<Fixture>> cache;
   std::lock_guard lock(mutex);
-  auto& slot = cache[n];
+  auto& slot = cache[{n, hashed}];
   if (slot) return *slot;
   slot = std::make_unique<Fixture>();
   Fixture& f = *slot;
@@ -172,13 +173,19 @@ Fixture& fixture(std::int64_t n) {
   {
     // Scoped: the control state of a million keys is large and not needed
     // once the catalog is built.
-    const ControlState state = bench_state(n, key_values);
+    ControlState state = bench_state(n, key_values);
+    std::shared_ptr<const KeyHasher> hasher;
+    if (hashed) {
+      hasher = std::make_shared<const KeyHasher>(std::string(32, 's'));
+      for (ApiKey& key : state.api_keys) key.value = hasher->stored(key.value);
+      state.keys_hashed = true;
+    }
     const UsageLoader no_usage = [](const std::string&, const std::string&, std::int64_t,
                                     std::int64_t) { return std::int64_t{0}; };
     const MemberProvider slots = [&f](std::size_t) {
       return MemberRefs{&f.usage_slots.emplace_back(), std::nullopt};
     };
-    f.catalog = build_catalog(state, f.limits, no_usage, slots, kStartS * kNanosPerSecond, 1);
+    f.catalog = build_catalog(state, f.limits, no_usage, slots, kStartS * kNanosPerSecond, 1, nullptr, hasher);
   }
   f.stage = f.catalog->stage("bench01", "prod");
   // Shuffled so consecutive decisions touch unrelated keys, as real traffic
@@ -198,9 +205,9 @@ Fixture& fixture(std::int64_t n) {
 // (the fixture is shared), so restarting time would find them in debt.
 std::atomic<UnixNanos> g_clock{kStartS * kNanosPerSecond};
 
-void BM_Admit(benchmark::State& state) {
+void run_admit(benchmark::State& state, bool hashed) {
   const std::int64_t n = state.range(0);
-  Fixture& f = fixture(n);
+  Fixture& f = fixture(n, hashed);
   PathParams probe;
   if (!f.stage || f.catalog->key_count() != static_cast<std::size_t>(n) ||
       f.stage->routes.match(kPath, kMethod, probe) == RouteTree::kNoMatch) {
@@ -248,7 +255,12 @@ void BM_Admit(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(t_allocs), benchmark::Counter::kAvgIterations);
 }
 
+void BM_Admit(benchmark::State& state) { run_admit(state, false); }
+// The same with the keys stored hashed: one HMAC-SHA256 more per decision.
+void BM_AdmitHashedKey(benchmark::State& state) { run_admit(state, true); }
+
 BENCHMARK(BM_Admit)->Arg(1)->Arg(10'000)->Arg(1'000'000)->MinTime(1.0)->UseRealTime();
+BENCHMARK(BM_AdmitHashedKey)->Arg(1)->Arg(10'000)->Arg(1'000'000)->MinTime(1.0)->UseRealTime();
 // Two threads: with one key both hit the same key's limits (a hot key); with
 // more they share only the account bucket.
 BENCHMARK(BM_Admit)->Arg(1)->Arg(10'000)->Arg(1'000'000)->Threads(2)->MinTime(1.0)->UseRealTime();

@@ -10,7 +10,8 @@
 # DURATION (default 10s), THREADS (wrk threads, default 2), TOLLGATE_BIN (the
 # binary, default build/tollgate), ACCESS_LOG (on or off, default on),
 # KEY_REQUIRED (1: key, plan, throttle, quota and metering on, the default;
-# 0: the same route without a key, so none of them apply).
+# 0: the same route without a key, so none of them apply), TLS (1: clients
+# reach tollgate over HTTPS with a certificate made for the run; default 0).
 # --smoke runs 2 s with no warm-up, to prove the script still works.
 #
 # wrk, nginx and tollgate share this machine's cores, so the ratio measures
@@ -24,7 +25,7 @@ for arg in "$@"; do
   case "$arg" in
     --smoke) smoke=1 ;;
     -h | --help)
-      sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -37,6 +38,7 @@ done
 workers="${WORKERS:-1}"
 access_log="${ACCESS_LOG:-on}"
 key_required="${KEY_REQUIRED:-1}"
+tls="${TLS:-0}"
 connections="${CONNECTIONS:-64}"
 duration="${DURATION:-10s}"
 wrk_threads="${THREADS:-2}"
@@ -210,17 +212,26 @@ YAML
 "$tollgate" apply -f "$work/bench.yaml" --data-dir "$work/data" >"$work/apply.log" 2>&1 ||
   { cat "$work/apply.log" >&2; fail "tollgate apply"; }
 
+scheme=http
+tls_args=()
+if [ "$tls" = 1 ]; then
+  command -v openssl >/dev/null || fail "openssl is needed for TLS=1"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -keyout "$work/tls.key" -out "$work/tls.pem" 2>/dev/null || fail "openssl could not make a certificate"
+  scheme=https
+  tls_args=(--tls-cert "$work/tls.pem" --tls-key "$work/tls.key")
+fi
 "$tollgate" serve --data-dir "$work/data" --listen "127.0.0.1:$data_port" \
-  --admin-listen "127.0.0.1:$admin_port" --workers "$workers" \
+  --admin-listen "127.0.0.1:$admin_port" --workers "$workers" "${tls_args[@]}" \
   $([ "$access_log" = off ] && echo "--access-log off") >"$work/tollgate.log" 2>&1 &
 tollgate_pid=$!
 admin="http://127.0.0.1:$admin_port"
 wait_for_http "$admin/health" "$tollgate_pid" "tollgate"
-grep -q "data plane on http://127.0.0.1:$data_port" "$work/tollgate.log" ||
+grep -q "data plane on $scheme://127.0.0.1:$data_port" "$work/tollgate.log" ||
   fail "tollgate did not report its data plane on port $data_port"
-via_url="http://127.0.0.1:$data_port/restapis/bench01/prod/_user_request_/pets"
+via_url="$scheme://127.0.0.1:$data_port/restapis/bench01/prod/_user_request_/pets"
 
-probe="$(curl -sS -H "x-api-key: $api_key" -w ' %{http_code}' "$via_url")"
+probe="$(curl -sS -k -H "x-api-key: $api_key" -w ' %{http_code}' "$via_url")"
 [ "$probe" = '{"ok":true} 200' ] || fail "a request through tollgate answered '$probe'"
 
 # --- load ---------------------------------------------------------------------
@@ -334,6 +345,7 @@ cat >"$result_file" <<JSON
   "tollgate_workers": $workers,
   "access_log": "$access_log",
   "key_required": $key_required,
+  "tls": $([ "$tls" = 1 ] && echo true || echo false),
   "wrk": {"threads": $wrk_threads, "connections": $connections, "duration": "$duration", "warmup": "${warmup:-none}"},
   "direct": $(target_json direct),
   "tollgate": $(target_json tollgate),

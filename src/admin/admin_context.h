@@ -10,6 +10,7 @@
 #include "limits/limit_states.h"
 #include "metering/meter.h"
 #include "store/control_diff.h"
+#include "store/key_hashing.h"
 #include "store/store.h"
 
 namespace tollgate {
@@ -20,6 +21,9 @@ struct AdminContext {
   Meter& meter;
   LimitStates& limits;
   const Clock& clock;
+  // How the store keeps key values; none: as given, and a store that keeps
+  // them hashed cannot take a key.
+  const KeyHashing* key_hashing = nullptr;
   std::string account_id = "000000000000";
 
   std::int64_t now_s() const { return clock.now() / kNanosPerSecond; }
@@ -38,6 +42,13 @@ struct AdminContext {
   }
 
   ControlState read() { return store.load_control_state(); }
+
+  // `value` as `state`'s store keeps it.
+  std::string stored_key_value(const ControlState& state, std::string_view value) const {
+    if (key_hashing) return key_hashing->stored_value(state, value);
+    if (state.keys_hashed) throw std::runtime_error("the store keeps keys hashed; this process has no key secret");
+    return std::string(value);
+  }
 };
 
 HttpResponse admin_json(http::status status, const boost::json::value& body);

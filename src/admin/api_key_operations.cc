@@ -74,16 +74,21 @@ HttpResponse create_api_key(AdminContext& ctx, const AdminRequest& req) {
   key.id = random_id(10);
   key.created_date = key.last_updated_date = ctx.now_s();
   ctx.edit([&](ControlState& s) {
-    check_value_unique(s, key);
-    s.api_keys.push_back(key);
+    ApiKey stored = key;
+    stored.value = ctx.stored_key_value(s, key.value);
+    check_value_unique(s, stored);
+    s.api_keys.push_back(std::move(stored));
     return 0;
   });
+  // The value given or made is shown this once, even when only its digest is kept.
   return admin_json(http::status::created, to_json(key, true));
 }
 
 HttpResponse get_api_key(AdminContext& ctx, const AdminRequest& req) {
   ControlState s = ctx.read();
-  return admin_json(http::status::ok, to_json(find_api_key(s, req.segments()[1]), req.query_flag("includeValue")));
+  // A hashed value is never shown: includeValue gives none.
+  const bool value = req.query_flag("includeValue") && !s.keys_hashed;
+  return admin_json(http::status::ok, to_json(find_api_key(s, req.segments()[1]), value));
 }
 
 HttpResponse get_api_keys(AdminContext& ctx, const AdminRequest& req) {
@@ -100,7 +105,7 @@ HttpResponse get_api_keys(AdminContext& ctx, const AdminRequest& req) {
   std::vector<std::string> ids;
   for (auto* k : keys) ids.push_back(k->id);
   const PageRange page = page_of(ids, req);
-  const bool values = req.query_flag("includeValues");
+  const bool values = req.query_flag("includeValues") && !s.keys_hashed;
   json::array items;
   for (std::size_t i = page.begin; i < page.end; ++i) items.push_back(to_json(*keys[i], values));
   return admin_json(http::status::ok, page_json(std::move(items), page));
@@ -203,6 +208,7 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
         warnings.push_back(json::string(line + "duplicate key value in the file"));
         continue;
       }
+      incoming.value = ctx.stored_key_value(s, incoming.value);
       std::vector<std::string> plan_ids;
       std::string plans = cell(row, "usageplanids");
       for (std::size_t start = 0; start < plans.size();) {

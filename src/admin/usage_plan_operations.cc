@@ -21,8 +21,10 @@ const char* kPlanPaths =
     "/apiStages/<apidId:stageName>/throttle/<resourcePath>/<httpMethod>, "
     "/apiStages/<apidId:stageName>/throttle";
 
-json::object plan_key_json(const ApiKey& k) {
-  json::object o{{"id", k.id}, {"type", "API_KEY"}, {"value", k.value}};
+// A hashed value is never shown.
+json::object plan_key_json(const ApiKey& k, bool hashed) {
+  json::object o{{"id", k.id}, {"type", "API_KEY"}};
+  if (!hashed) o["value"] = k.value;
   if (!k.name.empty()) o["name"] = k.name;
   return o;
 }
@@ -297,7 +299,7 @@ HttpResponse create_usage_plan_key(AdminContext& ctx, const AdminRequest& req) {
   const std::string key_type = get_string(body, "keyType", "createUsagePlanKeyInput");
   if (key_id.empty()) bad_request("Invalid API Key identifier specified: keyId is required");
   if (key_type != "API_KEY") bad_request("Invalid key type '" + key_type + "': the only key type is API_KEY");
-  const ApiKey key = ctx.edit([&](ControlState& s) {
+  const auto [key, hashed] = ctx.edit([&](ControlState& s) {
     const UsagePlan& plan = find_usage_plan(s, req.segments()[1]);
     const ApiKey k = find_api_key(s, key_id);
     for (const auto& pk : s.usage_plan_keys)
@@ -305,9 +307,9 @@ HttpResponse create_usage_plan_key(AdminContext& ctx, const AdminRequest& req) {
         conflict("API key " + key_id + " is already in usage plan " + plan.id);
     if (std::string problem = plan_stage_conflict(s, plan, key_id); !problem.empty()) conflict(problem);
     s.usage_plan_keys.push_back({plan.id, key_id, ctx.now_s()});
-    return k;
+    return std::pair{k, s.keys_hashed};
   });
-  return admin_json(http::status::created, plan_key_json(key));
+  return admin_json(http::status::created, plan_key_json(key, hashed));
 }
 
 HttpResponse get_usage_plan_key(AdminContext& ctx, const AdminRequest& req) {
@@ -318,7 +320,7 @@ HttpResponse get_usage_plan_key(AdminContext& ctx, const AdminRequest& req) {
     return pk.plan_id == req.segments()[1] && pk.key_id == key_id;
   });
   if (!member) not_found("Invalid API Key identifier specified: " + key_id + " is not in usage plan " + req.segments()[1]);
-  return admin_json(http::status::ok, plan_key_json(find_api_key(s, key_id)));
+  return admin_json(http::status::ok, plan_key_json(find_api_key(s, key_id), s.keys_hashed));
 }
 
 HttpResponse get_usage_plan_keys(AdminContext& ctx, const AdminRequest& req) {
@@ -338,7 +340,7 @@ HttpResponse get_usage_plan_keys(AdminContext& ctx, const AdminRequest& req) {
   for (const auto& m : members) ids.push_back(m.second->id);
   const PageRange page = page_of(ids, req);
   json::array items;
-  for (std::size_t i = page.begin; i < page.end; ++i) items.push_back(plan_key_json(*members[i].second));
+  for (std::size_t i = page.begin; i < page.end; ++i) items.push_back(plan_key_json(*members[i].second, s.keys_hashed));
   return admin_json(http::status::ok, page_json(std::move(items), page));
 }
 

@@ -28,6 +28,7 @@
 #include "limits/quota_window.h"
 #include "metering/meter.h"
 #include "model/validate.h"
+#include "store/key_hashing.h"
 #include "store/sqlite_store.h"
 
 namespace tollgate {
@@ -39,13 +40,14 @@ namespace {
 class Reloader {
  public:
   Reloader(Store& store, Meter& meter, LimitStates& limits, MetricsRegistry& metrics, CatalogHolder& catalogs,
-           const Clock& clock, std::chrono::milliseconds interval)
+           const Clock& clock, const KeyHashing& key_hashing, std::chrono::milliseconds interval)
       : store_(store),
         meter_(meter),
         limits_(limits),
         metrics_(metrics),
         catalogs_(catalogs),
         clock_(clock),
+        key_hashing_(key_hashing),
         interval_(interval) {}
   ~Reloader() { stop(); }
 
@@ -145,7 +147,8 @@ class Reloader {
     const std::vector<Meter::Member> found = meter_.members(state.usage_plan_keys);
     const auto prepared_ms = ms_since(started);
     const MemberProvider members = [&found](std::size_t i) { return MemberRefs{found[i].slot, found[i].pair_id}; };
-    catalogs_.publish(build_catalog(state, limits_, loader, members, clock_.now(), version, &metrics_));
+    catalogs_.publish(build_catalog(state, limits_, loader, members, clock_.now(), version, &metrics_,
+                                    key_hashing_.hasher_for(state)));
     loaded_version_ = version;
     try {
       checked.get();
@@ -185,6 +188,7 @@ class Reloader {
   MetricsRegistry& metrics_;
   CatalogHolder& catalogs_;
   const Clock& clock_;
+  const KeyHashing& key_hashing_;
   std::chrono::milliseconds interval_;
   std::uint64_t loaded_version_ = 0;
   std::mutex mutex_;
@@ -283,6 +287,11 @@ int serve(const ServeOptions& options) {
   // after the first such free and keep the next ones in its heaps, resident.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   SqliteStore store(database_path(options.data_dir));
+  const KeyHashing key_hashing(options.data_dir);
+  if (options.hash_keys) {
+    if (const std::size_t hashed = hash_stored_keys(store, key_hashing))
+      spdlog::info("{} API key values replaced by their digests; keys are stored hashed from now on", hashed);
+  }
   // The reloader reads through a connection of its own, so its first read
   // of the control state runs beside the meter's read of its slots: with a
   // million keys each takes half a second.
@@ -301,7 +310,7 @@ int serve(const ServeOptions& options) {
   meter.flush();
   meter.start();
   MetricsRegistry metrics;
-  Reloader reloader(reload_store, meter, limits, metrics, catalogs, clock, options.reload_interval);
+  Reloader reloader(reload_store, meter, limits, metrics, catalogs, clock, key_hashing, options.reload_interval);
   reloader.publish(first_read.get());
 
   std::unique_ptr<AccessLog> access_log;
@@ -340,7 +349,7 @@ int serve(const ServeOptions& options) {
                             for (const auto& w : pool) open += w->plane->open_connections();
                             return open;
                           }};
-  AdminApi admin(AdminContext{store, meter, limits, clock}, load_admin_credentials(options.data_dir), catalogs,
+  AdminApi admin(AdminContext{store, meter, limits, clock, &key_hashing}, load_admin_credentials(options.data_dir), catalogs,
                  stats, std::move(gauges));
   const RequestHandler admin_handler = [&admin](HttpRequest& r) { return admin.handle(r); };
   asio::co_spawn(admin_io, accept_loop(admin_acceptor, admin_handler, admin_limits, admin_tls.get()), asio::detached);

@@ -25,6 +25,9 @@ struct ServeOptions {
   // TLS on the data listener and on the admin listener, when given.
   TlsFiles tls;
   TlsFiles admin_tls;
+  // Store key values hashed from now on (HMAC-SHA256 under DATA_DIR/key-secret);
+  // a store already hashed stays so either way.
+  bool hash_keys = false;
   // How long SIGTERM waits for requests in flight before stopping anyway.
   std::chrono::milliseconds drain_timeout{30'000};
 };

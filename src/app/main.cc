@@ -11,6 +11,7 @@
 #include "app/gateway.h"
 #include "cli/apply.h"
 #include "cli/client_commands.h"
+#include "store/key_hashing.h"
 #include "store/sqlite_store.h"
 
 namespace {
@@ -33,11 +34,24 @@ std::string default_data_dir() {
 int run_apply(const std::string& file, const std::string& data_dir) {
   const tollgate::Declaration declared = tollgate::load_declaration_file(file);
   tollgate::SqliteStore store(tollgate::database_path(data_dir));
+  const tollgate::KeyHashing hashing(data_dir);
   const tollgate::ApplyReport report =
-      tollgate::apply_declaration(store, declared, static_cast<std::int64_t>(std::time(nullptr)));
+      tollgate::apply_declaration(store, declared, static_cast<std::int64_t>(std::time(nullptr)), &hashing);
   for (const auto& line : report.lines) std::cout << line << '\n';
   std::cout << (report.changes == 0 ? "no changes" : std::to_string(report.changes) + " change(s) applied")
             << '\n';
+  return 0;
+}
+
+int run_hash_keys(const std::string& data_dir) {
+  tollgate::SqliteStore store(tollgate::database_path(data_dir));
+  if (store.load_serving_state().keys_hashed) {
+    std::cout << "keys were already stored hashed\n";
+    return 0;
+  }
+  const std::size_t hashed = tollgate::hash_stored_keys(store, tollgate::KeyHashing(data_dir));
+  std::cout << hashed << " key value(s) hashed; back up " << tollgate::key_secret_path(data_dir).string()
+            << " apart from the store: without it no key can be checked\n";
   return 0;
 }
 
@@ -117,11 +131,21 @@ int main(int argc, char** argv) {
   add_seconds(serve, "--drain-timeout", serve_options.drain_timeout,
               "Time SIGTERM waits for requests in flight");
 
+  serve->add_flag("--hash-keys", serve_options.hash_keys,
+                  "Store API key values as HMAC-SHA256 digests under DATA_DIR/key-secret from now on; "
+                  "stored values are converted and can never be shown again");
+
   std::string apply_file;
   std::string apply_data_dir = default_data_dir();
   auto* apply = app.add_subcommand("apply", "Load a YAML declaration into the store (idempotent)");
   apply->add_option("-f,--file", apply_file, "YAML file")->required();
   apply->add_option("--data-dir", apply_data_dir, "Directory holding the SQLite store")->capture_default_str();
+
+  std::string hash_keys_data_dir = default_data_dir();
+  auto* hash_keys = app.add_subcommand(
+      "hash-keys", "Store API key values hashed from now on: each becomes its HMAC-SHA256 digest under "
+                   "DATA_DIR/key-secret, in one transaction (a running server follows)");
+  hash_keys->add_option("--data-dir", hash_keys_data_dir, "Directory holding the SQLite store")->capture_default_str();
 
   tollgate::ClientCommands client;
   tollgate::add_client_commands(app, client);
@@ -137,6 +161,7 @@ int main(int argc, char** argv) {
       return tollgate::serve(serve_options);
     }
     if (*apply) return run_apply(apply_file, apply_data_dir);
+    if (*hash_keys) return run_hash_keys(hash_keys_data_dir);
   } catch (const std::exception& e) {
     std::cerr << "tollgate: " << e.what() << '\n';
     return 1;

@@ -32,9 +32,11 @@ class CatalogBuilder {
         now_s_(now / kNanosPerSecond),
         metrics_(metrics) {}
 
-  std::shared_ptr<const Catalog> build(const ControlState& state, std::uint64_t version) {
+  std::shared_ptr<const Catalog> build(const ControlState& state, std::uint64_t version,
+                                       std::shared_ptr<const KeyHasher> key_hasher) {
     auto catalog = std::make_shared<Catalog>();
     catalog->version_ = version;
+    catalog->key_hasher_ = std::move(key_hasher);
     catalog->account_ = limit_ref("account", state.account.throttle);
     add_stages(*catalog, state);
     add_keys(*catalog, state);
@@ -249,8 +251,11 @@ class CatalogBuilder {
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
                                              const UsageLoader& load_usage,
                                              const MemberProvider& members, UnixNanos now,
-                                             std::uint64_t version, MetricsRegistry* metrics) {
-  return CatalogBuilder(limits, load_usage, members, now, metrics).build(state, version);
+                                             std::uint64_t version, MetricsRegistry* metrics,
+                                             std::shared_ptr<const KeyHasher> key_hasher) {
+  if (state.keys_hashed && !key_hasher) throw std::invalid_argument("the keys are hashed, and no hasher was given");
+  return CatalogBuilder(limits, load_usage, members, now, metrics)
+      .build(state, version, state.keys_hashed ? std::move(key_hasher) : nullptr);
 }
 
 }  // namespace tollgate

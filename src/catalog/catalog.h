@@ -18,6 +18,7 @@
 #include "catalog/limit_ref.h"
 #include "catalog/route_tree.h"
 #include "core/clock.h"
+#include "core/key_hasher.h"
 #include "core/metrics.h"
 #include "limits/limit_states.h"
 #include "limits/token_bucket.h"
@@ -69,6 +70,9 @@ class Catalog {
   const StageEntry* stage(std::string_view api_id, std::string_view stage_name) const;
   bool has_api(std::string_view api_id) const { return apis_.find(api_id) != apis_.end(); }
   const KeyTable& keys() const { return keys_; }
+  // What a presented key value is hashed with before it is looked up; null
+  // when the keys are kept as given.
+  const KeyHasher* key_hasher() const { return key_hasher_.get(); }
   const LimitRef& account_limit() const { return account_; }
   std::uint64_t version() const { return version_; }
   std::size_t key_count() const { return keys_.size(); }
@@ -84,6 +88,7 @@ class Catalog {
 
   StringMap<StringMap<StageEntry>> apis_;
   KeyTable keys_;
+  std::shared_ptr<const KeyHasher> key_hasher_;
   LimitRef account_;
   std::uint64_t version_ = 0;
 };
@@ -103,10 +108,12 @@ struct MemberRefs {
 using MemberProvider = std::function<MemberRefs(std::size_t usage_plan_key)>;
 
 // Builds a catalog from a validated control state. With `metrics`, each
-// route gets its request counters. Control plane: may throw.
+// route gets its request counters. A state whose keys are hashed needs the
+// hasher they were made with. Control plane: may throw.
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
                                              const UsageLoader& load_usage,
                                              const MemberProvider& members, UnixNanos now,
-                                             std::uint64_t version, MetricsRegistry* metrics = nullptr);
+                                             std::uint64_t version, MetricsRegistry* metrics = nullptr,
+                                             std::shared_ptr<const KeyHasher> key_hasher = nullptr);
 
 }  // namespace tollgate

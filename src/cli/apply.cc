@@ -180,6 +180,9 @@ void merge_key(ControlState& next, KeyIndex& index, const ApiKey& declared, std:
   if (!at && !declared.value.empty()) at = index.by_value(declared.value);
   if (!at && declared.id.empty()) at = index.by_name(declared.name);
   if (!at) {
+    if (next.keys_hashed && declared.value.empty())
+      fail("api key '" + declared.name + "' needs a value: the store keeps keys hashed, so a value made here "
+           "could never be read back");
     ApiKey fresh;
     fresh.id = declared.id.empty() ? random_id(10) : declared.id;
     fresh.created_date = now_s;
@@ -285,13 +288,29 @@ ControlState merge_declaration(const ControlState& current, const Declaration& d
   return next;
 }
 
-ApplyReport apply_declaration(Store& store, const Declaration& declared, std::int64_t now_s) {
+namespace {
+
+ApplyReport write_merged(ControlTransaction& tx, const ControlState& current, const Declaration& declared,
+                         std::int64_t now_s) {
+  const ControlState next = merge_declaration(current, declared, now_s);
+  const DiffReport diff = write_diff(tx, current, next);
+  tx.commit();
+  return {diff.lines, diff.changes};
+}
+
+}  // namespace
+
+ApplyReport apply_declaration(Store& store, const Declaration& declared, std::int64_t now_s,
+                              const KeyHashing* hashing) {
   auto tx = store.begin();
   const ControlState current = tx->state();
-  const ControlState next = merge_declaration(current, declared, now_s);
-  const DiffReport diff = write_diff(*tx, current, next);
-  tx->commit();
-  return {diff.lines, diff.changes};
+  if (!current.keys_hashed) return write_merged(*tx, current, declared, now_s);
+  if (!hashing) throw std::runtime_error("the store keeps keys hashed; this process has no key secret");
+  // Declared values are matched and kept as the store keeps them.
+  Declaration hashed = declared;
+  for (ApiKey& key : hashed.api_keys)
+    if (!key.value.empty()) key.value = hashing->stored_value(current, key.value);
+  return write_merged(*tx, current, hashed, now_s);
 }
 
 }  // namespace tollgate

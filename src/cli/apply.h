@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli/declaration.h"
+#include "store/key_hashing.h"
 #include "store/store.h"
 
 namespace tollgate {
@@ -22,7 +23,8 @@ ControlState merge_declaration(const ControlState& current, const Declaration& d
                                std::int64_t now_s);
 
 // Loads, merges and writes in one transaction: `tollgate apply`. Running it
-// twice changes nothing.
-ApplyReport apply_declaration(Store& store, const Declaration& declared, std::int64_t now_s);
+// twice changes nothing. A store that keeps keys hashed needs `hashing`.
+ApplyReport apply_declaration(Store& store, const Declaration& declared, std::int64_t now_s,
+                              const KeyHashing* hashing = nullptr);
 
 }  // namespace tollgate

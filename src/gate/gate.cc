@@ -65,8 +65,12 @@ class QuotaStep {
 // key is unknown, disabled or in no such plan. Sets the key's id when known.
 KeyBinding find_binding(const Catalog& catalog, const StageEntry& stage, std::optional<std::string_view> api_key,
                         std::string_view& key_id) {
+  // No key is longer: a longer value is not hashed, nor looked for.
+  if (!api_key || api_key->size() > kMaxKeyValueSize) return {};
   const KeyTable& keys = catalog.keys();
-  const KeyTable::Record* key = api_key ? keys.find(*api_key) : nullptr;
+  KeyHasher::Stored digest;
+  const KeyHasher* hasher = catalog.key_hasher();
+  const KeyTable::Record* key = keys.find(hasher ? hasher->stored(*api_key, digest) : *api_key);
   if (!key) return {};
   key_id = keys.id(*key);
   return keys.enabled(*key) ? keys.binding(*key, &stage) : KeyBinding{};

@@ -108,6 +108,9 @@ struct Stage {
   bool operator==(const Stage&) const = default;
 };
 
+// The longest API key value (as Amazon API Gateway allows).
+inline constexpr std::size_t kMaxKeyValueSize = 128;
+
 struct ApiKey {
   std::string id;
   std::string value;
@@ -162,6 +165,9 @@ struct ControlState {
   std::vector<UsagePlan> usage_plans;
   std::vector<UsagePlanKey> usage_plan_keys;
   AccountSettings account;
+  // The store keeps API key values as HMAC digests (core/key_hasher.h), not
+  // as given; once on, for good.
+  bool keys_hashed = false;
 };
 
 const char* to_string(QuotaPeriod p);

@@ -33,7 +33,7 @@ void validate_quota(const Quota& q, std::string_view where) {
 
 void validate_key_value(std::string_view value) {
   if (value.size() < 20) fail("API Key value should be at least 20 characters");
-  if (value.size() > 128) fail("API Key value exceeds maximum size of 128 characters");
+  if (value.size() > kMaxKeyValueSize) fail("API Key value exceeds maximum size of 128 characters");
   for (char c : value) {
     // Printable ASCII except space and comma, so CSV import round-trips.
     if (c <= ' ' || c > '~' || c == ',')

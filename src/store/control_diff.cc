@@ -72,6 +72,11 @@ DiffReport write_diff(ControlTransaction& tx, const ControlState& before, const 
     ++report.changes;
     report.lines.push_back("updated account");
   }
+  if (after.keys_hashed && !before.keys_hashed) {
+    tx.set_keys_hashed();
+    ++report.changes;
+    report.lines.push_back("key values stored hashed");
+  }
   return report;
 }
 

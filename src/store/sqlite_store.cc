@@ -139,10 +139,21 @@ class SqliteControlTransaction final : public ControlTransaction {
     erase("DELETE FROM usage_plan_keys WHERE plan_id = ?1 AND key_id = ?2", {plan_id, key_id});
   }
 
+  void set_keys_hashed() override {
+    write("INSERT INTO meta (name, value) VALUES ('keys_hashed', ?1) ON CONFLICT (name) DO UPDATE SET value = ?1",
+          {}, "1");
+    keys_hashed_ = true;
+  }
+
   void commit() override {
     if (changed_) store_.exec("UPDATE meta SET value = value + 1 WHERE name = 'control_version'");
     store_.exec("COMMIT");
     done_ = true;
+    // The values just replaced are still in the log's earlier frames: copy
+    // the new pages into the database file and empty the log. Best effort
+    // (a reader of another process may hold the log); the next checkpoint
+    // overwrites them anyway.
+    if (keys_hashed_) sqlite3_exec(store_.db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
     lock_.unlock();  // the store is free for other calls once committed
   }
 
@@ -168,6 +179,7 @@ class SqliteControlTransaction final : public ControlTransaction {
   SqliteStore& store_;
   std::unique_lock<std::mutex> lock_;
   bool changed_ = false;
+  bool keys_hashed_ = false;
   bool done_ = false;
 };
 
@@ -183,6 +195,9 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
     sqlite3_busy_timeout(db_, 5000);
     exec("PRAGMA journal_mode = WAL");
     exec("PRAGMA synchronous = NORMAL");
+    // Deleted and replaced content is overwritten, not left in free space:
+    // a key value deleted, or replaced by its digest, is gone from the file.
+    exec("PRAGMA secure_delete = ON");
     exec(kSchema);
   } catch (...) {
     sqlite3_close(db_);
@@ -255,6 +270,8 @@ ControlState SqliteStore::load_locked(KeyDetail detail) {
     while (keys.step()) state.usage_plan_keys.push_back({keys.text(0), keys.text(1), keys.integer(2)});
     SqliteStatement account(db_, "SELECT doc FROM account WHERE id = 1");
     if (account.step()) state.account = account_from_json(parse_doc(account.text(0)));
+    SqliteStatement hashed(db_, "SELECT value FROM meta WHERE name = 'keys_hashed'");
+    state.keys_hashed = hashed.step() && hashed.integer(0) != 0;
   }
   return state;
 }

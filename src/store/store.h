@@ -94,6 +94,8 @@ class ControlTransaction {
   virtual void erase_api_key(const std::string& key_id) = 0;
   virtual void erase_usage_plan(const std::string& plan_id) = 0;
   virtual void erase_usage_plan_key(const std::string& plan_id, const std::string& key_id) = 0;
+  // Marks the store as keeping key values hashed (ControlState::keys_hashed).
+  virtual void set_keys_hashed() = 0;
   // Makes every put visible at once and bumps the control version if there
   // was any. Without commit the transaction rolls back.
   virtual void commit() = 0;

@@ -82,6 +82,32 @@ TEST_F(ApplyTest, CreatesEverythingThenChangesNothing) {
   EXPECT_EQ(s.stages[0].method_settings.at("*/*").throttling_burst_limit, 50);
 }
 
+TEST_F(ApplyTest, HashedStoreMatchesDeclaredValuesByDigest) {
+  apply_declaration(*store, parse(kBase), kNow);
+  const KeyHashing hashing(dir);
+  hash_stored_keys(*store, hashing);
+  const std::uint64_t version = store->control_version();
+  // alice's value is matched through its digest: nothing to change.
+  EXPECT_EQ(apply_declaration(*store, parse(kBase), kNow + 10, &hashing).changes, 0u);
+  EXPECT_EQ(store->control_version(), version);
+
+  std::string with_carol = kBase;
+  with_carol.insert(with_carol.find("usagePlans:"), "  - name: carol\n    value: carol-key-0123456789abcdef\n");
+  EXPECT_EQ(apply_declaration(*store, parse(with_carol), kNow + 20, &hashing).changes, 1u);
+  const ControlState s = store->load_control_state();
+  for (const auto& k : s.api_keys)
+    if (k.name == "carol") {
+      EXPECT_EQ(k.value, hashing.stored_value(s, "carol-key-0123456789abcdef"));
+    }
+
+  // A new key without a value would have one nobody could ever read.
+  std::string with_dave = kBase;
+  with_dave.insert(with_dave.find("usagePlans:"), "  - name: dave\n");
+  EXPECT_THROW(apply_declaration(*store, parse(with_dave), kNow + 30, &hashing), std::invalid_argument);
+  // Without the secret a hashed store takes nothing.
+  EXPECT_THROW(apply_declaration(*store, parse(with_carol), kNow + 40), std::runtime_error);
+}
+
 TEST_F(ApplyTest, ChangedResourcesGetANewDeploymentAndKeepIds) {
   apply_declaration(*store, parse(kBase), kNow);
   const ControlState before = store->load_control_state();

@@ -66,7 +66,7 @@ class GateTest : public ::testing::Test {
       const UsagePlanKey& pk = state.usage_plan_keys[i];
       return MemberRefs{&slots_[pk.plan_id + '\n' + pk.key_id], std::nullopt};
     };
-    catalog = build_catalog(state, limits, loader, slots, clock.now(), 1);
+    catalog = build_catalog(state, limits, loader, slots, clock.now(), 1, nullptr, hasher);
   }
   UsagePlan& gold() { return state.usage_plans[0]; }
   GateDecision call(const char* stage, const char* path, const char* verb,
@@ -89,6 +89,7 @@ class GateTest : public ::testing::Test {
   ManualClock clock{kStartS * kNanosPerSecond};
   LimitStates limits;
   std::shared_ptr<const Catalog> catalog;
+  std::shared_ptr<const KeyHasher> hasher;  // for a state whose keys are hashed
   std::map<std::string, UsageSlot> slots_;  // a usage slot per key and plan, like the meter's
   std::int64_t stored_usage = 0;
   int stored_usage_calls = 0;
@@ -100,6 +101,18 @@ TEST_F(GateTest, KeyRequiredRefusesMissingUnknownAndDisabledKeys) {
   EXPECT_EQ(call("prod", "/pets", "GET", "nobody-0123456789abcd").verdict, Verdict::kForbidden);
   EXPECT_EQ(call("prod", "/pets", "GET", "carol-key-0123456789").verdict, Verdict::kForbidden);
   EXPECT_EQ(call("prod", "/pets", "GET", "alice-key-0123456789").verdict, Verdict::kAllow);
+}
+
+TEST_F(GateTest, HashedKeysAreFoundByTheValueAndNeverByTheDigest) {
+  hasher = std::make_shared<const KeyHasher>(std::string(32, 's'));
+  for (ApiKey& k : state.api_keys) k.value = hasher->stored(k.value);
+  state.keys_hashed = true;
+  build();
+  EXPECT_EQ(call("prod", "/pets", "GET", "alice-key-0123456789").verdict, Verdict::kAllow);
+  EXPECT_EQ(call("prod", "/pets", "GET", "alice-key-0123456789").key_id, "k1");
+  EXPECT_EQ(call("prod", "/pets", "GET", "carol-key-0123456789").verdict, Verdict::kForbidden);
+  EXPECT_EQ(call("prod", "/pets", "GET", state.api_keys[0].value).verdict, Verdict::kForbidden);
+  EXPECT_EQ(call("prod", "/pets", "GET", std::string(129, 'a')).verdict, Verdict::kForbidden);
 }
 
 TEST_F(GateTest, KeyOutsideThePlansStageIsForbidden) {

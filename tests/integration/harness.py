@@ -5,6 +5,7 @@ Standard library only. Imported by the test_*.py files next to it, which
 are run as scripts from this directory.
 """
 import calendar
+import configparser
 import http.client
 import json
 import os
@@ -83,6 +84,20 @@ def run_apply(yaml_text, data_dir, workdir):
         f.write(yaml_text)
     return subprocess.run([TOLLGATE_BIN, "apply", "-f", path, "--data-dir", data_dir],
                           capture_output=True, text=True, timeout=30)
+
+
+def aws_cli_env(data_dir, workdir):
+    """The environment for /usr/bin/aws against the server of `data_dir`: its
+    generated admin credentials, and no local AWS setup."""
+    parser = configparser.ConfigParser()
+    parser.read(os.path.join(data_dir, "admin-credentials"))
+    nowhere = os.path.join(workdir, "no-such-aws-config")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TOLLGATE_"))}
+    env.update({"AWS_ACCESS_KEY_ID": parser["default"]["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": parser["default"]["aws_secret_access_key"],
+                "AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere, "AWS_PAGER": "",
+                "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true"})
+    return env
 
 
 def wait_until(predicate, timeout, interval=0.05):

@@ -10,7 +10,6 @@ two server certificates for 127.0.0.1 signed by it. Runs the real binary
 
     python3 tests/integration/test_tls.py [-v]
 """
-import configparser
 import json
 import os
 import shutil
@@ -22,7 +21,7 @@ import tempfile
 import unittest
 import warnings
 
-from harness import HOST, TOLLGATE_BIN, Backend, Gateway, wait_until
+from harness import HOST, TOLLGATE_BIN, Backend, Gateway, aws_cli_env, wait_until
 
 API = "tls01"
 KEY = "tls-key-0123456789abcdefghij"
@@ -178,15 +177,7 @@ class TlsTest(unittest.TestCase):
                 pass
 
     def aws_env(self):
-        parser = configparser.ConfigParser()
-        parser.read(os.path.join(self.gw.data_dir, "admin-credentials"))
-        nowhere = os.path.join(self.workdir, "no-such-aws-config")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TOLLGATE_"))}
-        env.update({"AWS_ACCESS_KEY_ID": parser["default"]["aws_access_key_id"],
-                    "AWS_SECRET_ACCESS_KEY": parser["default"]["aws_secret_access_key"],
-                    "AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere, "AWS_PAGER": "",
-                    "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true"})
-        return env
+        return aws_cli_env(self.gw.data_dir, self.workdir)
 
     def test_aws_cli_over_https(self):
         env = dict(self.aws_env(), AWS_CA_BUNDLE=self.certs.ca)
