@@ -266,9 +266,14 @@ void stop_when_drained(asio::steady_timer& timer, std::vector<std::unique_ptr<Wo
 }  // namespace
 
 std::filesystem::path database_path(const std::filesystem::path& data_dir) {
-  std::filesystem::create_directories(data_dir);
-  std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
-                               std::filesystem::perm_options::replace);
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (!ec)
+    std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace,
+                                 ec);
+  if (ec)
+    throw std::runtime_error("data directory " + data_dir.string() + " cannot be made owner-only: " + ec.message() +
+                             " (it must be this user's, or creatable by it)");
   return data_dir / "tollgate.db";
 }
 

@@ -184,9 +184,10 @@ class Gateway:
     are more `serve` options. `tls`, an ssl.SSLContext trusting the server's
     certificate, is how this client speaks to a listener given one in `args`."""
 
-    def __init__(self, workdir, workers=1, env=None, args=(), tls=None):
+    def __init__(self, workdir, workers=1, env=None, args=(), tls=None, prefix=()):
         self.workdir = workdir
         self.args = list(args)
+        self.prefix = list(prefix)  # a command that runs the server (e.g. as another user)
         self.data_tls = tls if "--tls-cert" in self.args else None
         self.admin_tls = tls if "--admin-tls-cert" in self.args else None
         self.data_dir = os.path.join(workdir, "data")
@@ -214,7 +215,7 @@ class Gateway:
         self.log_path = os.path.join(self.workdir, f"tollgate-{self.starts}.log")
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [TOLLGATE_BIN, "serve", "--data-dir", self.data_dir,
+            self.prefix + [TOLLGATE_BIN, "serve", "--data-dir", self.data_dir,
              "--listen", f"{HOST}:{self.port}", "--admin-listen", f"{HOST}:{self.admin_port}",
              "--workers", str(self.workers)] + self.args,
             stdout=self.log, stderr=subprocess.STDOUT, env=self.environment())

@@ -500,6 +500,87 @@ class StoreTroubleTest(HardeningTestCase):
         self.assertTroubleThenRecovery(fill, lambda: resource.prlimit(pid, resource.RLIMIT_FSIZE, (soft, hard)))
 
 
+NOBODY = 65534
+AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"), "needs root and setpriv to run as nobody")
+class DataDirNotWritableTest(HardeningTestCase):
+    """The server runs as nobody, so that taking its data directory away
+    (owned by root, mode 0700) really takes it away: files already open go on
+    being written, nothing new can be made there."""
+
+    KEY = "not-writable-key-0123456789"
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix=f"tollgate-it-readonly-{self._testMethodName}-")
+        self.addCleanup(shutil.rmtree, self.workdir, True)
+        os.chmod(self.workdir, 0o755)
+        self.backend = Backend(self.workdir).start()
+        self.addCleanup(self.backend.stop)
+        self.gw = Gateway(self.workdir, prefix=AS_NOBODY)
+        doc = declaration(self.backend.port)
+        doc["apis"][0]["resources"]["/keyed"] = {"GET": {"apiKeyRequired": True, "integration": {
+            "type": "HTTP_PROXY", "uri": f"http://{HOST}:{self.backend.port}/echo"}}}
+        doc["apiKeys"] = [{"name": "readonly", "value": self.KEY}]
+        doc["usagePlans"] = [{"name": "readonly-plan", "apiStages": [{"apiId": API, "stage": "prod"}],
+                              "apiKeys": ["readonly"]}]
+        self.gw.apply(doc)
+
+    def give_data_dir(self, uid):
+        for root, dirs, files in os.walk(self.gw.data_dir):
+            for name in [root] + [os.path.join(root, f) for f in files]:
+                os.chown(name, uid, uid)
+
+    def test_start_refused_naming_the_directory(self):
+        result = subprocess.run(AS_NOBODY + [TOLLGATE_BIN, "serve", "--data-dir", self.gw.data_dir,
+                                             "--listen", f"{HOST}:0", "--admin-listen", f"{HOST}:0"],
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn(f"data directory {self.gw.data_dir} cannot be made owner-only", result.stderr)
+
+    def test_serving_goes_on_while_the_directory_is_taken_away(self):
+        self.give_data_dir(NOBODY)
+        self.gw.start()
+        self.addCleanup(self.gw.stop)
+
+        def served(n):
+            for _ in range(n):
+                res = http_request(self.gw.port, "GET", PREFIX + "/keyed", {"x-api-key": self.KEY})
+                self.assertEqual(res.status, 200, res)
+
+        served(3)
+        self.give_data_dir(0)
+        try:
+            served(5)
+            # Log rotation cannot make a new file: the old one goes on.
+            self.gw.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_until(lambda: "still writing to the file open before" in self.gw.output(), WAIT_S),
+                            self.gw.output())
+            served(2)
+            # The store's files are open: admin writes go on as well.
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("TOLLGATE_", "AWS_"))}
+            created = subprocess.run([TOLLGATE_BIN, "keys", "create", "--name", "while-away", "--data-dir",
+                                      self.gw.data_dir, "--endpoint", f"http://{HOST}:{self.gw.admin_port}"],
+                                     capture_output=True, text=True, timeout=60, env=env)
+            self.assertEqual(created.returncode, 0, created.stderr)
+            self.assertIsNone(self.gw.proc.poll())
+        finally:
+            self.give_data_dir(NOBODY)
+        served(1)
+        self.gw.proc.send_signal(signal.SIGHUP)
+        health = wait_until(lambda: self.gw.health()["outcomes"]["allowed"] == 11 and self.gw.health(), WAIT_S)
+        self.assertTrue(health, self.gw.health())
+        # Usage counted while the directory was away reaches the store.
+        db = os.path.join(self.gw.data_dir, "tollgate.db")
+
+        def stored_usage():
+            with sqlite3.connect(db, timeout=5) as conn:
+                return conn.execute("SELECT COALESCE(SUM(used), 0) FROM usage_daily").fetchone()[0]
+
+        self.assertTrue(wait_until(lambda: stored_usage() == 11, WAIT_S), stored_usage())
+
+
 class ConnectionLimitTest(HardeningTestCase):
     """Past --max-connections a worker answers 503 and closes."""
 
