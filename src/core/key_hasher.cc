@@ -1,9 +1,29 @@
 #include "core/key_hasher.h"
 
+// The low-level SHA-256 calls are deprecated in OpenSSL 3 in favour of EVP,
+// which cannot copy a keyed state without allocating.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+
 #include <cstring>
 #include <stdexcept>
 
 namespace tollgate {
+namespace {
+
+static_assert(SHA256_DIGEST_LENGTH == KeyHasher::kDigestSize);
+
+// The state after hashing one block, `pad`, into `state`'s bytes.
+template <class State>
+void absorb(State& state, const unsigned char (&pad)[SHA256_CBLOCK]) {
+  static_assert(sizeof(SHA256_CTX) == sizeof(state.bytes));
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, pad, sizeof pad);
+  std::memcpy(state.bytes, &ctx, sizeof ctx);
+}
+
+}  // namespace
 
 KeyHasher::KeyHasher(std::string_view secret) {
   if (secret.size() < 16) throw std::invalid_argument("key hashing secret must be at least 16 bytes");
@@ -15,19 +35,18 @@ KeyHasher::KeyHasher(std::string_view secret) {
   }
   unsigned char pad[SHA256_CBLOCK];
   for (std::size_t i = 0; i < sizeof pad; ++i) pad[i] = block[i] ^ 0x36;
-  SHA256_Init(&inner_);
-  SHA256_Update(&inner_, pad, sizeof pad);
+  absorb(inner_, pad);
   for (std::size_t i = 0; i < sizeof pad; ++i) pad[i] = block[i] ^ 0x5c;
-  SHA256_Init(&outer_);
-  SHA256_Update(&outer_, pad, sizeof pad);
+  absorb(outer_, pad);
 }
 
 std::string_view KeyHasher::stored(std::string_view value, Stored& out) const {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256_CTX ctx = inner_;
+  SHA256_CTX ctx;
+  std::memcpy(&ctx, inner_.bytes, sizeof ctx);
   SHA256_Update(&ctx, value.data(), value.size());
   SHA256_Final(digest, &ctx);
-  ctx = outer_;
+  std::memcpy(&ctx, outer_.bytes, sizeof ctx);
   SHA256_Update(&ctx, digest, sizeof digest);
   SHA256_Final(digest, &ctx);
   std::memcpy(out.data(), kPrefix.data(), kPrefix.size());

@@ -5,9 +5,6 @@
 // the key table's lookup key (one hash table probe, as for a plain value);
 // the secret keeps a stolen store from being checked against guessed values.
 
-#define OPENSSL_SUPPRESS_DEPRECATED  // SHA256_CTX: the only way to reuse the keyed pads without allocating
-#include <openssl/sha.h>
-
 #include <array>
 #include <string>
 #include <string_view>
@@ -17,8 +14,9 @@ namespace tollgate {
 class KeyHasher {
  public:
   static constexpr std::string_view kPrefix = "hmac-sha256:";
+  static constexpr std::size_t kDigestSize = 32;
   // The prefix and the digest in lower-case hex.
-  static constexpr std::size_t kStoredSize = kPrefix.size() + 2 * SHA256_DIGEST_LENGTH;
+  static constexpr std::size_t kStoredSize = kPrefix.size() + 2 * kDigestSize;
   using Stored = std::array<char, kStoredSize>;
 
   // `secret`: raw bytes, at least 16.
@@ -29,10 +27,16 @@ class KeyHasher {
   std::string stored(std::string_view value) const;
 
  private:
+  // OpenSSL's SHA256_CTX, kept opaque so that its header (and the
+  // deprecation of its low-level API) stays in key_hasher.cc.
+  struct Sha256State {
+    alignas(8) unsigned char bytes[112];
+  };
   // SHA-256 states after the key's inner and outer pads: each digest then
-  // costs two compressions for a value under 56 bytes.
-  SHA256_CTX inner_{};
-  SHA256_CTX outer_{};
+  // costs two compressions for a value under 56 bytes, and no allocation
+  // (EVP_MAC would allocate a context per digest).
+  Sha256State inner_{};
+  Sha256State outer_{};
 };
 
 }  // namespace tollgate
