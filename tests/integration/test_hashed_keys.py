@@ -5,6 +5,9 @@ and imports keys whose values are shown once and never again, `apply` still
 matches declared values, and a running server follows `tollgate hash-keys`
 run beside it.
 
+Keys stored as given are checked too: their values leave only through the
+signed management API, never through the data port or a usage export.
+
 Runs the real binary (env TOLLGATE_BIN), the echo backend and /usr/bin/aws
 on 127.0.0.1.
 
@@ -17,9 +20,10 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 import unittest
 
-from harness import HOST, TOLLGATE_BIN, Backend, Gateway, aws_cli_env, wait_until
+from harness import HOST, TOLLGATE_BIN, Backend, Gateway, aws_cli_env, http_request, wait_until
 
 API = "hash01"
 ALICE = "alice-key-0123456789abcdefgh"
@@ -122,6 +126,44 @@ class HashedAtStartTest(HashedKeysTestCase):
         self.assertTrue(wait_until(lambda: os.path.exists(log) and os.path.getsize(log) > 0, WAIT_S))
         with open(log) as f:
             self.assertNotIn(ALICE, f.read())
+
+
+class KeyValuesStayInsideTest(HashedKeysTestCase):
+    """Even stored as given, a key's value leaves only through the signed
+    management API: not through the data port, not in usage exports."""
+    hash_at_start = False
+
+    def test_management_api_is_not_on_the_data_port(self):
+        res = http_request(self.gw.port, "GET", "/apikeys?includeValues=true")
+        self.assertEqual(res.status, 403, res)
+        self.assertNotIn(ALICE.encode(), res.body)
+        self.assertEqual(http_request(self.gw.port, "GET", "/health").status, 403)
+        help_text = subprocess.run([TOLLGATE_BIN, "serve", "--help"], capture_output=True, text=True).stdout
+        self.assertRegex(help_text, r"--admin-listen\s+TEXT=127\.0\.0\.1:")
+
+    def test_usage_exports_name_keys_by_id_only(self):
+        self.assertEqual(self.status(ALICE), 200)
+        key_id = next(k["id"] for k in self.aws("get-api-keys")["items"] if k["name"] == "alice")
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        log = os.path.join(self.gw.data_dir, "access.log")
+
+        def logged():
+            if not os.path.exists(log):
+                return False
+            with open(log) as f:
+                return key_id in f.read()
+
+        self.assertTrue(wait_until(logged, WAIT_S))
+        for extra in ([], ["--format", "jsonl"], ["--events", "--format", "jsonl"]):
+            with self.subTest(extra=extra):
+                def export():
+                    return subprocess.run([TOLLGATE_BIN, "usage", "export", "--data-dir", self.gw.data_dir,
+                                           "--from", day, "--to", day, *extra],
+                                          capture_output=True, text=True, timeout=30)
+                # Usage reaches the store within a flush interval.
+                result = wait_until(lambda: (r := export()).returncode == 0 and key_id in r.stdout and r, WAIT_S)
+                self.assertTrue(result, export())
+                self.assertNotIn(ALICE, result.stdout)
 
 
 class HashedWhileServingTest(HashedKeysTestCase):
