@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <memory>
@@ -28,7 +29,9 @@
 #include "limits/quota_window.h"
 #include "metering/meter.h"
 #include "model/validate.h"
+#include "core/ids.h"
 #include "store/key_hashing.h"
+#include "store/redis_store.h"
 #include "store/sqlite_store.h"
 
 namespace tollgate {
@@ -265,6 +268,25 @@ void stop_when_drained(asio::steady_timer& timer, std::vector<std::unique_ptr<Wo
 
 }  // namespace
 
+std::string node_name(const std::filesystem::path& data_dir) {
+  const std::filesystem::path file = data_dir / "node-id";
+  std::string name;
+  std::ifstream(file) >> name;
+  if (!name.empty()) return name;
+  name = random_id(12);
+  std::ofstream out(file);
+  out << name << '\n';
+  if (!out) throw std::runtime_error("cannot write " + file.string());
+  return name;
+}
+
+std::unique_ptr<Store> open_store(const std::string& store, const std::filesystem::path& data_dir) {
+  const std::filesystem::path database = database_path(data_dir);
+  if (store.empty() || store == "sqlite") return std::make_unique<SqliteStore>(database);
+  if (store.rfind("redis://", 0) == 0) return std::make_unique<RedisStore>(RedisAddress::parse(store), node_name(data_dir));
+  throw std::invalid_argument("store '" + store + "' must be sqlite or redis://HOST:PORT[/DB]");
+}
+
 std::filesystem::path database_path(const std::filesystem::path& data_dir) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
@@ -291,31 +313,31 @@ int serve(const ServeOptions& options) {
   // to the system when freed. glibc would otherwise raise the threshold
   // after the first such free and keep the next ones in its heaps, resident.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
-  SqliteStore store(database_path(options.data_dir));
+  const std::unique_ptr<Store> store = open_store(options.store, options.data_dir);
   const KeyHashing key_hashing(options.data_dir);
   if (options.hash_keys) {
-    if (const std::size_t hashed = hash_stored_keys(store, key_hashing))
+    if (const std::size_t hashed = hash_stored_keys(*store, key_hashing))
       spdlog::info("{} API key values replaced by their digests; keys are stored hashed from now on", hashed);
   }
   // The reloader reads through a connection of its own, so its first read
   // of the control state runs beside the meter's read of its slots: with a
   // million keys each takes half a second.
-  SqliteStore reload_store(database_path(options.data_dir));
+  const std::unique_ptr<Store> reload_store = open_store(options.store, options.data_dir);
   std::future<Reloader::Snapshot> first_read =
-      std::async(std::launch::async, [&reload_store] { return Reloader::read(reload_store); });
+      std::async(std::launch::async, [&reload_store] { return Reloader::read(*reload_store); });
   SystemClock clock;
   Stats stats;
   KeyPlanIds key_plan_ids;  // numbers each key under each plan once, for the limits and the meter
   LimitStates limits(&key_plan_ids);
   CatalogHolder catalogs;
   CounterFile counters(options.data_dir / "counters");
-  Meter meter(store, counters, clock, {options.flush_interval, options.usage_retention_days}, &key_plan_ids);
+  Meter meter(*store, counters, clock, {options.flush_interval, options.usage_retention_days}, &key_plan_ids);
   // Whatever a previous run counted but did not flush (a crash) goes to the
   // store before the first catalog seeds quotas from it.
   meter.flush();
   meter.start();
   MetricsRegistry metrics;
-  Reloader reloader(reload_store, meter, limits, metrics, catalogs, clock, key_hashing, options.reload_interval);
+  Reloader reloader(*reload_store, meter, limits, metrics, catalogs, clock, key_hashing, options.reload_interval);
   reloader.publish(first_read.get());
 
   std::unique_ptr<AccessLog> access_log;
@@ -354,8 +376,8 @@ int serve(const ServeOptions& options) {
                             for (const auto& w : pool) open += w->plane->open_connections();
                             return open;
                           }};
-  AdminApi admin(AdminContext{store, meter, limits, clock, &key_hashing}, load_admin_credentials(options.data_dir), catalogs,
-                 stats, std::move(gauges));
+  AdminApi admin(AdminContext{*store, meter, limits, clock, &key_hashing}, load_admin_credentials(options.data_dir),
+                 catalogs, stats, std::move(gauges));
   const RequestHandler admin_handler = [&admin](HttpRequest& r) { return admin.handle(r); };
   asio::co_spawn(admin_io, accept_loop(admin_acceptor, admin_handler, admin_limits, admin_tls.get()), asio::detached);
 

@@ -8,11 +8,15 @@
 #include "http/client_limits.h"
 #include "http/tls_context.h"
 #include "http/upstream_pool.h"
+#include "store/store.h"
 
 namespace tollgate {
 
 struct ServeOptions {
   std::filesystem::path data_dir = "tollgate-data";
+  // Where control state and usage live: "" or "sqlite" for DATA_DIR's SQLite
+  // file, redis://HOST:PORT[/DB] for a Redis shared by several nodes.
+  std::string store;
   std::string listen = "127.0.0.1:8080";
   std::string admin_listen = "127.0.0.1:9180";
   int workers = 0;  // 0: one per core
@@ -46,5 +50,13 @@ int serve(const ServeOptions& options);
 
 // The SQLite file under a data directory, created owner-only if missing.
 std::filesystem::path database_path(const std::filesystem::path& data_dir);
+
+// This node's name among those sharing a Redis: made once, kept in
+// DATA_DIR/node-id, since the node's usage counter file is in DATA_DIR too.
+std::string node_name(const std::filesystem::path& data_dir);
+
+// The store `store` names (see ServeOptions::store), for a node whose data
+// directory is `data_dir`.
+std::unique_ptr<Store> open_store(const std::string& store, const std::filesystem::path& data_dir);
 
 }  // namespace tollgate

@@ -31,25 +31,25 @@ std::string default_data_dir() {
   return env && *env ? env : "tollgate-data";
 }
 
-int run_apply(const std::string& file, const std::string& data_dir) {
+int run_apply(const std::string& file, const std::string& data_dir, const std::string& store_url) {
   const tollgate::Declaration declared = tollgate::load_declaration_file(file);
-  tollgate::SqliteStore store(tollgate::database_path(data_dir));
+  const std::unique_ptr<tollgate::Store> store = tollgate::open_store(store_url, data_dir);
   const tollgate::KeyHashing hashing(data_dir);
   const tollgate::ApplyReport report =
-      tollgate::apply_declaration(store, declared, static_cast<std::int64_t>(std::time(nullptr)), &hashing);
+      tollgate::apply_declaration(*store, declared, static_cast<std::int64_t>(std::time(nullptr)), &hashing);
   for (const auto& line : report.lines) std::cout << line << '\n';
   std::cout << (report.changes == 0 ? "no changes" : std::to_string(report.changes) + " change(s) applied")
             << '\n';
   return 0;
 }
 
-int run_hash_keys(const std::string& data_dir) {
-  tollgate::SqliteStore store(tollgate::database_path(data_dir));
-  if (store.load_serving_state().keys_hashed) {
+int run_hash_keys(const std::string& data_dir, const std::string& store_url) {
+  const std::unique_ptr<tollgate::Store> store = tollgate::open_store(store_url, data_dir);
+  if (store->load_serving_state().keys_hashed) {
     std::cout << "keys were already stored hashed\n";
     return 0;
   }
-  const std::size_t hashed = tollgate::hash_stored_keys(store, tollgate::KeyHashing(data_dir));
+  const std::size_t hashed = tollgate::hash_stored_keys(*store, tollgate::KeyHashing(data_dir));
   std::cout << hashed << " key value(s) hashed; back up " << tollgate::key_secret_path(data_dir).string()
             << " apart from the store: without it no key can be checked\n";
   return 0;
@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
   std::string data_dir_arg = serve_options.data_dir.string();
   auto* serve = app.add_subcommand("serve", "Run the gateway");
   serve->add_option("--data-dir", data_dir_arg, "Directory holding the SQLite store")->capture_default_str();
+  serve->add_option("--store", serve_options.store,
+                    "sqlite (DATA_DIR/tollgate.db, the default) or redis://HOST:PORT[/DB], shared by several nodes");
   serve->add_option("--listen", serve_options.listen, "Data plane address HOST:PORT")->capture_default_str();
   serve->add_option("--admin-listen", serve_options.admin_listen, "Admin address HOST:PORT")
       ->capture_default_str();
@@ -140,12 +142,16 @@ int main(int argc, char** argv) {
   auto* apply = app.add_subcommand("apply", "Load a YAML declaration into the store (idempotent)");
   apply->add_option("-f,--file", apply_file, "YAML file")->required();
   apply->add_option("--data-dir", apply_data_dir, "Directory holding the SQLite store")->capture_default_str();
+  std::string apply_store;
+  apply->add_option("--store", apply_store, "sqlite (the default) or redis://HOST:PORT[/DB]");
 
   std::string hash_keys_data_dir = default_data_dir();
   auto* hash_keys = app.add_subcommand(
       "hash-keys", "Store API key values hashed from now on: each becomes its HMAC-SHA256 digest under "
                    "DATA_DIR/key-secret, in one transaction (a running server follows)");
   hash_keys->add_option("--data-dir", hash_keys_data_dir, "Directory holding the SQLite store")->capture_default_str();
+  std::string hash_keys_store;
+  hash_keys->add_option("--store", hash_keys_store, "sqlite (the default) or redis://HOST:PORT[/DB]");
 
   tollgate::ClientCommands client;
   tollgate::add_client_commands(app, client);
@@ -160,8 +166,8 @@ int main(int argc, char** argv) {
       serve_options.data_dir = data_dir_arg;
       return tollgate::serve(serve_options);
     }
-    if (*apply) return run_apply(apply_file, apply_data_dir);
-    if (*hash_keys) return run_hash_keys(hash_keys_data_dir);
+    if (*apply) return run_apply(apply_file, apply_data_dir, apply_store);
+    if (*hash_keys) return run_hash_keys(hash_keys_data_dir, hash_keys_store);
   } catch (const std::exception& e) {
     std::cerr << "tollgate: " << e.what() << '\n';
     return 1;

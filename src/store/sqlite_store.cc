@@ -4,9 +4,9 @@
 
 #include <stdexcept>
 
-#include "core/utf8.h"
 #include "model/json_codec.h"
 #include "store/sqlite_statement.h"
+#include "store/stored_doc.h"
 
 namespace tollgate {
 namespace json = boost::json;
@@ -43,22 +43,6 @@ CREATE TABLE IF NOT EXISTS usage_daily (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, used INTEGER NOT NULL,
   PRIMARY KEY (plan_id, key_id, day));
 )sql";
-
-// Boost.JSON writes a string's bytes as they are, but reads back only UTF-8:
-// a document it could not read would stop every later load of the store.
-std::string doc_text(const json::object& o) {
-  std::string text = json::serialize(o);
-  if (!is_valid_utf8(text)) throw std::invalid_argument("text must be valid UTF-8; nothing was changed");
-  return text;
-}
-
-// Reads a stored document; one that an earlier version stored with bytes
-// that are not UTF-8 still reads.
-json::value parse_doc(std::string_view text) {
-  json::parse_options options;
-  options.allow_invalid_utf8 = true;
-  return json::parse(text, {}, options);
-}
 
 template <typename T, typename Decode>
 std::vector<T> load_docs(sqlite3* db, const char* sql, Decode decode) {

@@ -78,11 +78,11 @@ def http_request(port, method, target, headers=None, body=None, timeout=10.0, tl
         conn.close()
 
 
-def run_apply(yaml_text, data_dir, workdir):
+def run_apply(yaml_text, data_dir, workdir, extra=()):
     fd, path = tempfile.mkstemp(suffix=".yaml", dir=workdir)
     with os.fdopen(fd, "w") as f:
         f.write(yaml_text)
-    return subprocess.run([TOLLGATE_BIN, "apply", "-f", path, "--data-dir", data_dir],
+    return subprocess.run([TOLLGATE_BIN, "apply", "-f", path, "--data-dir", data_dir, *extra],
                           capture_output=True, text=True, timeout=30)
 
 
@@ -176,6 +176,46 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=10.0):
         return proc.wait(timeout=timeout)
 
 
+class RedisServer:
+    """A real redis-server on a free loopback port, with no persistence:
+    started, killed and started again (same port, empty) by the test."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.port = free_port()
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"redis://{HOST}:{self.port}"
+
+    def start(self):
+        self.log = open(os.path.join(self.workdir, "redis.log"), "ab")
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", HOST, "--save", "",
+                                      "--appendonly", "no"], stdout=self.log, stderr=subprocess.STDOUT)
+
+        def ready():
+            if self.proc.poll() is not None:
+                return "exited"
+            try:
+                with socket.create_connection((HOST, self.port), timeout=1.0) as s:
+                    s.sendall(b"PING\r\n")
+                    return s.recv(16).startswith(b"+PONG") and "ready"
+            except OSError:
+                return False
+
+        if wait_until(ready, START_TIMEOUT_S) != "ready":
+            self.stop()
+            raise RuntimeError(f"redis-server did not start on port {self.port}")
+        return self
+
+    def stop(self, sig=signal.SIGKILL):
+        stop_process(self.proc, sig)
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
+
+
 class Gateway:
     """One `tollgate serve` over its own data dir, plus `apply` into that dir.
 
@@ -201,7 +241,9 @@ class Gateway:
 
     def apply(self, doc_or_text, check=True):
         text = doc_or_text if isinstance(doc_or_text, str) else to_yaml(doc_or_text)
-        result = run_apply(text, self.data_dir, self.workdir)
+        # A server on a shared store is applied to through that store.
+        store = self.args[self.args.index("--store"):][:2] if "--store" in self.args else []
+        result = run_apply(text, self.data_dir, self.workdir, store)
         if check and result.returncode != 0:
             raise AssertionError(f"tollgate apply failed (exit {result.returncode}):\n"
                                  f"stdout: {result.stdout}\nstderr: {result.stderr}")

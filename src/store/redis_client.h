@@ -1,0 +1,67 @@
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tollgate {
+
+// Where a Redis server is: redis://HOST:PORT[/DB].
+struct RedisAddress {
+  std::string host;
+  int port = 6379;
+  int db = 0;
+
+  // Throws std::invalid_argument naming the URL.
+  static RedisAddress parse(std::string_view url);
+  std::string to_string() const;
+};
+
+struct RedisReplyFree {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using RedisReply = std::unique_ptr<redisReply, RedisReplyFree>;
+
+// A command as its arguments, binary-safe.
+using RedisCommand = std::vector<std::string>;
+
+// One synchronous connection to Redis, for the control plane: commands are
+// sent whole and their replies read, under a mutex, within a timeout. A
+// connection that failed is made again at the next call. Redis being
+// unreachable or failing is StoreUnavailable; an error reply is
+// std::runtime_error.
+class RedisClient {
+ public:
+  RedisClient(RedisAddress address, std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  RedisReply run(const RedisCommand& command);
+  // Sends every command at once and reads their replies, in order.
+  std::vector<RedisReply> pipeline(const std::vector<RedisCommand>& commands);
+  const RedisAddress& address() const { return address_; }
+
+ private:
+  void connect_locked();
+  void drop_locked();
+  [[noreturn]] void fail_locked(const std::string& what);
+  RedisReply read_locked();
+
+  RedisAddress address_;
+  std::chrono::milliseconds timeout_;
+  std::mutex mutex_;
+  redisContext* context_ = nullptr;
+};
+
+// A reply's text (a string or a status), or its integer as text; "" for nil.
+std::string reply_text(const redisReply& r);
+// A reply's integer (an integer, or a string of digits); 0 for nil.
+long long reply_integer(const redisReply& r);
+
+}  // namespace tollgate

@@ -1,0 +1,430 @@
+#include "store/redis_store.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+#include <thread>
+
+#include "model/json_codec.h"
+#include "store/stored_doc.h"
+
+namespace tollgate {
+namespace {
+
+namespace json = boost::json;
+
+// Hash names and the separator of two-part fields ("api\x1fid"): the unit
+// separator, which no id, name or key value may hold.
+constexpr const char* kMeta = "tollgate:meta";
+constexpr const char* kApis = "tollgate:apis";
+constexpr const char* kDeployments = "tollgate:deployments";
+constexpr const char* kStages = "tollgate:stages";
+constexpr const char* kApiKeys = "tollgate:api_keys";
+constexpr const char* kUsagePlans = "tollgate:usage_plans";
+constexpr const char* kUsagePlanKeys = "tollgate:usage_plan_keys";
+constexpr const char* kAccount = "tollgate:account";
+constexpr const char* kUsageDays = "tollgate:usage_days";
+constexpr const char* kWriteLock = "tollgate:write_lock";
+constexpr char kSep = '\x1f';
+
+// How long a writer holds the store at most, and waits for it.
+constexpr std::chrono::seconds kLockLease{60};
+constexpr std::chrono::seconds kLockWait{5};
+
+std::string pair_field(std::string_view a, std::string_view b) {
+  std::string f(a);
+  f += kSep;
+  f += b;
+  return f;
+}
+
+std::pair<std::string, std::string> split_field(std::string_view f) {
+  const std::size_t sep = f.find(kSep);
+  if (sep == std::string_view::npos) return {std::string(f), {}};
+  return {std::string(f.substr(0, sep)), std::string(f.substr(sep + 1))};
+}
+
+std::string usage_key(std::int64_t day) { return "tollgate:usage:" + std::to_string(day); }
+std::string adjustments_key(std::string_view plan_id) { return "tollgate:adjustments:" + std::string(plan_id); }
+
+std::int64_t to_int(std::string_view text) {
+  std::int64_t n = 0;
+  std::from_chars(text.data(), text.data() + text.size(), n);
+  return n;
+}
+
+// The field/value pairs of an HGETALL reply, sorted by field.
+std::vector<std::pair<std::string, std::string>> hash_entries(const redisReply& r) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (r.type != REDIS_REPLY_ARRAY) return out;
+  out.reserve(r.elements / 2);
+  for (std::size_t i = 0; i + 1 < r.elements; i += 2)
+    out.emplace_back(reply_text(*r.element[i]), reply_text(*r.element[i + 1]));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+template <typename T, typename Decode>
+std::vector<T> decode_docs(const redisReply& r, Decode decode) {
+  std::vector<T> out;
+  for (const auto& [field, doc] : hash_entries(r)) out.push_back(decode(parse_doc(doc)));
+  return out;
+}
+
+std::string random_token() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no random bytes for a lock token");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (const unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
+// Runs `commands` in one MULTI/EXEC; the replies of the commands.
+std::vector<RedisReply> atomically(RedisClient& redis, const std::vector<RedisCommand>& commands) {
+  std::vector<RedisCommand> wrapped;
+  wrapped.reserve(commands.size() + 2);
+  wrapped.push_back({"MULTI"});
+  wrapped.insert(wrapped.end(), commands.begin(), commands.end());
+  wrapped.push_back({"EXEC"});
+  std::vector<RedisReply> replies = redis.pipeline(wrapped);
+  const redisReply& exec = *replies.back();
+  if (exec.type != REDIS_REPLY_ARRAY || exec.elements != commands.size())
+    throw StoreUnavailable("Redis at " + redis.address().to_string() + " did not run a transaction");
+  std::vector<RedisReply> out;
+  out.reserve(commands.size());
+  for (std::size_t i = 0; i < exec.elements; ++i) {
+    // Detached from the EXEC reply, so each can be freed on its own.
+    redisReply* element = exec.element[i];
+    exec.element[i] = nullptr;
+    if (element && element->type == REDIS_REPLY_ERROR)
+      throw std::runtime_error("Redis refused " + commands[i][0] + ": " + std::string(element->str, element->len));
+    out.emplace_back(element);
+  }
+  return out;
+}
+
+constexpr const char* kReleaseLock =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+// Gives every (plan, key) field its slot, assigning the next free one to each
+// new field, in one atomic step.
+constexpr const char* kAssignSlots = R"lua(
+local out = {}
+for i = 1, #ARGV do
+  local slot = redis.call('HGET', KEYS[1], ARGV[i])
+  if not slot then
+    slot = redis.call('HINCRBY', KEYS[2], 'next_slot', 1) - 1
+    redis.call('HSET', KEYS[1], ARGV[i], slot)
+  end
+  out[i] = tonumber(slot)
+end
+return out
+)lua";
+
+}  // namespace
+
+class RedisControlTransaction final : public ControlTransaction {
+ public:
+  explicit RedisControlTransaction(RedisStore& store) : store_(store), token_(random_token()) {
+    const auto deadline = std::chrono::steady_clock::now() + kLockWait;
+    const std::string lease = std::to_string(std::chrono::milliseconds(kLockLease).count());
+    for (;;) {
+      RedisReply r = store_.redis_.run({"SET", kWriteLock, token_, "NX", "PX", lease});
+      if (r->type == REDIS_REPLY_STATUS) break;
+      if (std::chrono::steady_clock::now() >= deadline)
+        throw StoreUnavailable("the store is busy: another writer has held it for " +
+                               std::to_string(kLockWait.count()) + " s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ~RedisControlTransaction() override {
+    try {
+      release();
+    } catch (...) {
+      // The lock's lease ends it anyway.
+    }
+  }
+
+  ControlState state() override { return store_.load_control_state(); }
+
+  void put(const RestApi& api) override { hset(kApis, api.id, doc_text(to_json(api))); }
+  void put(const Deployment& d) override { hset(kDeployments, pair_field(d.api_id, d.id), doc_text(to_json(d))); }
+  void put(const Stage& s) override { hset(kStages, pair_field(s.api_id, s.stage_name), doc_text(to_json(s))); }
+  void put(const ApiKey& k) override { hset(kApiKeys, k.id, doc_text(to_json(k, true))); }
+  void put(const UsagePlan& p) override { hset(kUsagePlans, p.id, doc_text(to_json(p))); }
+  void put(const UsagePlanKey& pk) override {
+    commands_.push_back({"HSETNX", kUsagePlanKeys, pair_field(pk.plan_id, pk.key_id), std::to_string(pk.created_date)});
+  }
+  void put(const AccountSettings& a) override { commands_.push_back({"SET", kAccount, doc_text(to_json(a))}); }
+  void set_keys_hashed() override { commands_.push_back({"HSET", kMeta, "keys_hashed", "1"}); }
+
+  void erase_api(const std::string& api_id) override {
+    commands_.push_back({"HDEL", kApis, api_id});
+    erase_fields(kDeployments, [&](const auto& a, const auto&) { return a == api_id; });
+    erase_fields(kStages, [&](const auto& a, const auto&) { return a == api_id; });
+  }
+  void erase_deployment(const std::string& api_id, const std::string& id) override {
+    commands_.push_back({"HDEL", kDeployments, pair_field(api_id, id)});
+  }
+  void erase_stage(const std::string& api_id, const std::string& name) override {
+    commands_.push_back({"HDEL", kStages, pair_field(api_id, name)});
+  }
+  void erase_api_key(const std::string& key_id) override {
+    commands_.push_back({"HDEL", kApiKeys, key_id});
+    erase_fields(kUsagePlanKeys, [&](const auto&, const auto& k) { return k == key_id; });
+  }
+  void erase_usage_plan(const std::string& plan_id) override {
+    commands_.push_back({"HDEL", kUsagePlans, plan_id});
+    erase_fields(kUsagePlanKeys, [&](const auto& p, const auto&) { return p == plan_id; });
+  }
+  void erase_usage_plan_key(const std::string& plan_id, const std::string& key_id) override {
+    commands_.push_back({"HDEL", kUsagePlanKeys, pair_field(plan_id, key_id)});
+  }
+
+  void commit() override {
+    if (!commands_.empty()) {
+      // A writer whose lease ran out must not write over the next one.
+      RedisReply holder = store_.redis_.run({"GET", kWriteLock});
+      if (reply_text(*holder) != token_)
+        throw StoreUnavailable("the write took longer than the store's lock lease; nothing was changed");
+      commands_.push_back({"HINCRBY", kMeta, "control_version", "1"});
+      const std::vector<RedisReply> replies = atomically(store_.redis_, commands_);
+      store_.redis_.run({"PUBLISH", RedisStore::kChangesChannel, reply_text(*replies.back())});
+    }
+    release();
+  }
+
+ private:
+  void hset(const char* hash, std::string field, std::string doc) {
+    commands_.push_back({"HSET", hash, std::move(field), std::move(doc)});
+  }
+
+  // Deletes the two-part fields of `hash` that `match(first, second)`.
+  template <typename Match>
+  void erase_fields(const char* hash, Match match) {
+    RedisReply fields = store_.redis_.run({"HKEYS", hash});
+    for (std::size_t i = 0; i < fields->elements; ++i) {
+      const std::string field = reply_text(*fields->element[i]);
+      const auto [first, second] = split_field(field);
+      if (match(first, second)) commands_.push_back({"HDEL", hash, field});
+    }
+  }
+
+  void release() {
+    if (released_) return;
+    released_ = true;
+    store_.redis_.run({"EVAL", kReleaseLock, "1", kWriteLock, token_});
+  }
+
+  RedisStore& store_;
+  std::string token_;
+  std::vector<RedisCommand> commands_;
+  bool released_ = false;
+};
+
+RedisStore::RedisStore(RedisAddress address, std::string node) : redis_(std::move(address)), node_(std::move(node)) {
+  if (node_.empty() || node_.find(kSep) != std::string::npos) throw std::invalid_argument("bad node name");
+}
+
+std::string RedisStore::node_key(std::string_view name) const { return "tollgate:node:" + node_ + ":" + std::string(name); }
+
+std::uint64_t RedisStore::control_version() {
+  return static_cast<std::uint64_t>(reply_integer(*redis_.run({"HGET", kMeta, "control_version"})));
+}
+
+ControlState RedisStore::load_control_state() {
+  const std::vector<RedisReply> r =
+      atomically(redis_, {{"HGETALL", kApis},
+                          {"HGETALL", kDeployments},
+                          {"HGETALL", kStages},
+                          {"HGETALL", kApiKeys},
+                          {"HGETALL", kUsagePlans},
+                          {"HGETALL", kUsagePlanKeys},
+                          {"GET", kAccount},
+                          {"HGET", kMeta, "keys_hashed"}});
+  ControlState s;
+  s.apis = decode_docs<RestApi>(*r[0], rest_api_from_json);
+  s.deployments = decode_docs<Deployment>(*r[1], deployment_from_json);
+  s.stages = decode_docs<Stage>(*r[2], stage_from_json);
+  s.api_keys = decode_docs<ApiKey>(*r[3], api_key_from_json);
+  s.usage_plans = decode_docs<UsagePlan>(*r[4], usage_plan_from_json);
+  for (const auto& [field, created] : hash_entries(*r[5])) {
+    auto [plan_id, key_id] = split_field(field);
+    s.usage_plan_keys.push_back({std::move(plan_id), std::move(key_id), to_int(created)});
+  }
+  if (r[6]->type == REDIS_REPLY_STRING) s.account = account_from_json(parse_doc(reply_text(*r[6])));
+  s.keys_hashed = reply_integer(*r[7]) != 0;
+  return s;
+}
+
+std::unique_ptr<ControlTransaction> RedisStore::begin() { return std::make_unique<RedisControlTransaction>(*this); }
+
+void RedisStore::add_usage(const std::vector<UsageDelta>& deltas, const std::vector<SlotWatermark>& watermarks) {
+  if (deltas.empty() && watermarks.empty()) return;
+  std::vector<RedisCommand> commands;
+  commands.reserve(2 * deltas.size() + watermarks.size());
+  for (const auto& d : deltas) {
+    commands.push_back({"HINCRBY", usage_key(d.day), pair_field(d.plan_id, d.key_id), std::to_string(d.count)});
+    commands.push_back({"SADD", kUsageDays, std::to_string(d.day)});
+  }
+  const std::string marks = node_key("watermarks");
+  for (const auto& w : watermarks)
+    commands.push_back({"HSET", marks, std::to_string(w.slot) + ":" + std::to_string(w.parity),
+                        std::to_string(w.day) + " " + std::to_string(w.count)});
+  atomically(redis_, commands);
+}
+
+std::vector<std::int64_t> RedisStore::usage_days_between(std::int64_t first_day, std::int64_t last_day) {
+  RedisReply r = redis_.run({"SMEMBERS", kUsageDays});
+  std::vector<std::int64_t> days;
+  for (std::size_t i = 0; i < r->elements; ++i) {
+    const std::int64_t day = reply_integer(*r->element[i]);
+    if (day >= first_day && day <= last_day) days.push_back(day);
+  }
+  std::sort(days.begin(), days.end());
+  return days;
+}
+
+void RedisStore::scan_usage(std::int64_t first_day, std::int64_t last_day, const UsageRow& after,
+                            const std::function<bool(const UsageRow&)>& fn) {
+  for (const std::int64_t day : usage_days_between(std::max(first_day, after.day), last_day)) {
+    RedisReply r = redis_.run({"HGETALL", usage_key(day)});
+    for (const auto& [field, used] : hash_entries(*r)) {
+      auto [plan_id, key_id] = split_field(field);
+      UsageRow row{day, std::move(plan_id), std::move(key_id), to_int(used)};
+      if (std::tie(row.day, row.plan_id, row.key_id) <= std::tie(after.day, after.plan_id, after.key_id)) continue;
+      if (!fn(row)) return;
+    }
+  }
+}
+
+void RedisStore::prune_usage(std::int64_t first_kept_day) {
+  for (const std::int64_t day : usage_days_between(INT64_MIN, first_kept_day - 1))
+    atomically(redis_, {{"DEL", usage_key(day)}, {"SREM", kUsageDays, std::to_string(day)}});
+}
+
+std::uint32_t RedisStore::assign_meter_slot(const std::string& plan_id, const std::string& key_id) {
+  return assign_meter_slots({{plan_id, key_id}}).front();
+}
+
+std::vector<std::uint32_t> RedisStore::assign_meter_slots(
+    const std::vector<std::pair<std::string, std::string>>& plan_keys) {
+  constexpr std::size_t kBatch = 10000;  // arguments per script call
+  std::vector<std::uint32_t> slots;
+  slots.reserve(plan_keys.size());
+  for (std::size_t start = 0; start < plan_keys.size(); start += kBatch) {
+    RedisCommand command{"EVAL", kAssignSlots, "2", node_key("meter_slots"), node_key("meta")};
+    for (std::size_t i = start; i < std::min(plan_keys.size(), start + kBatch); ++i)
+      command.push_back(pair_field(plan_keys[i].first, plan_keys[i].second));
+    RedisReply r = redis_.run(command);
+    for (std::size_t i = 0; i < r->elements; ++i)
+      slots.push_back(static_cast<std::uint32_t>(reply_integer(*r->element[i])));
+  }
+  return slots;
+}
+
+void RedisStore::scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) {
+  const std::vector<RedisReply> r =
+      atomically(redis_, {{"HGETALL", node_key("meter_slots")}, {"HGETALL", node_key("watermarks")}});
+  std::unordered_map<std::string, std::string> marks;
+  for (auto& [field, mark] : hash_entries(*r[1])) marks.emplace(field, mark);
+  MeterSlot m;
+  for (const auto& [field, slot] : hash_entries(*r[0])) {
+    std::tie(m.plan_id, m.key_id) = split_field(field);
+    m.slot = static_cast<std::uint32_t>(to_int(slot));
+    for (int parity = 0; parity < 2; ++parity) {
+      m.flushed[parity] = {m.slot, parity, -1, 0};
+      const auto it = marks.find(std::to_string(m.slot) + ":" + std::to_string(parity));
+      if (it == marks.end()) continue;
+      const std::size_t space = it->second.find(' ');
+      m.flushed[parity].day = to_int(std::string_view(it->second).substr(0, space));
+      m.flushed[parity].count = to_int(std::string_view(it->second).substr(space + 1));
+    }
+    fn(m);
+  }
+}
+
+std::size_t RedisStore::meter_slot_count() {
+  return static_cast<std::size_t>(reply_integer(*redis_.run({"HLEN", node_key("meter_slots")})));
+}
+
+std::vector<DailyUsage> RedisStore::usage_days(const std::string& plan_id, const std::string& key_id,
+                                               std::int64_t first_day, std::int64_t last_day) {
+  const std::vector<std::int64_t> days = usage_days_between(first_day, last_day);
+  std::vector<RedisCommand> commands;
+  for (const std::int64_t day : days) commands.push_back({"HGET", usage_key(day), pair_field(plan_id, key_id)});
+  std::vector<DailyUsage> out;
+  if (commands.empty()) return out;
+  const std::vector<RedisReply> r = redis_.pipeline(commands);
+  for (std::size_t i = 0; i < days.size(); ++i)
+    if (r[i]->type != REDIS_REPLY_NIL) out.push_back({days[i], reply_integer(*r[i])});
+  return out;
+}
+
+std::int64_t RedisStore::usage_between(const std::string& plan_id, const std::string& key_id,
+                                       std::int64_t first_day, std::int64_t last_day) {
+  std::int64_t used = 0;
+  for (const DailyUsage& d : usage_days(plan_id, key_id, first_day, last_day)) used += d.used;
+  return used;
+}
+
+std::unordered_map<std::string, std::int64_t> RedisStore::quota_used_by_key(const std::string& plan_id,
+                                                                            std::int64_t first_day,
+                                                                            std::int64_t last_day) {
+  std::unordered_map<std::string, std::int64_t> used;
+  for (const std::int64_t day : usage_days_between(first_day, last_day)) {
+    RedisReply r = redis_.run({"HGETALL", usage_key(day)});
+    for (const auto& [field, n] : hash_entries(*r)) {
+      auto [plan, key] = split_field(field);
+      if (plan == plan_id) used[key] += to_int(n);
+    }
+  }
+  for (const UsageAdjustment& a : adjustments_of_plan(plan_id))
+    if (a.day >= first_day && a.day <= last_day) used[a.key_id] += a.delta;
+  return used;
+}
+
+void RedisStore::add_adjustment(const UsageAdjustment& a) {
+  std::string entry = a.key_id;
+  for (const std::string& part :
+       {std::to_string(a.day), std::to_string(a.delta), std::to_string(a.created_at), a.actor}) {
+    entry += kSep;
+    entry += part;
+  }
+  redis_.run({"RPUSH", adjustments_key(a.plan_id), entry});
+}
+
+std::vector<UsageAdjustment> RedisStore::adjustments(const std::string& plan_id, const std::string& key_id,
+                                                     std::int64_t first_day, std::int64_t last_day) {
+  std::vector<UsageAdjustment> out;
+  for (UsageAdjustment& a : adjustments_of_plan(plan_id))
+    if (a.key_id == key_id && a.day >= first_day && a.day <= last_day) out.push_back(std::move(a));
+  return out;
+}
+
+std::vector<UsageAdjustment> RedisStore::adjustments_of_plan(const std::string& plan_id) {
+  RedisReply list = redis_.run({"LRANGE", adjustments_key(plan_id), "0", "-1"});
+  std::vector<UsageAdjustment> out;
+  for (std::size_t i = 0; i < list->elements; ++i) {
+    // key, day, delta, created, actor
+    const std::string text = reply_text(*list->element[i]);
+    std::string parts[5];
+    std::size_t start = 0;
+    for (int p = 0; p < 5; ++p) {
+      const std::size_t end = p == 4 ? std::string::npos : text.find(kSep, start);
+      parts[p] = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      if (end == std::string::npos && p < 4) break;
+      start = end + 1;
+    }
+    out.push_back({plan_id, parts[0], to_int(parts[1]), to_int(parts[2]), to_int(parts[3]), parts[4]});
+  }
+  return out;
+}
+
+}  // namespace tollgate

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <string>
+
+#include "store/redis_client.h"
+#include "store/store.h"
+
+namespace tollgate {
+
+// The store for several nodes: control state and usage in one Redis, under
+// keys beginning "tollgate:". Entities are the same JSON documents as in
+// SQLite, in one hash per kind. A write transaction holds a lock key for
+// its length (writers exclude each other, as in SQLite) and lands in one
+// MULTI/EXEC, which also moves the control version; readers load in one
+// MULTI/EXEC too, so they never see half a write.
+//
+// Usage is one hash per UTC day, added to with HINCRBY: every node's
+// flushes add up. The counter-file slots and their watermarks are the
+// node's own ("tollgate:node:NODE:..."), since each node has its own
+// counter file.
+class RedisStore final : public Store {
+ public:
+  RedisStore(RedisAddress address, std::string node);
+
+  std::uint64_t control_version() override;
+  ControlState load_control_state() override;
+  ControlState load_serving_state() override { return load_control_state(); }
+  std::unique_ptr<ControlTransaction> begin() override;
+  void add_usage(const std::vector<UsageDelta>& deltas,
+                 const std::vector<SlotWatermark>& watermarks = {}) override;
+  void scan_usage(std::int64_t first_day, std::int64_t last_day, const UsageRow& after,
+                  const std::function<bool(const UsageRow&)>& fn) override;
+  void prune_usage(std::int64_t first_kept_day) override;
+  std::uint32_t assign_meter_slot(const std::string& plan_id, const std::string& key_id) override;
+  std::vector<std::uint32_t> assign_meter_slots(
+      const std::vector<std::pair<std::string, std::string>>& plan_keys) override;
+  void scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) override;
+  std::size_t meter_slot_count() override;
+  std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
+                             std::int64_t first_day, std::int64_t last_day) override;
+  std::vector<DailyUsage> usage_days(const std::string& plan_id, const std::string& key_id,
+                                     std::int64_t first_day, std::int64_t last_day) override;
+  std::unordered_map<std::string, std::int64_t> quota_used_by_key(const std::string& plan_id,
+                                                                  std::int64_t first_day,
+                                                                  std::int64_t last_day) override;
+  void add_adjustment(const UsageAdjustment& adjustment) override;
+  std::vector<UsageAdjustment> adjustments(const std::string& plan_id, const std::string& key_id,
+                                           std::int64_t first_day, std::int64_t last_day) override;
+
+  // The channel a commit publishes the new control version on.
+  static constexpr const char* kChangesChannel = "tollgate:changes";
+
+ private:
+  friend class RedisControlTransaction;
+  // Days with usage in [first_day, last_day], oldest first.
+  std::vector<std::int64_t> usage_days_between(std::int64_t first_day, std::int64_t last_day);
+  std::string node_key(std::string_view name) const;
+  // Every UpdateUsage adjustment under a plan, oldest first.
+  std::vector<UsageAdjustment> adjustments_of_plan(const std::string& plan_id);
+
+  RedisClient redis_;
+  std::string node_;
+};
+
+}  // namespace tollgate

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Integration tests for several nodes on one Redis (`serve --store
+redis://...`): what is applied once is served by every node, an admin
+change made on one node reaches the others, and usage counted on every node
+adds up.
+
+Starts a real redis-server, the echo backend and two `tollgate serve`
+processes, each with its own data directory, on 127.0.0.1.
+
+    python3 tests/integration/test_cluster.py [-v]
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import HOST, Backend, Gateway, RedisServer, aws_cli_env, wait_until
+
+API = "clus01"
+KEY = "cluster-key-0123456789abcdef"
+WAIT_S = 10.0
+
+
+def declaration(backend_port):
+    return {"apis": [{"id": API, "name": "cluster",
+                      "resources": {"/echo": {"GET": {"integration": {
+                          "type": "HTTP_PROXY", "uri": f"http://{HOST}:{backend_port}/echo"},
+                          "apiKeyRequired": True}}},
+                      "stages": [{"stageName": "prod"}]}],
+            "apiKeys": [{"name": "shared", "value": KEY}],
+            "usagePlans": [{"id": "clusterplan", "name": "cluster-plan",
+                            "apiStages": [{"apiId": API, "stage": "prod"}], "apiKeys": ["shared"]}]}
+
+
+class ClusterTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="tollgate-it-cluster-")
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+        cls.redis = RedisServer(cls.workdir).start()
+        cls.addClassCleanup(cls.redis.stop)
+        cls.backend = Backend(cls.workdir).start()
+        cls.addClassCleanup(cls.backend.stop)
+        cls.nodes = []
+        for name in ("node-a", "node-b"):
+            workdir = os.path.join(cls.workdir, name)
+            os.mkdir(workdir)
+            cls.nodes.append(Gateway(workdir, args=["--store", cls.redis.url]))
+        cls.nodes[0].apply(declaration(cls.backend.port))
+        for node in cls.nodes:
+            node.start()
+            cls.addClassCleanup(node.stop)
+
+    def status(self, node, key):
+        return node.request("GET", API, "prod", "/echo", key=key).status
+
+    def aws(self, node, *args):
+        result = subprocess.run(["aws", "--endpoint-url", f"http://{HOST}:{node.admin_port}",
+                                 "--region", "us-east-1", "--output", "json", "apigateway", *args],
+                                capture_output=True, text=True, timeout=60,
+                                env=aws_cli_env(node.data_dir, self.workdir))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return json.loads(result.stdout) if result.stdout.strip() else None
+
+    def test_what_was_applied_once_is_served_by_every_node(self):
+        for node in self.nodes:
+            self.assertEqual(self.status(node, KEY), 200, node.output())
+            self.assertEqual(self.status(node, "no-such-key-0123456789"), 403)
+        names = []
+        for node in self.nodes:
+            with open(os.path.join(node.data_dir, "node-id")) as f:
+                names.append(f.read())
+        self.assertNotEqual(*names)
+
+    def test_admin_change_on_one_node_reaches_the_other(self):
+        a, b = self.nodes
+        created = self.aws(a, "create-api-key", "--name", "from-a", "--enabled")
+        self.aws(a, "create-usage-plan-key", "--usage-plan-id", "clusterplan", "--key-id", created["id"],
+                 "--key-type", "API_KEY")
+        self.assertTrue(wait_until(lambda: self.status(b, created["value"]) == 200, WAIT_S))
+        self.aws(b, "update-api-key", "--api-key", created["id"],
+                 "--patch-operations", "op=replace,path=/enabled,value=false")
+        self.assertTrue(wait_until(lambda: self.status(a, created["value"]) == 403, WAIT_S))
+
+    def test_usage_counted_on_every_node_adds_up(self):
+        a, b = self.nodes
+        created = self.aws(a, "create-api-key", "--name", "counted", "--enabled")
+        self.aws(a, "create-usage-plan-key", "--usage-plan-id", "clusterplan", "--key-id", created["id"],
+                 "--key-type", "API_KEY")
+        for node in self.nodes:
+            self.assertTrue(wait_until(lambda: self.status(node, created["value"]) == 200, WAIT_S))
+        for node, n in ((a, 4), (b, 6)):
+            for _ in range(n):
+                self.assertEqual(self.status(node, created["value"]), 200)
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+
+        def used():
+            usage = self.aws(b, "get-usage", "--usage-plan-id", "clusterplan", "--key-id", created["id"],
+                             "--start-date", day, "--end-date", day)
+            return sum(d[0] for d in usage.get("items", {}).get(created["id"], []))
+
+        # Two requests were the waits for each node to know the key.
+        self.assertTrue(wait_until(lambda: used() == 12, WAIT_S), used())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,142 @@
+#include "store/redis_store.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "redis_server.h"
+
+namespace tollgate {
+namespace {
+
+class RedisStoreTest : public ::testing::Test {
+ protected:
+  RedisServer server;
+  RedisStore store{RedisAddress::parse(server.url()), "node-a"};
+};
+
+TEST(RedisAddress, ParsesHostPortAndDatabase) {
+  const RedisAddress a = RedisAddress::parse("redis://10.0.0.5:6380/3");
+  EXPECT_EQ(a.host, "10.0.0.5");
+  EXPECT_EQ(a.port, 6380);
+  EXPECT_EQ(a.db, 3);
+  EXPECT_EQ(RedisAddress::parse("redis://cache").port, 6379);
+  for (const char* bad : {"http://x:1", "redis://", "redis://h:0", "redis://h:99999", "redis://h:1/x"})
+    EXPECT_THROW(RedisAddress::parse(bad), std::invalid_argument) << bad;
+}
+
+TEST_F(RedisStoreTest, RoundTripsControlStateAndBumpsTheVersion) {
+  EXPECT_EQ(store.control_version(), 0u);
+  UsagePlan plan;
+  plan.id = "p1";
+  plan.name = "gold";
+  plan.throttle = Throttle{2.5, 7};
+  plan.quota = Quota{100, 3, QuotaPeriod::kWeek};
+  const ApiKey key{"k1", "value-0123456789abcdef", "alice", "c1", "d", true, 10, 11, {{"t", "v"}}};
+  {
+    auto tx = store.begin();
+    tx->put(plan);
+    tx->put(key);
+    tx->put(UsagePlanKey{"p1", "k1", 12});
+    tx->set_keys_hashed();
+    tx->commit();
+  }
+  EXPECT_EQ(store.control_version(), 1u);
+  const ControlState s = store.load_control_state();
+  ASSERT_EQ(s.usage_plans.size(), 1u);
+  EXPECT_EQ(s.usage_plans[0], plan);
+  ASSERT_EQ(s.api_keys.size(), 1u);
+  EXPECT_EQ(s.api_keys[0], key);
+  ASSERT_EQ(s.usage_plan_keys.size(), 1u);
+  EXPECT_EQ(s.usage_plan_keys[0].key_id, "k1");
+  EXPECT_EQ(s.usage_plan_keys[0].created_date, 12);
+  EXPECT_TRUE(s.keys_hashed);
+
+  // Erasing a key takes its plan memberships with it.
+  {
+    auto tx = store.begin();
+    tx->erase_api_key("k1");
+    tx->commit();
+  }
+  EXPECT_EQ(store.control_version(), 2u);
+  EXPECT_TRUE(store.load_control_state().api_keys.empty());
+  EXPECT_TRUE(store.load_control_state().usage_plan_keys.empty());
+}
+
+TEST_F(RedisStoreTest, UncommittedWritesVanishAndWritersTakeTurns) {
+  {
+    auto tx = store.begin();
+    tx->put(ApiKey{"k1", "value-0123456789abcdef", "alice", "", "", true, 1, 1, {}});
+  }
+  EXPECT_TRUE(store.load_control_state().api_keys.empty());
+  EXPECT_EQ(store.control_version(), 0u);
+
+  // A second writer (another node) waits for the first to commit.
+  RedisStore other(RedisAddress::parse(server.url()), "node-b");
+  auto first = store.begin();
+  std::thread second([&other] {
+    auto tx = other.begin();
+    tx->put(ApiKey{"k2", "value-fedcba9876543210", "bob", "", "", true, 1, 1, {}});
+    tx->commit();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(store.control_version(), 0u);
+  first->put(ApiKey{"k1", "value-0123456789abcdef", "alice", "", "", true, 1, 1, {}});
+  first->commit();
+  second.join();
+  EXPECT_EQ(store.control_version(), 2u);
+  EXPECT_EQ(store.load_control_state().api_keys.size(), 2u);
+}
+
+TEST_F(RedisStoreTest, UsageFromEveryNodeAddsUpAndSlotsAreEachNodesOwn) {
+  RedisStore other(RedisAddress::parse(server.url()), "node-b");
+  store.add_usage({{"p1", "k1", 100, 5}, {"p1", "k2", 100, 1}}, {{0, 0, 100, 5}});
+  other.add_usage({{"p1", "k1", 100, 7}, {"p1", "k1", 101, 2}});
+  EXPECT_EQ(store.usage_between("p1", "k1", 100, 101), 14);
+  EXPECT_EQ(store.usage_between("p1", "k1", 101, 200), 2);
+  const std::vector<DailyUsage> days = other.usage_days("p1", "k1", 0, 1000);
+  ASSERT_EQ(days.size(), 2u);
+  EXPECT_EQ(days[0].used, 12);
+  EXPECT_EQ(days[1].day, 101);
+
+  std::vector<std::string> rows;
+  store.scan_usage(0, 1000, {100, "p1", "k1", 0}, [&](const UsageRow& r) {
+    rows.push_back(std::to_string(r.day) + r.key_id + "=" + std::to_string(r.used));
+    return true;
+  });
+  EXPECT_EQ(rows, (std::vector<std::string>{"100k2=1", "101k1=2"}));
+
+  store.add_adjustment({"p1", "k1", 100, -4, 1, "admin"});
+  EXPECT_EQ(store.quota_used_by_key("p1", 100, 101).at("k1"), 10);
+  EXPECT_EQ(store.adjustments("p1", "k1", 0, 1000).at(0).actor, "admin");
+  EXPECT_TRUE(store.adjustments("p1", "k2", 0, 1000).empty());
+
+  EXPECT_EQ(store.assign_meter_slots({{"p1", "k1"}, {"p1", "k2"}}), (std::vector<std::uint32_t>{0, 1}));
+  EXPECT_EQ(store.assign_meter_slot("p1", "k2"), 1u);
+  EXPECT_EQ(other.assign_meter_slot("p1", "k2"), 0u);  // node-b numbers its own
+  EXPECT_EQ(store.meter_slot_count(), 2u);
+  std::size_t seen = 0;
+  store.scan_meter_slots([&](const MeterSlot& m) {
+    if (m.slot == 0) {
+      EXPECT_EQ(m.flushed[0].day, 100);
+      EXPECT_EQ(m.flushed[0].count, 5);
+      EXPECT_EQ(m.flushed[1].day, -1);
+    }
+    ++seen;
+  });
+  EXPECT_EQ(seen, 2u);
+
+  store.prune_usage(101);
+  EXPECT_EQ(store.usage_between("p1", "k1", 0, 1000), 2);
+}
+
+TEST_F(RedisStoreTest, RedisGoneIsUnavailableAndItsReturnIsSeen) {
+  server.stop();
+  EXPECT_THROW(store.control_version(), StoreUnavailable);
+  EXPECT_THROW(store.begin(), StoreUnavailable);
+  server.start();
+  EXPECT_EQ(store.control_version(), 0u);
+}
+
+}  // namespace
+}  // namespace tollgate
