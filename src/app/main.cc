@@ -12,6 +12,8 @@
 #include "cli/apply.h"
 #include "cli/client_commands.h"
 #include "store/key_hashing.h"
+#include "store/migrate.h"
+#include "store/redis_store.h"
 #include "store/sqlite_store.h"
 
 namespace {
@@ -52,6 +54,27 @@ int run_hash_keys(const std::string& data_dir, const std::string& store_url) {
   const std::size_t hashed = tollgate::hash_stored_keys(*store, tollgate::KeyHashing(data_dir));
   std::cout << hashed << " key value(s) hashed; back up " << tollgate::key_secret_path(data_dir).string()
             << " apart from the store: without it no key can be checked\n";
+  return 0;
+}
+
+// "sqlite:DIR" or "redis://HOST:PORT[/DB]", for `migrate`.
+std::unique_ptr<tollgate::Store> open_migration_end(const std::string& spec) {
+  if (spec.rfind("sqlite:", 0) == 0) {
+    const std::filesystem::path dir = spec.substr(7);
+    if (!std::filesystem::exists(dir / "tollgate.db")) throw std::invalid_argument("no tollgate store in " + dir.string());
+    return std::make_unique<tollgate::SqliteStore>(tollgate::database_path(dir));
+  }
+  if (spec.rfind("redis://", 0) == 0)
+    return std::make_unique<tollgate::RedisStore>(tollgate::RedisAddress::parse(spec), "migrate");
+  throw std::invalid_argument("'" + spec + "' must be sqlite:DIR or redis://HOST:PORT[/DB]");
+}
+
+int run_migrate(const std::string& from, const std::string& to) {
+  const auto source = open_migration_end(from);
+  const auto destination = open_migration_end(to);
+  const tollgate::MigrationReport r = tollgate::migrate_store(*source, *destination);
+  std::cout << "migrated " << r.entities << " entities, " << r.usage_rows << " daily usage rows and "
+            << r.adjustments << " usage adjustments from " << from << " to " << to << '\n';
   return 0;
 }
 
@@ -153,6 +176,14 @@ int main(int argc, char** argv) {
   std::string hash_keys_store;
   hash_keys->add_option("--store", hash_keys_store, "sqlite (the default) or redis://HOST:PORT[/DB]");
 
+  std::string migrate_from;
+  std::string migrate_to;
+  auto* migrate = app.add_subcommand(
+      "migrate", "Copy control state and usage into an empty store, e.g. from SQLite to Redis (servers stopped)");
+  migrate->add_option("--from", migrate_from, "sqlite:DIR or redis://HOST:PORT[/DB]")->required();
+  migrate->add_option("--to", migrate_to, "sqlite:DIR or redis://HOST:PORT[/DB], holding no control state")
+      ->required();
+
   tollgate::ClientCommands client;
   tollgate::add_client_commands(app, client);
 
@@ -168,6 +199,7 @@ int main(int argc, char** argv) {
     }
     if (*apply) return run_apply(apply_file, apply_data_dir, apply_store);
     if (*hash_keys) return run_hash_keys(hash_keys_data_dir, hash_keys_store);
+    if (*migrate) return run_migrate(migrate_from, migrate_to);
   } catch (const std::exception& e) {
     std::cerr << "tollgate: " << e.what() << '\n';
     return 1;

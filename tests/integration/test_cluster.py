@@ -2,7 +2,7 @@
 """Integration tests for several nodes on one Redis (`serve --store
 redis://...`): what is applied once is served by every node, an admin
 change made on one node reaches the others, and usage counted on every node
-adds up.
+adds up; and `tollgate migrate` moves a SQLite installation into Redis.
 
 Starts a real redis-server, the echo backend and two `tollgate serve`
 processes, each with its own data directory, on 127.0.0.1.
@@ -17,7 +17,7 @@ import tempfile
 import time
 import unittest
 
-from harness import HOST, Backend, Gateway, RedisServer, aws_cli_env, wait_until
+from harness import HOST, TOLLGATE_BIN, Backend, Gateway, RedisServer, aws_cli_env, wait_until
 
 API = "clus01"
 KEY = "cluster-key-0123456789abcdef"
@@ -33,6 +33,16 @@ def declaration(backend_port):
             "apiKeys": [{"name": "shared", "value": KEY}],
             "usagePlans": [{"id": "clusterplan", "name": "cluster-plan",
                             "apiStages": [{"apiId": API, "stage": "prod"}], "apiKeys": ["shared"]}]}
+
+
+def aws(node, workdir, *args):
+    """/usr/bin/aws against `node`'s management API; its JSON output."""
+    result = subprocess.run(["aws", "--endpoint-url", f"http://{HOST}:{node.admin_port}",
+                             "--region", "us-east-1", "--output", "json", "apigateway", *args],
+                            capture_output=True, text=True, timeout=60, env=aws_cli_env(node.data_dir, workdir))
+    if result.returncode != 0:
+        raise AssertionError(f"aws apigateway {' '.join(args)} failed: {result.stderr}")
+    return json.loads(result.stdout) if result.stdout.strip() else None
 
 
 class ClusterTest(unittest.TestCase):
@@ -58,12 +68,7 @@ class ClusterTest(unittest.TestCase):
         return node.request("GET", API, "prod", "/echo", key=key).status
 
     def aws(self, node, *args):
-        result = subprocess.run(["aws", "--endpoint-url", f"http://{HOST}:{node.admin_port}",
-                                 "--region", "us-east-1", "--output", "json", "apigateway", *args],
-                                capture_output=True, text=True, timeout=60,
-                                env=aws_cli_env(node.data_dir, self.workdir))
-        self.assertEqual(result.returncode, 0, result.stderr)
-        return json.loads(result.stdout) if result.stdout.strip() else None
+        return aws(node, self.workdir, *args)
 
     def test_what_was_applied_once_is_served_by_every_node(self):
         for node in self.nodes:
@@ -104,6 +109,52 @@ class ClusterTest(unittest.TestCase):
 
         # Two requests were the waits for each node to know the key.
         self.assertTrue(wait_until(lambda: used() == 12, WAIT_S), used())
+
+
+class MigrateTest(unittest.TestCase):
+    """`tollgate migrate` moves a stopped SQLite installation into Redis: its
+    keys keep working and the usage counted before goes on adding up."""
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="tollgate-it-migrate-")
+        self.addCleanup(shutil.rmtree, self.workdir, True)
+        self.redis = RedisServer(self.workdir).start()
+        self.addCleanup(self.redis.stop)
+        self.backend = Backend(self.workdir).start()
+        self.addCleanup(self.backend.stop)
+
+    def migrate(self, data_dir):
+        return subprocess.run([TOLLGATE_BIN, "migrate", "--from", f"sqlite:{data_dir}", "--to", self.redis.url],
+                              capture_output=True, text=True, timeout=60)
+
+    def test_sqlite_installation_moves_to_redis(self):
+        node = Gateway(self.workdir)
+        node.apply(declaration(self.backend.port))
+        node.start()
+        for _ in range(3):
+            self.assertEqual(node.request("GET", API, "prod", "/echo", key=KEY).status, 200)
+        self.assertEqual(node.stop(), 0)  # SIGTERM: everything counted is flushed
+
+        result = self.migrate(node.data_dir)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("1 daily usage rows", result.stdout)
+        again = self.migrate(node.data_dir)
+        self.assertNotEqual(again.returncode, 0)
+        self.assertIn("already holds control state", again.stderr)
+
+        node.args = ["--store", self.redis.url]
+        node.start()
+        self.addCleanup(node.stop)
+        self.assertEqual(node.request("GET", API, "prod", "/echo", key=KEY).status, 200)
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        key_id = next(k["id"] for k in aws(node, self.workdir, "get-api-keys")["items"] if k["name"] == "shared")
+
+        def used():
+            usage = aws(node, self.workdir, "get-usage", "--usage-plan-id", "clusterplan", "--key-id", key_id,
+                                    "--start-date", day, "--end-date", day)
+            return sum(d[0] for d in usage.get("items", {}).get(key_id, []))
+
+        self.assertTrue(wait_until(lambda: used() == 4, WAIT_S), used())
 
 
 if __name__ == "__main__":
