@@ -30,6 +30,7 @@
 #include "metering/meter.h"
 #include "model/validate.h"
 #include "core/ids.h"
+#include "core/outage_log.h"
 #include "store/key_hashing.h"
 #include "store/redis_store.h"
 #include "store/sqlite_store.h"
@@ -71,7 +72,16 @@ class Reloader {
   }
 
   void reload_now() {
-    if (catalogs_.current() && store_.control_version() == loaded_version_) return;
+    if (catalogs_.current()) {
+      const std::uint64_t version = store_.control_version();
+      if (version == loaded_version_) return;
+      // A store that lost its data (a Redis restarted without persistence)
+      // must not empty every node's catalog.
+      if (version < loaded_version_)
+        throw std::runtime_error("the store's control version went back from " + std::to_string(loaded_version_) +
+                                 " to " + std::to_string(version) +
+                                 " (did it lose its data?); restart this node to serve what it holds now");
+    }
     publish(read(store_));
   }
 
@@ -95,8 +105,9 @@ class Reloader {
         lock.unlock();
         try {
           reload_now();
+          outage_.succeeded();
         } catch (const std::exception& e) {
-          spdlog::error("reload failed, serving the previous catalog: {}", e.what());
+          outage_.failed(e);
         }
         lock.lock();
       }
@@ -194,6 +205,7 @@ class Reloader {
   const KeyHashing& key_hashing_;
   std::chrono::milliseconds interval_;
   std::uint64_t loaded_version_ = 0;
+  OutageLog outage_{"catalog reload (serving the previous catalog meanwhile)"};
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

@@ -146,8 +146,9 @@ bool Meter::flush() {
   if (!marks.empty()) {
     try {
       store_.add_usage(deltas, marks);
+      flush_outage_.succeeded();
     } catch (const std::exception& e) {
-      spdlog::error("usage flush failed, will retry: {}", e.what());
+      flush_outage_.failed(e);
       return false;
     }
     for (std::size_t i = 0; i < marks.size(); ++i)

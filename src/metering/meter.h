@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/key_plan_ids.h"
+#include "core/outage_log.h"
 #include "metering/counter_file.h"
 #include "store/store.h"
 
@@ -79,6 +80,7 @@ class Meter {
   const Clock& clock_;
   Options options_;
   std::mutex mutex_;  // guards entries_ and serialises flushes
+  OutageLog flush_outage_{"usage flush (counts stay in the counter file meanwhile)"};
   Entry& entry_for(std::uint32_t id);  // grows entries_ to hold `id`
 
   std::unique_ptr<KeyPlanIds> own_ids_;

@@ -177,11 +177,14 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=10.0):
 
 
 class RedisServer:
-    """A real redis-server on a free loopback port, with no persistence:
-    started, killed and started again (same port, empty) by the test."""
+    """A real redis-server on a free loopback port: started, killed and
+    started again (same port) by the test. With `persist`, every write is in
+    its append-only file before it is answered, so a restart keeps it all;
+    without, a restart starts empty."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, persist=False):
         self.workdir = workdir
+        self.persist = persist
         self.port = free_port()
         self.proc = None
 
@@ -191,8 +194,10 @@ class RedisServer:
 
     def start(self):
         self.log = open(os.path.join(self.workdir, "redis.log"), "ab")
+        persistence = (["--appendonly", "yes", "--appendfsync", "always", "--dir", self.workdir] if self.persist
+                       else ["--appendonly", "no"])
         self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", HOST, "--save", "",
-                                      "--appendonly", "no"], stdout=self.log, stderr=subprocess.STDOUT)
+                                      *persistence], stdout=self.log, stderr=subprocess.STDOUT)
 
         def ready():
             if self.proc.poll() is not None:

@@ -111,6 +111,82 @@ class ClusterTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: used() == 12, WAIT_S), used())
 
 
+class RedisTroubleTest(unittest.TestCase):
+    """Redis killed under load and started again: both nodes go on serving
+    from what they hold, admin writes get 503, and once Redis is back every
+    request served is in the usage."""
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="tollgate-it-redis-trouble-")
+        self.addCleanup(shutil.rmtree, self.workdir, True)
+        self.redis = RedisServer(self.workdir, persist=True).start()
+        self.addCleanup(self.redis.stop)
+        self.backend = Backend(self.workdir).start()
+        self.addCleanup(self.backend.stop)
+        self.nodes = []
+        for name in ("node-a", "node-b"):
+            workdir = os.path.join(self.workdir, name)
+            os.mkdir(workdir)
+            self.nodes.append(Gateway(workdir, args=["--store", self.redis.url]))
+        self.nodes[0].apply(declaration(self.backend.port))
+        for node in self.nodes:
+            node.start()
+            self.addCleanup(node.stop)
+
+    def serve(self, n):
+        for i in range(n):
+            node = self.nodes[i % 2]
+            self.assertEqual(node.request("GET", API, "prod", "/echo", key=KEY).status, 200, node.output())
+
+    def test_redis_killed_and_restarted_under_load(self):
+        a, b = self.nodes
+        key_id = next(k["id"] for k in aws(a, self.workdir, "get-api-keys")["items"] if k["name"] == "shared")
+        self.serve(10)
+        self.redis.stop()
+        self.serve(20)
+        refused = subprocess.run([TOLLGATE_BIN, "keys", "create", "--name", "during", "--data-dir", a.data_dir,
+                                  "--endpoint", f"http://{HOST}:{a.admin_port}"],
+                                 capture_output=True, text=True, timeout=60,
+                                 env={k: v for k, v in os.environ.items() if not k.startswith(("TOLLGATE_", "AWS_"))})
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("store is unavailable", refused.stderr)
+        self.redis.start()
+        self.serve(10)
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+
+        def used():
+            usage = aws(b, self.workdir, "get-usage", "--usage-plan-id", "clusterplan", "--key-id", key_id,
+                        "--start-date", day, "--end-date", day)
+            return sum(d[0] for d in usage.get("items", {}).get(key_id, []))
+
+        self.assertTrue(wait_until(lambda: used() == 40, WAIT_S), used())
+        for node in self.nodes:
+            self.assertIsNone(node.proc.poll())
+
+
+class RedisLostItsDataTest(unittest.TestCase):
+    """A Redis restarted empty (no persistence) does not empty the nodes'
+    catalogs: they go on serving what they hold and say why they do not
+    follow the store."""
+
+    def test_a_store_gone_back_is_not_loaded(self):
+        workdir = tempfile.mkdtemp(prefix="tollgate-it-redis-lost-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        redis = RedisServer(workdir).start()
+        self.addCleanup(redis.stop)
+        backend = Backend(workdir).start()
+        self.addCleanup(backend.stop)
+        node = Gateway(workdir, args=["--store", redis.url])
+        node.apply(declaration(backend.port))
+        node.start()
+        self.addCleanup(node.stop)
+        self.assertEqual(node.request("GET", API, "prod", "/echo", key=KEY).status, 200)
+        redis.stop()
+        redis.start()
+        self.assertTrue(wait_until(lambda: "went back from" in node.output(), WAIT_S), node.output())
+        self.assertEqual(node.request("GET", API, "prod", "/echo", key=KEY).status, 200)
+
+
 class MigrateTest(unittest.TestCase):
     """`tollgate migrate` moves a stopped SQLite installation into Redis: its
     keys keep working and the usage counted before goes on adding up."""
