@@ -33,9 +33,18 @@ std::string default_data_dir() {
   return env && *env ? env : "tollgate-data";
 }
 
+// The store a one-shot command works on: DATA_DIR's SQLite file, or Redis
+// (which needs no data directory, and no node name: the command counts
+// nothing).
+std::unique_ptr<tollgate::Store> open_command_store(const std::string& store_url, const std::string& data_dir) {
+  if (store_url.rfind("redis://", 0) == 0)
+    return std::make_unique<tollgate::RedisStore>(tollgate::RedisAddress::parse(store_url), "cli");
+  return tollgate::open_store(store_url, data_dir);
+}
+
 int run_apply(const std::string& file, const std::string& data_dir, const std::string& store_url) {
   const tollgate::Declaration declared = tollgate::load_declaration_file(file);
-  const std::unique_ptr<tollgate::Store> store = tollgate::open_store(store_url, data_dir);
+  const std::unique_ptr<tollgate::Store> store = open_command_store(store_url, data_dir);
   const tollgate::KeyHashing hashing(data_dir);
   const tollgate::ApplyReport report =
       tollgate::apply_declaration(*store, declared, static_cast<std::int64_t>(std::time(nullptr)), &hashing);
@@ -46,7 +55,7 @@ int run_apply(const std::string& file, const std::string& data_dir, const std::s
 }
 
 int run_hash_keys(const std::string& data_dir, const std::string& store_url) {
-  const std::unique_ptr<tollgate::Store> store = tollgate::open_store(store_url, data_dir);
+  const std::unique_ptr<tollgate::Store> store = open_command_store(store_url, data_dir);
   if (store->load_serving_state().keys_hashed) {
     std::cout << "keys were already stored hashed\n";
     return 0;
@@ -57,21 +66,21 @@ int run_hash_keys(const std::string& data_dir, const std::string& store_url) {
   return 0;
 }
 
-// "sqlite:DIR" or "redis://HOST:PORT[/DB]", for `migrate`.
-std::unique_ptr<tollgate::Store> open_migration_end(const std::string& spec) {
+// "sqlite:DIR" or "redis://HOST:PORT[/DB]", for `migrate`; a source must exist.
+std::unique_ptr<tollgate::Store> open_migration_end(const std::string& spec, bool source) {
   if (spec.rfind("sqlite:", 0) == 0) {
     const std::filesystem::path dir = spec.substr(7);
-    if (!std::filesystem::exists(dir / "tollgate.db")) throw std::invalid_argument("no tollgate store in " + dir.string());
+    if (source && !std::filesystem::exists(dir / "tollgate.db"))
+      throw std::invalid_argument("no tollgate store in " + dir.string());
     return std::make_unique<tollgate::SqliteStore>(tollgate::database_path(dir));
   }
-  if (spec.rfind("redis://", 0) == 0)
-    return std::make_unique<tollgate::RedisStore>(tollgate::RedisAddress::parse(spec), "migrate");
+  if (spec.rfind("redis://", 0) == 0) return open_command_store(spec, "");
   throw std::invalid_argument("'" + spec + "' must be sqlite:DIR or redis://HOST:PORT[/DB]");
 }
 
 int run_migrate(const std::string& from, const std::string& to) {
-  const auto source = open_migration_end(from);
-  const auto destination = open_migration_end(to);
+  const auto source = open_migration_end(from, true);
+  const auto destination = open_migration_end(to, false);
   const tollgate::MigrationReport r = tollgate::migrate_store(*source, *destination);
   std::cout << "migrated " << r.entities << " entities, " << r.usage_rows << " daily usage rows and "
             << r.adjustments << " usage adjustments from " << from << " to " << to << '\n';
