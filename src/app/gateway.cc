@@ -32,6 +32,7 @@
 #include "core/ids.h"
 #include "core/outage_log.h"
 #include "store/key_hashing.h"
+#include "store/redis_change_listener.h"
 #include "store/redis_store.h"
 #include "store/sqlite_store.h"
 
@@ -351,6 +352,11 @@ int serve(const ServeOptions& options) {
   MetricsRegistry metrics;
   Reloader reloader(*reload_store, meter, limits, metrics, catalogs, clock, key_hashing, options.reload_interval);
   reloader.publish(first_read.get());
+  // Other nodes' changes are loaded when they are published, not at the next poll.
+  std::unique_ptr<RedisChangeListener> change_listener;
+  if (options.store.rfind("redis://", 0) == 0)
+    change_listener =
+        std::make_unique<RedisChangeListener>(RedisAddress::parse(options.store), [&reloader] { reloader.wake(); });
 
   std::unique_ptr<AccessLog> access_log;
   if (options.access_log != "off")

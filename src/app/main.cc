@@ -162,6 +162,8 @@ int main(int argc, char** argv) {
               "Time for a request's header to arrive, from its first byte (408)");
   add_seconds(serve, "--body-timeout", limits.body_timeout, "Time for a request's body to arrive (408)");
   add_seconds(serve, "--idle-timeout", limits.idle_timeout, "Time a kept-alive connection may wait idle");
+  add_seconds(serve, "--reload-interval", serve_options.reload_interval,
+              "How often the store is checked for changes (on Redis, changes are also pushed at once)");
   add_seconds(serve, "--drain-timeout", serve_options.drain_timeout,
               "Time SIGTERM waits for requests in flight");
 

@@ -80,6 +80,19 @@ class ClusterTest(unittest.TestCase):
                 names.append(f.read())
         self.assertNotEqual(*names)
 
+    def test_change_is_pushed_to_a_node_that_rarely_polls(self):
+        # Node C checks the store once a minute: only the commit's PUBLISH
+        # can bring it a key created on node A within the wait.
+        workdir = os.path.join(self.workdir, "node-c")
+        os.mkdir(workdir)
+        c = Gateway(workdir, args=["--store", self.redis.url, "--reload-interval", "60"])
+        c.start()
+        self.addCleanup(c.stop)
+        created = self.aws(self.nodes[0], "create-api-key", "--name", "pushed", "--enabled")
+        self.aws(self.nodes[0], "create-usage-plan-key", "--usage-plan-id", "clusterplan", "--key-id", created["id"],
+                 "--key-type", "API_KEY")
+        self.assertTrue(wait_until(lambda: self.status(c, created["value"]) == 200, WAIT_S), c.output())
+
     def test_admin_change_on_one_node_reaches_the_other(self):
         a, b = self.nodes
         created = self.aws(a, "create-api-key", "--name", "from-a", "--enabled")
