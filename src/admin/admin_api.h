@@ -23,6 +23,8 @@ class AdminApi {
     MetricsRegistry& metrics;
     std::function<std::size_t()> upstream_idle_connections;
     std::function<std::size_t()> client_connections;
+    // Appends the store's own metrics, if it has any.
+    std::function<void(std::string&)> store_metrics = [](std::string&) {};
   };
 
   AdminApi(AdminContext context, std::vector<AdminCredentials> credentials, const CatalogHolder& catalogs,

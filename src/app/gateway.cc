@@ -293,10 +293,12 @@ std::string node_name(const std::filesystem::path& data_dir) {
   return name;
 }
 
-std::unique_ptr<Store> open_store(const std::string& store, const std::filesystem::path& data_dir) {
+std::unique_ptr<Store> open_store(const std::string& store, const std::filesystem::path& data_dir,
+                                  RedisMetrics* redis_metrics) {
   const std::filesystem::path database = database_path(data_dir);
   if (store.empty() || store == "sqlite") return std::make_unique<SqliteStore>(database);
-  if (store.rfind("redis://", 0) == 0) return std::make_unique<RedisStore>(RedisAddress::parse(store), node_name(data_dir));
+  if (store.rfind("redis://", 0) == 0)
+    return std::make_unique<RedisStore>(RedisAddress::parse(store), node_name(data_dir), redis_metrics);
   throw std::invalid_argument("store '" + store + "' must be sqlite or redis://HOST:PORT[/DB]");
 }
 
@@ -326,7 +328,9 @@ int serve(const ServeOptions& options) {
   // to the system when freed. glibc would otherwise raise the threshold
   // after the first such free and keep the next ones in its heaps, resident.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
-  const std::unique_ptr<Store> store = open_store(options.store, options.data_dir);
+  RedisMetrics redis_metrics;
+  const bool on_redis = options.store.rfind("redis://", 0) == 0;
+  const std::unique_ptr<Store> store = open_store(options.store, options.data_dir, &redis_metrics);
   const KeyHashing key_hashing(options.data_dir);
   if (options.hash_keys) {
     if (const std::size_t hashed = hash_stored_keys(*store, key_hashing))
@@ -335,7 +339,7 @@ int serve(const ServeOptions& options) {
   // The reloader reads through a connection of its own, so its first read
   // of the control state runs beside the meter's read of its slots: with a
   // million keys each takes half a second.
-  const std::unique_ptr<Store> reload_store = open_store(options.store, options.data_dir);
+  const std::unique_ptr<Store> reload_store = open_store(options.store, options.data_dir, &redis_metrics);
   std::future<Reloader::Snapshot> first_read =
       std::async(std::launch::async, [&reload_store] { return Reloader::read(*reload_store); });
   SystemClock clock;
@@ -354,7 +358,7 @@ int serve(const ServeOptions& options) {
   reloader.publish(first_read.get());
   // Other nodes' changes are loaded when they are published, not at the next poll.
   std::unique_ptr<RedisChangeListener> change_listener;
-  if (options.store.rfind("redis://", 0) == 0)
+  if (on_redis)
     change_listener =
         std::make_unique<RedisChangeListener>(RedisAddress::parse(options.store), [&reloader] { reloader.wake(); });
 
@@ -393,6 +397,9 @@ int serve(const ServeOptions& options) {
                             std::size_t open = 0;
                             for (const auto& w : pool) open += w->plane->open_connections();
                             return open;
+                          },
+                          [&redis_metrics, on_redis](std::string& out) {
+                            if (on_redis) redis_metrics.render(out);
                           }};
   AdminApi admin(AdminContext{*store, meter, limits, clock, &key_hashing}, load_admin_credentials(options.data_dir),
                  catalogs, stats, std::move(gauges));

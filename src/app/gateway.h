@@ -8,6 +8,7 @@
 #include "http/client_limits.h"
 #include "http/tls_context.h"
 #include "http/upstream_pool.h"
+#include "store/redis_client.h"
 #include "store/store.h"
 
 namespace tollgate {
@@ -57,6 +58,8 @@ std::string node_name(const std::filesystem::path& data_dir);
 
 // The store `store` names (see ServeOptions::store), for a node whose data
 // directory is `data_dir`.
-std::unique_ptr<Store> open_store(const std::string& store, const std::filesystem::path& data_dir);
+// With `redis_metrics`, a Redis store counts its traffic there.
+std::unique_ptr<Store> open_store(const std::string& store, const std::filesystem::path& data_dir,
+                                  RedisMetrics* redis_metrics = nullptr);
 
 }  // namespace tollgate

@@ -1,5 +1,7 @@
 #include "store/redis_client.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <stdexcept>
 
@@ -46,8 +48,8 @@ std::string RedisAddress::to_string() const {
   return "redis://" + host + ":" + std::to_string(port) + "/" + std::to_string(db);
 }
 
-RedisClient::RedisClient(RedisAddress address, std::chrono::milliseconds timeout)
-    : address_(std::move(address)), timeout_(timeout) {
+RedisClient::RedisClient(RedisAddress address, RedisMetrics* metrics, std::chrono::milliseconds timeout)
+    : address_(std::move(address)), metrics_(metrics), timeout_(timeout) {
   std::lock_guard lock(mutex_);
   connect_locked();
 }
@@ -115,13 +117,43 @@ RedisReply RedisClient::run(const RedisCommand& command) { return std::move(pipe
 
 std::vector<RedisReply> RedisClient::pipeline(const std::vector<RedisCommand>& commands) {
   std::lock_guard lock(mutex_);
-  connect_locked();
-  for (const auto& command : commands) append(context_, command);
+  const auto started = std::chrono::steady_clock::now();
   std::vector<RedisReply> replies;
-  replies.reserve(commands.size());
-  for (std::size_t i = 0; i < commands.size(); ++i) replies.push_back(read_locked());
+  try {
+    connect_locked();
+    for (const auto& command : commands) append(context_, command);
+    replies.reserve(commands.size());
+    for (std::size_t i = 0; i < commands.size(); ++i) replies.push_back(read_locked());
+  } catch (const StoreUnavailable&) {
+    if (metrics_) {
+      metrics_->batches.fetch_add(1, std::memory_order_relaxed);
+      metrics_->failures.fetch_add(1, std::memory_order_relaxed);
+      metrics_->reachable = false;
+    }
+    throw;
+  }
+  if (metrics_) {
+    metrics_->latency.observe_ns(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+    metrics_->batches.fetch_add(1, std::memory_order_relaxed);
+    metrics_->reachable = true;
+  }
   for (std::size_t i = 0; i < commands.size(); ++i) throw_if_error(replies[i], commands[i]);
   return replies;
+}
+
+void RedisMetrics::render(std::string& out) const {
+  out += "# HELP tollgate_redis_latency_seconds Time from sending a batch of commands to Redis to its last answer.\n"
+         "# TYPE tollgate_redis_latency_seconds histogram\n";
+  latency.render(out, "tollgate_redis_latency_seconds", "store=\"redis\"");
+  const auto line = [&out](const char* type, const char* name, const char* help, std::uint64_t value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+  };
+  line("counter", "tollgate_redis_batches_total", "Command batches sent to Redis.",
+       batches.load(std::memory_order_relaxed));
+  line("counter", "tollgate_redis_failures_total", "Batches that found Redis unreachable or failing.",
+       failures.load(std::memory_order_relaxed));
+  line("gauge", "tollgate_redis_up", "1 when the last batch reached Redis.", reachable ? 1 : 0);
 }
 
 std::string reply_text(const redisReply& r) {

@@ -2,12 +2,15 @@
 
 #include <hiredis/hiredis.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/metrics.h"
 
 namespace tollgate {
 
@@ -30,6 +33,17 @@ using RedisReply = std::unique_ptr<redisReply, RedisReplyFree>;
 // A command as its arguments, binary-safe.
 using RedisCommand = std::vector<std::string>;
 
+// What a node's Redis connections did, for /metrics; shared by them all.
+struct RedisMetrics {
+  Histogram latency;  // a batch of commands, from sending to the last answer
+  std::atomic<std::uint64_t> batches{0};
+  std::atomic<std::uint64_t> failures{0};  // batches that found Redis unreachable or failing
+  std::atomic<bool> reachable{true};        // as the last batch found it
+
+  // tollgate_redis_* lines in Prometheus's text format.
+  void render(std::string& out) const;
+};
+
 // One synchronous connection to Redis, for the control plane: commands are
 // sent whole and their replies read, under a mutex, within a timeout. A
 // connection that failed is made again at the next call. Redis being
@@ -37,7 +51,8 @@ using RedisCommand = std::vector<std::string>;
 // std::runtime_error.
 class RedisClient {
  public:
-  RedisClient(RedisAddress address, std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+  RedisClient(RedisAddress address, RedisMetrics* metrics = nullptr,
+              std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
   ~RedisClient();
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
@@ -54,6 +69,7 @@ class RedisClient {
   RedisReply read_locked();
 
   RedisAddress address_;
+  RedisMetrics* metrics_;
   std::chrono::milliseconds timeout_;
   std::mutex mutex_;
   redisContext* context_ = nullptr;

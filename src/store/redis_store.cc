@@ -228,7 +228,8 @@ class RedisControlTransaction final : public ControlTransaction {
   bool released_ = false;
 };
 
-RedisStore::RedisStore(RedisAddress address, std::string node) : redis_(std::move(address)), node_(std::move(node)) {
+RedisStore::RedisStore(RedisAddress address, std::string node, RedisMetrics* metrics)
+    : redis_(std::move(address), metrics), node_(std::move(node)) {
   if (node_.empty() || node_.find(kSep) != std::string::npos) throw std::invalid_argument("bad node name");
 }
 

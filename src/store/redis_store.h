@@ -20,7 +20,8 @@ namespace tollgate {
 // counter file.
 class RedisStore final : public Store {
  public:
-  RedisStore(RedisAddress address, std::string node);
+  // `metrics`, when given, counts this store's Redis traffic.
+  RedisStore(RedisAddress address, std::string node, RedisMetrics* metrics = nullptr);
 
   std::uint64_t control_version() override;
   ControlState load_control_state() override;

@@ -17,7 +17,7 @@ import tempfile
 import time
 import unittest
 
-from harness import HOST, TOLLGATE_BIN, Backend, Gateway, RedisServer, aws_cli_env, wait_until
+from harness import HOST, TOLLGATE_BIN, Backend, Gateway, RedisServer, aws_cli_env, http_request, wait_until
 
 API = "clus01"
 KEY = "cluster-key-0123456789abcdef"
@@ -175,6 +175,21 @@ class RedisTroubleTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: used() == 40, WAIT_S), used())
         for node in self.nodes:
             self.assertIsNone(node.proc.poll())
+            metrics = self.metrics(node)
+            self.assertGreater(metrics["tollgate_redis_failures_total"], 0)
+            self.assertGreater(metrics["tollgate_redis_batches_total"], metrics["tollgate_redis_failures_total"])
+            self.assertEqual(metrics["tollgate_redis_up"], 1)
+            self.assertGreater(metrics['tollgate_redis_latency_seconds_count{store="redis"}'], 0)
+
+    def metrics(self, node):
+        """The node's /metrics samples without labels, and the latency count."""
+        body = http_request(node.admin_port, "GET", "/metrics").body.decode()
+        samples = {}
+        for line in body.splitlines():
+            if line.startswith("tollgate_redis_"):
+                name, value = line.rsplit(" ", 1)
+                samples[name] = float(value)
+        return samples
 
 
 class RedisLostItsDataTest(unittest.TestCase):
