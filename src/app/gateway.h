@@ -57,8 +57,8 @@ std::filesystem::path database_path(const std::filesystem::path& data_dir);
 std::string node_name(const std::filesystem::path& data_dir);
 
 // The store `store` names (see ServeOptions::store), for a node whose data
-// directory is `data_dir`.
-// With `redis_metrics`, a Redis store counts its traffic there.
+// directory is `data_dir`; a Redis store counts its traffic in
+// `redis_metrics`, when given.
 std::unique_ptr<Store> open_store(const std::string& store, const std::filesystem::path& data_dir,
                                   RedisMetrics* redis_metrics = nullptr);
 
