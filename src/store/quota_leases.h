@@ -10,9 +10,9 @@
 //                 served count as handed out for good);
 //   held:NODE     what NODE holds and has not reported served;
 //   until:NODE    when NODE's lease ends unless it is renewed (ms).
-// A lease not renewed in time (its node died) goes back to the quota, less
-// nothing: requests that node served since its last report are then handed
-// out again. That is the one bound on overshoot: what a node that died had
+// A lease not renewed in time (its node died) goes back to the quota whole:
+// requests that node served since its last report are then handed out
+// again. That is the one bound on overshoot: what a node that died had
 // served since it last reported.
 //
 // Not yet used by the data plane (see the closing note).

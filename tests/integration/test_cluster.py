@@ -45,24 +45,31 @@ def aws(node, workdir, *args):
     return json.loads(result.stdout) if result.stdout.strip() else None
 
 
+def start_cluster(case, prefix, cleanup, persist=False):
+    """Gives `case` (a test or its class) a workdir, a redis-server, the echo
+    backend and two nodes on that Redis serving the declaration, each
+    stopped through `cleanup`."""
+    case.workdir = tempfile.mkdtemp(prefix=prefix)
+    cleanup(shutil.rmtree, case.workdir, True)
+    case.redis = RedisServer(case.workdir, persist=persist).start()
+    cleanup(case.redis.stop)
+    case.backend = Backend(case.workdir).start()
+    cleanup(case.backend.stop)
+    case.nodes = []
+    for name in ("node-a", "node-b"):
+        workdir = os.path.join(case.workdir, name)
+        os.mkdir(workdir)
+        case.nodes.append(Gateway(workdir, args=["--store", case.redis.url]))
+    case.nodes[0].apply(declaration(case.backend.port))
+    for node in case.nodes:
+        node.start()
+        cleanup(node.stop)
+
+
 class ClusterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="tollgate-it-cluster-")
-        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
-        cls.redis = RedisServer(cls.workdir).start()
-        cls.addClassCleanup(cls.redis.stop)
-        cls.backend = Backend(cls.workdir).start()
-        cls.addClassCleanup(cls.backend.stop)
-        cls.nodes = []
-        for name in ("node-a", "node-b"):
-            workdir = os.path.join(cls.workdir, name)
-            os.mkdir(workdir)
-            cls.nodes.append(Gateway(workdir, args=["--store", cls.redis.url]))
-        cls.nodes[0].apply(declaration(cls.backend.port))
-        for node in cls.nodes:
-            node.start()
-            cls.addClassCleanup(node.stop)
+        start_cluster(cls, "tollgate-it-cluster-", cls.addClassCleanup)
 
     def status(self, node, key):
         return node.request("GET", API, "prod", "/echo", key=key).status
@@ -130,21 +137,7 @@ class RedisTroubleTest(unittest.TestCase):
     request served is in the usage."""
 
     def setUp(self):
-        self.workdir = tempfile.mkdtemp(prefix="tollgate-it-redis-trouble-")
-        self.addCleanup(shutil.rmtree, self.workdir, True)
-        self.redis = RedisServer(self.workdir, persist=True).start()
-        self.addCleanup(self.redis.stop)
-        self.backend = Backend(self.workdir).start()
-        self.addCleanup(self.backend.stop)
-        self.nodes = []
-        for name in ("node-a", "node-b"):
-            workdir = os.path.join(self.workdir, name)
-            os.mkdir(workdir)
-            self.nodes.append(Gateway(workdir, args=["--store", self.redis.url]))
-        self.nodes[0].apply(declaration(self.backend.port))
-        for node in self.nodes:
-            node.start()
-            self.addCleanup(node.stop)
+        start_cluster(self, "tollgate-it-redis-trouble-", self.addCleanup, persist=True)
 
     def serve(self, n):
         for i in range(n):
