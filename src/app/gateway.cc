@@ -297,9 +297,10 @@ std::unique_ptr<Store> open_store(const std::string& store, const std::filesyste
                                   RedisMetrics* redis_metrics) {
   const std::filesystem::path database = database_path(data_dir);
   if (store.empty() || store == "sqlite") return std::make_unique<SqliteStore>(database);
-  if (store.rfind("redis://", 0) == 0)
+  if (is_redis_url(store))
     return std::make_unique<RedisStore>(RedisAddress::parse(store), node_name(data_dir), redis_metrics);
-  throw std::invalid_argument("store '" + store + "' must be sqlite or redis://HOST:PORT[/DB]");
+  throw std::invalid_argument("store '" + store +
+                              "' must be sqlite, redis://HOST:PORT[/DB] or redis-sentinel://HOST:PORT[,...]/MASTER[/DB]");
 }
 
 std::filesystem::path database_path(const std::filesystem::path& data_dir) {
@@ -329,7 +330,7 @@ int serve(const ServeOptions& options) {
   // after the first such free and keep the next ones in its heaps, resident.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   RedisMetrics redis_metrics;
-  const bool on_redis = options.store.rfind("redis://", 0) == 0;
+  const bool on_redis = is_redis_url(options.store);
   const std::unique_ptr<Store> store = open_store(options.store, options.data_dir, &redis_metrics);
   const KeyHashing key_hashing(options.data_dir);
   if (options.hash_keys) {

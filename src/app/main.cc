@@ -37,7 +37,7 @@ std::string default_data_dir() {
 // (which needs no data directory, and no node name: the command counts
 // nothing).
 std::unique_ptr<tollgate::Store> open_command_store(const std::string& store_url, const std::string& data_dir) {
-  if (store_url.rfind("redis://", 0) == 0)
+  if (tollgate::is_redis_url(store_url))
     return std::make_unique<tollgate::RedisStore>(tollgate::RedisAddress::parse(store_url), "cli");
   return tollgate::open_store(store_url, data_dir);
 }
@@ -74,7 +74,7 @@ std::unique_ptr<tollgate::Store> open_migration_end(const std::string& spec, boo
       throw std::invalid_argument("no tollgate store in " + dir.string());
     return std::make_unique<tollgate::SqliteStore>(tollgate::database_path(dir));
   }
-  if (spec.rfind("redis://", 0) == 0) return open_command_store(spec, "");
+  if (tollgate::is_redis_url(spec)) return open_command_store(spec, "");
   throw std::invalid_argument("'" + spec + "' must be sqlite:DIR or redis://HOST:PORT[/DB]");
 }
 
@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
   auto* serve = app.add_subcommand("serve", "Run the gateway");
   serve->add_option("--data-dir", data_dir_arg, "Directory holding the SQLite store")->capture_default_str();
   serve->add_option("--store", serve_options.store,
-                    "sqlite (DATA_DIR/tollgate.db, the default) or redis://HOST:PORT[/DB], shared by several nodes");
+                    "sqlite (DATA_DIR/tollgate.db, the default), or a Redis shared by several nodes: "
+                    "redis://HOST:PORT[/DB] or redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB]");
   serve->add_option("--listen", serve_options.listen, "Data plane address HOST:PORT")->capture_default_str();
   serve->add_option("--admin-listen", serve_options.admin_listen, "Admin address HOST:PORT")
       ->capture_default_str();

@@ -38,9 +38,9 @@ void RedisChangeListener::run() {
 
 void RedisChangeListener::listen_once() {
   const timeval connect_timeout{1, 0};
-  std::unique_ptr<redisContext, ContextFree> c(
-      redisConnectWithTimeout(address_.host.c_str(), address_.port, connect_timeout));
-  if (!c || c->err) return;
+  std::string error;
+  std::unique_ptr<redisContext, ContextFree> c(connect_to_master(address_, connect_timeout, error));
+  if (!c) return;
   // SELECT is not needed: PUBLISH reaches subscribers whatever their database.
   redisAppendCommand(c.get(), "SUBSCRIBE %s", RedisStore::kChangesChannel);
   for (int done = 0; !done;)

@@ -24,28 +24,97 @@ int parse_number(std::string_view text, std::string_view url, const char* what) 
 
 }  // namespace
 
-RedisAddress RedisAddress::parse(std::string_view url) {
-  constexpr std::string_view kScheme = "redis://";
-  if (url.substr(0, kScheme.size()) != kScheme)
-    throw std::invalid_argument("Redis address '" + std::string(url) + "' must be redis://HOST:PORT[/DB]");
-  std::string_view rest = url.substr(kScheme.size());
-  RedisAddress a;
-  if (const std::size_t slash = rest.find('/'); slash != std::string_view::npos) {
-    a.db = parse_number(rest.substr(slash + 1), url, "database number");
-    rest = rest.substr(0, slash);
+namespace {
+
+constexpr std::string_view kPlainScheme = "redis://";
+constexpr std::string_view kSentinelScheme = "redis-sentinel://";
+
+// "HOST[:PORT]", the port `default_port` when not given.
+std::pair<std::string, int> host_port(std::string_view text, int default_port, std::string_view url) {
+  int port = default_port;
+  if (const std::size_t colon = text.rfind(':'); colon != std::string_view::npos) {
+    port = parse_number(text.substr(colon + 1), url, "port");
+    text = text.substr(0, colon);
   }
-  if (const std::size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
-    a.port = parse_number(rest.substr(colon + 1), url, "port");
-    rest = rest.substr(0, colon);
-  }
-  if (rest.empty() || a.port == 0 || a.port > 65535)
+  if (text.empty() || port == 0 || port > 65535)
     throw std::invalid_argument("Redis address '" + std::string(url) + "' needs a host and a port");
-  a.host = std::string(rest);
+  return {std::string(text), port};
+}
+
+}  // namespace
+
+bool is_redis_url(std::string_view store) {
+  return store.substr(0, kPlainScheme.size()) == kPlainScheme ||
+         store.substr(0, kSentinelScheme.size()) == kSentinelScheme;
+}
+
+RedisAddress RedisAddress::parse(std::string_view url) {
+  RedisAddress a;
+  const bool sentinel = url.substr(0, kSentinelScheme.size()) == kSentinelScheme;
+  if (!sentinel && url.substr(0, kPlainScheme.size()) != kPlainScheme)
+    throw std::invalid_argument("Redis address '" + std::string(url) +
+                                "' must be redis://HOST:PORT[/DB] or redis-sentinel://HOST:PORT[,...]/MASTER[/DB]");
+  std::string_view rest = url.substr(sentinel ? kSentinelScheme.size() : kPlainScheme.size());
+  const std::size_t slash = rest.find('/');
+  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  rest = rest.substr(0, slash);
+  if (sentinel) {
+    const std::size_t next = path.find('/');
+    a.master_name = std::string(path.substr(0, next));
+    path = next == std::string_view::npos ? std::string_view() : path.substr(next + 1);
+    if (a.master_name.empty())
+      throw std::invalid_argument("Redis address '" + std::string(url) + "' needs the master's name after the sentinels");
+    while (!rest.empty()) {
+      const std::size_t comma = rest.find(',');
+      a.sentinels.push_back(host_port(rest.substr(0, comma), 26379, url));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    if (a.sentinels.empty()) throw std::invalid_argument("Redis address '" + std::string(url) + "' names no sentinel");
+  } else {
+    std::tie(a.host, a.port) = host_port(rest, 6379, url);
+  }
+  if (!path.empty()) a.db = parse_number(path, url, "database number");
   return a;
 }
 
 std::string RedisAddress::to_string() const {
-  return "redis://" + host + ":" + std::to_string(port) + "/" + std::to_string(db);
+  if (sentinels.empty()) return "redis://" + host + ":" + std::to_string(port) + "/" + std::to_string(db);
+  std::string out(kSentinelScheme);
+  for (std::size_t i = 0; i < sentinels.size(); ++i)
+    out += (i ? "," : "") + sentinels[i].first + ":" + std::to_string(sentinels[i].second);
+  return out + "/" + master_name + "/" + std::to_string(db);
+}
+
+redisContext* connect_to_master(const RedisAddress& address, timeval timeout, std::string& error) {
+  std::string host = address.host;
+  int port = address.port;
+  if (!address.sentinels.empty()) {
+    host.clear();
+    for (const auto& [sentinel_host, sentinel_port] : address.sentinels) {
+      redisContext* s = redisConnectWithTimeout(sentinel_host.c_str(), sentinel_port, timeout);
+      if (s && !s->err && redisSetTimeout(s, timeout) == REDIS_OK) {
+        RedisReply r(static_cast<redisReply*>(
+            redisCommand(s, "SENTINEL get-master-addr-by-name %s", address.master_name.c_str())));
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+          host = reply_text(*r->element[0]);
+          port = static_cast<int>(reply_integer(*r->element[1]));
+        }
+      }
+      if (s) redisFree(s);
+      if (!host.empty()) break;
+    }
+    if (host.empty()) {
+      error = "no sentinel named a master '" + address.master_name + "'";
+      return nullptr;
+    }
+  }
+  redisContext* c = redisConnectWithTimeout(host.c_str(), port, timeout);
+  if (!c || c->err) {
+    error = c && c->errstr[0] ? c->errstr : "cannot connect";
+    if (c) redisFree(c);
+    return nullptr;
+  }
+  return c;
 }
 
 RedisClient::RedisClient(RedisAddress address, RedisMetrics* metrics, std::chrono::milliseconds timeout)
@@ -70,8 +139,9 @@ void RedisClient::fail_locked(const std::string& what) {
 void RedisClient::connect_locked() {
   if (context_) return;
   const timeval tv = to_timeval(timeout_);
-  context_ = redisConnectWithTimeout(address_.host.c_str(), address_.port, tv);
-  if (!context_ || context_->err) fail_locked("cannot be reached");
+  std::string error;
+  context_ = connect_to_master(address_, tv, error);
+  if (!context_) throw StoreUnavailable("Redis at " + address_.to_string() + " cannot be reached: " + error);
   if (redisSetTimeout(context_, tv) != REDIS_OK) fail_locked("cannot be reached");
   if (address_.db != 0) {
     RedisReply r(static_cast<redisReply*>(redisCommand(context_, "SELECT %d", address_.db)));
@@ -111,6 +181,15 @@ void throw_if_error(const RedisReply& r, const RedisCommand& command) {
                              std::string(r->str, r->len));
 }
 
+// A server that turned replica (a failover) refuses writes with READONLY,
+// and one still loading its data with LOADING: neither is this client's
+// master for now.
+bool is_not_master(const redisReply& r) {
+  if (r.type != REDIS_REPLY_ERROR) return false;
+  const std::string_view e(r.str, r.len);
+  return e.substr(0, 8) == "READONLY" || e.substr(0, 7) == "LOADING";
+}
+
 }  // namespace
 
 RedisReply RedisClient::run(const RedisCommand& command) { return std::move(pipeline({command}).front()); }
@@ -137,6 +216,13 @@ std::vector<RedisReply> RedisClient::pipeline(const std::vector<RedisCommand>& c
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
     metrics_->batches.fetch_add(1, std::memory_order_relaxed);
     metrics_->reachable = true;
+  }
+  for (const RedisReply& r : replies) {
+    if (is_not_master(*r)) {
+      const std::string error(r->str, r->len);
+      drop_locked();
+      throw StoreUnavailable("Redis at " + address_.to_string() + " is not the master now: " + error);
+    }
   }
   for (std::size_t i = 0; i < commands.size(); ++i) throw_if_error(replies[i], commands[i]);
   return replies;

@@ -14,16 +14,28 @@
 
 namespace tollgate {
 
-// Where a Redis server is: redis://HOST:PORT[/DB].
+// Where a Redis server is: redis://HOST:PORT[/DB], or, for a master that
+// Redis Sentinel watches and fails over,
+// redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB].
 struct RedisAddress {
-  std::string host;
+  std::string host;  // with Sentinel: the master's, as last resolved
   int port = 6379;
   int db = 0;
+  std::vector<std::pair<std::string, int>> sentinels;
+  std::string master_name;
 
   // Throws std::invalid_argument naming the URL.
   static RedisAddress parse(std::string_view url);
   std::string to_string() const;
 };
+
+// Whether `store` names a Redis (either form above).
+bool is_redis_url(std::string_view store);
+
+// Connects to the address's Redis: to its host and port, or to the master
+// its sentinels name now (asked in turn). Null, with `error` set, when none
+// can be reached.
+redisContext* connect_to_master(const RedisAddress& address, timeval timeout, std::string& error);
 
 struct RedisReplyFree {
   void operator()(redisReply* r) const { freeReplyObject(r); }

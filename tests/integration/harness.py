@@ -182,9 +182,10 @@ class RedisServer:
     its append-only file before it is answered, so a restart keeps it all;
     without, a restart starts empty."""
 
-    def __init__(self, workdir, persist=False):
+    def __init__(self, workdir, persist=False, args=()):
         self.workdir = workdir
         self.persist = persist
+        self.args = list(args)  # more redis-server options, e.g. --replicaof HOST PORT
         self.port = free_port()
         self.proc = None
 
@@ -194,10 +195,15 @@ class RedisServer:
 
     def start(self):
         self.log = open(os.path.join(self.workdir, "redis.log"), "ab")
-        persistence = (["--appendonly", "yes", "--appendfsync", "always", "--dir", self.workdir] if self.persist
+        # Its files (the append-only log, a replica's copy of its master)
+        # go in the test's directory, never in the current one where a later
+        # server would load them.
+        persistence = (["--appendonly", "yes", "--appendfsync", "always"] if self.persist
                        else ["--appendonly", "no"])
+        persistence += ["--dir", self.workdir, "--dbfilename", f"redis-{self.port}.rdb",
+                        "--appendfilename", f"redis-{self.port}.aof"]
         self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", HOST, "--save", "",
-                                      *persistence], stdout=self.log, stderr=subprocess.STDOUT)
+                                      *persistence, *self.args], stdout=self.log, stderr=subprocess.STDOUT)
 
         def ready():
             if self.proc.poll() is not None:

@@ -12,12 +12,14 @@ processes, each with its own data directory, on 127.0.0.1.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 import unittest
 
-from harness import HOST, TOLLGATE_BIN, Backend, Gateway, RedisServer, aws_cli_env, http_request, wait_until
+from harness import (HOST, TOLLGATE_BIN, Backend, Gateway, RedisServer, aws_cli_env, free_port, http_request,
+                     stop_process, wait_until)
 
 API = "clus01"
 KEY = "cluster-key-0123456789abcdef"
@@ -205,6 +207,73 @@ class RedisLostItsDataTest(unittest.TestCase):
         redis.stop()
         redis.start()
         self.assertTrue(wait_until(lambda: "went back from" in node.output(), WAIT_S), node.output())
+        self.assertEqual(node.request("GET", API, "prod", "/echo", key=KEY).status, 200)
+
+
+class SentinelFailoverTest(unittest.TestCase):
+    """With redis-sentinel://, a node asks the sentinels for the master and
+    asks again when it fails: after the master is killed and its replica
+    promoted, admin writes work again and the node serves what they made."""
+
+    MASTER = "tgmaster"
+
+    def start_sentinel(self, workdir, master_port):
+        port = free_port()
+        conf = os.path.join(workdir, "sentinel.conf")
+        with open(conf, "w") as f:
+            f.write(f"port {port}\nbind {HOST}\ndir {workdir}\n"
+                    f"sentinel monitor {self.MASTER} {HOST} {master_port} 1\n"
+                    f"sentinel down-after-milliseconds {self.MASTER} 1000\n"
+                    f"sentinel failover-timeout {self.MASTER} 3000\n")
+        log = open(os.path.join(workdir, "sentinel.log"), "ab")
+        self.addCleanup(log.close)
+        proc = subprocess.Popen(["redis-server", conf, "--sentinel"], stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(stop_process, proc, signal.SIGKILL)
+        self.assertTrue(wait_until(lambda: self.redis_cli(port, "PING") == "PONG", WAIT_S))
+        return port
+
+    @staticmethod
+    def redis_cli(port, *args):
+        result = subprocess.run(["redis-cli", "-h", HOST, "-p", str(port), *args],
+                                capture_output=True, text=True, timeout=10)
+        return result.stdout.strip()
+
+    def test_node_follows_the_master_the_sentinels_name(self):
+        workdir = tempfile.mkdtemp(prefix="tollgate-it-sentinel-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        master = RedisServer(workdir).start()
+        self.addCleanup(master.stop)
+        replica = RedisServer(workdir, args=["--replicaof", HOST, str(master.port)]).start()
+        self.addCleanup(replica.stop)
+        sentinel = self.start_sentinel(workdir, master.port)
+        backend = Backend(workdir).start()
+        self.addCleanup(backend.stop)
+        node = Gateway(workdir, args=["--store", f"redis-sentinel://{HOST}:{sentinel}/{self.MASTER}"])
+        node.apply(declaration(backend.port))
+        node.start()
+        self.addCleanup(node.stop)
+        self.assertEqual(node.request("GET", API, "prod", "/echo", key=KEY).status, 200)
+        # The replica holds everything before the master goes.
+        version = self.redis_cli(master.port, "HGET", "tollgate:meta", "control_version")
+        self.assertTrue(wait_until(
+            lambda: self.redis_cli(replica.port, "HGET", "tollgate:meta", "control_version") == version, WAIT_S))
+
+        master.stop()
+
+        def created():
+            try:
+                return aws(node, workdir, "create-api-key", "--name", "after-failover", "--enabled")
+            except AssertionError:
+                return None
+
+        key = wait_until(created, 30.0, interval=0.5)
+        self.assertTrue(key, node.output())
+        self.assertEqual(self.redis_cli(sentinel, "SENTINEL", "get-master-addr-by-name", self.MASTER).split(),
+                         [HOST, str(replica.port)])
+        aws(node, workdir, "create-usage-plan-key", "--usage-plan-id", "clusterplan", "--key-id", key["id"],
+            "--key-type", "API_KEY")
+        self.assertTrue(wait_until(
+            lambda: node.request("GET", API, "prod", "/echo", key=key["value"]).status == 200, WAIT_S))
         self.assertEqual(node.request("GET", API, "prod", "/echo", key=KEY).status, 200)
 
 

@@ -21,7 +21,17 @@ TEST(RedisAddress, ParsesHostPortAndDatabase) {
   EXPECT_EQ(a.port, 6380);
   EXPECT_EQ(a.db, 3);
   EXPECT_EQ(RedisAddress::parse("redis://cache").port, 6379);
-  for (const char* bad : {"http://x:1", "redis://", "redis://h:0", "redis://h:99999", "redis://h:1/x"})
+  const RedisAddress s = RedisAddress::parse("redis-sentinel://s1:26380,s2/main/2");
+  ASSERT_EQ(s.sentinels.size(), 2u);
+  EXPECT_EQ(s.sentinels[0], (std::pair<std::string, int>{"s1", 26380}));
+  EXPECT_EQ(s.sentinels[1].second, 26379);
+  EXPECT_EQ(s.master_name, "main");
+  EXPECT_EQ(s.db, 2);
+  EXPECT_EQ(s.to_string(), "redis-sentinel://s1:26380,s2:26379/main/2");
+  EXPECT_TRUE(is_redis_url("redis-sentinel://s1/main"));
+  EXPECT_FALSE(is_redis_url("sqlite"));
+  for (const char* bad : {"http://x:1", "redis://", "redis://h:0", "redis://h:99999", "redis://h:1/x",
+                          "redis-sentinel://s1", "redis-sentinel:///main", "redis-sentinel://s1:x/main"})
     EXPECT_THROW(RedisAddress::parse(bad), std::invalid_argument) << bad;
 }
 
