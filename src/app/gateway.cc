@@ -73,23 +73,29 @@ class Reloader {
   }
 
   void reload_now() {
+    const std::size_t nodes = store_.live_nodes();
     if (catalogs_.current()) {
       const std::uint64_t version = store_.control_version();
-      if (version == loaded_version_) return;
       // A store that lost its data (a Redis restarted without persistence)
       // must not empty every node's catalog.
       if (version < loaded_version_)
         throw std::runtime_error("the store's control version went back from " + std::to_string(loaded_version_) +
                                  " to " + std::to_string(version) +
                                  " (did it lose its data?); restart this node to serve what it holds now");
+      if (version == loaded_version_ && nodes == nodes_) return;
     }
-    publish(read(store_));
+    const bool share_changed = nodes != nodes_;
+    publish(read(store_), nodes);
+    // Logged once the catalog with the new share serves.
+    if (share_changed)
+      spdlog::info("{} node(s) serve from the store: each enforces 1/{} of every throttle", nodes, nodes);
   }
 
   // Builds and publishes the catalog of a snapshot; the first is read ahead,
   // beside the meter's start.
-  void publish(Snapshot snapshot) {
-    load(snapshot);
+  // `nodes`: how many nodes serve from the store, splitting its throttles.
+  void publish(Snapshot snapshot, std::size_t nodes = 1) {
+    load(snapshot, nodes);
     snapshot = {};
     // The control state just read is garbage now; for a million keys it is
     // hundreds of megabytes the allocator would otherwise keep.
@@ -138,7 +144,7 @@ class Reloader {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
   }
 
-  void load(const Snapshot& snapshot) {
+  void load(const Snapshot& snapshot, std::size_t nodes) {
     const auto started = std::chrono::steady_clock::now();
     const std::uint64_t version = snapshot.version;
     const ControlState& state = snapshot.state;
@@ -163,8 +169,9 @@ class Reloader {
     const auto prepared_ms = ms_since(started);
     const MemberProvider members = [&found](std::size_t i) { return MemberRefs{found[i].slot, found[i].pair_id}; };
     catalogs_.publish(build_catalog(state, limits_, loader, members, clock_.now(), version, &metrics_,
-                                    key_hashing_.hasher_for(state)));
+                                    key_hashing_.hasher_for(state), 1.0 / static_cast<double>(nodes)));
     loaded_version_ = version;
+    nodes_ = nodes;
     try {
       checked.get();
     } catch (const std::exception& e) {
@@ -206,6 +213,7 @@ class Reloader {
   const KeyHashing& key_hashing_;
   std::chrono::milliseconds interval_;
   std::uint64_t loaded_version_ = 0;
+  std::size_t nodes_ = 1;  // serving from the store, this one included
   OutageLog outage_{"catalog reload (serving the previous catalog meanwhile)"};
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -25,12 +25,13 @@ const StageEntry* Catalog::stage(std::string_view api_id, std::string_view stage
 class CatalogBuilder {
  public:
   CatalogBuilder(LimitStates& limits, const UsageLoader& load_usage, const MemberProvider& members,
-                 UnixNanos now, MetricsRegistry* metrics)
+                 UnixNanos now, MetricsRegistry* metrics, double throttle_share)
       : limits_(limits),
         load_usage_(load_usage),
         members_(members),
         now_s_(now / kNanosPerSecond),
-        metrics_(metrics) {}
+        metrics_(metrics),
+        throttle_share_(throttle_share) {}
 
   std::shared_ptr<const Catalog> build(const ControlState& state, std::uint64_t version,
                                        std::shared_ptr<const KeyHasher> key_hasher) {
@@ -140,13 +141,13 @@ class CatalogBuilder {
       PlanStages& entry = plans[p.id];
       entry.plan = &p;
       std::optional<BucketParams> throttle;
-      if (p.throttle) throttle = BucketParams::from(*p.throttle);
+      if (p.throttle) throttle = params_of(*p.throttle);
       entry.throttle_changed = limits_.plan_throttle_changed(p.id, throttle);
       for (const auto& api_stage : p.api_stages) {
         const StageEntry* stage = catalog.stage(api_stage.api_id, api_stage.stage);
         if (!stage) continue;
         PlanStage shared{stage, p.id, std::nullopt, p.quota, !api_stage.throttle.empty()};
-        if (p.throttle) shared.key_throttle = BucketParams::from(*p.throttle);
+        if (p.throttle) shared.key_throttle = params_of(*p.throttle);
         entry.stages.push_back({&api_stage, stage, keys.add_plan_stage(std::move(shared))});
       }
     }
@@ -202,8 +203,17 @@ class CatalogBuilder {
     return out;
   }
 
+  // A throttle as this node enforces it: its share of the rate and burst.
+  BucketParams params_of(const Throttle& t) const {
+    if (throttle_share_ >= 1.0) return BucketParams::from(t);
+    const std::int64_t burst =
+        t.burst_limit <= 0 ? t.burst_limit
+                           : std::max<std::int64_t>(1, std::llround(static_cast<double>(t.burst_limit) * throttle_share_));
+    return BucketParams::from(Throttle{t.rate_limit * throttle_share_, burst});
+  }
+
   LimitRef limit_ref(const std::string& scope, const Throttle& throttle) {
-    const BucketParams params = BucketParams::from(throttle);
+    const BucketParams params = params_of(throttle);
     return LimitRef{&limits_.bucket(scope, params), params};
   }
 
@@ -246,15 +256,16 @@ class CatalogBuilder {
   const MemberProvider& members_;
   std::int64_t now_s_;
   MetricsRegistry* metrics_;
+  double throttle_share_;
 };
 
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
                                              const UsageLoader& load_usage,
                                              const MemberProvider& members, UnixNanos now,
                                              std::uint64_t version, MetricsRegistry* metrics,
-                                             std::shared_ptr<const KeyHasher> key_hasher) {
+                                             std::shared_ptr<const KeyHasher> key_hasher, double throttle_share) {
   if (state.keys_hashed && !key_hasher) throw std::invalid_argument("the keys are hashed, and no hasher was given");
-  return CatalogBuilder(limits, load_usage, members, now, metrics)
+  return CatalogBuilder(limits, load_usage, members, now, metrics, throttle_share)
       .build(state, version, state.keys_hashed ? std::move(key_hasher) : nullptr);
 }
 

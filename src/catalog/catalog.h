@@ -109,11 +109,14 @@ using MemberProvider = std::function<MemberRefs(std::size_t usage_plan_key)>;
 
 // Builds a catalog from a validated control state. With `metrics`, each
 // route gets its request counters. A state whose keys are hashed needs the
-// hasher they were made with. Control plane: may throw.
+// hasher they were made with. Every throttle is enforced at
+// `throttle_share` of its rate and burst (burst at least 1): the nodes
+// sharing a store split them. Control plane: may throw.
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
                                              const UsageLoader& load_usage,
                                              const MemberProvider& members, UnixNanos now,
                                              std::uint64_t version, MetricsRegistry* metrics = nullptr,
-                                             std::shared_ptr<const KeyHasher> key_hasher = nullptr);
+                                             std::shared_ptr<const KeyHasher> key_hasher = nullptr,
+                                             double throttle_share = 1.0);
 
 }  // namespace tollgate

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 
@@ -27,6 +28,7 @@ constexpr const char* kUsagePlanKeys = "tollgate:usage_plan_keys";
 constexpr const char* kAccount = "tollgate:account";
 constexpr const char* kUsageDays = "tollgate:usage_days";
 constexpr const char* kWriteLock = "tollgate:write_lock";
+constexpr const char* kNodes = "tollgate:nodes";
 constexpr char kSep = '\x1f';
 
 // How long a writer holds the store at most, and waits for it.
@@ -389,6 +391,19 @@ std::unordered_map<std::string, std::int64_t> RedisStore::quota_used_by_key(cons
   for (const UsageAdjustment& a : adjustments_of_plan(plan_id))
     if (a.day >= first_day && a.day <= last_day) used[a.key_id] += a.delta;
   return used;
+}
+
+std::size_t RedisStore::live_nodes() {
+  // A node is alive while it has marked itself within the last five seconds.
+  constexpr std::int64_t kAliveMs = 5000;
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const std::vector<RedisReply> r =
+      atomically(redis_, {{"ZADD", kNodes, std::to_string(now_ms), node_},
+                          {"ZREMRANGEBYSCORE", kNodes, "-inf", std::to_string(now_ms - kAliveMs)},
+                          {"ZCARD", kNodes}});
+  return std::max<std::size_t>(1, static_cast<std::size_t>(reply_integer(*r[2])));
 }
 
 void RedisStore::add_adjustment(const UsageAdjustment& a) {

@@ -44,6 +44,7 @@ class RedisStore final : public Store {
   std::unordered_map<std::string, std::int64_t> quota_used_by_key(const std::string& plan_id,
                                                                   std::int64_t first_day,
                                                                   std::int64_t last_day) override;
+  std::size_t live_nodes() override;
   void add_adjustment(const UsageAdjustment& adjustment) override;
   std::vector<UsageAdjustment> adjustments(const std::string& plan_id, const std::string& key_id,
                                            std::int64_t first_day, std::int64_t last_day) override;

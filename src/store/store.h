@@ -148,6 +148,11 @@ class Store {
                                                                           std::int64_t first_day,
                                                                           std::int64_t last_day) = 0;
 
+  // Marks this node alive and tells how many nodes are, itself included:
+  // the nodes sharing a store split its throttles. Called every reload
+  // interval. A store only one process serves from answers 1.
+  virtual std::size_t live_nodes() { return 1; }
+
   virtual void add_adjustment(const UsageAdjustment& adjustment) = 0;
   // Adjustments made on days [first_day, last_day], oldest first.
   virtual std::vector<UsageAdjustment> adjustments(const std::string& plan_id,

@@ -210,6 +210,40 @@ class RedisLostItsDataTest(unittest.TestCase):
         self.assertEqual(node.request("GET", API, "prod", "/echo", key=KEY).status, 200)
 
 
+class SharedThrottleTest(unittest.TestCase):
+    """The nodes alive on one Redis split every throttle: with two, each
+    enforces half a key's burst, so the key gets its burst once over both;
+    when one stops, the other enforces it whole again."""
+
+    BURST = 10
+
+    def setUp(self):
+        start_cluster(self, "tollgate-it-shared-throttle-", self.addCleanup)
+        doc = declaration(self.backend.port)
+        # A rate so slow that no token comes back during the test.
+        doc["usagePlans"][0]["throttle"] = {"rateLimit": 0.01, "burstLimit": self.BURST}
+        self.nodes[0].apply(doc)
+
+    def admitted(self, node, attempts):
+        return sum(node.request("GET", API, "prod", "/echo", key=KEY).status == 200 for _ in range(attempts))
+
+    def test_two_nodes_share_a_keys_burst(self):
+        a, b = self.nodes
+        version = int(subprocess.run(["redis-cli", "-h", HOST, "-p", str(self.redis.port), "HGET", "tollgate:meta",
+                                      "control_version"], capture_output=True, text=True, timeout=10).stdout)
+        for node in self.nodes:
+            self.assertTrue(wait_until(lambda: "2 node(s) serve from the store" in node.output(), WAIT_S),
+                            node.output())
+            # The throttle applied after the nodes started is loaded.
+            self.assertTrue(wait_until(lambda: node.health()["catalogVersion"] >= version, WAIT_S))
+        self.assertEqual(self.admitted(a, self.BURST) + self.admitted(b, self.BURST), self.BURST)
+
+        b.stop()
+        self.assertTrue(wait_until(lambda: "1 node(s) serve from the store" in a.output(), 3 * WAIT_S), a.output())
+        # Its share changed, so the key's bucket under the plan starts full.
+        self.assertEqual(self.admitted(a, self.BURST + 3), self.BURST)
+
+
 class SentinelFailoverTest(unittest.TestCase):
     """With redis-sentinel://, a node asks the sentinels for the master and
     asks again when it fails: after the master is killed and its replica
