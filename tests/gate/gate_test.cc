@@ -66,7 +66,7 @@ class GateTest : public ::testing::Test {
       const UsagePlanKey& pk = state.usage_plan_keys[i];
       return MemberRefs{&slots_[pk.plan_id + '\n' + pk.key_id], std::nullopt};
     };
-    catalog = build_catalog(state, limits, loader, slots, clock.now(), 1, nullptr, hasher);
+    catalog = build_catalog(state, limits, loader, slots, clock.now(), 1, nullptr, hasher, throttle_share);
   }
   UsagePlan& gold() { return state.usage_plans[0]; }
   GateDecision call(const char* stage, const char* path, const char* verb,
@@ -90,6 +90,7 @@ class GateTest : public ::testing::Test {
   LimitStates limits;
   std::shared_ptr<const Catalog> catalog;
   std::shared_ptr<const KeyHasher> hasher;  // for a state whose keys are hashed
+  double throttle_share = 1.0;             // this node's share of every throttle
   std::map<std::string, UsageSlot> slots_;  // a usage slot per key and plan, like the meter's
   std::int64_t stored_usage = 0;
   int stored_usage_calls = 0;
@@ -161,6 +162,22 @@ TEST_F(GateTest, PlanThrottleIsPerKeyAndSharedAcrossStages) {
   EXPECT_EQ(refused.verdict, Verdict::kThrottled);
   EXPECT_STREQ(refused.report.policy, "key");
   EXPECT_GE(refused.retry_after_s, 1);
+}
+
+TEST_F(GateTest, ANodesShareOfEveryThrottle) {
+  gold().throttle = Throttle{0.001, 6};
+  state.account.throttle = Throttle{0.001, 5};
+  throttle_share = 1.0 / 3;
+  build();
+  EXPECT_EQ(allowed(5, "prod"), 2);  // a third of the key's burst of 6
+  // The account's burst of 5 gives this node 2 (rounded), shared by every key.
+  EXPECT_EQ(allowed(5, "prod", "GET", "bob-key-0123456789ab"), 0);
+
+  // A burst too small to split still lets one request through per node.
+  gold().throttle = Throttle{0.001, 1};
+  state.account.throttle = Throttle{1000, 1000};
+  build();
+  EXPECT_EQ(allowed(3, "prod", "GET", "bob-key-0123456789ab"), 1);
 }
 
 TEST_F(GateTest, MethodThrottleAddsToThePlanThrottle) {
