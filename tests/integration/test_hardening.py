@@ -13,6 +13,7 @@ never send. No test asserts how long anything took: timeouts are set short
 import json
 import os
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -639,16 +640,39 @@ class OverloadTest(HardeningTestCase):
                     return int(line.split()[1]) / 1024
         raise AssertionError("no VmRSS")
 
+    @staticmethod
+    def closed_by_server(c):
+        """The server has closed `c` (it took the connection past twice the limit)."""
+        readable, _, _ = select.select([c.sock], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return c.sock.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def burst(self, n):
         """n connections open at once, each sending one request: their answers
         (a status, or "closed" when the connection ended without one)."""
         opened = [Connection(self.gw.port) for _ in range(n)]
         wait_until(lambda: self.metric("tollgate_client_connections") >= min(n, 2 * self.LIMIT), WAIT_S)
+        # Every connection is taken in (or closed) before any request is sent:
+        # a 503 answered early would free a place for a connection still
+        # waiting to be accepted.
+        past = max(0, n - 2 * self.LIMIT)
+        wait_until(lambda: sum(self.closed_by_server(c) for c in opened) >= past, WAIT_S)
         answers = []
-        for c in opened:
-            c.send(get(PREFIX + "/echo"))
+        sent = []
         for c in opened:
             try:
+                c.send(get(PREFIX + "/echo"))
+                sent.append(True)
+            except OSError:
+                sent.append(False)
+        for c, was_sent in zip(opened, sent):
+            try:
+                if not was_sent:
+                    raise EOFError("closed")
                 answers.append(c.response()[0])
             except (EOFError, ConnectionResetError):
                 answers.append("closed")
