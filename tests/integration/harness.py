@@ -100,6 +100,33 @@ def aws_cli_env(data_dir, workdir):
     return env
 
 
+def keyed_echo_declaration(api, backend_port, key_name, key_value, plan_name, plan_id=None, method="GET"):
+    """One API whose prod stage has /echo (proxied to the echo backend, a key
+    required), one key with its value, and one plan holding it."""
+    plan = {"name": plan_name, "apiStages": [{"apiId": api, "stage": "prod"}], "apiKeys": [key_name]}
+    if plan_id:
+        plan["id"] = plan_id
+    return {"apis": [{"id": api, "name": api,
+                      "resources": {"/echo": {method: {"integration": {
+                          "type": "HTTP_PROXY", "uri": f"http://{HOST}:{backend_port}/echo"},
+                          "apiKeyRequired": True}}},
+                      "stages": [{"stageName": "prod"}]}],
+            "apiKeys": [{"name": key_name, "value": key_value}],
+            "usagePlans": [plan]}
+
+
+def aws(gateway, workdir, *args, scheme="http", env=None):
+    """/usr/bin/aws against `gateway`'s management API with its generated
+    credentials; its JSON output. Raises AssertionError when it fails."""
+    result = subprocess.run(["aws", "--endpoint-url", f"{scheme}://{HOST}:{gateway.admin_port}",
+                             "--region", "us-east-1", "--output", "json", "apigateway", *args],
+                            capture_output=True, text=True, timeout=60,
+                            env=dict(aws_cli_env(gateway.data_dir, workdir), **(env or {})))
+    if result.returncode != 0:
+        raise AssertionError(f"aws apigateway {' '.join(args)} failed: {result.stderr}")
+    return json.loads(result.stdout) if result.stdout.strip() else None
+
+
 def wait_until(predicate, timeout, interval=0.05):
     """Polls predicate() until it returns a truthy value; returns the last value."""
     deadline = time.monotonic() + timeout

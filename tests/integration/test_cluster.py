@@ -9,7 +9,6 @@ processes, each with its own data directory, on 127.0.0.1.
 
     python3 tests/integration/test_cluster.py [-v]
 """
-import json
 import os
 import shutil
 import signal
@@ -18,8 +17,8 @@ import tempfile
 import time
 import unittest
 
-from harness import (HOST, TOLLGATE_BIN, Backend, Gateway, RedisServer, aws_cli_env, free_port, http_request,
-                     stop_process, wait_until)
+from harness import (HOST, TOLLGATE_BIN, Backend, Gateway, RedisServer, aws, free_port, http_request,
+                     keyed_echo_declaration, stop_process, wait_until)
 
 API = "clus01"
 KEY = "cluster-key-0123456789abcdef"
@@ -27,24 +26,7 @@ WAIT_S = 10.0
 
 
 def declaration(backend_port):
-    return {"apis": [{"id": API, "name": "cluster",
-                      "resources": {"/echo": {"GET": {"integration": {
-                          "type": "HTTP_PROXY", "uri": f"http://{HOST}:{backend_port}/echo"},
-                          "apiKeyRequired": True}}},
-                      "stages": [{"stageName": "prod"}]}],
-            "apiKeys": [{"name": "shared", "value": KEY}],
-            "usagePlans": [{"id": "clusterplan", "name": "cluster-plan",
-                            "apiStages": [{"apiId": API, "stage": "prod"}], "apiKeys": ["shared"]}]}
-
-
-def aws(node, workdir, *args):
-    """/usr/bin/aws against `node`'s management API; its JSON output."""
-    result = subprocess.run(["aws", "--endpoint-url", f"http://{HOST}:{node.admin_port}",
-                             "--region", "us-east-1", "--output", "json", "apigateway", *args],
-                            capture_output=True, text=True, timeout=60, env=aws_cli_env(node.data_dir, workdir))
-    if result.returncode != 0:
-        raise AssertionError(f"aws apigateway {' '.join(args)} failed: {result.stderr}")
-    return json.loads(result.stdout) if result.stdout.strip() else None
+    return keyed_echo_declaration(API, backend_port, "shared", KEY, "cluster-plan", plan_id="clusterplan")
 
 
 def start_cluster(case, prefix, cleanup, persist=False):

@@ -14,7 +14,6 @@ on 127.0.0.1.
     python3 tests/integration/test_hashed_keys.py [-v]
 """
 import glob
-import json
 import os
 import shutil
 import stat
@@ -23,7 +22,7 @@ import tempfile
 import time
 import unittest
 
-from harness import HOST, TOLLGATE_BIN, Backend, Gateway, aws_cli_env, http_request, wait_until
+from harness import TOLLGATE_BIN, Backend, Gateway, aws, http_request, keyed_echo_declaration, wait_until
 
 API = "hash01"
 ALICE = "alice-key-0123456789abcdefgh"
@@ -31,14 +30,7 @@ WAIT_S = 10.0
 
 
 def declaration(backend_port):
-    return {"apis": [{"id": API, "name": "hashed",
-                      "resources": {"/echo": {"GET": {"integration": {
-                          "type": "HTTP_PROXY", "uri": f"http://{HOST}:{backend_port}/echo"},
-                          "apiKeyRequired": True}}},
-                      "stages": [{"stageName": "prod"}]}],
-            "apiKeys": [{"name": "alice", "value": ALICE}],
-            "usagePlans": [{"id": "hashplan", "name": "hashed-plan",
-                            "apiStages": [{"apiId": API, "stage": "prod"}], "apiKeys": ["alice"]}]}
+    return keyed_echo_declaration(API, backend_port, "alice", ALICE, "hashed-plan", plan_id="hashplan")
 
 
 class HashedKeysTestCase(unittest.TestCase):
@@ -59,12 +51,7 @@ class HashedKeysTestCase(unittest.TestCase):
         return self.gw.request("GET", API, "prod", "/echo", key=key).status
 
     def aws(self, *args):
-        result = subprocess.run(["aws", "--endpoint-url", f"http://{HOST}:{self.gw.admin_port}",
-                                 "--region", "us-east-1", "--output", "json", "apigateway", *args],
-                                capture_output=True, text=True, timeout=60,
-                                env=aws_cli_env(self.gw.data_dir, self.workdir))
-        self.assertEqual(result.returncode, 0, result.stderr)
-        return json.loads(result.stdout) if result.stdout.strip() else None
+        return aws(self.gw, self.workdir, *args)
 
     def stored_bytes(self):
         """Everything the store's files hold, the write-ahead log included."""

@@ -21,7 +21,7 @@ import tempfile
 import unittest
 import warnings
 
-from harness import HOST, TOLLGATE_BIN, Backend, Gateway, aws_cli_env, wait_until
+from harness import HOST, TOLLGATE_BIN, Backend, Gateway, aws, aws_cli_env, keyed_echo_declaration, wait_until
 
 API = "tls01"
 KEY = "tls-key-0123456789abcdefghij"
@@ -61,14 +61,7 @@ def der(pem_path):
 
 
 def declaration(backend_port):
-    return {"apis": [{"id": API, "name": "tls",
-                      "resources": {"/echo": {"ANY": {"integration": {
-                          "type": "HTTP_PROXY", "uri": f"http://{HOST}:{backend_port}/echo"},
-                          "apiKeyRequired": True}}},
-                      "stages": [{"stageName": "prod"}]}],
-            "apiKeys": [{"name": "tls-client", "value": KEY}],
-            "usagePlans": [{"name": "tls-plan", "apiStages": [{"apiId": API, "stage": "prod"}],
-                            "apiKeys": ["tls-client"]}]}
+    return keyed_echo_declaration(API, backend_port, "tls-client", KEY, "tls-plan", method="ANY")
 
 
 class TlsTest(unittest.TestCase):
@@ -180,12 +173,8 @@ class TlsTest(unittest.TestCase):
         return aws_cli_env(self.gw.data_dir, self.workdir)
 
     def test_aws_cli_over_https(self):
-        env = dict(self.aws_env(), AWS_CA_BUNDLE=self.certs.ca)
-        result = subprocess.run(["aws", "--endpoint-url", f"https://{HOST}:{self.gw.admin_port}",
-                                 "--region", "us-east-1", "--output", "json", "apigateway", "get-api-keys"],
-                                capture_output=True, text=True, env=env, timeout=60)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual([k["name"] for k in json.loads(result.stdout)["items"]], ["tls-client"])
+        keys = aws(self.gw, self.workdir, "get-api-keys", scheme="https", env={"AWS_CA_BUNDLE": self.certs.ca})
+        self.assertEqual([k["name"] for k in keys["items"]], ["tls-client"])
 
     def tollgate_cli(self, *args):
         return subprocess.run([TOLLGATE_BIN, "keys", "list", "--output", "json", "--data-dir", self.gw.data_dir,
