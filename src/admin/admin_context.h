@@ -11,6 +11,7 @@
 #include "metering/meter.h"
 #include "store/control_diff.h"
 #include "store/key_hashing.h"
+#include "store/lease_keeper.h"
 #include "store/store.h"
 
 namespace tollgate {
@@ -25,6 +26,8 @@ struct AdminContext {
   // them hashed cannot take a key.
   const KeyHashing* key_hashing = nullptr;
   std::string account_id = "000000000000";
+  // On Redis: the node's quota leases, which UpdateUsage moves.
+  LeaseKeeper* leases = nullptr;
 
   std::int64_t now_s() const { return clock.now() / kNanosPerSecond; }
 

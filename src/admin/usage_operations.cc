@@ -120,7 +120,8 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
   const bool live = *state.counted_period == plan.quota->period;
   QuotaCounter& counter = state.state->quota_for(plan.quota->period);
   std::int64_t used = 0;
-  if (live) {
+  // A leased quota's counter holds the node's lease, not what was used.
+  if (live && !ctx.leases) {
     used = counter.used(w.id);
   } else {
     used = quota_used_between(ctx.store, plan.id, member.key_id, w.first_day, w.last_day);
@@ -128,7 +129,13 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
   const std::int64_t delta = (limit - remaining) - used;
   // The ledger entry first: a crash after it replays the change on restart.
   ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor()});
-  if (live) counter.adjust(w.id, delta);
+  if (ctx.leases) {
+    // The quota is leased: what Redis has handed out moves, and the node's
+    // counter holds only its lease.
+    ctx.leases->adjust(plan.id, member.key_id, w.id, delta);
+  } else if (live) {
+    counter.adjust(w.id, delta);
+  }
 
   json::object out{{"usagePlanId", plan.id},
                    {"startDate", format_date(today)},

@@ -32,6 +32,7 @@
 #include "metering/meter.h"
 #include "model/validate.h"
 #include "store/key_hashing.h"
+#include "store/lease_keeper.h"
 #include "store/redis_change_listener.h"
 #include "store/redis_store.h"
 #include "store/sqlite_store.h"
@@ -44,8 +45,9 @@ namespace {
 // (`tollgate apply`) are seen within one interval.
 class Reloader {
  public:
+  // `quota_leased`: the nodes sharing the store lease quotas from it.
   Reloader(Store& store, Meter& meter, LimitStates& limits, MetricsRegistry& metrics, CatalogHolder& catalogs,
-           const Clock& clock, const KeyHashing& key_hashing, std::chrono::milliseconds interval)
+           const Clock& clock, const KeyHashing& key_hashing, std::chrono::milliseconds interval, bool quota_leased)
       : store_(store),
         meter_(meter),
         limits_(limits),
@@ -53,7 +55,8 @@ class Reloader {
         catalogs_(catalogs),
         clock_(clock),
         key_hashing_(key_hashing),
-        interval_(interval) {}
+        interval_(interval),
+        quota_leased_(quota_leased) {}
   ~Reloader() { stop(); }
 
   // A control state and the version it is at (or after: the version is
@@ -169,7 +172,8 @@ class Reloader {
     const auto prepared_ms = ms_since(started);
     const MemberProvider members = [&found](std::size_t i) { return MemberRefs{found[i].slot, found[i].pair_id}; };
     catalogs_.publish(build_catalog(state, limits_, loader, members, clock_.now(), version, &metrics_,
-                                    key_hashing_.hasher_for(state), 1.0 / static_cast<double>(nodes)));
+                                    key_hashing_.hasher_for(state), 1.0 / static_cast<double>(nodes),
+                                    quota_leased_));
     loaded_version_ = version;
     nodes_ = nodes;
     try {
@@ -212,6 +216,7 @@ class Reloader {
   const Clock& clock_;
   const KeyHashing& key_hashing_;
   std::chrono::milliseconds interval_;
+  bool quota_leased_;
   std::uint64_t loaded_version_ = 0;
   std::size_t nodes_ = 1;  // serving from the store, this one included
   OutageLog outage_{"catalog reload (serving the previous catalog meanwhile)"};
@@ -363,7 +368,24 @@ int serve(const ServeOptions& options) {
   meter.flush();
   meter.start();
   MetricsRegistry metrics;
-  Reloader reloader(*reload_store, meter, limits, metrics, catalogs, clock, key_hashing, options.reload_interval);
+  // On Redis every node serves keys' quotas from leases taken there.
+  std::unique_ptr<Store> lease_store;
+  std::unique_ptr<LeaseKeeper> leases;
+  if (on_redis) {
+    lease_store = open_store(options.store, options.data_dir, &redis_metrics);
+    LeaseKeeper::Options lease_options;
+    lease_options.lease = options.quota_lease;
+    lease_options.fail_closed = options.fail_closed;
+    leases = std::make_unique<LeaseKeeper>(
+        RedisAddress::parse(options.store), node_name(options.data_dir),
+        [&lease_store](const std::string& plan, const std::string& key, std::int64_t first, std::int64_t last) {
+          return quota_used_between(*lease_store, plan, key, first, last);
+        },
+        clock, lease_options, &redis_metrics);
+    leases->start();
+  }
+  Reloader reloader(*reload_store, meter, limits, metrics, catalogs, clock, key_hashing, options.reload_interval,
+                    on_redis);
   reloader.publish(first_read.get());
   // Other nodes' changes are loaded when they are published, not at the next poll.
   std::unique_ptr<RedisChangeListener> change_listener;
@@ -390,7 +412,8 @@ int serve(const ServeOptions& options) {
     w->acceptor = std::make_unique<Acceptor>(bind_reuseport(w->io, bound));
     bound = w->acceptor->local_endpoint();
     w->plane = std::make_unique<DataPlane>(w->io.get_executor(), w->deadlines, catalogs, clock, stats, metrics,
-                                           access_log.get(), static_cast<unsigned>(i), options.upstream_limits);
+                                           access_log.get(), static_cast<unsigned>(i), options.upstream_limits,
+                                           leases.get());
     pool.push_back(std::move(w));
   }
 
@@ -407,10 +430,13 @@ int serve(const ServeOptions& options) {
                             for (const auto& w : pool) open += w->plane->open_connections();
                             return open;
                           },
-                          [&redis_metrics, on_redis](std::string& out) {
+                          [&redis_metrics, on_redis, &leases](std::string& out) {
                             if (on_redis) redis_metrics.render(out);
+                            if (leases) leases->render(out);
                           }};
-  AdminApi admin(AdminContext{*store, meter, limits, clock, &key_hashing}, load_admin_credentials(options.data_dir),
+  AdminContext admin_context{*store, meter, limits, clock, &key_hashing};
+  admin_context.leases = leases.get();
+  AdminApi admin(std::move(admin_context), load_admin_credentials(options.data_dir),
                  catalogs, stats, std::move(gauges));
   const RequestHandler admin_handler = [&admin](HttpRequest& r) { return admin.handle(r); };
   asio::co_spawn(admin_io, accept_loop(admin_acceptor, admin_handler, admin_limits, admin_tls.get()), asio::detached);
@@ -482,6 +508,8 @@ int serve(const ServeOptions& options) {
   admin_io.run();
   for (auto& w : pool) w->thread.join();
   for (auto& w : pool) w->plane->flush_access_log();
+  // Every lease goes back to Redis for the other nodes.
+  if (leases) leases->stop();
   reloader.stop();
   meter.stop();
   spdlog::info("stopped; usage flushed");

@@ -33,6 +33,11 @@ struct ServeOptions {
   // Store key values hashed from now on (HMAC-SHA256 under DATA_DIR/key-secret);
   // a store already hashed stays so either way.
   bool hash_keys = false;
+  // On Redis: how long a node's quota leases last unless renewed (a killed
+  // node's come back after this), and whether keyed requests are refused
+  // rather than served from the leases held while Redis is unreachable.
+  std::chrono::milliseconds quota_lease{5000};
+  bool fail_closed = false;
   // How long SIGTERM waits for requests in flight before stopping anyway.
   std::chrono::milliseconds drain_timeout{30'000};
 };

@@ -167,6 +167,12 @@ int main(int argc, char** argv) {
               "How often the store is checked for changes (on Redis, changes are also pushed at once)");
   add_seconds(serve, "--drain-timeout", serve_options.drain_timeout,
               "Time SIGTERM waits for requests in flight");
+  add_seconds(serve, "--quota-lease", serve_options.quota_lease,
+              "On Redis: how long a node's quota leases last unless renewed; a dead node's come back after it")
+      ->check(CLI::Range(0.5, 600.0));
+  serve->add_flag("--fail-closed", serve_options.fail_closed,
+                  "On Redis: refuse keyed requests with quotas (503) while Redis is unreachable, rather than "
+                  "serve them from the quota leases this node holds");
 
   serve->add_flag("--hash-keys", serve_options.hash_keys,
                   "Store API key values as HMAC-SHA256 digests under DATA_DIR/key-secret from now on; "

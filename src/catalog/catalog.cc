@@ -25,18 +25,20 @@ const StageEntry* Catalog::stage(std::string_view api_id, std::string_view stage
 class CatalogBuilder {
  public:
   CatalogBuilder(LimitStates& limits, const UsageLoader& load_usage, const MemberProvider& members,
-                 UnixNanos now, MetricsRegistry* metrics, double throttle_share)
+                 UnixNanos now, MetricsRegistry* metrics, double throttle_share, bool quota_leased)
       : limits_(limits),
         load_usage_(load_usage),
         members_(members),
         now_s_(now / kNanosPerSecond),
         metrics_(metrics),
-        throttle_share_(throttle_share) {}
+        throttle_share_(throttle_share),
+        quota_leased_(quota_leased) {}
 
   std::shared_ptr<const Catalog> build(const ControlState& state, std::uint64_t version,
                                        std::shared_ptr<const KeyHasher> key_hasher) {
     auto catalog = std::make_shared<Catalog>();
     catalog->version_ = version;
+    catalog->quota_leased_ = quota_leased_;
     catalog->key_hasher_ = std::move(key_hasher);
     catalog->account_ = limit_ref("account", state.account.throttle);
     add_stages(*catalog, state);
@@ -219,7 +221,8 @@ class CatalogBuilder {
 
   // The key's counters under the plan. The quota is seeded from the store
   // when the counter is new to this process or the quota period changed (the
-  // reloader flushes the meter first, so the store holds every count).
+  // reloader flushes the meter first, so the store holds every count). A
+  // leased quota is not: its counter holds the lease, and starts empty.
   KeyPlanHandle key_plan_state(const UsagePlan& plan, const std::string& key_id,
                                std::optional<std::uint32_t> pair_id) {
     const KeyPlanHandle handle = pair_id ? limits_.key_plan_at(*pair_id) : limits_.key_plan(plan.id, key_id);
@@ -227,6 +230,8 @@ class CatalogBuilder {
     std::optional<QuotaPeriod>& counted = *handle.counted_period;
     if (!plan.quota) {
       counted.reset();  // a quota added back later is recounted
+    } else if (quota_leased_) {
+      counted = plan.quota->period;
     } else if (counted != plan.quota->period) {
       const QuotaWindow& w = current_quota_window(plan.quota->period, now_s_);
       handle.state->quota_for(plan.quota->period)
@@ -257,15 +262,17 @@ class CatalogBuilder {
   std::int64_t now_s_;
   MetricsRegistry* metrics_;
   double throttle_share_;
+  bool quota_leased_;
 };
 
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
                                              const UsageLoader& load_usage,
                                              const MemberProvider& members, UnixNanos now,
                                              std::uint64_t version, MetricsRegistry* metrics,
-                                             std::shared_ptr<const KeyHasher> key_hasher, double throttle_share) {
+                                             std::shared_ptr<const KeyHasher> key_hasher, double throttle_share,
+                                             bool quota_leased) {
   if (state.keys_hashed && !key_hasher) throw std::invalid_argument("the keys are hashed, and no hasher was given");
-  return CatalogBuilder(limits, load_usage, members, now, metrics, throttle_share)
+  return CatalogBuilder(limits, load_usage, members, now, metrics, throttle_share, quota_leased)
       .build(state, version, state.keys_hashed ? std::move(key_hasher) : nullptr);
 }
 

@@ -76,6 +76,9 @@ class Catalog {
   const LimitRef& account_limit() const { return account_; }
   std::uint64_t version() const { return version_; }
   std::size_t key_count() const { return keys_.size(); }
+  // Whether keys' quotas are served from leases taken from a shared store
+  // (see QuotaCounter::add_lease) rather than counted against the limit.
+  bool quota_leased() const { return quota_leased_; }
 
  private:
   friend class CatalogBuilder;
@@ -91,6 +94,7 @@ class Catalog {
   std::shared_ptr<const KeyHasher> key_hasher_;
   LimitRef account_;
   std::uint64_t version_ = 0;
+  bool quota_leased_ = false;
 };
 
 // Reads a key's quota used under a plan over a range of days (served
@@ -111,12 +115,13 @@ using MemberProvider = std::function<MemberRefs(std::size_t usage_plan_key)>;
 // route gets its request counters. A state whose keys are hashed needs the
 // hasher they were made with. Every throttle is enforced at
 // `throttle_share` of its rate and burst (burst at least 1): the nodes
-// sharing a store split them. Control plane: may throw.
+// sharing a store split them. With `quota_leased`, quotas are served from
+// leases and no counter is seeded. Control plane: may throw.
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
                                              const UsageLoader& load_usage,
                                              const MemberProvider& members, UnixNanos now,
                                              std::uint64_t version, MetricsRegistry* metrics = nullptr,
                                              std::shared_ptr<const KeyHasher> key_hasher = nullptr,
-                                             double throttle_share = 1.0);
+                                             double throttle_share = 1.0, bool quota_leased = false);
 
 }  // namespace tollgate

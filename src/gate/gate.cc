@@ -36,21 +36,36 @@ LimitReport bucket_report(const Step& s, UnixNanos now) {
 
 class QuotaStep {
  public:
-  QuotaStep(const KeyBinding& b, UnixNanos now)
+  QuotaStep(const KeyBinding& b, bool leased, UnixNanos now)
       : counter_(b.state->quota_for(b.plan->quota->period)),
         now_s_(now / kNanosPerSecond),
         window_(current_quota_window(b.plan->quota->period, now_s_)),
-        limit_(quota_limit_for(*b.plan->quota, window_.id, b.initial_window_id)) {}
+        limit_(quota_limit_for(*b.plan->quota, window_.id, b.initial_window_id)),
+        leased_(leased) {}
 
+  // A leased quota is taken from the lease, which the counter holds below
+  // zero; `remaining` is then what is left of the lease.
   bool try_take() {
-    remaining_ = counter_.try_take(window_.id, limit_);
+    remaining_ = counter_.try_take(window_.id, leased_ ? 0 : limit_);
     return remaining_ >= 0;
   }
   void give_back() { counter_.give_back(window_.id); }
+  // Refused for want of a lease, not because the quota is spent.
+  bool awaits_lease() const { return leased_ && counter_.used(window_.id) == 0; }
   std::int64_t seconds_to_reset() const { return std::max<std::int64_t>(1, window_.end_unix_s - now_s_); }
   LimitReport report() const {
     return {"quota", limit_, window_.end_unix_s - window_.start_unix_s, std::max<std::int64_t>(0, remaining_),
             seconds_to_reset()};
+  }
+  QuotaClaim claim(const KeyBinding& b, std::string_view key_id) const {
+    return {.counter = &counter_,
+            .plan_id = b.plan->plan_id,
+            .key_id = key_id,
+            .window_id = window_.id,
+            .window_end_s = window_.end_unix_s,
+            .first_day = window_.first_day,
+            .last_day = window_.last_day,
+            .limit = limit_};
   }
 
  private:
@@ -58,6 +73,7 @@ class QuotaStep {
   std::int64_t now_s_;
   QuotaWindow window_;
   std::int64_t limit_;
+  bool leased_;
   std::int64_t remaining_ = 0;
 };
 
@@ -104,7 +120,7 @@ GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_
     if (const LimitRef* m = binding.method_limit(method_index)) steps[count++] = bucket_step(*m, "method");
     if (binding.plan->key_throttle) steps[count++] = {&binding.state->bucket, &*binding.plan->key_throttle, "key"};
     if (binding.plan->quota) {
-      quota.emplace(binding, now);
+      quota.emplace(binding, catalog.quota_leased(), now);
       steps[count++] = {nullptr, nullptr, "quota"};
     }
   }
@@ -128,6 +144,8 @@ GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_
       d.report = bucket_report(s, now);
       d.report.remaining = 0;
       d.report.reset_s = d.retry_after_s;
+    } else if (quota->awaits_lease()) {
+      d.verdict = Verdict::kAwaitLease;
     } else {
       d.verdict = Verdict::kQuotaExceeded;
       d.retry_after_s = static_cast<std::int32_t>(quota->seconds_to_reset());
@@ -142,6 +160,14 @@ GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_
     if (!d.report.policy || r.remaining < d.report.remaining) d.report = r;
   }
   return d;
+}
+
+std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const StageEntry& stage,
+                                      std::optional<std::string_view> api_key, UnixNanos now) {
+  std::string_view key_id;
+  const KeyBinding binding = find_binding(catalog, stage, api_key, key_id);
+  if (!binding.plan || !binding.plan->quota) return std::nullopt;
+  return QuotaStep(binding, catalog.quota_leased(), now).claim(binding, key_id);
 }
 
 }  // namespace tollgate

@@ -10,10 +10,13 @@
 
 #include "catalog/catalog.h"
 #include "core/clock.h"
+#include "limits/quota_claim.h"
 
 namespace tollgate {
 
-enum class Verdict : std::uint8_t { kAllow, kForbidden, kThrottled, kQuotaExceeded };
+// kAwaitLease: the key's quota is leased (Catalog::quota_leased) and this
+// node holds none of it; ask for one (quota_claim) and decide again.
+enum class Verdict : std::uint8_t { kAllow, kForbidden, kThrottled, kQuotaExceeded, kAwaitLease };
 
 // One limit as the RateLimit-Policy / RateLimit header fields describe it.
 struct LimitReport {
@@ -47,5 +50,10 @@ bool key_may_call(const Catalog& catalog, const StageEntry& stage, std::uint32_t
 // an admitted request toward the key's usage.
 GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
                    std::optional<std::string_view> api_key, UnixNanos now);
+
+// The lease a request that got kAwaitLease waits for; none when the key is
+// no longer bound to a plan with a quota. Takes from no limit.
+std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const StageEntry& stage,
+                                      std::optional<std::string_view> api_key, UnixNanos now);
 
 }  // namespace tollgate

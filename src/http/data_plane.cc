@@ -196,7 +196,7 @@ void forward_response(Reply& reply, InboundMessage& response, bool head_both_way
 
 DataPlane::DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs, const Clock& clock,
                      Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id,
-                     UpstreamPool::Limits upstream_limits)
+                     UpstreamPool::Limits upstream_limits, LeaseSource* leases)
     : deadlines_(deadlines),
       catalogs_(catalogs),
       clock_(clock),
@@ -204,6 +204,7 @@ DataPlane::DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolde
       metrics_(metrics),
       access_log_(access_log),
       upstreams_(executor, deadlines, upstream_limits),
+      leases_(leases),
       // Unique across processes and workers without coordination.
       request_id_prefix_(random_id(8) + "-" + std::to_string(worker_id) + "-") {}
 
@@ -368,7 +369,9 @@ Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const Clien
       record.outcome = Outcome::kBadRequest;
     } else {
       keep_alive = request.keep_alive;
-      if (decide(exchange, record)) {
+      Decided decided = decide(exchange, record);
+      if (decided == Decided::kAwaitLease) decided = co_await decide_after_lease(exchange, record);
+      if (decided == Decided::kProxy) {
         const UpstreamRequest upstream = upstream_request(exchange, record);
         const UpstreamError error =
             co_await upstreams_.exchange(record.method->backend, upstream, exchange.upstream_response,
@@ -429,11 +432,14 @@ bool DataPlane::admissible(Exchange& exchange, RequestRecord& record) {
   return refuse(exchange.reply, record.outcome);
 }
 
-bool DataPlane::decide(Exchange& exchange, RequestRecord& record) {
+DataPlane::Decided DataPlane::decide(Exchange& exchange, RequestRecord& record) {
   Reply& reply = exchange.reply;
   std::uint32_t index = 0;
   const StageEntry* stage = route(exchange, record, index);
-  if (!stage) return refuse(reply, record.outcome);
+  if (!stage) {
+    refuse(reply, record.outcome);
+    return Decided::kReplied;
+  }
   const RouteMethod& method = *record.method;
   const std::optional<std::string_view> key = api_key_of(exchange.request);
   record.decision = admit(*record.catalog, *stage, index, key, clock_.now());
@@ -442,7 +448,11 @@ bool DataPlane::decide(Exchange& exchange, RequestRecord& record) {
   switch (decision.verdict) {
     case Verdict::kForbidden:
       record.outcome = Outcome::kForbidden;
-      return refuse(reply, record.outcome);
+      refuse(reply, record.outcome);
+      return Decided::kReplied;
+    case Verdict::kAwaitLease:
+      if (leases_) return Decided::kAwaitLease;
+      [[fallthrough]];  // no source of leases: the quota cannot be had
     case Verdict::kThrottled:
     case Verdict::kQuotaExceeded: {
       record.outcome = decision.verdict == Verdict::kThrottled ? Outcome::kThrottled : Outcome::kQuotaExceeded;
@@ -451,16 +461,62 @@ bool DataPlane::decide(Exchange& exchange, RequestRecord& record) {
       const char* end = std::to_chars(seconds, seconds + sizeof seconds, decision.retry_after_s).ptr;
       reply.add("Retry-After", {seconds, static_cast<std::size_t>(end - seconds)});
       add_limit_fields(reply, decision);
-      return false;
+      return Decided::kReplied;
     }
     case Verdict::kAllow:
       break;
   }
-  if (method.type != IntegrationType::kMock) return true;
+  if (method.type != IntegrationType::kMock) return Decided::kProxy;
   record.outcome = Outcome::kAllowed;
   set_mock_reply(reply, method.mock);
   add_limit_fields(reply, decision);
-  return false;
+  return Decided::kReplied;
+}
+
+namespace {
+
+// What a request waiting for a lease is told; set from the lease source's
+// thread and polled from the worker's, so no handler crosses threads.
+struct LeaseWait {
+  static constexpr int kNone = -1;
+  std::atomic<int> outcome{kNone};
+};
+
+constexpr std::chrono::microseconds kLeasePoll{250};
+constexpr std::chrono::milliseconds kLeaseWaitLimit{1000};
+// A lease can run out again before a waiting request decides; it asks again
+// this many times before it is refused.
+constexpr int kLeaseAttempts = 4;
+
+}  // namespace
+
+Task<DataPlane::Decided> DataPlane::decide_after_lease(Exchange& exchange, RequestRecord& record) {
+  asio::steady_timer poll(co_await asio::this_coro::executor);
+  for (int attempt = 0; attempt < kLeaseAttempts; ++attempt) {
+    std::uint32_t index = 0;
+    const StageEntry* stage = route(exchange, record, index);
+    const std::optional<QuotaClaim> claim =
+        stage ? quota_claim(*record.catalog, *stage, api_key_of(exchange.request), clock_.now()) : std::nullopt;
+    if (!claim) break;  // the catalog changed under the request: decide afresh
+    const auto wait = std::make_shared<LeaseWait>();
+    leases_->request(*claim, [wait](LeaseOutcome o) { wait->outcome.store(static_cast<int>(o)); });
+    const auto give_up = std::chrono::steady_clock::now() + kLeaseWaitLimit;
+    while (wait->outcome.load() == LeaseWait::kNone && std::chrono::steady_clock::now() < give_up) {
+      poll.expires_after(kLeasePoll);
+      co_await poll.async_wait(as_result);
+    }
+    const int outcome = wait->outcome.load();
+    if (outcome == LeaseWait::kNone || outcome == static_cast<int>(LeaseOutcome::kUnavailable)) break;
+    const Decided decided = decide(exchange, record);
+    if (decided != Decided::kAwaitLease) co_return decided;
+  }
+  const Decided decided = decide(exchange, record);
+  if (decided != Decided::kAwaitLease) co_return decided;
+  record.outcome = Outcome::kShed;
+  set_error_reply(exchange.reply, 503, "ServiceUnavailableException",
+                  "The key's quota cannot be checked now (its store is unreachable); retry later");
+  exchange.reply.add("Retry-After", "1");
+  co_return Decided::kReplied;
 }
 
 UpstreamRequest DataPlane::upstream_request(Exchange& exchange, RequestRecord& record) {

@@ -55,7 +55,7 @@ class DataPlane {
  public:
   DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs, const Clock& clock,
             Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id,
-            UpstreamPool::Limits upstream_limits = {});
+            UpstreamPool::Limits upstream_limits = {}, LeaseSource* leases = nullptr);
 
   // Serves one client connection until the peer closes, asks to close, or a
   // limit or deadline ends it. The steps of a request are plain functions
@@ -86,9 +86,18 @@ class DataPlane {
   // Whether a request whose header is read could be admitted, limits aside;
   // otherwise the reply is set.
   bool admissible(Exchange& exchange, RequestRecord& record);
-  // Routes and gates the request. True when it is to be proxied; otherwise
-  // the reply is set.
-  bool decide(Exchange& exchange, RequestRecord& record);
+  // What the gate made of a request.
+  enum class Decided : std::uint8_t {
+    kProxy,       // to the backend
+    kReplied,     // the reply is set
+    kAwaitLease,  // the key's quota lease is to be asked for first
+  };
+  // Routes and gates the request.
+  Decided decide(Exchange& exchange, RequestRecord& record);
+  // For a request that got kAwaitLease: waits for the node's lease, then
+  // decides again. Only the first requests of a key on this node, and
+  // those that outran a lease's top-up, come here.
+  Task<Decided> decide_after_lease(Exchange& exchange, RequestRecord& record);
   UpstreamRequest upstream_request(Exchange& exchange, RequestRecord& record);
   void set_proxied_reply(Exchange& exchange, RequestRecord& record, UpstreamError error, bool head_upstream);
   void finish(Exchange& exchange, RequestRecord& record);
@@ -102,6 +111,7 @@ class DataPlane {
   MetricsRegistry& metrics_;
   AccessLogBuffer access_log_;
   UpstreamPool upstreams_;
+  LeaseSource* leases_;
   std::string request_id_prefix_;
   std::uint64_t request_sequence_ = 0;
   std::atomic<std::uint32_t> open_connections_{0};

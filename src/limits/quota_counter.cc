@@ -46,4 +46,31 @@ void QuotaCounter::adjust(std::int64_t window_id, std::int64_t delta) {
   }
 }
 
+void QuotaCounter::add_lease(std::int64_t window_id, std::int64_t units) {
+  std::uint64_t word = word_.load(std::memory_order_relaxed);
+  for (;;) {
+    const std::int64_t w = std::max(window_of(word), window_id);
+    const std::int64_t left = std::max<std::int64_t>(0, -used_in(word, window_id));
+    if (word_.compare_exchange_weak(word, pack(w, -(left + units)), std::memory_order_relaxed)) return;
+  }
+}
+
+void QuotaCounter::mark_spent(std::int64_t window_id) {
+  std::uint64_t word = word_.load(std::memory_order_relaxed);
+  for (;;) {
+    // A lease that arrived meanwhile is served first.
+    if (window_of(word) > window_id || (window_of(word) == window_id && used_in(word, window_id) < 0)) return;
+    if (word_.compare_exchange_weak(word, pack(window_id, 1), std::memory_order_relaxed)) return;
+  }
+}
+
+std::int64_t QuotaCounter::withdraw_lease(std::int64_t window_id) {
+  std::uint64_t word = word_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (window_of(word) != window_id || used_in(word, window_id) >= 0) return 0;
+    if (word_.compare_exchange_weak(word, pack(window_id, 0), std::memory_order_relaxed))
+      return -used_in(word, window_id);
+  }
+}
+
 }  // namespace tollgate

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -24,6 +25,16 @@ class QuotaCounter {
   void set_used(std::int64_t window_id, std::int64_t used);
   // Adds `delta` (which may be negative) to the window's used count.
   void adjust(std::int64_t window_id, std::int64_t delta);
+
+  // A node sharing quotas through Redis serves a key from a lease: its
+  // counter then holds the lease left as a negative count (limit 0), so the
+  // request path is the same try_take. A positive count marks the window's
+  // quota as spent everywhere; zero is a lease still to be asked for.
+  void add_lease(std::int64_t window_id, std::int64_t units);
+  void mark_spent(std::int64_t window_id);
+  // Takes back what is left of the window's lease, and returns it.
+  std::int64_t withdraw_lease(std::int64_t window_id);
+  std::int64_t lease_left(std::int64_t window_id) const { return std::max<std::int64_t>(0, -used(window_id)); }
 
  private:
   static constexpr std::uint64_t kMask = (std::uint64_t{1} << kUsedBits) - 1;

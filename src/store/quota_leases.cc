@@ -5,86 +5,115 @@
 namespace tollgate {
 namespace {
 
+constexpr const char* kNodeMarkPrefix = "tollgate:lease-node:";
+// In the scripts `0 - x` rather than `-x`: Lua's -0 reaches Redis as "-0",
+// which is not an integer to it.
+
 std::string lease_key(const std::string& plan_id, const std::string& key_id, std::int64_t window_id) {
   return "tollgate:quota:" + plan_id + '\x1f' + key_id + ':' + std::to_string(window_id);
 }
 
-// KEYS[1]: the lease hash. ARGV: node, now_ms, lease_ms, limit, used_before,
-// want, expire_at_s. Returns the units granted.
+// KEYS[1]: the lease hash. ARGV: node, limit, used_before, want,
+// expire_at_s, spread. Returns {units granted, units left to lease}. The
+// node marks are read by name: Redis Cluster is not supported.
 constexpr const char* kGrant = R"lua(
 local key, node = KEYS[1], ARGV[1]
-local now, lease = tonumber(ARGV[2]), tonumber(ARGV[3])
-local limit, want = tonumber(ARGV[4]), tonumber(ARGV[6])
-if redis.call('HSETNX', key, 'granted', ARGV[5]) == 1 then
-  redis.call('EXPIREAT', key, ARGV[7])
+local limit, want, spread = tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[6])
+if redis.call('HSETNX', key, 'granted', ARGV[3]) == 1 then
+  redis.call('EXPIREAT', key, ARGV[5])
 end
--- Leases of nodes that stopped renewing go back to the quota.
+-- The leases of nodes whose mark expired go back to the quota.
 local fields = redis.call('HGETALL', key)
 for i = 1, #fields, 2 do
   local name = fields[i]
-  if string.sub(name, 1, 6) == 'until:' and tonumber(fields[i + 1]) < now then
-    local other = string.sub(name, 7)
-    local held = tonumber(redis.call('HGET', key, 'held:' .. other) or '0')
-    redis.call('HINCRBY', key, 'granted', -held)
-    redis.call('HDEL', key, 'held:' .. other, name)
+  if string.sub(name, 1, 5) == 'held:' then
+    local other = string.sub(name, 6)
+    if other ~= node and redis.call('EXISTS', 'tollgate:lease-node:' .. other) == 0 then
+      redis.call('HINCRBY', key, 'granted', 0 - tonumber(fields[i + 1]))
+      redis.call('HDEL', key, name)
+    end
   end
 end
-local granted = tonumber(redis.call('HGET', key, 'granted'))
-local take = math.min(want, limit - granted)
+local left = limit - tonumber(redis.call('HGET', key, 'granted'))
+local take = math.min(want, math.max(1, math.floor(left / spread)), left)
 if take < 0 then take = 0 end
 redis.call('HINCRBY', key, 'granted', take)
 redis.call('HINCRBY', key, 'held:' .. node, take)
-redis.call('HSET', key, 'until:' .. node, now + lease)
-return take
+return {take, math.max(0, left - take)}
 )lua";
 
-// KEYS[1]: the lease hash. ARGV: node, served, release (0 or 1), now_ms,
-// lease_ms. A report renews the node's lease.
+// KEYS[1]: the lease hash. ARGV: node, served, returned, release (0 or 1).
+// Served units a reclaimed lease no longer held are added back to
+// `granted`: they were served.
 constexpr const char* kReport = R"lua(
 local key, node = KEYS[1], ARGV[1]
 if redis.call('EXISTS', key) == 0 then return 0 end
-redis.call('HSET', key, 'until:' .. node, tonumber(ARGV[4]) + tonumber(ARGV[5]))
-local held = redis.call('HINCRBY', key, 'held:' .. node, -tonumber(ARGV[2]))
+local held = redis.call('HINCRBY', key, 'held:' .. node, 0 - tonumber(ARGV[2]))
 if held < 0 then
-  redis.call('HSET', key, 'held:' .. node, 0)
+  redis.call('HINCRBY', key, 'granted', 0 - held)
   held = 0
+  redis.call('HSET', key, 'held:' .. node, 0)
 end
-if ARGV[3] == '1' then
-  redis.call('HINCRBY', key, 'granted', -held)
-  redis.call('HDEL', key, 'held:' .. node, 'until:' .. node)
+local returned = math.min(held, tonumber(ARGV[3]))
+if ARGV[4] == '1' then returned = held end
+if returned > 0 then
+  redis.call('HINCRBY', key, 'granted', 0 - returned)
+  held = redis.call('HINCRBY', key, 'held:' .. node, 0 - returned)
 end
+if ARGV[4] == '1' then redis.call('HDEL', key, 'held:' .. node) end
 return held
+)lua";
+
+constexpr const char* kAdjust = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HINCRBY', KEYS[1], 'granted', ARGV[1])
 )lua";
 
 }  // namespace
 
-QuotaLeases::QuotaLeases(RedisClient& redis, std::string node, std::int64_t lease_ms)
-    : redis_(redis), node_(std::move(node)), lease_ms_(lease_ms) {
-  if (lease_ms_ <= 0) throw std::invalid_argument("a lease must last some time");
+QuotaLeases::QuotaLeases(RedisClient& redis, std::string node, std::chrono::milliseconds lease, std::int64_t spread)
+    : redis_(redis), node_(std::move(node)), lease_(lease), spread_(spread) {
+  if (lease_.count() <= 0) throw std::invalid_argument("a lease must last some time");
+  if (spread_ < 1) throw std::invalid_argument("a lease spread must be 1 or more");
 }
 
-std::vector<std::int64_t> QuotaLeases::grant(const std::vector<LeaseRequest>& requests, std::int64_t now_ms) {
+RedisCommand QuotaLeases::keep_alive() const {
+  return {"SET", kNodeMarkPrefix + node_, "1", "PX", std::to_string(lease_.count())};
+}
+
+std::vector<LeaseGrant> QuotaLeases::grant(const std::vector<LeaseRequest>& requests) {
+  std::vector<LeaseGrant> granted;
+  if (requests.empty()) return granted;
   std::vector<RedisCommand> commands;
-  commands.reserve(requests.size());
+  commands.reserve(requests.size() + 1);
+  commands.push_back(keep_alive());
   for (const LeaseRequest& r : requests)
     commands.push_back({"EVAL", kGrant, "1", lease_key(r.plan_id, r.key_id, r.window_id), node_,
-                        std::to_string(now_ms), std::to_string(lease_ms_), std::to_string(r.limit),
-                        std::to_string(r.used_before), std::to_string(r.want), std::to_string(r.window_end_s + 86400)});
-  std::vector<std::int64_t> granted;
+                        std::to_string(r.limit), std::to_string(r.used_before), std::to_string(r.want),
+                        std::to_string(r.window_end_s + 86400), std::to_string(spread_)});
+  const std::vector<RedisReply> replies = redis_.pipeline(commands);
   granted.reserve(requests.size());
-  if (commands.empty()) return granted;
-  for (const RedisReply& reply : redis_.pipeline(commands)) granted.push_back(reply_integer(*reply));
+  for (std::size_t i = 1; i < replies.size(); ++i) {
+    const redisReply& r = *replies[i];
+    if (r.type != REDIS_REPLY_ARRAY || r.elements != 2) throw std::runtime_error("a lease grant got an odd reply");
+    granted.push_back({reply_integer(*r.element[0]), reply_integer(*r.element[1])});
+  }
   return granted;
 }
 
-void QuotaLeases::report(const std::vector<LeaseReport>& reports, std::int64_t now_ms) {
+void QuotaLeases::report(const std::vector<LeaseReport>& reports) {
   std::vector<RedisCommand> commands;
-  commands.reserve(reports.size());
+  commands.reserve(reports.size() + 1);
+  commands.push_back(keep_alive());
   for (const LeaseReport& r : reports)
     commands.push_back({"EVAL", kReport, "1", lease_key(r.plan_id, r.key_id, r.window_id), node_,
-                        std::to_string(r.served), r.release ? "1" : "0", std::to_string(now_ms),
-                        std::to_string(lease_ms_)});
-  if (!commands.empty()) redis_.pipeline(commands);
+                        std::to_string(r.served), std::to_string(r.returned), r.release ? "1" : "0"});
+  redis_.pipeline(commands);
+}
+
+void QuotaLeases::adjust(const std::string& plan_id, const std::string& key_id, std::int64_t window_id,
+                         std::int64_t delta) {
+  redis_.run({"EVAL", kAdjust, "1", lease_key(plan_id, key_id, window_id), std::to_string(delta)});
 }
 
 QuotaLeases::State QuotaLeases::state(const std::string& plan_id, const std::string& key_id, std::int64_t window_id,

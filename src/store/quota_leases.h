@@ -6,17 +6,17 @@
 // requests served over all nodes never exceed the quota.
 //
 // Per (plan, key, quota window) Redis holds a hash:
-//   granted       what has been handed out and not given back (requests
-//                 served count as handed out for good);
-//   held:NODE     what NODE holds and has not reported served;
-//   until:NODE    when NODE's lease ends unless it is renewed (ms).
-// A lease not renewed in time (its node died) goes back to the quota whole:
-// requests that node served since its last report are then handed out
-// again. That is the one bound on overshoot: what a node that died had
-// served since it last reported.
-//
-// Not yet used by the data plane (see the closing note).
+//   granted    what has been handed out and not given back (requests served
+//              count as handed out for good);
+//   held:NODE  what NODE holds and has not reported served.
+// Each node keeps tollgate:lease-node:NODE alive (it expires after one lease
+// period). A grant on another node takes back whole the leases of a node
+// whose mark expired: a node killed, or cut off from Redis for longer than
+// a lease. A node stops serving from its leases before its mark could
+// expire, so overshoot can only come from what such a node served after its
+// last report: the one bound, stated in README.md.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,37 +35,52 @@ struct LeaseRequest {
   std::int64_t want = 0;
 };
 
+struct LeaseGrant {
+  std::int64_t units = 0;
+  std::int64_t left = 0;  // what the quota has left to lease after this grant
+};
+
 struct LeaseReport {
   std::string plan_id;
   std::string key_id;
   std::int64_t window_id = 0;
-  std::int64_t served = 0;  // served from the lease since the last report
-  bool release = false;     // give back what is left of the lease
+  std::int64_t served = 0;    // served from the lease since the last report
+  std::int64_t returned = 0;  // given back unserved
+  bool release = false;       // give back all that is left of the lease, and forget it
 };
 
 class QuotaLeases {
  public:
-  QuotaLeases(RedisClient& redis, std::string node, std::int64_t lease_ms = 5000);
+  // Near the end of a quota a grant is at most 1/`spread` of what is left,
+  // so that the last units go to the nodes still asking, not to one.
+  QuotaLeases(RedisClient& redis, std::string node, std::chrono::milliseconds lease = std::chrono::seconds(5),
+              std::int64_t spread = 4);
 
-  // Grants each request what it wants, or what its quota has left; one
-  // round trip for all. `now_ms`: Redis's clock is not asked, the nodes'
-  // must agree to within the lease.
-  std::vector<std::int64_t> grant(const std::vector<LeaseRequest>& requests, std::int64_t now_ms);
-  // Records requests served from leases, renews them, and gives back what
-  // is released. A node reports well within the lease, and stops serving
-  // from a lease it could not renew in time.
-  void report(const std::vector<LeaseReport>& reports, std::int64_t now_ms);
+  // Grants each request what it wants, or what its quota can spare; one
+  // round trip for all, which also keeps this node's leases alive.
+  std::vector<LeaseGrant> grant(const std::vector<LeaseRequest>& requests);
+  // Records requests served from leases and gives back what is released;
+  // keeps this node's leases alive even when there is nothing to report.
+  void report(const std::vector<LeaseReport>& reports);
+  // Moves what a window has handed out by `delta` (UpdateUsage); nothing
+  // when Redis holds no lease state for it yet.
+  void adjust(const std::string& plan_id, const std::string& key_id, std::int64_t window_id, std::int64_t delta);
+
   // What a (plan, key, window) has handed out, and what `node` holds of it.
   struct State {
     std::int64_t granted = 0;
     std::int64_t held = 0;
   };
   State state(const std::string& plan_id, const std::string& key_id, std::int64_t window_id, const std::string& node);
+  std::chrono::milliseconds lease() const { return lease_; }
 
  private:
+  RedisCommand keep_alive() const;
+
   RedisClient& redis_;
   std::string node_;
-  std::int64_t lease_ms_;
+  std::chrono::milliseconds lease_;
+  std::int64_t spread_;
 };
 
 }  // namespace tollgate

@@ -66,7 +66,8 @@ class GateTest : public ::testing::Test {
       const UsagePlanKey& pk = state.usage_plan_keys[i];
       return MemberRefs{&slots_[pk.plan_id + '\n' + pk.key_id], std::nullopt};
     };
-    catalog = build_catalog(state, limits, loader, slots, clock.now(), 1, nullptr, hasher, throttle_share);
+    catalog =
+        build_catalog(state, limits, loader, slots, clock.now(), 1, nullptr, hasher, throttle_share, quota_leased);
   }
   UsagePlan& gold() { return state.usage_plans[0]; }
   GateDecision call(const char* stage, const char* path, const char* verb,
@@ -91,6 +92,7 @@ class GateTest : public ::testing::Test {
   std::shared_ptr<const Catalog> catalog;
   std::shared_ptr<const KeyHasher> hasher;  // for a state whose keys are hashed
   double throttle_share = 1.0;             // this node's share of every throttle
+  bool quota_leased = false;               // quotas served from leases (nodes on Redis)
   std::map<std::string, UsageSlot> slots_;  // a usage slot per key and plan, like the meter's
   std::int64_t stored_usage = 0;
   int stored_usage_calls = 0;
@@ -202,6 +204,40 @@ TEST_F(GateTest, QuotaAdmitsExactlyTheLimitThenLimitExceeded) {
   EXPECT_EQ(d.report.window_s, kDay);
   clock.advance(12 * 3600 * kNanosPerSecond);
   EXPECT_EQ(allowed(10), 4);
+}
+
+TEST_F(GateTest, ALeasedQuotaIsServedFromTheNodesLease) {
+  gold().throttle = Throttle{1000, 5};
+  gold().quota = Quota{100, 0, QuotaPeriod::kDay};
+  quota_leased = true;
+  build();
+  EXPECT_EQ(stored_usage_calls, 0);  // a leased quota is not seeded
+  EXPECT_EQ(call("prod", "/pets", "GET", "alice-key-0123456789").verdict, Verdict::kAwaitLease);
+  const std::optional<QuotaClaim> claim =
+      quota_claim(*catalog, *catalog->stage("api1", "prod"), "alice-key-0123456789", clock.now());
+  ASSERT_TRUE(claim);
+  EXPECT_EQ(claim->plan_id, "gold");
+  EXPECT_EQ(claim->key_id, "k1");
+  EXPECT_EQ(claim->limit, 100);
+  EXPECT_EQ(claim->window_end_s, kStartS + 12 * 3600);
+  EXPECT_FALSE(quota_claim(*catalog, *catalog->stage("api1", "prod"), "no-such-key", clock.now()));
+
+  claim->counter->add_lease(claim->window_id, 3);
+  const GateDecision first = call("prod", "/pets", "GET", "alice-key-0123456789");
+  EXPECT_EQ(first.verdict, Verdict::kAllow);
+  EXPECT_STREQ(first.report.policy, "quota");  // the lease left, 2, is the tightest
+  EXPECT_EQ(first.report.quota, 100);
+  EXPECT_EQ(first.report.remaining, 2);
+  EXPECT_EQ(allowed(10), 2);
+  EXPECT_EQ(call("prod", "/pets", "GET", "alice-key-0123456789").verdict, Verdict::kAwaitLease);
+  claim->counter->mark_spent(claim->window_id);
+  const GateDecision spent = call("prod", "/pets", "GET", "alice-key-0123456789");
+  EXPECT_EQ(spent.verdict, Verdict::kQuotaExceeded);
+  EXPECT_EQ(spent.report.quota, 100);
+  // Requests refused for want of a lease gave their throttle tokens back.
+  gold().quota.reset();
+  build();
+  EXPECT_EQ(allowed(10), 2);  // 5 - 3 admitted
 }
 
 TEST_F(GateTest, QuotaOffsetAppliesToTheFirstPeriodOnly) {

@@ -71,5 +71,44 @@ TEST(QuotaCounter, SetUsedSeedsTheWindow) {
   EXPECT_EQ(c.try_take(9, 5), -1);
 }
 
+TEST(QuotaCounter, ALeaseIsTakenFromBelowZero) {
+  QuotaCounter c;
+  EXPECT_EQ(c.try_take(3, 0), -1);  // no lease yet
+  EXPECT_EQ(c.used(3), 0);
+  c.add_lease(3, 2);
+  EXPECT_EQ(c.lease_left(3), 2);
+  EXPECT_EQ(c.try_take(3, 0), 1);
+  c.add_lease(3, 5);
+  EXPECT_EQ(c.lease_left(3), 6);
+  EXPECT_EQ(c.withdraw_lease(3), 6);
+  EXPECT_EQ(c.try_take(3, 0), -1);
+  EXPECT_EQ(c.used(3), 0);
+}
+
+TEST(QuotaCounter, ASpentQuotaIsMarkedAndALeaseReplacesTheMark) {
+  QuotaCounter c;
+  c.mark_spent(3);
+  EXPECT_EQ(c.try_take(3, 0), -1);
+  EXPECT_GT(c.used(3), 0);
+  EXPECT_EQ(c.withdraw_lease(3), 0);
+  c.add_lease(3, 1);
+  EXPECT_EQ(c.try_take(3, 0), 0);
+  EXPECT_EQ(c.used(3), 0);
+  // A lease that came first is not marked over.
+  c.add_lease(3, 4);
+  c.mark_spent(3);
+  EXPECT_EQ(c.lease_left(3), 4);
+}
+
+TEST(QuotaCounter, ALeaseEndsWithItsWindow) {
+  QuotaCounter c;
+  c.add_lease(3, 10);
+  EXPECT_EQ(c.try_take(4, 0), -1);  // the next window needs its own
+  EXPECT_EQ(c.lease_left(4), 0);
+  c.add_lease(4, 2);
+  EXPECT_EQ(c.withdraw_lease(3), 0);  // the old lease is gone
+  EXPECT_EQ(c.lease_left(4), 2);
+}
+
 }  // namespace
 }  // namespace tollgate

@@ -10,42 +10,77 @@
 namespace tollgate {
 namespace {
 
+using std::chrono::milliseconds;
+
 LeaseRequest request(std::int64_t want, std::int64_t limit = 100, std::int64_t used_before = 0) {
   return {"p1", "k1", 7, 2'000'000'000, limit, used_before, want};
 }
+
+std::int64_t units(QuotaLeases& leases, const LeaseRequest& r) { return leases.grant({r}).front().units; }
 
 class QuotaLeasesTest : public ::testing::Test {
  protected:
   RedisServer server;
   RedisClient redis{RedisAddress::parse(server.url())};
-  QuotaLeases a{redis, "node-a", 5000};
-  QuotaLeases b{redis, "node-b", 5000};
+  // Spread 1: whatever is left may go in one grant.
+  QuotaLeases a{redis, "node-a", milliseconds(5000), 1};
+  QuotaLeases b{redis, "node-b", milliseconds(5000), 1};
 };
 
 TEST_F(QuotaLeasesTest, GrantsNeverHandOutMoreThanTheQuotaHasLeft) {
-  EXPECT_EQ(a.grant({request(30, 100, 20)}, 1000), (std::vector<std::int64_t>{30}));
-  EXPECT_EQ(b.grant({request(40)}, 1000), (std::vector<std::int64_t>{40}));
-  EXPECT_EQ(a.grant({request(40)}, 1000), (std::vector<std::int64_t>{10}));  // 20 used before + 30 + 40 + 10
-  EXPECT_EQ(b.grant({request(1)}, 1000), (std::vector<std::int64_t>{0}));
+  const LeaseGrant first = a.grant({request(30, 100, 20)}).front();
+  EXPECT_EQ(first.units, 30);
+  EXPECT_EQ(first.left, 50);  // 20 used before
+  EXPECT_EQ(units(b, request(40)), 40);
+  EXPECT_EQ(units(a, request(40)), 10);
+  EXPECT_EQ(units(b, request(1)), 0);
   EXPECT_EQ(a.state("p1", "k1", 7, "node-a").granted, 100);
   EXPECT_EQ(a.state("p1", "k1", 7, "node-a").held, 40);
 
   // Served requests stay handed out; what is released goes back.
-  a.report({{"p1", "k1", 7, 25, true}}, 1500);
+  a.report({{"p1", "k1", 7, 25, 0, true}});
   EXPECT_EQ(a.state("p1", "k1", 7, "node-a").granted, 85);
-  EXPECT_EQ(b.grant({request(50)}, 1500), (std::vector<std::int64_t>{15}));
+  EXPECT_EQ(units(b, request(50)), 15);
   // A raised limit is there to lease at once.
-  EXPECT_EQ(a.grant({request(50, 120)}, 1500), (std::vector<std::int64_t>{20}));
+  EXPECT_EQ(units(a, request(50, 120)), 20);
 }
 
-TEST_F(QuotaLeasesTest, ALeaseNotRenewedGoesBackAndARenewedOneStays) {
-  a.grant({request(60)}, 1000);
-  b.grant({request(10)}, 1000);
-  a.report({{"p1", "k1", 7, 5, false}}, 5000);  // a renews until 10,000; b's ends at 6,000
-  // At 7,000 b's lease is taken back whole: 10 units; a keeps its 55.
-  EXPECT_EQ(a.grant({request(100)}, 7000), (std::vector<std::int64_t>{40}));
+TEST_F(QuotaLeasesTest, AReportCanGiveBackPartOfALease) {
+  EXPECT_EQ(units(a, request(60)), 60);
+  a.report({{"p1", "k1", 7, 10, 30, false}});  // 10 served, 30 given back
+  EXPECT_EQ(a.state("p1", "k1", 7, "node-a").granted, 30);
+  EXPECT_EQ(a.state("p1", "k1", 7, "node-a").held, 20);
+}
+
+TEST_F(QuotaLeasesTest, NearTheEndAGrantIsAShareOfWhatIsLeft) {
+  QuotaLeases spread{redis, "node-c", milliseconds(5000), 4};
+  EXPECT_EQ(units(spread, request(1000, 100)), 25);
+  EXPECT_EQ(units(spread, request(1000, 100)), 18);  // 75 / 4
+  EXPECT_EQ(units(spread, request(5, 100)), 5);
+  // The last units still go, one at a time.
+  EXPECT_EQ(units(spread, request(1000, 53)), 1);
+}
+
+TEST_F(QuotaLeasesTest, TheLeasesOfANodeThatStopsRenewingGoBack) {
+  QuotaLeases short_lived{redis, "node-b", milliseconds(300), 1};
+  EXPECT_EQ(units(a, request(60)), 60);
+  EXPECT_EQ(units(short_lived, request(10)), 10);
+  std::this_thread::sleep_for(milliseconds(400));
+  // a renews its leases with every call; b's mark expired, and b's 10 go back.
+  EXPECT_EQ(units(a, request(100)), 40);
   EXPECT_EQ(b.state("p1", "k1", 7, "node-b").held, 0);
-  EXPECT_EQ(a.state("p1", "k1", 7, "node-a").held, 95);
+  EXPECT_EQ(a.state("p1", "k1", 7, "node-a").held, 100);
+  // Served requests b reports late count as handed out again.
+  short_lived.report({{"p1", "k1", 7, 4, 0, false}});
+  EXPECT_EQ(a.state("p1", "k1", 7, "node-a").granted, 104);
+}
+
+TEST_F(QuotaLeasesTest, AnAdjustmentMovesWhatWasHandedOut) {
+  a.adjust("p1", "k1", 7, 50);  // nothing yet: the first grant reads usage
+  EXPECT_EQ(a.state("p1", "k1", 7, "node-a").granted, 0);
+  EXPECT_EQ(units(a, request(100)), 100);
+  a.adjust("p1", "k1", 7, -30);  // 30 more remaining
+  EXPECT_EQ(units(b, request(100)), 30);
 }
 
 TEST_F(QuotaLeasesTest, ConcurrentNodesTogetherGetExactlyTheQuota) {
@@ -55,9 +90,9 @@ TEST_F(QuotaLeasesTest, ConcurrentNodesTogetherGetExactlyTheQuota) {
   for (int n = 0; n < kNodes; ++n) {
     nodes.emplace_back([&, n] {
       RedisClient own(RedisAddress::parse(server.url()));
-      QuotaLeases leases(own, "node-" + std::to_string(n), 60000);
+      QuotaLeases leases(own, "node-" + std::to_string(n), milliseconds(60000), 4);
       for (;;) {
-        const std::int64_t got = leases.grant({request(7, 1000)}, 1000).front();
+        const std::int64_t got = units(leases, request(7, 1000));
         if (got == 0) break;
         total += got;
       }

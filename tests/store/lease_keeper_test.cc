@@ -1,0 +1,157 @@
+#include "store/lease_keeper.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "redis_server.h"
+
+namespace tollgate {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr std::int64_t kWindow = 20000;
+// Redis expires the lease hashes a day after their window: the window must
+// end in Redis's future.
+const std::int64_t kNowS = SystemClock().now() / kNanosPerSecond;
+
+// One node's keeper, with a counter for key k1 under plan p1.
+struct Node {
+  Node(const RedisServer& server, const std::string& name, LeaseKeeper::Options options = {})
+      : keeper(RedisAddress::parse(server.url()), name,
+               [](const std::string&, const std::string&, std::int64_t, std::int64_t) { return std::int64_t{0}; },
+               clock, options) {
+    keeper.start();
+  }
+
+  QuotaClaim claim(std::int64_t limit) {
+    return {&counter, "p1", "k1", kWindow, kNowS + 3600, 0, 0, limit};
+  }
+  // Asks for a lease and waits for the answer.
+  LeaseOutcome ask(std::int64_t limit) {
+    std::promise<LeaseOutcome> answered;
+    keeper.request(claim(limit), [&answered](LeaseOutcome o) { answered.set_value(o); });
+    return answered.get_future().get();
+  }
+  // Serves requests as the gate would until the quota is spent everywhere.
+  std::int64_t serve_all(std::int64_t limit) {
+    std::int64_t served = 0;
+    for (;;) {
+      if (counter.try_take(kWindow, 0) >= 0) {
+        ++served;
+        continue;
+      }
+      if (counter.used(kWindow) > 0) return served;
+      const LeaseOutcome outcome = ask(limit);
+      if (outcome == LeaseOutcome::kSpent) return served;
+      if (outcome == LeaseOutcome::kUnavailable) {
+        ADD_FAILURE() << "no lease could be had";
+        return served;
+      }
+    }
+  }
+
+  ManualClock clock{kNowS * kNanosPerSecond};
+  QuotaCounter counter;
+  LeaseKeeper keeper;
+};
+
+std::int64_t granted(const RedisServer& server) {
+  RedisClient redis(RedisAddress::parse(server.url()));
+  QuotaLeases leases(redis, "observer");
+  return leases.state("p1", "k1", kWindow, "observer").granted;
+}
+
+TEST(LeaseKeeper, AFirstRequestGetsALeaseAndTheGateServesFromIt) {
+  RedisServer server;
+  Node a(server, "a");
+  EXPECT_EQ(a.ask(1000), LeaseOutcome::kGranted);
+  EXPECT_EQ(a.counter.lease_left(kWindow), 16);  // the first lease
+  EXPECT_GE(a.counter.try_take(kWindow, 0), 0);
+}
+
+TEST(LeaseKeeper, NodesTogetherServeExactlyTheQuota) {
+  RedisServer server;
+  Node a(server, "a");
+  Node b(server, "b");
+  Node c(server, "c");
+  auto served_a = std::async(std::launch::async, [&] { return a.serve_all(5000); });
+  auto served_b = std::async(std::launch::async, [&] { return b.serve_all(5000); });
+  const std::int64_t served_c = c.serve_all(5000);
+  EXPECT_EQ(served_a.get() + served_b.get() + served_c, 5000);
+  EXPECT_EQ(granted(server), 5000);
+}
+
+TEST(LeaseKeeper, AStoppedNodeGivesItsLeaseBack) {
+  RedisServer server;
+  {
+    Node a(server, "a");
+    EXPECT_EQ(a.ask(1000), LeaseOutcome::kGranted);
+    for (int i = 0; i < 5; ++i) EXPECT_GE(a.counter.try_take(kWindow, 0), 0);
+  }
+  EXPECT_EQ(granted(server), 5);  // served stays handed out; the rest went back
+}
+
+TEST(LeaseKeeper, AQuietLeaseGoesBackAndTheOtherNodeGetsIt) {
+  RedisServer server;
+  LeaseKeeper::Options quick;
+  quick.idle = milliseconds(200);
+  Node a(server, "a", quick);
+  Node b(server, "b", quick);
+  EXPECT_EQ(a.ask(20), LeaseOutcome::kGranted);
+  const std::int64_t a_held = a.counter.lease_left(kWindow);
+  EXPECT_GT(a_held, 0);
+  EXPECT_EQ(b.serve_all(20), 20 - a_held);
+  // a serves nothing: its lease goes back, and b, asking again, gets it.
+  std::this_thread::sleep_for(milliseconds(600));
+  EXPECT_EQ(a.counter.lease_left(kWindow), 0);
+  std::int64_t more = 0;
+  for (int i = 0; i < 50 && more < a_held; ++i) {
+    std::this_thread::sleep_for(milliseconds(100));
+    more += b.serve_all(20);
+  }
+  EXPECT_EQ(more, a_held);
+  EXPECT_EQ(granted(server), 20);
+}
+
+TEST(LeaseKeeper, WithRedisGoneALeaseServesUntilItCouldHaveExpiredThenRequestsAreRefused) {
+  RedisServer server;
+  LeaseKeeper::Options options;
+  options.lease = milliseconds(1000);
+  Node a(server, "a", options);
+  EXPECT_EQ(a.ask(1000), LeaseOutcome::kGranted);
+  server.stop();
+  // Still served from the lease while it lasts.
+  EXPECT_GE(a.counter.try_take(kWindow, 0), 0);
+  std::this_thread::sleep_for(milliseconds(1000));
+  EXPECT_EQ(a.counter.lease_left(kWindow), 0);  // withdrawn before Redis could reclaim it
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_EQ(a.ask(1000), LeaseOutcome::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, milliseconds(400));
+}
+
+TEST(LeaseKeeper, FailClosedWithdrawsEveryLeaseAtTheFirstFailure) {
+  RedisServer server;
+  LeaseKeeper::Options options;
+  options.fail_closed = true;
+  Node a(server, "a", options);
+  EXPECT_EQ(a.ask(1000), LeaseOutcome::kGranted);
+  server.stop();
+  for (int i = 0; i < 100 && a.counter.lease_left(kWindow) > 0; ++i) std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_EQ(a.counter.lease_left(kWindow), 0);
+}
+
+TEST(LeaseKeeper, AnAdjustmentReachesASpentKey) {
+  RedisServer server;
+  Node a(server, "a");
+  EXPECT_EQ(a.serve_all(10), 10);
+  EXPECT_GT(a.counter.used(kWindow), 0);  // marked spent
+  a.keeper.adjust("p1", "k1", kWindow, -5);  // five more
+  for (int i = 0; i < 100 && a.counter.lease_left(kWindow) == 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(a.serve_all(10), 5);
+}
+
+}  // namespace
+}  // namespace tollgate
