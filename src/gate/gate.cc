@@ -50,8 +50,15 @@ class QuotaStep {
     return remaining_ >= 0;
   }
   void give_back() { counter_.give_back(window_.id); }
-  // Refused for want of a lease, not because the quota is spent.
-  bool awaits_lease() const { return leased_ && counter_.used(window_.id) == 0; }
+  // Refused for want of a lease, not because the quota is spent. A refusal
+  // for a spent leased quota is counted: the node asks Redis again while
+  // its key is asked for.
+  bool awaits_lease() const {
+    if (!leased_) return false;
+    if (counter_.used(window_.id) == 0) return true;
+    counter_.count_refusal(window_.id);
+    return false;
+  }
   std::int64_t seconds_to_reset() const { return std::max<std::int64_t>(1, window_.end_unix_s - now_s_); }
   LimitReport report() const {
     return {"quota", limit_, window_.end_unix_s - window_.start_unix_s, std::max<std::int64_t>(0, remaining_),

@@ -58,9 +58,18 @@ void QuotaCounter::add_lease(std::int64_t window_id, std::int64_t units) {
 void QuotaCounter::mark_spent(std::int64_t window_id) {
   std::uint64_t word = word_.load(std::memory_order_relaxed);
   for (;;) {
-    // A lease that arrived meanwhile is served first.
-    if (window_of(word) > window_id || (window_of(word) == window_id && used_in(word, window_id) < 0)) return;
+    // A lease that arrived meanwhile is served first; a mark stays as it is.
+    if (window_of(word) > window_id || (window_of(word) == window_id && used_in(word, window_id) != 0)) return;
     if (word_.compare_exchange_weak(word, pack(window_id, 1), std::memory_order_relaxed)) return;
+  }
+}
+
+void QuotaCounter::count_refusal(std::int64_t window_id) {
+  std::uint64_t word = word_.load(std::memory_order_relaxed);
+  for (;;) {
+    const std::int64_t used = used_in(word, window_id);
+    if (window_of(word) != window_id || used <= 0 || used >= kMaxUsed) return;
+    if (word_.compare_exchange_weak(word, pack(window_id, used + 1), std::memory_order_relaxed)) return;
   }
 }
 

@@ -32,6 +32,9 @@ class QuotaCounter {
   // quota as spent everywhere; zero is a lease still to be asked for.
   void add_lease(std::int64_t window_id, std::int64_t units);
   void mark_spent(std::int64_t window_id);
+  // Counts a request refused because the window is marked spent, so that a
+  // key still asked for is asked of Redis again; the mark stays above zero.
+  void count_refusal(std::int64_t window_id);
   // Takes back what is left of the window's lease, and returns it.
   std::int64_t withdraw_lease(std::int64_t window_id);
   std::int64_t lease_left(std::int64_t window_id) const { return std::max<std::int64_t>(0, -used(window_id)); }

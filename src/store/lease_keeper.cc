@@ -28,8 +28,8 @@ struct LeaseKeeper::Lease {
   double rate = 0;        // units served per second, as reports find them
   SteadyTime last_served{};
   bool spent = false;
+  std::int64_t refusals = 0;  // as counted on the spent mark when last asked
   SteadyTime recheck_at{};
-  std::chrono::milliseconds recheck_wait{0};
   std::int64_t want = 0;  // asked for in this step
   std::vector<std::function<void(LeaseOutcome)>> waiters;
 
@@ -43,8 +43,9 @@ struct LeaseKeeper::Lease {
 
 namespace {
 
-constexpr std::chrono::milliseconds kFirstRecheck{500};
-constexpr std::chrono::milliseconds kLastRecheck{4000};
+// A spent key that is still asked for is asked of Redis again this often:
+// quota given back by another node (a quiet or dead one) is served within it.
+constexpr std::chrono::milliseconds kRecheck{100};
 constexpr std::chrono::milliseconds kFirstBreakerWait{100};
 constexpr std::chrono::milliseconds kLastBreakerWait{2000};
 // Spent keys asked again in one step, at most: a million spent keys must not
@@ -209,8 +210,10 @@ void LeaseKeeper::grant(SteadyTime now) {
     if (!l.waiters.empty()) {
       l.want = std::max<std::int64_t>(l.size, static_cast<std::int64_t>(l.waiters.size()));
     } else if (l.spent) {
-      if ((recheck || now >= l.recheck_at) && rechecks < kRechecksPerStep) {
+      const std::int64_t refusals = l.counter->used(l.window_id);
+      if ((recheck || (now >= l.recheck_at && refusals > l.refusals)) && rechecks < kRechecksPerStep) {
         ++rechecks;
+        l.refusals = refusals;
         l.want = options_.first_lease;
       }
     } else if (l.redis_held > 0 && left < l.size / 2 && now - l.last_served < options_.idle) {
@@ -232,7 +235,6 @@ void LeaseKeeper::grant(SteadyTime now) {
       l.counter->add_lease(l.window_id, units);
       l.redis_held += units;
       l.spent = false;
-      l.recheck_wait = {};
       if (l.last_served == SteadyTime{}) l.last_served = now;
       grants_.fetch_add(1, std::memory_order_relaxed);
       granted_units_.fetch_add(static_cast<std::uint64_t>(units), std::memory_order_relaxed);
@@ -241,9 +243,9 @@ void LeaseKeeper::grant(SteadyTime now) {
       l.answer(LeaseOutcome::kGranted);
     } else {
       l.counter->mark_spent(l.window_id);
+      if (!l.spent) l.refusals = l.counter->used(l.window_id);
       l.spent = true;
-      l.recheck_wait = std::clamp(l.recheck_wait * 2, kFirstRecheck, kLastRecheck);
-      l.recheck_at = now + l.recheck_wait;
+      l.recheck_at = now + kRecheck;
       l.answer(l.left() > 0 ? LeaseOutcome::kGranted : LeaseOutcome::kSpent);
     }
   }

@@ -179,6 +179,11 @@ class Backend:
         self.port = int(port)
         return self
 
+    def received(self, key=None):
+        """Requests the backend received: all, or those with x-api-key `key`."""
+        counts = http_request(self.port, "GET", "/__count").json()
+        return counts["count"] if key is None else counts.get("by_key", {}).get(key, 0)
+
     def output(self):
         try:
             with open(self.log_path, "rb") as f:

@@ -89,7 +89,10 @@ TEST(QuotaCounter, ASpentQuotaIsMarkedAndALeaseReplacesTheMark) {
   QuotaCounter c;
   c.mark_spent(3);
   EXPECT_EQ(c.try_take(3, 0), -1);
-  EXPECT_GT(c.used(3), 0);
+  EXPECT_EQ(c.used(3), 1);
+  c.count_refusal(3);
+  c.mark_spent(3);
+  EXPECT_EQ(c.used(3), 2);  // refusals counted on the mark stay
   EXPECT_EQ(c.withdraw_lease(3), 0);
   c.add_lease(3, 1);
   EXPECT_EQ(c.try_take(3, 0), 0);

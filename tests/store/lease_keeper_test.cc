@@ -43,7 +43,10 @@ struct Node {
         ++served;
         continue;
       }
-      if (counter.used(kWindow) > 0) return served;
+      if (counter.used(kWindow) > 0) {
+        counter.count_refusal(kWindow);  // as the gate does: the key is still asked for
+        return served;
+      }
       const LeaseOutcome outcome = ask(limit);
       if (outcome == LeaseOutcome::kSpent) return served;
       if (outcome == LeaseOutcome::kUnavailable) {
