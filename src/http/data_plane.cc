@@ -486,13 +486,14 @@ constexpr std::chrono::microseconds kLeasePoll{250};
 constexpr std::chrono::milliseconds kLeaseWaitLimit{1000};
 // A lease can run out again before a waiting request decides; it asks again
 // this many times before it is refused.
-constexpr int kLeaseAttempts = 4;
+constexpr int kLeaseAttempts = 8;
 
 }  // namespace
 
 Task<DataPlane::Decided> DataPlane::decide_after_lease(Exchange& exchange, RequestRecord& record) {
   asio::steady_timer poll(co_await asio::this_coro::executor);
-  for (int attempt = 0; attempt < kLeaseAttempts; ++attempt) {
+  bool unavailable = false;
+  for (int attempt = 0; attempt < kLeaseAttempts && !unavailable; ++attempt) {
     std::uint32_t index = 0;
     const StageEntry* stage = route(exchange, record, index);
     const std::optional<QuotaClaim> claim =
@@ -506,16 +507,25 @@ Task<DataPlane::Decided> DataPlane::decide_after_lease(Exchange& exchange, Reque
       co_await poll.async_wait(as_result);
     }
     const int outcome = wait->outcome.load();
-    if (outcome == LeaseWait::kNone || outcome == static_cast<int>(LeaseOutcome::kUnavailable)) break;
+    unavailable = outcome == LeaseWait::kNone || outcome == static_cast<int>(LeaseOutcome::kUnavailable);
+    if (unavailable) break;
     const Decided decided = decide(exchange, record);
     if (decided != Decided::kAwaitLease) co_return decided;
   }
   const Decided decided = decide(exchange, record);
   if (decided != Decided::kAwaitLease) co_return decided;
-  record.outcome = Outcome::kShed;
-  set_error_reply(exchange.reply, 503, "ServiceUnavailableException",
-                  "The key's quota cannot be checked now (its store is unreachable); retry later");
-  exchange.reply.add("Retry-After", "1");
+  Reply& reply = exchange.reply;
+  if (unavailable) {
+    record.outcome = Outcome::kShed;
+    set_error_reply(reply, 503, "ServiceUnavailableException",
+                    "The key's quota cannot be checked now (its store is unreachable); retry later");
+  } else {
+    // Other requests took each lease before this one could: the quota's
+    // last units are being spent, on this node or others.
+    record.outcome = Outcome::kQuotaExceeded;
+    refuse(reply, record.outcome);
+  }
+  reply.add("Retry-After", "1");
   co_return Decided::kReplied;
 }
 
