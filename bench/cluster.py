@@ -10,6 +10,9 @@ nodes (one wrk per node, the --threads split among them):
 
   1 node    one node alone: requests/s.
   N nodes   N nodes (the first one among them): requests/s.
+  throttle  a key throttled at 2,000 requests/s (burst 200), loaded on all
+            N nodes for S seconds: what they admitted together against
+            what the throttle allows (rate x S + burst).
   quota     one more key, in a plan whose daily quota is Q, loaded on all N
             nodes for S seconds (Q is sized to be spent well within S).
             Served is what the backend received for it; overshoot is what
@@ -22,9 +25,10 @@ wrk, nginx, Redis and the nodes share this machine's cores: on a machine of
 two cores, N nodes cannot serve more than one, and the phase shows what
 sharing state through Redis costs rather than what it gains.
 
-Exit status: 0 when every phase answered only 200 (and 429 in the quota
-phase), the quota was never overshot and at most 1% of it was stranded; 1
-otherwise; 130 when interrupted.
+Exit status: 0 when every phase answered only 200 (and 429 in the throttle
+and quota phases), the throttle held within 5%, the quota was never
+overshot and at most 1% of it was stranded; 1 otherwise; 130 when
+interrupted.
 """
 
 import argparse
@@ -43,6 +47,9 @@ import side_by_side as sbs  # noqa: E402
 NAME = "cluster"
 log = functools.partial(sbs.log, prefix=NAME)
 QUOTA_KEY = "bq" + "q" * 38
+THROTTLE_KEY = "bt" + "t" * 38
+THROTTLE_RATE = 2000
+THROTTLE_BURST = 200
 QUOTA_PATH = f"/restapis/{sbs.TOLLGATE_API_ID}/prod/_user_request_/pets"
 
 
@@ -87,15 +94,21 @@ def start_redis(procs, tools, work):
 
 
 def declaration(keyset, backend_port, quota):
-    """side_by_side's keys and plan, and QUOTA_KEY alone in a plan with a daily quota."""
+    """side_by_side's keys and plan; QUOTA_KEY alone in a plan with a daily
+    quota, and THROTTLE_KEY alone in a plan with a throttle."""
     return sbs.tollgate_yaml(keyset, backend_port).replace("usagePlans:\n", f"""\
   - {{name: quota-key, value: {QUOTA_KEY}}}
+  - {{name: throttle-key, value: {THROTTLE_KEY}}}
 usagePlans:
   - name: quota
     throttle: {{rateLimit: {sbs.HUGE_RATE}, burstLimit: {sbs.HUGE_RATE}}}
     quota: {{limit: {quota}, period: DAY}}
     apiStages: [{{apiId: {sbs.TOLLGATE_API_ID}, stage: prod}}]
     apiKeys: [quota-key]
+  - name: throttle
+    throttle: {{rateLimit: {THROTTLE_RATE}, burstLimit: {THROTTLE_BURST}}}
+    apiStages: [{{apiId: {sbs.TOLLGATE_API_ID}, stage: prod}}]
+    apiKeys: [throttle-key]
 """, 1)
 
 
@@ -180,14 +193,32 @@ def quota_phase(nodes, backend, opts, tools, work, quota):
     return out
 
 
+def throttle_phase(nodes, backend, opts, tools, work):
+    (work / "throttle").mkdir()
+    lua = overload.write_lua(types.SimpleNamespace(sample=[THROTTLE_KEY]), work / "throttle")
+    before = sbs.backend_requests(backend)
+    result = load(nodes, lua, opts.seconds, opts, tools, work / "wrk.log")
+    admitted = sbs.backend_requests_since(backend, before)
+    seconds_run = max(r["duration_us"] for r in result["by_node"]) / 1e6
+    allowed = THROTTLE_RATE * seconds_run + THROTTLE_BURST
+    out = dict(result, phase="throttle", nodes=len(nodes), rate=THROTTLE_RATE, burst=THROTTLE_BURST,
+               admitted=admitted, allowed=round(allowed), error_percent=round(100 * (admitted - allowed) / allowed, 2))
+    log(f"throttle {THROTTLE_RATE}/s, burst {THROTTLE_BURST}: {admitted:,} admitted in {seconds_run:.2f} s "
+        f"against {allowed:,.0f} allowed ({out['error_percent']:+}%)")
+    return out
+
+
 def problems_of(phases):
     problems = []
     for p in phases:
-        allowed = {"200", "429"} if p["phase"] == "quota" else {"200"}
+        allowed = {"200", "429"} if p["phase"] in ("quota", "throttle") else {"200"}
         odd = {s: n for s, n in p["statuses"].items() if s not in allowed}
         if odd or p["socket_errors"]:
             problems.append(f"{p['phase']}: answers {odd}, {p['socket_errors']} socket errors")
-    quota = phases[-1]
+    throttle = next(p for p in phases if p["phase"] == "throttle")
+    if abs(throttle["error_percent"]) > 5:
+        problems.append(f"the throttle admitted {throttle['error_percent']:+}% of what it allows")
+    quota = next(p for p in phases if p["phase"] == "quota")
     if quota["overshoot"] > 0:
         problems.append(f"the quota of {quota['quota']} was overshot by {quota['overshoot']}")
     if quota["stranded_percent"] > 1:
@@ -216,6 +247,7 @@ def run(opts, tools, procs, work):
     quota = opts.quota or max(100, int(phases[-1]["requests_per_sec"] * opts.seconds / 3))
     apply(tools, store, work, declaration(keyset, backend.port, quota), "tollgate apply of the quota")
     time.sleep(1)  # every node reloads within a second
+    phases.append(throttle_phase(nodes, backend, opts, tools, work))
     phases.append(quota_phase(nodes, backend, opts, tools, work, quota))
     report.update(phases=phases, ratio=round(phases[1]["requests_per_sec"] / phases[0]["requests_per_sec"], 3))
     report["problems"] = problems_of(phases)
