@@ -45,9 +45,10 @@ namespace {
 // (`tollgate apply`) are seen within one interval.
 class Reloader {
  public:
-  // `quota_leased`: the nodes sharing the store lease quotas from it.
+  // With `leases`, the nodes sharing the store lease quotas from it.
   Reloader(Store& store, Meter& meter, LimitStates& limits, MetricsRegistry& metrics, CatalogHolder& catalogs,
-           const Clock& clock, const KeyHashing& key_hashing, std::chrono::milliseconds interval, bool quota_leased)
+           const Clock& clock, const KeyHashing& key_hashing, std::chrono::milliseconds interval,
+           LeaseKeeper* leases)
       : store_(store),
         meter_(meter),
         limits_(limits),
@@ -56,7 +57,7 @@ class Reloader {
         clock_(clock),
         key_hashing_(key_hashing),
         interval_(interval),
-        quota_leased_(quota_leased) {}
+        leases_(leases) {}
   ~Reloader() { stop(); }
 
   // A control state and the version it is at (or after: the version is
@@ -173,7 +174,8 @@ class Reloader {
     const MemberProvider members = [&found](std::size_t i) { return MemberRefs{found[i].slot, found[i].pair_id}; };
     catalogs_.publish(build_catalog(state, limits_, loader, members, clock_.now(), version, &metrics_,
                                     key_hashing_.hasher_for(state), 1.0 / static_cast<double>(nodes),
-                                    quota_leased_));
+                                    leases_ != nullptr));
+    if (leases_) requote_changed_plans(state);
     loaded_version_ = version;
     nodes_ = nodes;
     try {
@@ -184,6 +186,17 @@ class Reloader {
     spdlog::info("catalog version {} read in {} ms, built in {} ms (usage read and slots assigned by {} ms): "
                  "{} apis, {} api keys",
                  version, snapshot.read_ms, ms_since(started), prepared_ms, state.apis.size(), state.api_keys.size());
+  }
+
+  // Leases taken under a plan's old quota are not served from once the
+  // catalog with its new quota is.
+  void requote_changed_plans(const ControlState& state) {
+    for (const UsagePlan& plan : state.usage_plans) {
+      auto [it, added] = quotas_.try_emplace(plan.id, plan.quota);
+      if (added || it->second == plan.quota) continue;
+      it->second = plan.quota;
+      leases_->requote(plan.id);
+    }
   }
 
   // The first load seeds every key's quota: one grouped query per plan
@@ -216,7 +229,8 @@ class Reloader {
   const Clock& clock_;
   const KeyHashing& key_hashing_;
   std::chrono::milliseconds interval_;
-  bool quota_leased_;
+  LeaseKeeper* leases_;
+  std::unordered_map<std::string, std::optional<Quota>> quotas_;  // by plan, as last loaded
   std::uint64_t loaded_version_ = 0;
   std::size_t nodes_ = 1;  // serving from the store, this one included
   OutageLog outage_{"catalog reload (serving the previous catalog meanwhile)"};
@@ -385,7 +399,7 @@ int serve(const ServeOptions& options) {
     leases->start();
   }
   Reloader reloader(*reload_store, meter, limits, metrics, catalogs, clock, key_hashing, options.reload_interval,
-                    on_redis);
+                    leases.get());
   reloader.publish(first_read.get());
   // Other nodes' changes are loaded when they are published, not at the next poll.
   std::unique_ptr<RedisChangeListener> change_listener;

@@ -73,6 +73,13 @@ void QuotaCounter::count_refusal(std::int64_t window_id) {
   }
 }
 
+void QuotaCounter::forget_spent(std::int64_t window_id) {
+  std::uint64_t word = word_.load(std::memory_order_relaxed);
+  while (window_of(word) == window_id && used_in(word, window_id) > 0) {
+    if (word_.compare_exchange_weak(word, pack(window_id, 0), std::memory_order_relaxed)) return;
+  }
+}
+
 std::int64_t QuotaCounter::withdraw_lease(std::int64_t window_id) {
   std::uint64_t word = word_.load(std::memory_order_relaxed);
   for (;;) {

@@ -35,6 +35,8 @@ class QuotaCounter {
   // Counts a request refused because the window is marked spent, so that a
   // key still asked for is asked of Redis again; the mark stays above zero.
   void count_refusal(std::int64_t window_id);
+  // Clears a spent mark, so that the next request asks for a lease again.
+  void forget_spent(std::int64_t window_id);
   // Takes back what is left of the window's lease, and returns it.
   std::int64_t withdraw_lease(std::int64_t window_id);
   std::int64_t lease_left(std::int64_t window_id) const { return std::max<std::int64_t>(0, -used(window_id)); }

@@ -17,6 +17,7 @@ struct LeaseKeeper::Lease {
   std::int64_t first_day = 0;
   std::int64_t last_day = 0;
   std::int64_t limit = 0;
+  bool limit_known = true;  // not after the plan's quota changed, until a request claims again
   std::optional<std::int64_t> used_before;  // read once, for Redis's first sight of the window
 
   // What Redis counts this node as holding (held:NODE), as far as it knows.
@@ -105,16 +106,24 @@ void LeaseKeeper::adjust(const std::string& plan_id, const std::string& key_id, 
   wake_.notify_one();
 }
 
+void LeaseKeeper::requote(const std::string& plan_id) {
+  std::lock_guard lock(mutex_);
+  requoted_.push_back(plan_id);
+}
+
 void LeaseKeeper::run() {
   std::vector<Pending> pending;
+  std::vector<std::string> requoted;
   for (;;) {
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, options_.tick, [this] { return stopping_ || !pending_.empty(); });
       if (stopping_) break;
       pending.swap(pending_);
+      requoted.swap(requoted_);
     }
     const SteadyTime now = std::chrono::steady_clock::now();
+    withdraw_requoted(requoted);
     try {
       step(now, pending);
     } catch (const std::exception& e) {
@@ -189,12 +198,12 @@ LeaseKeeper::Lease& LeaseKeeper::lease_for(Pending& p) {
     slot->size = options_.first_lease;
     active_leases_.store(static_cast<std::int64_t>(by_counter_.size()), std::memory_order_relaxed);
   } else if (slot->window_id == p.claim.window_id) {
-    // The plan's quota may have changed since.
-    slot->limit = p.claim.limit;
     // Requests waited: the lease ran out before a top-up came.
     if (slot->redis_held > 0 || slot->rate > 0) slot->size = std::min<std::int64_t>(slot->size * 2, 1 << 24);
   }
-  if (slot->limit == 0) slot->limit = p.claim.limit;
+  // The claim has the plan's quota as the request's catalog has it.
+  slot->limit = p.claim.limit;
+  slot->limit_known = true;
   return *slot;
 }
 
@@ -219,7 +228,7 @@ void LeaseKeeper::grant(SteadyTime now) {
     } else if (l.redis_held > 0 && left < l.size / 2 && now - l.last_served < options_.idle) {
       l.want = l.size - left;
     }
-    if (l.want <= 0) continue;
+    if (l.want <= 0 || !l.limit_known) continue;
     if (!l.used_before) l.used_before = usage_(l.plan_id, l.key_id, l.first_day, l.last_day);
     asking.push_back(&l);
     requests.push_back({l.plan_id, l.key_id, l.window_id, l.window_end_s, l.limit, *l.used_before, l.want});
@@ -291,8 +300,8 @@ void LeaseKeeper::report(SteadyTime now, bool stopping) {
     const LeaseReport& r = reports[first + i];
     l.redis_held -= r.served + r.returned;
     l.withdrawn = 0;
-    // A spent key keeps its entry until the window ends, so it is asked again.
-    if (r.release && (stopping || now_s >= l.window_end_s || !l.spent)) {
+    // A spent key is not released before its window ends: it is asked again.
+    if (r.release) {
       l.answer(LeaseOutcome::kUnavailable);
       by_counter_.erase(l.counter);
     }
@@ -312,6 +321,18 @@ void LeaseKeeper::withdraw_all() {
   held_units_.store(0, std::memory_order_relaxed);
   spdlog::warn("quota leases withdrawn ({} units): Redis could not be told in time; keyed requests wait for it",
                taken);
+}
+
+void LeaseKeeper::withdraw_requoted(std::vector<std::string>& plans) {
+  if (plans.empty()) return;
+  for (auto& [counter, lease] : by_counter_) {
+    if (std::find(plans.begin(), plans.end(), lease->plan_id) == plans.end()) continue;
+    lease->withdrawn += counter->withdraw_lease(lease->window_id);
+    counter->forget_spent(lease->window_id);
+    lease->spent = false;
+    lease->limit_known = false;
+  }
+  plans.clear();
 }
 
 void LeaseKeeper::fail(std::vector<Pending>& pending) {

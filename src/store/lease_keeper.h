@@ -56,6 +56,11 @@ class LeaseKeeper final : public LeaseSource {
   // keys whose quota was spent asked for again. Throws StoreUnavailable.
   void adjust(const std::string& plan_id, const std::string& key_id, std::int64_t window_id, std::int64_t delta);
 
+  // The plan's quota changed: the node stops serving its leases of the plan
+  // (and forgets which of its keys were spent), so that the next requests
+  // ask with the new limit.
+  void requote(const std::string& plan_id);
+
   // tollgate_quota_lease_* and tollgate_redis_breaker_open lines.
   void render(std::string& out) const;
 
@@ -75,6 +80,7 @@ class LeaseKeeper final : public LeaseSource {
   void report(SteadyTime now, bool stopping);
   // Stops serving from every lease (the node could not keep them alive).
   void withdraw_all();
+  void withdraw_requoted(std::vector<std::string>& plans);
   void fail(std::vector<Pending>& pending);
   Lease& lease_for(Pending& p);
 
@@ -87,6 +93,7 @@ class LeaseKeeper final : public LeaseSource {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Pending> pending_;
+  std::vector<std::string> requoted_;  // plans whose quota changed
   bool stopping_ = false;
   std::atomic<bool> recheck_spent_{false};
   std::thread thread_;

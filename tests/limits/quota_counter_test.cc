@@ -93,6 +93,9 @@ TEST(QuotaCounter, ASpentQuotaIsMarkedAndALeaseReplacesTheMark) {
   c.count_refusal(3);
   c.mark_spent(3);
   EXPECT_EQ(c.used(3), 2);  // refusals counted on the mark stay
+  c.forget_spent(3);
+  EXPECT_EQ(c.used(3), 0);
+  c.mark_spent(3);
   EXPECT_EQ(c.withdraw_lease(3), 0);
   c.add_lease(3, 1);
   EXPECT_EQ(c.try_take(3, 0), 0);

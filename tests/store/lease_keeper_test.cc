@@ -156,5 +156,21 @@ TEST(LeaseKeeper, AnAdjustmentReachesASpentKey) {
   EXPECT_EQ(a.serve_all(10), 5);
 }
 
+TEST(LeaseKeeper, AChangedQuotaIsAskedForAgain) {
+  RedisServer server;
+  Node a(server, "a");
+  EXPECT_EQ(a.serve_all(10), 10);
+  a.keeper.requote("p1");  // the limit goes up to 25
+  for (int i = 0; i < 100 && a.counter.used(kWindow) != 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(a.serve_all(25), 15);
+
+  // A lowered limit: the lease held under the old one is not served from.
+  Node b(server, "b");
+  EXPECT_EQ(b.ask(1000), LeaseOutcome::kGranted);
+  b.keeper.requote("p1");
+  for (int i = 0; i < 100 && b.counter.lease_left(kWindow) != 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(b.counter.lease_left(kWindow), 0);
+}
+
 }  // namespace
 }  // namespace tollgate
