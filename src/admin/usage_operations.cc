@@ -115,26 +115,23 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
   const QuotaWindow w = quota_window(plan.quota->period, now);
   const std::int64_t limit =
       quota_limit_for(*plan.quota, w.id, quota_window(plan.quota->period, member.created_date).id);
-  const KeyPlanHandle state = ctx.limits.key_plan(plan.id, member.key_id);
-  std::lock_guard seeding(*state.seed_mutex);
-  const bool live = *state.counted_period == plan.quota->period;
-  QuotaCounter& counter = state.state->quota_for(plan.quota->period);
-  std::int64_t used = 0;
-  // A leased quota's counter holds the node's lease, not what was used.
-  if (live && !ctx.leases) {
-    used = counter.used(w.id);
-  } else {
-    used = quota_used_between(ctx.store, plan.id, member.key_id, w.first_day, w.last_day);
-  }
-  const std::int64_t delta = (limit - remaining) - used;
-  // The ledger entry first: a crash after it replays the change on restart.
-  ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor()});
+  std::int64_t delta = 0;
   if (ctx.leases) {
-    // The quota is leased: what Redis has handed out moves, and the node's
-    // counter holds only its lease.
-    ctx.leases->adjust(plan.id, member.key_id, w.id, delta);
-  } else if (live) {
-    counter.adjust(w.id, delta);
+    // The quota is leased: Redis knows what every node served, and moves.
+    const std::int64_t used_before = quota_used_between(ctx.store, plan.id, member.key_id, w.first_day, w.last_day);
+    delta = ctx.leases->set_remaining({plan.id, member.key_id, w.id, w.end_unix_s, limit, used_before, 0}, remaining);
+    ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor()});
+  } else {
+    const KeyPlanHandle state = ctx.limits.key_plan(plan.id, member.key_id);
+    std::lock_guard seeding(*state.seed_mutex);
+    const bool live = *state.counted_period == plan.quota->period;
+    QuotaCounter& counter = state.state->quota_for(plan.quota->period);
+    const std::int64_t used =
+        live ? counter.used(w.id) : quota_used_between(ctx.store, plan.id, member.key_id, w.first_day, w.last_day);
+    delta = (limit - remaining) - used;
+    // The ledger entry first: a crash after it replays the change on restart.
+    ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor()});
+    if (live) counter.adjust(w.id, delta);
   }
 
   json::object out{{"usagePlanId", plan.id},

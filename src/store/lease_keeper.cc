@@ -99,11 +99,11 @@ void LeaseKeeper::request(const QuotaClaim& claim, std::function<void(LeaseOutco
   done(LeaseOutcome::kUnavailable);
 }
 
-void LeaseKeeper::adjust(const std::string& plan_id, const std::string& key_id, std::int64_t window_id,
-                         std::int64_t delta) {
-  leases_.adjust(plan_id, key_id, window_id, delta);
+std::int64_t LeaseKeeper::set_remaining(const LeaseRequest& window, std::int64_t remaining) {
+  const std::int64_t delta = leases_.set_remaining(window, remaining);
   recheck_spent_ = true;
   wake_.notify_one();
+  return delta;
 }
 
 void LeaseKeeper::requote(const std::string& plan_id) {

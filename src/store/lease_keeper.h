@@ -52,9 +52,9 @@ class LeaseKeeper final : public LeaseSource {
   void stop();
 
   void request(const QuotaClaim& claim, std::function<void(LeaseOutcome)> done) override;
-  // UpdateUsage: moves what the window has handed out by `delta`, and has
-  // keys whose quota was spent asked for again. Throws StoreUnavailable.
-  void adjust(const std::string& plan_id, const std::string& key_id, std::int64_t window_id, std::int64_t delta);
+  // UpdateUsage: see QuotaLeases::set_remaining. Spent keys are asked for
+  // again at once. Throws StoreUnavailable.
+  std::int64_t set_remaining(const LeaseRequest& window, std::int64_t remaining);
 
   // The plan's quota changed: the node stops serving its leases of the plan
   // (and forgets which of its keys were spent), so that the next requests

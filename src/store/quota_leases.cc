@@ -64,9 +64,23 @@ if ARGV[4] == '1' then redis.call('HDEL', key, 'held:' .. node) end
 return held
 )lua";
 
-constexpr const char* kAdjust = R"lua(
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-return redis.call('HINCRBY', KEYS[1], 'granted', ARGV[1])
+// KEYS[1]: the lease hash. ARGV: limit, used_before, expire_at_s,
+// remaining. What nodes hold stays theirs; what was served (handed out and
+// not held) becomes limit - remaining. Returns the change to what was served.
+constexpr const char* kSetRemaining = R"lua(
+local key = KEYS[1]
+if redis.call('HSETNX', key, 'granted', ARGV[2]) == 1 then
+  redis.call('EXPIREAT', key, ARGV[3])
+end
+local fields = redis.call('HGETALL', key)
+local held = 0
+for i = 1, #fields, 2 do
+  if string.sub(fields[i], 1, 5) == 'held:' then held = held + tonumber(fields[i + 1]) end
+end
+local served = tonumber(redis.call('HGET', key, 'granted')) - held
+local delta = tonumber(ARGV[1]) - tonumber(ARGV[4]) - served
+redis.call('HINCRBY', key, 'granted', delta)
+return delta
 )lua";
 
 }  // namespace
@@ -111,9 +125,10 @@ void QuotaLeases::report(const std::vector<LeaseReport>& reports) {
   redis_.pipeline(commands);
 }
 
-void QuotaLeases::adjust(const std::string& plan_id, const std::string& key_id, std::int64_t window_id,
-                         std::int64_t delta) {
-  redis_.run({"EVAL", kAdjust, "1", lease_key(plan_id, key_id, window_id), std::to_string(delta)});
+std::int64_t QuotaLeases::set_remaining(const LeaseRequest& r, std::int64_t remaining) {
+  return reply_integer(*redis_.run({"EVAL", kSetRemaining, "1", lease_key(r.plan_id, r.key_id, r.window_id),
+                                    std::to_string(r.limit), std::to_string(r.used_before),
+                                    std::to_string(r.window_end_s + 86400), std::to_string(remaining)}));
 }
 
 QuotaLeases::State QuotaLeases::state(const std::string& plan_id, const std::string& key_id, std::int64_t window_id,

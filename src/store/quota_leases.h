@@ -62,9 +62,10 @@ class QuotaLeases {
   // Records requests served from leases and gives back what is released;
   // keeps this node's leases alive even when there is nothing to report.
   void report(const std::vector<LeaseReport>& reports);
-  // Moves what a window has handed out by `delta` (UpdateUsage); nothing
-  // when Redis holds no lease state for it yet.
-  void adjust(const std::string& plan_id, const std::string& key_id, std::int64_t window_id, std::int64_t delta);
+  // UpdateUsage: makes what the window has left to hand out `remaining`,
+  // leases held aside, and returns by how much its use moved. `request`
+  // names the window (its `want` is unused).
+  std::int64_t set_remaining(const LeaseRequest& request, std::int64_t remaining);
 
   // What a (plan, key, window) has handed out, and what `node` holds of it.
   struct State {

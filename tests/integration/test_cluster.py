@@ -242,10 +242,10 @@ class QuotaAcrossNodesTest(unittest.TestCase):
 
     QUOTA = 3000
 
-    def start(self, persist=False):
+    def start(self, persist=False, quota=QUOTA):
         # Leases of 1 s, so that a killed node's come back within the test.
         start_cluster(self, "tollgate-it-quota-", self.addCleanup, persist=persist, nodes=3,
-                      quota={"limit": self.QUOTA, "period": "DAY"}, args=["--quota-lease", "1"])
+                      quota={"limit": quota, "period": "DAY"}, args=["--quota-lease", "1"])
         self.key_id = next(k["id"] for k in aws(self.nodes[0], self.workdir, "get-api-keys")["items"]
                            if k["name"] == "shared")
 
@@ -297,6 +297,34 @@ class QuotaAcrossNodesTest(unittest.TestCase):
               f"({load.answered(200, 2)} by the killed node)")
         self.assertGreaterEqual(served, self.QUOTA * 0.99)
         self.assertLessEqual(served, self.QUOTA * 1.05)
+
+    def served_until_refused(self):
+        """Requests to each node in turn until each refuses; how many were served."""
+        served = 0
+        for node in self.nodes:
+            while True:
+                status = node.request("GET", API, "prod", "/echo", key=KEY).status
+                if status != 200:
+                    self.assertEqual(status, 429)
+                    break
+                served += 1
+        return served
+
+    def test_a_raised_quota_and_update_usage_reach_every_node(self):
+        self.start(quota=20)
+        self.assertEqual(self.served_until_refused(), 20)
+        aws(self.nodes[1], self.workdir, "update-usage-plan", "--usage-plan-id", "clusterplan",
+            "--patch-operations", "op=replace,path=/quota/limit,value=30")
+        self.assertTrue(wait_until(lambda: self.nodes[2].request("GET", API, "prod", "/echo", key=KEY).status == 200,
+                                   WAIT_S))
+        self.assertEqual(1 + self.served_until_refused(), 10)
+        aws(self.nodes[0], self.workdir, "update-usage", "--usage-plan-id", "clusterplan", "--key-id", self.key_id,
+            "--patch-operations", "op=replace,path=/remaining,value=5")
+        # Each node asks again within 100 ms of a refusal.
+        self.assertTrue(wait_until(lambda: self.nodes[1].request("GET", API, "prod", "/echo", key=KEY).status == 200,
+                                   WAIT_S))
+        self.assertEqual(1 + self.served_until_refused(), 5)
+        self.assertEqual(self.served(), 35)
 
     def test_redis_killed_and_restarted_mid_load(self):
         self.start(persist=True)

@@ -75,12 +75,15 @@ TEST_F(QuotaLeasesTest, TheLeasesOfANodeThatStopsRenewingGoBack) {
   EXPECT_EQ(a.state("p1", "k1", 7, "node-a").granted, 104);
 }
 
-TEST_F(QuotaLeasesTest, AnAdjustmentMovesWhatWasHandedOut) {
-  a.adjust("p1", "k1", 7, 50);  // nothing yet: the first grant reads usage
-  EXPECT_EQ(a.state("p1", "k1", 7, "node-a").granted, 0);
-  EXPECT_EQ(units(a, request(100)), 100);
-  a.adjust("p1", "k1", 7, -30);  // 30 more remaining
-  EXPECT_EQ(units(b, request(100)), 30);
+TEST_F(QuotaLeasesTest, SettingWhatRemainsLeavesTheLeasesHeld) {
+  // Redis has not seen the window: it starts from what was used before.
+  EXPECT_EQ(a.set_remaining(request(0, 100, 30), 50), 20);
+  EXPECT_EQ(units(a, request(100)), 50);
+  a.report({{"p1", "k1", 7, 10, 0, false}});  // 60 served, 40 held by a
+  // What remains counts what nodes hold: 20 more to lease, beside a's 40.
+  EXPECT_EQ(b.set_remaining(request(0), 60), -20);
+  EXPECT_EQ(a.state("p1", "k1", 7, "node-a").held, 40);
+  EXPECT_EQ(units(b, request(100)), 20);
 }
 
 TEST_F(QuotaLeasesTest, ConcurrentNodesTogetherGetExactlyTheQuota) {
