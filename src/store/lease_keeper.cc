@@ -277,6 +277,7 @@ void LeaseKeeper::report(SteadyTime now, bool stopping) {
     // (lease_for) and keeps that while requests wait.
     l.size = l.waiters.empty() ? std::max(options_.first_lease, sized) : std::max(l.size, sized);
     const bool quiet = l.waiters.empty() && now - l.last_served >= options_.idle;
+    // A spent key is kept until its window ends, so that it is asked again.
     const bool release = stopping || now_s >= l.window_end_s || (quiet && !l.spent);
     std::int64_t returned = l.withdrawn;
     if (release) {
@@ -300,9 +301,9 @@ void LeaseKeeper::report(SteadyTime now, bool stopping) {
     const LeaseReport& r = reports[first + i];
     l.redis_held -= r.served + r.returned;
     l.withdrawn = 0;
-    // A spent key is not released before its window ends: it is asked again.
     if (r.release) {
-      l.answer(LeaseOutcome::kUnavailable);
+      // A request still waiting on a window that ended asks in the next one.
+      l.answer(stopping ? LeaseOutcome::kUnavailable : LeaseOutcome::kGranted);
       by_counter_.erase(l.counter);
     }
   }
@@ -337,8 +338,12 @@ void LeaseKeeper::withdraw_requoted(std::vector<std::string>& plans) {
 
 void LeaseKeeper::fail(std::vector<Pending>& pending) {
   for (Pending& p : pending) {
-    unavailable_.fetch_add(1, std::memory_order_relaxed);
-    p.done(p.claim.counter->lease_left(p.claim.window_id) > 0 ? LeaseOutcome::kGranted : LeaseOutcome::kUnavailable);
+    if (p.claim.counter->lease_left(p.claim.window_id) > 0) {
+      p.done(LeaseOutcome::kGranted);
+    } else {
+      unavailable_.fetch_add(1, std::memory_order_relaxed);
+      p.done(LeaseOutcome::kUnavailable);
+    }
   }
   pending.clear();
   for (auto& [counter, lease] : by_counter_) {
