@@ -242,10 +242,10 @@ class QuotaAcrossNodesTest(unittest.TestCase):
 
     QUOTA = 3000
 
-    def start(self, persist=False, quota=QUOTA):
+    def start(self, persist=False, quota=QUOTA, lease="1"):
         # Leases of 1 s, so that a killed node's come back within the test.
         start_cluster(self, "tollgate-it-quota-", self.addCleanup, persist=persist, nodes=3,
-                      quota={"limit": quota, "period": "DAY"}, args=["--quota-lease", "1"])
+                      quota={"limit": quota, "period": "DAY"}, args=["--quota-lease", lease])
         self.key_id = next(k["id"] for k in aws(self.nodes[0], self.workdir, "get-api-keys")["items"]
                            if k["name"] == "shared")
 
@@ -327,7 +327,9 @@ class QuotaAcrossNodesTest(unittest.TestCase):
         self.assertEqual(self.served(), 35)
 
     def test_redis_killed_and_restarted_mid_load(self):
-        self.start(persist=True)
+        # Leases of 5 s: Redis is back (however slow the machine) long before
+        # any node's could expire, so nothing may be served twice.
+        self.start(persist=True, lease="5")
         load = Load(self.nodes, KEY)
         self.assertTrue(wait_until(lambda: self.served() >= self.QUOTA // 4, 60))
         self.redis.stop()
