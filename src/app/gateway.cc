@@ -418,6 +418,11 @@ int serve(const ServeOptions& options) {
       options.admin_tls.enabled() ? std::make_unique<ServerTls>(options.admin_tls) : nullptr;
   raise_descriptor_limit(workers, options.client_limits);
   const ConnectionLimits admin_limits;
+  // The admin thread also reads the store for the customer usage page.
+  asio::io_context admin_io{1};
+  std::unique_ptr<UsagePage> usage_page;
+  if (!options.usage_page.path.empty())
+    usage_page = std::make_unique<UsagePage>(options.usage_page, *store, admin_io.get_executor(), clock);
   std::vector<std::unique_ptr<Worker>> pool;
   tcp::endpoint bound = data_endpoint;
   for (int i = 0; i < workers; ++i) {
@@ -427,11 +432,10 @@ int serve(const ServeOptions& options) {
     bound = w->acceptor->local_endpoint();
     w->plane = std::make_unique<DataPlane>(w->io.get_executor(), w->deadlines, catalogs, clock, stats, metrics,
                                            access_log.get(), static_cast<unsigned>(i), options.upstream_limits,
-                                           leases.get());
+                                           leases.get(), usage_page.get());
     pool.push_back(std::move(w));
   }
 
-  asio::io_context admin_io{1};
   tcp::acceptor admin_acceptor(admin_io, admin_endpoint);
   AdminApi::Gauges gauges{metrics,
                           [&pool] {

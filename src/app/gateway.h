@@ -8,6 +8,7 @@
 #include "http/client_limits.h"
 #include "http/tls_context.h"
 #include "http/upstream_pool.h"
+#include "http/usage_page.h"
 #include "store/redis_client.h"
 #include "store/store.h"
 
@@ -38,6 +39,8 @@ struct ServeOptions {
   // rather than served from the leases held while Redis is unreachable.
   std::chrono::milliseconds quota_lease{5000};
   bool fail_closed = false;
+  // The customer usage page on the data listener (an empty path: none).
+  UsagePage::Options usage_page;
   // How long SIGTERM waits for requests in flight before stopping anyway.
   std::chrono::milliseconds drain_timeout{30'000};
 };

@@ -167,6 +167,21 @@ int main(int argc, char** argv) {
               "How often the store is checked for changes (on Redis, changes are also pushed at once)");
   add_seconds(serve, "--drain-timeout", serve_options.drain_timeout,
               "Time SIGTERM waits for requests in flight");
+  serve
+      ->add_option_function<std::string>(
+          "--usage-page",
+          [&serve_options](const std::string& path) { serve_options.usage_page.path = path == "off" ? "" : path; },
+          "Path of the customer usage page on the data listener, or off (default /_usage)")
+      ->check([](const std::string& path) {
+        return path == "off" || (path.size() > 1 && path[0] == '/' && path.back() != '/' &&
+                                 path.find_first_of("?#% ") == std::string::npos)
+                   ? std::string()
+                   : "must be off or a path such as /_usage";
+      });
+  serve->add_option("--usage-page-rate", serve_options.usage_page.rate,
+                    "Usage page answers per second for each client address (bursts of 10)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 10000.0));
   add_seconds(serve, "--quota-lease", serve_options.quota_lease,
               "On Redis: how long a node's quota leases last unless renewed; a dead node's come back after it")
       ->check(CLI::Range(0.5, 600.0));

@@ -148,7 +148,7 @@ class CatalogBuilder {
       for (const auto& api_stage : p.api_stages) {
         const StageEntry* stage = catalog.stage(api_stage.api_id, api_stage.stage);
         if (!stage) continue;
-        PlanStage shared{stage, p.id, std::nullopt, p.quota, !api_stage.throttle.empty()};
+        PlanStage shared{stage, p.id, std::nullopt, p.quota, !api_stage.throttle.empty(), p.name, p.throttle};
         if (p.throttle) shared.key_throttle = params_of(*p.throttle);
         entry.stages.push_back({&api_stage, stage, keys.add_plan_stage(std::move(shared))});
       }

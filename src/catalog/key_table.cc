@@ -92,6 +92,13 @@ KeyBinding KeyTable::binding_at(const Record& key, int n) const {
   return b;
 }
 
+std::vector<KeyBinding> KeyTable::bindings(const Record& key) const {
+  std::vector<KeyBinding> out;
+  if (key.plan_stage == kNoPlan) return out;
+  for (int n = 0; n <= key.more_bindings; ++n) out.push_back(binding_at(key, n));
+  return out;
+}
+
 KeyBinding KeyTable::other_binding(const Record& key, const StageEntry* stage) const {
   if (key.plan_stage == kNoPlan) return {};
   if (plan_stages_[key.plan_stage].stage == stage) return binding_at(key, 0);

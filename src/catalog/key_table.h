@@ -33,6 +33,10 @@ struct PlanStage {
   std::optional<BucketParams> key_throttle;  // each key's bucket is in its KeyPlanState
   std::optional<Quota> quota;
   bool method_throttles = false;  // the plan throttles some method here: look up the key's buckets
+  // As the plan declares them, for the customer usage page (key_throttle
+  // is this node's share).
+  std::string plan_name;
+  std::optional<Throttle> throttle;
 };
 
 struct MethodLimit {
@@ -74,6 +78,8 @@ class KeyTable {
   bool enabled(const Record& key) const;
   // The key's binding for `stage`; plan is null when none of its plans covers it.
   KeyBinding binding(const Record& key, const StageEntry* stage) const;
+  // Every binding of the key, one per stage a plan of it covers.
+  std::vector<KeyBinding> bindings(const Record& key) const;
   // find and binding are inline below: called out of line, the 48-byte
   // binding returned through memory stalled the decision on store forwarding.
   std::size_t size() const { return size_; }

@@ -12,6 +12,7 @@ const char* outcome_name(Outcome o) {
     case Outcome::kUpstreamError: return "upstream_error";
     case Outcome::kBadRequest: return "bad_request";
     case Outcome::kShed: return "shed";
+    case Outcome::kUsagePage: return "usage_page";
     case Outcome::kCount: break;
   }
   return "unknown";

@@ -15,6 +15,7 @@ enum class Outcome : std::uint8_t {
   kUpstreamError,
   kBadRequest,  // unreadable, malformed, too large or too slow to arrive
   kShed,        // refused for overload
+  kUsagePage,   // the customer usage page, answered whatever its status
   kCount
 };
 

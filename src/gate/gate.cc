@@ -84,17 +84,26 @@ class QuotaStep {
   std::int64_t remaining_ = 0;
 };
 
+}  // namespace
+
+const KeyTable::Record* find_key(const Catalog& catalog, std::string_view api_key) {
+  // No key is longer: a longer value is not hashed, nor looked for.
+  if (api_key.size() > kMaxKeyValueSize) return nullptr;
+  KeyHasher::Stored digest;
+  const KeyHasher* hasher = catalog.key_hasher();
+  return catalog.keys().find(hasher ? hasher->stored(api_key, digest) : api_key);
+}
+
+namespace {
+
 // The key's binding to a plan covering `stage`; none (plan null) when the
 // key is unknown, disabled or in no such plan. Sets the key's id when known.
 KeyBinding find_binding(const Catalog& catalog, const StageEntry& stage, std::optional<std::string_view> api_key,
                         std::string_view& key_id) {
-  // No key is longer: a longer value is not hashed, nor looked for.
-  if (!api_key || api_key->size() > kMaxKeyValueSize) return {};
-  const KeyTable& keys = catalog.keys();
-  KeyHasher::Stored digest;
-  const KeyHasher* hasher = catalog.key_hasher();
-  const KeyTable::Record* key = keys.find(hasher ? hasher->stored(*api_key, digest) : *api_key);
+  if (!api_key) return {};
+  const KeyTable::Record* key = find_key(catalog, *api_key);
   if (!key) return {};
+  const KeyTable& keys = catalog.keys();
   key_id = keys.id(*key);
   return keys.enabled(*key) ? keys.binding(*key, &stage) : KeyBinding{};
 }

@@ -51,6 +51,10 @@ bool key_may_call(const Catalog& catalog, const StageEntry& stage, std::uint32_t
 GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
                    std::optional<std::string_view> api_key, UnixNanos now);
 
+// The catalog's record of the key whose value was presented (hashed first
+// when the catalog keeps keys hashed); null when there is none.
+const KeyTable::Record* find_key(const Catalog& catalog, std::string_view api_key);
+
 // The lease a request that got kAwaitLease waits for; none when the key is
 // no longer bound to a plan with a quota. Takes from no limit.
 std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const StageEntry& stage,

@@ -106,6 +106,13 @@ bool expects_continue(const InboundMessage& request) {
   return request.version >= 11 && beast::iequals(request.fields.find(http::field::expect), "100-continue");
 }
 
+// The target as the access log shows it: a usage page request's query,
+// where a customer may have put their key, is left out.
+std::string_view logged_target(const InboundMessage& request, const RequestRecord& record) {
+  const std::string_view target = request.target;
+  return record.outcome == Outcome::kUsagePage ? target.substr(0, target.find('?')) : target;
+}
+
 // Text written into a JSON line as a string literal, quotes included,
 // straight into the line's buffer.
 struct JsonText {
@@ -196,7 +203,7 @@ void forward_response(Reply& reply, InboundMessage& response, bool head_both_way
 
 DataPlane::DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs, const Clock& clock,
                      Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id,
-                     UpstreamPool::Limits upstream_limits, LeaseSource* leases)
+                     UpstreamPool::Limits upstream_limits, LeaseSource* leases, UsagePage* usage_page)
     : deadlines_(deadlines),
       catalogs_(catalogs),
       clock_(clock),
@@ -205,6 +212,7 @@ DataPlane::DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolde
       access_log_(access_log),
       upstreams_(executor, deadlines, upstream_limits),
       leases_(leases),
+      usage_page_(usage_page),
       // Unique across processes and workers without coordination.
       request_id_prefix_(random_id(8) + "-" + std::to_string(worker_id) + "-") {}
 
@@ -367,6 +375,12 @@ Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const Clien
       keep_alive = request.keep_alive;
       set_error_reply(exchange.reply, 400, "BadRequestException", problem);
       record.outcome = Outcome::kBadRequest;
+    } else if (usage_page_ && usage_page_->serves(request.target)) {
+      keep_alive = request.keep_alive;
+      record.outcome = Outcome::kUsagePage;
+      beast::error_code ignored;
+      co_await usage_page_->answer(request, catalogs_.get(), socket.remote_endpoint(ignored).address(),
+                                   exchange.reply);
     } else {
       keep_alive = request.keep_alive;
       Decided decided = decide(exchange, record);
@@ -424,6 +438,7 @@ const StageEntry* DataPlane::route(Exchange& exchange, RequestRecord& record, st
 }
 
 bool DataPlane::admissible(Exchange& exchange, RequestRecord& record) {
+  if (usage_page_ && usage_page_->serves(exchange.request.target)) return true;
   std::uint32_t index = 0;
   const StageEntry* stage = route(exchange, record, index);
   if (!stage) return refuse(exchange.reply, record.outcome);
@@ -598,7 +613,8 @@ void DataPlane::log_access(const InboundMessage& request, const Reply& reply, co
                  request_id, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                  now_ms % 1000, JsonText{record.api}, JsonText{record.stage},
                  JsonText{record.method ? std::string_view(record.method->resource_path) : ""},
-                 JsonText{request.method}, JsonText{request.target}, reply.status(), JsonText{d.key_id},
+                 JsonText{request.method}, JsonText{logged_target(request, record)}, reply.status(),
+                 JsonText{d.key_id},
                  JsonText{d.plan_id}, outcome_name(record.outcome),
                  JsonText{d.report.policy ? d.report.policy : ""}, request.body.size(), reply.body().size(),
                  static_cast<double>(total_ns) / 1e6, static_cast<double>(record.upstream_ns) / 1e6);

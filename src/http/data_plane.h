@@ -16,6 +16,7 @@
 #include "http/message_reader.h"
 #include "http/reply.h"
 #include "http/upstream_pool.h"
+#include "http/usage_page.h"
 
 namespace boost::asio::ssl {
 class context;
@@ -55,7 +56,8 @@ class DataPlane {
  public:
   DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs, const Clock& clock,
             Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id,
-            UpstreamPool::Limits upstream_limits = {}, LeaseSource* leases = nullptr);
+            UpstreamPool::Limits upstream_limits = {}, LeaseSource* leases = nullptr,
+            UsagePage* usage_page = nullptr);
 
   // Serves one client connection until the peer closes, asks to close, or a
   // limit or deadline ends it. The steps of a request are plain functions
@@ -112,6 +114,7 @@ class DataPlane {
   AccessLogBuffer access_log_;
   UpstreamPool upstreams_;
   LeaseSource* leases_;
+  UsagePage* usage_page_;
   std::string request_id_prefix_;
   std::uint64_t request_sequence_ = 0;
   std::atomic<std::uint32_t> open_connections_{0};

@@ -1,0 +1,210 @@
+#include "http/usage_page.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include "core/utc_date.h"
+#include "gate/gate.h"
+#include "limits/quota_window.h"
+
+namespace tollgate {
+namespace json = boost::json;
+
+struct UsagePage::PlanUsage {
+  std::string id;
+  std::string name;
+  std::vector<std::string> stages;  // "api/stage"
+  std::optional<Throttle> throttle;
+  std::optional<Quota> quota;
+  QuotaWindow window;
+  std::int64_t limit = 0;
+  std::optional<std::int64_t> used;  // live from the counter, when the node counts it
+  std::vector<DailyUsage> days;      // read from the store
+};
+
+namespace {
+
+// The page until the console's build ships its own: a form that asks the
+// API with the key in a header, so the key is never in a URL or a log.
+constexpr std::string_view kPage = R"html(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>API usage</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:sans-serif;max-width:48em;margin:2em auto;padding:0 1em}
+table{border-collapse:collapse}td,th{padding:.2em .6em;text-align:right}
+.bar{background:#4a7;height:.8em;display:inline-block}</style></head>
+<body><h1>API usage</h1>
+<form id="ask"><label>API key <input id="key" type="password" autocomplete="off" required></label>
+<button>Show</button></form><div id="out" aria-live="polite"></div>
+<script>
+const out = document.getElementById('out');
+function add(parent, tag, text) { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; parent.appendChild(e); return e; }
+document.getElementById('ask').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  out.replaceChildren();
+  const res = await fetch(location.pathname.replace(/\/$/, '') + '/api', {headers: {'x-api-key': document.getElementById('key').value}});
+  if (!res.ok) { add(out, 'p', res.status === 429 ? 'Too many tries; wait a little.' : 'No usage for this key.'); return; }
+  const body = await res.json();
+  for (const plan of body.plans) {
+    add(out, 'h2', plan.name);
+    if (plan.throttle) add(out, 'p', `Throttle: ${plan.throttle.rateLimit} requests/s, bursts of ${plan.throttle.burstLimit}`);
+    if (plan.quota) add(out, 'p', `Quota: ${plan.quota.remaining} of ${plan.quota.limit} left this ${plan.quota.period.toLowerCase()}, until ${plan.quota.resetsAt}`);
+    const most = Math.max(1, ...plan.daily.map(d => d.used));
+    const table = add(out, 'table');
+    for (const d of plan.daily) {
+      const row = add(table, 'tr');
+      add(row, 'td', d.date); add(row, 'td', d.used);
+      add(add(row, 'td'), 'span').className = 'bar';
+      row.lastChild.firstChild.style.width = (10 * d.used / most) + 'em';
+    }
+  }
+});
+</script></body></html>
+)html";
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+std::string iso_time(std::int64_t unix_s) {
+  const CivilDate d = civil_from_days(day_of_unix_seconds(unix_s));
+  const std::int64_t s = unix_s - day_of_unix_seconds(unix_s) * 86400;
+  char out[32];
+  std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02d:%02d:%02dZ", d.year, d.month, d.day, static_cast<int>(s / 3600),
+                static_cast<int>(s / 60 % 60), static_cast<int>(s % 60));
+  return out;
+}
+
+void set_json_reply(Reply& reply, unsigned status, const json::value& body) {
+  reply.start(status);
+  reply.add("Content-Type", "application/json");
+  reply.add("Cache-Control", "no-store");
+  reply.body() = json::serialize(body);
+}
+
+}  // namespace
+
+UsagePage::UsagePage(Options options, Store& store, Executor store_executor, const Clock& clock)
+    : options_(std::move(options)),
+      store_(store),
+      store_executor_(store_executor),
+      clock_(clock),
+      limit_(BucketParams::from(Throttle{options_.rate, options_.burst})) {}
+
+bool UsagePage::serves(std::string_view target) const {
+  if (options_.path.empty()) return false;
+  const std::string_view path = path_of(target);
+  if (!path.starts_with(options_.path)) return false;
+  const std::string_view rest = path.substr(options_.path.size());
+  return rest.empty() || rest == "/" || rest == "/api";
+}
+
+bool UsagePage::allow(const asio::ip::address& peer) {
+  const auto hash_of = [](const auto& bytes) {
+    return std::hash<std::string_view>{}({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+  };
+  const std::size_t hash = peer.is_v4() ? hash_of(peer.to_v4().to_bytes()) : hash_of(peer.to_v6().to_bytes());
+  std::int64_t wait_ns = 0;
+  return by_address_[hash % by_address_.size()].try_take(limit_, clock_.now(), wait_ns);
+}
+
+Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<const Catalog> catalog,
+                             const asio::ip::address& peer, Reply& reply) {
+  if (request.verb != http::verb::get && request.verb != http::verb::head) {
+    set_error_reply(reply, 405, "MethodNotAllowedException", "The usage page answers GET only");
+    reply.add("Allow", "GET, HEAD");
+    co_return;
+  }
+  if (!allow(peer)) {
+    set_error_reply(reply, 429, "TooManyRequestsException", "Too Many Requests");
+    reply.add("Retry-After", "1");
+    co_return;
+  }
+  if (!path_of(request.target).ends_with("/api")) {
+    reply.start(200);
+    reply.add("Content-Type", "text/html; charset=utf-8");
+    reply.add("Cache-Control", "no-store");
+    reply.add("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                                         "connect-src 'self'; form-action 'none'; frame-ancestors 'none'");
+    reply.add("X-Content-Type-Options", "nosniff");
+    reply.body() = kPage;
+    co_return;
+  }
+
+  const std::string_view key = request.fields.find("x-api-key");
+  const KeyTable::Record* record = catalog && !key.empty() ? find_key(*catalog, key) : nullptr;
+  if (!record || !catalog->keys().enabled(*record)) {
+    set_json_reply(reply, 403, json::object{{"message", "Forbidden"}});
+    co_return;
+  }
+  const std::string key_id(catalog->keys().id(*record));
+  const std::int64_t now_s = clock_.now() / kNanosPerSecond;
+  std::vector<PlanUsage> plans;
+  for (const KeyBinding& b : catalog->keys().bindings(*record)) {
+    const PlanStage& ps = *b.plan;
+    auto it = std::find_if(plans.begin(), plans.end(), [&](const PlanUsage& p) { return p.id == ps.plan_id; });
+    if (it == plans.end()) {
+      PlanUsage p{ps.plan_id, ps.plan_name, {}, ps.throttle, ps.quota, {}, 0, std::nullopt, {}};
+      if (ps.quota) {
+        p.window = quota_window(ps.quota->period, now_s);
+        p.limit = quota_limit_for(*ps.quota, p.window.id, b.initial_window_id);
+        // A leased quota's counter holds the node's lease: read the store.
+        if (!catalog->quota_leased()) p.used = b.state->quota_for(ps.quota->period).used(p.window.id);
+      }
+      plans.push_back(std::move(p));
+      it = plans.end() - 1;
+    }
+    it->stages.push_back(ps.stage->api_id + "/" + ps.stage->stage_name);
+  }
+
+  const std::int64_t today = day_of_unix_seconds(now_s);
+  const std::int64_t first_day = today - options_.days + 1;
+  std::optional<std::string> failure;
+  auto read_store = [&]() -> Task<void> {
+    try {
+      for (PlanUsage& p : plans) {
+        p.days = store_.usage_days(p.id, key_id, first_day, today);
+        if (p.quota && !p.used) p.used = quota_used_between(store_, p.id, key_id, p.window.first_day, p.window.last_day);
+      }
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    co_return;
+  };
+  co_await asio::co_spawn(store_executor_, read_store(), asio::use_awaitable_t<Executor>{});
+  if (failure) {
+    set_error_reply(reply, 503, "ServiceUnavailableException", "Usage cannot be read now; retry later");
+    reply.add("Retry-After", "1");
+    co_return;
+  }
+  set_json_reply(reply, 200, api_answer(plans, key_id));
+}
+
+json::value UsagePage::api_answer(const std::vector<PlanUsage>& plans, std::string_view key_id) const {
+  const std::int64_t today = day_of_unix_seconds(clock_.now() / kNanosPerSecond);
+  json::array out;
+  for (const PlanUsage& p : plans) {
+    json::object plan{{"id", p.id}, {"name", p.name}};
+    json::array stages;
+    for (const auto& s : p.stages) stages.emplace_back(s);
+    plan["stages"] = std::move(stages);
+    if (p.throttle) plan["throttle"] = {{"rateLimit", p.throttle->rate_limit}, {"burstLimit", p.throttle->burst_limit}};
+    if (p.quota) {
+      const std::int64_t used = p.used.value_or(0);
+      plan["quota"] = {{"limit", p.limit},
+                       {"period", to_string(p.quota->period)},
+                       {"used", used},
+                       {"remaining", std::max<std::int64_t>(0, p.limit - used)},
+                       {"resetsAt", iso_time(p.window.end_unix_s)}};
+    }
+    std::map<std::int64_t, std::int64_t> by_day;
+    for (const DailyUsage& d : p.days) by_day[d.day] += d.used;
+    json::array daily;
+    for (std::int64_t day = today - options_.days + 1; day <= today; ++day)
+      daily.push_back(json::object{{"date", format_date(day)}, {"used", by_day[day]}});
+    plan["daily"] = std::move(daily);
+    out.push_back(std::move(plan));
+  }
+  return json::object{{"keyId", key_id}, {"plans", std::move(out)}};
+}
+
+}  // namespace tollgate
