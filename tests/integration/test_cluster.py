@@ -326,6 +326,14 @@ class QuotaAcrossNodesTest(unittest.TestCase):
         self.assertEqual(1 + self.served_until_refused(), 5)
         self.assertEqual(self.served(), 35)
 
+        # Every node's usage page says the same, from Redis. (It answers a
+        # client address once a second after a burst of 10.)
+        def quota_seen(node):
+            return http_request(node.port, "GET", "/_usage/api", {"x-api-key": KEY}).json()["plans"][0]["quota"]
+        for node in self.nodes:
+            self.assertTrue(wait_until(lambda: quota_seen(node)["remaining"] == 0, WAIT_S, interval=1.0))
+            self.assertEqual(quota_seen(node)["limit"], 30)
+
     def test_redis_killed_and_restarted_mid_load(self):
         # Leases of 5 s: Redis is back (however slow the machine) long before
         # any node's could expire, so nothing may be served twice.
