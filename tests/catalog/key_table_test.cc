@@ -39,14 +39,22 @@ TEST(KeyTable, AValueAddedAgainReplacesTheKey) {
   EXPECT_FALSE(keys.enabled(*r));
 }
 
+PlanStage plan_stage(const StageEntry* stage, const std::string& plan_id, bool method_throttles = false) {
+  PlanStage p;
+  p.stage = stage;
+  p.plan_id = plan_id;
+  p.method_throttles = method_throttles;
+  return p;
+}
+
 TEST(KeyTable, BindingsAreFoundByStageWithTheirMethodLimits) {
   KeyTable keys;
   keys.reserve(2, 100);
   KeyTable::Record& alice = keys.add_key("alice-key-0123456789", "k1", true);
   KeyTable::Record& bob = keys.add_key("bob-key-0123456789ab", "k2", true);
-  const std::uint16_t gold_prod = keys.add_plan_stage({stage_at(1), "gold", std::nullopt, std::nullopt});
+  const std::uint16_t gold_prod = keys.add_plan_stage(plan_stage(stage_at(1), "gold"));
   const std::uint16_t silver_beta =
-      keys.add_plan_stage({stage_at(2), "silver", std::nullopt, std::nullopt, /*method_throttles=*/true});
+      keys.add_plan_stage(plan_stage(stage_at(2), "silver", /*method_throttles=*/true));
   KeyPlanState states[3];
   UsageSlot slots[3];
   TokenBucket method_bucket;
@@ -72,6 +80,13 @@ TEST(KeyTable, BindingsAreFoundByStageWithTheirMethodLimits) {
 
   EXPECT_EQ(keys.binding(bob, stage_at(2)).plan, nullptr);
   EXPECT_EQ(keys.binding(alice, stage_at(3)).plan, nullptr);
+
+  // Every binding of a key, for the usage page.
+  const std::vector<KeyBinding> all = keys.bindings(alice);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].plan->plan_id, "gold");
+  EXPECT_EQ(all[1].plan->plan_id, "silver");
+  EXPECT_EQ(keys.bindings(bob).size(), 1u);
 }
 
 }  // namespace
