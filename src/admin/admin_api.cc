@@ -168,14 +168,22 @@ HttpResponse AdminApi::respond(const HttpRequest& request) {
   if (path == "/health" && read) return health();
   if (path == "/metrics" && read) return metrics();
 
+  if (Console::serves(path)) return console_.respond(request);
+
   const SignatureCheck auth = verify_sigv4(request, credentials_, context_.now_s());
   if (!auth.ok) {
     spdlog::warn("admin {} {}: refused, {}", request.method_string(), path, auth.error_type);
     return error(http::status::forbidden, auth.error_type, auth.message);
   }
+  return operate(request, auth.access_key_id);
+}
+
+HttpResponse AdminApi::operate(const HttpRequest& request, const std::string& actor) {
+  const std::string_view target = request.target();
+  const std::string_view path = target.substr(0, target.find('?'));
   HttpResponse response;
   try {
-    const AdminRequest req(request, auth.access_key_id);
+    const AdminRequest req(request, actor);
     const AdminOperation operation = find_operation(req);
     if (!operation)
       response = error(http::status::not_found, "NotFoundException",
@@ -202,8 +210,7 @@ HttpResponse AdminApi::respond(const HttpRequest& request) {
     response = error(http::status::internal_server_error, "InternalServerErrorException",
                      "Internal error; the change was not applied");
   }
-  spdlog::info("admin {} {} by {}: {}", request.method_string(), path, auth.access_key_id,
-               response.result_int());
+  spdlog::info("admin {} {} by {}: {}", request.method_string(), path, actor, response.result_int());
   return response;
 }
 

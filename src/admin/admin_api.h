@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "admin/admin_context.h"
+#include "admin/console.h"
 #include "admin/sigv4.h"
 #include "catalog/catalog_holder.h"
 #include "core/metrics.h"
@@ -13,9 +14,10 @@
 namespace tollgate {
 
 // The admin listener's handler: GET /health and GET /metrics (Prometheus
-// text; both open, neither names a key), and the AWS-compatible
-// management API (spec §2), every request of which must carry a valid SigV4
-// signature made with one of `credentials`. Runs on the admin thread.
+// text; both open, neither names a key), the owner console under /console
+// (its own sign-in, see console.h), and the AWS-compatible management API
+// (spec §2), every request of which must carry a valid SigV4 signature made
+// with one of `credentials`. Runs on the admin thread.
 class AdminApi {
  public:
   // What /metrics reports beside the request metrics.
@@ -27,13 +29,20 @@ class AdminApi {
     std::function<void(std::string&)> store_metrics = [](std::string&) {};
   };
 
+  // `tls`: the listener speaks HTTPS, so the console's cookie is Secure.
   AdminApi(AdminContext context, std::vector<AdminCredentials> credentials, const CatalogHolder& catalogs,
-           const Stats& stats, Gauges gauges)
+           const Stats& stats, Gauges gauges, bool tls = false)
       : context_(std::move(context)),
         credentials_(std::move(credentials)),
         catalogs_(catalogs),
         stats_(stats),
-        gauges_(std::move(gauges)) {}
+        gauges_(std::move(gauges)),
+        console_(credentials_, context_.clock,
+                 [this](const HttpRequest& request, const std::string& actor) { return operate(request, actor); },
+                 tls) {}
+  // The console holds on to this one's credentials and operations.
+  AdminApi(const AdminApi&) = delete;
+  AdminApi& operator=(const AdminApi&) = delete;
 
   asio::awaitable<HttpResponse> handle(HttpRequest& request);
   // Signatures are checked against these from the next request on.
@@ -44,12 +53,15 @@ class AdminApi {
  private:
   HttpResponse health() const;
   HttpResponse metrics();
+  // Runs the management operation `request` names, on behalf of `actor`.
+  HttpResponse operate(const HttpRequest& request, const std::string& actor);
 
   AdminContext context_;
   std::vector<AdminCredentials> credentials_;
   const CatalogHolder& catalogs_;
   const Stats& stats_;
   Gauges gauges_;
+  Console console_;
 };
 
 }  // namespace tollgate

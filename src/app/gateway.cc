@@ -454,8 +454,8 @@ int serve(const ServeOptions& options) {
                           }};
   AdminContext admin_context{*store, meter, limits, clock, &key_hashing};
   admin_context.leases = leases.get();
-  AdminApi admin(std::move(admin_context), load_admin_credentials(options.data_dir),
-                 catalogs, stats, std::move(gauges));
+  AdminApi admin(std::move(admin_context), load_admin_credentials(options.data_dir), catalogs, stats,
+                 std::move(gauges), admin_tls != nullptr);
   const RequestHandler admin_handler = [&admin](HttpRequest& r) { return admin.handle(r); };
   asio::co_spawn(admin_io, accept_loop(admin_acceptor, admin_handler, admin_limits, admin_tls.get()), asio::detached);
 

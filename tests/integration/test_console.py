@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Integration tests for the owner console's sessions on the admin
+listener: signing in with the admin credentials, the session cookie's
+flags, requests without a session or without the CSRF token refused,
+changes from another origin refused, sign-in attempts limited, and the
+management operations reached through the console: a key created, put in a
+plan, served by the data plane, disabled and then refused by it.
+
+Runs the real binary (env TOLLGATE_BIN) and the echo backend on 127.0.0.1.
+
+    python3 tests/integration/test_console.py [-v]
+"""
+import configparser
+import http.client
+import json
+import os
+import shutil
+import tempfile
+import unittest
+import urllib.parse
+
+from harness import HOST, Backend, Gateway, keyed_echo_declaration, wait_until
+
+API = "cons01"
+KEY = "console-test-key-0123456789"
+WAIT_S = 10.0
+
+
+def admin_credentials(gw):
+    parser = configparser.ConfigParser()
+    parser.read(os.path.join(gw.data_dir, "admin-credentials"))
+    return parser["default"]["aws_access_key_id"], parser["default"]["aws_secret_access_key"]
+
+
+class ConsoleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="tollgate-it-console-")
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, True)
+        cls.backend = Backend(cls.workdir).start()
+        cls.addClassCleanup(cls.backend.stop)
+        cls.gw = Gateway(cls.workdir, env={"TOLLGATE_ADMIN_ACCESS_KEY_ID": None,
+                                           "TOLLGATE_ADMIN_SECRET_ACCESS_KEY": None})
+        cls.gw.apply(keyed_echo_declaration(API, cls.backend.port, "first", KEY, "Console plan",
+                                            plan_id="consoleplan"))
+        cls.gw.start()
+        cls.addClassCleanup(cls.gw.stop)
+
+    def send(self, method, path, body=None, headers=None, cookie=None):
+        """One request to the admin listener: a dict body goes as a form,
+        a str one as it is."""
+        conn = http.client.HTTPConnection(HOST, self.gw.admin_port, timeout=10)
+        try:
+            hdrs = dict(headers or {})
+            if cookie:
+                hdrs["Cookie"] = cookie
+            if isinstance(body, dict):
+                body = urllib.parse.urlencode(body)
+                hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+            conn.request(method, path, body=body, headers=hdrs)
+            res = conn.getresponse()
+            return res.status, res.headers, res.read()
+        finally:
+            conn.close()
+
+    def sign_in(self):
+        key_id, secret = admin_credentials(self.gw)
+        status, headers, _ = self.send("POST", "/console/session",
+                                       {"access_key_id": key_id, "secret_access_key": secret})
+        self.assertEqual(status, 303)
+        self.assertEqual(headers["Location"], "/console")
+        cookie = headers["Set-Cookie"]
+        status, _, body = self.send("GET", "/console/api/session", cookie=cookie.split(";")[0])
+        self.assertEqual(status, 200)
+        return cookie, json.loads(body)
+
+    def mgmt(self, method, path, cookie, token, body=None):
+        """A management operation through the console, with JSON."""
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["X-CSRF-Token"] = token
+        status, _, data = self.send(method, "/console/api/mgmt" + path,
+                                    None if body is None else json.dumps(body), headers, cookie)
+        return status, json.loads(data) if data else None
+
+    def test_without_a_session_there_is_only_the_sign_in_page(self):
+        status, headers, body = self.send("GET", "/console")
+        self.assertEqual(status, 200)
+        self.assertIn(b'action="/console/session"', body)
+        self.assertEqual(headers["X-Frame-Options"], "DENY")
+        for method, path in (("GET", "/console/api/session"), ("GET", "/console/api/mgmt/apikeys"),
+                             ("POST", "/console/api/mgmt/apikeys")):
+            self.assertEqual(self.send(method, path)[0], 401, path)
+        # A session id made up, or ended, is no session.
+        self.assertEqual(self.send("GET", "/console/api/session", cookie="tollgate_console=made-up")[0], 401)
+
+    def test_wrong_credentials_are_refused(self):
+        key_id, _ = admin_credentials(self.gw)
+        status, headers, body = self.send("POST", "/console/session",
+                                          {"access_key_id": key_id, "secret_access_key": "wrong"})
+        self.assertIn(status, (401, 429))
+        self.assertNotIn("Set-Cookie", headers)
+        self.assertNotIn(b"wrong", body)
+
+    def test_the_session_cookie_is_http_only_strict_and_scoped(self):
+        cookie, session = self.sign_in()
+        flags = [f.strip() for f in cookie.split(";")]
+        self.assertIn("HttpOnly", flags)
+        self.assertIn("SameSite=Strict", flags)
+        self.assertIn("Path=/console", flags)
+        self.assertNotIn("Secure", flags)  # plain HTTP here; over TLS it is set
+        self.assertEqual(session["accessKeyId"], admin_credentials(self.gw)[0])
+        self.assertEqual(len(session["csrfToken"]), 43)
+        status, _, page = self.send("GET", "/console", cookie=cookie.split(";")[0])
+        self.assertEqual(status, 200)
+        self.assertIn(session["csrfToken"].encode(), page)
+
+    def test_changes_need_the_csrf_token_and_this_origin(self):
+        cookie, session = self.sign_in()
+        cookie = cookie.split(";")[0]
+        status, _ = self.mgmt("POST", "/apikeys", cookie, None, {"name": "no-token"})
+        self.assertEqual(status, 403)
+        status, _ = self.mgmt("POST", "/apikeys", cookie, "x" * 43, {"name": "wrong-token"})
+        self.assertEqual(status, 403)
+        status, _, _ = self.send("POST", "/console/api/mgmt/apikeys", json.dumps({"name": "elsewhere"}),
+                                 {"X-CSRF-Token": session["csrfToken"], "Origin": "http://evil.example"}, cookie)
+        self.assertEqual(status, 403)
+        names = [k["name"] for k in self.mgmt("GET", "/apikeys", cookie, None)[1]["item"]]
+        for refused in ("no-token", "wrong-token", "elsewhere"):
+            self.assertNotIn(refused, names)
+        # Signing out needs the token too, then ends the session.
+        self.assertEqual(self.send("POST", "/console/session/end", {}, cookie=cookie)[0], 403)
+        self.assertEqual(self.send("POST", "/console/session/end", {"csrf": session["csrfToken"]},
+                                   cookie=cookie)[0], 303)
+        self.assertEqual(self.send("GET", "/console/api/session", cookie=cookie)[0], 401)
+
+    def test_a_key_made_in_the_console_is_served_then_refused_once_disabled(self):
+        cookie, session = self.sign_in()
+        cookie, token = cookie.split(";")[0], session["csrfToken"]
+        status, created = self.mgmt("POST", "/apikeys", cookie, token, {"name": "from-console", "enabled": True,
+                                                                         "value": "console-made-key-0123456789"})
+        self.assertEqual(status, 201, created)
+        status, _ = self.mgmt("POST", "/usageplans/consoleplan/keys", cookie, token,
+                              {"keyId": created["id"], "keyType": "API_KEY"})
+        self.assertEqual(status, 201)
+
+        def served():
+            return self.gw.request("GET", API, "prod", "/echo", key="console-made-key-0123456789").status
+        self.assertTrue(wait_until(lambda: served() == 200, WAIT_S))
+        status, _ = self.mgmt("PATCH", f"/apikeys/{created['id']}", cookie, token,
+                              {"patchOperations": [{"op": "replace", "path": "/enabled", "value": "false"}]})
+        self.assertEqual(status, 200)
+        self.assertTrue(wait_until(lambda: served() == 403, WAIT_S))
+
+
+class ConsoleSignInLimitTest(unittest.TestCase):
+    def test_sign_in_attempts_are_limited(self):
+        workdir = tempfile.mkdtemp(prefix="tollgate-it-console-limit-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        gw = Gateway(workdir, env={"TOLLGATE_ADMIN_ACCESS_KEY_ID": None, "TOLLGATE_ADMIN_SECRET_ACCESS_KEY": None})
+        gw.start()
+        self.addCleanup(gw.stop)
+        statuses = []
+        for _ in range(10):
+            conn = http.client.HTTPConnection(HOST, gw.admin_port, timeout=10)
+            conn.request("POST", "/console/session", body="access_key_id=a&secret_access_key=b",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+            statuses.append(conn.getresponse().status)
+            conn.close()
+        self.assertEqual(statuses[:5], [401] * 5)
+        self.assertIn(429, statuses[5:])
+
+
+if __name__ == "__main__":
+    unittest.main()
