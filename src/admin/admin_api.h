@@ -37,7 +37,7 @@ class AdminApi {
         catalogs_(catalogs),
         stats_(stats),
         gauges_(std::move(gauges)),
-        console_(credentials_, context_.clock,
+        console_(credentials_, context_,
                  [this](const HttpRequest& request, const std::string& actor) { return operate(request, actor); },
                  tls) {}
   // The console holds on to this one's credentials and operations.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "admin/console_views.h"
 #include "core/percent_encoding.h"
 
 namespace tollgate {
@@ -132,9 +133,9 @@ bool cross_origin(const HttpRequest& request, bool tls) {
 
 }  // namespace
 
-Console::Console(const std::vector<AdminCredentials>& credentials, const Clock& clock, Operate operate, bool tls)
+Console::Console(const std::vector<AdminCredentials>& credentials, AdminContext& context, Operate operate, bool tls)
     : credentials_(credentials),
-      clock_(clock),
+      context_(context),
       operate_(std::move(operate)),
       tls_(tls),
       sign_in_limit_(BucketParams::from(Throttle{1.0, 5})) {}
@@ -169,7 +170,7 @@ HttpResponse Console::respond(const HttpRequest& request) {
 
 HttpResponse Console::sign_in(const HttpRequest& request) {
   std::int64_t wait_ns = 0;
-  if (!sign_ins_.try_take(sign_in_limit_, clock_.now(), wait_ns)) {
+  if (!sign_ins_.try_take(sign_in_limit_, context_.clock.now(), wait_ns)) {
     HttpResponse res = page(http::status::too_many_requests, "<p>Too many sign-in attempts; wait a moment.</p>");
     res.set(http::field::retry_after, "1");
     return res;
@@ -219,6 +220,34 @@ HttpResponse Console::api(const HttpRequest& request, const ConsoleSessions::Ses
     const std::string_view target = request.target();
     operation.target(std::string("/") + std::string(target.substr(kMgmtPrefix.size())));
     return operate_(operation, session.access_key_id);
+  }
+  if (is_read(request)) return view(request, path);
+  return json_reply(http::status::not_found, {{"message", "No console API at " + std::string(path)}});
+}
+
+HttpResponse Console::view(const HttpRequest& request, std::string_view path) {
+  const std::string_view target = request.target();
+  const std::string_view query = path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
+  const auto param = [query](std::string_view name) -> std::optional<std::string> {
+    for (const auto& [raw_name, raw_value] : split_query(query))
+      if (raw_name == name) return percent_decode(raw_value);
+    return std::nullopt;
+  };
+  try {
+    if (path == "/console/api/overview") return json_reply(http::status::ok, console_overview(context_));
+    if (path == "/console/api/usage") {
+      const std::optional<std::string> plan = param("planId");
+      const std::optional<std::string> days = param("days");
+      if (!plan || plan->empty() || (days && *days != "30" && *days != "90"))
+        return json_reply(http::status::bad_request, {{"message", "usage needs planId, and days of 30 or 90"}});
+      return json_reply(http::status::ok,
+                        console_daily_usage(context_, *plan, param("keyId"), days && *days == "90" ? 90 : 30));
+    }
+  } catch (const StoreUnavailable& e) {
+    spdlog::error("console {}: store unavailable: {}", path, e.what());
+    HttpResponse res = json_reply(http::status::service_unavailable, {{"message", "The store is unavailable now"}});
+    res.set(http::field::retry_after, "1");
+    return res;
   }
   return json_reply(http::status::not_found, {{"message", "No console API at " + std::string(path)}});
 }

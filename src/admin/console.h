@@ -10,12 +10,15 @@
 //
 // The console's API reaches the management operations as the signed-in
 // access key: /console/api/mgmt/PATH is the management API's PATH, with
-// its JSON; GET /console/api/session tells who is signed in and the token.
+// its JSON. Beside them: GET /console/api/session (who is signed in, and
+// the token), GET /console/api/overview and GET /console/api/usage
+// ?planId=P[&keyId=K][&days=30|90] (see console_views.h).
 
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "admin/admin_context.h"
 #include "admin/console_sessions.h"
 #include "admin/sigv4.h"
 #include "core/clock.h"
@@ -31,7 +34,7 @@ class Console {
   using Operate = std::function<HttpResponse(const HttpRequest& request, const std::string& actor)>;
 
   // `credentials` is read at every sign-in, so that a reload is followed.
-  Console(const std::vector<AdminCredentials>& credentials, const Clock& clock, Operate operate, bool tls);
+  Console(const std::vector<AdminCredentials>& credentials, AdminContext& context, Operate operate, bool tls);
 
   static bool serves(std::string_view path) { return path == "/console" || path.starts_with("/console/"); }
   HttpResponse respond(const HttpRequest& request);
@@ -42,10 +45,11 @@ class Console {
   HttpResponse api(const HttpRequest& request, const ConsoleSessions::Session& session, std::string_view path);
   // A change that does not carry the session's token is refused.
   bool carries_token(const HttpRequest& request, const ConsoleSessions::Session& session) const;
-  std::int64_t now_s() const { return clock_.now() / kNanosPerSecond; }
+  HttpResponse view(const HttpRequest& request, std::string_view path);
+  std::int64_t now_s() const { return context_.now_s(); }
 
   const std::vector<AdminCredentials>& credentials_;
-  const Clock& clock_;
+  AdminContext& context_;
   Operate operate_;
   bool tls_;
   ConsoleSessions sessions_;

@@ -1,0 +1,25 @@
+#pragma once
+
+// What the owner console shows, read from the store on the admin thread.
+
+#include <boost/json.hpp>
+
+#include <optional>
+#include <string>
+
+#include "admin/admin_context.h"
+
+namespace tollgate {
+
+// APIs and their stages; plans (throttle, quota, stages, how many keys);
+// keys (name, customer, enabled, today's requests, and under each plan with
+// a quota what was used of it and its percentage); and the keys closest to
+// their quota, closest first. Never a key's value.
+boost::json::value console_overview(AdminContext& ctx);
+
+// Requests per day over the last `days` days (today included), oldest
+// first, for a plan's keys together or for one key under it.
+boost::json::value console_daily_usage(AdminContext& ctx, const std::string& plan_id,
+                                       const std::optional<std::string>& key_id, int days);
+
+}  // namespace tollgate
