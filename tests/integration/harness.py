@@ -86,15 +86,21 @@ def run_apply(yaml_text, data_dir, workdir, extra=()):
                           capture_output=True, text=True, timeout=30)
 
 
+def admin_credentials(data_dir):
+    """(access key id, secret) of the admin credentials generated in `data_dir`."""
+    parser = configparser.ConfigParser()
+    parser.read(os.path.join(data_dir, "admin-credentials"))
+    return parser["default"]["aws_access_key_id"], parser["default"]["aws_secret_access_key"]
+
+
 def aws_cli_env(data_dir, workdir):
     """The environment for /usr/bin/aws against the server of `data_dir`: its
     generated admin credentials, and no local AWS setup."""
-    parser = configparser.ConfigParser()
-    parser.read(os.path.join(data_dir, "admin-credentials"))
+    key_id, secret = admin_credentials(data_dir)
     nowhere = os.path.join(workdir, "no-such-aws-config")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TOLLGATE_"))}
-    env.update({"AWS_ACCESS_KEY_ID": parser["default"]["aws_access_key_id"],
-                "AWS_SECRET_ACCESS_KEY": parser["default"]["aws_secret_access_key"],
+    env.update({"AWS_ACCESS_KEY_ID": key_id,
+                "AWS_SECRET_ACCESS_KEY": secret,
                 "AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere, "AWS_PAGER": "",
                 "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true"})
     return env

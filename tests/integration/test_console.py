@@ -10,27 +10,19 @@ Runs the real binary (env TOLLGATE_BIN) and the echo backend on 127.0.0.1.
 
     python3 tests/integration/test_console.py [-v]
 """
-import configparser
 import http.client
 import json
-import os
 import shutil
 import tempfile
 import time
 import unittest
 import urllib.parse
 
-from harness import HOST, Backend, Gateway, keyed_echo_declaration, wait_until
+from harness import HOST, Backend, Gateway, admin_credentials, keyed_echo_declaration, wait_until
 
 API = "cons01"
 KEY = "console-test-key-0123456789"
 WAIT_S = 10.0
-
-
-def admin_credentials(gw):
-    parser = configparser.ConfigParser()
-    parser.read(os.path.join(gw.data_dir, "admin-credentials"))
-    return parser["default"]["aws_access_key_id"], parser["default"]["aws_secret_access_key"]
 
 
 class ConsoleTest(unittest.TestCase):
@@ -66,7 +58,7 @@ class ConsoleTest(unittest.TestCase):
             conn.close()
 
     def sign_in(self):
-        key_id, secret = admin_credentials(self.gw)
+        key_id, secret = admin_credentials(self.gw.data_dir)
         for _ in range(5):
             status, headers, _ = self.send("POST", "/console/session",
                                            {"access_key_id": key_id, "secret_access_key": secret})
@@ -101,7 +93,7 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(self.send("GET", "/console/api/session", cookie="tollgate_console=made-up")[0], 401)
 
     def test_wrong_credentials_are_refused(self):
-        key_id, _ = admin_credentials(self.gw)
+        key_id, _ = admin_credentials(self.gw.data_dir)
         status, headers, body = self.send("POST", "/console/session",
                                           {"access_key_id": key_id, "secret_access_key": "wrong"})
         self.assertIn(status, (401, 429))
@@ -115,7 +107,7 @@ class ConsoleTest(unittest.TestCase):
         self.assertIn("SameSite=Strict", flags)
         self.assertIn("Path=/console", flags)
         self.assertNotIn("Secure", flags)  # plain HTTP here; over TLS it is set
-        self.assertEqual(session["accessKeyId"], admin_credentials(self.gw)[0])
+        self.assertEqual(session["accessKeyId"], admin_credentials(self.gw.data_dir)[0])
         self.assertEqual(len(session["csrfToken"]), 43)
         status, _, page = self.send("GET", "/console", cookie=cookie.split(";")[0])
         self.assertEqual(status, 200)
