@@ -18,6 +18,9 @@ packages=(
   nginx haproxy wrk
   # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer.
   clang libclang-rt-14-dev
+  # The console's pages are built with Node (web/build.mjs), and tested in
+  # headless Chromium (tests/web/pages_e2e.mjs).
+  nodejs chromium
 )
 if [ "$#" -gt 0 ]; then packages+=("$@"); fi
 
@@ -25,6 +28,9 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Debian's nodejs comes without npm; a nodejs that bundles it (NodeSource's)
+# conflicts with Debian's npm package.
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi

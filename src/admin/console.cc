@@ -8,6 +8,7 @@
 
 #include "admin/console_views.h"
 #include "core/percent_encoding.h"
+#include "web/pages.h"
 
 namespace tollgate {
 namespace {
@@ -26,52 +27,6 @@ constexpr std::string_view kSignInForm = R"html(<h1>tollgate console</h1>
 <label>Secret access key <input name="secret_access_key" type="password" autocomplete="current-password" required></label>
 <button>Sign in</button></form>)html";
 
-// Until the console's build ships its pages: keys listed from the
-// management API, created, enabled and disabled through it.
-constexpr std::string_view kConsoleBody = R"html(<h1>tollgate console</h1>
-<form method="post" action="/console/session/end"><input type="hidden" name="csrf" value="{csrf}">
-<button>Sign out</button></form>
-<h2>API keys</h2>
-<form id="create"><label>New key named <input id="name" required></label><button>Create</button></form>
-<table id="keys"><thead><tr><th>Name</th><th>Id</th><th>Customer</th><th>Enabled</th><th></th></tr></thead>
-<tbody></tbody></table>
-<script>
-const csrf = document.querySelector('input[name=csrf]').value;
-async function call(method, path, body) {
-  const res = await fetch('/console/api/mgmt' + path, {method, headers: {'Content-Type': 'application/json',
-    'X-CSRF-Token': csrf}, body: body === undefined ? undefined : JSON.stringify(body)});
-  if (!res.ok) throw new Error(method + ' ' + path + ': ' + res.status);
-  return res.status === 204 ? null : res.json();
-}
-function cell(row, text) { const td = document.createElement('td'); td.textContent = text; row.appendChild(td); return td; }
-async function list() {
-  const body = await call('GET', '/apikeys?limit=500');
-  const tbody = document.querySelector('#keys tbody');
-  tbody.replaceChildren();
-  for (const key of body.item || []) {
-    const row = document.createElement('tr');
-    row.dataset.id = key.id;
-    cell(row, key.name); cell(row, key.id); cell(row, key.customerId || ''); cell(row, key.enabled ? 'yes' : 'no');
-    const button = document.createElement('button');
-    button.textContent = key.enabled ? 'Disable' : 'Enable';
-    button.addEventListener('click', async () => {
-      await call('PATCH', '/apikeys/' + encodeURIComponent(key.id),
-                 {patchOperations: [{op: 'replace', path: '/enabled', value: String(!key.enabled)}]});
-      list();
-    });
-    cell(row, '').appendChild(button);
-    tbody.appendChild(row);
-  }
-}
-document.getElementById('create').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  await call('POST', '/apikeys', {name: document.getElementById('name').value, enabled: true});
-  document.getElementById('name').value = '';
-  list();
-});
-list();
-</script>)html";
-
 HttpResponse page(http::status status, std::string_view body) {
   HttpResponse res{status, 11};
   res.set(http::field::content_type, "text/html; charset=utf-8");
@@ -81,7 +36,9 @@ HttpResponse page(http::status status, std::string_view body) {
           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
   res.set("X-Frame-Options", "DENY");
   res.set("X-Content-Type-Options", "nosniff");
-  res.set("Referrer-Policy", "no-referrer");
+  // Not no-referrer: a browser then sends "Origin: null" with a form, which
+  // the origin check refuses.
+  res.set("Referrer-Policy", "same-origin");
   res.body() = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>tollgate console</title>";
   res.body() += kStyle;
   res.body() += "</head><body>";
@@ -161,9 +118,11 @@ HttpResponse Console::respond(const HttpRequest& request) {
     return sign_out(request, id);
   }
   if ((path == "/console" || path == "/console/") && is_read(request)) {
-    std::string body(kConsoleBody);
-    body.replace(body.find("{csrf}"), 6, session->csrf_token);
-    return page(http::status::ok, body);
+    // The built page, whole; it asks /console/api/session for its token.
+    HttpResponse res = page(http::status::ok, "");
+    res.body() = kConsolePageHtml;
+    res.prepare_payload();
+    return res;
   }
   return json_reply(http::status::not_found, {{"message", "No console page at " + std::string(path)}});
 }

@@ -8,6 +8,7 @@
 #include "core/utc_date.h"
 #include "gate/gate.h"
 #include "limits/quota_window.h"
+#include "web/pages.h"
 
 namespace tollgate {
 namespace json = boost::json;
@@ -25,43 +26,6 @@ struct UsagePage::PlanUsage {
 };
 
 namespace {
-
-// The page until the console's build ships its own: a form that asks the
-// API with the key in a header, so the key is never in a URL or a log.
-constexpr std::string_view kPage = R"html(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>API usage</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:sans-serif;max-width:48em;margin:2em auto;padding:0 1em}
-table{border-collapse:collapse}td,th{padding:.2em .6em;text-align:right}
-.bar{background:#4a7;height:.8em;display:inline-block}</style></head>
-<body><h1>API usage</h1>
-<form id="ask"><label>API key <input id="key" type="password" autocomplete="off" required></label>
-<button>Show</button></form><div id="out" aria-live="polite"></div>
-<script>
-const out = document.getElementById('out');
-function add(parent, tag, text) { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; parent.appendChild(e); return e; }
-document.getElementById('ask').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  out.replaceChildren();
-  const res = await fetch(location.pathname.replace(/\/$/, '') + '/api', {headers: {'x-api-key': document.getElementById('key').value}});
-  if (!res.ok) { add(out, 'p', res.status === 429 ? 'Too many tries; wait a little.' : 'No usage for this key.'); return; }
-  const body = await res.json();
-  for (const plan of body.plans) {
-    add(out, 'h2', plan.name);
-    if (plan.throttle) add(out, 'p', `Throttle: ${plan.throttle.rateLimit} requests/s, bursts of ${plan.throttle.burstLimit}`);
-    if (plan.quota) add(out, 'p', `Quota: ${plan.quota.remaining} of ${plan.quota.limit} left this ${plan.quota.period.toLowerCase()}, until ${plan.quota.resetsAt}`);
-    const most = Math.max(1, ...plan.daily.map(d => d.used));
-    const table = add(out, 'table');
-    for (const d of plan.daily) {
-      const row = add(table, 'tr');
-      add(row, 'td', d.date); add(row, 'td', d.used);
-      add(add(row, 'td'), 'span').className = 'bar';
-      row.lastChild.firstChild.style.width = (10 * d.used / most) + 'em';
-    }
-  }
-});
-</script></body></html>
-)html";
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
@@ -126,7 +90,7 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
     reply.add("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
                                          "connect-src 'self'; form-action 'none'; frame-ancestors 'none'");
     reply.add("X-Content-Type-Options", "nosniff");
-    reply.body() = kPage;
+    reply.body() = kUsagePageHtml;
     co_return;
   }
 

@@ -109,9 +109,14 @@ class ConsoleTest(unittest.TestCase):
         self.assertNotIn("Secure", flags)  # plain HTTP here; over TLS it is set
         self.assertEqual(session["accessKeyId"], admin_credentials(self.gw.data_dir)[0])
         self.assertEqual(len(session["csrfToken"]), 43)
-        status, _, page = self.send("GET", "/console", cookie=cookie.split(";")[0])
+        # Signed in, /console is the built page (with uPlot inlined); it
+        # holds no token, which only the session's own requests can read.
+        status, headers, page = self.send("GET", "/console", cookie=cookie.split(";")[0])
         self.assertEqual(status, 200)
-        self.assertIn(session["csrfToken"].encode(), page)
+        self.assertIn(b'<table id="keys">', page)
+        self.assertIn(b"uPlot", page)
+        self.assertNotIn(session["csrfToken"].encode(), page)
+        self.assertIn("frame-ancestors 'none'", headers["Content-Security-Policy"])
 
     def test_changes_need_the_csrf_token_and_this_origin(self):
         cookie, session = self.sign_in()
