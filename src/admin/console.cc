@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 
 #include "admin/console_views.h"
@@ -140,7 +141,10 @@ HttpResponse Console::sign_in(const HttpRequest& request) {
                        return c.access_key_id == *key_id && same_secret(c.secret_access_key, *secret);
                      });
   if (!known) {
-    spdlog::warn("console sign-in refused{}", key_id ? " for access key " + *key_id : std::string());
+    // What was typed is logged only if it looks like an access key id.
+    const bool loggable = key_id && key_id->size() <= 128 &&
+                          std::all_of(key_id->begin(), key_id->end(), [](char c) { return std::isalnum(c & 0xFF); });
+    spdlog::warn("console sign-in refused{}", loggable ? " for access key " + *key_id : std::string());
     return page(http::status::unauthorized, std::string("<p>Wrong access key id or secret.</p>") +
                                                 std::string(kSignInForm));
   }

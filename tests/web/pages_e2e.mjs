@@ -70,6 +70,8 @@ try {
   await page.click('#create-key button');
   const row = page.locator('#keys tbody tr[data-name="made-in-browser"]');
   await row.waitFor();
+  await page.waitForFunction(() => document.querySelector('#notice').textContent.includes('Its value'));
+  const shown = (await page.textContent('#notice')).match(/Its value: (\S+)$/)[1];
   const keyId = await row.getAttribute('data-id');
   await page.selectOption('#attach select[name=plan]', env('PLAN_ID'));
   await page.selectOption('#attach select[name=key]', keyId);
@@ -79,6 +81,7 @@ try {
     const res = await fetch(`/console/api/mgmt/apikeys/${id}?includeValue=true`);
     return (await res.json()).value;
   }, keyId);
+  assert.equal(shown, value);
   await waitFor('the data plane serving the new key', async () => (await dataStatus(value)) === 200);
   for (let i = 1; i < 5; ++i) assert.equal(await dataStatus(value), 200);
 

@@ -53,6 +53,7 @@ const change = (method, path, body) => request(method, '/console/api/mgmt' + pat
 
 async function guarded(action) {
   $('#problem').textContent = '';
+  $('#notice').textContent = '';
   try {
     await action();
   } catch (e) {
@@ -124,9 +125,11 @@ $('#create-key').addEventListener('submit', (ev) => {
   guarded(async () => {
     const body = { name: form.name.value, enabled: true };
     if (form.customerId.value) body.customerId = form.customerId.value;
-    await change('POST', '/apikeys', body);
+    const created = await change('POST', '/apikeys', body);
     form.reset();
     await load();
+    // The owner hands the value to the customer; it is in no list.
+    $('#notice').textContent = `Key ${created.name} created. Its value: ${created.value}`;
   });
 });
 
