@@ -1,6 +1,7 @@
 #include "http/usage_page.h"
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <map>
@@ -122,7 +123,7 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
 
   const std::int64_t today = day_of_unix_seconds(now_s);
   const std::int64_t first_day = today - options_.days + 1;
-  std::optional<std::string> failure;
+  bool failed = false;
   auto read_store = [&]() -> Task<void> {
     try {
       for (PlanUsage& p : plans) {
@@ -130,21 +131,22 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
         if (p.quota && !p.used) p.used = quota_used_between(store_, p.id, key_id, p.window.first_day, p.window.last_day);
       }
     } catch (const std::exception& e) {
-      failure = e.what();
+      spdlog::error("usage page: the store could not be read: {}", e.what());
+      failed = true;
     }
     co_return;
   };
   co_await asio::co_spawn(store_executor_, read_store(), asio::use_awaitable_t<Executor>{});
-  if (failure) {
+  if (failed) {
     set_error_reply(reply, 503, "ServiceUnavailableException", "Usage cannot be read now; retry later");
     reply.add("Retry-After", "1");
     co_return;
   }
-  set_json_reply(reply, 200, api_answer(plans, key_id));
+  set_json_reply(reply, 200, api_answer(plans, key_id, first_day, today));
 }
 
-json::value UsagePage::api_answer(const std::vector<PlanUsage>& plans, std::string_view key_id) const {
-  const std::int64_t today = day_of_unix_seconds(clock_.now() / kNanosPerSecond);
+json::value UsagePage::api_answer(const std::vector<PlanUsage>& plans, std::string_view key_id,
+                                  std::int64_t first_day, std::int64_t last_day) const {
   json::array out;
   for (const PlanUsage& p : plans) {
     json::object plan{{"id", p.id}, {"name", p.name}};
@@ -163,7 +165,7 @@ json::value UsagePage::api_answer(const std::vector<PlanUsage>& plans, std::stri
     std::map<std::int64_t, std::int64_t> by_day;
     for (const DailyUsage& d : p.days) by_day[d.day] += d.used;
     json::array daily;
-    for (std::int64_t day = today - options_.days + 1; day <= today; ++day)
+    for (std::int64_t day = first_day; day <= last_day; ++day)
       daily.push_back(json::object{{"date", format_date(day)}, {"used", by_day[day]}});
     plan["daily"] = std::move(daily);
     out.push_back(std::move(plan));

@@ -49,7 +49,9 @@ class UsagePage {
  private:
   struct PlanUsage;
   bool allow(const asio::ip::address& peer);
-  boost::json::value api_answer(const std::vector<PlanUsage>& plans, std::string_view key_id) const;
+  // The days shown are [first_day, last_day], those the store was read for.
+  boost::json::value api_answer(const std::vector<PlanUsage>& plans, std::string_view key_id,
+                                std::int64_t first_day, std::int64_t last_day) const;
 
   Options options_;
   Store& store_;
