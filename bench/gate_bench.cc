@@ -19,6 +19,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -115,7 +116,8 @@ struct Fixture {
   std::vector<std::string_view> key_order;
 };
 
-ControlState bench_state(std::int64_t n, std::vector<std::string>& key_values) {
+// With `spent`, the plan's quota is 0: every decision is a refusal.
+ControlState bench_state(std::int64_t n, std::vector<std::string>& key_values, bool spent) {
   ControlState s;
   s.account.throttle = Throttle{1e9, 1'000'000'000};
   RestApi api;
@@ -138,7 +140,7 @@ ControlState bench_state(std::int64_t n, std::vector<std::string>& key_values) {
   plan.name = "bench";
   plan.api_stages = {{"bench01", "prod", {}}};
   plan.throttle = Throttle{1e9, 1'000'000'000};
-  plan.quota = Quota{std::int64_t{1} << 40, 0, QuotaPeriod::kMonth};
+  plan.quota = Quota{spent ? 0 : std::int64_t{1} << 40, 0, QuotaPeriod::kMonth};
   s.usage_plans.push_back(plan);
 
   key_values.reserve(n);
@@ -161,11 +163,11 @@ ControlState bench_state(std::int64_t n, std::vector<std::string>& key_values) {
 }
 
 // With `hashed`, the store keeps the keys hashed (--hash-keys).
-Fixture& fixture(std::int64_t n, bool hashed) {
+Fixture& fixture(std::int64_t n, bool hashed, bool spent) {
   static std::mutex mutex;
-  static std::map<std::pair<std::int64_t, bool>, std::unique_ptr<Fixture>> cache;
+  static std::map<std::tuple<std::int64_t, bool, bool>, std::unique_ptr<Fixture>> cache;
   std::lock_guard lock(mutex);
-  auto& slot = cache[{n, hashed}];
+  auto& slot = cache[{n, hashed, spent}];
   if (slot) return *slot;
   slot = std::make_unique<Fixture>();
   Fixture& f = *slot;
@@ -173,7 +175,7 @@ Fixture& fixture(std::int64_t n, bool hashed) {
   {
     // Scoped: the control state of a million keys is large and not needed
     // once the catalog is built.
-    ControlState state = bench_state(n, key_values);
+    ControlState state = bench_state(n, key_values, spent);
     std::shared_ptr<const KeyHasher> hasher;
     if (hashed) {
       hasher = std::make_shared<const KeyHasher>(std::string(32, 's'));
@@ -205,9 +207,10 @@ Fixture& fixture(std::int64_t n, bool hashed) {
 // (the fixture is shared), so restarting time would find them in debt.
 std::atomic<UnixNanos> g_clock{kStartS * kNanosPerSecond};
 
-void run_admit(benchmark::State& state, bool hashed) {
+// Every decision must be `expected`.
+void run_admit(benchmark::State& state, bool hashed, Verdict expected = Verdict::kAllow) {
   const std::int64_t n = state.range(0);
-  Fixture& f = fixture(n, hashed);
+  Fixture& f = fixture(n, hashed, expected == Verdict::kQuotaExceeded);
   PathParams probe;
   if (!f.stage || f.catalog->key_count() != static_cast<std::size_t>(n) ||
       f.stage->routes.match(kPath, kMethod, probe) == RouteTree::kNoMatch) {
@@ -237,7 +240,7 @@ void run_admit(benchmark::State& state, bool hashed) {
     const std::uint32_t index = stage.routes.match(kPath, kMethod, params);
     const GateDecision d = admit(catalog, stage, index, key, now);
     benchmark::DoNotOptimize(d);
-    refused += d.verdict != Verdict::kAllow;
+    refused += d.verdict != expected;
     ++decisions;
   }
   t_counting = false;
@@ -246,7 +249,7 @@ void run_admit(benchmark::State& state, bool hashed) {
   while (seen < now && !g_clock.compare_exchange_weak(seen, now)) {
   }
   if (refused != 0) {
-    state.SkipWithError("some decisions were not kAllow");
+    state.SkipWithError("some decisions were not the expected verdict");
     return;
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(decisions));
@@ -258,9 +261,12 @@ void run_admit(benchmark::State& state, bool hashed) {
 void BM_Admit(benchmark::State& state) { run_admit(state, false); }
 // The same with the keys stored hashed: one HMAC-SHA256 more per decision.
 void BM_AdmitHashedKey(benchmark::State& state) { run_admit(state, true); }
+// Refused for a spent quota: the refusal is counted for the console's chart.
+void BM_AdmitQuotaSpent(benchmark::State& state) { run_admit(state, false, Verdict::kQuotaExceeded); }
 
 BENCHMARK(BM_Admit)->Arg(1)->Arg(10'000)->Arg(1'000'000)->MinTime(1.0)->UseRealTime();
 BENCHMARK(BM_AdmitHashedKey)->Arg(1)->Arg(10'000)->Arg(1'000'000)->MinTime(1.0)->UseRealTime();
+BENCHMARK(BM_AdmitQuotaSpent)->Arg(1)->Arg(1'000'000)->MinTime(1.0)->UseRealTime();
 // Two threads: with one key both hit the same key's limits (a hot key); with
 // more they share only the account bucket.
 BENCHMARK(BM_Admit)->Arg(1)->Arg(10'000)->Arg(1'000'000)->Threads(2)->MinTime(1.0)->UseRealTime();

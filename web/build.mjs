@@ -29,7 +29,7 @@ const styles = [join(uplot, 'uPlot.min.css'), join(src, 'common.css')];
 const charts = [join(uplot, 'uPlot.iife.min.js'), join(src, 'daily_chart.js')];
 const pages = {
   kUsagePageHtml: page('usage.html', styles, [...charts, join(src, 'usage.js')]),
-  kConsolePageHtml: page('console.html', styles, [...charts, join(src, 'console.js')]),
+  kConsolePageHtml: page('console.html', styles, [...charts, join(src, 'outcome_chart.js'), join(src, 'console.js')]),
 };
 
 const delimiter = 'tollgate_web';

@@ -206,6 +206,13 @@ HttpResponse Console::view(const HttpRequest& request, std::string_view path) {
       return json_reply(http::status::ok,
                         console_daily_usage(context_, *plan, param("keyId"), days && *days == "90" ? 90 : 30));
     }
+    if (path == "/console/api/recent") {
+      const std::optional<std::string> plan = param("planId");
+      const std::optional<std::string> key = param("keyId");
+      if (!plan || plan->empty() || (key && key->empty()))
+        return json_reply(http::status::bad_request, {{"message", "recent needs planId, and a keyId if any"}});
+      return json_reply(http::status::ok, console_recent_requests(context_, *plan, key));
+    }
   } catch (const StoreUnavailable& e) {
     spdlog::error("console {}: store unavailable: {}", path, e.what());
     HttpResponse res = json_reply(http::status::service_unavailable, {{"message", "The store is unavailable now"}});

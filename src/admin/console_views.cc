@@ -142,4 +142,28 @@ json::value console_daily_usage(AdminContext& ctx, const std::string& plan_id,
   return answer;
 }
 
+json::value console_recent_requests(AdminContext& ctx, const std::string& plan_id,
+                                    const std::optional<std::string>& key_id) {
+  constexpr std::int64_t kMinutesShown = 60;
+  ctx.meter.flush();
+  const std::int64_t now = ctx.now_s();
+  const std::int64_t last = now / 60;
+  const std::int64_t first = last - kMinutesShown + 1;
+  std::map<std::int64_t, MinuteCounts> by_minute;
+  for (const MinuteCounts& c : ctx.store.minute_counts(plan_id, key_id.value_or(""), first, last))
+    by_minute[c.minute] = c;
+  json::array minutes;
+  for (std::int64_t minute = first; minute <= last; ++minute) {
+    const MinuteCounts& c = by_minute[minute];
+    minutes.push_back(json::object{{"start", minute * 60},
+                                   {"seconds", minute == last ? now - minute * 60 + 1 : 60},
+                                   {"allowed", c.allowed},
+                                   {"throttled", c.throttled},
+                                   {"quotaExceeded", c.quota_exceeded}});
+  }
+  json::object answer{{"planId", plan_id}, {"minutes", std::move(minutes)}};
+  if (key_id) answer["keyId"] = *key_id;
+  return answer;
+}
+
 }  // namespace tollgate

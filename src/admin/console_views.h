@@ -22,4 +22,10 @@ boost::json::value console_overview(AdminContext& ctx);
 boost::json::value console_daily_usage(AdminContext& ctx, const std::string& plan_id,
                                        const std::optional<std::string>& key_id, int days);
 
+// Requests by outcome (allowed, throttled, quota exceeded) in each minute of
+// the last hour, oldest first, for a plan's keys together or for one key
+// under it. The last minute is the current one, `seconds` long so far.
+boost::json::value console_recent_requests(AdminContext& ctx, const std::string& plan_id,
+                                           const std::optional<std::string>& key_id);
+
 }  // namespace tollgate

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "limits/quota_window.h"
+#include "metering/usage_slot.h"
 
 namespace tollgate {
 namespace {
@@ -108,6 +109,12 @@ KeyBinding find_binding(const Catalog& catalog, const StageEntry& stage, std::op
   return keys.enabled(*key) ? keys.binding(*key, &stage) : KeyBinding{};
 }
 
+// Counts a refused request of a key under a plan toward the console's
+// chart of the last hour.
+void count_refusal(const KeyBinding& b, UnixNanos now, RefusalKind why) {
+  if (b.usage) b.usage->count_refusal(now / (kNanosPerSecond * 60), why);
+}
+
 }  // namespace
 
 bool key_may_call(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
@@ -155,6 +162,7 @@ GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_
         quota->give_back();
     }
     if (s.bucket) {
+      count_refusal(binding, now, RefusalKind::kThrottled);
       d.verdict = Verdict::kThrottled;
       d.retry_after_s = static_cast<std::int32_t>(ceil_seconds(wait_ns));
       d.report = bucket_report(s, now);
@@ -163,6 +171,7 @@ GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_
     } else if (quota->awaits_lease()) {
       d.verdict = Verdict::kAwaitLease;
     } else {
+      count_refusal(binding, now, RefusalKind::kQuotaExceeded);
       d.verdict = Verdict::kQuotaExceeded;
       d.retry_after_s = static_cast<std::int32_t>(quota->seconds_to_reset());
       d.report = quota->report();
@@ -184,6 +193,12 @@ std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const StageEntry& 
   const KeyBinding binding = find_binding(catalog, stage, api_key, key_id);
   if (!binding.plan || !binding.plan->quota) return std::nullopt;
   return QuotaStep(binding, catalog.quota_leased(), now).claim(binding, key_id);
+}
+
+void count_quota_refusal(const Catalog& catalog, const StageEntry& stage, std::optional<std::string_view> api_key,
+                         UnixNanos now) {
+  std::string_view key_id;
+  count_refusal(find_binding(catalog, stage, api_key, key_id), now, RefusalKind::kQuotaExceeded);
 }
 
 }  // namespace tollgate

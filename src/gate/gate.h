@@ -60,4 +60,9 @@ const KeyTable::Record* find_key(const Catalog& catalog, std::string_view api_ke
 std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const StageEntry& stage,
                                       std::optional<std::string_view> api_key, UnixNanos now);
 
+// Counts, toward the key's requests by outcome, a request refused for its
+// quota outside admit(): one that waited for a lease in vain.
+void count_quota_refusal(const Catalog& catalog, const StageEntry& stage, std::optional<std::string_view> api_key,
+                         UnixNanos now);
+
 }  // namespace tollgate

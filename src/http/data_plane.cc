@@ -537,6 +537,9 @@ Task<DataPlane::Decided> DataPlane::decide_after_lease(Exchange& exchange, Reque
   } else {
     // Other requests took each lease before this one could: the quota's
     // last units are being spent, on this node or others.
+    std::uint32_t index = 0;
+    if (const StageEntry* stage = route(exchange, record, index))
+      count_quota_refusal(*record.catalog, *stage, api_key_of(exchange.request), clock_.now());
     record.outcome = Outcome::kQuotaExceeded;
     refuse(reply, record.outcome);
   }

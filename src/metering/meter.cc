@@ -19,11 +19,14 @@ Meter::Meter(Store& store, CounterFile& counters, const Clock& clock, Options op
   const std::size_t known = store_.meter_slot_count();
   ids_.reserve(ids_.size() + known);
   entries_.reserve(ids_.size() + known);
-  store_.scan_meter_slots([this](const MeterSlot& m) {
-    Entry& e = entry_for(ids_.intern(m.plan_id, m.key_id).id);
+  const std::int64_t minute = current_minute();
+  store_.scan_meter_slots([this, minute](const MeterSlot& m) {
+    const std::uint32_t id = ids_.intern(m.plan_id, m.key_id).id;
+    Entry& e = entry_for(id);
     if (e.slot) return;  // the store has one slot per pair
     e.slot = &counters_.slot(m.slot);
     for (int p = 0; p < 2; ++p) e.set_flushed(p, {m.flushed[p].day, m.flushed[p].count});
+    mark_recent_minutes(id, *e.slot, minute);
   });
   entries_.resize(ids_.size());
   last_flush_ns_ = clock_.now();
@@ -76,12 +79,12 @@ std::vector<Meter::Member> Meter::register_locked(
     Entry& e = fresh.emplace_back();
     e.slot = &counters_.slot(index);
     for (int p = 0; p < 2; ++p) {
-      const DayCount c = e.slot->read(p);
+      const PeriodCount c = e.slot->read(p);
       e.set_flushed(p, c);
       // The store's row starts at "never counted", which an empty word
       // matches: only stale words need a mark, and a first start with a
       // million new slots writes two million fewer rows.
-      if (c.day >= 0 || c.count != 0) marks.push_back({index, p, c.day, c.count});
+      if (c.period >= 0 || c.count != 0) marks.push_back({index, p, c.period, c.count});
     }
   }
   store_.add_usage({}, marks);
@@ -90,10 +93,14 @@ std::vector<Meter::Member> Meter::register_locked(
   std::vector<Member> out;
   out.reserve(fresh.size());
   entries_.resize(std::max(entries_.size(), ids_.size() + fresh.size()));
+  const std::int64_t minute = current_minute();
   for (std::size_t i = 0; i < fresh.size(); ++i) {
     const std::uint32_t id = ids_.intern(plan_keys[i].first, plan_keys[i].second).id;
     Entry& e = entry_for(id);
-    if (!e.slot) e = fresh[i];  // else listed twice: the first slot stands
+    if (!e.slot) {
+      e = fresh[i];
+      mark_recent_minutes(id, *e.slot, minute);
+    }  // else listed twice: the first slot stands
     out.push_back({e.slot, id});
   }
   return out;
@@ -125,27 +132,34 @@ void Meter::run() {
 
 bool Meter::flush() {
   std::lock_guard lock(mutex_);
+  const std::int64_t minute = current_minute();
+  MinuteBatch minutes;
   std::vector<UsageDelta> deltas;
   std::vector<SlotWatermark> marks;
   std::vector<std::uint32_t> marked;  // the entry of each mark
   for (std::uint32_t id = 0; id < entries_.size(); ++id) {
     const Entry& e = entries_[id];
     if (!e.slot) continue;
+    std::int64_t served = 0;
     for (int p = 0; p < 2; ++p) {
-      const DayCount now = e.slot->read(p);
-      const DayCount was = e.flushed(p);
+      const PeriodCount now = e.slot->read(p);
+      const PeriodCount was = e.flushed(p);
       // A word moved on to a later day starts again from zero; an earlier
       // day (a clock stepped back across midnight) was already counted.
-      if (now.day < 0 || now.day < was.day || (now.day == was.day && now.count == was.count)) continue;
-      const std::int64_t delta = now.day == was.day ? now.count - was.count : now.count;
-      if (delta > 0) deltas.push_back({ids_.plan_id(id), ids_.key_id(id), now.day, delta});
-      marks.push_back({counters_.index_of(*e.slot), p, now.day, now.count});
+      if (now.period < 0 || now.period < was.period || (now.period == was.period && now.count == was.count))
+        continue;
+      const std::int64_t delta = now.period == was.period ? now.count - was.count : now.count;
+      if (delta > 0) deltas.push_back({ids_.plan_id(id), ids_.key_id(id), now.period, delta});
+      served += std::max<std::int64_t>(0, delta);
+      marks.push_back({counters_.index_of(*e.slot), p, now.period, now.count});
       marked.push_back(id);
     }
+    collect_minutes(id, *e.slot, minute, served, minutes);
   }
-  if (!marks.empty()) {
+  if (!marks.empty() || !minutes.deltas.empty()) {
+    for (auto& [plan_minute, counts] : minutes.plan_totals) minutes.deltas.push_back({plan_minute.first, "", counts});
     try {
-      store_.add_usage(deltas, marks);
+      store_.add_usage(deltas, marks, minutes.deltas);
       flush_outage_.succeeded();
     } catch (const std::exception& e) {
       flush_outage_.failed(e);
@@ -153,10 +167,87 @@ bool Meter::flush() {
     }
     for (std::size_t i = 0; i < marks.size(); ++i)
       entries_[marked[i]].set_flushed(marks[i].parity, {marks[i].day, marks[i].count});
+    for (const auto& [id, refusals] : minutes.marks) minute_marks_[id] = refusals;
     counters_.sync();
   }
+  forget_minute_marks(minute);
   last_flush_ns_ = clock_.now();
   return true;
+}
+
+std::int64_t Meter::current_minute() const { return clock_.now() / (kNanosPerSecond * 60); }
+
+namespace {
+
+// A pair's refusal words, each with its minute.
+using RefusalWords = PeriodCount[2][kRefusalKinds];
+
+bool any_recent(const RefusalWords& words, std::int64_t minute) {
+  for (const auto& parity : words)
+    for (const PeriodCount& word : parity)
+      if (word.period >= minute - 1) return true;
+  return false;
+}
+
+void read_refusals(const UsageSlot& slot, RefusalWords& words) {
+  for (int p = 0; p < 2; ++p)
+    for (int r = 0; r < kRefusalKinds; ++r) words[p][r] = slot.read_refusals(p, static_cast<RefusalKind>(r));
+}
+
+MinuteCounts& counts_of(std::vector<MinuteCounts>& counted, std::int64_t minute) {
+  for (MinuteCounts& c : counted)
+    if (c.minute == minute) return c;
+  return counted.emplace_back(MinuteCounts{minute});
+}
+
+}  // namespace
+
+void Meter::mark_recent_minutes(std::uint32_t id, const UsageSlot& slot, std::int64_t minute) {
+  MinuteMarks marks;
+  read_refusals(slot, marks.words);
+  if (any_recent(marks.words, minute)) minute_marks_[id] = marks;
+}
+
+void Meter::collect_minutes(std::uint32_t id, const UsageSlot& slot, std::int64_t minute, std::int64_t served,
+                            MinuteBatch& batch) {
+  RefusalWords now;
+  read_refusals(slot, now);
+  // Nothing refused lately and nothing served since the last flush: the
+  // common case with many keys, decided without a lookup.
+  if (served == 0 && !any_recent(now, minute)) return;
+  const auto known = minute_marks_.find(id);
+  MinuteMarks marks = known == minute_marks_.end() ? MinuteMarks{} : known->second;
+  // What was served since the last flush is put in the current minute.
+  std::vector<MinuteCounts> counted;
+  if (served > 0) counts_of(counted, minute).allowed = served;
+  for (int p = 0; p < 2; ++p)
+    for (int r = 0; r < kRefusalKinds; ++r) {
+      const PeriodCount n = now[p][r];
+      PeriodCount& was = marks.words[p][r];
+      if (n.period < 0 || n.period < was.period) continue;
+      if (known == minute_marks_.end() && n.period < minute - 1) continue;
+      const std::int64_t delta = n.period == was.period ? n.count - was.count : n.count;
+      was = n;
+      if (delta <= 0) continue;
+      MinuteCounts& c = counts_of(counted, n.period);
+      (static_cast<RefusalKind>(r) == RefusalKind::kThrottled ? c.throttled : c.quota_exceeded) += delta;
+    }
+  if (counted.empty()) return;
+  const std::string plan_id = ids_.plan_id(id);
+  const std::string key_id = ids_.key_id(id);
+  for (const MinuteCounts& c : counted) {
+    batch.deltas.push_back({plan_id, key_id, c});
+    MinuteCounts& total = batch.plan_totals[{plan_id, c.minute}];
+    total.minute = c.minute;
+    total.allowed += c.allowed;
+    total.throttled += c.throttled;
+    total.quota_exceeded += c.quota_exceeded;
+  }
+  batch.marks.emplace_back(id, marks);
+}
+
+void Meter::forget_minute_marks(std::int64_t minute) {
+  std::erase_if(minute_marks_, [minute](const auto& entry) { return !any_recent(entry.second.words, minute); });
 }
 
 double Meter::flush_lag_seconds() const {
@@ -164,6 +255,17 @@ double Meter::flush_lag_seconds() const {
 }
 
 void Meter::prune() {
+  // Per-minute counts are few minutes deep: a sweep every ten keeps them so.
+  constexpr std::int64_t kMinutePruneEvery = 10;
+  const std::int64_t minute = current_minute();
+  if (minute - last_minute_prune_ >= kMinutePruneEvery) {
+    try {
+      store_.prune_minute_counts(minute - kMinuteCountsKept);
+      last_minute_prune_ = minute;
+    } catch (const std::exception& e) {
+      spdlog::error("per-minute counts prune failed, will retry: {}", e.what());
+    }
+  }
   const std::int64_t today = day_of_unix_seconds(clock_.now() / kNanosPerSecond);
   if (today == last_prune_day_ || options_.retention_days <= 0) return;
   try {

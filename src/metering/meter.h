@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -64,13 +66,33 @@ class Meter {
     std::int32_t flushed_day[2] = {-1, -1};
     std::int64_t flushed_count[2] = {0, 0};
 
-    DayCount flushed(int parity) const { return {flushed_day[parity], flushed_count[parity]}; }
-    void set_flushed(int parity, DayCount c) {
-      flushed_day[parity] = static_cast<std::int32_t>(c.day);
+    PeriodCount flushed(int parity) const { return {flushed_day[parity], flushed_count[parity]}; }
+    void set_flushed(int parity, PeriodCount c) {
+      flushed_day[parity] = static_cast<std::int32_t>(c.period);
       flushed_count[parity] = c.count;
     }
   };
   static_assert(sizeof(Entry) == 32);
+  // What was written of one pair's refusal words. Kept only for pairs
+  // refused in the last two minutes: a word holding an older minute was
+  // written (or, after an outage of the store over a minute, lost).
+  struct MinuteMarks {
+    PeriodCount words[2][kRefusalKinds];
+  };
+  // Per-minute counts to write in one flush, and the marks they make.
+  struct MinuteBatch {
+    std::vector<MinuteDelta> deltas;
+    std::map<std::pair<std::string, std::int64_t>, MinuteCounts> plan_totals;
+    std::vector<std::pair<std::uint32_t, MinuteMarks>> marks;
+  };
+  // Adds a pair's counts of recent minutes to `batch`: `served` since the
+  // last flush, and what it was refused.
+  void collect_minutes(std::uint32_t id, const UsageSlot& slot, std::int64_t minute, std::int64_t served,
+                       MinuteBatch& batch);
+  void forget_minute_marks(std::int64_t minute);
+  // Marks the pair's recent words as written: they were, by the last run.
+  void mark_recent_minutes(std::uint32_t id, const UsageSlot& slot, std::int64_t minute);
+  std::int64_t current_minute() const;
   std::vector<Member> register_locked(const std::vector<std::pair<std::string, std::string>>& plan_keys);
   void run();
   void prune();
@@ -81,6 +103,8 @@ class Meter {
   Options options_;
   std::mutex mutex_;  // guards entries_ and serialises flushes
   OutageLog flush_outage_{"usage flush (counts stay in the counter file meanwhile)"};
+  std::unordered_map<std::uint32_t, MinuteMarks> minute_marks_;
+  std::int64_t last_minute_prune_ = -1;
   Entry& entry_for(std::uint32_t id);  // grows entries_ to hold `id`
 
   std::unique_ptr<KeyPlanIds> own_ids_;

@@ -5,52 +5,75 @@
 
 namespace tollgate {
 
-// Requests served on one UTC day, as the meter sees one parity word.
-struct DayCount {
-  std::int64_t day = -1;  // days since the epoch; -1: never counted
+// A count and the period (day or minute since the epoch) it is of.
+struct PeriodCount {
+  std::int64_t period = -1;  // -1: never counted
   std::int64_t count = 0;
 };
 
-// The served-request counter of one key under one plan, per UTC day. Two
-// words, one for even and one for odd days, each packing (day, count): the
-// gate counts into today's word, resetting it when it still holds the day
-// before yesterday, which the meter flushed long ago. So a day's count is
-// exact whatever the flush timing. Lives in a memory-mapped file
-// (counter_file.h) so that a crash loses no count. Lock-free.
-class alignas(64) UsageSlot {
- public:
-  static constexpr int kCountBits = 40;
+// Why the gate refused a request of a key, as the per-minute counts tell
+// them apart. A request refused by a stage or account throttle is throttled.
+enum class RefusalKind : std::uint8_t { kThrottled, kQuotaExceeded, kCount };
+constexpr int kRefusalKinds = static_cast<int>(RefusalKind::kCount);
 
-  void count(std::int64_t day) {
-    std::atomic<std::uint64_t>& w = words_[day & 1];
-    std::uint64_t word = w.load(std::memory_order_relaxed);
+// One word packing (period, count): counting into a later period starts it
+// again from one. The stored period is period + 1, so that an all-zero
+// (fresh) word means "never". Lock-free.
+template <int kCountBits>
+class PeriodCountWord {
+ public:
+  void count(std::int64_t period) {
+    std::uint64_t word = word_.load(std::memory_order_relaxed);
     for (;;) {
-      const std::uint64_t next = day_of(word) == day ? word + 1 : pack(day, 1);
-      if (w.compare_exchange_weak(word, next, std::memory_order_relaxed)) return;
+      const std::uint64_t next = period_of(word) == period ? word + 1 : pack(period, 1);
+      if (word_.compare_exchange_weak(word, next, std::memory_order_relaxed)) return;
     }
   }
-  DayCount read(int parity) const {
-    const std::uint64_t word = words_[parity].load(std::memory_order_relaxed);
+  PeriodCount read() const {
+    const std::uint64_t word = word_.load(std::memory_order_relaxed);
     if (word == 0) return {};
-    return {day_of(word), static_cast<std::int64_t>(word & kCountMask)};
-  }
-  // Served on `day`, according to this slot (0 if the word moved on).
-  std::int64_t served_on(std::int64_t day) const {
-    const DayCount c = read(static_cast<int>(day & 1));
-    return c.day == day ? c.count : 0;
+    return {period_of(word), static_cast<std::int64_t>(word & kCountMask)};
   }
 
  private:
   static constexpr std::uint64_t kCountMask = (std::uint64_t{1} << kCountBits) - 1;
-  // Stored day is day + 1 so that an all-zero (fresh) word means "never".
-  static std::uint64_t pack(std::int64_t day, std::uint64_t count) {
-    return (static_cast<std::uint64_t>(day + 1) << kCountBits) | count;
+  static std::uint64_t pack(std::int64_t period, std::uint64_t count) {
+    return (static_cast<std::uint64_t>(period + 1) << kCountBits) | count;
   }
-  static std::int64_t day_of(std::uint64_t word) {
-    return static_cast<std::int64_t>(word >> kCountBits) - 1;
+  static std::int64_t period_of(std::uint64_t word) { return static_cast<std::int64_t>(word >> kCountBits) - 1; }
+
+  std::atomic<std::uint64_t> word_;
+};
+
+// The request counters of one key under one plan. Per UTC day, the requests
+// served: two words, one for even and one for odd days, so that the gate
+// counts into today's word, resetting it when it still holds the day before
+// yesterday, which the meter flushed long ago; a day's count is exact
+// whatever the flush timing. Per minute, the same for each kind of refusal,
+// for the console's chart of the last hour (the requests served in a minute
+// the meter reads off the daily words as it flushes them, so that serving a
+// request costs no second count). Lives in a memory-mapped file
+// (counter_file.h) so that a crash loses no count. Lock-free.
+class alignas(64) UsageSlot {
+ public:
+  // Days fit in 24 bits and minutes in 26 until the 22nd century.
+  static constexpr int kCountBits = 40;
+  static constexpr int kMinuteCountBits = 38;
+
+  void count(std::int64_t day) { days_[day & 1].count(day); }
+  void count_refusal(std::int64_t minute, RefusalKind why) { refusals_[minute & 1][static_cast<int>(why)].count(minute); }
+  PeriodCount read(int parity) const { return days_[parity].read(); }
+  // The refusals for `why` in the word for minutes of `parity`, with their minute.
+  PeriodCount read_refusals(int parity, RefusalKind why) const { return refusals_[parity][static_cast<int>(why)].read(); }
+  // Served on `day`, according to this slot (0 if the word moved on).
+  std::int64_t served_on(std::int64_t day) const {
+    const PeriodCount c = read(static_cast<int>(day & 1));
+    return c.period == day ? c.count : 0;
   }
 
-  std::atomic<std::uint64_t> words_[2];
+ private:
+  PeriodCountWord<kCountBits> days_[2];
+  PeriodCountWord<kMinuteCountBits> refusals_[2][kRefusalKinds];
 };
 
 static_assert(sizeof(UsageSlot) == 64);

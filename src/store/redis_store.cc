@@ -3,8 +3,10 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -49,6 +51,28 @@ std::pair<std::string, std::string> split_field(std::string_view f) {
 }
 
 std::string usage_key(std::int64_t day) { return "tollgate:usage:" + std::to_string(day); }
+std::string minutes_key(std::int64_t minute) { return "tollgate:minutes:" + std::to_string(minute); }
+// The fields of a key's (or with key_id empty a plan's) counts in a minute's hash.
+std::array<std::string, 3> minute_fields(std::string_view plan_id, std::string_view key_id) {
+  const std::string pair = pair_field(plan_id, key_id) + kSep;
+  return {pair + "allowed", pair + "throttled", pair + "quota_exceeded"};
+}
+
+// Per-minute counts as commands: each minute's hash expires on its own.
+void add_minute_commands(const std::vector<MinuteDelta>& deltas, std::vector<RedisCommand>& commands) {
+  std::set<std::int64_t> minutes;
+  for (const MinuteDelta& d : deltas) {
+    const std::string key = minutes_key(d.counts.minute);
+    const auto fields = minute_fields(d.plan_id, d.key_id);
+    const std::int64_t counts[] = {d.counts.allowed, d.counts.throttled, d.counts.quota_exceeded};
+    for (std::size_t i = 0; i < fields.size(); ++i)
+      if (counts[i] != 0) commands.push_back({"HINCRBY", key, fields[i], std::to_string(counts[i])});
+    minutes.insert(d.counts.minute);
+  }
+  for (const std::int64_t minute : minutes)
+    commands.push_back({"EXPIREAT", minutes_key(minute), std::to_string((minute + kMinuteCountsKept) * 60)});
+}
+
 std::string adjustments_key(std::string_view plan_id) { return "tollgate:adjustments:" + std::string(plan_id); }
 
 std::int64_t to_int(std::string_view text) {
@@ -268,10 +292,12 @@ ControlState RedisStore::load_control_state() {
 
 std::unique_ptr<ControlTransaction> RedisStore::begin() { return std::make_unique<RedisControlTransaction>(*this); }
 
-void RedisStore::add_usage(const std::vector<UsageDelta>& deltas, const std::vector<SlotWatermark>& watermarks) {
-  if (deltas.empty() && watermarks.empty()) return;
+void RedisStore::add_usage(const std::vector<UsageDelta>& deltas, const std::vector<SlotWatermark>& watermarks,
+                           const std::vector<MinuteDelta>& minutes) {
+  if (deltas.empty() && watermarks.empty() && minutes.empty()) return;
   std::vector<RedisCommand> commands;
-  commands.reserve(2 * deltas.size() + watermarks.size());
+  commands.reserve(2 * deltas.size() + watermarks.size() + 3 * minutes.size());
+  add_minute_commands(minutes, commands);
   for (const auto& d : deltas) {
     commands.push_back({"HINCRBY", usage_key(d.day), pair_field(d.plan_id, d.key_id), std::to_string(d.count)});
     commands.push_back({"SADD", kUsageDays, std::to_string(d.day)});
@@ -311,6 +337,32 @@ void RedisStore::prune_usage(std::int64_t first_kept_day) {
   for (const std::int64_t day : usage_days_between(INT64_MIN, first_kept_day - 1))
     atomically(redis_, {{"DEL", usage_key(day)}, {"SREM", kUsageDays, std::to_string(day)}});
 }
+
+std::vector<MinuteCounts> RedisStore::minute_counts(const std::string& plan_id, const std::string& key_id,
+                                                    std::int64_t first_minute, std::int64_t last_minute) {
+  std::vector<MinuteCounts> out;
+  if (last_minute < first_minute) return out;
+  const auto fields = minute_fields(plan_id, key_id);
+  std::vector<RedisCommand> commands;
+  for (std::int64_t minute = first_minute; minute <= last_minute; ++minute)
+    commands.push_back({"HMGET", minutes_key(minute), fields[0], fields[1], fields[2]});
+  const std::vector<RedisReply> r = redis_.pipeline(commands);
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    std::int64_t counts[3] = {};
+    bool any = false;
+    for (std::size_t f = 0; f < 3 && f < r[i]->elements; ++f) {
+      const redisReply& v = *r[i]->element[f];
+      if (v.type == REDIS_REPLY_NIL) continue;
+      counts[f] = reply_integer(v);
+      any = true;
+    }
+    if (any) out.push_back({first_minute + static_cast<std::int64_t>(i), counts[0], counts[1], counts[2]});
+  }
+  return out;
+}
+
+// Nothing to do: each minute's hash expires on its own (add_minute_counts).
+void RedisStore::prune_minute_counts(std::int64_t) {}
 
 std::uint32_t RedisStore::assign_meter_slot(const std::string& plan_id, const std::string& key_id) {
   return assign_meter_slots({{plan_id, key_id}}).front();

@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS meter_slots (
 CREATE TABLE IF NOT EXISTS usage_daily (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, used INTEGER NOT NULL,
   PRIMARY KEY (plan_id, key_id, day));
+CREATE TABLE IF NOT EXISTS usage_minutes (
+  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, minute INTEGER NOT NULL,
+  allowed INTEGER NOT NULL, throttled INTEGER NOT NULL, quota_exceeded INTEGER NOT NULL,
+  PRIMARY KEY (plan_id, key_id, minute)) WITHOUT ROWID;
 )sql";
 
 template <typename T, typename Decode>
@@ -264,9 +268,9 @@ std::unique_ptr<ControlTransaction> SqliteStore::begin() {
   return std::make_unique<SqliteControlTransaction>(*this);
 }
 
-void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas,
-                            const std::vector<SlotWatermark>& watermarks) {
-  if (deltas.empty() && watermarks.empty()) return;
+void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas, const std::vector<SlotWatermark>& watermarks,
+                            const std::vector<MinuteDelta>& minutes) {
+  if (deltas.empty() && watermarks.empty() && minutes.empty()) return;
   std::lock_guard lock(mutex_);
   exec("BEGIN IMMEDIATE");
   try {
@@ -285,6 +289,16 @@ void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas,
       mark.bind(1, static_cast<std::int64_t>(w.slot)).bind(2, w.day).bind(3, w.count);
       mark.step();
       mark.reset();
+    }
+    SqliteStatement minute(db_,
+                           "INSERT INTO usage_minutes (plan_id, key_id, minute, allowed, throttled, quota_exceeded) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (plan_id, key_id, minute) DO UPDATE SET "
+                           "allowed = allowed + ?4, throttled = throttled + ?5, quota_exceeded = quota_exceeded + ?6");
+    for (const MinuteDelta& d : minutes) {
+      const MinuteCounts& c = d.counts;
+      minute.bind(1, d.plan_id).bind(2, d.key_id).bind(3, c.minute).bind(4, c.allowed).bind(5, c.throttled);
+      minute.bind(6, c.quota_exceeded).step();
+      minute.reset();
     }
     exec("COMMIT");
   } catch (...) {
@@ -314,6 +328,24 @@ void SqliteStore::prune_usage(std::int64_t first_kept_day) {
   std::lock_guard lock(mutex_);
   SqliteStatement st(db_, "DELETE FROM usage_daily WHERE day < ?1");
   st.bind(1, first_kept_day).step();
+}
+
+std::vector<MinuteCounts> SqliteStore::minute_counts(const std::string& plan_id, const std::string& key_id,
+                                                     std::int64_t first_minute, std::int64_t last_minute) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_,
+                     "SELECT minute, allowed, throttled, quota_exceeded FROM usage_minutes "
+                     "WHERE plan_id = ?1 AND key_id = ?2 AND minute BETWEEN ?3 AND ?4 ORDER BY minute");
+  st.bind(1, plan_id).bind(2, key_id).bind(3, first_minute).bind(4, last_minute);
+  std::vector<MinuteCounts> out;
+  while (st.step()) out.push_back({st.integer(0), st.integer(1), st.integer(2), st.integer(3)});
+  return out;
+}
+
+void SqliteStore::prune_minute_counts(std::int64_t first_kept_minute) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_, "DELETE FROM usage_minutes WHERE minute < ?1");
+  st.bind(1, first_kept_minute).step();
 }
 
 std::uint32_t SqliteStore::assign_meter_slot(const std::string& plan_id, const std::string& key_id) {

@@ -24,11 +24,14 @@ class SqliteStore final : public Store {
   ControlState load_control_state() override;
   ControlState load_serving_state() override;
   std::unique_ptr<ControlTransaction> begin() override;
-  void add_usage(const std::vector<UsageDelta>& deltas,
-                 const std::vector<SlotWatermark>& watermarks = {}) override;
+  void add_usage(const std::vector<UsageDelta>& deltas, const std::vector<SlotWatermark>& watermarks = {},
+                 const std::vector<MinuteDelta>& minutes = {}) override;
   void scan_usage(std::int64_t first_day, std::int64_t last_day, const UsageRow& after,
                   const std::function<bool(const UsageRow&)>& fn) override;
   void prune_usage(std::int64_t first_kept_day) override;
+  std::vector<MinuteCounts> minute_counts(const std::string& plan_id, const std::string& key_id,
+                                          std::int64_t first_minute, std::int64_t last_minute) override;
+  void prune_minute_counts(std::int64_t first_kept_minute) override;
   std::uint32_t assign_meter_slot(const std::string& plan_id, const std::string& key_id) override;
   std::vector<std::uint32_t> assign_meter_slots(
       const std::vector<std::pair<std::string, std::string>>& plan_keys) override;

@@ -75,6 +75,27 @@ struct UsageRow {
   std::int64_t used = 0;
 };
 
+// Requests of one key under one plan, or of all the plan's keys, in one UTC
+// minute, by how the gate decided them. For the console's chart of the
+// last hour.
+struct MinuteCounts {
+  std::int64_t minute = 0;  // minutes since the epoch
+  std::int64_t allowed = 0;
+  std::int64_t throttled = 0;  // by any throttle: method, key, stage or account
+  std::int64_t quota_exceeded = 0;
+};
+
+// Minutes of per-minute counts kept: a store drops older ones by itself or
+// when told to (Store::prune_minute_counts).
+constexpr std::int64_t kMinuteCountsKept = 120;
+
+// Counts to add for a key under a plan; an empty key id is the plan's total.
+struct MinuteDelta {
+  std::string plan_id;
+  std::string key_id;
+  MinuteCounts counts;
+};
+
 // A batch of control-state writes applied atomically by commit().
 class ControlTransaction {
  public:
@@ -115,10 +136,11 @@ class Store {
   // Begins a write transaction that excludes other writers until it ends.
   virtual std::unique_ptr<ControlTransaction> begin() = 0;
 
-  // Adds the deltas to the daily usage and records the watermarks, in one
-  // transaction: a count is never written twice nor lost between the two.
-  virtual void add_usage(const std::vector<UsageDelta>& deltas,
-                         const std::vector<SlotWatermark>& watermarks = {}) = 0;
+  // Adds the deltas to the daily usage and the per-minute counts, and
+  // records the watermarks, in one transaction: a count is never written
+  // twice nor lost between them.
+  virtual void add_usage(const std::vector<UsageDelta>& deltas, const std::vector<SlotWatermark>& watermarks = {},
+                         const std::vector<MinuteDelta>& minutes = {}) = 0;
   // Calls `fn` for each daily usage row of days [first_day, last_day] that
   // comes after `after` in (day, plan, key) order, streaming; stops when `fn`
   // returns false.
@@ -126,6 +148,12 @@ class Store {
                           const std::function<bool(const UsageRow&)>& fn) = 0;
   // Deletes daily usage before `first_kept_day`.
   virtual void prune_usage(std::int64_t first_kept_day) = 0;
+  // The minutes of [first_minute, last_minute] with requests of a key under
+  // a plan, or with key_id empty of the plan's keys together; oldest first.
+  virtual std::vector<MinuteCounts> minute_counts(const std::string& plan_id, const std::string& key_id,
+                                                  std::int64_t first_minute, std::int64_t last_minute) = 0;
+  // Deletes per-minute counts before `first_kept_minute`.
+  virtual void prune_minute_counts(std::int64_t first_kept_minute) = 0;
   // The counter-file slot of a key under a plan, assigned on first use.
   virtual std::uint32_t assign_meter_slot(const std::string& plan_id, const std::string& key_id) = 0;
   // The slots of many (plan, key) pairs, in their order, assigned in one

@@ -340,6 +340,21 @@ TEST_F(GateTest, AdmittedRequestsAreMetered) {
   EXPECT_EQ(slots_["gold\nk1"].served_on(today), 3);
 }
 
+TEST_F(GateTest, RefusalsAreCountedPerMinuteByWhatRefusedThem) {
+  gold().throttle = Throttle{1.0, 2};
+  gold().quota = Quota{3, 0, QuotaPeriod::kDay};
+  build();
+  EXPECT_EQ(allowed(10), 2);
+  clock.advance(10 * kNanosPerSecond);
+  EXPECT_EQ(allowed(10), 1);  // then the quota is spent
+  const std::int64_t minute = clock.now() / (60 * kNanosPerSecond);
+  const UsageSlot& slot = slots_["gold\nk1"];
+  EXPECT_EQ(slot.read_refusals(minute & 1, RefusalKind::kThrottled).count, 8);
+  EXPECT_EQ(slot.read_refusals(minute & 1, RefusalKind::kThrottled).period, minute);
+  EXPECT_EQ(slot.read_refusals(minute & 1, RefusalKind::kQuotaExceeded).count, 9);
+  EXPECT_EQ(slot.served_on(kStartS / kDay), 3);
+}
+
 TEST_F(GateTest, QuotaIsSeededFromStoredUsageAndSurvivesRebuilds) {
   gold().quota = Quota{10, 0, QuotaPeriod::kMonth};
   stored_usage = 7;

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOLLGATE_BIN = os.environ.get("TOLLGATE_BIN", "/work/main/build/tollgate")
@@ -91,6 +92,26 @@ def admin_credentials(data_dir):
     parser = configparser.ConfigParser()
     parser.read(os.path.join(data_dir, "admin-credentials"))
     return parser["default"]["aws_access_key_id"], parser["default"]["aws_secret_access_key"]
+
+
+def console_cookie(gateway):
+    """Signs in to `gateway`'s owner console with its admin credentials; the
+    session's cookie, as a Cookie header carries it."""
+    key_id, secret = admin_credentials(gateway.data_dir)
+    body = urllib.parse.urlencode({"access_key_id": key_id, "secret_access_key": secret})
+    res = http_request(gateway.admin_port, "POST", "/console/session",
+                       {"Content-Type": "application/x-www-form-urlencoded"}, body)
+    if res.status != 303:
+        raise AssertionError(f"console sign-in: {res.status} {res.body!r}")
+    return res.headers["Set-Cookie"].split(";")[0]
+
+
+def console_json(gateway, cookie, path):
+    """A console read (GET /console/api/...) with a session's cookie; its JSON."""
+    res = http_request(gateway.admin_port, "GET", path, {"Cookie": cookie})
+    if res.status != 200:
+        raise AssertionError(f"GET {path}: {res.status} {res.body!r}")
+    return json.loads(res.body)
 
 
 def aws_cli_env(data_dir, workdir):

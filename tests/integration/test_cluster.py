@@ -20,8 +20,8 @@ import threading
 import time
 import unittest
 
-from harness import (HOST, TOLLGATE_BIN, Backend, Gateway, RedisServer, aws, free_port, http_request,
-                     keyed_echo_declaration, stop_process, wait_until)
+from harness import (HOST, TOLLGATE_BIN, Backend, Gateway, RedisServer, aws, console_cookie, console_json, free_port,
+                     http_request, keyed_echo_declaration, stop_process, wait_until)
 
 API = "clus01"
 KEY = "cluster-key-0123456789abcdef"
@@ -119,6 +119,14 @@ class ClusterTest(unittest.TestCase):
 
         # Two requests were the waits for each node to know the key.
         self.assertTrue(wait_until(lambda: used() == 12, WAIT_S), used())
+
+        # The console of either node charts the requests of both.
+        cookie = console_cookie(a)
+
+        def charted():
+            recent = console_json(a, cookie, f"/console/api/recent?planId=clusterplan&keyId={created['id']}")
+            return sum(m["allowed"] for m in recent["minutes"])
+        self.assertTrue(wait_until(lambda: charted() == 12, WAIT_S), charted())
 
 
 class RedisTroubleTest(unittest.TestCase):

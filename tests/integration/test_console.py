@@ -4,7 +4,8 @@ listener: signing in with the admin credentials, the session cookie's
 flags, requests without a session or without the CSRF token refused,
 changes from another origin refused, sign-in attempts limited, and the
 management operations reached through the console: a key created, put in a
-plan, served by the data plane, disabled and then refused by it.
+plan, served by the data plane, disabled and then refused by it; and the
+console's daily usage and requests by outcome over the last hour.
 
 Runs the real binary (env TOLLGATE_BIN) and the echo backend on 127.0.0.1.
 
@@ -22,6 +23,7 @@ from harness import HOST, Backend, Gateway, admin_credentials, keyed_echo_declar
 
 API = "cons01"
 KEY = "console-test-key-0123456789"
+BURST_KEY = "console-burst-key-0123456789"
 WAIT_S = 10.0
 
 
@@ -36,6 +38,11 @@ class ConsoleTest(unittest.TestCase):
                                            "TOLLGATE_ADMIN_SECRET_ACCESS_KEY": None})
         doc = keyed_echo_declaration(API, cls.backend.port, "first", KEY, "Console plan", plan_id="consoleplan")
         doc["usagePlans"][0]["quota"] = {"limit": 10, "period": "DAY"}
+        doc["apiKeys"].append({"name": "burst", "value": BURST_KEY})
+        doc["usagePlans"].append({"id": "burstplan", "name": "Burst plan", "apiKeys": ["burst"],
+                                  "apiStages": [{"apiId": API, "stage": "prod"}],
+                                  "throttle": {"rateLimit": 1, "burstLimit": 3},
+                                  "quota": {"limit": 5, "period": "DAY"}})
         cls.gw.apply(doc)
         cls.gw.start()
         cls.addClassCleanup(cls.gw.stop)
@@ -173,7 +180,9 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(first["today"], 7)
         self.assertEqual(first["plans"][0]["used"], 7)
         self.assertEqual(first["plans"][0]["percent"], 70.0)
-        self.assertEqual(overview["nearQuota"][0]["keyId"], first["id"])
+        near = overview["nearQuota"]
+        self.assertIn(first["id"], [n["keyId"] for n in near])
+        self.assertEqual([n["percent"] for n in near], sorted((n["percent"] for n in near), reverse=True))
 
         status, _, body = self.send("GET", f"/console/api/usage?planId=consoleplan&keyId={first['id']}&days=90",
                                     cookie=cookie)
@@ -187,6 +196,45 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(self.send("GET", "/console/api/usage?days=30", cookie=cookie)[0], 400)
         self.assertEqual(self.send("GET", "/console/api/usage?planId=consoleplan&days=7", cookie=cookie)[0], 400)
         self.assertEqual(self.send("GET", "/console/api/overview")[0], 401)
+
+    def test_requests_by_outcome_over_the_last_hour(self):
+        cookie, _ = self.sign_in()
+        cookie = cookie.split(";")[0]
+        outcomes = {"allowed": 0, "throttled": 0, "quotaExceeded": 0}
+
+        def burst(n):
+            for _ in range(n):
+                res = self.gw.request("GET", API, "prod", "/echo", key=BURST_KEY)
+                if res.status == 200:
+                    outcomes["allowed"] += 1
+                else:
+                    self.assertEqual(res.status, 429)
+                    limit = json.loads(res.body)["message"] == "Limit Exceeded"
+                    outcomes["quotaExceeded" if limit else "throttled"] += 1
+        burst(6)      # 3 served (the burst), the rest throttled
+        time.sleep(2.2)
+        burst(6)      # 2 more served: the quota of 5 is spent
+        time.sleep(1.2)
+        burst(1)      # a token again, but no quota
+        self.assertEqual(outcomes["allowed"], 5)
+        self.assertGreater(outcomes["throttled"], 0)
+        self.assertGreater(outcomes["quotaExceeded"], 0)
+
+        overview = json.loads(self.send("GET", "/console/api/overview", cookie=cookie)[2])
+        key_id = next(k["id"] for k in overview["keys"] if k["name"] == "burst")
+        for query in (f"planId=burstplan&keyId={key_id}", "planId=burstplan"):
+            status, _, body = self.send("GET", f"/console/api/recent?{query}", cookie=cookie)
+            self.assertEqual(status, 200)
+            minutes = json.loads(body)["minutes"]
+            self.assertEqual(len(minutes), 60)
+            self.assertEqual(minutes[1]["start"] - minutes[0]["start"], 60)
+            self.assertLessEqual(minutes[-1]["seconds"], 60)
+            self.assertLessEqual(minutes[-1]["start"], time.time())
+            charted = {name: sum(m[name] for m in minutes) for name in outcomes}
+            self.assertEqual(charted, outcomes, query)
+        self.assertEqual(self.send("GET", "/console/api/recent?keyId=x", cookie=cookie)[0], 400)
+        self.assertEqual(self.send("GET", "/console/api/recent?planId=burstplan&keyId=", cookie=cookie)[0], 400)
+        self.assertEqual(self.send("GET", "/console/api/recent?planId=burstplan")[0], 401)
 
 
 class ConsoleSignInLimitTest(unittest.TestCase):

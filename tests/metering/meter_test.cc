@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -118,6 +119,77 @@ TEST_F(MeterTest, ConcurrentCountingIsExact) {
   for (auto& t : threads) t.join();
   ASSERT_TRUE(meter.flush());
   EXPECT_EQ(store.usage_between("p", "k", kDay, kDay), 100000);
+}
+
+TEST_F(MeterTest, SlotCountsRefusalsPerMinuteApartFromServedRequests) {
+  UsageSlot slot{};
+  slot.count_refusal(7, RefusalKind::kThrottled);
+  slot.count_refusal(7, RefusalKind::kThrottled);
+  slot.count_refusal(8, RefusalKind::kQuotaExceeded);
+  slot.count_refusal(9, RefusalKind::kThrottled);  // reuses the odd word
+  EXPECT_EQ(slot.read_refusals(1, RefusalKind::kThrottled).period, 9);
+  EXPECT_EQ(slot.read_refusals(1, RefusalKind::kThrottled).count, 1);
+  EXPECT_EQ(slot.read_refusals(0, RefusalKind::kQuotaExceeded).count, 1);
+  EXPECT_EQ(slot.read_refusals(0, RefusalKind::kThrottled).period, -1);
+  EXPECT_EQ(slot.read(0).period, -1);  // no request served
+}
+
+// What the store holds of one minute, as "allowed/throttled/quota exceeded".
+std::string minute_of(Store& store, const std::string& plan, const std::string& key, std::int64_t minute) {
+  const std::vector<MinuteCounts> c = store.minute_counts(plan, key, minute, minute);
+  if (c.empty()) return "none";
+  return std::to_string(c[0].allowed) + "/" + std::to_string(c[0].throttled) + "/" +
+         std::to_string(c[0].quota_exceeded);
+}
+
+TEST_F(MeterTest, FlushWritesPerMinuteCountsOfEachKeyAndThePlan) {
+  SqliteStore store(dir / "t.db");
+  CounterFile counters(dir / "counters");
+  Meter meter(store, counters, clock, {});
+  const std::int64_t minute = clock.now() / (60 * kNanosPerSecond);
+  UsageSlot* k1 = meter.slot_for("p", "k1");
+  UsageSlot* k2 = meter.slot_for("p", "k2");
+  for (int i = 0; i < 3; ++i) k1->count(kDay);
+  k1->count_refusal(minute, RefusalKind::kThrottled);
+  k1->count_refusal(minute, RefusalKind::kThrottled);
+  k1->count_refusal(minute, RefusalKind::kQuotaExceeded);
+  for (int i = 0; i < 4; ++i) k2->count(kDay);
+  ASSERT_TRUE(meter.flush());
+  ASSERT_TRUE(meter.flush());  // nothing new: nothing written twice
+  EXPECT_EQ(minute_of(store, "p", "k1", minute), "3/2/1");
+  EXPECT_EQ(minute_of(store, "p", "k2", minute), "4/0/0");
+  EXPECT_EQ(minute_of(store, "p", "", minute), "7/2/1");
+
+  clock.advance(60 * kNanosPerSecond);
+  k1->count(kDay);
+  k1->count_refusal(minute + 1, RefusalKind::kThrottled);
+  ASSERT_TRUE(meter.flush());
+  EXPECT_EQ(minute_of(store, "p", "k1", minute), "3/2/1");
+  EXPECT_EQ(minute_of(store, "p", "k1", minute + 1), "1/1/0");
+  EXPECT_EQ(minute_of(store, "p", "", minute + 1), "1/1/0");
+  EXPECT_EQ(minute_of(store, "p", "k2", minute + 1), "none");
+}
+
+TEST_F(MeterTest, PerMinuteCountsAreNotWrittenAgainByTheNextRun) {
+  const std::int64_t minute = clock.now() / (60 * kNanosPerSecond);
+  {
+    SqliteStore store(dir / "t.db");
+    CounterFile counters(dir / "counters");
+    Meter meter(store, counters, clock, {});
+    UsageSlot* slot = meter.slot_for("p", "k");
+    slot->count(kDay);
+    slot->count_refusal(minute, RefusalKind::kQuotaExceeded);
+    slot->count_refusal(minute, RefusalKind::kQuotaExceeded);
+  }  // stops with a last flush
+  clock.advance(10 * kNanosPerSecond);
+  SqliteStore store(dir / "t.db");
+  CounterFile counters(dir / "counters");
+  Meter meter(store, counters, clock, {});
+  ASSERT_TRUE(meter.flush());
+  EXPECT_EQ(minute_of(store, "p", "k", minute), "1/0/2");
+  meter.slot_for("p", "k")->count_refusal(minute, RefusalKind::kQuotaExceeded);
+  ASSERT_TRUE(meter.flush());
+  EXPECT_EQ(minute_of(store, "p", "k", minute), "1/0/3");
 }
 
 TEST_F(MeterTest, RetentionPrunesOldDays) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <thread>
 
 #include "redis_server.h"
@@ -138,6 +139,29 @@ TEST_F(RedisStoreTest, UsageFromEveryNodeAddsUpAndSlotsAreEachNodesOwn) {
 
   store.prune_usage(101);
   EXPECT_EQ(store.usage_between("p1", "k1", 0, 1000), 2);
+}
+
+TEST_F(RedisStoreTest, PerMinuteCountsFromEveryNodeAddUp) {
+  RedisStore other(RedisAddress::parse(server.url()), "node-b");
+  // Minutes of now: each minute's hash expires two hours after it.
+  const std::int64_t minute = std::chrono::duration_cast<std::chrono::minutes>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count();
+  store.add_usage({}, {}, {{"p", "k", {minute, 3, 1, 0}}, {"p", "", {minute, 3, 1, 0}}});
+  other.add_usage({}, {}, {{"p", "k", {minute, 1, 0, 2}}, {"p", "k", {minute + 2, 4, 0, 0}}});
+  const std::vector<MinuteCounts> k = store.minute_counts("p", "k", minute - 5, minute + 5);
+  ASSERT_EQ(k.size(), 2u);
+  EXPECT_EQ(k[0].minute, minute);
+  EXPECT_EQ(k[0].allowed, 4);
+  EXPECT_EQ(k[0].throttled, 1);
+  EXPECT_EQ(k[0].quota_exceeded, 2);
+  EXPECT_EQ(k[1].minute, minute + 2);
+  EXPECT_EQ(k[1].throttled, 0);
+  EXPECT_EQ(other.minute_counts("p", "", minute, minute).at(0).allowed, 3);
+  EXPECT_TRUE(store.minute_counts("q", "k", minute - 5, minute + 5).empty());
+  RedisClient client(RedisAddress::parse(server.url()));
+  const long long ttl = reply_integer(*client.run({"TTL", "tollgate:minutes:" + std::to_string(minute)}));
+  EXPECT_GT(ttl, 110 * 60);
+  EXPECT_LE(ttl, 120 * 60);
 }
 
 TEST_F(RedisStoreTest, RedisGoneIsUnavailableAndItsReturnIsSeen) {

@@ -123,6 +123,23 @@ TEST_F(SqliteStoreTest, UsageAddsUpPerDayAndSurvivesReopen) {
   EXPECT_EQ(store.usage_between("p", "k", 102, 200), 0);
 }
 
+TEST_F(SqliteStoreTest, PerMinuteCountsAddUpAndArePruned) {
+  SqliteStore store(dir / "t.db");
+  store.add_usage({}, {}, {{"p", "k", {500, 3, 1, 0}}, {"p", "", {500, 3, 1, 0}}});
+  store.add_usage({}, {}, {{"p", "k", {500, 1, 0, 2}}, {"p", "k", {503, 4, 0, 0}}, {"q", "k", {501, 9, 9, 9}}});
+  const std::vector<MinuteCounts> k = store.minute_counts("p", "k", 400, 600);
+  ASSERT_EQ(k.size(), 2u);
+  EXPECT_EQ(k[0].minute, 500);
+  EXPECT_EQ(k[0].allowed, 4);
+  EXPECT_EQ(k[0].throttled, 1);
+  EXPECT_EQ(k[0].quota_exceeded, 2);
+  EXPECT_EQ(k[1].minute, 503);
+  EXPECT_EQ(store.minute_counts("p", "", 400, 600).size(), 1u);
+  EXPECT_TRUE(store.minute_counts("p", "k", 501, 502).empty());
+  store.prune_minute_counts(501);
+  EXPECT_EQ(store.minute_counts("p", "k", 0, 1000).size(), 1u);
+}
+
 TEST_F(SqliteStoreTest, QuotaUsedByKeySumsServedAndAdjustedInTheWindow) {
   SqliteStore store(dir / "t.db");
   store.add_usage({{"p", "a", 100, 5}, {"p", "a", 101, 2}, {"p", "b", 100, 7}, {"p", "a", 99, 50}});

@@ -99,6 +99,15 @@ try {
     return (await res.json()).days.at(-1).used;
   }, [env('PLAN_ID'), keyId]);
   assert.equal(charted, 5);
+  // And its requests by outcome over the last hour: the same 5, allowed.
+  await page.waitForSelector('#recent-chart canvas');
+  assert.match(await page.textContent('#recent-title'), /made-in-browser/);
+  const recent = await page.evaluate(async ([plan, id]) => {
+    const res = await fetch(`/console/api/recent?planId=${plan}&keyId=${id}`);
+    const minutes = (await res.json()).minutes;
+    return ['allowed', 'throttled', 'quotaExceeded'].map(name => minutes.reduce((n, m) => n + m[name], 0));
+  }, [env('PLAN_ID'), keyId]);
+  assert.deepEqual(recent, [5, 0, 0]);
   await page.screenshot({ path: join(shots, 'console.png'), fullPage: true });
 
   // Disabled in the console, the key is refused by the data plane.

@@ -1,5 +1,5 @@
-// The owner console: reads /console/api/overview and /console/api/usage,
-// and changes things through the management API at /console/api/mgmt, each
+// The owner console: reads /console/api/overview, /console/api/usage and
+// /console/api/recent, and changes things through the management API at /console/api/mgmt, each
 // change carrying the session's CSRF token.
 let csrf = '';
 let chartFor = null;  // {planId, keyId?, title}
@@ -75,7 +75,21 @@ async function drawChart() {
   $('#chart-title').textContent = `Daily usage: ${chartFor.title}`;
   $('#chart').replaceChildren();
   dailyChart($('#chart'), usage.days, `Requests per day, last ${days} days (UTC)`);
+  await drawRecent();
 }
+
+async function drawRecent() {
+  if (!chartFor) return;
+  const query = new URLSearchParams({ planId: chartFor.planId });
+  if (chartFor.keyId) query.set('keyId', chartFor.keyId);
+  const recent = await request('GET', '/console/api/recent?' + query);
+  $('#recent-title').textContent = `Requests by outcome: ${chartFor.title}`;
+  $('#recent-chart').replaceChildren();
+  outcomeChart($('#recent-chart'), recent.minutes, 'Requests per second, last hour (per-minute average)');
+}
+
+// The last hour moves on while the page is open.
+setInterval(() => { if (chartFor && !document.hidden) drawRecent().catch(() => {}); }, 15000);
 
 function quotaText(q) {
   return q ? `${q.limit} / ${q.period.toLowerCase()}` : '';
