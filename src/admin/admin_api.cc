@@ -159,16 +159,18 @@ HttpResponse AdminApi::metrics() {
   return res;
 }
 
-asio::awaitable<HttpResponse> AdminApi::handle(HttpRequest& request) { co_return respond(request); }
+asio::awaitable<HttpResponse> AdminApi::handle(HttpRequest& request, const asio::ip::address& peer) {
+  co_return respond(request, peer);
+}
 
-HttpResponse AdminApi::respond(const HttpRequest& request) {
+HttpResponse AdminApi::respond(const HttpRequest& request, const asio::ip::address& peer) {
   const std::string_view target = request.target();
   const std::string_view path = target.substr(0, target.find('?'));
   const bool read = request.method() == http::verb::get || request.method() == http::verb::head;
   if (path == "/health" && read) return health();
   if (path == "/metrics" && read) return metrics();
 
-  if (Console::serves(path)) return console_.respond(request);
+  if (Console::serves(path)) return console_.respond(request, peer);
 
   const SignatureCheck auth = verify_sigv4(request, credentials_, context_.now_s());
   if (!auth.ok) {

@@ -44,11 +44,12 @@ class AdminApi {
   AdminApi(const AdminApi&) = delete;
   AdminApi& operator=(const AdminApi&) = delete;
 
-  asio::awaitable<HttpResponse> handle(HttpRequest& request);
+  // `peer`: the client's address, which console sign-ins are limited by.
+  asio::awaitable<HttpResponse> handle(HttpRequest& request, const asio::ip::address& peer);
   // Signatures are checked against these from the next request on.
   void set_credentials(std::vector<AdminCredentials> credentials) { credentials_ = std::move(credentials); }
   // The synchronous core of handle(), for tests.
-  HttpResponse respond(const HttpRequest& request);
+  HttpResponse respond(const HttpRequest& request, const asio::ip::address& peer = {});
 
  private:
   HttpResponse health() const;

@@ -96,14 +96,15 @@ Console::Console(const std::vector<AdminCredentials>& credentials, AdminContext&
       context_(context),
       operate_(std::move(operate)),
       tls_(tls),
-      sign_in_limit_(BucketParams::from(Throttle{1.0, 5})) {}
+      sign_ins_by_address_(BucketParams::from(Throttle{1.0, 5})),
+      sign_in_limit_(BucketParams::from(Throttle{10.0, 20})) {}
 
-HttpResponse Console::respond(const HttpRequest& request) {
+HttpResponse Console::respond(const HttpRequest& request, const asio::ip::address& peer) {
   const std::string_view target = request.target();
   const std::string_view path = target.substr(0, target.find('?'));
   if (!is_read(request) && cross_origin(request, tls_))
     return json_reply(http::status::forbidden, {{"message", "Changes must come from this console's own pages"}});
-  if (path == "/console/session" && request.method() == http::verb::post) return sign_in(request);
+  if (path == "/console/session" && request.method() == http::verb::post) return sign_in(request, peer);
 
   const std::string_view id = cookie_value(request[http::field::cookie], kCookie);
   ConsoleSessions::Session* session = sessions_.find(id, now_s());
@@ -128,9 +129,10 @@ HttpResponse Console::respond(const HttpRequest& request) {
   return json_reply(http::status::not_found, {{"message", "No console page at " + std::string(path)}});
 }
 
-HttpResponse Console::sign_in(const HttpRequest& request) {
+HttpResponse Console::sign_in(const HttpRequest& request, const asio::ip::address& peer) {
   std::int64_t wait_ns = 0;
-  if (!sign_ins_.try_take(sign_in_limit_, context_.clock.now(), wait_ns)) {
+  const UnixNanos now = context_.clock.now();
+  if (!sign_ins_by_address_.try_take(peer, now) || !sign_ins_.try_take(sign_in_limit_, now, wait_ns)) {
     HttpResponse res = page(http::status::too_many_requests, "<p>Too many sign-in attempts; wait a moment.</p>");
     res.set(http::field::retry_after, "1");
     return res;

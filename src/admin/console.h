@@ -22,6 +22,7 @@
 #include "admin/console_sessions.h"
 #include "admin/sigv4.h"
 #include "core/clock.h"
+#include "http/address_limits.h"
 #include "http/beast.h"
 #include "limits/token_bucket.h"
 
@@ -37,10 +38,11 @@ class Console {
   Console(const std::vector<AdminCredentials>& credentials, AdminContext& context, Operate operate, bool tls);
 
   static bool serves(std::string_view path) { return path == "/console" || path.starts_with("/console/"); }
-  HttpResponse respond(const HttpRequest& request);
+  // `peer`: the client's address, which sign-ins are limited by.
+  HttpResponse respond(const HttpRequest& request, const asio::ip::address& peer);
 
  private:
-  HttpResponse sign_in(const HttpRequest& request);
+  HttpResponse sign_in(const HttpRequest& request, const asio::ip::address& peer);
   HttpResponse sign_out(const HttpRequest& request, std::string_view session_id);
   HttpResponse api(const HttpRequest& request, const ConsoleSessions::Session& session, std::string_view path);
   // A change that does not carry the session's token is refused.
@@ -53,7 +55,9 @@ class Console {
   Operate operate_;
   bool tls_;
   ConsoleSessions sessions_;
-  // Sign-in attempts, from anyone: guessing a secret takes forever.
+  // Sign-in attempts: guessing a secret takes forever from one address,
+  // and from many. One client's guesses do not keep the owner out.
+  AddressLimits sign_ins_by_address_;
   TokenBucket sign_ins_;
   BucketParams sign_in_limit_;
 };

@@ -456,7 +456,9 @@ int serve(const ServeOptions& options) {
   admin_context.leases = leases.get();
   AdminApi admin(std::move(admin_context), load_admin_credentials(options.data_dir), catalogs, stats,
                  std::move(gauges), admin_tls != nullptr);
-  const RequestHandler admin_handler = [&admin](HttpRequest& r) { return admin.handle(r); };
+  const RequestHandler admin_handler = [&admin](HttpRequest& r, const asio::ip::address& peer) {
+    return admin.handle(r, peer);
+  };
   asio::co_spawn(admin_io, accept_loop(admin_acceptor, admin_handler, admin_limits, admin_tls.get()), asio::detached);
 
   asio::signal_set stop_signals(admin_io, SIGINT, SIGTERM);

@@ -15,7 +15,8 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 constexpr std::chrono::seconds kTlsShutdownTimeout{2};
 
 template <class Stream>
-asio::awaitable<void> serve_requests(Stream& stream, const RequestHandler& handler, const ConnectionLimits& limits) {
+asio::awaitable<void> serve_requests(Stream& stream, const RequestHandler& handler, const ConnectionLimits& limits,
+                                     const asio::ip::address& peer) {
   constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
   beast::error_code ec;
   if constexpr (kTls) {
@@ -49,7 +50,7 @@ asio::awaitable<void> serve_requests(Stream& stream, const RequestHandler& handl
       HttpRequest& request = parser.get();
       keep_alive = request.keep_alive();
       const bool head = request.method() == http::verb::head;
-      response = co_await handler(request);
+      response = co_await handler(request, peer);
       if (head) {
         // A HEAD answer has the GET answer's headers and no body.
         if (!response.has_content_length() && !response.chunked()) response.content_length(response.body().size());
@@ -75,14 +76,15 @@ asio::awaitable<void> serve_connection(tcp::socket socket, const RequestHandler&
                                        const ConnectionLimits& limits, std::shared_ptr<TlsContext> tls) {
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
+  const asio::ip::address peer = socket.remote_endpoint(ec).address();
   if (!tls) {
     beast::tcp_stream stream(std::move(socket));
-    co_await serve_requests(stream, handler, limits);
+    co_await serve_requests(stream, handler, limits, peer);
     co_return;
   }
   // `tls` keeps the context (a reload replaces it) for as long as the stream.
   TlsStream stream(std::move(socket), *tls);
-  co_await serve_requests(stream, handler, limits);
+  co_await serve_requests(stream, handler, limits, peer);
 }
 
 }  // namespace tollgate

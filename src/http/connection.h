@@ -8,7 +8,8 @@
 
 namespace tollgate {
 
-using RequestHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest&)>;
+// Answers one request; `peer` is the client's address.
+using RequestHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest&, const asio::ip::address& peer)>;
 
 struct ConnectionLimits {
   std::uint32_t header_limit = 16 * 1024;

@@ -53,7 +53,7 @@ UsagePage::UsagePage(Options options, Store& store, Executor store_executor, con
       store_(store),
       store_executor_(store_executor),
       clock_(clock),
-      limit_(BucketParams::from(Throttle{options_.rate, options_.burst})) {}
+      by_address_(BucketParams::from(Throttle{options_.rate, options_.burst})) {}
 
 bool UsagePage::serves(std::string_view target) const {
   if (options_.path.empty()) return false;
@@ -63,15 +63,6 @@ bool UsagePage::serves(std::string_view target) const {
   return rest.empty() || rest == "/" || rest == "/api";
 }
 
-bool UsagePage::allow(const asio::ip::address& peer) {
-  const auto hash_of = [](const auto& bytes) {
-    return std::hash<std::string_view>{}({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
-  };
-  const std::size_t hash = peer.is_v4() ? hash_of(peer.to_v4().to_bytes()) : hash_of(peer.to_v6().to_bytes());
-  std::int64_t wait_ns = 0;
-  return by_address_[hash % by_address_.size()].try_take(limit_, clock_.now(), wait_ns);
-}
-
 Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<const Catalog> catalog,
                              const asio::ip::address& peer, Reply& reply) {
   if (request.verb != http::verb::get && request.verb != http::verb::head) {
@@ -79,7 +70,7 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
     reply.add("Allow", "GET, HEAD");
     co_return;
   }
-  if (!allow(peer)) {
+  if (!by_address_.try_take(peer, clock_.now())) {
     set_error_reply(reply, 429, "TooManyRequestsException", "Too Many Requests");
     reply.add("Retry-After", "1");
     co_return;

@@ -9,7 +9,6 @@
 
 #include <boost/json/value.hpp>
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -18,10 +17,10 @@
 
 #include "catalog/catalog.h"
 #include "core/clock.h"
+#include "http/address_limits.h"
 #include "http/executor.h"
 #include "http/message_reader.h"
 #include "http/reply.h"
-#include "limits/token_bucket.h"
 #include "store/store.h"
 
 namespace tollgate {
@@ -48,7 +47,6 @@ class UsagePage {
 
  private:
   struct PlanUsage;
-  bool allow(const asio::ip::address& peer);
   // The days shown are [first_day, last_day], those the store was read for.
   boost::json::value api_answer(const std::vector<PlanUsage>& plans, std::string_view key_id,
                                 std::int64_t first_day, std::int64_t last_day) const;
@@ -57,10 +55,7 @@ class UsagePage {
   Store& store_;
   Executor store_executor_;
   const Clock& clock_;
-  BucketParams limit_;
-  // Addresses share buckets by hash: a collision only makes two clients
-  // share one limit.
-  std::array<TokenBucket, 4096> by_address_;
+  AddressLimits by_address_;
 };
 
 }  // namespace tollgate
