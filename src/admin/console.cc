@@ -7,6 +7,8 @@
 #include <cctype>
 #include <optional>
 
+#include "admin/admin_error.h"
+#include "admin/admin_request.h"
 #include "admin/console_views.h"
 #include "core/percent_encoding.h"
 #include "web/pages.h"
@@ -191,30 +193,26 @@ HttpResponse Console::api(const HttpRequest& request, const ConsoleSessions::Ses
 }
 
 HttpResponse Console::view(const HttpRequest& request, std::string_view path) {
-  const std::string_view target = request.target();
-  const std::string_view query = path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
-  const auto param = [query](std::string_view name) -> std::optional<std::string> {
-    for (const auto& [raw_name, raw_value] : split_query(query))
-      if (raw_name == name) return percent_decode(raw_value);
-    return std::nullopt;
-  };
   try {
-    if (path == "/console/api/overview") return json_reply(http::status::ok, console_overview(context_));
+    const AdminRequest req(request, "");
+    if (path == "/console/api/overview") return json_reply(http::status::ok, console_overview(context_, req));
     if (path == "/console/api/usage") {
-      const std::optional<std::string> plan = param("planId");
-      const std::optional<std::string> days = param("days");
+      const std::optional<std::string> plan = req.query("planId");
+      const std::optional<std::string> days = req.query("days");
       if (!plan || plan->empty() || (days && *days != "30" && *days != "90"))
         return json_reply(http::status::bad_request, {{"message", "usage needs planId, and days of 30 or 90"}});
       return json_reply(http::status::ok,
-                        console_daily_usage(context_, *plan, param("keyId"), days && *days == "90" ? 90 : 30));
+                        console_daily_usage(context_, *plan, req.query("keyId"), days && *days == "90" ? 90 : 30));
     }
     if (path == "/console/api/recent") {
-      const std::optional<std::string> plan = param("planId");
-      const std::optional<std::string> key = param("keyId");
+      const std::optional<std::string> plan = req.query("planId");
+      const std::optional<std::string> key = req.query("keyId");
       if (!plan || plan->empty() || (key && key->empty()))
         return json_reply(http::status::bad_request, {{"message", "recent needs planId, and a keyId if any"}});
       return json_reply(http::status::ok, console_recent_requests(context_, *plan, key));
     }
+  } catch (const AdminError& e) {
+    return json_reply(e.status(), {{"message", e.what()}});
   } catch (const StoreUnavailable& e) {
     spdlog::error("console {}: store unavailable: {}", path, e.what());
     HttpResponse res = json_reply(http::status::service_unavailable, {{"message", "The store is unavailable now"}});

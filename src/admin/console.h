@@ -11,8 +11,9 @@
 // The console's API reaches the management operations as the signed-in
 // access key: /console/api/mgmt/PATH is the management API's PATH, with
 // its JSON. Beside them: GET /console/api/session (who is signed in, and
-// the token), GET /console/api/overview and GET /console/api/usage
-// ?planId=P[&keyId=K][&days=30|90] (see console_views.h).
+// the token), GET /console/api/overview[?nameQuery&limit&position],
+// GET /console/api/usage?planId=P[&keyId=K][&days=30|90] and
+// GET /console/api/recent?planId=P[&keyId=K] (see console_views.h).
 
 #include <functional>
 #include <string>

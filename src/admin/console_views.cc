@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
 #include <unordered_map>
 
+#include "admin/paging.h"
 #include "core/utc_date.h"
 #include "limits/quota_window.h"
 
@@ -43,7 +45,7 @@ json::object plan_json(const UsagePlan& p, std::size_t key_count) {
 
 }  // namespace
 
-json::value console_overview(AdminContext& ctx) {
+json::value console_overview(AdminContext& ctx, const AdminRequest& request) {
   // Counts not yet flushed are shown too.
   ctx.meter.flush();
   const ControlState s = ctx.read();
@@ -97,8 +99,19 @@ json::value console_overview(AdminContext& ctx) {
   }
   json::array plans;
   for (const UsagePlan& p : s.usage_plans) plans.push_back(plan_json(p, key_count[p.id]));
+  const std::string name_query = request.query("nameQuery").value_or("");
+  std::vector<const ApiKey*> listed;
+  for (const ApiKey& k : s.api_keys)
+    if (k.name.starts_with(name_query)) listed.push_back(&k);
+  std::sort(listed.begin(), listed.end(),
+            [](const ApiKey* a, const ApiKey* b) { return std::tie(a->name, a->id) < std::tie(b->name, b->id); });
+  std::vector<std::string> ids;
+  ids.reserve(listed.size());
+  for (const ApiKey* k : listed) ids.push_back(k->id);
+  const PageRange page = page_of(ids, request);
   json::array keys;
-  for (const ApiKey& k : s.api_keys) {
+  for (std::size_t i = page.begin; i < page.end; ++i) {
+    const ApiKey& k = *listed[i];
     json::array in_plans;
     for (const QuotaUse& u : uses_by_key[k.id])
       in_plans.push_back(u.has_quota ? quota_use_json(u) : json::object{{"planId", u.plan_id}, {"planName", u.plan_name}});
@@ -114,10 +127,13 @@ json::value console_overview(AdminContext& ctx) {
                     [](const QuotaUse& a, const QuotaUse& b) { return a.percent() > b.percent(); });
   json::array near;
   for (std::size_t i = 0; i < shown; ++i) near.push_back(quota_use_json(uses[i]));
-  return json::object{{"apis", std::move(apis)},
+  json::object answer{{"apis", std::move(apis)},
                       {"plans", std::move(plans)},
                       {"keys", std::move(keys)},
+                      {"keyCount", listed.size()},
                       {"nearQuota", std::move(near)}};
+  if (!page.next_position.empty()) answer["keysPosition"] = page.next_position;
+  return answer;
 }
 
 json::value console_daily_usage(AdminContext& ctx, const std::string& plan_id,

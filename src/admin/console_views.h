@@ -8,14 +8,17 @@
 #include <string>
 
 #include "admin/admin_context.h"
+#include "admin/admin_request.h"
 
 namespace tollgate {
 
 // APIs and their stages; plans (throttle, quota, stages, how many keys);
-// keys (name, customer, enabled, today's requests, and under each plan with
-// a quota what was used of it and its percentage); and the keys closest to
-// their quota, closest first. Never a key's value.
-boost::json::value console_overview(AdminContext& ctx);
+// the keys closest to their quota, closest first; and a page of keys (name,
+// customer, enabled, today's requests, and under each plan with a quota
+// what was used of it and its percentage), by name, those whose name starts
+// with the query's `nameQuery`, the page `limit` and `position` ask for as
+// in the management API. Never a key's value.
+boost::json::value console_overview(AdminContext& ctx, const AdminRequest& request);
 
 // Requests per day over the last `days` days (today included), oldest
 // first, for a plan's keys together or for one key under it.

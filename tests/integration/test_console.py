@@ -197,6 +197,33 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(self.send("GET", "/console/api/usage?planId=consoleplan&days=7", cookie=cookie)[0], 400)
         self.assertEqual(self.send("GET", "/console/api/overview")[0], 401)
 
+    def test_keys_come_a_page_at_a_time_by_name(self):
+        cookie, _ = self.sign_in()
+        cookie = cookie.split(";")[0]
+
+        def overview(query):
+            status, _, body = self.send("GET", "/console/api/overview?" + query, cookie=cookie)
+            self.assertEqual(status, 200, body)
+            return json.loads(body)
+        names, position, count = [], "", None
+        while True:
+            page = overview("limit=1" + (f"&position={position}" if position else ""))
+            self.assertLessEqual(len(page["keys"]), 1)
+            names += [k["name"] for k in page["keys"]]
+            count = page["keyCount"]
+            position = page.get("keysPosition")
+            if not position:
+                break
+        self.assertEqual(len(names), count)
+        self.assertGreaterEqual(count, 2)
+        self.assertEqual(names, sorted(names))
+        found = overview("nameQuery=bur")
+        self.assertEqual([k["name"] for k in found["keys"]], ["burst"])
+        self.assertEqual(found["keyCount"], 1)
+        self.assertNotIn("keysPosition", found)
+        self.assertEqual(self.send("GET", "/console/api/overview?position=nope", cookie=cookie)[0], 400)
+        self.assertEqual(self.send("GET", "/console/api/overview?limit=many", cookie=cookie)[0], 400)
+
     def test_requests_by_outcome_over_the_last_hour(self):
         cookie, _ = self.sign_in()
         cookie = cookie.split(";")[0]

@@ -110,6 +110,13 @@ try {
   assert.deepEqual(recent, [5, 0, 0]);
   await page.screenshot({ path: join(shots, 'console.png'), fullPage: true });
 
+  // Keys are found by the start of their name.
+  await page.fill('#find-keys input[name=nameQuery]', 'made-in');
+  await page.click('#find-keys button');
+  await waitFor('only the key found listed', async () => (await page.locator('#keys tbody tr').count()) === 1);
+  assert.match(await page.textContent('#key-count'), /^1 of 1 key/);
+  assert.equal(await page.isHidden('#more-keys'), true);
+
   // Disabled in the console, the key is refused by the data plane.
   await row.locator('button', { hasText: 'Disable' }).click();
   await waitFor('the key disabled', async () => (await row.locator('td').nth(3).textContent()) === 'no');

@@ -21,8 +21,9 @@ function button(parent, text, onClick) {
   return b;
 }
 
-function fill(tbody, items, render) {
-  tbody.replaceChildren();
+// Rows for `items`, in place of the table's rows, or after them with `more`.
+function fill(tbody, items, render, more = false) {
+  if (!more) tbody.replaceChildren();
   for (const item of items) {
     const row = document.createElement('tr');
     render(row, item);
@@ -95,27 +96,54 @@ function quotaText(q) {
   return q ? `${q.limit} / ${q.period.toLowerCase()}` : '';
 }
 
+// Keys come a page at a time: there may be a million.
+const keysPerPage = 100;
+let keyQuery = '';
+let nextKeys = '';
+
+function overview(position) {
+  const query = new URLSearchParams({ limit: keysPerPage });
+  if (keyQuery) query.set('nameQuery', keyQuery);
+  if (position) query.set('position', position);
+  return request('GET', '/console/api/overview?' + query);
+}
+
+// The keys of an overview page, in the table and in the form that adds
+// keys to plans.
+function listKeys(o, more) {
+  fill($('#keys tbody'), o.keys, keyRow, more);
+  const select = $('#attach').key;
+  if (!more) select.replaceChildren();
+  for (const k of o.keys) option(select, k.id, k.name);
+  nextKeys = o.keysPosition || '';
+  const shown = $('#keys tbody').rows.length;
+  $('#key-count').textContent = `${shown} of ${o.keyCount} key(s)` + (keyQuery ? ` named ${keyQuery}…` : '');
+  $('#more-keys').hidden = !nextKeys;
+}
+
+function keyRow(row, k) {
+  row.dataset.id = k.id;
+  row.dataset.name = k.name;
+  cell(row, k.name); cell(row, k.id); cell(row, k.customerId); cell(row, k.enabled ? 'yes' : 'no');
+  cell(row, k.plans.map(p => p.planName).join(', '));
+  cell(row, k.today);
+  cell(row, k.plans.filter(p => p.limit !== undefined).map(p => `${p.percent}%`).join(', '));
+  const actions = cell(row, '');
+  button(actions, k.enabled ? 'Disable' : 'Enable', () => guarded(async () => {
+    await change('PATCH', '/apikeys/' + encodeURIComponent(k.id),
+                 { patchOperations: [{ op: 'replace', path: '/enabled', value: String(!k.enabled) }] });
+    await load();
+  }));
+  for (const p of k.plans)
+    button(actions, `Chart (${p.planName})`, () => showChart({ planId: p.planId, keyId: k.id, title: `${k.name} in ${p.planName}` }));
+}
+
 async function load() {
-  const o = await request('GET', '/console/api/overview');
+  const o = await overview();
   fill($('#near tbody'), o.nearQuota, (row, n) => {
     cell(row, n.keyName); cell(row, n.planName); cell(row, n.used); cell(row, n.limit); cell(row, n.percent);
   });
-  fill($('#keys tbody'), o.keys, (row, k) => {
-    row.dataset.id = k.id;
-    row.dataset.name = k.name;
-    cell(row, k.name); cell(row, k.id); cell(row, k.customerId); cell(row, k.enabled ? 'yes' : 'no');
-    cell(row, k.plans.map(p => p.planName).join(', '));
-    cell(row, k.today);
-    cell(row, k.plans.filter(p => p.limit !== undefined).map(p => `${p.percent}%`).join(', '));
-    const actions = cell(row, '');
-    button(actions, k.enabled ? 'Disable' : 'Enable', () => guarded(async () => {
-      await change('PATCH', '/apikeys/' + encodeURIComponent(k.id),
-                   { patchOperations: [{ op: 'replace', path: '/enabled', value: String(!k.enabled) }] });
-      await load();
-    }));
-    for (const p of k.plans)
-      button(actions, `Chart (${p.planName})`, () => showChart({ planId: p.planId, keyId: k.id, title: `${k.name} in ${p.planName}` }));
-  });
+  listKeys(o, false);
   fill($('#plans tbody'), o.plans, (row, p) => {
     row.dataset.id = p.id;
     cell(row, p.name); cell(row, p.id);
@@ -126,9 +154,8 @@ async function load() {
   fill($('#apis tbody'), o.apis, (row, a) => { cell(row, a.name); cell(row, a.id); cell(row, a.stages.join(', ')); });
 
   const attach = $('#attach');
-  for (const select of attach.querySelectorAll('select')) select.replaceChildren();
+  for (const select of [attach.plan, attach.stage]) select.replaceChildren();
   for (const p of o.plans) option(attach.plan, p.id, p.name);
-  for (const k of o.keys) option(attach.key, k.id, k.name);
   for (const a of o.apis) for (const s of a.stages) option(attach.stage, `${a.id}:${s}`, `${a.name}/${s}`);
   await drawChart();
 }
@@ -174,6 +201,14 @@ $('#attach').addEventListener('submit', (ev) => {
     await load();
   });
 });
+
+$('#find-keys').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  keyQuery = ev.target.nameQuery.value;
+  guarded(load);
+});
+
+$('#more-keys').addEventListener('click', () => guarded(async () => listKeys(await overview(nextKeys), true)));
 
 $('#chart-days').addEventListener('change', () => guarded(drawChart));
 
