@@ -16,20 +16,23 @@ namespace {
 
 constexpr std::size_t kNearQuotaShown = 10;
 
+// What a key used of a plan's quota in the plan's current period.
 struct QuotaUse {
-  std::string key_id;
-  std::string key_name;
-  std::string plan_id;
-  std::string plan_name;
+  const UsagePlanKey* member = nullptr;
+  const UsagePlan* plan = nullptr;
   std::int64_t used = 0;
   std::int64_t limit = 0;
-  bool has_quota = false;
   double percent() const { return limit > 0 ? 100.0 * static_cast<double>(used) / static_cast<double>(limit) : 100.0; }
 };
 
-json::object quota_use_json(const QuotaUse& q) {
-  return {{"keyId", q.key_id}, {"keyName", q.key_name}, {"planId", q.plan_id}, {"planName", q.plan_name},
-          {"used", q.used},    {"limit", q.limit},      {"percent", std::round(q.percent() * 10) / 10}};
+json::object quota_use_json(const QuotaUse& q, const std::string& key_name) {
+  json::object out{{"keyId", q.member->key_id}, {"keyName", key_name}, {"planId", q.plan->id},
+                   {"planName", q.plan->name}};
+  if (!q.plan->quota) return out;
+  out["used"] = q.used;
+  out["limit"] = q.limit;
+  out["percent"] = std::round(q.percent() * 10) / 10;
+  return out;
 }
 
 json::object plan_json(const UsagePlan& p, std::size_t key_count) {
@@ -43,51 +46,104 @@ json::object plan_json(const UsagePlan& p, std::size_t key_count) {
   return out;
 }
 
+// The quota use of every key in a plan with a quota, one at a time.
+class QuotaUses {
+ public:
+  QuotaUses(AdminContext& ctx, const std::vector<UsagePlan>& plans, std::int64_t now) {
+    for (const UsagePlan& p : plans) {
+      Plan& plan = plans_[p.id];
+      plan.plan = &p;
+      if (!p.quota) continue;
+      plan.window = quota_window(p.quota->period, now);
+      plan.used = ctx.store.quota_used_by_key(p.id, plan.window.first_day, plan.window.last_day);
+    }
+  }
+  // Null plan when the member's plan is gone.
+  QuotaUse of(const UsagePlanKey& m) const {
+    const auto found = plans_.find(m.plan_id);
+    if (found == plans_.end()) return {};
+    const Plan& plan = found->second;
+    QuotaUse use{&m, plan.plan, 0, 0};
+    const std::optional<Quota>& quota = plan.plan->quota;
+    if (!quota) return use;
+    use.limit = quota_limit_for(*quota, plan.window.id, quota_window(quota->period, m.created_date).id);
+    if (const auto u = plan.used.find(m.key_id); u != plan.used.end()) use.used = u->second;
+    return use;
+  }
+
+ private:
+  struct Plan {
+    const UsagePlan* plan = nullptr;
+    QuotaWindow window;  // the current period, with a quota
+    std::unordered_map<std::string, std::int64_t> used;  // by the keys that used any
+  };
+  std::unordered_map<std::string_view, Plan> plans_;
+};
+
 }  // namespace
 
+// With a million keys this stays a few passes over the control state: maps
+// are made only of the plans, the keys that used a quota, and the page.
 json::value console_overview(AdminContext& ctx, const AdminRequest& request) {
   // Counts not yet flushed are shown too.
   ctx.meter.flush();
   const ControlState s = ctx.read();
   const std::int64_t now = ctx.now_s();
-  const std::int64_t today = day_of_unix_seconds(now);
 
-  std::unordered_map<std::string, std::int64_t> today_by_key;
-  ctx.store.scan_usage(today, today, UsageRow{}, [&](const UsageRow& r) {
-    today_by_key[r.key_id] += r.used;
+  // The page of keys: by name, those whose name starts with the query.
+  const std::string name_query = request.query("nameQuery").value_or("");
+  std::vector<const ApiKey*> listed;
+  for (const ApiKey& k : s.api_keys)
+    if (k.name.starts_with(name_query)) listed.push_back(&k);
+  std::sort(listed.begin(), listed.end(),
+            [](const ApiKey* a, const ApiKey* b) { return std::tie(a->name, a->id) < std::tie(b->name, b->id); });
+  std::vector<std::string> ids;
+  ids.reserve(listed.size());
+  for (const ApiKey* k : listed) ids.push_back(k->id);
+  const PageRange page = page_of(ids, request);
+  std::unordered_map<std::string_view, std::size_t> on_page;  // key id → place on the page
+  for (std::size_t i = page.begin; i < page.end; ++i) on_page.emplace(listed[i]->id, i - page.begin);
+
+  std::vector<std::int64_t> today(page.end - page.begin, 0);
+  const std::int64_t day = day_of_unix_seconds(now);
+  ctx.store.scan_usage(day, day, UsageRow{}, [&](const UsageRow& r) {
+    if (const auto at = on_page.find(r.key_id); at != on_page.end()) today[at->second] += r.used;
     return true;
   });
 
-  std::unordered_map<std::string, const ApiKey*> keys_by_id;
-  for (const ApiKey& k : s.api_keys) keys_by_id[k.id] = &k;
-  std::unordered_map<std::string, const UsagePlan*> plans_by_id;
-  for (const UsagePlan& p : s.usage_plans) plans_by_id[p.id] = &p;
-
-  // What each key used of each plan's quota in the plan's current period.
-  std::unordered_map<std::string, std::unordered_map<std::string, std::int64_t>> used_by_plan;
-  for (const UsagePlan& p : s.usage_plans) {
-    if (!p.quota) continue;
-    const QuotaWindow w = quota_window(p.quota->period, now);
-    used_by_plan[p.id] = ctx.store.quota_used_by_key(p.id, w.first_day, w.last_day);
-  }
-  std::unordered_map<std::string, std::size_t> key_count;
-  std::unordered_map<std::string, std::vector<QuotaUse>> uses_by_key;
-  std::vector<QuotaUse> uses;
+  // One pass over the plans' keys: how many each plan has, the uses of the
+  // keys on the page, and the keys closest to their quota.
+  const QuotaUses quota_uses(ctx, s.usage_plans, now);
+  std::unordered_map<std::string_view, std::size_t> key_count;
+  std::vector<std::vector<QuotaUse>> page_uses(today.size());
+  const auto nearer = [](const QuotaUse& a, const QuotaUse& b) { return a.percent() > b.percent(); };
+  std::vector<QuotaUse> near;  // a heap whose top is the farthest of those kept
   for (const UsagePlanKey& m : s.usage_plan_keys) {
     ++key_count[m.plan_id];
-    const auto plan = plans_by_id.find(m.plan_id);
-    const auto key = keys_by_id.find(m.key_id);
-    if (plan == plans_by_id.end() || key == keys_by_id.end()) continue;
-    const UsagePlan& p = *plan->second;
-    QuotaUse use{m.key_id, key->second->name, p.id, p.name, 0, 0, p.quota.has_value()};
-    if (p.quota) {
-      const QuotaWindow w = quota_window(p.quota->period, now);
-      use.limit = quota_limit_for(*p.quota, w.id, quota_window(p.quota->period, m.created_date).id);
-      const auto& used = used_by_plan[p.id];
-      if (auto u = used.find(m.key_id); u != used.end()) use.used = u->second;
-      uses.push_back(use);
+    const QuotaUse use = quota_uses.of(m);
+    if (!use.plan) continue;
+    if (const auto at = on_page.find(m.key_id); at != on_page.end()) page_uses[at->second].push_back(use);
+    if (!use.plan->quota) continue;
+    if (near.size() < kNearQuotaShown) {
+      near.push_back(use);
+      std::push_heap(near.begin(), near.end(), nearer);
+    } else if (nearer(use, near.front())) {
+      std::pop_heap(near.begin(), near.end(), nearer);
+      near.back() = use;
+      std::push_heap(near.begin(), near.end(), nearer);
     }
-    uses_by_key[m.key_id].push_back(use);
+  }
+  std::sort_heap(near.begin(), near.end(), nearer);
+
+  // The names of the keys closest to their quota.
+  std::unordered_map<std::string_view, const std::string*> near_names;
+  for (const QuotaUse& u : near) near_names.emplace(u.member->key_id, nullptr);
+  for (const ApiKey& k : s.api_keys)
+    if (const auto n = near_names.find(k.id); n != near_names.end()) n->second = &k.name;
+  json::array near_json;
+  for (const QuotaUse& u : near) {
+    const std::string* name = near_names.at(u.member->key_id);
+    near_json.push_back(quota_use_json(u, name ? *name : std::string()));
   }
 
   json::array apis;
@@ -99,39 +155,23 @@ json::value console_overview(AdminContext& ctx, const AdminRequest& request) {
   }
   json::array plans;
   for (const UsagePlan& p : s.usage_plans) plans.push_back(plan_json(p, key_count[p.id]));
-  const std::string name_query = request.query("nameQuery").value_or("");
-  std::vector<const ApiKey*> listed;
-  for (const ApiKey& k : s.api_keys)
-    if (k.name.starts_with(name_query)) listed.push_back(&k);
-  std::sort(listed.begin(), listed.end(),
-            [](const ApiKey* a, const ApiKey* b) { return std::tie(a->name, a->id) < std::tie(b->name, b->id); });
-  std::vector<std::string> ids;
-  ids.reserve(listed.size());
-  for (const ApiKey* k : listed) ids.push_back(k->id);
-  const PageRange page = page_of(ids, request);
   json::array keys;
-  for (std::size_t i = page.begin; i < page.end; ++i) {
-    const ApiKey& k = *listed[i];
+  for (std::size_t i = 0; i < today.size(); ++i) {
+    const ApiKey& k = *listed[page.begin + i];
     json::array in_plans;
-    for (const QuotaUse& u : uses_by_key[k.id])
-      in_plans.push_back(u.has_quota ? quota_use_json(u) : json::object{{"planId", u.plan_id}, {"planName", u.plan_name}});
+    for (const QuotaUse& u : page_uses[i]) in_plans.push_back(quota_use_json(u, k.name));
     keys.push_back(json::object{{"id", k.id},
                                 {"name", k.name},
                                 {"customerId", k.customer_id},
                                 {"enabled", k.enabled},
-                                {"today", today_by_key[k.id]},
+                                {"today", today[i]},
                                 {"plans", std::move(in_plans)}});
   }
-  const std::size_t shown = std::min(kNearQuotaShown, uses.size());
-  std::partial_sort(uses.begin(), uses.begin() + static_cast<std::ptrdiff_t>(shown), uses.end(),
-                    [](const QuotaUse& a, const QuotaUse& b) { return a.percent() > b.percent(); });
-  json::array near;
-  for (std::size_t i = 0; i < shown; ++i) near.push_back(quota_use_json(uses[i]));
   json::object answer{{"apis", std::move(apis)},
                       {"plans", std::move(plans)},
                       {"keys", std::move(keys)},
                       {"keyCount", listed.size()},
-                      {"nearQuota", std::move(near)}};
+                      {"nearQuota", std::move(near_json)}};
   if (!page.next_position.empty()) answer["keysPosition"] = page.next_position;
   return answer;
 }
