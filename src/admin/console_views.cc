@@ -182,14 +182,9 @@ json::value console_daily_usage(AdminContext& ctx, const std::string& plan_id,
   const std::int64_t today = day_of_unix_seconds(ctx.now_s());
   const std::int64_t first = today - days + 1;
   std::map<std::int64_t, std::int64_t> by_day;
-  if (key_id) {
-    for (const DailyUsage& d : ctx.store.usage_days(plan_id, *key_id, first, today)) by_day[d.day] += d.used;
-  } else {
-    ctx.store.scan_usage(first, today, UsageRow{}, [&](const UsageRow& r) {
-      if (r.plan_id == plan_id) by_day[r.day] += r.used;
-      return true;
-    });
-  }
+  for (const DailyUsage& d : key_id ? ctx.store.usage_days(plan_id, *key_id, first, today)
+                                    : ctx.store.plan_usage_days(plan_id, first, today))
+    by_day[d.day] = d.used;
   json::array out;
   for (std::int64_t day = first; day <= today; ++day)
     out.push_back(json::object{{"date", format_date(day)}, {"used", by_day[day]}});

@@ -6,6 +6,7 @@
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -51,6 +52,30 @@ std::pair<std::string, std::string> split_field(std::string_view f) {
 }
 
 std::string usage_key(std::int64_t day) { return "tollgate:usage:" + std::to_string(day); }
+// Served per plan on a day: the fields are plan ids.
+std::string plan_usage_key(std::int64_t day) { return "tollgate:plan_usage:" + std::to_string(day); }
+
+// Makes the plan totals from the keys' usage, once, for a store written
+// before they were kept (KEYS: meta, usage days). Atomic, so a node adding
+// usage meanwhile is counted once: before, in the keys' usage; after, in
+// both.
+constexpr const char* kMakePlanTotals = R"lua(
+if redis.call('HGET', KEYS[1], 'plan_totals') then return 0 end
+for _, day in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local totals = {}
+  local usage = redis.call('HGETALL', 'tollgate:usage:' .. day)
+  for i = 1, #usage, 2 do
+    local plan = string.sub(usage[i], 1, string.find(usage[i], '\31', 1, true) - 1)
+    totals[plan] = (totals[plan] or 0) + tonumber(usage[i + 1])
+  end
+  local key = 'tollgate:plan_usage:' .. day
+  redis.call('DEL', key)
+  for plan, used in pairs(totals) do redis.call('HSET', key, plan, used) end
+end
+redis.call('HSET', KEYS[1], 'plan_totals', 1)
+return 1
+)lua";
+
 std::string minutes_key(std::int64_t minute) { return "tollgate:minutes:" + std::to_string(minute); }
 // The fields of a key's (or with key_id empty a plan's) counts in a minute's hash.
 std::array<std::string, 3> minute_fields(std::string_view plan_id, std::string_view key_id) {
@@ -298,10 +323,14 @@ void RedisStore::add_usage(const std::vector<UsageDelta>& deltas, const std::vec
   std::vector<RedisCommand> commands;
   commands.reserve(2 * deltas.size() + watermarks.size() + 3 * minutes.size());
   add_minute_commands(minutes, commands);
+  std::map<std::pair<std::string_view, std::int64_t>, std::int64_t> plan_totals;
   for (const auto& d : deltas) {
     commands.push_back({"HINCRBY", usage_key(d.day), pair_field(d.plan_id, d.key_id), std::to_string(d.count)});
     commands.push_back({"SADD", kUsageDays, std::to_string(d.day)});
+    plan_totals[{d.plan_id, d.day}] += d.count;
   }
+  for (const auto& [plan_day, count] : plan_totals)
+    commands.push_back({"HINCRBY", plan_usage_key(plan_day.second), std::string(plan_day.first), std::to_string(count)});
   const std::string marks = node_key("watermarks");
   for (const auto& w : watermarks)
     commands.push_back({"HSET", marks, std::to_string(w.slot) + ":" + std::to_string(w.parity),
@@ -335,7 +364,7 @@ void RedisStore::scan_usage(std::int64_t first_day, std::int64_t last_day, const
 
 void RedisStore::prune_usage(std::int64_t first_kept_day) {
   for (const std::int64_t day : usage_days_between(INT64_MIN, first_kept_day - 1))
-    atomically(redis_, {{"DEL", usage_key(day)}, {"SREM", kUsageDays, std::to_string(day)}});
+    atomically(redis_, {{"DEL", usage_key(day)}, {"DEL", plan_usage_key(day)}, {"SREM", kUsageDays, std::to_string(day)}});
 }
 
 std::vector<MinuteCounts> RedisStore::minute_counts(const std::string& plan_id, const std::string& key_id,
@@ -409,17 +438,28 @@ std::size_t RedisStore::meter_slot_count() {
   return static_cast<std::size_t>(reply_integer(*redis_.run({"HLEN", node_key("meter_slots")})));
 }
 
-std::vector<DailyUsage> RedisStore::usage_days(const std::string& plan_id, const std::string& key_id,
-                                               std::int64_t first_day, std::int64_t last_day) {
+std::vector<DailyUsage> RedisStore::field_by_day(std::string (*hash_of_day)(std::int64_t), const std::string& field,
+                                                 std::int64_t first_day, std::int64_t last_day) {
   const std::vector<std::int64_t> days = usage_days_between(first_day, last_day);
-  std::vector<RedisCommand> commands;
-  for (const std::int64_t day : days) commands.push_back({"HGET", usage_key(day), pair_field(plan_id, key_id)});
   std::vector<DailyUsage> out;
-  if (commands.empty()) return out;
+  if (days.empty()) return out;
+  std::vector<RedisCommand> commands;
+  for (const std::int64_t day : days) commands.push_back({"HGET", hash_of_day(day), field});
   const std::vector<RedisReply> r = redis_.pipeline(commands);
   for (std::size_t i = 0; i < days.size(); ++i)
     if (r[i]->type != REDIS_REPLY_NIL) out.push_back({days[i], reply_integer(*r[i])});
   return out;
+}
+
+std::vector<DailyUsage> RedisStore::usage_days(const std::string& plan_id, const std::string& key_id,
+                                               std::int64_t first_day, std::int64_t last_day) {
+  return field_by_day(usage_key, pair_field(plan_id, key_id), first_day, last_day);
+}
+
+std::vector<DailyUsage> RedisStore::plan_usage_days(const std::string& plan_id, std::int64_t first_day,
+                                                    std::int64_t last_day) {
+  redis_.run({"EVAL", kMakePlanTotals, "2", kMeta, kUsageDays});
+  return field_by_day(plan_usage_key, plan_id, first_day, last_day);
 }
 
 std::int64_t RedisStore::usage_between(const std::string& plan_id, const std::string& key_id,

@@ -44,6 +44,8 @@ class RedisStore final : public Store {
                              std::int64_t first_day, std::int64_t last_day) override;
   std::vector<DailyUsage> usage_days(const std::string& plan_id, const std::string& key_id,
                                      std::int64_t first_day, std::int64_t last_day) override;
+  std::vector<DailyUsage> plan_usage_days(const std::string& plan_id, std::int64_t first_day,
+                                          std::int64_t last_day) override;
   std::unordered_map<std::string, std::int64_t> quota_used_by_key(const std::string& plan_id,
                                                                   std::int64_t first_day,
                                                                   std::int64_t last_day) override;
@@ -59,6 +61,9 @@ class RedisStore final : public Store {
   friend class RedisControlTransaction;
   // Days with usage in [first_day, last_day], oldest first.
   std::vector<std::int64_t> usage_days_between(std::int64_t first_day, std::int64_t last_day);
+  // The days of [first_day, last_day] whose hash (hash_of_day) holds `field`, with its value.
+  std::vector<DailyUsage> field_by_day(std::string (*hash_of_day)(std::int64_t), const std::string& field,
+                                       std::int64_t first_day, std::int64_t last_day);
   std::string node_key(std::string_view name) const;
   // Every UpdateUsage adjustment under a plan, oldest first.
   std::vector<UsageAdjustment> adjustments_of_plan(const std::string& plan_id);

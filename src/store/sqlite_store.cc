@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <map>
 #include <stdexcept>
 
 #include "model/json_codec.h"
@@ -42,6 +43,11 @@ CREATE TABLE IF NOT EXISTS meter_slots (
 CREATE TABLE IF NOT EXISTS usage_daily (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, used INTEGER NOT NULL,
   PRIMARY KEY (plan_id, key_id, day));
+-- Served per plan and day: the deltas of usage_daily summed as they are
+-- added (from usage_daily once, when a store had none: meta plan_totals).
+CREATE TABLE IF NOT EXISTS usage_daily_plans (
+  plan_id TEXT NOT NULL, day INTEGER NOT NULL, used INTEGER NOT NULL,
+  PRIMARY KEY (plan_id, day)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS usage_minutes (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, minute INTEGER NOT NULL,
   allowed INTEGER NOT NULL, throttled INTEGER NOT NULL, quota_exceeded INTEGER NOT NULL,
@@ -277,10 +283,19 @@ void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas, const std::ve
     SqliteStatement st(db_,
                        "INSERT INTO usage_daily (plan_id, key_id, day, used) VALUES (?1, ?2, ?3, ?4) "
                        "ON CONFLICT (plan_id, key_id, day) DO UPDATE SET used = used + ?4");
+    std::map<std::pair<std::string_view, std::int64_t>, std::int64_t> plan_totals;
     for (const auto& d : deltas) {
       st.bind(1, d.plan_id).bind(2, d.key_id).bind(3, d.day).bind(4, d.count);
       st.step();
       st.reset();
+      plan_totals[{d.plan_id, d.day}] += d.count;
+    }
+    SqliteStatement total(db_,
+                          "INSERT INTO usage_daily_plans (plan_id, day, used) VALUES (?1, ?2, ?3) "
+                          "ON CONFLICT (plan_id, day) DO UPDATE SET used = used + ?3");
+    for (const auto& [plan_day, count] : plan_totals) {
+      total.bind(1, plan_day.first).bind(2, plan_day.second).bind(3, count).step();
+      total.reset();
     }
     SqliteStatement even(db_, "UPDATE meter_slots SET day0 = ?2, count0 = ?3 WHERE slot = ?1");
     SqliteStatement odd(db_, "UPDATE meter_slots SET day1 = ?2, count1 = ?3 WHERE slot = ?1");
@@ -328,6 +343,8 @@ void SqliteStore::prune_usage(std::int64_t first_kept_day) {
   std::lock_guard lock(mutex_);
   SqliteStatement st(db_, "DELETE FROM usage_daily WHERE day < ?1");
   st.bind(1, first_kept_day).step();
+  SqliteStatement totals(db_, "DELETE FROM usage_daily_plans WHERE day < ?1");
+  totals.bind(1, first_kept_day).step();
 }
 
 std::vector<MinuteCounts> SqliteStore::minute_counts(const std::string& plan_id, const std::string& key_id,
@@ -437,6 +454,34 @@ std::vector<DailyUsage> SqliteStore::usage_days(const std::string& plan_id, cons
   std::vector<DailyUsage> out;
   while (st.step()) out.push_back({st.integer(0), st.integer(1)});
   return out;
+}
+
+std::vector<DailyUsage> SqliteStore::plan_usage_days(const std::string& plan_id, std::int64_t first_day,
+                                                     std::int64_t last_day) {
+  std::lock_guard lock(mutex_);
+  exec("BEGIN IMMEDIATE");
+  try {
+    SqliteStatement made(db_, "SELECT 1 FROM meta WHERE name = 'plan_totals'");
+    if (!made.step()) {
+      // A store written before plan totals were kept: made once from the
+      // keys' usage, in the transaction that marks them made.
+      exec("DELETE FROM usage_daily_plans");
+      exec("INSERT INTO usage_daily_plans (plan_id, day, used) "
+           "SELECT plan_id, day, SUM(used) FROM usage_daily GROUP BY plan_id, day");
+      exec("INSERT INTO meta (name, value) VALUES ('plan_totals', 1)");
+    }
+    SqliteStatement st(db_,
+                       "SELECT day, used FROM usage_daily_plans "
+                       "WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day");
+    st.bind(1, plan_id).bind(2, first_day).bind(3, last_day);
+    std::vector<DailyUsage> out;
+    while (st.step()) out.push_back({st.integer(0), st.integer(1)});
+    exec("COMMIT");
+    return out;
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
 }
 
 std::unordered_map<std::string, std::int64_t> SqliteStore::quota_used_by_key(const std::string& plan_id,

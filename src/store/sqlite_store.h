@@ -41,6 +41,8 @@ class SqliteStore final : public Store {
                              std::int64_t first_day, std::int64_t last_day) override;
   std::vector<DailyUsage> usage_days(const std::string& plan_id, const std::string& key_id,
                                      std::int64_t first_day, std::int64_t last_day) override;
+  std::vector<DailyUsage> plan_usage_days(const std::string& plan_id, std::int64_t first_day,
+                                          std::int64_t last_day) override;
   std::unordered_map<std::string, std::int64_t> quota_used_by_key(const std::string& plan_id,
                                                                   std::int64_t first_day,
                                                                   std::int64_t last_day) override;

@@ -169,6 +169,11 @@ class Store {
   // Days with usage in [first_day, last_day], oldest first.
   virtual std::vector<DailyUsage> usage_days(const std::string& plan_id, const std::string& key_id,
                                              std::int64_t first_day, std::int64_t last_day) = 0;
+  // The same for all of a plan's keys together, read from totals kept per
+  // plan and day (made from the keys' usage the first time a store that
+  // had none is asked), so that a plan of a million keys reads as one.
+  virtual std::vector<DailyUsage> plan_usage_days(const std::string& plan_id, std::int64_t first_day,
+                                                  std::int64_t last_day) = 0;
 
   // Quota used over days [first_day, last_day] by every key of a plan that
   // used any (requests served plus adjustments), by key id, in one pass.

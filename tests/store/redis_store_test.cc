@@ -141,6 +141,25 @@ TEST_F(RedisStoreTest, UsageFromEveryNodeAddsUpAndSlotsAreEachNodesOwn) {
   EXPECT_EQ(store.usage_between("p1", "k1", 0, 1000), 2);
 }
 
+TEST_F(RedisStoreTest, PlanTotalsPerDayAddUpAndAreMadeOnceForAnOlderStore) {
+  RedisStore other(RedisAddress::parse(server.url()), "node-b");
+  store.add_usage({{"p", "k1", 100, 5}, {"p", "k2", 100, 2}, {"q", "k1", 100, 9}});
+  other.add_usage({{"p", "k1", 100, 1}, {"p", "k1", 101, 3}});
+  // As a store written before plan totals were kept.
+  RedisClient client(RedisAddress::parse(server.url()));
+  client.run({"DEL", "tollgate:plan_usage:100", "tollgate:plan_usage:101"});
+  const std::vector<DailyUsage> p = other.plan_usage_days("p", 0, 1000);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].used, 8);
+  EXPECT_EQ(p[1].day, 101);
+  EXPECT_EQ(p[1].used, 3);
+  store.add_usage({{"p", "k3", 101, 4}});
+  EXPECT_EQ(store.plan_usage_days("p", 101, 101).at(0).used, 7);  // added to, not made again
+  EXPECT_EQ(store.plan_usage_days("q", 0, 1000).at(0).used, 9);
+  store.prune_usage(101);
+  EXPECT_EQ(store.plan_usage_days("p", 0, 1000).size(), 1u);
+}
+
 TEST_F(RedisStoreTest, PerMinuteCountsFromEveryNodeAddUp) {
   RedisStore other(RedisAddress::parse(server.url()), "node-b");
   // Minutes of now: each minute's hash expires two hours after it.

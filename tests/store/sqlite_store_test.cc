@@ -1,6 +1,7 @@
 #include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -121,6 +122,29 @@ TEST_F(SqliteStoreTest, UsageAddsUpPerDayAndSurvivesReopen) {
   EXPECT_EQ(store.usage_between("p", "k", 100, 100), 6);
   EXPECT_EQ(store.usage_between("p", "k", 100, 101), 8);
   EXPECT_EQ(store.usage_between("p", "k", 102, 200), 0);
+}
+
+TEST_F(SqliteStoreTest, PlanTotalsPerDayAddUpAndAreMadeOnceForAnOlderStore) {
+  {
+    SqliteStore store(dir / "t.db");
+    store.add_usage({{"p", "k1", 100, 5}, {"p", "k2", 100, 2}, {"p", "k1", 101, 1}, {"q", "k1", 100, 9}});
+    // As a store written before plan totals were kept.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "t.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "DELETE FROM usage_daily_plans", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  SqliteStore store(dir / "t.db");
+  std::vector<DailyUsage> p = store.plan_usage_days("p", 0, 1000);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].day, 100);
+  EXPECT_EQ(p[0].used, 7);
+  EXPECT_EQ(p[1].used, 1);
+  store.add_usage({{"p", "k3", 101, 4}});
+  EXPECT_EQ(store.plan_usage_days("p", 101, 101).at(0).used, 5);  // added to, not made again
+  EXPECT_EQ(store.plan_usage_days("q", 0, 1000).at(0).used, 9);
+  store.prune_usage(101);
+  EXPECT_EQ(store.plan_usage_days("p", 0, 1000).size(), 1u);
 }
 
 TEST_F(SqliteStoreTest, PerMinuteCountsAddUpAndArePruned) {
