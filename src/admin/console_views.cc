@@ -5,6 +5,7 @@
 #include <map>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "admin/paging.h"
 #include "core/utc_date.h"
@@ -90,11 +91,17 @@ json::value console_overview(AdminContext& ctx, const AdminRequest& request) {
   const ControlState s = ctx.read();
   const std::int64_t now = ctx.now_s();
 
-  // The page of keys: by name, those whose name starts with the query.
+  // The page of keys: by name, those whose name starts with the query and,
+  // when it names one, in the plan.
   const std::string name_query = request.query("nameQuery").value_or("");
+  const std::optional<std::string> in_plan = request.query("planId");
+  std::unordered_set<std::string_view> plan_keys;
+  if (in_plan)
+    for (const UsagePlanKey& m : s.usage_plan_keys)
+      if (m.plan_id == *in_plan) plan_keys.insert(m.key_id);
   std::vector<const ApiKey*> listed;
   for (const ApiKey& k : s.api_keys)
-    if (k.name.starts_with(name_query)) listed.push_back(&k);
+    if (k.name.starts_with(name_query) && (!in_plan || plan_keys.contains(k.id))) listed.push_back(&k);
   std::sort(listed.begin(), listed.end(),
             [](const ApiKey* a, const ApiKey* b) { return std::tie(a->name, a->id) < std::tie(b->name, b->id); });
   std::vector<std::string> ids;

@@ -16,8 +16,9 @@ namespace tollgate {
 // the keys closest to their quota, closest first; and a page of keys (name,
 // customer, enabled, today's requests, and under each plan with a quota
 // what was used of it and its percentage), by name, those whose name starts
-// with the query's `nameQuery`, the page `limit` and `position` ask for as
-// in the management API. Never a key's value.
+// with the query's `nameQuery` and which are in its `planId` if any, the
+// page `limit` and `position` ask for as in the management API. Never a
+// key's value.
 boost::json::value console_overview(AdminContext& ctx, const AdminRequest& request);
 
 // Requests per day over the last `days` days (today included), oldest

@@ -221,6 +221,9 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual([k["name"] for k in found["keys"]], ["burst"])
         self.assertEqual(found["keyCount"], 1)
         self.assertNotIn("keysPosition", found)
+        in_plan = overview("planId=burstplan")
+        self.assertEqual([k["name"] for k in in_plan["keys"]], ["burst"])
+        self.assertEqual(overview("planId=burstplan&nameQuery=first")["keyCount"], 0)
         self.assertEqual(self.send("GET", "/console/api/overview?position=nope", cookie=cookie)[0], 400)
         self.assertEqual(self.send("GET", "/console/api/overview?limit=many", cookie=cookie)[0], 400)
 

@@ -116,6 +116,11 @@ try {
   await waitFor('only the key found listed', async () => (await page.locator('#keys tbody tr').count()) === 1);
   assert.match(await page.textContent('#key-count'), /^1 of 1 key/);
   assert.equal(await page.isHidden('#more-keys'), true);
+  // And listed by plan: both keys are in the plan.
+  await page.click('#all-keys');
+  await waitFor('every key listed again', async () => (await page.locator('#keys tbody tr').count()) === 2);
+  await page.locator('#plans tbody tr', { hasText: env('PLAN_ID') }).locator('button', { hasText: 'Keys' }).click();
+  await waitFor('the plan\'s keys listed', async () => /^2 of 2 key\(s\) in /.test(await page.textContent('#key-count')));
 
   // Disabled in the console, the key is refused by the data plane.
   await row.locator('button', { hasText: 'Disable' }).click();

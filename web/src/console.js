@@ -99,11 +99,13 @@ function quotaText(q) {
 // Keys come a page at a time: there may be a million.
 const keysPerPage = 100;
 let keyQuery = '';
+let keyPlan = null;  // {id, name}: only the keys in this plan
 let nextKeys = '';
 
 function overview(position) {
   const query = new URLSearchParams({ limit: keysPerPage });
   if (keyQuery) query.set('nameQuery', keyQuery);
+  if (keyPlan) query.set('planId', keyPlan.id);
   if (position) query.set('position', position);
   return request('GET', '/console/api/overview?' + query);
 }
@@ -117,8 +119,10 @@ function listKeys(o, more) {
   for (const k of o.keys) option(select, k.id, k.name);
   nextKeys = o.keysPosition || '';
   const shown = $('#keys tbody').rows.length;
-  $('#key-count').textContent = `${shown} of ${o.keyCount} key(s)` + (keyQuery ? ` named ${keyQuery}…` : '');
+  $('#key-count').textContent = `${shown} of ${o.keyCount} key(s)` + (keyQuery ? ` named ${keyQuery}…` : '') +
+                                 (keyPlan ? ` in ${keyPlan.name}` : '');
   $('#more-keys').hidden = !nextKeys;
+  $('#all-keys').hidden = !keyQuery && !keyPlan;
 }
 
 function keyRow(row, k) {
@@ -149,7 +153,13 @@ async function load() {
     cell(row, p.name); cell(row, p.id);
     cell(row, p.throttle ? `${p.throttle.rateLimit}/s, burst ${p.throttle.burstLimit}` : '');
     cell(row, quotaText(p.quota)); cell(row, p.apiStages.join(', ')); cell(row, p.keyCount);
-    button(cell(row, ''), 'Chart', () => showChart({ planId: p.id, title: p.name }));
+    const actions = cell(row, '');
+    button(actions, 'Keys', () => guarded(async () => {
+      keyPlan = { id: p.id, name: p.name };
+      await load();
+      $('#keys').scrollIntoView();
+    }));
+    button(actions, 'Chart', () => showChart({ planId: p.id, title: p.name }));
   });
   fill($('#apis tbody'), o.apis, (row, a) => { cell(row, a.name); cell(row, a.id); cell(row, a.stages.join(', ')); });
 
@@ -209,6 +219,13 @@ $('#find-keys').addEventListener('submit', (ev) => {
 });
 
 $('#more-keys').addEventListener('click', () => guarded(async () => listKeys(await overview(nextKeys), true)));
+
+$('#all-keys').addEventListener('click', () => {
+  keyQuery = '';
+  keyPlan = null;
+  $('#find-keys').reset();
+  guarded(load);
+});
 
 $('#chart-days').addEventListener('change', () => guarded(drawChart));
 
