@@ -1,6 +1,8 @@
 #include "store/control_diff.h"
 
 #include <string>
+#include <string_view>
+#include <utility>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -16,13 +18,23 @@ std::string describe(const ApiKey& k) { return "api key " + k.name + " (id " + k
 std::string describe(const UsagePlan& p) { return "usage plan " + p.name + " (id " + p.id + ")"; }
 std::string describe(const UsagePlanKey& pk) { return "key " + pk.key_id + " in usage plan " + pk.plan_id; }
 
-// What names an item: two versions of one item share it.
-std::string identity(const RestApi& a) { return a.id; }
-std::string identity(const Deployment& d) { return d.api_id + '/' + d.id; }
-std::string identity(const Stage& s) { return s.api_id + '/' + s.stage_name; }
-std::string identity(const ApiKey& k) { return k.id; }
-std::string identity(const UsagePlan& p) { return p.id; }
-std::string identity(const UsagePlanKey& pk) { return pk.plan_id + '/' + pk.key_id; }
+// What names an item: two versions of one item share it. Views into the
+// item: a state may hold a million keys, and a copy of each name would be
+// an allocation.
+using Identity = std::pair<std::string_view, std::string_view>;
+Identity identity(const RestApi& a) { return {a.id, {}}; }
+Identity identity(const Deployment& d) { return {d.api_id, d.id}; }
+Identity identity(const Stage& s) { return {s.api_id, s.stage_name}; }
+Identity identity(const ApiKey& k) { return {k.id, {}}; }
+Identity identity(const UsagePlan& p) { return {p.id, {}}; }
+Identity identity(const UsagePlanKey& pk) { return {pk.plan_id, pk.key_id}; }
+
+struct IdentityHash {
+  std::size_t operator()(const Identity& i) const {
+    const std::size_t first = std::hash<std::string_view>{}(i.first);
+    return first ^ (std::hash<std::string_view>{}(i.second) + 0x9e3779b97f4a7c15ULL + (first << 6) + (first >> 2));
+  }
+};
 
 void erase(ControlTransaction& tx, const RestApi& a) { tx.erase_api(a.id); }
 void erase(ControlTransaction& tx, const Deployment& d) { tx.erase_deployment(d.api_id, d.id); }
@@ -32,28 +44,48 @@ void erase(ControlTransaction& tx, const UsagePlan& p) { tx.erase_usage_plan(p.i
 void erase(ControlTransaction& tx, const UsagePlanKey& pk) { tx.erase_usage_plan_key(pk.plan_id, pk.key_id); }
 
 template <typename T>
+void put(ControlTransaction& tx, const T& item, bool created, DiffReport& report) {
+  tx.put(item);
+  ++report.changes;
+  report.lines.push_back((created ? "created " : "updated ") + describe(item));
+}
+
+template <typename T>
 void diff(ControlTransaction& tx, const std::vector<T>& before, const std::vector<T>& after, DiffReport& report) {
-  // Indexed by identity: a state may hold a million keys.
-  std::unordered_map<std::string, const T*> earlier;
-  earlier.reserve(before.size());
-  for (const auto& item : before) earlier.emplace(identity(item), &item);
-  std::unordered_set<std::string> surviving;
-  surviving.reserve(after.size());
-  for (const auto& item : after) surviving.insert(identity(item));
+  // An edit changes few items and keeps the others where they were: the
+  // runs both states begin and end with, item for item, are compared in
+  // place, and only what lies between them is matched by identity.
+  std::size_t head = 0;
+  while (head < before.size() && head < after.size() && identity(before[head]) == identity(after[head])) {
+    if (!(before[head] == after[head])) put(tx, after[head], false, report);
+    ++head;
+  }
+  std::size_t before_end = before.size();
+  std::size_t after_end = after.size();
+  while (before_end > head && after_end > head &&
+         identity(before[before_end - 1]) == identity(after[after_end - 1])) {
+    --before_end;
+    --after_end;
+    if (!(before[before_end] == after[after_end])) put(tx, after[after_end], false, report);
+  }
+  std::unordered_map<Identity, const T*, IdentityHash> earlier;
+  earlier.reserve(before_end - head);
+  for (std::size_t i = head; i < before_end; ++i) earlier.emplace(identity(before[i]), &before[i]);
+  std::unordered_set<Identity, IdentityHash> surviving;
+  surviving.reserve(after_end - head);
+  for (std::size_t i = head; i < after_end; ++i) surviving.insert(identity(after[i]));
   // Erasures first: erasing a parent (an API, a key) cascades to its children,
   // which the puts below then restore where they survive.
-  for (const auto& item : before) {
-    if (surviving.contains(identity(item))) continue;
-    erase(tx, item);
+  for (std::size_t i = head; i < before_end; ++i) {
+    if (surviving.contains(identity(before[i]))) continue;
+    erase(tx, before[i]);
     ++report.changes;
-    report.lines.push_back("deleted " + describe(item));
+    report.lines.push_back("deleted " + describe(before[i]));
   }
-  for (const auto& item : after) {
-    const auto it = earlier.find(identity(item));
-    if (it != earlier.end() && *it->second == item) continue;
-    tx.put(item);
-    ++report.changes;
-    report.lines.push_back((it == earlier.end() ? "created " : "updated ") + describe(item));
+  for (std::size_t i = head; i < after_end; ++i) {
+    const auto it = earlier.find(identity(after[i]));
+    if (it != earlier.end() && *it->second == after[i]) continue;
+    put(tx, after[i], it == earlier.end(), report);
   }
 }
 

@@ -2,8 +2,10 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
+#include <tuple>
 
 #include "model/json_codec.h"
 #include "store/sqlite_statement.h"
@@ -53,6 +55,44 @@ CREATE TABLE IF NOT EXISTS usage_minutes (
   allowed INTEGER NOT NULL, throttled INTEGER NOT NULL, quota_exceeded INTEGER NOT NULL,
   PRIMARY KEY (plan_id, key_id, minute)) WITHOUT ROWID;
 )sql";
+
+// The first eight bytes of `text` as a big-endian number: numbers compare
+// as the texts' starts do.
+std::uint64_t prefix_of(std::string_view text) {
+  std::uint64_t prefix = 0;
+  for (std::size_t i = 0; i < 8; ++i)
+    prefix = (prefix << 8) | (i < text.size() ? static_cast<unsigned char>(text[i]) : 0u);
+  return prefix;
+}
+
+// Sorts `items` by the texts `key(item)` gives, a pair of string_views
+// compared first then second. With a million keys the sort compares the
+// texts' first eight bytes, held next to each item's place, and moves each
+// item once: sorting the items themselves chased every string and moved
+// each item some twenty times.
+template <typename T, typename Key>
+void sort_by_texts(std::vector<T>& items, Key key) {
+  struct Place {
+    std::uint64_t first;
+    std::uint64_t second;
+    std::uint32_t index;
+  };
+  std::vector<Place> places;
+  places.reserve(items.size());
+  for (std::uint32_t i = 0; i < items.size(); ++i) {
+    const auto [first, second] = key(items[i]);
+    places.push_back({prefix_of(first), prefix_of(second), i});
+  }
+  std::sort(places.begin(), places.end(), [&](const Place& a, const Place& b) {
+    if (a.first != b.first) return a.first < b.first;
+    if (a.second != b.second) return a.second < b.second;
+    return key(items[a.index]) < key(items[b.index]);
+  });
+  std::vector<T> sorted;
+  sorted.reserve(items.size());
+  for (const Place& p : places) sorted.push_back(std::move(items[p.index]));
+  items = std::move(sorted);
+}
 
 template <typename T, typename Decode>
 std::vector<T> load_docs(sqlite3* db, const char* sql, Decode decode) {
@@ -241,7 +281,11 @@ ControlState SqliteStore::load_locked(KeyDetail detail) {
         load_docs<Deployment>(db_, "SELECT doc FROM deployments ORDER BY api_id, id", deployment_from_json);
     state.stages = load_docs<Stage>(db_, "SELECT doc FROM stages ORDER BY api_id, name", stage_from_json);
     if (detail == KeyDetail::kFull) {
-      state.api_keys = load_docs<ApiKey>(db_, "SELECT doc FROM api_keys ORDER BY id", api_key_from_json);
+      // Read in the table's order and sorted here: ORDER BY id would walk
+      // the id index and seek each row, which with a million keys is five
+      // times as slow.
+      state.api_keys = load_docs<ApiKey>(db_, "SELECT doc FROM api_keys", api_key_from_json);
+      sort_by_texts(state.api_keys, [](const ApiKey& k) { return std::pair<std::string_view, std::string_view>(k.id, {}); });
     } else {
       // From the index that covers it: neither the documents' pages read nor
       // a JSON tree per key built.
@@ -257,11 +301,13 @@ ControlState SqliteStore::load_locked(KeyDetail detail) {
     }
     state.usage_plans =
         load_docs<UsagePlan>(db_, "SELECT doc FROM usage_plans ORDER BY id", usage_plan_from_json);
-    SqliteStatement keys(db_, detail == KeyDetail::kFull
-                                  ? "SELECT plan_id, key_id, created FROM usage_plan_keys ORDER BY plan_id, key_id"
-                                  : "SELECT plan_id, key_id, created FROM usage_plan_keys");
+    SqliteStatement keys(db_, "SELECT plan_id, key_id, created FROM usage_plan_keys");
     state.usage_plan_keys.reserve(row_count("usage_plan_keys"));
     while (keys.step()) state.usage_plan_keys.push_back({keys.text(0), keys.text(1), keys.integer(2)});
+    if (detail == KeyDetail::kFull)
+      sort_by_texts(state.usage_plan_keys, [](const UsagePlanKey& m) {
+        return std::pair<std::string_view, std::string_view>(m.plan_id, m.key_id);
+      });
     SqliteStatement account(db_, "SELECT doc FROM account WHERE id = 1");
     if (account.step()) state.account = account_from_json(parse_doc(account.text(0)));
     SqliteStatement hashed(db_, "SELECT value FROM meta WHERE name = 'keys_hashed'");

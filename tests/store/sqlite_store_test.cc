@@ -48,6 +48,27 @@ TEST_F(SqliteStoreTest, RoundTripsControlStateAndBumpsTheVersion) {
   EXPECT_EQ(s.usage_plan_keys[0].created_date, 12);
 }
 
+TEST_F(SqliteStoreTest, KeysAndMembershipsLoadInIdOrderWhateverTheOrderWritten) {
+  SqliteStore store(dir / "t.db");
+  const std::vector<std::string> ids = {"prefix-long-b", "zz", "prefix-long-a", "prefix-l", "a", "prefix-long-a2"};
+  {
+    auto tx = store.begin();
+    for (const std::string& id : ids) {
+      tx->put(ApiKey{id, "value-" + id + "-0123456789", id, "", "", true, 0, 0, {}});
+      tx->put(UsagePlanKey{id == "zz" ? "p0" : "p1", id, 0});
+    }
+    tx->commit();
+  }
+  const ControlState s = store.load_control_state();
+  std::vector<std::string> loaded;
+  for (const ApiKey& k : s.api_keys) loaded.push_back(k.id);
+  EXPECT_EQ(loaded, (std::vector<std::string>{"a", "prefix-l", "prefix-long-a", "prefix-long-a2", "prefix-long-b", "zz"}));
+  std::vector<std::string> members;
+  for (const UsagePlanKey& m : s.usage_plan_keys) members.push_back(m.plan_id + "/" + m.key_id);
+  EXPECT_EQ(members, (std::vector<std::string>{"p0/zz", "p1/a", "p1/prefix-l", "p1/prefix-long-a", "p1/prefix-long-a2",
+                                               "p1/prefix-long-b"}));
+}
+
 TEST_F(SqliteStoreTest, ServingStateCarriesWhatTheDataPlaneNeedsOfKeys) {
   SqliteStore store(dir / "t.db");
   {
