@@ -12,10 +12,10 @@ std::string doc_text(const boost::json::object& doc) {
   return text;
 }
 
-boost::json::value parse_doc(std::string_view text) {
+boost::json::value parse_doc(std::string_view text, boost::json::storage_ptr storage) {
   boost::json::parse_options options;
   options.allow_invalid_utf8 = true;
-  return boost::json::parse(text, {}, options);
+  return boost::json::parse(text, std::move(storage), options);
 }
 
 }  // namespace tollgate

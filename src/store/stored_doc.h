@@ -15,6 +15,6 @@ std::string doc_text(const boost::json::object& doc);
 
 // Reads a stored document; one that an earlier version stored with bytes
 // that are not UTF-8 still reads.
-boost::json::value parse_doc(std::string_view text);
+boost::json::value parse_doc(std::string_view text, boost::json::storage_ptr storage = {});
 
 }  // namespace tollgate
