@@ -61,10 +61,14 @@ class alignas(64) UsageSlot {
   static constexpr int kMinuteCountBits = 38;
 
   void count(std::int64_t day) { days_[day & 1].count(day); }
-  void count_refusal(std::int64_t minute, RefusalKind why) { refusals_[minute & 1][static_cast<int>(why)].count(minute); }
+  void count_refusal(std::int64_t minute, RefusalKind why) {
+    refusals_[minute & 1][static_cast<int>(why)].count(minute);
+  }
   PeriodCount read(int parity) const { return days_[parity].read(); }
   // The refusals for `why` in the word for minutes of `parity`, with their minute.
-  PeriodCount read_refusals(int parity, RefusalKind why) const { return refusals_[parity][static_cast<int>(why)].read(); }
+  PeriodCount read_refusals(int parity, RefusalKind why) const {
+    return refusals_[parity][static_cast<int>(why)].read();
+  }
   // Served on `day`, according to this slot (0 if the word moved on).
   std::int64_t served_on(std::int64_t day) const {
     const PeriodCount c = read(static_cast<int>(day & 1));

@@ -330,7 +330,8 @@ void RedisStore::add_usage(const std::vector<UsageDelta>& deltas, const std::vec
     plan_totals[{d.plan_id, d.day}] += d.count;
   }
   for (const auto& [plan_day, count] : plan_totals)
-    commands.push_back({"HINCRBY", plan_usage_key(plan_day.second), std::string(plan_day.first), std::to_string(count)});
+    commands.push_back(
+        {"HINCRBY", plan_usage_key(plan_day.second), std::string(plan_day.first), std::to_string(count)});
   const std::string marks = node_key("watermarks");
   for (const auto& w : watermarks)
     commands.push_back({"HSET", marks, std::to_string(w.slot) + ":" + std::to_string(w.parity),
@@ -364,7 +365,8 @@ void RedisStore::scan_usage(std::int64_t first_day, std::int64_t last_day, const
 
 void RedisStore::prune_usage(std::int64_t first_kept_day) {
   for (const std::int64_t day : usage_days_between(INT64_MIN, first_kept_day - 1))
-    atomically(redis_, {{"DEL", usage_key(day)}, {"DEL", plan_usage_key(day)}, {"SREM", kUsageDays, std::to_string(day)}});
+    atomically(redis_,
+               {{"DEL", usage_key(day)}, {"DEL", plan_usage_key(day)}, {"SREM", kUsageDays, std::to_string(day)}});
 }
 
 std::vector<MinuteCounts> RedisStore::minute_counts(const std::string& plan_id, const std::string& key_id,

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <map>
 #include <stdexcept>
-#include <tuple>
 
 #include "model/json_codec.h"
 #include "store/sqlite_statement.h"
@@ -291,7 +290,8 @@ ControlState SqliteStore::load_locked(KeyDetail detail) {
       // the id index and seek each row, which with a million keys is five
       // times as slow.
       state.api_keys = load_docs<ApiKey>(db_, "SELECT doc FROM api_keys", api_key_from_json);
-      sort_by_texts(state.api_keys, [](const ApiKey& k) { return std::pair<std::string_view, std::string_view>(k.id, {}); });
+      sort_by_texts(state.api_keys,
+                    [](const ApiKey& k) { return std::pair<std::string_view, std::string_view>(k.id, {}); });
     } else {
       // From the index that covers it: neither the documents' pages read nor
       // a JSON tree per key built.

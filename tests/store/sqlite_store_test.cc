@@ -62,7 +62,8 @@ TEST_F(SqliteStoreTest, KeysAndMembershipsLoadInIdOrderWhateverTheOrderWritten) 
   const ControlState s = store.load_control_state();
   std::vector<std::string> loaded;
   for (const ApiKey& k : s.api_keys) loaded.push_back(k.id);
-  EXPECT_EQ(loaded, (std::vector<std::string>{"a", "prefix-l", "prefix-long-a", "prefix-long-a2", "prefix-long-b", "zz"}));
+  EXPECT_EQ(loaded, (std::vector<std::string>{"a", "prefix-l", "prefix-long-a", "prefix-long-a2", "prefix-long-b",
+                                              "zz"}));
   std::vector<std::string> members;
   for (const UsagePlanKey& m : s.usage_plan_keys) members.push_back(m.plan_id + "/" + m.key_id);
   EXPECT_EQ(members, (std::vector<std::string>{"p0/zz", "p1/a", "p1/prefix-l", "p1/prefix-long-a", "p1/prefix-long-a2",
