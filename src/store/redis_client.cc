@@ -190,6 +190,10 @@ bool is_not_master(const redisReply& r) {
   return e.substr(0, 8) == "READONLY" || e.substr(0, 7) == "LOADING";
 }
 
+// Batches larger than this get kPerCommand more time per command.
+constexpr std::size_t kLargeBatch = 10000;
+constexpr std::chrono::microseconds kPerCommand{5};
+
 }  // namespace
 
 RedisReply RedisClient::run(const RedisCommand& command) { return std::move(pipeline({command}).front()); }
@@ -200,9 +204,17 @@ std::vector<RedisReply> RedisClient::pipeline(const std::vector<RedisCommand>& c
   std::vector<RedisReply> replies;
   try {
     connect_locked();
+    // A large batch (a million keys put in one transaction) takes Redis
+    // seconds to run: its replies are given time in proportion, so that a
+    // batch that went through is not reported as failed.
+    const bool large = commands.size() > kLargeBatch;
+    const auto allowance = timeout_ + std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          kPerCommand * static_cast<std::int64_t>(commands.size()));
+    if (large && redisSetTimeout(context_, to_timeval(allowance)) != REDIS_OK) fail_locked("cannot be reached");
     for (const auto& command : commands) append(context_, command);
     replies.reserve(commands.size());
     for (std::size_t i = 0; i < commands.size(); ++i) replies.push_back(read_locked());
+    if (large && redisSetTimeout(context_, to_timeval(timeout_)) != REDIS_OK) fail_locked("cannot be reached");
   } catch (const StoreUnavailable&) {
     if (metrics_) {
       metrics_->batches.fetch_add(1, std::memory_order_relaxed);

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "model/json_codec.h"
+#include "store/sort_by_texts.h"
 #include "store/sqlite_statement.h"
 #include "store/stored_doc.h"
 
@@ -55,55 +56,11 @@ CREATE TABLE IF NOT EXISTS usage_minutes (
   PRIMARY KEY (plan_id, key_id, minute)) WITHOUT ROWID;
 )sql";
 
-// The first eight bytes of `text` as a big-endian number: numbers compare
-// as the texts' starts do.
-std::uint64_t prefix_of(std::string_view text) {
-  std::uint64_t prefix = 0;
-  for (std::size_t i = 0; i < 8; ++i)
-    prefix = (prefix << 8) | (i < text.size() ? static_cast<unsigned char>(text[i]) : 0u);
-  return prefix;
-}
-
-// Sorts `items` by the texts `key(item)` gives, a pair of string_views
-// compared first then second. With a million keys the sort compares the
-// texts' first eight bytes, held next to each item's place, and moves each
-// item once: sorting the items themselves chased every string and moved
-// each item some twenty times.
-template <typename T, typename Key>
-void sort_by_texts(std::vector<T>& items, Key key) {
-  struct Place {
-    std::uint64_t first;
-    std::uint64_t second;
-    std::uint32_t index;
-  };
-  std::vector<Place> places;
-  places.reserve(items.size());
-  for (std::uint32_t i = 0; i < items.size(); ++i) {
-    const auto [first, second] = key(items[i]);
-    places.push_back({prefix_of(first), prefix_of(second), i});
-  }
-  std::sort(places.begin(), places.end(), [&](const Place& a, const Place& b) {
-    if (a.first != b.first) return a.first < b.first;
-    if (a.second != b.second) return a.second < b.second;
-    return key(items[a.index]) < key(items[b.index]);
-  });
-  std::vector<T> sorted;
-  sorted.reserve(items.size());
-  for (const Place& p : places) sorted.push_back(std::move(items[p.index]));
-  items = std::move(sorted);
-}
-
 template <typename T, typename Decode>
 std::vector<T> load_docs(sqlite3* db, const char* sql, Decode decode) {
   std::vector<T> out;
   SqliteStatement st(db, sql);
-  // Each document's tree is built in this buffer, not in a dozen heap
-  // blocks: a million keys are a million documents.
-  alignas(16) unsigned char buffer[4096];
-  while (st.step()) {
-    json::monotonic_resource tree(buffer, sizeof buffer);
-    out.push_back(decode(parse_doc(st.text(0), &tree)));
-  }
+  while (st.step()) out.push_back(decode_doc(st.text(0), decode));
   return out;
 }
 
