@@ -116,10 +116,13 @@ std::vector<HashEntry> hash_entries(const redisReply& r) {
   if (r.type != REDIS_REPLY_ARRAY) return out;
   out.reserve(r.elements / 2);
   const auto view = [](const redisReply& e) { return std::string_view(e.str ? e.str : "", e.len); };
-  for (std::size_t i = 0; i + 1 < r.elements; i += 2) out.emplace_back(view(*r.element[i]), view(*r.element[i + 1]));
+  for (std::size_t i = 0; i + 1 < r.elements; i += 2)
+    out.emplace_back(view(*r.element[i]), view(*r.element[i + 1]));
   // Fields often share their first eight bytes ("plan\x1fkey"): the next
   // eight are compared before the whole field.
-  sort_by_texts(out, [](const HashEntry& e) { return HashEntry(e.first, e.first.substr(std::min<std::size_t>(8, e.first.size()))); });
+  sort_by_texts(out, [](const HashEntry& e) {
+    return HashEntry(e.first, e.first.substr(std::min<std::size_t>(8, e.first.size())));
+  });
   return out;
 }
 
