@@ -468,29 +468,31 @@ std::vector<DailyUsage> SqliteStore::usage_days(const std::string& plan_id, cons
 std::vector<DailyUsage> SqliteStore::plan_usage_days(const std::string& plan_id, std::int64_t first_day,
                                                      std::int64_t last_day) {
   std::lock_guard lock(mutex_);
-  exec("BEGIN IMMEDIATE");
-  try {
-    SqliteStatement made(db_, "SELECT 1 FROM meta WHERE name = 'plan_totals'");
-    if (!made.step()) {
-      // A store written before plan totals were kept: made once from the
-      // keys' usage, in the transaction that marks them made.
-      exec("DELETE FROM usage_daily_plans");
-      exec("INSERT INTO usage_daily_plans (plan_id, day, used) "
-           "SELECT plan_id, day, SUM(used) FROM usage_daily GROUP BY plan_id, day");
-      exec("INSERT INTO meta (name, value) VALUES ('plan_totals', 1)");
+  if (!SqliteStatement(db_, "SELECT 1 FROM meta WHERE name = 'plan_totals'").step()) {
+    // A store written before plan totals were kept: made once from the
+    // keys' usage, in the transaction that marks them made (and that finds
+    // them made if another process got there first).
+    exec("BEGIN IMMEDIATE");
+    try {
+      if (!SqliteStatement(db_, "SELECT 1 FROM meta WHERE name = 'plan_totals'").step()) {
+        exec("DELETE FROM usage_daily_plans");
+        exec("INSERT INTO usage_daily_plans (plan_id, day, used) "
+             "SELECT plan_id, day, SUM(used) FROM usage_daily GROUP BY plan_id, day");
+        exec("INSERT INTO meta (name, value) VALUES ('plan_totals', 1)");
+      }
+      exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
     }
-    SqliteStatement st(db_,
-                       "SELECT day, used FROM usage_daily_plans "
-                       "WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day");
-    st.bind(1, plan_id).bind(2, first_day).bind(3, last_day);
-    std::vector<DailyUsage> out;
-    while (st.step()) out.push_back({st.integer(0), st.integer(1)});
-    exec("COMMIT");
-    return out;
-  } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
   }
+  SqliteStatement st(db_,
+                     "SELECT day, used FROM usage_daily_plans "
+                     "WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day");
+  st.bind(1, plan_id).bind(2, first_day).bind(3, last_day);
+  std::vector<DailyUsage> out;
+  while (st.step()) out.push_back({st.integer(0), st.integer(1)});
+  return out;
 }
 
 std::unordered_map<std::string, std::int64_t> SqliteStore::quota_used_by_key(const std::string& plan_id,
