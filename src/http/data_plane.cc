@@ -16,13 +16,6 @@
 namespace tollgate {
 namespace {
 
-void append_field(std::string& head, std::string_view name, std::string_view value) {
-  head.append(name);
-  head += ": ";
-  head.append(value);
-  head += "\r\n";
-}
-
 void append_number(std::string& out, std::uint64_t n) {
   char digits[24];
   out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
@@ -156,11 +149,12 @@ namespace {
 // length.
 void write_upstream_head(std::string& head, std::string_view method, const RouteMethod& route,
                          const PathParams& params, std::string_view query, const InboundMessage& request) {
+  using namespace std::string_view_literals;
   head.clear();
   head.append(method);
   head += ' ';
   append_backend_target(head, route.backend, params, query);
-  head += " HTTP/1.1\r\n";
+  head.append(" HTTP/1.1\r\n"sv);
   const std::string_view connection = request.fields.find(http::field::connection);
   for (std::size_t i = 0; i < request.fields.size(); ++i) {
     const FieldList::Field f = request.fields[i];
@@ -173,11 +167,11 @@ void write_upstream_head(std::string& head, std::string_view method, const Route
   }
   append_field(head, "Host", route.backend.host_header);
   if (!request.body.empty() || request.has_body_framing) {
-    head += "Content-Length: ";
+    head.append("Content-Length: "sv);
     append_number(head, request.body.size());
-    head += "\r\n";
+    head.append("\r\n"sv);
   }
-  head += "\r\n";
+  head.append("\r\n"sv);
 }
 
 // The client's reply from the backend's response: its status, its fields

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "core/coarse_clock.h"
 #include "http/executor.h"
 
 namespace tollgate {
@@ -12,7 +13,8 @@ namespace tollgate {
 // per read and write, and one periodic sweep checks every entry.
 class Deadlines {
  public:
-  using Clock = std::chrono::steady_clock;
+  // Coarse: a deadline is only checked every tick anyway.
+  using Clock = CoarseClock;
 
   // What the sweep does to a socket past its deadline: close it, or only
   // cancel its pending operations, so that its owner can still answer

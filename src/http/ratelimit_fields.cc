@@ -33,11 +33,12 @@ class Writer {
 }  // namespace
 
 RateLimitFields::RateLimitFields(const LimitReport& r) {
+  const std::string_view name(r.policy);
   Writer p(policy_, sizeof policy_);
-  p.text("\"").text(r.policy).text("\";q=").number(r.quota).text(";w=").number(r.window_s);
+  p.text("\"").text(name).text("\";q=").number(r.quota).text(";w=").number(r.window_s);
   policy_len_ = p.size();
   Writer s(state_, sizeof state_);
-  s.text("\"").text(r.policy).text("\";r=").number(r.remaining).text(";t=").number(r.reset_s);
+  s.text("\"").text(name).text("\";r=").number(r.remaining).text(";t=").number(r.reset_s);
   state_len_ = s.size();
 }
 

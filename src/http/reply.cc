@@ -16,15 +16,19 @@ void Reply::start(unsigned status) {
   head_ += ' ';
   const beast::string_view reason = http::obsolete_reason(static_cast<http::status>(status));
   head_.append(reason.data(), reason.size());
-  head_ += "\r\n";
+  head_.append("\r\n", 2);
 }
 
-void Reply::add(std::string_view name, std::string_view value) {
-  head_.append(name);
-  head_ += ": ";
-  head_.append(value);
-  head_ += "\r\n";
+void append_field(std::string& head, std::string_view name, std::string_view value) {
+  // string_view literals: a char* one costs a strlen call per append.
+  using namespace std::string_view_literals;
+  head.append(name);
+  head.append(": "sv);
+  head.append(value);
+  head.append("\r\n"sv);
 }
+
+void Reply::add(std::string_view name, std::string_view value) { append_field(head_, name, value); }
 
 std::array<asio::const_buffer, 2> Reply::finish(bool keep_alive, unsigned request_version, bool head_request) {
   if (!bodiless() && !length_given_) {

@@ -34,6 +34,9 @@ class Reply {
   std::string body_;
 };
 
+// Appends the field line `name: value` to a message head.
+void append_field(std::string& head, std::string_view name, std::string_view value);
+
 // Starts `reply` as the JSON error `{"message": ...}` with x-amzn-ErrorType.
 void set_error_reply(Reply& reply, unsigned status, std::string_view error_type, std::string_view message);
 

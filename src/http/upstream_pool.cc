@@ -11,6 +11,19 @@ bool closed_by_peer(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof;
 }
 
+// The most a read of a response asks for.
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+// What a read that failed with `read_error` makes of the response: the end
+// of a body that runs to the connection's close, or an error.
+beast::error_code end_of_response(ResponseReader& reader, const beast::error_code& read_error) {
+  if (read_error != asio::error::eof) return read_error;
+  if (!reader.got_some()) return http::error::end_of_stream;
+  beast::error_code ec;
+  reader.put_eof(ec);
+  return ec;
+}
+
 }  // namespace
 
 // A connection one request uses, or the place held for it while it is
@@ -46,6 +59,16 @@ void UpstreamPool::close_idle() {
     idle_total_.fetch_sub(host.idle.size(), std::memory_order_relaxed);
     host.idle.clear();
   }
+}
+
+UpstreamPool::Host& UpstreamPool::host_for(const Backend& backend) {
+  // A worker's requests mostly go where its last one went: comparing the
+  // name is cheaper than hashing it.
+  if (last_host_ && backend.pool_key == last_host_name_) return *last_host_;
+  auto& [name, host] = *hosts_.try_emplace(backend.pool_key).first;
+  last_host_name_ = name;
+  last_host_ = &host;
+  return host;
 }
 
 UpstreamPool::ConnectionPtr UpstreamPool::take_idle(Host& host) {
@@ -84,7 +107,8 @@ Task<UpstreamPool::ConnectionPtr> UpstreamPool::wait_for_connection(Host& host,
   error = UpstreamError::kOverflow;
   if (host.waiting.size() >= limits_.max_waiting_per_backend) co_return nullptr;
   Waiter w(executor_, host);
-  w.timer.expires_at(deadline);
+  // The timer runs on the precise clock, the deadline on the coarse one.
+  w.timer.expires_after(deadline - Deadlines::Clock::now());
   host.waiting.push_back(&w);
   w.queued = true;
   // Woken by give_back (which cancels the timer), or by the deadline; a
@@ -124,7 +148,7 @@ Task<UpstreamPool::ConnectionPtr> UpstreamPool::connect(const Backend& backend,
 Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const UpstreamRequest& request,
                                            InboundMessage& response, std::chrono::milliseconds timeout) {
   const auto deadline = Deadlines::Clock::now() + timeout;
-  Host& host = hosts_[backend.pool_key];
+  Host& host = host_for(backend);
   ConnectionPtr idle = take_idle(host);
   if (!idle) {
     if (host.open < limits_.max_per_backend) {
@@ -172,11 +196,29 @@ Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const Upstrea
       ResponseReader reader(response);
       reader.body_limit(limits_.response_body_limit);
       reader.header_limit(limits_.response_header_limit);
+      reader.eager(true);
       if (request.head_method) reader.skip(true);
-      auto [read_error, n] = co_await http::async_read(c.socket, c.buffer, reader, as_result);
-      ec = read_error;
-      bytes += n;
-      if (response.status / 100 != 1 || response.status == 101) break;
+      // Beast's parser fed by plain reads, as the client's requests are:
+      // http::async_read would wrap each read in two composed operations
+      // that track work on the io_context.
+      for (;;) {
+        if (c.buffer.size() != 0) {
+          c.buffer.consume(reader.put_input(c.buffer.data(), ec));
+          if (ec == http::error::need_more)
+            ec = {};
+          else if (ec || reader.is_done())
+            break;
+        }
+        auto [read_error, n] =
+            co_await c.socket.async_read_some(c.buffer.prepare(beast::read_size(c.buffer, kReadChunk)), as_result);
+        if (read_error) {
+          ec = end_of_response(reader, read_error);
+          break;
+        }
+        c.buffer.commit(n);
+        bytes += n;
+      }
+      if (ec || response.status / 100 != 1 || response.status == 101) break;
     }
     if (ec) {
       if (c.deadline.expired()) co_return UpstreamError::kTimeout;

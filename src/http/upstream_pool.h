@@ -99,6 +99,7 @@ class UpstreamPool {
   class Lease;
 
   Task<ConnectionPtr> connect(const Backend& backend, Deadlines::Clock::time_point deadline, UpstreamError& error);
+  Host& host_for(const Backend& backend);
   ConnectionPtr take_idle(Host& host);
   // Waits until a connection is handed over (returned) or one may be opened
   // (null, `error` kNone), or fails with kTimeout or kOverflow.
@@ -113,6 +114,8 @@ class UpstreamPool {
   Limits limits_;
   Resolver resolver_;
   std::unordered_map<std::string, Host> hosts_;  // never erased: requests hold references
+  std::string_view last_host_name_;  // a key of hosts_
+  Host* last_host_ = nullptr;
   std::atomic<std::size_t> idle_total_{0};
 };
 

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""A backend that misbehaves on purpose, for the gateway's fault tests. It
-reads each request head and, by the path's first segment, answers:
+"""A backend that misbehaves on purpose, or frames its answers in the less
+common ways, for the gateway's fault tests. It reads each request head and,
+by the path's first segment, answers:
 
     /ok         200 with a small JSON body (keep-alive)
+    /chunked    200 with a chunked body, a chunk per write
+    /until-close  200 with no length: the body runs to the close
+    /interim    103 Early Hints, then 200
+    /large      200 with a 1 MiB body, in 64 KiB writes
     /reset      nothing: the connection is reset (RST)
     /close      nothing: the connection is closed (FIN)
     /garbage    bytes that are not HTTP, then the close
@@ -21,6 +26,7 @@ import os
 import socket
 import struct
 import threading
+import time
 
 _count = 0
 _lock = threading.Lock()
@@ -70,6 +76,29 @@ def serve(conn):
                 _count += 1
             if what == "ok":
                 respond(conn, 200, b'{"ok":true}')
+            elif what == "chunked":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"Transfer-Encoding: chunked\r\n\r\n")
+                for piece in (b'{"framing":', b'"chunked"', b"}"):
+                    time.sleep(0.02)
+                    conn.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+                conn.sendall(b"0\r\n\r\n")
+            elif what == "until-close":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+                             b'{"framing":')
+                time.sleep(0.02)
+                conn.sendall(b'"until-close"}')
+                return
+            elif what == "interim":
+                conn.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+                time.sleep(0.02)
+                respond(conn, 200, b'{"framing":"interim"}')
+            elif what == "large":
+                body = b"".join(b"%07d\n" % i for i in range(1 << 17))
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n"
+                             % len(body))
+                for start in range(0, len(body), 1 << 16):
+                    conn.sendall(body[start:start + (1 << 16)])
             elif what == "reset":
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 return

@@ -337,6 +337,19 @@ class BackendFaultTest(HardeningTestCase):
                 self.assertTrue(res.json()["message"], res)
                 self.assertOk()
 
+    def test_every_framing_of_an_answer_is_read_whole(self):
+        large = b"".join(b"%07d\n" % i for i in range(1 << 17))
+        for what, expected in (("chunked", {"framing": "chunked"}), ("until-close", {"framing": "until-close"}),
+                               ("interim", {"framing": "interim"}), ("large", large)):
+            for _ in range(2):
+                res = self.call(what)
+                self.assertEqual(res.status, 200, (what, res))
+                if isinstance(expected, bytes):
+                    self.assertEqual(res.body, expected, what)
+                else:
+                    self.assertEqual(res.json(), expected, what)
+                self.assertOk()
+
     def test_faults_under_concurrent_load_leave_no_stuck_connection(self):
         results = []
         lock = threading.Lock()
