@@ -1,5 +1,6 @@
 #include "http/reply.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <boost/json.hpp>
@@ -20,12 +21,22 @@ void Reply::start(unsigned status) {
 }
 
 void append_field(std::string& head, std::string_view name, std::string_view value) {
-  // string_view literals: a char* one costs a strlen call per append.
-  using namespace std::string_view_literals;
-  head.append(name);
-  head.append(": "sv);
-  head.append(value);
-  head.append("\r\n"sv);
+  // Written whole on the stack, then appended once: four appends cost four
+  // capacity checks and copies, about twice the instructions.
+  char line[256];
+  const std::size_t length = name.size() + value.size() + 4;
+  if (length > sizeof line) {
+    using namespace std::string_view_literals;
+    head.append(name).append(": "sv).append(value).append("\r\n"sv);
+    return;
+  }
+  char* out = std::copy(name.begin(), name.end(), line);
+  *out++ = ':';
+  *out++ = ' ';
+  out = std::copy(value.begin(), value.end(), out);
+  *out++ = '\r';
+  *out++ = '\n';
+  head.append(line, length);
 }
 
 void Reply::add(std::string_view name, std::string_view value) { append_field(head_, name, value); }

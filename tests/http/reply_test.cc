@@ -23,6 +23,20 @@ TEST(Reply, FramesTheBodyWithItsLength) {
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}");
 }
 
+TEST(Reply, FieldsOfAnyLengthAreWrittenWhole) {
+  // A line of up to 256 bytes is put together on the stack, a longer one
+  // appended piece by piece: "X-Long: " and CRLF are 10 of them.
+  for (const std::size_t length : {0, 1, 245, 246, 247, 4096}) {
+    Reply r;
+    r.start(204);
+    const std::string value(length, 'v');
+    r.add("X-Long", value);
+    r.add("X-Next", "1");
+    EXPECT_EQ(wire(r, true, 11, false), "HTTP/1.1 204 No Content\r\nX-Long: " + value + "\r\nX-Next: 1\r\n\r\n")
+        << length;
+  }
+}
+
 TEST(Reply, HeadAnswerKeepsTheLengthAndSendsNoBody) {
   Reply r;
   r.start(200);
