@@ -50,7 +50,9 @@ void Deadlines::close_idle() {
 }
 
 Task<void> Deadlines::run() {
-  asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor> timer(co_await asio::this_coro::executor);
+  using SteadyTimer =
+      asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
+  SteadyTimer timer(co_await asio::this_coro::executor);
   for (;;) {
     timer.expires_after(tick_);
     auto [ec] = co_await timer.async_wait(as_result);
