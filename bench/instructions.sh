@@ -16,6 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
+# shellcheck source=bench/proxy_job.sh
+source bench/proxy_job.sh
 
 if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
   sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
@@ -55,54 +57,12 @@ for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))')
 
-mkdir -p "$work/nginx/tmp"
-cat >"$work/nginx/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi;
-  uwsgi_temp_path $work/nginx/tmp/uwsgi;
-  scgi_temp_path $work/nginx/tmp/scgi;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$backend_port;
-    location / { default_type application/json; return 200 '{"ok":true}'; }
-  }
-}
-CONF
+write_backend_conf "$work/nginx" "$backend_port"
 "$nginx_bin" -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
 pids+=($!)
 
 api_key="bench-key-0123456789abcdef"
-cat >"$work/bench.yaml" <<YAML
-account:
-  throttle: {rateLimit: 1000000000, burstLimit: 1000000000}
-apis:
-  - id: bench01
-    name: bench
-    resources:
-      /pets:
-        GET:
-          apiKeyRequired: true
-          integration: {type: HTTP_PROXY, uri: "http://127.0.0.1:$backend_port/pets"}
-    stages:
-      - stageName: prod
-apiKeys:
-  - name: bench
-    value: $api_key
-usagePlans:
-  - name: bench
-    throttle: {rateLimit: 1000000000, burstLimit: 1000000000}
-    quota: {limit: 1000000000000, period: MONTH}
-    apiStages: [{apiId: bench01, stage: prod}]
-    apiKeys: [bench]
-YAML
+write_job_declaration "$work/bench.yaml" "http://127.0.0.1:$backend_port" "$api_key" 1
 cat >"$work/bench.lua" <<LUA
 wrk.headers["x-api-key"] = "$api_key"
 LUA

@@ -19,6 +19,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
+# shellcheck source=bench/proxy_job.sh
+source bench/proxy_job.sh
 
 smoke=0
 for arg in "$@"; do
@@ -155,30 +157,7 @@ wait_for_http() {
 
 # --- backend: nginx answering a fixed JSON body --------------------------------
 
-mkdir -p "$work/nginx/tmp"
-cat >"$work/nginx/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi;
-  uwsgi_temp_path $work/nginx/tmp/uwsgi;
-  scgi_temp_path $work/nginx/tmp/scgi;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$backend_port;
-    location / { default_type application/json; return 200 '{"ok":true}'; }
-    # Counts requests nginx handled: proof that tollgate reached the backend.
-    location = /__nginx_status { stub_status; }
-  }
-}
-CONF
+write_backend_conf "$work/nginx" "$backend_port"
 "$nginx_bin" -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
 nginx_pid=$!
 backend="http://127.0.0.1:$backend_port"
@@ -186,29 +165,7 @@ wait_for_http "$backend/" "$nginx_pid" "nginx"
 
 # --- tollgate in front of it --------------------------------------------------
 
-cat >"$work/bench.yaml" <<YAML
-account:
-  throttle: {rateLimit: 1000000000, burstLimit: 1000000000}
-apis:
-  - id: bench01
-    name: bench
-    resources:
-      /pets:
-        GET:
-          apiKeyRequired: $([ "$key_required" = 1 ] && echo true || echo false)
-          integration: {type: HTTP_PROXY, uri: "$backend/pets"}
-    stages:
-      - stageName: prod
-apiKeys:
-  - name: bench
-    value: $api_key
-usagePlans:
-  - name: bench
-    throttle: {rateLimit: 1000000000, burstLimit: 1000000000}
-    quota: {limit: 1000000000000, period: MONTH}
-    apiStages: [{apiId: bench01, stage: prod}]
-    apiKeys: [bench]
-YAML
+write_job_declaration "$work/bench.yaml" "$backend" "$api_key" "$key_required"
 "$tollgate" apply -f "$work/bench.yaml" --data-dir "$work/data" >"$work/apply.log" 2>&1 ||
   { cat "$work/apply.log" >&2; fail "tollgate apply"; }
 
