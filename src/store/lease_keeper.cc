@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/ids.h"
+
 namespace tollgate {
 
 struct LeaseKeeper::Lease {
@@ -32,6 +34,9 @@ struct LeaseKeeper::Lease {
   std::int64_t refusals = 0;  // as counted on the spent mark when last asked
   SteadyTime recheck_at{};
   std::int64_t want = 0;  // asked for in this step
+  // Redis took the lease back: a report, if only of nothing, comes before
+  // the next grant.
+  bool must_report = false;
   std::vector<std::function<void(LeaseOutcome)>> waiters;
 
   std::int64_t left() const { return counter->lease_left(window_id); }
@@ -40,6 +45,30 @@ struct LeaseKeeper::Lease {
     for (auto& done : waiters) done(outcome);
     waiters.clear();
   }
+};
+
+// A report as sent, and the leases it was about.
+struct LeaseKeeper::ReportBatch {
+  struct From {
+    QuotaCounter* counter;
+    std::int64_t window_id;
+    std::int64_t withdrawn;  // what of the lease's `withdrawn` the report gave back
+  };
+  std::string op;
+  std::vector<LeaseReport> reports;  // those of retired leases, then one per `from`
+  std::vector<From> from;
+  bool stopping = false;
+};
+
+// Grant requests as sent, and the lease each is for.
+struct LeaseKeeper::GrantBatch {
+  struct For {
+    QuotaCounter* counter;
+    std::int64_t window_id;
+  };
+  std::string op;
+  std::vector<LeaseRequest> requests;
+  std::vector<For> leases;
 };
 
 namespace {
@@ -65,7 +94,8 @@ LeaseKeeper::LeaseKeeper(RedisAddress address, std::string node, UsageReader usa
       leases_(redis_, std::move(node), options.lease, options.spread),
       usage_(std::move(usage)),
       clock_(clock),
-      options_(options) {}
+      options_(options),
+      incarnation_(random_id(10)) {}
 
 LeaseKeeper::~LeaseKeeper() { stop(); }
 
@@ -140,7 +170,9 @@ void LeaseKeeper::run() {
   std::lock_guard lock(mutex_);
   fail(pending_);
   try {
-    report(std::chrono::steady_clock::now(), true);
+    const SteadyTime now = std::chrono::steady_clock::now();
+    resend_unanswered(now);
+    report(now, true);
   } catch (const std::exception& e) {
     spdlog::warn("quota leases not given back at stop (they expire within {} ms): {}", options_.lease.count(),
                  e.what());
@@ -165,6 +197,7 @@ void LeaseKeeper::step(SteadyTime now, std::vector<Pending>& pending) {
     fail(pending);
     return;
   }
+  resend_unanswered(now);
   // After an outage the served requests are told first: a lease given back
   // must not take a grant made in the same step with it.
   const bool outage_over = breaker_open_.load();
@@ -209,8 +242,7 @@ LeaseKeeper::Lease& LeaseKeeper::lease_for(Pending& p) {
 
 void LeaseKeeper::grant(SteadyTime now) {
   const bool recheck = recheck_spent_.exchange(false);
-  std::vector<Lease*> asking;
-  std::vector<LeaseRequest> requests;
+  GrantBatch batch;
   std::size_t rechecks = 0;
   for (auto& [counter, lease] : by_counter_) {
     Lease& l = *lease;
@@ -228,29 +260,44 @@ void LeaseKeeper::grant(SteadyTime now) {
     } else if (l.redis_held > 0 && left < l.size / 2 && now - l.last_served < options_.idle) {
       l.want = l.size - left;
     }
-    if (l.want <= 0 || !l.limit_known) continue;
+    if (l.want <= 0 || !l.limit_known || l.must_report) continue;
     if (!l.used_before) l.used_before = usage_(l.plan_id, l.key_id, l.first_day, l.last_day);
-    asking.push_back(&l);
-    requests.push_back({l.plan_id, l.key_id, l.window_id, l.window_end_s, l.limit, *l.used_before, l.want});
+    batch.requests.push_back({l.plan_id, l.key_id, l.window_id, l.window_end_s, l.limit, *l.used_before, l.want});
+    batch.leases.push_back({counter, l.window_id});
   }
-  if (requests.empty()) return;
+  if (batch.requests.empty()) return;
+  batch.op = next_op();
+  send(std::move(batch), now);
+}
+
+void LeaseKeeper::send(GrantBatch batch, SteadyTime now) {
+  unanswered_grant_ = std::make_unique<GrantBatch>(std::move(batch));
   const SteadyTime sent = std::chrono::steady_clock::now();
-  const std::vector<LeaseGrant> grants = leases_.grant(requests);
+  const std::vector<LeaseGrant> grants = leases_.grant(unanswered_grant_->requests, unanswered_grant_->op);
   alive_until_ = sent + options_.lease;
-  for (std::size_t i = 0; i < asking.size(); ++i) {
-    Lease& l = *asking[i];
-    const std::int64_t units = grants[i].units;
-    if (units > 0) {
-      l.counter->add_lease(l.window_id, units);
-      l.redis_held += units;
+  const std::unique_ptr<GrantBatch> answered = std::move(unanswered_grant_);
+  for (std::size_t i = 0; i < answered->leases.size(); ++i) {
+    Lease* found = find(answered->leases[i].counter, answered->leases[i].window_id);
+    // A window that ended since: what it got stays unserved in Redis.
+    if (!found) continue;
+    Lease& l = *found;
+    const LeaseGrant& g = grants[i];
+    if (g.report_first) {
+      // Requests wait for the grant after that report.
+      l.must_report = true;
+      next_report_ = now;
+    }
+    if (g.units > 0) {
+      l.counter->add_lease(l.window_id, g.units);
+      l.redis_held += g.units;
       l.spent = false;
       if (l.last_served == SteadyTime{}) l.last_served = now;
       grants_.fetch_add(1, std::memory_order_relaxed);
-      granted_units_.fetch_add(static_cast<std::uint64_t>(units), std::memory_order_relaxed);
+      granted_units_.fetch_add(static_cast<std::uint64_t>(g.units), std::memory_order_relaxed);
       l.answer(LeaseOutcome::kGranted);
     } else if (l.left() > 0) {
       l.answer(LeaseOutcome::kGranted);
-    } else {
+    } else if (!g.report_first) {
       l.counter->mark_spent(l.window_id);
       if (!l.spent) l.refusals = l.counter->used(l.window_id);
       l.spent = true;
@@ -263,9 +310,10 @@ void LeaseKeeper::grant(SteadyTime now) {
 void LeaseKeeper::report(SteadyTime now, bool stopping) {
   const double elapsed = last_report_ == SteadyTime{} ? 0 : seconds(now - last_report_);
   const std::int64_t now_s = clock_.now() / kNanosPerSecond;
-  std::vector<LeaseReport> reports = std::move(retired_);
+  ReportBatch batch;
+  batch.reports = std::move(retired_);
   retired_.clear();
-  std::vector<Lease*> reported;
+  batch.stopping = stopping;
   std::int64_t held = 0;
   for (auto& [counter, lease] : by_counter_) {
     Lease& l = *lease;
@@ -285,29 +333,51 @@ void LeaseKeeper::report(SteadyTime now, bool stopping) {
       served = std::max<std::int64_t>(0, l.redis_held - returned);
     }
     held += l.left();
-    if (served == 0 && returned == 0 && !release) continue;
-    reports.push_back({l.plan_id, l.key_id, l.window_id, served, returned, release});
-    reported.push_back(&l);
+    if (served == 0 && returned == 0 && !release && !l.must_report) continue;
+    batch.reports.push_back({l.plan_id, l.key_id, l.window_id, served, returned, release});
+    batch.from.push_back({counter, l.window_id, l.withdrawn});
   }
-  const SteadyTime sent = std::chrono::steady_clock::now();
-  leases_.report(reports);
-  alive_until_ = sent + options_.lease;
+  batch.op = next_op();
+  send(std::move(batch));
   last_report_ = now;
   next_report_ = now + options_.report;
   held_units_.store(held, std::memory_order_relaxed);
-  const std::size_t first = reports.size() - reported.size();
-  for (std::size_t i = 0; i < reported.size(); ++i) {
-    Lease& l = *reported[i];
-    const LeaseReport& r = reports[first + i];
-    l.redis_held -= r.served + r.returned;
-    l.withdrawn = 0;
+}
+
+void LeaseKeeper::send(ReportBatch batch) {
+  unanswered_report_ = std::make_unique<ReportBatch>(std::move(batch));
+  const SteadyTime sent = std::chrono::steady_clock::now();
+  leases_.report(unanswered_report_->reports, unanswered_report_->op);
+  alive_until_ = sent + options_.lease;
+  const std::unique_ptr<ReportBatch> answered = std::move(unanswered_report_);
+  const std::size_t first = answered->reports.size() - answered->from.size();
+  for (std::size_t i = 0; i < answered->from.size(); ++i) {
+    const ReportBatch::From& from = answered->from[i];
+    Lease* l = find(from.counter, from.window_id);
+    if (!l) continue;
+    const LeaseReport& r = answered->reports[first + i];
+    l->redis_held -= r.served + r.returned;
+    l->withdrawn -= from.withdrawn;
+    l->must_report = false;
     if (r.release) {
       // A request still waiting on a window that ended asks in the next one.
-      l.answer(stopping ? LeaseOutcome::kUnavailable : LeaseOutcome::kGranted);
-      by_counter_.erase(l.counter);
+      l->answer(answered->stopping ? LeaseOutcome::kUnavailable : LeaseOutcome::kGranted);
+      by_counter_.erase(from.counter);
     }
   }
   active_leases_.store(static_cast<std::int64_t>(by_counter_.size()), std::memory_order_relaxed);
+}
+
+void LeaseKeeper::resend_unanswered(SteadyTime now) {
+  if (unanswered_report_) send(std::move(*unanswered_report_));
+  if (unanswered_grant_) send(std::move(*unanswered_grant_), now);
+}
+
+std::string LeaseKeeper::next_op() { return incarnation_ + '.' + std::to_string(++batches_); }
+
+LeaseKeeper::Lease* LeaseKeeper::find(QuotaCounter* counter, std::int64_t window_id) {
+  const auto it = by_counter_.find(counter);
+  return it != by_counter_.end() && it->second->window_id == window_id ? it->second.get() : nullptr;
 }
 
 void LeaseKeeper::withdraw_all() {

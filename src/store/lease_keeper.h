@@ -67,6 +67,8 @@ class LeaseKeeper final : public LeaseSource {
  private:
   using SteadyTime = std::chrono::steady_clock::time_point;
   struct Lease;
+  struct ReportBatch;
+  struct GrantBatch;
   struct Pending {
     QuotaClaim claim;
     std::string plan_id;
@@ -78,6 +80,13 @@ class LeaseKeeper final : public LeaseSource {
   void step(SteadyTime now, std::vector<Pending>& pending);
   void grant(SteadyTime now);
   void report(SteadyTime now, bool stopping);
+  // A batch is unanswered until Redis answers it; `send` keeps it so, and
+  // `resend_unanswered` sends it again as it was before anything else.
+  void send(ReportBatch batch);
+  void send(GrantBatch batch, SteadyTime now);
+  void resend_unanswered(SteadyTime now);
+  std::string next_op();
+  Lease* find(QuotaCounter* counter, std::int64_t window_id);
   // Stops serving from every lease (the node could not keep them alive).
   void withdraw_all();
   void withdraw_requoted(std::vector<std::string>& plans);
@@ -100,6 +109,12 @@ class LeaseKeeper final : public LeaseSource {
 
   // The keeper thread's own.
   std::unordered_map<QuotaCounter*, std::unique_ptr<Lease>> by_counter_;
+  // Batches are named `incarnation_.N`, new for each start of the node.
+  const std::string incarnation_;
+  std::uint64_t batches_ = 0;
+  // A batch Redis may or may not have applied: its answer was lost.
+  std::unique_ptr<ReportBatch> unanswered_report_;
+  std::unique_ptr<GrantBatch> unanswered_grant_;
   SteadyTime alive_until_{};  // the node's leases are kept alive in Redis until then, as last renewed
   SteadyTime next_report_{};
   SteadyTime last_report_{};

@@ -15,6 +15,16 @@
 // a lease. A node stops serving from its leases before its mark could
 // expire, so overshoot can only come from what such a node served after its
 // last report: the one bound, stated in README.md.
+//
+// Every grant and report names the batch it was sent in (its `op`). A batch
+// whose answer was lost (Redis killed after it ran the scripts, before it
+// answered) is sent again unchanged, and each script applies at most once:
+//   grant:NODE   the batch of NODE's last grant and what it took, so that the
+//                same batch again gets the same answer;
+//   report:NODE  the batch of NODE's last report;
+//   gone:NODE    NODE's lease was taken back while it held some: NODE is
+//                granted nothing until it has reported what it served.
+// A release drops NODE's fields; a release sent again finds nothing held.
 
 #include <chrono>
 #include <cstdint>
@@ -38,6 +48,9 @@ struct LeaseRequest {
 struct LeaseGrant {
   std::int64_t units = 0;
   std::int64_t left = 0;  // what the quota has left to lease after this grant
+  // Redis took this node's lease back (its mark expired): nothing is granted
+  // until the node has reported what it served from it.
+  bool report_first = false;
 };
 
 struct LeaseReport {
@@ -57,11 +70,13 @@ class QuotaLeases {
               std::int64_t spread = 4);
 
   // Grants each request what it wants, or what its quota can spare; one
-  // round trip for all, which also keeps this node's leases alive.
-  std::vector<LeaseGrant> grant(const std::vector<LeaseRequest>& requests);
+  // round trip for all, which also keeps this node's leases alive. `op`
+  // names the batch: no space in it, and new for each batch but one sent
+  // again after its answer was lost.
+  std::vector<LeaseGrant> grant(const std::vector<LeaseRequest>& requests, const std::string& op);
   // Records requests served from leases and gives back what is released;
   // keeps this node's leases alive even when there is nothing to report.
-  void report(const std::vector<LeaseReport>& reports);
+  void report(const std::vector<LeaseReport>& reports, const std::string& op);
   // UpdateUsage: makes what the window has left to hand out `remaining`,
   // leases held aside, and returns by how much its use moved. `request`
   // names the window (its `want` is unused).

@@ -5,6 +5,7 @@
 #include <future>
 #include <thread>
 
+#include "lossy_relay.h"
 #include "redis_server.h"
 
 namespace tollgate {
@@ -20,7 +21,9 @@ const std::int64_t kNowS = SystemClock().now() / kNanosPerSecond;
 // One node's keeper, with a counter for key k1 under plan p1.
 struct Node {
   Node(const RedisServer& server, const std::string& name, LeaseKeeper::Options options = {})
-      : keeper(RedisAddress::parse(server.url()), name,
+      : Node(server.url(), name, options) {}
+  Node(const std::string& url, const std::string& name, LeaseKeeper::Options options = {})
+      : keeper(RedisAddress::parse(url), name,
                [](const std::string&, const std::string&, std::int64_t, std::int64_t) { return std::int64_t{0}; },
                clock, options) {
     keeper.start();
@@ -133,6 +136,46 @@ TEST(LeaseKeeper, WithRedisGoneALeaseServesUntilItCouldHaveExpiredThenRequestsAr
   const auto asked = std::chrono::steady_clock::now();
   EXPECT_EQ(a.ask(1000), LeaseOutcome::kUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - asked, milliseconds(400));
+}
+
+TEST(LeaseKeeper, AnswersLostOnTheWayNeitherLoseNorOvershootTheQuota) {
+  constexpr std::int64_t kLimit = 3000;
+  RedisServer server;
+  LossyRelay relay(server.port());
+  Node a(relay.url(), "a");
+  Node b(server, "b");
+  // a serves at a steady pace while the answers to its grants and reports
+  // are lost now and then, after Redis applied them.
+  std::atomic<bool> done{false};
+  std::thread losing([&] {
+    while (!done) {
+      const int lost = relay.answers_lost();
+      relay.lose_next_answer();
+      while (!done && relay.answers_lost() == lost) std::this_thread::sleep_for(milliseconds(5));
+      // Redis answers again once the keeper's breaker lets it ask.
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+  });
+  std::int64_t served_by_a = 0;
+  std::thread serving([&] {
+    for (;;) {
+      if (a.counter.try_take(kWindow, 0) >= 0) {
+        ++served_by_a;
+        std::this_thread::sleep_for(std::chrono::microseconds(300));
+        continue;
+      }
+      if (a.counter.used(kWindow) > 0) return;  // spent
+      if (a.ask(kLimit) == LeaseOutcome::kUnavailable) std::this_thread::sleep_for(milliseconds(20));
+    }
+  });
+  std::this_thread::sleep_for(milliseconds(500));
+  const std::int64_t served_by_b = b.serve_all(kLimit);
+  serving.join();
+  done = true;
+  losing.join();
+  EXPECT_GE(relay.answers_lost(), 3);
+  EXPECT_EQ(served_by_a + served_by_b, kLimit);
+  EXPECT_EQ(granted(server), kLimit);
 }
 
 TEST(LeaseKeeper, FailClosedWithdrawsEveryLeaseAtTheFirstFailure) {
