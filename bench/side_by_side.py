@@ -29,6 +29,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -61,7 +62,8 @@ STOP_GRACE_S = 5
 TOLLGATE_API_ID = "bench01"
 TOLLGATE_PATH = f"/restapis/{TOLLGATE_API_ID}/prod/_user_request_/pets"
 STATUS_PATH = "/__nginx_status"
-METRICS = ("requests_per_sec", "p50_ms", "p99_ms", "p999_ms", "cpu_us_per_request")
+METRICS = ("requests_per_sec", "p50_ms", "p99_ms", "p999_ms", "cpu_us_per_request", "user_us_per_request",
+           "system_us_per_request", "backend_cpu_us_per_request", "wrk_cpu_us_per_request")
 STATUS_FIELDS = ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem", "Threads")
 VERSION_FLAGS = {"nginx": "-v", "haproxy": "-v", "wrk": "-v"}
 
@@ -203,7 +205,8 @@ def ensure_tollgate():
 
 
 def group_processes(pgid):
-    """(state, CPU clock ticks) of each process in process group pgid."""
+    """(state, user CPU clock ticks, system CPU clock ticks) of each process in
+    process group pgid."""
     members = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -216,13 +219,21 @@ def group_processes(pgid):
         # fields[0] is stat field 3 (state), so field N is fields[N - 3].
         fields = stat[stat.rindex(")") + 2:].split()
         if int(fields[2]) == pgid:
-            members.append((fields[0], int(fields[11]) + int(fields[12])))
+            members.append((fields[0], int(fields[11]), int(fields[12])))
     return members
 
 
 def group_cpu_seconds(pgid):
-    """User + system CPU of a process group: nginx's master and all its workers."""
-    return sum(ticks for _, ticks in group_processes(pgid)) / os.sysconf("SC_CLK_TCK")
+    """(user, system) CPU seconds of a process group: nginx's master and all its workers."""
+    members = group_processes(pgid)
+    tick = os.sysconf("SC_CLK_TCK")
+    return sum(m[1] for m in members) / tick, sum(m[2] for m in members) / tick
+
+
+def children_cpu_seconds():
+    """User + system CPU of the children this script has waited for: wrk's runs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class Processes:
@@ -267,7 +278,7 @@ class Processes:
     def _group_alive(proc):
         # Workers orphaned by a killed master linger as zombies until init
         # reaps them; they are gone as far as the benchmark is concerned.
-        return proc.poll() is None or any(state != "Z" for state, _ in group_processes(proc.pid))
+        return proc.poll() is None or any(m[0] != "Z" for m in group_processes(proc.pid))
 
 
 def proc_status(pid):
@@ -698,20 +709,30 @@ def measure(target, backend, keyset, tools, opts, wrk_log):
     if opts.warmup:
         run_wrk(tools, target, keyset, opts.warmup, opts, wrk_log)
     requests_before = backend_requests(backend)
-    cpu_before = group_cpu_seconds(target.proc.pid)
-    backend_cpu_before = group_cpu_seconds(backend.proc.pid)
+    user_before, system_before = group_cpu_seconds(target.proc.pid)
+    backend_before = sum(group_cpu_seconds(backend.proc.pid))
+    wrk_before = children_cpu_seconds()
     raw = run_wrk(tools, target, keyset, opts.duration, opts, wrk_log)
-    cpu = group_cpu_seconds(target.proc.pid) - cpu_before
-    backend_cpu = group_cpu_seconds(backend.proc.pid) - backend_cpu_before
+    user_after, system_after = group_cpu_seconds(target.proc.pid)
+    backend_cpu = sum(group_cpu_seconds(backend.proc.pid)) - backend_before
+    wrk_cpu = children_cpu_seconds() - wrk_before
     reached = backend_requests_since(backend, requests_before)
     completed = max(raw["requests"], 1)
+
+    def per_request(seconds):
+        return round(seconds * 1e6 / completed, 2)
+
+    user, system = user_after - user_before, system_after - system_before
     return dict(
         raw,
         requests_per_sec=requests_per_sec(raw),
         p50_ms=raw["p50_us"] / 1000, p99_ms=raw["p99_us"] / 1000, p999_ms=raw["p999_us"] / 1000,
-        cpu_us_per_request=round(cpu * 1e6 / completed, 2),
+        cpu_us_per_request=per_request(user + system),
+        user_us_per_request=per_request(user),
+        system_us_per_request=per_request(system),
         backend_requests=reached,
-        backend_cpu_us_per_request=round(backend_cpu * 1e6 / completed, 2),
+        backend_cpu_us_per_request=per_request(backend_cpu),
+        wrk_cpu_us_per_request=per_request(wrk_cpu),
     )
 
 
@@ -783,11 +804,16 @@ def print_table(config, entry, opts):
     startup = ", ".join(f"{name} {s:.1f}" for name, s in entry["startup_s"].items())
     apply_s = entry["tollgate_apply_s"]
     print(f"startup s: {startup}" + (f"; tollgate apply {apply_s:.1f} s" if apply_s is not None else ""))
-    row = "{:<10} {:>12} {:>9} {:>9} {:>9} {:>12}"
-    print(row.format("contender", "requests/s", "p50 ms", "p99 ms", "p99.9 ms", "CPU µs/req"))
+    # CPU µs per request: the contender's (user + system), and what the
+    # backend and wrk spent per request beside it on the same cores.
+    row = "{:<10} {:>12} {:>9} {:>9} {:>9} {:>12} {:>14} {:>9} {:>9}"
+    print(row.format("contender", "requests/s", "p50 ms", "p99 ms", "p99.9 ms", "CPU µs/req", "user + system",
+                     "backend", "wrk"))
     for name, m in median.items():
         print(row.format(name, f"{m['requests_per_sec']:.0f}", f"{m['p50_ms']:.3f}", f"{m['p99_ms']:.3f}",
-                         f"{m['p999_ms']:.3f}", f"{m['cpu_us_per_request']:.1f}"))
+                         f"{m['p999_ms']:.3f}", f"{m['cpu_us_per_request']:.1f}",
+                         f"{m['user_us_per_request']:.1f} + {m['system_us_per_request']:.1f}",
+                         f"{m['backend_cpu_us_per_request']:.1f}", f"{m['wrk_cpu_us_per_request']:.1f}"))
     if ratios:
         print("requests/s ratios: " + "   ".join(f"{k} {v:.3f}" for k, v in ratios.items()))
     if p99_best is not None:
