@@ -185,11 +185,11 @@ Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const Upstrea
 
     beast::error_code ec;
     std::size_t bytes = 0;
-    // Waiting before reading costs an epoll_ctl per request (Asio re-arms
-    // epoll for every wait), where a plain read after one that drained the
-    // socket would be queued with no system call. Measured side by side,
-    // waiting still served more requests and had the lower p99.
-    if (c.buffer.size() == 0) std::tie(ec) = co_await c.socket.async_wait(tcp::socket::wait_read, as_result);
+    // The answer is read after the worker's other ready work has run: by
+    // then it has usually arrived and the read takes it at once. Read at
+    // once, it would first fail with EAGAIN (Asio tries every read before
+    // it waits); a wait for readability costs an epoll_ctl to re-arm.
+    if (c.buffer.size() == 0) co_await asio::post(c.socket.get_executor(), as_result);
     // Interim 1xx answers (100 Continue, 103 Early Hints) are not the
     // response: read on until the final one.
     while (!ec) {
