@@ -6,7 +6,6 @@
 // test can make a server apply a command whose caller never hears of it.
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,6 +14,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "loopback.h"
 
 namespace tollgate {
 
@@ -49,14 +50,6 @@ class LossyRelay {
     int server;
     bool losing = false;  // the server's next answer is dropped
   };
-
-  static sockaddr_in loopback(int port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    return a;
-  }
 
   static bool write_all(int fd, const char* data, ssize_t size) {
     while (size > 0) {

@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -14,6 +13,8 @@
 #include <chrono>
 #include <string>
 #include <thread>
+
+#include "loopback.h"
 
 namespace tollgate {
 
@@ -58,14 +59,6 @@ class RedisServer {
   }
 
  private:
-  static sockaddr_in loopback(int port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    return a;
-  }
-
   static int free_port() {
     const int s = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a = loopback(0);
