@@ -12,6 +12,7 @@
 #include "http/invoke_target.h"
 #include "http/ratelimit_fields.h"
 #include "http/request_refusal.h"
+#include "http/whole_message_parser.h"
 
 namespace tollgate {
 namespace {
@@ -293,6 +294,7 @@ Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const Clien
   // Bounds what one connection buffers: a pipelining client's later
   // requests wait in the kernel until the earlier ones are answered.
   beast::flat_buffer buffer(limits.max_header_bytes + kReadChunk);
+  const WholeMessageLimits whole_limits{limits.max_header_bytes, limits.max_body_bytes, limits.rules};
   Exchange exchange;
   ReadPhase phase = ReadPhase::kHeader;  // a new connection must send its request soon
   for (;;) {
@@ -309,6 +311,14 @@ Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const Clien
     bool refused_before_body = false;
     for (;;) {
       if (buffer.size() != 0) {
+        // A request wholly read in a plain form is parsed without Beast.
+        if (!reader.got_some()) {
+          const std::size_t whole = parse_whole_request(as_text(buffer.data()), whole_limits, exchange.request);
+          if (whole != 0) {
+            buffer.consume(whole);
+            break;
+          }
+        }
         buffer.consume(reader.put_input(buffer.data(), read_error));
         if (read_error == http::error::need_more)
           read_error = {};

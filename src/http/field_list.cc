@@ -13,6 +13,14 @@ void FieldList::add(http::field id, std::string_view name, std::string_view valu
   spans_.push_back(s);
 }
 
+void FieldList::add_from(const char* block, http::field id, std::string_view name, std::string_view value) {
+  const auto at = [&](std::string_view part) {
+    return static_cast<std::uint32_t>(arena_.size() + static_cast<std::size_t>(part.data() - block));
+  };
+  spans_.push_back({id, at(name), static_cast<std::uint32_t>(name.size()), at(value),
+                    static_cast<std::uint32_t>(value.size())});
+}
+
 FieldList::Field FieldList::operator[](std::size_t i) const {
   const Span& s = spans_[i];
   const std::string_view arena(arena_);

@@ -24,6 +24,12 @@ class FieldList {
     spans_.clear();
   }
   void add(http::field id, std::string_view name, std::string_view value);
+  // Fields from one block of text read in one piece (a whole head), with
+  // the block copied once rather than each name and value on its own:
+  // add_from() each field whose name and value lie within the text starting
+  // at `block`, then copy_block() that text. Nothing else is added between.
+  void add_from(const char* block, http::field id, std::string_view name, std::string_view value);
+  void copy_block(std::string_view block) { arena_.append(block); }
 
   std::size_t size() const { return spans_.size(); }
   Field operator[](std::size_t i) const;

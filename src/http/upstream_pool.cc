@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "http/whole_message_parser.h"
+
 namespace tollgate {
 namespace {
 
@@ -190,6 +192,7 @@ Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const Upstrea
     // once, it would first fail with EAGAIN (Asio tries every read before
     // it waits); a wait for readability costs an epoll_ctl to re-arm.
     if (c.buffer.size() == 0) co_await asio::post(c.socket.get_executor(), as_result);
+    const WholeMessageLimits whole_limits{limits_.response_header_limit, limits_.response_body_limit, {}};
     // Interim 1xx answers (100 Continue, 103 Early Hints) are not the
     // response: read on until the final one.
     while (!ec) {
@@ -203,6 +206,15 @@ Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const Upstrea
       // that track work on the io_context.
       for (;;) {
         if (c.buffer.size() != 0) {
+          // A response wholly read in a plain form is parsed without Beast.
+          if (!reader.got_some()) {
+            const std::size_t whole =
+                parse_whole_response(as_text(c.buffer.data()), whole_limits, request.head_method, response);
+            if (whole != 0) {
+              c.buffer.consume(whole);
+              break;
+            }
+          }
           c.buffer.consume(reader.put_input(c.buffer.data(), ec));
           if (ec == http::error::need_more)
             ec = {};
