@@ -1,7 +1,9 @@
 #include "http/whole_message_parser.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
+#include <string_view>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -143,6 +145,21 @@ bool keeps_alive(unsigned version, const Framing& framing) {
   return version == 11 ? !framing.close : framing.keep_alive;
 }
 
+// Takes the `length`-byte body that follows the head, and what the start
+// line and fields settled; false when the body is over the limit or has
+// not all been read.
+bool take_body(const char* head_end, const char* end, std::uint64_t length,
+               const WholeMessageLimits& limits, unsigned version, const Framing& framing,
+               InboundMessage& out) {
+  if (length > limits.body_limit || length > static_cast<std::uint64_t>(end - head_end))
+    return false;
+  out.version = version;
+  out.body.assign(head_end, static_cast<std::size_t>(length));
+  out.keep_alive = keeps_alive(version, framing);
+  out.has_body_framing = framing.has_length;
+  return true;
+}
+
 std::size_t read_request(std::string_view input, const WholeMessageLimits& limits,
                          InboundMessage& out) {
   const char* const begin = input.data();
@@ -164,17 +181,11 @@ std::size_t read_request(std::string_view input, const WholeMessageLimits& limit
   Framing framing;
   const char* const head_end = parse_fields(p, head_bound, limits.rules.max_fields, out, framing);
   if (head_end == nullptr) return 0;
-  const std::uint64_t length = framing.length;
-  if (length > limits.body_limit || length > static_cast<std::uint64_t>(end - head_end)) return 0;
-
+  if (!take_body(head_end, end, framing.length, limits, version, framing, out)) return 0;
   out.verb = http::string_to_verb(method);
   out.method.assign(method);
   out.target.assign(target);
-  out.version = version;
-  out.body.assign(head_end, static_cast<std::size_t>(length));
-  out.keep_alive = keeps_alive(version, framing);
-  out.has_body_framing = framing.has_length;
-  return static_cast<std::size_t>(head_end - begin) + static_cast<std::size_t>(length);
+  return static_cast<std::size_t>(head_end - begin) + static_cast<std::size_t>(framing.length);
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -202,13 +213,8 @@ std::size_t read_response(std::string_view input, const WholeMessageLimits& limi
   // A body without a length runs to the connection's close: Beast's to read.
   if (!bodiless && !framing.has_length) return 0;
   const std::uint64_t length = bodiless ? 0 : framing.length;
-  if (length > limits.body_limit || length > static_cast<std::uint64_t>(end - head_end)) return 0;
-
+  if (!take_body(head_end, end, length, limits, version, framing, out)) return 0;
   out.status = status;
-  out.version = version;
-  out.body.assign(head_end, static_cast<std::size_t>(length));
-  out.keep_alive = keeps_alive(version, framing);
-  out.has_body_framing = framing.has_length;
   return static_cast<std::size_t>(head_end - begin) + static_cast<std::size_t>(length);
 }
 
