@@ -63,7 +63,8 @@ TOLLGATE_API_ID = "bench01"
 TOLLGATE_PATH = f"/restapis/{TOLLGATE_API_ID}/prod/_user_request_/pets"
 STATUS_PATH = "/__nginx_status"
 METRICS = ("requests_per_sec", "p50_ms", "p99_ms", "p999_ms", "cpu_us_per_request", "user_us_per_request",
-           "system_us_per_request", "backend_cpu_us_per_request", "wrk_cpu_us_per_request")
+           "system_us_per_request", "backend_cpu_us_per_request", "wrk_cpu_us_per_request",
+           "preemptions_per_1k_requests")
 STATUS_FIELDS = ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem", "Threads")
 VERSION_FLAGS = {"nginx": "-v", "haproxy": "-v", "wrk": "-v"}
 
@@ -205,8 +206,8 @@ def ensure_tollgate():
 
 
 def group_processes(pgid):
-    """(state, user CPU clock ticks, system CPU clock ticks) of each process in
-    process group pgid."""
+    """(state, user CPU clock ticks, system CPU clock ticks, pid) of each
+    process in process group pgid."""
     members = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -219,7 +220,7 @@ def group_processes(pgid):
         # fields[0] is stat field 3 (state), so field N is fields[N - 3].
         fields = stat[stat.rindex(")") + 2:].split()
         if int(fields[2]) == pgid:
-            members.append((fields[0], int(fields[11]), int(fields[12])))
+            members.append((fields[0], int(fields[11]), int(fields[12]), int(entry.name)))
     return members
 
 
@@ -228,6 +229,22 @@ def group_cpu_seconds(pgid):
     members = group_processes(pgid)
     tick = os.sysconf("SC_CLK_TCK")
     return sum(m[1] for m in members) / tick, sum(m[2] for m in members) / tick
+
+
+def group_preemptions(pgid):
+    """Times the threads of a process group were taken off a core while they
+    still had work (involuntary context switches). On cores shared with wrk
+    and the backend, a proxy that is preempted often waits behind them: this
+    is what separates a low p99 from a high one at one worker."""
+    field = "nonvoluntary_ctxt_switches"
+    total = 0
+    for *_, pid in group_processes(pgid):
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                total += proc_status(pid, (field,), task / "status")[field]
+            except OSError:  # the thread ended while /proc was read
+                continue
+    return total
 
 
 def children_cpu_seconds():
@@ -281,12 +298,13 @@ class Processes:
         return proc.poll() is None or any(m[0] != "Z" for m in group_processes(proc.pid))
 
 
-def proc_status(pid):
-    """Memory fields of /proc/<pid>/status in KiB (Threads as a count)."""
+def proc_status(pid, fields=STATUS_FIELDS, path=None):
+    """Numeric fields of /proc/<pid>/status (or of the status file at path):
+    by default the memory ones, in KiB (Threads as a count)."""
     values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    for line in Path(path or f"/proc/{pid}/status").read_text().splitlines():
         name, _, rest = line.partition(":")
-        if name in STATUS_FIELDS:
+        if name in fields:
             values[name] = int(rest.split()[0])
     return values
 
@@ -712,8 +730,10 @@ def measure(target, backend, keyset, tools, opts, wrk_log):
     user_before, system_before = group_cpu_seconds(target.proc.pid)
     backend_before = sum(group_cpu_seconds(backend.proc.pid))
     wrk_before = children_cpu_seconds()
+    preemptions_before = group_preemptions(target.proc.pid)
     raw = run_wrk(tools, target, keyset, opts.duration, opts, wrk_log)
     user_after, system_after = group_cpu_seconds(target.proc.pid)
+    preemptions = group_preemptions(target.proc.pid) - preemptions_before
     backend_cpu = sum(group_cpu_seconds(backend.proc.pid)) - backend_before
     wrk_cpu = children_cpu_seconds() - wrk_before
     reached = backend_requests_since(backend, requests_before)
@@ -733,6 +753,7 @@ def measure(target, backend, keyset, tools, opts, wrk_log):
         backend_requests=reached,
         backend_cpu_us_per_request=per_request(backend_cpu),
         wrk_cpu_us_per_request=per_request(wrk_cpu),
+        preemptions_per_1k_requests=round(preemptions * 1000 / completed, 1),
     )
 
 
@@ -806,14 +827,17 @@ def print_table(config, entry, opts):
     print(f"startup s: {startup}" + (f"; tollgate apply {apply_s:.1f} s" if apply_s is not None else ""))
     # CPU µs per request: the contender's (user + system), and what the
     # backend and wrk spent per request beside it on the same cores.
-    row = "{:<10} {:>12} {:>9} {:>9} {:>9} {:>12} {:>14} {:>9} {:>9}"
+    # preempted/1k: times per 1,000 requests the contender lost its core while
+    # it still had work.
+    row = "{:<10} {:>12} {:>9} {:>9} {:>9} {:>12} {:>14} {:>9} {:>9} {:>13}"
     print(row.format("contender", "requests/s", "p50 ms", "p99 ms", "p99.9 ms", "CPU µs/req", "user + system",
-                     "backend", "wrk"))
+                     "backend", "wrk", "preempted/1k"))
     for name, m in median.items():
         print(row.format(name, f"{m['requests_per_sec']:.0f}", f"{m['p50_ms']:.3f}", f"{m['p99_ms']:.3f}",
                          f"{m['p999_ms']:.3f}", f"{m['cpu_us_per_request']:.1f}",
                          f"{m['user_us_per_request']:.1f} + {m['system_us_per_request']:.1f}",
-                         f"{m['backend_cpu_us_per_request']:.1f}", f"{m['wrk_cpu_us_per_request']:.1f}"))
+                         f"{m['backend_cpu_us_per_request']:.1f}", f"{m['wrk_cpu_us_per_request']:.1f}",
+                         f"{m['preemptions_per_1k_requests']:.1f}"))
     if ratios:
         print("requests/s ratios: " + "   ".join(f"{k} {v:.3f}" for k, v in ratios.items()))
     if p99_best is not None:
