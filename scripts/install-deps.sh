@@ -8,6 +8,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libssl-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libbenchmark-dev
+  # A worker's sends of one turn in one system call (src/http/send_batch.h).
+  liburing-dev
   # Several nodes on one Redis: the client library, and the server the tests start.
   libhiredis-dev redis-server
   python3 curl awscli

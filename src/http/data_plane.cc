@@ -205,7 +205,7 @@ DataPlane::DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolde
       stats_(stats),
       metrics_(metrics),
       access_log_(access_log),
-      upstreams_(executor, deadlines, upstream_limits),
+      upstreams_(executor, deadlines, upstream_limits, &sends_),
       leases_(leases),
       usage_page_(usage_page),
       // Unique across processes and workers without coordination.
@@ -402,9 +402,20 @@ Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const Clien
     keep_alive = keep_alive && !draining_;
     deadline.expires_after(limits.write_timeout);
     const bool head = request.verb == http::verb::head && !read_error && !refused_before_body;
-    auto [write_error, written] =
-        co_await asio::async_write(stream, exchange.reply.finish(keep_alive, request.version, head), as_result);
-    if (write_error || !keep_alive) break;
+    const SendBatch::Buffers answer = exchange.reply.finish(keep_alive, request.version, head);
+    SendBatch::Unsent unsent(answer);
+    if constexpr (!kIsTls<Stream>) {
+      // Sent with the worker's other sends of this turn (http/send_batch.h).
+      if (SendBatch::Slot slot; sends_.queue(slot, socket, answer)) {
+        co_await asio::post(socket.get_executor(), as_result);
+        if (sends_.settle(slot, unsent)) break;
+      }
+    }
+    if (beast::buffer_bytes(unsent) != 0) {
+      auto [write_error, written] = co_await asio::async_write(stream, unsent, as_result);
+      if (write_error) break;
+    }
+    if (!keep_alive) break;
     phase = ReadPhase::kWaiting;
   }
   if constexpr (kIsTls<Stream>) {

@@ -15,6 +15,7 @@
 #include "http/executor.h"
 #include "http/message_reader.h"
 #include "http/reply.h"
+#include "http/send_batch.h"
 #include "http/upstream_pool.h"
 #include "http/usage_page.h"
 
@@ -112,6 +113,7 @@ class DataPlane {
   Stats& stats_;
   MetricsRegistry& metrics_;
   AccessLogBuffer access_log_;
+  SendBatch sends_;  // before upstreams_, which uses it
   UpstreamPool upstreams_;
   LeaseSource* leases_;
   UsagePage* usage_page_;

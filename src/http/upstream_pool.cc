@@ -50,8 +50,8 @@ UpstreamPool::Waiter::~Waiter() {
   if (queued) std::erase(host.waiting, this);
 }
 
-UpstreamPool::UpstreamPool(Executor executor, Deadlines& deadlines, Limits limits)
-    : executor_(executor), deadlines_(deadlines), limits_(limits), resolver_(executor) {}
+UpstreamPool::UpstreamPool(Executor executor, Deadlines& deadlines, Limits limits, SendBatch* sends)
+    : executor_(executor), deadlines_(deadlines), limits_(limits), sends_(sends), resolver_(executor) {}
 
 UpstreamPool::~UpstreamPool() = default;
 
@@ -172,8 +172,17 @@ Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const Upstrea
     Connection& c = *lease.connection;
     c.deadline.expires_at(deadline);
 
-    const std::array<asio::const_buffer, 2> out{asio::buffer(request.head), asio::buffer(request.body)};
-    auto [write_error, written] = co_await asio::async_write(c.socket, out, as_result);
+    const SendBatch::Buffers out{asio::buffer(request.head), asio::buffer(request.body)};
+    SendBatch::Unsent unsent(out);
+    beast::error_code write_error;
+    if (SendBatch::Slot slot; sends_ && sends_->queue(slot, c.socket, out)) {
+      co_await asio::post(executor_, as_result);
+      write_error = sends_->settle(slot, unsent);
+    }
+    if (!write_error && beast::buffer_bytes(unsent) != 0) {
+      auto [error, written] = co_await asio::async_write(c.socket, unsent, as_result);
+      write_error = error;
+    }
     if (write_error) {
       if (c.deadline.expired()) co_return UpstreamError::kTimeout;
       // The backend had closed the kept-alive connection; it cannot have

@@ -13,6 +13,7 @@
 #include "http/deadlines.h"
 #include "http/executor.h"
 #include "http/message_reader.h"
+#include "http/send_batch.h"
 
 namespace tollgate {
 
@@ -48,7 +49,9 @@ class UpstreamPool {
   };
 
   UpstreamPool(Executor executor, Deadlines& deadlines) : UpstreamPool(executor, deadlines, Limits{}) {}
-  UpstreamPool(Executor executor, Deadlines& deadlines, Limits limits);
+  // With `sends`, requests go to backends with the worker's other sends of
+  // a turn (http/send_batch.h).
+  UpstreamPool(Executor executor, Deadlines& deadlines, Limits limits, SendBatch* sends = nullptr);
   ~UpstreamPool();
 
   // Sends `request` to `backend` and reads the final response into
@@ -112,6 +115,7 @@ class UpstreamPool {
   Executor executor_;
   Deadlines& deadlines_;
   Limits limits_;
+  SendBatch* sends_;
   Resolver resolver_;
   std::unordered_map<std::string, Host> hosts_;  // never erased: requests hold references
   std::string_view last_host_name_;  // a key of hosts_
