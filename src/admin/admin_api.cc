@@ -152,6 +152,7 @@ HttpResponse AdminApi::metrics() {
         catalog ? static_cast<double>(catalog->version()) : 0.0);
   gauge("tollgate_api_keys", "API keys in the served catalog.", catalog ? static_cast<double>(catalog->key_count()) : 0.0);
   gauges_.store_metrics(out);
+  gauges_.worker_metrics(out);
   HttpResponse res{http::status::ok, 11};
   res.set(http::field::content_type, "text/plain; version=0.0.4");
   res.body() = std::move(out);

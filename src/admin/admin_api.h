@@ -27,6 +27,8 @@ class AdminApi {
     std::function<std::size_t()> client_connections;
     // Appends the store's own metrics, if it has any.
     std::function<void(std::string&)> store_metrics = [](std::string&) {};
+    // Appends the counters the data plane's workers keep themselves.
+    std::function<void(std::string&)> worker_metrics = [](std::string&) {};
   };
 
   // `tls`: the listener speaks HTTPS, so the console's cookie is Secure.

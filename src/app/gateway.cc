@@ -451,6 +451,11 @@ int serve(const ServeOptions& options) {
                           [&redis_metrics, on_redis, &leases](std::string& out) {
                             if (on_redis) redis_metrics.render(out);
                             if (leases) leases->render(out);
+                          },
+                          [&pool](std::string& out) {
+                            SendBatch::Counts total;
+                            for (const auto& w : pool) total.add(w->plane->sends().counts());
+                            SendBatch::render(total, out);
                           }};
   AdminContext admin_context{*store, meter, limits, clock, &key_hashing};
   admin_context.leases = leases.get();

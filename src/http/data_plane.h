@@ -75,6 +75,7 @@ class DataPlane {
   // Hands buffered access-log lines to the writer; call now and then.
   void flush_access_log() { access_log_.flush(); }
   const UpstreamPool& upstreams() const { return upstreams_; }
+  const SendBatch& sends() const { return sends_; }
   // Closes the kept-alive upstream connections; before the io_context goes.
   void close_idle_upstreams() { upstreams_.close_idle(); }
 

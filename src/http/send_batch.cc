@@ -1,5 +1,6 @@
 #include "http/send_batch.h"
 
+#include <fmt/format.h>
 #include <liburing.h>
 #include <spdlog/spdlog.h>
 
@@ -47,8 +48,10 @@ bool SendBatch::queue(Slot& slot, Socket& socket, const Buffers& buffers) {
   if (queued_.size() == kDepth) flush();
   if (!ring_) return false;
   std::size_t parts = 0;
+  slot.size_ = 0;
   for (const asio::const_buffer& b : buffers) {
     if (b.size() != 0) slot.parts_[parts++] = {const_cast<void*>(b.data()), b.size()};
+    slot.size_ += b.size();
   }
   slot.message_ = {};
   slot.message_.msg_iov = slot.parts_.data();
@@ -103,6 +106,7 @@ void SendBatch::flush() {
     while (submitted == -EINTR);
   }
   bool failed = submitted != prepared;
+  std::uint64_t unfinished = 0;
   for (int completed = 0; completed < submitted;) {
     io_uring_cqe* cqe = nullptr;
     const int error = io_uring_wait_cqe(ring_.get(), &cqe);
@@ -111,9 +115,17 @@ void SendBatch::flush() {
       failed = true;
       break;
     }
-    finish(*static_cast<Slot*>(io_uring_cqe_get_data(cqe)), cqe->res);
+    Slot& slot = *static_cast<Slot*>(io_uring_cqe_get_data(cqe));
+    finish(slot, cqe->res);
+    if (cqe->res == -EAGAIN || (cqe->res >= 0 && static_cast<std::size_t>(cqe->res) < slot.size_)) ++unfinished;
     io_uring_cqe_seen(ring_.get(), cqe);
     ++completed;
+  }
+  if (submitted > 0) {
+    const auto relaxed = std::memory_order_relaxed;
+    batches_.store(batches_.load(relaxed) + 1, relaxed);
+    sends_.store(sends_.load(relaxed) + static_cast<std::uint64_t>(submitted), relaxed);
+    unfinished_.store(unfinished_.load(relaxed) + unfinished, relaxed);
   }
   if (failed) {
     // What the ring still holds must never be sent: the owners send it.
@@ -126,6 +138,30 @@ void SendBatch::flush() {
     if (!slot->done_) finish(*slot, -EAGAIN);
   }
   queued_.clear();
+}
+
+void SendBatch::Counts::add(const Counts& other) {
+  batches += other.batches;
+  sends += other.sends;
+  unfinished += other.unfinished;
+}
+
+SendBatch::Counts SendBatch::counts() const {
+  const auto relaxed = std::memory_order_relaxed;
+  return {batches_.load(relaxed), sends_.load(relaxed), unfinished_.load(relaxed)};
+}
+
+void SendBatch::render(const Counts& total, std::string& out) {
+  const auto line = [&out](const char* name, const char* help, std::uint64_t value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, value);
+  };
+  line("tollgate_send_batches_total",
+       "System calls (io_uring_enter) that made a worker's sends of one turn together.", total.batches);
+  line("tollgate_batched_sends_total", "Answers to clients and requests to backends sent in those batches.",
+       total.sends);
+  line("tollgate_batched_sends_unfinished_total",
+       "Batched sends that could not go whole at once (a full socket); their rest was written on its own.",
+       total.unfinished);
 }
 
 }  // namespace tollgate

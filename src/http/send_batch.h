@@ -19,7 +19,10 @@
 #include <sys/uio.h>
 
 #include <array>
+#include <atomic>
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "http/executor.h"
@@ -49,6 +52,7 @@ class SendBatch {
     Socket* socket_ = nullptr;
     std::array<iovec, 2> parts_{};
     msghdr message_{};
+    std::size_t size_ = 0;
     int result_ = 0;  // bytes sent, or -errno (-EAGAIN: nothing could go at once)
     bool done_ = false;
   };
@@ -68,6 +72,18 @@ class SendBatch {
   // Sends every queued slot, if any is queued.
   void flush();
 
+  // What the batches did, for /metrics.
+  struct Counts {
+    std::uint64_t batches = 0;     // system calls that sent a batch
+    std::uint64_t sends = 0;       // sends made in them
+    std::uint64_t unfinished = 0;  // of those, sends their owners had to finish
+    void add(const Counts& other);
+  };
+  // Readable from any thread.
+  Counts counts() const;
+  // Appends the tollgate_send_* lines for `total`, the counts of every worker.
+  static void render(const Counts& total, std::string& out);
+
  private:
   bool ready();
   void forget(const Slot& slot);
@@ -75,6 +91,10 @@ class SendBatch {
   std::unique_ptr<io_uring> ring_;
   bool unavailable_ = false;
   std::vector<Slot*> queued_;
+  // Written by the worker's thread only.
+  std::atomic<std::uint64_t> batches_{0};
+  std::atomic<std::uint64_t> sends_{0};
+  std::atomic<std::uint64_t> unfinished_{0};
 };
 
 }  // namespace tollgate

@@ -79,6 +79,15 @@ def http_request(port, method, target, headers=None, body=None, timeout=10.0, tl
         conn.close()
 
 
+
+def metric(gateway, name):
+    """The value of an unlabelled line of the gateway's /metrics."""
+    text = http_request(gateway.admin_port, "GET", "/metrics").body.decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"no {name} in /metrics")
+
 def run_apply(yaml_text, data_dir, workdir, extra=()):
     fd, path = tempfile.mkstemp(suffix=".yaml", dir=workdir)
     with os.fdopen(fd, "w") as f:

@@ -23,7 +23,7 @@ import tempfile
 import unittest
 
 from harness import (FORBIDDEN, HOST, LIMIT_EXCEEDED, MISSING_TOKEN, RELOAD_TIMEOUT_S, TINY,
-                     TOLLGATE_BIN, TOO_MANY, Backend, Gateway, free_port, refusing_port, run_apply,
+                     TOLLGATE_BIN, TOO_MANY, Backend, Gateway, free_port, metric, refusing_port, run_apply,
                      utc_seconds_to_midnight, wait_until)
 
 POLICY_RE = re.compile(r'^"(method|key|quota|stage|account)";q=(\d+);w=(\d+)$')
@@ -332,6 +332,15 @@ class GatewaySuite(GatewayTestCase):
                 self.assertAllowed(res)
                 self.assertEqual(res.json()["method"], method)
                 self.assertEqual(res.json()["path"], "/pets/9")
+
+    def test_requests_and_answers_go_in_batches(self):
+        # Each proxied request is two sends: to the backend, and the answer.
+        sends = metric(self.gw, "tollgate_batched_sends_total")
+        for _ in range(5):
+            self.assertAllowed(self.gw.request("GET", "main01", "prod", "/files/a/b/c.txt"))
+        self.assertGreaterEqual(metric(self.gw, "tollgate_batched_sends_total") - sends, 10)
+        self.assertGreaterEqual(metric(self.gw, "tollgate_send_batches_total"), 1)
+        self.assertGreaterEqual(metric(self.gw, "tollgate_batched_sends_unfinished_total"), 0)
 
     def test_root_resource(self):
         for path in ("/", ""):

@@ -26,7 +26,7 @@ import threading
 import time
 import unittest
 
-from harness import HOST, TOLLGATE_BIN, Backend, Gateway, http_request, wait_until
+from harness import HOST, TOLLGATE_BIN, Backend, Gateway, http_request, metric, wait_until
 
 API = "hard01"
 FAULTY_BACKEND = os.path.join(os.path.dirname(os.path.abspath(__file__)), "faulty_backend.py")
@@ -640,11 +640,7 @@ class OverloadTest(HardeningTestCase):
         cls.start("tollgate-it-overload-", args=["--max-connections", str(cls.LIMIT)])
 
     def metric(self, name):
-        text = http_request(self.gw.admin_port, "GET", "/metrics").body.decode()
-        for line in text.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-        raise AssertionError(f"no {name} in /metrics")
+        return metric(self.gw, name)
 
     def rss_mib(self):
         with open(f"/proc/{self.gw.proc.pid}/status") as f:
