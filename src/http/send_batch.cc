@@ -129,7 +129,8 @@ void SendBatch::flush() {
   }
   if (failed) {
     // What the ring still holds must never be sent: the owners send it.
-    spdlog::warn("io_uring sends failed ({}); writing one send at a time from now on", submitted);
+    spdlog::warn("io_uring sends failed ({} of {} submitted); writing one send at a time from now on",
+                 submitted, prepared);
     io_uring_queue_exit(ring_.get());
     ring_.reset();
     unavailable_ = true;

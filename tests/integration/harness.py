@@ -79,7 +79,6 @@ def http_request(port, method, target, headers=None, body=None, timeout=10.0, tl
         conn.close()
 
 
-
 def metric(gateway, name):
     """The value of an unlabelled line of the gateway's /metrics."""
     text = http_request(gateway.admin_port, "GET", "/metrics").body.decode()
@@ -87,6 +86,7 @@ def metric(gateway, name):
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(f"no {name} in /metrics")
+
 
 def run_apply(yaml_text, data_dir, workdir, extra=()):
     fd, path = tempfile.mkstemp(suffix=".yaml", dir=workdir)
