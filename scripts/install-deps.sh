@@ -18,7 +18,8 @@ packages=(
   # The benchmarks' contenders and load generator (bench/side_by_side.py,
   # whose smoke run is a test).
   nginx haproxy wrk
-  # Instructions per proxied request (bench/instructions.sh) and profiles.
+  # Instructions per proxied request (bench/instructions.sh), CPU time per
+  # request (bench/cpu_share.sh) and profiles.
   valgrind linux-perf
   # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer.
   clang libclang-rt-14-dev
