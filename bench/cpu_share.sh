@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# CPU time per proxied request of tollgate, wrk and the backend, read from
-# the scheduler, for comparing builds on a host whose speed moves from one
+# CPU time per proxied request of tollgate, wrk and the backend, counted by
+# perf, for comparing builds on a host whose speed moves from one
 # minute to the next: all three processes move with it, so a build's figure
 # is tollgate's time per request divided by the backend's, which does the
 # same work in every run.
@@ -26,9 +26,9 @@ while [ $# -gt 0 ]; do
       sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
-    --workers) workers="$2"; shift 2 ;;
-    --keys) keys="$2"; shift 2 ;;
-    --runs) runs="$2"; shift 2 ;;
+    --workers) workers="${2:?--workers needs a count}"; shift 2 ;;
+    --keys) keys="${2:?--keys needs a count}"; shift 2 ;;
+    --runs) runs="${2:?--runs needs a count}"; shift 2 ;;
     -*) echo "cpu_share: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) binaries+=("$(realpath "$1")"); shift ;;
   esac
