@@ -33,6 +33,9 @@ while [ $# -gt 0 ]; do
     *) binaries+=("$(realpath "$1")"); shift ;;
   esac
 done
+for count in "$workers" "$keys" "$runs"; do
+  [[ "$count" =~ ^[1-9][0-9]*$ ]] || { echo "cpu_share: '$count' is not a positive count (see --help)" >&2; exit 2; }
+done
 [ "${#binaries[@]}" -gt 0 ] || binaries=("$root/build/tollgate")
 for b in "${binaries[@]}"; do
   [ -x "$b" ] || { echo "cpu_share: $b is not an executable" >&2; exit 2; }
