@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Side-by-side macro benchmark: nginx, HAProxy and tollgate doing the same job
-in front of one nginx backend, plus wrk straight at that backend ("direct").
+in front of one nginx backend, plus wrk straight at that backend ("direct")
+and through a proxy that does nothing but move bytes ("floor",
+bench/floor_proxy.cc: what any proxy costs on this host at the least).
 
 The job: check the x-api-key header against K valid keys (missing or unknown:
 403), apply a per-key rate limit set far above the load, and proxy with
@@ -45,10 +47,10 @@ NAME = "side_by_side"
 ROOT = Path(__file__).resolve().parent.parent
 # TOLLGATE_BIN picks another build (the sanitizer build in CI).
 TOLLGATE = Path(os.environ.get("TOLLGATE_BIN", ROOT / "build" / "tollgate"))
+FLOOR_PROXY = Path(os.environ.get("FLOOR_PROXY_BIN", ROOT / "build" / "bench" / "floor_proxy"))
 RESULTS_DIR = ROOT / "bench" / "results"
 
-CONTENDERS = ("direct", "nginx", "haproxy", "tollgate")
-PROXIES = ("nginx", "haproxy", "tollgate")
+CONTENDERS = ("direct", "nginx", "haproxy", "tollgate", "floor")
 OK_BODY = b'{"ok":true}'
 # Not hex, so never one of the generated keys.
 UNKNOWN_KEY = "bk" + "x" * 38
@@ -196,10 +198,14 @@ def stop_packaged_daemon(name, sudo):
         subprocess.run(sudo + ["kill", "-TERM", pid], check=False, stderr=subprocess.DEVNULL)
 
 
+def ensure_built(path):
+    if not os.access(path, os.X_OK):
+        raise BenchError(f"{path} is missing: build it first with scripts/build.sh")
+    return str(path)
+
+
 def ensure_tollgate():
-    if not os.access(TOLLGATE, os.X_OK):
-        raise BenchError(f"{TOLLGATE} is missing: build it first with scripts/build.sh")
-    return str(TOLLGATE)
+    return ensure_built(TOLLGATE)
 
 
 # --- processes ------------------------------------------------------------------
@@ -515,7 +521,7 @@ class Target:
 
     @property
     def is_proxy(self):
-        return self.name in PROXIES
+        return self.name != "direct"
 
 
 def nginx_conf(base, workers, http_block):
@@ -663,7 +669,14 @@ def start_tollgate(procs, tools, base, workers, keyset, backend_port, access_log
                         lambda: procs.start(argv, base / "tollgate.log"))
 
 
-STARTERS = {"nginx": start_nginx, "haproxy": start_haproxy, "tollgate": start_tollgate}
+def start_floor(procs, tools, base, workers, keyset, backend_port):
+    # It forwards the request unchanged, so it is asked for the backend's own path.
+    [port] = free_ports(1)
+    argv = [tools["floor"], str(port), str(backend_port), str(workers)]
+    return start_target("floor", port, "/pets", lambda: procs.start(argv, base / "floor.log"))
+
+
+STARTERS = {"nginx": start_nginx, "haproxy": start_haproxy, "tollgate": start_tollgate, "floor": start_floor}
 
 
 def expect(target, what, headers, status, body=None):
@@ -674,9 +687,12 @@ def expect(target, what, headers, status, body=None):
 
 
 def probe_proxy(target, keyset):
-    """The same contract for every proxy before it is loaded."""
+    """The same contract for every proxy before it is loaded; the floor only
+    has to reach the backend, as it checks no key."""
     for key in (keyset.sample[0], keyset.keys[-1]):
         expect(target, f"valid key {key}", {"x-api-key": key}, 200, OK_BODY)
+    if target.name == "floor":
+        return
     expect(target, "an unknown key", {"x-api-key": UNKNOWN_KEY}, 403)
     expect(target, "no key", {}, 403)
 
@@ -958,6 +974,8 @@ def run(opts, tools, procs, work):
     report = dict(report_header(opts, tools, ("workers", "keys", "rounds", "duration", "warmup",
                                               "connections", "threads", "contenders")),
                   configurations=[], problems=[])
+    if "floor" in opts.contenders:
+        tools["floor"] = ensure_built(FLOOR_PROXY)
     log(f"{report['machine']['nproc']} cores; working in {work}")
     backend = start_backend(procs, tools, work)
     keysets = {}
