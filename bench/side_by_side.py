@@ -833,6 +833,15 @@ def comparisons(median):
     return ratios, p99_best
 
 
+def floor_over_faster_rival(median):
+    """The floor's requests/s over the faster of nginx and HAProxy: the most
+    any proxy reached against them in this run, whatever its job."""
+    rivals = [median[name]["requests_per_sec"] for name in ("nginx", "haproxy") if name in median]
+    if "floor" not in median or not rivals or max(rivals) <= 0:
+        return None
+    return round(median["floor"]["requests_per_sec"] / max(rivals), 3)
+
+
 def print_table(config, entry, opts):
     median, ratios = entry["medians"], entry["ratios_requests_per_sec"]
     p99_best = entry["tollgate_p99_le_min_of_nginx_haproxy"]
@@ -859,6 +868,9 @@ def print_table(config, entry, opts):
     if p99_best is not None:
         rivals = [n for n in ("nginx", "haproxy") if n in median]
         print(f"tollgate p99 <= min({', '.join(rivals)}) p99: {'yes' if p99_best else 'no'}")
+    if entry["floor_over_faster_rival"] is not None:
+        print(f"floor / the faster of {', '.join(n for n in ('nginx', 'haproxy') if n in median)}: "
+              f"{entry['floor_over_faster_rival']:.3f} (a proxy doing none of the job)")
     for problem in config.problems:
         print(f"PROBLEM: {problem}")
     sys.stdout.flush()
@@ -966,6 +978,7 @@ def configuration_report(config, keyset):
         "medians": median,
         "ratios_requests_per_sec": ratios,
         "tollgate_p99_le_min_of_nginx_haproxy": p99_best,
+        "floor_over_faster_rival": floor_over_faster_rival(median),
         "problems": config.problems,
     }
 
