@@ -51,6 +51,8 @@ FLOOR_PROXY = Path(os.environ.get("FLOOR_PROXY_BIN", ROOT / "build" / "bench" / 
 RESULTS_DIR = ROOT / "bench" / "results"
 
 CONTENDERS = ("direct", "nginx", "haproxy", "tollgate", "floor")
+# The proxies tollgate's targets are set against.
+RIVALS = ("nginx", "haproxy")
 OK_BODY = b'{"ok":true}'
 # Not hex, so never one of the generated keys.
 UNKNOWN_KEY = "bk" + "x" * 38
@@ -820,6 +822,10 @@ def medians(config):
             for t in config.targets}
 
 
+def rivals_in(median):
+    return [name for name in RIVALS if name in median]
+
+
 def comparisons(median):
     """tollgate's requests/s over each other's, and its p99 against the other proxies."""
     if "tollgate" not in median:
@@ -828,7 +834,7 @@ def comparisons(median):
     ratios = {f"tollgate/{name}": round(mine["requests_per_sec"] / other["requests_per_sec"], 3)
               for name, other in median.items()
               if name != "tollgate" and other["requests_per_sec"] > 0}
-    rival_p99 = [median[name]["p99_ms"] for name in ("nginx", "haproxy") if name in median]
+    rival_p99 = [median[name]["p99_ms"] for name in rivals_in(median)]
     p99_best = mine["p99_ms"] <= min(rival_p99) if rival_p99 else None
     return ratios, p99_best
 
@@ -836,7 +842,7 @@ def comparisons(median):
 def floor_over_faster_rival(median):
     """The floor's requests/s over the faster of nginx and HAProxy: the most
     any proxy reached against them in this run, whatever its job."""
-    rivals = [median[name]["requests_per_sec"] for name in ("nginx", "haproxy") if name in median]
+    rivals = [median[name]["requests_per_sec"] for name in rivals_in(median)]
     if "floor" not in median or not rivals or max(rivals) <= 0:
         return None
     return round(median["floor"]["requests_per_sec"] / max(rivals), 3)
@@ -865,11 +871,11 @@ def print_table(config, entry, opts):
                          f"{m['preemptions_per_1k_requests']:.1f}"))
     if ratios:
         print("requests/s ratios: " + "   ".join(f"{k} {v:.3f}" for k, v in ratios.items()))
+    rivals = ", ".join(rivals_in(median))
     if p99_best is not None:
-        rivals = [n for n in ("nginx", "haproxy") if n in median]
-        print(f"tollgate p99 <= min({', '.join(rivals)}) p99: {'yes' if p99_best else 'no'}")
+        print(f"tollgate p99 <= min({rivals}) p99: {'yes' if p99_best else 'no'}")
     if entry["floor_over_faster_rival"] is not None:
-        print(f"floor / the faster of {', '.join(n for n in ('nginx', 'haproxy') if n in median)}: "
+        print(f"floor / the faster of {rivals}: "
               f"{entry['floor_over_faster_rival']:.3f} (a proxy doing none of the job)")
     for problem in config.problems:
         print(f"PROBLEM: {problem}")
