@@ -17,7 +17,9 @@ ratios to the others, and everything is written as JSON to
 bench/results/side_by_side-<UTC stamp>.json.
 
 wrk, the backend and the contender share this machine's cores, so the numbers
-compare costs under CPU contention, not on dedicated hosts.
+compare costs under CPU contention, not on dedicated hosts. With --pin each
+contender runs on W cores of its own and wrk and the backend on the others,
+as on a host where the gateway does not share its cores with its load.
 
 Exit status: 0 when every run is clean, 1 when a check failed (non-2xx
 responses, socket errors, a proxy answering without reaching the backend) or
@@ -138,9 +140,16 @@ def parse_args(argv):
                         help="keep the temporary directory (configs, logs, data) even on success")
     parser.add_argument("--smoke", action="store_true",
                         help="W=1, K=10, 1 round of 2 s with no warm-up: proves the script works")
+    parser.add_argument("--pin", action="store_true",
+                        help="run each contender on the last W cores and wrk and the backend on the "
+                             "others (needs more cores than the largest W)")
     opts = parser.parse_args(argv)
     if opts.smoke:
         opts.workers, opts.keys, opts.rounds, opts.duration, opts.warmup = [1], [10], 1, 2, 0
+    cores = len(os.sched_getaffinity(0))
+    if opts.pin and max(opts.workers) >= cores:
+        parser.error(f"--pin needs a core for wrk and the backend beside the contender's W: "
+                     f"this machine gives {cores}, --workers asks for W={max(opts.workers)}")
     if opts.rounds < 1 or opts.duration < 1 or opts.warmup < 0:
         parser.error("--rounds and --duration must be at least 1, --warmup at least 0")
     check_wrk_arguments(parser, opts)
@@ -259,6 +268,33 @@ def children_cpu_seconds():
     """User + system CPU of the children this script has waited for: wrk's runs."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class Placement:
+    """The cores a configuration runs on under --pin: the contender's W
+    workers on cores of their own, wrk and the backend on the rest."""
+    contender: set
+    load: set
+
+    @classmethod
+    def for_workers(cls, workers):
+        cores = sorted(os.sched_getaffinity(0))
+        return cls(contender=set(cores[-workers:]), load=set(cores[:-workers]))
+
+    def report(self):
+        return {"contender": sorted(self.contender), "wrk_and_backend": sorted(self.load)}
+
+
+def pin_group(pgid, cores):
+    """Moves every thread of process group pgid to `cores`; threads they start
+    later inherit it."""
+    for *_, pid in group_processes(pgid):
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                os.sched_setaffinity(int(task.name), cores)
+            except ProcessLookupError:  # the thread ended meanwhile
+                continue
 
 
 class Processes:
@@ -702,12 +738,14 @@ def probe_proxy(target, keyset):
 # --- load -----------------------------------------------------------------------
 
 
-def run_wrk(tools, target, keyset, seconds, opts, wrk_log):
+def run_wrk(tools, target, keyset, seconds, opts, wrk_log, cores=None):
+    """wrk's RESULT line as a dict; wrk runs on `cores` if given."""
     argv = [tools["wrk"], "-t", str(opts.threads), "-c", str(opts.connections), "-d", f"{seconds}s",
             "--latency", "-s", str(keyset.lua), target.url]
+    place = (lambda: os.sched_setaffinity(0, cores)) if cores else None
     try:
         result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                timeout=seconds + 60)
+                                timeout=seconds + 60, preexec_fn=place)
     except subprocess.TimeoutExpired:
         raise BenchError(f"wrk against {target.url} ran over {seconds + 60} s")
     with open(wrk_log, "a") as out:
@@ -740,16 +778,16 @@ def requests_per_sec(raw):
     return round(raw["requests"] / (raw["duration_us"] / 1e6), 1)
 
 
-def measure(target, backend, keyset, tools, opts, wrk_log):
-    """One measured run, after a warm-up that is not counted."""
+def measure(target, backend, keyset, tools, opts, wrk_log, cores=None):
+    """One measured run, after a warm-up that is not counted; wrk on `cores` if given."""
     if opts.warmup:
-        run_wrk(tools, target, keyset, opts.warmup, opts, wrk_log)
+        run_wrk(tools, target, keyset, opts.warmup, opts, wrk_log, cores)
     requests_before = backend_requests(backend)
     user_before, system_before = group_cpu_seconds(target.proc.pid)
     backend_before = sum(group_cpu_seconds(backend.proc.pid))
     wrk_before = children_cpu_seconds()
     preemptions_before = group_preemptions(target.proc.pid)
-    raw = run_wrk(tools, target, keyset, opts.duration, opts, wrk_log)
+    raw = run_wrk(tools, target, keyset, opts.duration, opts, wrk_log, cores)
     user_after, system_after = group_cpu_seconds(target.proc.pid)
     preemptions = group_preemptions(target.proc.pid) - preemptions_before
     backend_cpu = sum(group_cpu_seconds(backend.proc.pid)) - backend_before
@@ -794,6 +832,7 @@ class Configuration:
     workers: int
     keys: int
     targets: list
+    placement: Placement = None  # under --pin
     runs: list = field(default_factory=list)
     problems: list = field(default_factory=list)
 
@@ -806,7 +845,8 @@ def run_rounds(config, backend, keyset, tools, opts, wrk_log):
         order = config.targets[r % n:] + config.targets[:r % n]
         for target in order:
             where = f"W={config.workers} K={config.keys} round {r + 1} {target.name}"
-            run = measure(target, backend, keyset, tools, opts, wrk_log)
+            load = config.placement.load if config.placement else None
+            run = measure(target, backend, keyset, tools, opts, wrk_log, load)
             config.runs.append(dict(run, round=r + 1, contender=target.name))
             config.problems += run_problems(target, run, where)
             log(f"{where}: {run['requests_per_sec']:.0f} requests/s, p99 {run['p99_ms']:.3f} ms, "
@@ -853,6 +893,9 @@ def print_table(config, entry, opts):
     p99_best = entry["tollgate_p99_le_min_of_nginx_haproxy"]
     print(f"\nW={config.workers} K={config.keys}: median of {opts.rounds} round(s), "
           f"wrk -t{opts.threads} -c{opts.connections} -d{opts.duration}s, warm-up {opts.warmup}s")
+    if config.placement:
+        cores = config.placement.report()
+        print(f"pinned: contenders on cores {cores['contender']}, wrk and the backend on {cores['wrk_and_backend']}")
     startup = ", ".join(f"{name} {s:.1f}" for name, s in entry["startup_s"].items())
     apply_s = entry["tollgate_apply_s"]
     print(f"startup s: {startup}" + (f"; tollgate apply {apply_s:.1f} s" if apply_s is not None else ""))
@@ -953,6 +996,9 @@ def write_results(report, prefix):
 def run_configuration(workers, keyset, backend, procs, tools, opts, work):
     base = work / f"w{workers}-k{keyset.count}"
     targets = [backend] if "direct" in opts.contenders else []
+    placement = Placement.for_workers(workers) if opts.pin else None
+    if placement:
+        pin_group(backend.proc.pid, placement.load)
     started = []
     try:
         for name in opts.contenders:
@@ -962,9 +1008,11 @@ def run_configuration(workers, keyset, backend, procs, tools, opts, work):
             contender_dir.mkdir(parents=True)
             target = STARTERS[name](procs, tools, contender_dir, workers, keyset, backend.port)
             started.append(target)
+            if placement:
+                pin_group(target.proc.pid, placement.contender)
             probe_proxy(target, keyset)
             targets.append(target)
-        config = Configuration(workers=workers, keys=keyset.count, targets=targets)
+        config = Configuration(workers=workers, keys=keyset.count, targets=targets, placement=placement)
         run_rounds(config, backend, keyset, tools, opts, work / "wrk.log")
     finally:
         for target in started:
@@ -985,13 +1033,14 @@ def configuration_report(config, keyset):
         "ratios_requests_per_sec": ratios,
         "tollgate_p99_le_min_of_nginx_haproxy": p99_best,
         "floor_over_faster_rival": floor_over_faster_rival(median),
+        "pinned_cores": config.placement.report() if config.placement else None,
         "problems": config.problems,
     }
 
 
 def run(opts, tools, procs, work):
     report = dict(report_header(opts, tools, ("workers", "keys", "rounds", "duration", "warmup",
-                                              "connections", "threads", "contenders")),
+                                              "connections", "threads", "contenders", "pin")),
                   configurations=[], problems=[])
     if "floor" in opts.contenders:
         tools["floor"] = ensure_built(FLOOR_PROXY)
