@@ -841,11 +841,11 @@ def run_rounds(config, backend, keyset, tools, opts, wrk_log):
     """Every target once per round; the order rotates so no target always
     follows the same neighbour (caches, CPU frequency, other load on the host)."""
     n = len(config.targets)
+    load = config.placement.load if config.placement else None
     for r in range(opts.rounds):
         order = config.targets[r % n:] + config.targets[:r % n]
         for target in order:
             where = f"W={config.workers} K={config.keys} round {r + 1} {target.name}"
-            load = config.placement.load if config.placement else None
             run = measure(target, backend, keyset, tools, opts, wrk_log, load)
             config.runs.append(dict(run, round=r + 1, contender=target.name))
             config.problems += run_problems(target, run, where)
