@@ -1,16 +1,22 @@
 // The floor under every proxy in bench/side_by_side.py: what a proxy costs on
 // this host when it does nothing but move bytes. Each client connection gets
 // a backend connection of its own, and whatever one side sends goes to the
-// other unchanged: no parsing, no keys, no limits, no pool. Its I/O is
-// tollgate's: edge-triggered epoll, reads until EAGAIN, and the sends of one
-// turn of the loop made together in one io_uring_enter (one send() each
-// without io_uring).
+// other unchanged: no parsing, no keys, no limits, no pool.
+//
+// Two ways of doing its I/O, both on edge-triggered epoll:
+//   batched (the default): tollgate's. Reads until EAGAIN, and the sends of
+//     one turn of the loop made together in one io_uring_enter (one send()
+//     each without io_uring).
+//   plain: HAProxy's. One read per readiness event (every read until EAGAIN
+//     or end of stream when the event says the peer has shut down, which a
+//     read may take together with the last data), and one send() per read.
+//     No read ever fails with EAGAIN.
 //
 // A measuring instrument, not a proxy for any use. It stops (exit 1) on a
 // send the kernel could not take whole at once, which the benchmark's small
 // messages never cause.
 //
-//   floor_proxy PORT BACKEND_PORT WORKERS
+//   floor_proxy PORT BACKEND_PORT WORKERS [batched|plain]
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -78,12 +84,12 @@ int dial(std::uint16_t port) {
 
 class Worker {
  public:
-  Worker(std::uint16_t port, std::uint16_t backend_port)
-      : backend_port_(backend_port), listener_(listen_on(port)), epoll_(epoll_create1(EPOLL_CLOEXEC)) {
+  Worker(std::uint16_t port, std::uint16_t backend_port, bool plain)
+      : backend_port_(backend_port), plain_(plain), listener_(listen_on(port)),
+        epoll_(epoll_create1(EPOLL_CLOEXEC)) {
     if (epoll_ < 0) fail("epoll_create1");
     watch(listener_, EPOLLIN);
-    int error = io_uring_queue_init(kRingEntries, &ring_, 0);
-    has_ring_ = error == 0;
+    has_ring_ = !plain_ && io_uring_queue_init(kRingEntries, &ring_, 0) == 0;
   }
 
   [[noreturn]] void run() {
@@ -96,7 +102,7 @@ class Worker {
         if (fd == listener_) {
           accept_all();
         } else {
-          forward_from(fd);
+          forward_from(fd, events[i].events);
         }
       }
       send_queued();
@@ -126,8 +132,9 @@ class Worker {
       set_no_delay(client);
       int backend = dial(backend_port_);
       pair(client, backend);
-      watch(client, EPOLLIN | EPOLLET);
-      watch(backend, EPOLLIN | EPOLLET);
+      const std::uint32_t events = EPOLLIN | EPOLLET | (plain_ ? std::uint32_t{EPOLLRDHUP} : 0u);
+      watch(client, events);
+      watch(backend, events);
     }
   }
 
@@ -139,8 +146,10 @@ class Worker {
   }
 
   // Edge-triggered: reads until the socket is drained, each read's bytes
-  // queued for the peer as they are, in the buffer they were read into.
-  void forward_from(int fd) {
+  // queued for the peer as they are, in the buffer they were read into. A
+  // plain read that leaves room in its buffer has drained the socket already.
+  void forward_from(int fd, std::uint32_t events) {
+    const bool once = plain_ && (events & EPOLLRDHUP) == 0;
     // An event of this turn for a pair closed earlier in it.
     if (static_cast<std::size_t>(fd) >= peer_.size() || peer_[fd] < 0) return;
     for (;;) {
@@ -152,8 +161,10 @@ class Worker {
         close_pair(fd);
         return;
       }
+      const bool drained = static_cast<std::size_t>(got) < buffer_.size() - used_;
       send(peer_[fd], buffer_.data() + used_, static_cast<std::size_t>(got));
       used_ += static_cast<std::size_t>(got);
+      if (once && drained) return;
     }
   }
 
@@ -212,6 +223,7 @@ class Worker {
   }
 
   std::uint16_t backend_port_;
+  bool plain_;
   int listener_;
   int epoll_;
   io_uring ring_{};
@@ -233,15 +245,18 @@ int main(int argc, char** argv) {
   long port = 0;
   long backend_port = 0;
   long workers = 0;
-  if (argc != 4 || !parse(argv[1], 1, 65535, port) || !parse(argv[2], 1, 65535, backend_port) ||
-      !parse(argv[3], 1, 256, workers)) {
-    std::fprintf(stderr, "usage: floor_proxy PORT BACKEND_PORT WORKERS (ports 1-65535, workers 1-256)\n");
+  const std::string_view discipline = argc == 5 ? argv[4] : "batched";
+  if ((argc != 4 && argc != 5) || !parse(argv[1], 1, 65535, port) || !parse(argv[2], 1, 65535, backend_port) ||
+      !parse(argv[3], 1, 256, workers) || (discipline != "batched" && discipline != "plain")) {
+    std::fprintf(stderr,
+                 "usage: floor_proxy PORT BACKEND_PORT WORKERS [batched|plain] (ports 1-65535, workers 1-256)\n");
     return 2;
   }
+  const bool plain = discipline == "plain";
   std::vector<std::thread> threads;
   for (long i = 0; i < workers; ++i) {
     threads.emplace_back([&] {
-      Worker(static_cast<std::uint16_t>(port), static_cast<std::uint16_t>(backend_port)).run();
+      Worker(static_cast<std::uint16_t>(port), static_cast<std::uint16_t>(backend_port), plain).run();
     });
   }
   for (std::thread& thread : threads) thread.join();

@@ -2,7 +2,9 @@
 """Side-by-side macro benchmark: nginx, HAProxy and tollgate doing the same job
 in front of one nginx backend, plus wrk straight at that backend ("direct")
 and through a proxy that does nothing but move bytes ("floor",
-bench/floor_proxy.cc: what any proxy costs on this host at the least).
+bench/floor_proxy.cc: what any proxy costs on this host at the least; on
+request, "floor-plain" is the same with HAProxy's way of reading and sending
+instead of tollgate's).
 
 The job: check the x-api-key header against K valid keys (missing or unknown:
 403), apply a per-key rate limit set far above the load, and proxy with
@@ -52,7 +54,10 @@ TOLLGATE = Path(os.environ.get("TOLLGATE_BIN", ROOT / "build" / "tollgate"))
 FLOOR_PROXY = Path(os.environ.get("FLOOR_PROXY_BIN", ROOT / "build" / "bench" / "floor_proxy"))
 RESULTS_DIR = ROOT / "bench" / "results"
 
-CONTENDERS = ("direct", "nginx", "haproxy", "tollgate", "floor")
+CONTENDERS = ("direct", "nginx", "haproxy", "tollgate", "floor", "floor-plain")
+DEFAULT_CONTENDERS = ("direct", "nginx", "haproxy", "tollgate", "floor")
+# The do-nothing proxies, by their floor_proxy discipline.
+FLOORS = {"floor": "batched", "floor-plain": "plain"}
 # The proxies tollgate's targets are set against.
 RIVALS = ("nginx", "haproxy")
 OK_BODY = b'{"ok":true}'
@@ -133,9 +138,9 @@ def parse_args(argv):
     parser.add_argument("--warmup", type=int, default=2, metavar="SECONDS",
                         help="wrk warm-up before each measured run, 0 for none (default 2)")
     add_wrk_arguments(parser)
-    parser.add_argument("--contenders", type=contender_list, default=list(CONTENDERS),
+    parser.add_argument("--contenders", type=contender_list, default=list(DEFAULT_CONTENDERS),
                         metavar="NAME,...",
-                        help=f"subset of {','.join(CONTENDERS)} (default all)")
+                        help=f"subset of {','.join(CONTENDERS)} (default {','.join(DEFAULT_CONTENDERS)})")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary directory (configs, logs, data) even on success")
     parser.add_argument("--smoke", action="store_true",
@@ -707,14 +712,17 @@ def start_tollgate(procs, tools, base, workers, keyset, backend_port, access_log
                         lambda: procs.start(argv, base / "tollgate.log"))
 
 
-def start_floor(procs, tools, base, workers, keyset, backend_port):
-    # It forwards the request unchanged, so it is asked for the backend's own path.
-    [port] = free_ports(1)
-    argv = [tools["floor"], str(port), str(backend_port), str(workers)]
-    return start_target("floor", port, "/pets", lambda: procs.start(argv, base / "floor.log"))
+def floor_starter(name):
+    def start_floor(procs, tools, base, workers, keyset, backend_port):
+        # It forwards the request unchanged, so it is asked for the backend's own path.
+        [port] = free_ports(1)
+        argv = [tools["floor"], str(port), str(backend_port), str(workers), FLOORS[name]]
+        return start_target(name, port, "/pets", lambda: procs.start(argv, base / f"{name}.log"))
+    return start_floor
 
 
-STARTERS = {"nginx": start_nginx, "haproxy": start_haproxy, "tollgate": start_tollgate, "floor": start_floor}
+STARTERS = {"nginx": start_nginx, "haproxy": start_haproxy, "tollgate": start_tollgate,
+            **{name: floor_starter(name) for name in FLOORS}}
 
 
 def expect(target, what, headers, status, body=None):
@@ -729,7 +737,7 @@ def probe_proxy(target, keyset):
     has to reach the backend, as it checks no key."""
     for key in (keyset.sample[0], keyset.keys[-1]):
         expect(target, f"valid key {key}", {"x-api-key": key}, 200, OK_BODY)
-    if target.name == "floor":
+    if target.name in FLOORS:
         return
     expect(target, "an unknown key", {"x-api-key": UNKNOWN_KEY}, 403)
     expect(target, "no key", {}, 403)
@@ -880,12 +888,13 @@ def comparisons(median):
 
 
 def floor_over_faster_rival(median):
-    """The floor's requests/s over the faster of nginx and HAProxy: the most
-    any proxy reached against them in this run, whatever its job."""
+    """The faster floor's requests/s over the faster of nginx and HAProxy: the
+    most any proxy reached against them in this run, whatever its job."""
     rivals = [median[name]["requests_per_sec"] for name in rivals_in(median)]
-    if "floor" not in median or not rivals or max(rivals) <= 0:
+    floors = [median[name]["requests_per_sec"] for name in FLOORS if name in median]
+    if not floors or not rivals or max(rivals) <= 0:
         return None
-    return round(median["floor"]["requests_per_sec"] / max(rivals), 3)
+    return round(max(floors) / max(rivals), 3)
 
 
 def print_table(config, entry, opts):
@@ -903,7 +912,7 @@ def print_table(config, entry, opts):
     # backend and wrk spent per request beside it on the same cores.
     # preempted/1k: times per 1,000 requests the contender lost its core while
     # it still had work.
-    row = "{:<10} {:>12} {:>9} {:>9} {:>9} {:>12} {:>14} {:>9} {:>9} {:>13}"
+    row = "{:<11} {:>12} {:>9} {:>9} {:>9} {:>12} {:>14} {:>9} {:>9} {:>13}"
     print(row.format("contender", "requests/s", "p50 ms", "p99 ms", "p99.9 ms", "CPU µs/req", "user + system",
                      "backend", "wrk", "preempted/1k"))
     for name, m in median.items():
@@ -918,7 +927,7 @@ def print_table(config, entry, opts):
     if p99_best is not None:
         print(f"tollgate p99 <= min({rivals}) p99: {'yes' if p99_best else 'no'}")
     if entry["floor_over_faster_rival"] is not None:
-        print(f"floor / the faster of {rivals}: "
+        print(f"the faster floor / the faster of {rivals}: "
               f"{entry['floor_over_faster_rival']:.3f} (a proxy doing none of the job)")
     for problem in config.problems:
         print(f"PROBLEM: {problem}")
@@ -1042,7 +1051,7 @@ def run(opts, tools, procs, work):
     report = dict(report_header(opts, tools, ("workers", "keys", "rounds", "duration", "warmup",
                                               "connections", "threads", "contenders", "pin")),
                   configurations=[], problems=[])
-    if "floor" in opts.contenders:
+    if any(name in FLOORS for name in opts.contenders):
         tools["floor"] = ensure_built(FLOOR_PROXY)
     log(f"{report['machine']['nproc']} cores; working in {work}")
     backend = start_backend(procs, tools, work)
