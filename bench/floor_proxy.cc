@@ -7,10 +7,11 @@
 //   batched (the default): tollgate's. Reads until EAGAIN, and the sends of
 //     one turn of the loop made together in one io_uring_enter (one send()
 //     each without io_uring).
-//   plain: HAProxy's. One read per readiness event (every read until EAGAIN
-//     or end of stream when the event says the peer has shut down, which a
-//     read may take together with the last data), and one send() per read.
-//     No read ever fails with EAGAIN.
+//   plain: HAProxy's. One read per readiness event, and one send() per
+//     read. When the event says the peer has shut down it reads on to the
+//     end of the stream, which a read may have taken together with the last
+//     data and which no later event would announce. No read fails with
+//     EAGAIN.
 //
 // A measuring instrument, not a proxy for any use. It stops (exit 1) on a
 // send the kernel could not take whole at once, which the benchmark's small
@@ -146,8 +147,9 @@ class Worker {
   }
 
   // Edge-triggered: reads until the socket is drained, each read's bytes
-  // queued for the peer as they are, in the buffer they were read into. A
-  // plain read that leaves room in its buffer has drained the socket already.
+  // queued for the peer (sent at once, plain) as they are, in the buffer
+  // they were read into. A read that leaves room in its buffer has drained
+  // the socket, so a plain one stops there.
   void forward_from(int fd, std::uint32_t events) {
     const bool once = plain_ && (events & EPOLLRDHUP) == 0;
     // An event of this turn for a pair closed earlier in it.
