@@ -19,11 +19,11 @@ prepared directory is cached in
 bench/results/cache/keys-<K>-<hash>, where <hash> covers the SQLite schema
 the current binary creates (probed with a 2-key apply) and the generated YAML's
 shape; a rebuilt binary with the same schema reuses it, --fresh rebuilds it.
-The first start after apply also assigns every key its usage slot, which
-later starts find done; that first start is made once, on the cached directory
-right after apply, measured, and reported separately as "first start"
-(from the cache's record when the cache already existed). Every run then
-starts from a copy (cp -a) of that post-first-start state.
+The first start after apply is made once, on the cached directory right after
+apply, measured, and reported separately as "first start" (from the cache's
+record when the cache already existed): it is the first to open the counter
+file, and before apply gave each key its usage slot it also assigned them all.
+Every run then starts from a copy (cp -a) of that post-first-start state.
 
 The generated declaration routes to the backend at 127.0.0.1:<port>, so the
 cache records that port (chosen below the ephemeral range) and every run starts
@@ -267,7 +267,7 @@ def build_cache(path, keys, procs, tools, work, opts):
         # The largest child reaped so far: apply, unless nginx -t was larger.
         apply_peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         (building / "tollgate.yaml").unlink()  # 100 MB at 1M keys; regenerated when needed
-        log("first start after apply (assigns usage slots)")
+        log("first start after apply")
         first = measure_start(procs, tools, building / DATA, work / "first-start", keys, opts)
         log(f"first start: {describe(first)}")
         meta = {
@@ -349,7 +349,7 @@ def print_report(report):
     for i, r in enumerate(report["runs"], 1):
         line(f"run {i}", r)
     line(f"median of {len(report['runs'])}", report["median"])
-    print(f"* the first start after apply (assigns usage slots), made once on the cached directory "
+    print(f"* the first start after apply, made once on the cached directory "
           f"when it was built ({'this run' if cache['built_now'] else cache['created']}); "
           f"runs start from copies of the state it left")
     t = report["targets"]

@@ -375,7 +375,12 @@ int serve(const ServeOptions& options) {
   KeyPlanIds key_plan_ids;  // numbers each key under each plan once, for the limits and the meter
   LimitStates limits(&key_plan_ids);
   CatalogHolder catalogs;
-  CounterFile counters(options.data_dir / "counters");
+  const std::filesystem::path counters_dir = options.data_dir / "counters";
+  if (const std::optional<std::int64_t> owner = store->identity()) {
+    if (const std::optional<std::filesystem::path> moved = claim_counters(counters_dir, *owner))
+      spdlog::warn("the counter file counted for another store; its counts were moved to {}", moved->string());
+  }
+  CounterFile counters(counters_dir);
   Meter meter(*store, counters, clock, {options.flush_interval, options.usage_retention_days}, &key_plan_ids);
   // Whatever a previous run counted but did not flush (a crash) goes to the
   // store before the first catalog seeds quotas from it.

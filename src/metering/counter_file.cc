@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -61,6 +62,33 @@ std::uint32_t CounterFile::index_of(const UsageSlot& slot) {
       return static_cast<std::uint32_t>(n * kSlotsPerSegment + static_cast<std::size_t>(&slot - base));
   }
   throw std::logic_error("CounterFile::index_of: not a slot of this file");
+}
+
+std::optional<std::filesystem::path> claim_counters(const std::filesystem::path& dir, std::int64_t owner) {
+  namespace fs = std::filesystem;
+  const fs::path owner_file = dir / "owner";
+  std::optional<fs::path> moved;
+  std::int64_t recorded = 0;
+  if (std::ifstream in(owner_file); in >> recorded && recorded != owner) {
+    // Never over counts moved aside before (the same two stores swapped twice).
+    const std::string name = "store-" + std::to_string(recorded);
+    moved = dir / name;
+    for (int n = 2; fs::exists(*moved); ++n) moved = dir / (name + "-" + std::to_string(n));
+    fs::create_directories(*moved);
+    for (std::size_t n = 0; fs::exists(dir / ("segment-" + std::to_string(n))); ++n)
+      fs::rename(dir / ("segment-" + std::to_string(n)), *moved / ("segment-" + std::to_string(n)));
+  } else if (recorded == owner && fs::exists(owner_file)) {
+    return std::nullopt;
+  }
+  fs::create_directories(dir);
+  const fs::path written = dir / "owner.new";
+  {
+    std::ofstream out(written, std::ios::trunc);
+    out << owner << '\n';
+    if (!out.flush()) throw std::runtime_error("cannot write " + written.string());
+  }
+  fs::rename(written, owner_file);
+  return moved;
 }
 
 void CounterFile::sync() {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "metering/usage_slot.h"
@@ -43,5 +44,13 @@ class CounterFile {
   std::mutex mutex_;
   std::vector<Segment> segments_;
 };
+
+// Ties the counter file in `dir` to the store numbered `owner` (see
+// Store::identity), before a CounterFile opens it. A file that counted for
+// another store has its segments moved to `dir`/store-<that number> (or
+// store-<that number>-2, ... if taken), and that directory is returned;
+// otherwise none. A file from before owners were
+// recorded is taken as this store's.
+std::optional<std::filesystem::path> claim_counters(const std::filesystem::path& dir, std::int64_t owner);
 
 }  // namespace tollgate

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include "model/json_codec.h"
@@ -19,6 +20,7 @@ namespace {
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (name, value) VALUES ('control_version', 0), ('schema_version', 1);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('store_id', random() & 9223372036854775807);
 CREATE TABLE IF NOT EXISTS rest_apis (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deployments (
   api_id TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (api_id, id));
@@ -104,6 +106,7 @@ class SqliteControlTransaction final : public ControlTransaction {
                        "ON CONFLICT (plan_id, key_id) DO NOTHING");
     st.bind(1, pk.plan_id).bind(2, pk.key_id).bind(3, pk.created_date).step();
     changed_ = true;
+    if (sqlite3_changes(store_.db_) == 1) assign_meter_slot(pk.plan_id, pk.key_id);
   }
   void put(const AccountSettings& a) override {
     write("INSERT INTO account (id, doc) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET doc = ?1", {},
@@ -172,8 +175,27 @@ class SqliteControlTransaction final : public ControlTransaction {
     changed_ = true;
   }
 
+  // A pair that had a slot before (it left the plan and joins again) keeps
+  // it, as the meter would.
+  void assign_meter_slot(const std::string& plan_id, const std::string& key_id) {
+    if (!next_slot_) {
+      SqliteStatement top(store_.db_, "SELECT COALESCE(MAX(slot) + 1, 0) FROM meter_slots");
+      next_slot_ = top.step() ? top.integer(0) : 0;
+    }
+    if (!insert_slot_)
+      insert_slot_.emplace(store_.db_,
+                           "INSERT INTO meter_slots (plan_id, key_id, slot) VALUES (?1, ?2, ?3) "
+                           "ON CONFLICT (plan_id, key_id) DO NOTHING");
+    insert_slot_->bind(1, plan_id).bind(2, key_id).bind(3, *next_slot_);
+    insert_slot_->step();
+    insert_slot_->reset();
+    if (sqlite3_changes(store_.db_) == 1) ++*next_slot_;
+  }
+
   SqliteStore& store_;
   std::unique_lock<std::mutex> lock_;
+  std::optional<std::int64_t> next_slot_;
+  std::optional<SqliteStatement> insert_slot_;
   bool changed_ = false;
   bool keys_hashed_ = false;
   bool done_ = false;
@@ -420,6 +442,13 @@ std::vector<std::uint32_t> SqliteStore::assign_meter_slots(
     sqlite3_db_release_memory(db_);
   }
   return slots;
+}
+
+std::optional<std::int64_t> SqliteStore::identity() {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_, "SELECT value FROM meta WHERE name = 'store_id'");
+  if (!st.step()) throw std::runtime_error("the store has no store_id");
+  return st.integer(0);
 }
 
 std::size_t SqliteStore::meter_slot_count() {

@@ -12,6 +12,9 @@ namespace tollgate {
 // The embedded default: one SQLite file in WAL mode. Entities are stored as
 // their AWS-shaped JSON documents. One connection, serialised by a mutex;
 // several processes may open the same file.
+//
+// A key joining a plan gets its meter slot in the same transaction, so that
+// a start after a million keys were applied offline has none to assign.
 class SqliteStore final : public Store {
  public:
   // Opens (creating if needed) `path`. Throws std::runtime_error on failure.
@@ -35,6 +38,7 @@ class SqliteStore final : public Store {
   std::uint32_t assign_meter_slot(const std::string& plan_id, const std::string& key_id) override;
   std::vector<std::uint32_t> assign_meter_slots(
       const std::vector<std::pair<std::string, std::string>>& plan_keys) override;
+  std::optional<std::int64_t> identity() override;
   void scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) override;
   std::size_t meter_slot_count() override;
   std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,

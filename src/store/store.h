@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -160,6 +161,11 @@ class Store {
   // transaction: a first start with a million keys must not take a million.
   virtual std::vector<std::uint32_t> assign_meter_slots(
       const std::vector<std::pair<std::string, std::string>>& plan_keys) = 0;
+  // A number no other store has, which a node's counter file records as its
+  // owner: slots this store assigns without a meter reading the file (see
+  // SqliteStore) are only empty in a file that counted for this store.
+  // None where only the meter assigns slots.
+  virtual std::optional<std::int64_t> identity() { return std::nullopt; }
   // Every assigned slot, streamed in no particular order.
   virtual void scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) = 0;
   virtual std::size_t meter_slot_count() = 0;

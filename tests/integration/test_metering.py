@@ -433,6 +433,33 @@ class QuotaAcrossRestarts(MeteringTestCase):
         self.run_restart(signal.SIGKILL)
 
 
+class ANewStoreBesideOldCounters(MeteringTestCase):
+    """The store deleted and made afresh while the counter files stay: the
+    new store's first key gets the old first key's slot, and the counts in
+    it are not the new key's."""
+
+    def test_the_old_counts_are_moved_aside_not_billed(self):
+        avoid_midnight()
+        name = "fresh"
+        doc = declaration(self.backend.port, [name], [usage_plan("planF", [name])])
+        self.serve(doc)
+        key = key_value(name)
+        first = Load(self.gw.port, [(target("/m"), key)], connections=4, total=40).run()
+        self.assertEqual(first.ok[key], 40, first.summary())
+        self.assertEqual(self.gw.stop(signal.SIGTERM), 0, self.gw.output())
+        for suffix in ("", "-wal", "-shm"):
+            path = os.path.join(self.gw.data_dir, "tollgate.db" + suffix)
+            if os.path.exists(path):
+                os.remove(path)
+
+        self.serve(doc)
+        second = Load(self.gw.port, [(target("/m"), key)], connections=4, total=10).run()
+        self.assertEqual(second.ok[key], 10, second.summary())
+        wait_until(lambda: self.used("planF") == {name: 10}, 10.0, interval=0.2)
+        self.assertEqual(self.used("planF"), {name: 10})
+        self.assertIn("counted for another store", self.gw.output())
+
+
 class RefusalsAreNotMetered(MeteringTestCase):
     def test_forbidden_and_throttled_requests_do_not_count(self):
         avoid_midnight()

@@ -103,6 +103,84 @@ TEST_F(MeterTest, CountsOfACrashedRunAreRecoveredFromTheCounterFile) {
   EXPECT_EQ(store.usage_between("p", "k", kDay, kDay), 7);
 }
 
+TEST_F(MeterTest, ASlotAssignedWhenTheKeyJoinedCountsAndIsRecoveredAfterACrash) {
+  {
+    SqliteStore store(dir / "t.db");
+    auto tx = store.begin();
+    tx->put(UsagePlanKey{"p", "k", 0});
+    tx->commit();
+    ASSERT_EQ(store.meter_slot_count(), 1u);
+    ASSERT_FALSE(claim_counters(dir / "counters", *store.identity()));
+    CounterFile counters(dir / "counters");
+    Meter meter(store, counters, clock, {});
+    UsageSlot* slot = meter.members({{"p", "k", 0}}).front().slot;
+    EXPECT_EQ(counters.index_of(*slot), 0u);
+    for (int i = 0; i < 3; ++i) slot->count(kDay);
+    // A crash before the first flush: the store still says "never counted".
+    std::filesystem::copy_file(dir / "t.db", dir / "crashed.db");
+    std::filesystem::copy_file(dir / "t.db-wal", dir / "crashed.db-wal");
+  }
+  SqliteStore store(dir / "crashed.db");
+  ASSERT_FALSE(claim_counters(dir / "counters", *store.identity()));
+  CounterFile counters(dir / "counters");
+  Meter meter(store, counters, clock, {});
+  ASSERT_TRUE(meter.flush());
+  EXPECT_EQ(store.usage_between("p", "k", kDay, kDay), 3);
+}
+
+TEST_F(MeterTest, CountsLeftByAnotherStoreAreMovedAsideNotBilled) {
+  {
+    SqliteStore old_store(dir / "old.db");
+    ASSERT_FALSE(claim_counters(dir / "counters", *old_store.identity()));
+    CounterFile counters(dir / "counters");
+    for (int i = 0; i < 5; ++i) counters.slot(0).count(kDay);  // never flushed
+  }
+  // A store made afresh beside the old counters: its first key's slot is 0.
+  SqliteStore store(dir / "t.db");
+  {
+    auto tx = store.begin();
+    tx->put(UsagePlanKey{"p", "k", 0});
+    tx->commit();
+  }
+  const std::optional<std::filesystem::path> moved = claim_counters(dir / "counters", *store.identity());
+  ASSERT_TRUE(moved);
+  EXPECT_TRUE(std::filesystem::exists(*moved / "segment-0"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "counters" / "segment-0"));
+  EXPECT_FALSE(claim_counters(dir / "counters", *store.identity()));  // now this store's
+  CounterFile counters(dir / "counters");
+  Meter meter(store, counters, clock, {});
+  UsageSlot* slot = meter.members({{"p", "k", 0}}).front().slot;
+  slot->count(kDay);
+  ASSERT_TRUE(meter.flush());
+  EXPECT_EQ(store.usage_between("p", "k", kDay, kDay), 1);
+}
+
+TEST_F(MeterTest, CountsMovedAsideTwiceFromOneStoreAreBothKept) {
+  SqliteStore first(dir / "first.db");
+  SqliteStore second(dir / "second.db");
+  std::vector<std::filesystem::path> moved;
+  for (int round = 0; round < 2; ++round) {
+    claim_counters(dir / "counters", *first.identity());  // the first store's (again)
+    CounterFile(dir / "counters").slot(0).count(kDay);
+    const std::optional<std::filesystem::path> to = claim_counters(dir / "counters", *second.identity());
+    ASSERT_TRUE(to);
+    moved.push_back(*to);
+  }
+  EXPECT_NE(moved[0], moved[1]);
+  for (const auto& place : moved) EXPECT_TRUE(std::filesystem::exists(place / "segment-0"));
+}
+
+TEST_F(MeterTest, ACounterFileFromBeforeOwnersWereRecordedIsKept) {
+  {
+    CounterFile counters(dir / "counters");
+    counters.slot(0).count(kDay);
+  }
+  SqliteStore store(dir / "t.db");
+  EXPECT_FALSE(claim_counters(dir / "counters", *store.identity()));
+  CounterFile counters(dir / "counters");
+  EXPECT_EQ(counters.slot(0).served_on(kDay), 1);
+}
+
 TEST_F(MeterTest, ConcurrentCountingIsExact) {
   SqliteStore store(dir / "t.db");
   CounterFile counters(dir / "counters");

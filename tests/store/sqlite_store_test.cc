@@ -225,6 +225,50 @@ TEST_F(SqliteStoreTest, ABulkOfMeterSlotsIsAssignedOnceWithRepeatsFound) {
   EXPECT_EQ(store.meter_slot_count(), 12000u);
 }
 
+TEST_F(SqliteStoreTest, AKeyJoiningAPlanGetsItsMeterSlotInTheSameTransaction) {
+  SqliteStore store(dir / "t.db");
+  const std::uint32_t before = store.assign_meter_slot("p", "old");
+  {
+    auto tx = store.begin();
+    tx->put(UsagePlanKey{"p", "a", 0});
+    tx->put(UsagePlanKey{"q", "a", 0});
+    tx->put(UsagePlanKey{"p", "a", 0});  // already a member: no second slot
+    tx->commit();
+  }
+  {
+    auto tx = store.begin();
+    tx->put(UsagePlanKey{"p", "b", 0});
+    // Rolled back: neither the membership nor its slot stays.
+  }
+  EXPECT_EQ(store.meter_slot_count(), 3u);
+  const auto slots = store.assign_meter_slots({{"p", "a"}, {"q", "a"}, {"p", "b"}});
+  EXPECT_EQ(slots, (std::vector<std::uint32_t>{before + 1, before + 2, before + 3}));
+  // A key that leaves and joins again keeps its slot, as the meter would.
+  {
+    auto tx = store.begin();
+    tx->erase_usage_plan_key("p", "a");
+    tx->commit();
+  }
+  {
+    auto tx = store.begin();
+    tx->put(UsagePlanKey{"p", "a", 0});
+    tx->commit();
+  }
+  EXPECT_EQ(store.assign_meter_slot("p", "a"), before + 1);
+}
+
+TEST_F(SqliteStoreTest, EachStoreHasAnIdentityOfItsOwnThatLasts) {
+  std::optional<std::int64_t> first;
+  {
+    SqliteStore store(dir / "a.db");
+    first = store.identity();
+    ASSERT_TRUE(first);
+    EXPECT_GE(*first, 0);
+  }
+  EXPECT_EQ(SqliteStore(dir / "a.db").identity(), first);
+  EXPECT_NE(SqliteStore(dir / "b.db").identity(), first);
+}
+
 TEST_F(SqliteStoreTest, ChangesFromAnotherConnectionAreSeen) {
   SqliteStore reader(dir / "t.db");
   SqliteStore writer(dir / "t.db");
