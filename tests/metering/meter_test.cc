@@ -26,6 +26,25 @@ class MeterTest : public ::testing::Test {
   }
 
   ManualClock clock;
+
+  // A crash right now: what was counted since the last flush is only in the
+  // mapped file. Leaving the scope would flush it, so the run after the
+  // crash uses a copy of the store as it is at this moment.
+  void copy_store_as_crashed() {
+    std::filesystem::copy_file(dir / "t.db", dir / "crashed.db");
+    std::filesystem::copy_file(dir / "t.db-wal", dir / "crashed.db-wal");
+  }
+
+  // What the run after the crash has for key k under plan p on kDay once it
+  // has flushed.
+  std::int64_t used_after_the_crash() {
+    SqliteStore store(dir / "crashed.db");
+    EXPECT_FALSE(claim_counters(dir / "counters", *store.identity()));  // a copy is the same store
+    CounterFile counters(dir / "counters");
+    Meter meter(store, counters, clock, {});
+    EXPECT_TRUE(meter.flush());
+    return store.usage_between("p", "k", kDay, kDay);
+  }
 };
 
 TEST_F(MeterTest, SlotCountsPerDayAcrossTheParityWords) {
@@ -90,17 +109,9 @@ TEST_F(MeterTest, CountsOfACrashedRunAreRecoveredFromTheCounterFile) {
     for (int i = 0; i < 4; ++i) slot->count(kDay);
     ASSERT_TRUE(meter.flush());
     for (int i = 0; i < 3; ++i) slot->count(kDay);
-    // A crash right now: what was counted since the last flush is only in
-    // the mapped file. Leaving this scope would flush it, so the second run
-    // below uses a copy of the store as it is at this moment.
-    std::filesystem::copy_file(dir / "t.db", dir / "crashed.db");
-    std::filesystem::copy_file(dir / "t.db-wal", dir / "crashed.db-wal");
+    copy_store_as_crashed();
   }
-  SqliteStore store(dir / "crashed.db");
-  CounterFile counters(dir / "counters");
-  Meter meter(store, counters, clock, {});
-  ASSERT_TRUE(meter.flush());
-  EXPECT_EQ(store.usage_between("p", "k", kDay, kDay), 7);
+  EXPECT_EQ(used_after_the_crash(), 7);
 }
 
 TEST_F(MeterTest, ASlotAssignedWhenTheKeyJoinedCountsAndIsRecoveredAfterACrash) {
@@ -116,16 +127,9 @@ TEST_F(MeterTest, ASlotAssignedWhenTheKeyJoinedCountsAndIsRecoveredAfterACrash) 
     UsageSlot* slot = meter.members({{"p", "k", 0}}).front().slot;
     EXPECT_EQ(counters.index_of(*slot), 0u);
     for (int i = 0; i < 3; ++i) slot->count(kDay);
-    // A crash before the first flush: the store still says "never counted".
-    std::filesystem::copy_file(dir / "t.db", dir / "crashed.db");
-    std::filesystem::copy_file(dir / "t.db-wal", dir / "crashed.db-wal");
+    copy_store_as_crashed();  // before the first flush: the store still says "never counted"
   }
-  SqliteStore store(dir / "crashed.db");
-  ASSERT_FALSE(claim_counters(dir / "counters", *store.identity()));
-  CounterFile counters(dir / "counters");
-  Meter meter(store, counters, clock, {});
-  ASSERT_TRUE(meter.flush());
-  EXPECT_EQ(store.usage_between("p", "k", kDay, kDay), 3);
+  EXPECT_EQ(used_after_the_crash(), 3);
 }
 
 TEST_F(MeterTest, CountsLeftByAnotherStoreAreMovedAsideNotBilled) {
