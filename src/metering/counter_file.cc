@@ -67,9 +67,11 @@ std::uint32_t CounterFile::index_of(const UsageSlot& slot) {
 std::optional<std::filesystem::path> claim_counters(const std::filesystem::path& dir, std::int64_t owner) {
   namespace fs = std::filesystem;
   const fs::path owner_file = dir / "owner";
-  std::optional<fs::path> moved;
   std::int64_t recorded = 0;
-  if (std::ifstream in(owner_file); in >> recorded && recorded != owner) {
+  const bool known = static_cast<bool>(std::ifstream(owner_file) >> recorded);
+  if (known && recorded == owner) return std::nullopt;
+  std::optional<fs::path> moved;
+  if (known) {
     // Never over counts moved aside before (the same two stores swapped twice).
     const std::string name = "store-" + std::to_string(recorded);
     moved = dir / name;
@@ -77,8 +79,6 @@ std::optional<std::filesystem::path> claim_counters(const std::filesystem::path&
     fs::create_directories(*moved);
     for (std::size_t n = 0; fs::exists(dir / ("segment-" + std::to_string(n))); ++n)
       fs::rename(dir / ("segment-" + std::to_string(n)), *moved / ("segment-" + std::to_string(n)));
-  } else if (recorded == owner && fs::exists(owner_file)) {
-    return std::nullopt;
   }
   fs::create_directories(dir);
   const fs::path written = dir / "owner.new";
