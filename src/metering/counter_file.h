@@ -49,8 +49,8 @@ class CounterFile {
 // Store::identity), before a CounterFile opens it. A file that counted for
 // another store has its segments moved to `dir`/store-<that number> (or
 // store-<that number>-2, ... if taken), and that directory is returned;
-// otherwise none. A file from before owners were
-// recorded is taken as this store's.
+// otherwise none. A file from before owners were recorded is taken as this
+// store's.
 std::optional<std::filesystem::path> claim_counters(const std::filesystem::path& dir, std::int64_t owner);
 
 }  // namespace tollgate

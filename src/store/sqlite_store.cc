@@ -66,6 +66,34 @@ std::vector<T> load_docs(sqlite3* db, const char* sql, Decode decode) {
   return out;
 }
 
+// Gives (plan, key) pairs the next free meter slots, inside a transaction
+// its user has begun. A pair that has a slot keeps it.
+class MeterSlotInserter {
+ public:
+  explicit MeterSlotInserter(sqlite3* db)
+      : db_(db),
+        insert_(db,
+                "INSERT INTO meter_slots (plan_id, key_id, slot) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT (plan_id, key_id) DO NOTHING") {
+    SqliteStatement top(db, "SELECT COALESCE(MAX(slot) + 1, 0) FROM meter_slots");
+    next_ = top.step() ? top.integer(0) : 0;
+  }
+
+  // The slot given to the pair, or none if it had one.
+  std::optional<std::uint32_t> add(std::string_view plan_id, std::string_view key_id) {
+    insert_.bind(1, plan_id).bind(2, key_id).bind(3, next_);
+    insert_.step();
+    insert_.reset();
+    if (sqlite3_changes(db_) != 1) return std::nullopt;
+    return static_cast<std::uint32_t>(next_++);
+  }
+
+ private:
+  sqlite3* db_;
+  SqliteStatement insert_;
+  std::int64_t next_ = 0;
+};
+
 }  // namespace
 
 class SqliteControlTransaction final : public ControlTransaction {
@@ -106,7 +134,11 @@ class SqliteControlTransaction final : public ControlTransaction {
                        "ON CONFLICT (plan_id, key_id) DO NOTHING");
     st.bind(1, pk.plan_id).bind(2, pk.key_id).bind(3, pk.created_date).step();
     changed_ = true;
-    if (sqlite3_changes(store_.db_) == 1) assign_meter_slot(pk.plan_id, pk.key_id);
+    // A key joining a plan gets its meter slot here, not at the next start.
+    if (sqlite3_changes(store_.db_) == 1) {
+      if (!meter_slots_) meter_slots_.emplace(store_.db_);
+      meter_slots_->add(pk.plan_id, pk.key_id);
+    }
   }
   void put(const AccountSettings& a) override {
     write("INSERT INTO account (id, doc) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET doc = ?1", {},
@@ -175,27 +207,10 @@ class SqliteControlTransaction final : public ControlTransaction {
     changed_ = true;
   }
 
-  // A pair that had a slot before (it left the plan and joins again) keeps
-  // it, as the meter would.
-  void assign_meter_slot(const std::string& plan_id, const std::string& key_id) {
-    if (!next_slot_) {
-      SqliteStatement top(store_.db_, "SELECT COALESCE(MAX(slot) + 1, 0) FROM meter_slots");
-      next_slot_ = top.step() ? top.integer(0) : 0;
-    }
-    if (!insert_slot_)
-      insert_slot_.emplace(store_.db_,
-                           "INSERT INTO meter_slots (plan_id, key_id, slot) VALUES (?1, ?2, ?3) "
-                           "ON CONFLICT (plan_id, key_id) DO NOTHING");
-    insert_slot_->bind(1, plan_id).bind(2, key_id).bind(3, *next_slot_);
-    insert_slot_->step();
-    insert_slot_->reset();
-    if (sqlite3_changes(store_.db_) == 1) ++*next_slot_;
-  }
-
   SqliteStore& store_;
   std::unique_lock<std::mutex> lock_;
-  std::optional<std::int64_t> next_slot_;
-  std::optional<SqliteStatement> insert_slot_;
+  // A key that left a plan and joins again keeps its slot, as with the meter.
+  std::optional<MeterSlotInserter> meter_slots_;
   bool changed_ = false;
   bool keys_hashed_ = false;
   bool done_ = false;
@@ -412,18 +427,11 @@ std::vector<std::uint32_t> SqliteStore::assign_meter_slots(
   if (bulk) exec("PRAGMA cache_size = -262144");
   exec("BEGIN IMMEDIATE");
   try {
-    SqliteStatement top(db_, "SELECT COALESCE(MAX(slot) + 1, 0) FROM meter_slots");
-    std::int64_t next = top.step() ? top.integer(0) : 0;
-    SqliteStatement insert(db_,
-                           "INSERT INTO meter_slots (plan_id, key_id, slot) VALUES (?1, ?2, ?3) "
-                           "ON CONFLICT (plan_id, key_id) DO NOTHING");
+    MeterSlotInserter inserter(db_);
     SqliteStatement get(db_, "SELECT slot FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2");
     for (const auto& [plan_id, key_id] : plan_keys) {
-      insert.bind(1, plan_id).bind(2, key_id).bind(3, next);
-      insert.step();
-      insert.reset();
-      if (sqlite3_changes(db_) == 1) {
-        slots.push_back(static_cast<std::uint32_t>(next++));
+      if (const std::optional<std::uint32_t> slot = inserter.add(plan_id, key_id)) {
+        slots.push_back(*slot);
         continue;
       }
       get.bind(1, plan_id).bind(2, key_id);
