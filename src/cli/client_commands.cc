@@ -1,6 +1,7 @@
 #include "cli/client_commands.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "core/percent_encoding.h"
 #include "core/utc_date.h"
 #include "metering/event_export.h"
+#include "metering/export_output.h"
 #include "metering/usage_export.h"
 #include "store/sqlite_store.h"
 
@@ -367,7 +369,8 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
   auto* cmd = usage.add_subcommand(
       "export", "Write one record per key per plan per day from the store, for billing");
   struct Spec {
-    std::string data_dir, from, to, format = "csv", after, event_name = "api_requests", file, access_log;
+    std::string data_dir, from, to, format = "csv", after, event_name = "api_requests", file;
+    std::vector<std::string> access_logs;
     bool events = false;
   };
   auto spec = std::make_shared<Spec>();
@@ -379,10 +382,13 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
   cmd->add_option("--after", spec->after, "Resume after this cursor (printed by the previous export)");
   cmd->add_option("--event-name", spec->event_name, "Event type / Lago code / Stripe event name")
       ->capture_default_str();
-  cmd->add_option("-o,--out", spec->file, "Write to this file instead of stdout");
+  cmd->add_option("-o,--out", spec->file,
+                  "Write to this file (whole or not at all) instead of stdout");
   cmd->add_flag("--events", spec->events,
                 "One record per billable request (id: the request id), read from the access log");
-  cmd->add_option("--access-log", spec->access_log, "With --events: the access log (default DATA_DIR/access.log)");
+  cmd->add_option("--access-log", spec->access_logs,
+                  "With --events: the access log (default DATA_DIR/access.log); give it again for each rotated "
+                  "file, oldest first");
   cmd->callback([&c, spec] {
     c.run = [spec] {
       const auto first = parse_date(spec->from);
@@ -395,24 +401,31 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
         throw std::invalid_argument("no tollgate store in " + dir + " (use --data-dir)");
       SqliteStore store(std::filesystem::path(dir) / "tollgate.db");
       ExportOptions options{*first, *last, *export_format_from(spec->format), spec->after, spec->event_name};
-      std::ofstream file;
-      if (!spec->file.empty()) {
-        file.open(spec->file, std::ios::binary | std::ios::trunc);
-        if (!file) throw std::invalid_argument("cannot write " + spec->file);
-      }
-      std::ostream& out = spec->file.empty() ? std::cout : file;
+      ExportOutput output(spec->file);
       ExportResult r;
       if (spec->events) {
-        const std::string log_path = spec->access_log.empty() ? dir + "/access.log" : spec->access_log;
-        std::ifstream log(log_path);
-        if (!log) throw std::invalid_argument("cannot read the access log " + log_path);
+        std::vector<std::string> paths = spec->access_logs;
+        if (paths.empty()) paths.push_back(dir + "/access.log");
+        std::vector<std::ifstream> logs;
+        logs.reserve(paths.size());  // the streams point into it
+        std::vector<std::istream*> streams;
+        for (const std::string& path : paths) {
+          if (!logs.emplace_back(path)) throw std::invalid_argument("cannot read the access log " + path);
+          streams.push_back(&logs.back());
+        }
         std::map<std::string, std::string> customers;
         for (const auto& k : store.load_control_state().api_keys) customers[k.id] = k.customer_id;
-        r = export_events(log, customers, options, out);
+        r = export_events(streams, customers, options, output.stream());
+        for (std::size_t i = 0; i < logs.size(); ++i)
+          if (logs[i].bad()) throw std::runtime_error("cannot read the access log " + paths[i]);
+        if (!r.cursor_found)
+          throw std::invalid_argument("cursor '" + spec->after + "' is in none of the access logs read (" +
+                                      fmt::format("{}", fmt::join(paths, ", ")) +
+                                      "): give the rotated file that holds it first, with --access-log");
       } else {
-        r = export_usage(store, options, out);
+        r = export_usage(store, options, output.stream());
       }
-      std::cout.flush();
+      output.commit();
       std::cerr << "exported " << r.records << " record(s)"
                 << (r.cursor.empty() ? std::string() : "; resume with --after " + r.cursor) << '\n';
       return 0;

@@ -26,89 +26,100 @@ std::int64_t epoch_ms(const std::string& time) {
   return ((*day * 86400 + h * 3600 + m * 60 + s) * 1000) + ms;
 }
 
+// Writes the record of one access log line, if it is of a billable request
+// in the range; false if it is not.
+bool write_event(const json::object& o, const std::string& id, const std::map<std::string, std::string>& customers,
+                 const ExportOptions& options, std::ostream& out) {
+  const std::string outcome = field(o, "outcome");
+  const std::string key = field(o, "keyId");
+  const std::string plan = field(o, "plan");
+  // Billable: admitted by a usage plan, which is what the daily usage counts.
+  if (key.empty() || plan.empty() || (outcome != "allowed" && outcome != "upstream_error")) return false;
+  const std::string time = field(o, "time");
+  const std::int64_t ms = epoch_ms(time);
+  const std::int64_t day = ms < 0 ? -1 : ms / 86'400'000;
+  if (day < options.first_day || day > options.last_day) return false;
+  auto c = customers.find(key);
+  const std::string customer = c == customers.end() ? "" : c->second;
+  const std::string& subject = customer.empty() ? key : customer;
+  const std::int64_t status = o.contains("status") && o.at("status").is_int64() ? o.at("status").get_int64() : 0;
+  const json::object details{{"planId", plan},
+                             {"keyId", key},
+                             {"customerId", customer},
+                             {"api", field(o, "api")},
+                             {"stage", field(o, "stage")},
+                             {"resource", field(o, "resource")},
+                             {"method", field(o, "method")},
+                             {"status", status}};
+  switch (options.format) {
+    case ExportFormat::kCsv:
+      out << csv_cell(id) << ',' << time << ',' << csv_cell(plan) << ',' << csv_cell(key) << ','
+          << csv_cell(customer) << ',' << csv_cell(field(o, "api")) << ',' << csv_cell(field(o, "stage")) << ','
+          << csv_cell(field(o, "resource")) << ',' << csv_cell(field(o, "method")) << ',' << status << '\n';
+      break;
+    case ExportFormat::kJsonl: {
+      json::object r = details;
+      r["id"] = id;
+      r["time"] = time;
+      out << json::serialize(r) << '\n';
+      break;
+    }
+    case ExportFormat::kCloudEvents:
+      out << json::serialize(json::object{{"specversion", "1.0"},
+                                          {"type", options.event_name},
+                                          {"source", "tollgate"},
+                                          {"id", id},
+                                          {"time", time},
+                                          {"subject", subject},
+                                          {"datacontenttype", "application/json"},
+                                          {"data", details}})
+          << '\n';
+      break;
+    case ExportFormat::kLago:
+      out << json::serialize(json::object{{"transaction_id", id},
+                                          {"external_subscription_id", subject},
+                                          {"code", options.event_name},
+                                          {"timestamp", static_cast<double>(ms) / 1000.0},
+                                          {"properties", details}})
+          << '\n';
+      break;
+    case ExportFormat::kStripe:
+      out << json::serialize(json::object{{"event_name", options.event_name},
+                                          {"identifier", id},
+                                          {"timestamp", ms / 1000},
+                                          {"payload", json::object{{"stripe_customer_id", subject}, {"value", "1"}}}})
+          << '\n';
+      break;
+  }
+  return true;
+}
+
 }  // namespace
 
-ExportResult export_events(std::istream& access_log, const std::map<std::string, std::string>& customers,
-                           const ExportOptions& options, std::ostream& out) {
+ExportResult export_events(const std::vector<std::istream*>& access_logs,
+                           const std::map<std::string, std::string>& customers, const ExportOptions& options,
+                           std::ostream& out) {
   ExportResult result;
   bool skipping = !options.cursor.empty();
   if (options.format == ExportFormat::kCsv)
     out << "id,time,plan_id,key_id,customer_id,api,stage,resource,method,status\n";
-  for (std::string line; std::getline(access_log, line);) {
-    boost::system::error_code ec;
-    const json::value v = json::parse(line, ec);
-    if (ec || !v.is_object()) continue;  // a torn last line after a crash
-    const json::object& o = v.get_object();
-    const std::string id = field(o, "requestId");
-    if (skipping) {
-      skipping = id != options.cursor;
-      continue;
-    }
-    const std::string outcome = field(o, "outcome");
-    const std::string key = field(o, "keyId");
-    const std::string plan = field(o, "plan");
-    // Billable: admitted by a usage plan, which is what the daily usage counts.
-    if (key.empty() || plan.empty() || (outcome != "allowed" && outcome != "upstream_error")) continue;
-    const std::string time = field(o, "time");
-    const std::int64_t ms = epoch_ms(time);
-    const std::int64_t day = ms < 0 ? -1 : ms / 86'400'000;
-    if (day < options.first_day || day > options.last_day) continue;
-    auto c = customers.find(key);
-    const std::string customer = c == customers.end() ? "" : c->second;
-    const std::string& subject = customer.empty() ? key : customer;
-    const std::int64_t status = o.contains("status") && o.at("status").is_int64() ? o.at("status").get_int64() : 0;
-    const json::object details{{"planId", plan},
-                               {"keyId", key},
-                               {"customerId", customer},
-                               {"api", field(o, "api")},
-                               {"stage", field(o, "stage")},
-                               {"resource", field(o, "resource")},
-                               {"method", field(o, "method")},
-                               {"status", status}};
-    switch (options.format) {
-      case ExportFormat::kCsv:
-        out << csv_cell(id) << ',' << time << ',' << csv_cell(plan) << ',' << csv_cell(key) << ','
-            << csv_cell(customer) << ',' << csv_cell(field(o, "api")) << ',' << csv_cell(field(o, "stage")) << ','
-            << csv_cell(field(o, "resource")) << ',' << csv_cell(field(o, "method")) << ',' << status << '\n';
-        break;
-      case ExportFormat::kJsonl: {
-        json::object r = details;
-        r["id"] = id;
-        r["time"] = time;
-        out << json::serialize(r) << '\n';
-        break;
+  for (std::istream* access_log : access_logs) {
+    for (std::string line; out && std::getline(*access_log, line);) {
+      boost::system::error_code ec;
+      const json::value v = json::parse(line, ec);
+      if (ec || !v.is_object()) continue;  // a torn last line after a crash
+      const json::object& o = v.get_object();
+      const std::string id = field(o, "requestId");
+      if (skipping) {
+        skipping = id != options.cursor;
+        continue;
       }
-      case ExportFormat::kCloudEvents:
-        out << json::serialize(json::object{{"specversion", "1.0"},
-                                            {"type", options.event_name},
-                                            {"source", "tollgate"},
-                                            {"id", id},
-                                            {"time", time},
-                                            {"subject", subject},
-                                            {"datacontenttype", "application/json"},
-                                            {"data", details}})
-            << '\n';
-        break;
-      case ExportFormat::kLago:
-        out << json::serialize(json::object{{"transaction_id", id},
-                                            {"external_subscription_id", subject},
-                                            {"code", options.event_name},
-                                            {"timestamp", static_cast<double>(ms) / 1000.0},
-                                            {"properties", details}})
-            << '\n';
-        break;
-      case ExportFormat::kStripe:
-        out << json::serialize(json::object{{"event_name", options.event_name},
-                                            {"identifier", id},
-                                            {"timestamp", ms / 1000},
-                                            {"payload", json::object{{"stripe_customer_id", subject}, {"value", "1"}}}})
-            << '\n';
-        break;
+      if (!write_event(o, id, customers, options, out)) continue;
+      ++result.records;
+      result.cursor = id;
     }
-    ++result.records;
-    result.cursor = id;
-    if (!out) break;
   }
+  result.cursor_found = !skipping;
   return result;
 }
 

@@ -4,17 +4,20 @@
 #include <map>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "metering/usage_export.h"
 
 namespace tollgate {
 
 // Writes one record per billable request — admitted through a usage plan —
-// read from an access log, with the request id as its idempotency id, in the
-// chosen shape. Reads line by line (constant memory). `options.cursor` is a
-// request id: records up to and including it are skipped. `customers` maps
-// key ids to customer ids.
-ExportResult export_events(std::istream& access_log, const std::map<std::string, std::string>& customers,
-                           const ExportOptions& options, std::ostream& out);
+// read from access logs (oldest first: a rotated log, then the current one),
+// with the request id as its idempotency id, in the chosen shape. Reads
+// line by line (constant memory). `options.cursor` is a request id: records
+// up to and including it are skipped, and none is written if it is never
+// met (the result says so). `customers` maps key ids to customer ids.
+ExportResult export_events(const std::vector<std::istream*>& access_logs,
+                           const std::map<std::string, std::string>& customers, const ExportOptions& options,
+                           std::ostream& out);
 
 }  // namespace tollgate

@@ -38,11 +38,18 @@ std::optional<ExportFormat> export_format_from(const std::string& name) {
 }
 
 ExportResult export_usage(Store& store, const ExportOptions& options, std::ostream& out) {
+  const UsageRow after = parse_cursor(options.cursor);
+  // A cursor that names nothing would silently export from wherever it
+  // falls, and every run after it would resume from there.
+  if (!options.cursor.empty() && !store.has_usage(after))
+    throw std::invalid_argument("cursor '" + options.cursor +
+                                "' names no usage record: not a record this store exported, or its day is past "
+                                "the retention (--usage-retention-days)");
   std::map<std::string, std::string> customers;
   for (const auto& k : store.load_control_state().api_keys) customers[k.id] = k.customer_id;
   if (options.format == ExportFormat::kCsv) out << "id,day,plan_id,key_id,customer_id,requests\n";
   ExportResult result;
-  store.scan_usage(options.first_day, options.last_day, parse_cursor(options.cursor), [&](const UsageRow& row) {
+  store.scan_usage(options.first_day, options.last_day, after, [&](const UsageRow& row) {
     const std::string day = format_date(row.day);
     const std::string id = day + "/" + row.plan_id + "/" + row.key_id;
     const std::string& customer = customers[row.key_id];

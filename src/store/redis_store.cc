@@ -372,6 +372,10 @@ void RedisStore::scan_usage(std::int64_t first_day, std::int64_t last_day, const
   }
 }
 
+bool RedisStore::has_usage(const UsageRow& at) {
+  return reply_integer(*redis_.run({"HEXISTS", usage_key(at.day), pair_field(at.plan_id, at.key_id)})) != 0;
+}
+
 void RedisStore::prune_usage(std::int64_t first_kept_day) {
   for (const std::int64_t day : usage_days_between(INT64_MIN, first_kept_day - 1))
     atomically(redis_,

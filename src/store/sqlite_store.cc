@@ -385,6 +385,13 @@ void SqliteStore::scan_usage(std::int64_t first_day, std::int64_t last_day, cons
   }
 }
 
+bool SqliteStore::has_usage(const UsageRow& at) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_, "SELECT 1 FROM usage_daily WHERE plan_id = ?1 AND key_id = ?2 AND day = ?3");
+  st.bind(1, at.plan_id).bind(2, at.key_id).bind(3, at.day);
+  return st.step();
+}
+
 void SqliteStore::prune_usage(std::int64_t first_kept_day) {
   std::lock_guard lock(mutex_);
   SqliteStatement st(db_, "DELETE FROM usage_daily WHERE day < ?1");

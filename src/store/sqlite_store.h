@@ -31,6 +31,7 @@ class SqliteStore final : public Store {
                  const std::vector<MinuteDelta>& minutes = {}) override;
   void scan_usage(std::int64_t first_day, std::int64_t last_day, const UsageRow& after,
                   const std::function<bool(const UsageRow&)>& fn) override;
+  bool has_usage(const UsageRow& at) override;
   void prune_usage(std::int64_t first_kept_day) override;
   std::vector<MinuteCounts> minute_counts(const std::string& plan_id, const std::string& key_id,
                                           std::int64_t first_minute, std::int64_t last_minute) override;

@@ -147,6 +147,8 @@ class Store {
   // returns false.
   virtual void scan_usage(std::int64_t first_day, std::int64_t last_day, const UsageRow& after,
                           const std::function<bool(const UsageRow&)>& fn) = 0;
+  // Whether the store holds the daily usage row at (day, plan, key).
+  virtual bool has_usage(const UsageRow& at) = 0;
   // Deletes daily usage before `first_kept_day`.
   virtual void prune_usage(std::int64_t first_kept_day) = 0;
   // The minutes of [first_minute, last_minute] with requests of a key under

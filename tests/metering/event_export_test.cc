@@ -23,7 +23,7 @@ std::string line(const std::string& id, const std::string& outcome, const std::s
 std::vector<std::string> run(const std::string& log, ExportFormat format, const std::string& after = "") {
   std::istringstream in(log);
   std::ostringstream out;
-  export_events(in, {{"k1", "acme"}}, {kDay, kDay, format, after, "api_requests"}, out);
+  export_events({&in}, {{"k1", "acme"}}, {kDay, kDay, format, after, "api_requests"}, out);
   std::vector<std::string> v;
   std::istringstream lines(out.str());
   for (std::string l; std::getline(lines, l);) v.push_back(l);
@@ -61,6 +61,25 @@ TEST(EventExport, CursorResumesAfterTheLastId) {
   const auto rest = run(kLog, ExportFormat::kJsonl, "r4");
   ASSERT_EQ(rest.size(), 1u);
   EXPECT_EQ(boost::json::parse(rest[0]).at("id").as_string(), "r6");
+}
+
+TEST(EventExport, ACursorInARotatedLogResumesInTheNextOne) {
+  std::istringstream rotated(line("r1", "allowed", "k1", "p") + line("r2", "allowed", "k1", "p"));
+  std::istringstream current(line("r3", "allowed", "k1", "p"));
+  std::ostringstream out;
+  const ExportResult r = export_events({&rotated, &current}, {}, {kDay, kDay, ExportFormat::kJsonl, "r1", "x"}, out);
+  EXPECT_TRUE(r.cursor_found);
+  EXPECT_EQ(r.records, 2u);
+  EXPECT_EQ(r.cursor, "r3");
+}
+
+TEST(EventExport, ACursorNeverMetWritesNothingAndSaysSo) {
+  std::istringstream in(kLog);
+  std::ostringstream out;
+  const ExportResult r = export_events({&in}, {}, {kDay, kDay, ExportFormat::kJsonl, "r-gone", "x"}, out);
+  EXPECT_FALSE(r.cursor_found);
+  EXPECT_EQ(r.records, 0u);
+  EXPECT_EQ(out.str(), "");
 }
 
 }  // namespace

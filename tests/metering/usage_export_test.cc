@@ -87,5 +87,10 @@ TEST_F(UsageExportTest, CursorResumesWithoutDuplicates) {
   EXPECT_THROW(lines(ExportFormat::kJsonl, "garbage"), std::invalid_argument);
 }
 
+TEST_F(UsageExportTest, ACursorNamingNoRecordIsRefused) {
+  EXPECT_THROW(lines(ExportFormat::kJsonl, "2026-03-01/p/k9"), std::invalid_argument);
+  EXPECT_THROW(lines(ExportFormat::kJsonl, "2026-02-01/p/k1"), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace tollgate
