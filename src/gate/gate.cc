@@ -124,15 +124,49 @@ bool key_may_call(const Catalog& catalog, const StageEntry& stage, std::uint32_t
   return find_binding(catalog, stage, api_key, key_id).plan != nullptr;
 }
 
+namespace {
+
+// The limits a request must pass, in the contract's order (spec §10.2).
+struct Steps {
+  Step step[kMaxSteps];
+  int count = 0;
+  std::optional<QuotaStep> quota;
+};
+
+// Fills `steps` for a request of `method`, under `binding` when the method
+// requires a key (which then has a plan).
+inline void limits_of(const Catalog& catalog, const RouteMethod& method, std::uint32_t method_index,
+                      const KeyBinding& binding, UnixNanos now, Steps& steps) {
+  if (method.api_key_required) {
+    if (const LimitRef* m = binding.method_limit(method_index)) steps.step[steps.count++] = bucket_step(*m, "method");
+    if (binding.plan->key_throttle)
+      steps.step[steps.count++] = {&binding.state->bucket, &*binding.plan->key_throttle, "key"};
+    if (binding.plan->quota) {
+      steps.quota.emplace(binding, catalog.quota_leased(), now);
+      steps.step[steps.count++] = {nullptr, nullptr, "quota"};
+    }
+  }
+  if (method.stage_limit) steps.step[steps.count++] = bucket_step(*method.stage_limit, "stage");
+  steps.step[steps.count++] = bucket_step(catalog.account_limit(), "account");
+}
+
+// Gives back what the first `taken` steps took, in reverse order.
+void give_back(Steps& steps, int taken) {
+  for (int j = taken - 1; j >= 0; --j) {
+    if (steps.step[j].bucket)
+      steps.step[j].bucket->give_back(*steps.step[j].params);
+    else
+      steps.quota->give_back();
+  }
+}
+
+}  // namespace
+
 GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
                    std::optional<std::string_view> api_key, UnixNanos now) {
   GateDecision d;
   const RouteMethod& method = stage.methods[method_index];
-  Step steps[kMaxSteps];
-  int count = 0;
-  std::optional<QuotaStep> quota;
   KeyBinding binding;
-
   if (method.api_key_required) {
     binding = find_binding(catalog, stage, api_key, d.key_id);
     if (!binding.plan) {
@@ -140,27 +174,17 @@ GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_
       return d;
     }
     d.plan_id = binding.plan->plan_id;
-    if (const LimitRef* m = binding.method_limit(method_index)) steps[count++] = bucket_step(*m, "method");
-    if (binding.plan->key_throttle) steps[count++] = {&binding.state->bucket, &*binding.plan->key_throttle, "key"};
-    if (binding.plan->quota) {
-      quota.emplace(binding, catalog.quota_leased(), now);
-      steps[count++] = {nullptr, nullptr, "quota"};
-    }
   }
-  if (method.stage_limit) steps[count++] = bucket_step(*method.stage_limit, "stage");
-  steps[count++] = bucket_step(catalog.account_limit(), "account");
+  Steps steps;
+  limits_of(catalog, method, method_index, binding, now, steps);
+  std::optional<QuotaStep>& quota = steps.quota;
 
-  for (int i = 0; i < count; ++i) {
-    const Step& s = steps[i];
+  for (int i = 0; i < steps.count; ++i) {
+    const Step& s = steps.step[i];
     std::int64_t wait_ns = 0;
     const bool taken = s.bucket ? s.bucket->try_take(*s.params, now, wait_ns) : quota->try_take();
     if (taken) continue;
-    for (int j = i - 1; j >= 0; --j) {
-      if (steps[j].bucket)
-        steps[j].bucket->give_back(*steps[j].params);
-      else
-        quota->give_back();
-    }
+    give_back(steps, i);
     if (s.bucket) {
       count_refusal(binding, now, RefusalKind::kThrottled);
       d.verdict = Verdict::kThrottled;
@@ -179,12 +203,27 @@ GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_
     return d;
   }
 
-  if (binding.usage) binding.usage->count(now / (kNanosPerSecond * 86400));
-  for (int i = 0; i < count; ++i) {
-    const LimitReport r = steps[i].bucket ? bucket_report(steps[i], now) : quota->report();
+  if (binding.usage) binding.usage->count(now);
+  for (int i = 0; i < steps.count; ++i) {
+    const LimitReport r = steps.step[i].bucket ? bucket_report(steps.step[i], now) : quota->report();
     if (!d.report.policy || r.remaining < d.report.remaining) d.report = r;
   }
   return d;
+}
+
+void refund(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
+            std::optional<std::string_view> api_key, UnixNanos decided_at) {
+  const RouteMethod& method = stage.methods[method_index];
+  KeyBinding binding;
+  if (method.api_key_required) {
+    std::string_view key_id;
+    binding = find_binding(catalog, stage, api_key, key_id);
+    if (!binding.plan) return;  // admit() found it in this same catalog
+  }
+  Steps steps;
+  limits_of(catalog, method, method_index, binding, decided_at, steps);
+  give_back(steps, steps.count);
+  if (binding.usage) binding.usage->uncount(decided_at);
 }
 
 std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const StageEntry& stage,

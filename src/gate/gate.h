@@ -51,6 +51,14 @@ bool key_may_call(const Catalog& catalog, const StageEntry& stage, std::uint32_t
 GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
                    std::optional<std::string_view> api_key, UnixNanos now);
 
+// Gives back everything admit() took for a request it allowed at
+// `decided_at` that the gateway then refused itself, before the request's
+// integration had it (the 503 when too many requests wait for the
+// backend): the request is neither billed nor charged to any limit. Must
+// be called with the catalog, stage, method and key admit() was.
+void refund(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
+            std::optional<std::string_view> api_key, UnixNanos decided_at);
+
 // The catalog's record of the key whose value was presented (hashed first
 // when the catalog keeps keys hashed); null when there is none.
 const KeyTable::Record* find_key(const Catalog& catalog, std::string_view api_key);

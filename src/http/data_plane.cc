@@ -5,9 +5,9 @@
 
 #include <charconv>
 #include <cstring>
-#include <ctime>
 
 #include "core/ids.h"
+#include "core/utc_date.h"
 #include "gate/gate.h"
 #include "http/invoke_target.h"
 #include "http/ratelimit_fields.h"
@@ -448,6 +448,8 @@ const StageEntry* DataPlane::route(Exchange& exchange, RequestRecord& record, st
   index = stage->routes.match(target.path, request.method, record.params);
   record.outcome = Outcome::kMissingToken;
   if (index == RouteTree::kNoMatch) return nullptr;
+  record.stage_entry = stage;
+  record.method_index = index;
   record.method = &stage->methods[index];
   return stage;
 }
@@ -472,7 +474,8 @@ DataPlane::Decided DataPlane::decide(Exchange& exchange, RequestRecord& record) 
   }
   const RouteMethod& method = *record.method;
   const std::optional<std::string_view> key = api_key_of(exchange.request);
-  record.decision = admit(*record.catalog, *stage, index, key, clock_.now());
+  record.decided_at = clock_.now();
+  record.decision = admit(*record.catalog, *stage, index, key, record.decided_at);
   const GateDecision& decision = record.decision;
 
   switch (decision.verdict) {
@@ -587,6 +590,9 @@ void DataPlane::set_proxied_reply(Exchange& exchange, RequestRecord& record, Ups
     case UpstreamError::kTimeout:
       return set_error_reply(exchange.reply, 504, "GatewayTimeoutException", "Endpoint request timed out");
     case UpstreamError::kOverflow:
+      // Refused before the backend had it: not billed, not charged.
+      refund(*record.catalog, *record.stage_entry, record.method_index, api_key_of(exchange.request),
+             record.decided_at);
       record.outcome = Outcome::kShed;
       set_error_reply(exchange.reply, 503, "ServiceUnavailableException",
                       "Too many requests waiting for the integration endpoint; retry later");
@@ -615,25 +621,44 @@ void DataPlane::finish(Exchange& exchange, RequestRecord& record) {
   if (access_log_.enabled()) log_access(exchange.request, exchange.reply, record, request_id, total_ns);
 }
 
+namespace {
+
+// Appends "yyyy-MM-ddTHH:mm:ss.mmmZ" for milliseconds since the epoch.
+void append_utc_time(std::string& out, std::int64_t ms) {
+  const std::int64_t seconds = ms / 1000;
+  const std::int64_t day = seconds / 86400;
+  const std::int64_t in_day = seconds % 86400;
+  const CivilDate date = civil_from_days(day);
+  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", date.year, date.month, date.day,
+                 in_day / 3600, in_day / 60 % 60, in_day % 60, ms % 1000);
+}
+
+// Whether the gate admitted the request and its integration had it: the
+// request is billed, on the day it was admitted.
+bool admitted(const RequestRecord& record) {
+  return record.outcome == Outcome::kAllowed || record.outcome == Outcome::kUpstreamError;
+}
+
+}  // namespace
+
 void DataPlane::log_access(const InboundMessage& request, const Reply& reply, const RequestRecord& record,
                            std::string_view request_id, std::int64_t total_ns) {
-  const std::int64_t now_ms = clock_.now() / 1'000'000;
-  const std::time_t seconds = static_cast<std::time_t>(now_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
   std::string& out = access_log_.line();
   const GateDecision& d = record.decision;
+  fmt::format_to(std::back_inserter(out), "{{\"requestId\":\"{}\",\"time\":\"", request_id);
+  append_utc_time(out, clock_.now() / 1'000'000);
+  if (admitted(record) && record.decided_at > 0) {
+    out += "\",\"admittedAt\":\"";
+    append_utc_time(out, record.decided_at / 1'000'000);
+  }
   fmt::format_to(std::back_inserter(out),
-                 "{{\"requestId\":\"{}\",\"time\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\",\"api\":{},"
-                 "\"stage\":{},\"resource\":{},\"method\":{},\"path\":{},\"status\":{},\"keyId\":{},"
-                 "\"plan\":{},\"outcome\":\"{}\",\"limit\":{},\"bytesIn\":{},\"bytesOut\":{},"
+                 "\",\"api\":{},\"stage\":{},\"resource\":{},\"method\":{},\"path\":{},\"status\":{},"
+                 "\"keyId\":{},\"plan\":{},\"outcome\":\"{}\",\"limit\":{},\"bytesIn\":{},\"bytesOut\":{},"
                  "\"latencyMs\":{:.3f},\"upstreamMs\":{:.3f}}}\n",
-                 request_id, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 now_ms % 1000, JsonText{record.api}, JsonText{record.stage},
+                 JsonText{record.api}, JsonText{record.stage},
                  JsonText{record.method ? std::string_view(record.method->resource_path) : ""},
                  JsonText{request.method}, JsonText{logged_target(request, record)}, reply.status(),
-                 JsonText{d.key_id},
-                 JsonText{d.plan_id}, outcome_name(record.outcome),
+                 JsonText{d.key_id}, JsonText{d.plan_id}, outcome_name(record.outcome),
                  JsonText{d.report.policy ? d.report.policy : ""}, request.body.size(), reply.body().size(),
                  static_cast<double>(total_ns) / 1e6, static_cast<double>(record.upstream_ns) / 1e6);
   access_log_.line_done();

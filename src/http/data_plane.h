@@ -47,8 +47,11 @@ struct RequestRecord {
   std::string_view stage;
   std::string_view query;
   PathParams params;
+  const StageEntry* stage_entry = nullptr;
+  std::uint32_t method_index = 0;
   const RouteMethod* method = nullptr;
   GateDecision decision;
+  UnixNanos decided_at = 0;  // when the gate decided: an admitted request's instant
 };
 
 // One worker's request handler for the data plane: route, gate, integrate,

@@ -35,7 +35,10 @@ bool write_event(const json::object& o, const std::string& id, const std::map<st
   const std::string plan = field(o, "plan");
   // Billable: admitted by a usage plan, which is what the daily usage counts.
   if (key.empty() || plan.empty() || (outcome != "allowed" && outcome != "upstream_error")) return false;
-  const std::string time = field(o, "time");
+  // Dated, as the daily usage is, by the instant the gate admitted it (a
+  // line from before that was logged has only the time it was answered).
+  std::string time = field(o, "admittedAt");
+  if (time.empty()) time = field(o, "time");
   const std::int64_t ms = epoch_ms(time);
   const std::int64_t day = ms < 0 ? -1 : ms / 86'400'000;
   if (day < options.first_day || day > options.last_day) return false;

@@ -140,7 +140,6 @@ bool Meter::flush() {
   for (std::uint32_t id = 0; id < entries_.size(); ++id) {
     const Entry& e = entries_[id];
     if (!e.slot) continue;
-    std::int64_t served = 0;
     for (int p = 0; p < 2; ++p) {
       const PeriodCount now = e.slot->read(p);
       const PeriodCount was = e.flushed(p);
@@ -148,13 +147,13 @@ bool Meter::flush() {
       // day (a clock stepped back across midnight) was already counted.
       if (now.period < 0 || now.period < was.period || (now.period == was.period && now.count == was.count))
         continue;
+      // Below zero when requests were taken back (UsageSlot::uncount) since.
       const std::int64_t delta = now.period == was.period ? now.count - was.count : now.count;
-      if (delta > 0) deltas.push_back({ids_.plan_id(id), ids_.key_id(id), now.period, delta});
-      served += std::max<std::int64_t>(0, delta);
+      if (delta != 0) deltas.push_back({ids_.plan_id(id), ids_.key_id(id), now.period, delta});
       marks.push_back({counters_.index_of(*e.slot), p, now.period, now.count});
       marked.push_back(id);
     }
-    collect_minutes(id, *e.slot, minute, served, minutes);
+    collect_minutes(id, *e.slot, minute, minutes);
   }
   if (!marks.empty() || !minutes.deltas.empty()) {
     for (auto& [plan_minute, counts] : minutes.plan_totals) minutes.deltas.push_back({plan_minute.first, "", counts});
@@ -179,19 +178,18 @@ std::int64_t Meter::current_minute() const { return clock_.now() / (kNanosPerSec
 
 namespace {
 
-// A pair's refusal words, each with its minute.
-using RefusalWords = PeriodCount[2][kRefusalKinds];
-
-bool any_recent(const RefusalWords& words, std::int64_t minute) {
+bool any_recent(const Meter::MinuteWords& words, std::int64_t minute) {
   for (const auto& parity : words)
     for (const PeriodCount& word : parity)
       if (word.period >= minute - 1) return true;
   return false;
 }
 
-void read_refusals(const UsageSlot& slot, RefusalWords& words) {
-  for (int p = 0; p < 2; ++p)
-    for (int r = 0; r < kRefusalKinds; ++r) words[p][r] = slot.read_refusals(p, static_cast<RefusalKind>(r));
+void read_minutes(const UsageSlot& slot, Meter::MinuteWords& words) {
+  for (int p = 0; p < 2; ++p) {
+    words[p][0] = slot.read_served_minute(p);
+    for (int r = 0; r < kRefusalKinds; ++r) words[p][1 + r] = slot.read_refusals(p, static_cast<RefusalKind>(r));
+  }
 }
 
 MinuteCounts& counts_of(std::vector<MinuteCounts>& counted, std::int64_t minute) {
@@ -200,37 +198,39 @@ MinuteCounts& counts_of(std::vector<MinuteCounts>& counted, std::int64_t minute)
   return counted.emplace_back(MinuteCounts{minute});
 }
 
+// The count of `counts` that word `kind` of MinuteWords feeds.
+std::int64_t& count_of_kind(MinuteCounts& counts, int kind) {
+  if (kind == 0) return counts.allowed;
+  return static_cast<RefusalKind>(kind - 1) == RefusalKind::kThrottled ? counts.throttled : counts.quota_exceeded;
+}
+
 }  // namespace
 
 void Meter::mark_recent_minutes(std::uint32_t id, const UsageSlot& slot, std::int64_t minute) {
   MinuteMarks marks;
-  read_refusals(slot, marks.words);
+  read_minutes(slot, marks.words);
   if (any_recent(marks.words, minute)) minute_marks_[id] = marks;
 }
 
-void Meter::collect_minutes(std::uint32_t id, const UsageSlot& slot, std::int64_t minute, std::int64_t served,
-                            MinuteBatch& batch) {
-  RefusalWords now;
-  read_refusals(slot, now);
-  // Nothing refused lately and nothing served since the last flush: the
-  // common case with many keys, decided without a lookup.
-  if (served == 0 && !any_recent(now, minute)) return;
+void Meter::collect_minutes(std::uint32_t id, const UsageSlot& slot, std::int64_t minute, MinuteBatch& batch) {
+  MinuteWords now;
+  read_minutes(slot, now);
+  // Nothing served or refused lately: the common case with many keys,
+  // decided without a lookup.
+  if (!any_recent(now, minute)) return;
   const auto known = minute_marks_.find(id);
   MinuteMarks marks = known == minute_marks_.end() ? MinuteMarks{} : known->second;
-  // What was served since the last flush is put in the current minute.
   std::vector<MinuteCounts> counted;
-  if (served > 0) counts_of(counted, minute).allowed = served;
   for (int p = 0; p < 2; ++p)
-    for (int r = 0; r < kRefusalKinds; ++r) {
-      const PeriodCount n = now[p][r];
-      PeriodCount& was = marks.words[p][r];
+    for (int k = 0; k < kMinuteKinds; ++k) {
+      const PeriodCount n = now[p][k];
+      PeriodCount& was = marks.words[p][k];
       if (n.period < 0 || n.period < was.period) continue;
       if (known == minute_marks_.end() && n.period < minute - 1) continue;
+      // Below zero when served requests were taken back since.
       const std::int64_t delta = n.period == was.period ? n.count - was.count : n.count;
       was = n;
-      if (delta <= 0) continue;
-      MinuteCounts& c = counts_of(counted, n.period);
-      (static_cast<RefusalKind>(r) == RefusalKind::kThrottled ? c.throttled : c.quota_exceeded) += delta;
+      if (delta != 0) count_of_kind(counts_of(counted, n.period), k) += delta;
     }
   if (counted.empty()) return;
   const std::string plan_id = ids_.plan_id(id);

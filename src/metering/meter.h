@@ -51,6 +51,10 @@ class Meter {
   void start();
   // Stops the thread after a final flush.
   void stop();
+  // A slot's per-minute words, by parity: served, then each refusal kind.
+  static constexpr int kMinuteKinds = 1 + kRefusalKinds;
+  using MinuteWords = PeriodCount[2][kMinuteKinds];
+
   // Writes every unflushed count now. Returns false if the store refused
   // (the counts stay pending and are retried). Thread-safe.
   bool flush();
@@ -73,11 +77,11 @@ class Meter {
     }
   };
   static_assert(sizeof(Entry) == 32);
-  // What was written of one pair's refusal words. Kept only for pairs
-  // refused in the last two minutes: a word holding an older minute was
+  // What was written of one pair's per-minute words. Kept only for pairs
+  // counted in the last two minutes: a word holding an older minute was
   // written (or, after an outage of the store over a minute, lost).
   struct MinuteMarks {
-    PeriodCount words[2][kRefusalKinds];
+    MinuteWords words;
   };
   // Per-minute counts to write in one flush, and the marks they make.
   struct MinuteBatch {
@@ -85,10 +89,8 @@ class Meter {
     std::map<std::pair<std::string, std::int64_t>, MinuteCounts> plan_totals;
     std::vector<std::pair<std::uint32_t, MinuteMarks>> marks;
   };
-  // Adds a pair's counts of recent minutes to `batch`: `served` since the
-  // last flush, and what it was refused.
-  void collect_minutes(std::uint32_t id, const UsageSlot& slot, std::int64_t minute, std::int64_t served,
-                       MinuteBatch& batch);
+  // Adds a pair's counts of recent minutes since the last flush to `batch`.
+  void collect_minutes(std::uint32_t id, const UsageSlot& slot, std::int64_t minute, MinuteBatch& batch);
   void forget_minute_marks(std::int64_t minute);
   // Marks the pair's recent words as written: they were, by the last run.
   void mark_recent_minutes(std::uint32_t id, const UsageSlot& slot, std::int64_t minute);

@@ -340,6 +340,21 @@ TEST_F(GateTest, AdmittedRequestsAreMetered) {
   EXPECT_EQ(slots_["gold\nk1"].served_on(today), 3);
 }
 
+TEST_F(GateTest, ARefundedRequestIsNeitherMeteredNorChargedToAnyLimit) {
+  gold().throttle = Throttle{0.001, 2};
+  gold().quota = Quota{2, 0, QuotaPeriod::kDay};
+  build();
+  const StageEntry* stage = catalog->stage("api1", "prod");
+  PathParams params;
+  const std::uint32_t index = stage->routes.match("/pets", "GET", params);
+  const UnixNanos decided_at = clock.now();
+  ASSERT_EQ(admit(*catalog, *stage, index, "alice-key-0123456789", decided_at).verdict, Verdict::kAllow);
+  clock.advance(kNanosPerSecond);
+  refund(*catalog, *stage, index, "alice-key-0123456789", decided_at);
+  EXPECT_EQ(slots_["gold\nk1"].served_on(kStartS / kDay), 0);
+  EXPECT_EQ(allowed(5), 2);  // the burst and the quota are whole again
+}
+
 TEST_F(GateTest, RefusalsAreCountedPerMinuteByWhatRefusedThem) {
   gold().throttle = Throttle{1.0, 2};
   gold().quota = Quota{3, 0, QuotaPeriod::kDay};

@@ -2,6 +2,10 @@
 """Integration tests for the path from the count to the bill: the exports a
 business bills from, run against a real `tollgate serve` and its store.
 
+- One definition of a billable request: admitted by the gate and handed to
+  the integration. A request the gateway sheds itself after admitting it
+  (every connection to the backend busy, too many waiting) is not billed in
+  any export, nor charged to the quota.
 - Failures are loud: an export that cannot write all it read (a full disk,
   a closed pipe) exits non-zero with the reason and prints no cursor, and a
   file it was to write is left as it was; a cursor that names nothing is an
@@ -18,9 +22,10 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import unittest
 
-from harness import HOST, TOLLGATE_BIN, Backend, Gateway, wait_until
+from harness import HOST, TOLLGATE_BIN, Backend, Gateway, http_request, wait_until
 
 API = "bill01"
 
@@ -29,10 +34,10 @@ def key_value(name):
     return f"{name}-billing-0123456789abcdef"
 
 
-def declaration(backend_port, keys, plans):
+def declaration(backend_port, keys, plans, backend_path="/b"):
     return {"apis": [{"id": API, "name": "billing",
                       "resources": {"/b": {"GET": {"apiKeyRequired": True, "integration": {
-                          "type": "HTTP_PROXY", "uri": f"http://{HOST}:{backend_port}/b"}}}},
+                          "type": "HTTP_PROXY", "uri": f"http://{HOST}:{backend_port}{backend_path}"}}}},
                       "stages": [{"stageName": "prod"}]}],
             "apiKeys": [dict({"id": k, "name": k, "value": key_value(k)}, **extra) for k, extra in keys.items()],
             "usagePlans": plans}
@@ -73,6 +78,16 @@ class BillingTestCase(unittest.TestCase):
                                "--from", today, "--to", today, *args],
                               stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=60)
 
+    def exported(self, *args):
+        """Records an export of today writes (jsonl), or False if it failed."""
+        result = self.export("--format", "jsonl", *args)
+        return result.returncode == 0 and len(result.stdout.splitlines())
+
+    def records(self, *args):
+        result = self.export("--format", "jsonl", *args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
     def assertFailedLoudly(self, result, *words):
         self.assertNotEqual(result.returncode, 0, result.stderr)
         self.assertNotIn("resume with", result.stderr)
@@ -90,10 +105,6 @@ class ExportFailures(BillingTestCase):
         # Written by the meter (each second) and the access log's writer.
         for args, records in ((), 2), (("--events",), 5):
             self.assertTrue(wait_until(lambda: self.exported(*args) == records, 10), self.export(*args).stderr)
-
-    def exported(self, *args):
-        result = self.export("--format", "jsonl", *args)
-        return result.returncode == 0 and len(result.stdout.splitlines())
 
     def test_a_full_device_fails_with_no_cursor(self):
         for args in ([], ["--events"]):
@@ -146,6 +157,37 @@ class ExportFailures(BillingTestCase):
         self.assertEqual(rest.returncode, 0, rest.stderr)
         records = [json.loads(line) for line in rest.stdout.splitlines()]
         self.assertEqual([r["keyId"] for r in records], ["k1"] * 4)
+
+
+class ShedRequestsAreNotBilled(BillingTestCase):
+    def test_a_request_shed_after_admission_is_in_no_export_nor_charged(self):
+        self.gw.args += ["--max-backend-connections", "1", "--max-backend-waiting", "1"]
+        quota = {"limit": 100, "period": "DAY", "offset": 0}
+        self.gw.apply(declaration(self.backend.port, {"k1": {}}, [plan("p1", ["k1"], quota)], "/__sleep"))
+        self.gw.start()
+        statuses = []
+        barrier = threading.Barrier(8)
+
+        def one():
+            barrier.wait()
+            res = http_request(self.gw.port, "GET", f"/restapis/{API}/prod/_user_request_/b?ms=600",
+                               {"x-api-key": key_value("k1")}, timeout=30)
+            statuses.append(res.status)
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        served = self.backend.received(key_value("k1"))
+        self.assertIn(503, statuses)
+        self.assertEqual(statuses.count(200), served, statuses)
+        self.assertTrue(wait_until(lambda: self.exported("--events") == served, 10), self.records("--events"))
+        self.assertTrue(wait_until(lambda: sum(r["requests"] for r in self.records()) == served, 10),
+                        self.records())
+        # The quota was charged only what the backend had: one more request
+        # leaves 100 - served - 1.
+        res = self.gw.request("GET", API, "prod", "/b", key=key_value("k1"))
+        self.assertTrue(res.headers["RateLimit"].startswith(f'"quota";r={100 - served - 1};'), res)
 
 
 if __name__ == "__main__":

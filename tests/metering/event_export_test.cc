@@ -57,6 +57,14 @@ TEST(EventExport, ShapesCarryTheRequestIdAsIdempotencyKey) {
   EXPECT_EQ(run(kLog, ExportFormat::kCsv).size(), 4u);  // header + 3
 }
 
+TEST(EventExport, ARequestIsDatedWhenItWasAdmittedNotWhenItWasAnswered) {
+  std::string late = line("r1", "allowed", "k1", "p", "2026-11-22T00:00:00.020Z");
+  late.insert(late.find(",\"api\""), R"(,"admittedAt":"2026-11-21T23:59:59.990Z")");
+  const auto v = run(late, ExportFormat::kJsonl);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(boost::json::parse(v[0]).at("time").as_string(), "2026-11-21T23:59:59.990Z");
+}
+
 TEST(EventExport, CursorResumesAfterTheLastId) {
   const auto rest = run(kLog, ExportFormat::kJsonl, "r4");
   ASSERT_EQ(rest.size(), 1u);

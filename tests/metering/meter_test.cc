@@ -16,6 +16,9 @@ namespace {
 
 constexpr std::int64_t kDay = 20000;  // a UTC day number
 
+// An hour into `day`.
+constexpr UnixNanos at_day(std::int64_t day) { return day * kNanosPerDay + 3600 * kNanosPerSecond; }
+
 class MeterTest : public ::testing::Test {
  protected:
   TempDir temp_;
@@ -49,11 +52,11 @@ class MeterTest : public ::testing::Test {
 
 TEST_F(MeterTest, SlotCountsPerDayAcrossTheParityWords) {
   UsageSlot slot{};
-  for (int i = 0; i < 3; ++i) slot.count(kDay);
-  slot.count(kDay + 1);
+  for (int i = 0; i < 3; ++i) slot.count(at_day(kDay));
+  slot.count(at_day(kDay + 1));
   EXPECT_EQ(slot.served_on(kDay), 3);
   EXPECT_EQ(slot.served_on(kDay + 1), 1);
-  slot.count(kDay + 2);  // reuses the even word
+  slot.count(at_day(kDay + 2));  // reuses the even word
   EXPECT_EQ(slot.served_on(kDay), 0);
   EXPECT_EQ(slot.served_on(kDay + 2), 1);
 }
@@ -63,10 +66,10 @@ TEST_F(MeterTest, FlushWritesExactDailyCountsOnce) {
   CounterFile counters(dir / "counters");
   Meter meter(store, counters, clock, {});
   UsageSlot* slot = meter.slot_for("p", "k");
-  for (int i = 0; i < 5; ++i) slot->count(kDay);
+  for (int i = 0; i < 5; ++i) slot->count(at_day(kDay));
   ASSERT_TRUE(meter.flush());
-  slot->count(kDay);
-  slot->count(kDay + 1);
+  slot->count(at_day(kDay));
+  slot->count(at_day(kDay + 1));
   ASSERT_TRUE(meter.flush());
   ASSERT_TRUE(meter.flush());
   EXPECT_EQ(store.usage_between("p", "k", kDay, kDay), 6);
@@ -87,8 +90,8 @@ TEST_F(MeterTest, SlotsForManyPairsComeInTheirOrderAndSurviveARestart) {
     EXPECT_EQ(first[3].pair_id, first[0].pair_id);
     EXPECT_NE(first[0].slot, first[2].slot);  // one key under two plans: two slots
     EXPECT_NE(first[0].pair_id, first[2].pair_id);
-    first[2].slot->count(kDay);
-    first[2].slot->count(kDay);
+    first[2].slot->count(at_day(kDay));
+    first[2].slot->count(at_day(kDay));
   }
   SqliteStore store(dir / "t.db");
   CounterFile counters(dir / "counters");
@@ -106,9 +109,9 @@ TEST_F(MeterTest, CountsOfACrashedRunAreRecoveredFromTheCounterFile) {
     CounterFile counters(dir / "counters");
     Meter meter(store, counters, clock, {});
     UsageSlot* slot = meter.slot_for("p", "k");
-    for (int i = 0; i < 4; ++i) slot->count(kDay);
+    for (int i = 0; i < 4; ++i) slot->count(at_day(kDay));
     ASSERT_TRUE(meter.flush());
-    for (int i = 0; i < 3; ++i) slot->count(kDay);
+    for (int i = 0; i < 3; ++i) slot->count(at_day(kDay));
     copy_store_as_crashed();
   }
   EXPECT_EQ(used_after_the_crash(), 7);
@@ -126,7 +129,7 @@ TEST_F(MeterTest, ASlotAssignedWhenTheKeyJoinedCountsAndIsRecoveredAfterACrash) 
     Meter meter(store, counters, clock, {});
     UsageSlot* slot = meter.members({{"p", "k", 0}}).front().slot;
     EXPECT_EQ(counters.index_of(*slot), 0u);
-    for (int i = 0; i < 3; ++i) slot->count(kDay);
+    for (int i = 0; i < 3; ++i) slot->count(at_day(kDay));
     copy_store_as_crashed();  // before the first flush: the store still says "never counted"
   }
   EXPECT_EQ(used_after_the_crash(), 3);
@@ -137,7 +140,7 @@ TEST_F(MeterTest, CountsLeftByAnotherStoreAreMovedAsideNotBilled) {
     SqliteStore old_store(dir / "old.db");
     ASSERT_FALSE(claim_counters(dir / "counters", *old_store.identity()));
     CounterFile counters(dir / "counters");
-    for (int i = 0; i < 5; ++i) counters.slot(0).count(kDay);  // never flushed
+    for (int i = 0; i < 5; ++i) counters.slot(0).count(at_day(kDay));  // never flushed
   }
   // A store made afresh beside the old counters: its first key's slot is 0.
   SqliteStore store(dir / "t.db");
@@ -154,7 +157,7 @@ TEST_F(MeterTest, CountsLeftByAnotherStoreAreMovedAsideNotBilled) {
   CounterFile counters(dir / "counters");
   Meter meter(store, counters, clock, {});
   UsageSlot* slot = meter.members({{"p", "k", 0}}).front().slot;
-  slot->count(kDay);
+  slot->count(at_day(kDay));
   ASSERT_TRUE(meter.flush());
   EXPECT_EQ(store.usage_between("p", "k", kDay, kDay), 1);
 }
@@ -165,7 +168,7 @@ TEST_F(MeterTest, CountsMovedAsideTwiceFromOneStoreAreBothKept) {
   std::vector<std::filesystem::path> moved;
   for (int round = 0; round < 2; ++round) {
     claim_counters(dir / "counters", *first.identity());  // the first store's (again)
-    CounterFile(dir / "counters").slot(0).count(kDay);
+    CounterFile(dir / "counters").slot(0).count(at_day(kDay));
     const std::optional<std::filesystem::path> to = claim_counters(dir / "counters", *second.identity());
     ASSERT_TRUE(to);
     moved.push_back(*to);
@@ -177,7 +180,7 @@ TEST_F(MeterTest, CountsMovedAsideTwiceFromOneStoreAreBothKept) {
 TEST_F(MeterTest, ACounterFileFromBeforeOwnersWereRecordedIsKept) {
   {
     CounterFile counters(dir / "counters");
-    counters.slot(0).count(kDay);
+    counters.slot(0).count(at_day(kDay));
   }
   SqliteStore store(dir / "t.db");
   EXPECT_FALSE(claim_counters(dir / "counters", *store.identity()));
@@ -194,7 +197,7 @@ TEST_F(MeterTest, ConcurrentCountingIsExact) {
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&] {
       for (int i = 0; i < 25000; ++i) {
-        slot->count(kDay);
+        slot->count(at_day(kDay));
         if (i % 5000 == 0) meter.flush();
       }
     });
@@ -231,11 +234,11 @@ TEST_F(MeterTest, FlushWritesPerMinuteCountsOfEachKeyAndThePlan) {
   const std::int64_t minute = clock.now() / (60 * kNanosPerSecond);
   UsageSlot* k1 = meter.slot_for("p", "k1");
   UsageSlot* k2 = meter.slot_for("p", "k2");
-  for (int i = 0; i < 3; ++i) k1->count(kDay);
+  for (int i = 0; i < 3; ++i) k1->count(clock.now());
   k1->count_refusal(minute, RefusalKind::kThrottled);
   k1->count_refusal(minute, RefusalKind::kThrottled);
   k1->count_refusal(minute, RefusalKind::kQuotaExceeded);
-  for (int i = 0; i < 4; ++i) k2->count(kDay);
+  for (int i = 0; i < 4; ++i) k2->count(clock.now());
   ASSERT_TRUE(meter.flush());
   ASSERT_TRUE(meter.flush());  // nothing new: nothing written twice
   EXPECT_EQ(minute_of(store, "p", "k1", minute), "3/2/1");
@@ -243,7 +246,7 @@ TEST_F(MeterTest, FlushWritesPerMinuteCountsOfEachKeyAndThePlan) {
   EXPECT_EQ(minute_of(store, "p", "", minute), "7/2/1");
 
   clock.advance(60 * kNanosPerSecond);
-  k1->count(kDay);
+  k1->count(clock.now());
   k1->count_refusal(minute + 1, RefusalKind::kThrottled);
   ASSERT_TRUE(meter.flush());
   EXPECT_EQ(minute_of(store, "p", "k1", minute), "3/2/1");
@@ -259,7 +262,7 @@ TEST_F(MeterTest, PerMinuteCountsAreNotWrittenAgainByTheNextRun) {
     CounterFile counters(dir / "counters");
     Meter meter(store, counters, clock, {});
     UsageSlot* slot = meter.slot_for("p", "k");
-    slot->count(kDay);
+    slot->count(clock.now());
     slot->count_refusal(minute, RefusalKind::kQuotaExceeded);
     slot->count_refusal(minute, RefusalKind::kQuotaExceeded);
   }  // stops with a last flush
@@ -272,6 +275,34 @@ TEST_F(MeterTest, PerMinuteCountsAreNotWrittenAgainByTheNextRun) {
   meter.slot_for("p", "k")->count_refusal(minute, RefusalKind::kQuotaExceeded);
   ASSERT_TRUE(meter.flush());
   EXPECT_EQ(minute_of(store, "p", "k", minute), "1/0/3");
+}
+
+TEST_F(MeterTest, AServedRequestCountsInTheMinuteItWasAdmittedWhenEverItIsFlushed) {
+  SqliteStore store(dir / "t.db");
+  CounterFile counters(dir / "counters");
+  Meter meter(store, counters, clock, {});
+  const std::int64_t minute = clock.now() / kNanosPerMinute;
+  UsageSlot* slot = meter.slot_for("p", "k");
+  slot->count(clock.now());
+  clock.advance(kNanosPerMinute);
+  ASSERT_TRUE(meter.flush());
+  EXPECT_EQ(minute_of(store, "p", "k", minute), "1/0/0");
+  EXPECT_EQ(minute_of(store, "p", "k", minute + 1), "none");
+}
+
+TEST_F(MeterTest, ARequestTakenBackAfterAFlushIsTakenOffTheStoredCounts) {
+  SqliteStore store(dir / "t.db");
+  CounterFile counters(dir / "counters");
+  Meter meter(store, counters, clock, {});
+  const std::int64_t minute = clock.now() / kNanosPerMinute;
+  UsageSlot* slot = meter.slot_for("p", "k");
+  for (int i = 0; i < 3; ++i) slot->count(clock.now());
+  ASSERT_TRUE(meter.flush());
+  slot->uncount(clock.now());
+  ASSERT_TRUE(meter.flush());
+  EXPECT_EQ(store.usage_between("p", "k", kDay, kDay), 2);
+  EXPECT_EQ(minute_of(store, "p", "k", minute), "2/0/0");
+  EXPECT_EQ(minute_of(store, "p", "", minute), "2/0/0");
 }
 
 TEST_F(MeterTest, RetentionPrunesOldDays) {
