@@ -182,7 +182,7 @@ Fixture& fixture(std::int64_t n, bool hashed, bool spent) {
       for (ApiKey& key : state.api_keys) key.value = hasher->stored(key.value);
       state.keys_hashed = true;
     }
-    const UsageLoader no_usage = [](const std::string&, const std::string&, std::int64_t,
+    const UsageLoader no_usage = [](const std::string&, const std::string&, QuotaPeriod, std::int64_t,
                                     std::int64_t) { return std::int64_t{0}; };
     const MemberProvider slots = [&f](std::size_t) {
       return MemberRefs{&f.usage_slots.emplace_back(), std::nullopt};

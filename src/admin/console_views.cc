@@ -56,7 +56,7 @@ class QuotaUses {
       plan.plan = &p;
       if (!p.quota) continue;
       plan.window = quota_window(p.quota->period, now);
-      plan.used = ctx.store.quota_used_by_key(p.id, plan.window.first_day, plan.window.last_day);
+      plan.used = ctx.store.quota_used_by_key(p.id, p.quota->period, plan.window.first_day, plan.window.last_day);
     }
   }
   // Null plan when the member's plan is gone.

@@ -30,16 +30,28 @@ const UsagePlanKey& membership(const ControlState& s, const std::string& plan_id
   not_found("Invalid API Key identifier specified: " + key_id + " is not in usage plan " + plan_id);
 }
 
+// A key whose usage is reported: a member of the plan, or one that was
+// (it left the plan, was deleted, or the plan was), whose usage is kept.
+struct Reported {
+  std::string key_id;
+  const UsagePlanKey* member = nullptr;  // null: no longer a member
+};
+
 // [used, remaining] per day of [first, last] for one key. `remaining` is the
-// quota left in that day's window at the end of the day (0 without a quota).
-json::array daily_usage(AdminContext& ctx, const UsagePlan& plan, const UsagePlanKey& member,
-                        std::int64_t first, std::int64_t last) {
+// quota left in that day's window at the end of the day: 0 without a quota,
+// and for a key that is no longer in the plan (or whose plan is gone).
+json::array daily_usage(AdminContext& ctx, const std::string& plan_id, const UsagePlan* plan,
+                        const Reported& key, std::int64_t first, std::int64_t last) {
+  const std::optional<Quota> quota = plan && key.member ? plan->quota : std::nullopt;
   std::int64_t from = first;
-  if (plan.quota) from = quota_window(plan.quota->period, first * kSecondsPerDay).first_day;
+  if (quota) from = quota_window(quota->period, first * kSecondsPerDay).first_day;
   std::map<std::int64_t, std::int64_t> used;
   std::map<std::int64_t, std::int64_t> adjusted;
-  for (const auto& d : ctx.store.usage_days(plan.id, member.key_id, from, last)) used[d.day] = d.used;
-  for (const auto& a : ctx.store.adjustments(plan.id, member.key_id, from, last)) adjusted[a.day] += a.delta;
+  for (const auto& d : ctx.store.usage_days(plan_id, key.key_id, from, last)) used[d.day] = d.used;
+  // An adjustment counts in windows of the period it was made under only.
+  if (quota)
+    for (const auto& a : ctx.store.adjustments(plan_id, key.key_id, from, last))
+      if (a.period == quota->period) adjusted[a.day] += a.delta;
 
   json::array out;
   std::int64_t window_id = INT64_MIN;
@@ -47,15 +59,15 @@ json::array daily_usage(AdminContext& ctx, const UsagePlan& plan, const UsagePla
   for (std::int64_t day = from; day <= last; ++day) {
     const std::int64_t served = used.count(day) ? used[day] : 0;
     std::int64_t remaining = 0;
-    if (plan.quota) {
-      const QuotaWindow w = quota_window(plan.quota->period, day * kSecondsPerDay);
+    if (quota) {
+      const QuotaWindow w = quota_window(quota->period, day * kSecondsPerDay);
       if (w.id != window_id) {
         window_id = w.id;
         window_used = 0;
       }
       window_used += served + (adjusted.count(day) ? adjusted[day] : 0);
-      const std::int64_t initial = quota_window(plan.quota->period, member.created_date).id;
-      remaining = std::max<std::int64_t>(0, quota_limit_for(*plan.quota, w.id, initial) - window_used);
+      const std::int64_t initial = quota_window(quota->period, key.member->created_date).id;
+      remaining = std::max<std::int64_t>(0, quota_limit_for(*quota, w.id, initial) - window_used);
     }
     if (day >= first) out.push_back(json::array{served, remaining});
   }
@@ -71,23 +83,34 @@ HttpResponse get_usage(AdminContext& ctx, const AdminRequest& req) {
   if (last - first + 1 > kMaxRangeDays)
     bad_request("Invalid date range: at most " + std::to_string(kMaxRangeDays) + " days per request");
   ControlState s = ctx.read();
-  const UsagePlan& plan = find_usage_plan(s, req.segments()[1]);
-  std::vector<const UsagePlanKey*> members;
-  if (const auto key_id = req.query("keyId")) {
-    members.push_back(&membership(s, plan.id, *key_id));
-  } else {
-    for (const auto& pk : s.usage_plan_keys)
-      if (pk.plan_id == plan.id) members.push_back(&pk);
-    std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key_id < b->key_id; });
-  }
+  const std::string& plan_id = req.segments()[1];
+  const auto found = std::find_if(s.usage_plans.begin(), s.usage_plans.end(),
+                                  [&](const UsagePlan& p) { return p.id == plan_id; });
+  const UsagePlan* plan = found == s.usage_plans.end() ? nullptr : &*found;
   ctx.meter.flush();  // report every admitted request, not just the flushed ones
+  // Usage is kept when a key leaves the plan, is deleted, or the plan is.
+  const std::vector<std::string> with_usage = ctx.store.keys_with_usage(plan_id, first, last);
+  if (!plan && with_usage.empty()) not_found("Invalid Usage Plan ID specified");
+  std::map<std::string, const UsagePlanKey*> members;
+  for (const auto& pk : s.usage_plan_keys)
+    if (pk.plan_id == plan_id) members.emplace(pk.key_id, &pk);
+  std::vector<Reported> reported;
+  if (const auto key_id = req.query("keyId")) {
+    const auto member = members.find(*key_id);
+    if (member == members.end() && !std::binary_search(with_usage.begin(), with_usage.end(), *key_id))
+      membership(s, plan_id, *key_id);  // 404
+    reported.push_back({*key_id, member == members.end() ? nullptr : member->second});
+  } else {
+    for (const std::string& key_id : with_usage) members.try_emplace(key_id, nullptr);
+    for (const auto& [key_id, member] : members) reported.push_back({key_id, member});
+  }
   std::vector<std::string> ids;
-  for (auto* m : members) ids.push_back(m->key_id);
+  for (const Reported& r : reported) ids.push_back(r.key_id);
   const PageRange page = page_of(ids, req);
   json::object values;
   for (std::size_t i = page.begin; i < page.end; ++i)
-    values[members[i]->key_id] = daily_usage(ctx, plan, *members[i], first, last);
-  json::object out{{"usagePlanId", plan.id},
+    values[reported[i].key_id] = daily_usage(ctx, plan_id, plan, reported[i], first, last);
+  json::object out{{"usagePlanId", plan_id},
                    {"startDate", format_date(first)},
                    {"endDate", format_date(last)},
                    {"values", std::move(values)}};
@@ -108,6 +131,8 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
   const UsagePlan& plan = find_usage_plan(s, req.segments()[1]);
   const UsagePlanKey& member = membership(s, plan.id, req.segments()[3]);
   if (!plan.quota) bad_request("Usage plan " + plan.id + " has no quota to update");
+  const QuotaPeriod period = plan.quota->period;
+  const std::string customer_id = find_api_key(s, member.key_id).customer_id;
 
   ctx.meter.flush();
   const std::int64_t now = ctx.now_s();
@@ -118,26 +143,29 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
   std::int64_t delta = 0;
   if (ctx.leases) {
     // The quota is leased: Redis knows what every node served, and moves.
-    const std::int64_t used_before = quota_used_between(ctx.store, plan.id, member.key_id, w.first_day, w.last_day);
+    const std::int64_t used_before =
+        quota_used_between(ctx.store, plan.id, member.key_id, period, w.first_day, w.last_day);
     delta = ctx.leases->set_remaining({plan.id, member.key_id, w.id, w.end_unix_s, limit, used_before, 0}, remaining);
-    ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor()});
+    ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor(), period, customer_id});
   } else {
     const KeyPlanHandle state = ctx.limits.key_plan(plan.id, member.key_id);
     std::lock_guard seeding(*state.seed_mutex);
     const bool live = *state.counted_period == plan.quota->period;
     QuotaCounter& counter = state.state->quota_for(plan.quota->period);
     const std::int64_t used =
-        live ? counter.used(w.id) : quota_used_between(ctx.store, plan.id, member.key_id, w.first_day, w.last_day);
+        live ? counter.used(w.id)
+             : quota_used_between(ctx.store, plan.id, member.key_id, period, w.first_day, w.last_day);
     delta = (limit - remaining) - used;
     // The ledger entry first: a crash after it replays the change on restart.
-    ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor()});
+    ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor(), period, customer_id});
     if (live) counter.adjust(w.id, delta);
   }
 
   json::object out{{"usagePlanId", plan.id},
                    {"startDate", format_date(today)},
                    {"endDate", format_date(today)},
-                   {"values", json::object{{member.key_id, daily_usage(ctx, plan, member, today, today)}}}};
+                   {"values", json::object{{member.key_id, daily_usage(ctx, plan.id, &plan, {member.key_id, &member},
+                                                                       today, today)}}}};
   return admin_json(http::status::ok, out);
 }
 

@@ -30,6 +30,7 @@
 #include "limits/limit_states.h"
 #include "limits/quota_window.h"
 #include "metering/meter.h"
+#include "model/key_id_index.h"
 #include "model/validate.h"
 #include "store/key_hashing.h"
 #include "store/lease_keeper.h"
@@ -160,16 +161,22 @@ class Reloader {
     meter_.flush();
     const PlanUsage bulk = catalogs_.current() ? PlanUsage{} : quota_used_by_plan(state);
     // Quota used = requests served + UpdateUsage adjustments in the window.
-    UsageLoader loader = [this, &bulk](const std::string& plan, const std::string& key, std::int64_t first,
-                                       std::int64_t last) {
+    UsageLoader loader = [this, &bulk](const std::string& plan, const std::string& key, QuotaPeriod period,
+                                       std::int64_t first, std::int64_t last) {
       if (auto p = bulk.find(plan); p != bulk.end() && p->second.first_day == first && p->second.last_day == last) {
         auto k = p->second.used.find(key);
         return k == p->second.used.end() ? std::int64_t{0} : k->second;
       }
-      return quota_used_between(store_, plan, key, first, last);
+      return quota_used_between(store_, plan, key, period, first, last);
     };
     // The meter and the limit states number pairs alike (one KeyPlanIds).
-    const std::vector<Meter::Member> found = meter_.members(state.usage_plan_keys);
+    // Each membership counts for the customer its key has in this state.
+    const KeyIdIndex keys(state.api_keys);
+    const std::vector<Meter::Member> found =
+        meter_.members(state.usage_plan_keys, [&state, &keys](std::size_t i) {
+          const std::optional<std::uint32_t> key = keys.find(state.usage_plan_keys[i].key_id);
+          return key ? std::string_view(state.api_keys[*key].customer_id) : std::string_view();
+        });
     const auto prepared_ms = ms_since(started);
     const MemberProvider members = [&found](std::size_t i) { return MemberRefs{found[i].slot, found[i].pair_id}; };
     catalogs_.publish(build_catalog(state, limits_, loader, members, clock_.now(), version, &metrics_,
@@ -216,7 +223,8 @@ class Reloader {
     for (const auto& plan : state.usage_plans) {
       if (!plan.quota) continue;
       const QuotaWindow w = quota_window(plan.quota->period, now_s);
-      out[plan.id] = {w.first_day, w.last_day, store_.quota_used_by_key(plan.id, w.first_day, w.last_day)};
+      out[plan.id] = {w.first_day, w.last_day,
+                      store_.quota_used_by_key(plan.id, plan.quota->period, w.first_day, w.last_day)};
     }
     return out;
   }
@@ -381,7 +389,8 @@ int serve(const ServeOptions& options) {
       spdlog::warn("the counter file counted for another store; its counts were moved to {}", moved->string());
   }
   CounterFile counters(counters_dir);
-  Meter meter(*store, counters, clock, {options.flush_interval, options.usage_retention_days}, &key_plan_ids);
+  Meter meter(*store, counters, clock, {options.flush_interval, options.usage_retention_days, node_name(options.data_dir)},
+              &key_plan_ids);
   // Whatever a previous run counted but did not flush (a crash) goes to the
   // store before the first catalog seeds quotas from it.
   meter.flush();
@@ -397,9 +406,8 @@ int serve(const ServeOptions& options) {
     lease_options.fail_closed = options.fail_closed;
     leases = std::make_unique<LeaseKeeper>(
         RedisAddress::parse(options.store), node_name(options.data_dir),
-        [&lease_store](const std::string& plan, const std::string& key, std::int64_t first, std::int64_t last) {
-          return quota_used_between(*lease_store, plan, key, first, last);
-        },
+        [&lease_store](const std::string& plan, const std::string& key, QuotaPeriod period, std::int64_t first,
+                       std::int64_t last) { return quota_used_between(*lease_store, plan, key, period, first, last); },
         clock, lease_options, &redis_metrics);
     leases->start();
   }

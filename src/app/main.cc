@@ -218,6 +218,7 @@ int main(int argc, char** argv) {
       ->required();
 
   tollgate::ClientCommands client;
+  client.open_store = open_command_store;
   tollgate::add_client_commands(app, client);
 
   CLI11_PARSE(app, argc, argv);

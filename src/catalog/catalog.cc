@@ -114,7 +114,7 @@ class CatalogBuilder {
 
   void add_keys(Catalog& catalog, const ControlState& state) {
     std::size_t text_bytes = 0;
-    for (const auto& k : state.api_keys) text_bytes += k.value.size() + k.id.size();
+    for (const auto& k : state.api_keys) text_bytes += KeyTable::text_bytes(k.value, k.id, k.customer_id);
     KeyTable& keys = catalog.keys_;
     keys.reserve(state.api_keys.size(), text_bytes);
     std::vector<KeyTable::Record*> records;  // by position in state.api_keys
@@ -123,7 +123,7 @@ class CatalogBuilder {
     for (std::size_t i = 0; i < state.api_keys.size(); ++i) {
       if (i + kAhead < state.api_keys.size()) keys.prefetch(state.api_keys[i + kAhead].value);
       const ApiKey& k = state.api_keys[i];
-      records.push_back(&keys.add_key(k.value, k.id, k.enabled));
+      records.push_back(&keys.add_key(k.value, k.id, k.enabled, k.customer_id));
     }
     const KeyIdIndex by_id(state.api_keys);
 
@@ -235,7 +235,7 @@ class CatalogBuilder {
     } else if (counted != plan.quota->period) {
       const QuotaWindow& w = current_quota_window(plan.quota->period, now_s_);
       handle.state->quota_for(plan.quota->period)
-          .set_used(w.id, load_usage_(plan.id, key_id, w.first_day, w.last_day));
+          .set_used(w.id, load_usage_(plan.id, key_id, plan.quota->period, w.first_day, w.last_day));
       counted = plan.quota->period;
     }
     return handle;

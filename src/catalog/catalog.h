@@ -100,7 +100,7 @@ class Catalog {
 // Reads a key's quota used under a plan over a range of days (served
 // requests and adjustments), to seed quota counters new to this process.
 using UsageLoader = std::function<std::int64_t(const std::string& plan_id, const std::string& key_id,
-                                               std::int64_t first_day, std::int64_t last_day)>;
+                                               QuotaPeriod period, std::int64_t first_day, std::int64_t last_day)>;
 
 // What the caller keeps for the i-th of the state's usage plan keys (a key
 // under a plan): the usage slot it counts its served requests into and, when

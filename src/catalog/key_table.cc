@@ -1,5 +1,6 @@
 #include "catalog/key_table.h"
 
+#include <cstring>
 #include <stdexcept>
 
 #include "core/huge_pages.h"
@@ -18,8 +19,25 @@ void KeyTable::reserve(std::size_t keys, std::size_t text_bytes) {
   advise_huge_pages(text_.data(), text_.capacity());
 }
 
-KeyTable::Record& KeyTable::add_key(std::string_view value, std::string_view id, bool enabled) {
+namespace {
+
+void append_key_text(std::string& text, std::string_view value, std::string_view id, std::string_view customer_id) {
+  const auto size = static_cast<std::uint16_t>(customer_id.size());
+  text.append(value).append(id).append(reinterpret_cast<const char*>(&size), sizeof size).append(customer_id);
+}
+
+}  // namespace
+
+std::string_view KeyTable::customer_after(std::string_view id) {
+  std::uint16_t size = 0;
+  std::memcpy(&size, id.data() + id.size(), sizeof size);
+  return {id.data() + id.size() + sizeof size, size};
+}
+
+KeyTable::Record& KeyTable::add_key(std::string_view value, std::string_view id, bool enabled,
+                                    std::string_view customer_id) {
   if (value.size() > 255 || id.size() > 255) throw std::invalid_argument("api key value or id over 255 bytes");
+  if (customer_id.size() > UINT16_MAX) throw std::invalid_argument("api key customer id over 65,535 bytes");
   if (size_ + 1 >= records_.size()) throw std::logic_error("KeyTable::add_key beyond its reservation");
   const std::uint64_t hash = hash_value(value);
   const std::uint16_t tag = tag_of(hash);
@@ -29,20 +47,21 @@ KeyTable::Record& KeyTable::add_key(std::string_view value, std::string_view id,
     if (r.tag == 0) break;
     if (r.tag == tag && this->value(r) == value) {
       r.text = static_cast<std::uint32_t>(text_.size());
-      text_.append(value).append(id);
+      append_key_text(text_, value, id, customer_id);
       r.id_size = static_cast<std::uint8_t>(id.size());
       r.enabled = enabled;
       return r;
     }
   }
-  if (text_.size() + value.size() + id.size() > 0xFFFFFFFFull) throw std::length_error("api key text over 4 GB");
+  if (text_.size() + text_bytes(value, id, customer_id) > 0xFFFFFFFFull)
+    throw std::length_error("api key text over 4 GB");
   Record& r = records_[i];
   r.tag = tag;
   r.value_size = static_cast<std::uint8_t>(value.size());
   r.id_size = static_cast<std::uint8_t>(id.size());
   r.enabled = enabled;
   r.text = static_cast<std::uint32_t>(text_.size());
-  text_.append(value).append(id);
+  append_key_text(text_, value, id, customer_id);
   ++size_;
   return r;
 }

@@ -4,7 +4,8 @@
 // million keys: one open-addressed array of 32-byte records, each holding
 // what a decision needs of the key (enabled, and its first usage plan
 // binding: the plan's limits, the key's counters, its usage slot), and the
-// key values and ids back to back in one buffer. A lookup reads one record
+// key values, ids and customers back to back in one buffer: the value, the
+// id, then the customer's length in two bytes and the customer. A lookup reads one record
 // and then, all at once, the value to compare, the counters and the usage
 // slot; a node-based map chased five pointers one after the other.
 
@@ -62,9 +63,14 @@ class KeyTable {
   // Room for `keys` keys whose values and ids take `text_bytes` in all; the
   // table does not grow, so every add_key comes after this.
   void reserve(std::size_t keys, std::size_t text_bytes);
-  // Adds a key; a value added again replaces the earlier key's id and flag.
-  // Values and ids are at most 255 bytes (the model allows 128 for values).
-  Record& add_key(std::string_view value, std::string_view id, bool enabled);
+  // The bytes add_key takes of the text buffer for a key.
+  static std::size_t text_bytes(std::string_view value, std::string_view id, std::string_view customer_id) {
+    return value.size() + id.size() + 2 + customer_id.size();
+  }
+  // Adds a key; a value added again replaces the earlier key's id, flag and
+  // customer. Values and ids are at most 255 bytes (the model allows 128
+  // for values), customers 65,535.
+  Record& add_key(std::string_view value, std::string_view id, bool enabled, std::string_view customer_id = {});
   std::uint16_t add_plan_stage(PlanStage plan);
   void bind(Record& key, std::uint16_t plan_stage, KeyPlanState* state, UsageSlot* usage,
             std::int64_t initial_window_id, std::vector<MethodLimit> method_limits);
@@ -76,6 +82,10 @@ class KeyTable {
   }
   std::string_view id(const Record& key) const;
   bool enabled(const Record& key) const;
+  // The customer the key is billed to ("" for none). An id view id() gave
+  // names its key's customer too: the customer follows the id in the text.
+  std::string_view customer(const Record& key) const { return customer_after(id(key)); }
+  static std::string_view customer_after(std::string_view id);
   // The key's binding for `stage`; plan is null when none of its plans covers it.
   KeyBinding binding(const Record& key, const StageEntry* stage) const;
   // Every binding of the key, one per stage a plan of it covers.

@@ -14,10 +14,10 @@
 #include "cli/table.h"
 #include "core/percent_encoding.h"
 #include "core/utc_date.h"
+#include "metering/closed_days.h"
 #include "metering/event_export.h"
 #include "metering/export_output.h"
 #include "metering/usage_export.h"
-#include "store/sqlite_store.h"
 
 namespace tollgate {
 namespace json = boost::json;
@@ -364,17 +364,20 @@ void add_plans(CLI::App& app, ClientCommands& c) {
   });
 }
 
-// `usage export`: billing records straight from the store in a data dir.
+// `usage export`: billing records straight from the store.
 CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
   auto* cmd = usage.add_subcommand(
-      "export", "Write one record per key per plan per day from the store, for billing");
+      "export", "Write the usage of closed days from the store, one record per key, plan and customer per day, "
+                "for billing");
   struct Spec {
-    std::string data_dir, from, to, format = "csv", after, event_name = "api_requests", file;
+    std::string data_dir, store, from, to, format = "csv", after, event_name = "api_requests", file;
     std::vector<std::string> access_logs;
     bool events = false;
+    bool open = false;
   };
   auto spec = std::make_shared<Spec>();
   cmd->add_option("--data-dir", spec->data_dir, "The server's data directory (env TOLLGATE_DATA_DIR)");
+  cmd->add_option("--store", spec->store, "sqlite (the data directory's, the default) or redis://HOST:PORT[/DB]");
   cmd->add_option("--from", spec->from, "First day, yyyy-MM-dd (UTC)")->required();
   cmd->add_option("--to", spec->to, "Last day, yyyy-MM-dd (UTC)")->required();
   cmd->add_option("--format", spec->format, "csv, jsonl, cloudevents (OpenMeter), lago or stripe")
@@ -382,27 +385,30 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
   cmd->add_option("--after", spec->after, "Resume after this cursor (printed by the previous export)");
   cmd->add_option("--event-name", spec->event_name, "Event type / Lago code / Stripe event name")
       ->capture_default_str();
-  cmd->add_option("-o,--out", spec->file,
-                  "Write to this file (whole or not at all) instead of stdout");
+  cmd->add_option("-o,--out", spec->file, "Write to this file (whole or not at all) instead of stdout");
+  cmd->add_flag("--open", spec->open,
+                "Also write the days still open (today, or one a node has not written whole), as provisional "
+                "records whose ids no final record has");
   cmd->add_flag("--events", spec->events,
                 "One record per billable request (id: the request id), read from the access log");
   cmd->add_option("--access-log", spec->access_logs,
                   "With --events: the access log (default DATA_DIR/access.log); give it again for each rotated "
                   "file, oldest first");
   cmd->callback([&c, spec] {
-    c.run = [spec] {
+    c.run = [&c, spec] {
       const auto first = parse_date(spec->from);
       const auto last = parse_date(spec->to);
       if (!first || !last || *first > *last)
         throw std::invalid_argument("--from and --to take dates as yyyy-MM-dd, --from first");
       std::string dir = spec->data_dir.empty() ? env("TOLLGATE_DATA_DIR") : spec->data_dir;
       if (dir.empty()) dir = "tollgate-data";
-      if (!std::filesystem::exists(std::filesystem::path(dir) / "tollgate.db"))
-        throw std::invalid_argument("no tollgate store in " + dir + " (use --data-dir)");
-      SqliteStore store(std::filesystem::path(dir) / "tollgate.db");
+      const bool sqlite = spec->store.empty() || spec->store == "sqlite";
+      if (sqlite && !std::filesystem::exists(std::filesystem::path(dir) / "tollgate.db"))
+        throw std::invalid_argument("no tollgate store in " + dir + " (use --data-dir, or --store for Redis)");
       ExportOptions options{*first, *last, *export_format_from(spec->format), spec->after, spec->event_name};
       ExportOutput output(spec->file);
       ExportResult r;
+      std::string open_note;
       if (spec->events) {
         std::vector<std::string> paths = spec->access_logs;
         if (paths.empty()) paths.push_back(dir + "/access.log");
@@ -413,9 +419,7 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
           if (!logs.emplace_back(path)) throw std::invalid_argument("cannot read the access log " + path);
           streams.push_back(&logs.back());
         }
-        std::map<std::string, std::string> customers;
-        for (const auto& k : store.load_control_state().api_keys) customers[k.id] = k.customer_id;
-        r = export_events(streams, customers, options, output.stream());
+        r = export_events(streams, options, output.stream());
         for (std::size_t i = 0; i < logs.size(); ++i)
           if (logs[i].bad()) throw std::runtime_error("cannot read the access log " + paths[i]);
         if (!r.cursor_found)
@@ -423,10 +427,19 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
                                       fmt::format("{}", fmt::join(paths, ", ")) +
                                       "): give the rotated file that holds it first, with --access-log");
       } else {
-        r = export_usage(store, options, output.stream());
+        const std::unique_ptr<Store> store = c.open_store(spec->store, dir);
+        const ClosedDays closed = closed_days(store->meter_progress(), SystemClock().now());
+        options.first_open_day = closed.first_open_day;
+        options.include_open = spec->open;
+        r = export_usage(*store, options, output.stream());
+        if (closed.first_open_day <= *last)
+          open_note = "; " + format_date(std::max(closed.first_open_day, *first)) + " to " + format_date(*last) +
+                      (spec->open ? " written as provisional (" + std::to_string(r.provisional) + " record(s))"
+                                  : " not written") +
+                      ": open, since " + closed.why_open;
       }
       output.commit();
-      std::cerr << "exported " << r.records << " record(s)"
+      std::cerr << "exported " << r.records << " record(s)" << open_note
                 << (r.cursor.empty() ? std::string() : "; resume with --after " + r.cursor) << '\n';
       return 0;
     };

@@ -73,7 +73,8 @@ class QuotaStep {
             .window_end_s = window_.end_unix_s,
             .first_day = window_.first_day,
             .last_day = window_.last_day,
-            .limit = limit_};
+            .limit = limit_,
+            .period = b.plan->quota->period};
   }
 
  private:

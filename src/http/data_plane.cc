@@ -653,12 +653,13 @@ void DataPlane::log_access(const InboundMessage& request, const Reply& reply, co
   }
   fmt::format_to(std::back_inserter(out),
                  "\",\"api\":{},\"stage\":{},\"resource\":{},\"method\":{},\"path\":{},\"status\":{},"
-                 "\"keyId\":{},\"plan\":{},\"outcome\":\"{}\",\"limit\":{},\"bytesIn\":{},\"bytesOut\":{},"
-                 "\"latencyMs\":{:.3f},\"upstreamMs\":{:.3f}}}\n",
+                 "\"keyId\":{},\"customerId\":{},\"plan\":{},\"outcome\":\"{}\",\"limit\":{},\"bytesIn\":{},"
+                 "\"bytesOut\":{},\"latencyMs\":{:.3f},\"upstreamMs\":{:.3f}}}\n",
                  JsonText{record.api}, JsonText{record.stage},
                  JsonText{record.method ? std::string_view(record.method->resource_path) : ""},
                  JsonText{request.method}, JsonText{logged_target(request, record)}, reply.status(),
-                 JsonText{d.key_id}, JsonText{d.plan_id}, outcome_name(record.outcome),
+                 JsonText{d.key_id}, JsonText{d.key_id.empty() ? std::string_view() : KeyTable::customer_after(d.key_id)},
+                 JsonText{d.plan_id}, outcome_name(record.outcome),
                  JsonText{d.report.policy ? d.report.policy : ""}, request.body.size(), reply.body().size(),
                  static_cast<double>(total_ns) / 1e6, static_cast<double>(record.upstream_ns) / 1e6);
   access_log_.line_done();

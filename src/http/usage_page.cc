@@ -119,7 +119,8 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
     try {
       for (PlanUsage& p : plans) {
         p.days = store_.usage_days(p.id, key_id, first_day, today);
-        if (p.quota && !p.used) p.used = quota_used_between(store_, p.id, key_id, p.window.first_day, p.window.last_day);
+        if (p.quota && !p.used)
+          p.used = quota_used_between(store_, p.id, key_id, p.quota->period, p.window.first_day, p.window.last_day);
       }
     } catch (const std::exception& e) {
       spdlog::error("usage page: the store could not be read: {}", e.what());

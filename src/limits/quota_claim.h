@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "limits/quota_counter.h"
+#include "model/types.h"
 
 namespace tollgate {
 
@@ -19,6 +20,7 @@ struct QuotaClaim {
   std::int64_t first_day = 0;  // the days the window covers
   std::int64_t last_day = 0;
   std::int64_t limit = 0;  // the plan's quota for the key in this window
+  QuotaPeriod period = QuotaPeriod::kMonth;
 };
 
 enum class LeaseOutcome : std::uint8_t {

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -36,10 +37,13 @@ void CounterFile::map_segment(std::size_t n) {
   const std::size_t size = std::size_t{kSlotsPerSegment} * sizeof(UsageSlot);
   const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) fail("cannot open " + file.string());
-  // A new or short file is extended with zeros: zero is an empty slot.
-  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+  // A new or short file is extended with zeros (an empty slot), its blocks
+  // taken now: a page first counted into on a full disk would otherwise
+  // kill the process.
+  if (const int error = ::posix_fallocate(fd, 0, static_cast<off_t>(size)); error != 0) {
     ::close(fd);
-    fail("cannot size " + file.string());
+    errno = error;
+    fail("cannot set aside room for " + file.string());
   }
   void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ::close(fd);
@@ -79,6 +83,7 @@ std::optional<std::filesystem::path> claim_counters(const std::filesystem::path&
     fs::create_directories(*moved);
     for (std::size_t n = 0; fs::exists(dir / ("segment-" + std::to_string(n))); ++n)
       fs::rename(dir / ("segment-" + std::to_string(n)), *moved / ("segment-" + std::to_string(n)));
+    if (fs::exists(dir / "held")) fs::rename(dir / "held", *moved / "held");
   }
   fs::create_directories(dir);
   const fs::path written = dir / "owner.new";

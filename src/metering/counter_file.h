@@ -32,6 +32,7 @@ class CounterFile {
   std::uint32_t index_of(const UsageSlot& slot);
   // Schedules the dirty pages for writing (bounds what a power cut loses).
   void sync();
+  const std::filesystem::path& dir() const { return dir_; }
 
  private:
   struct Segment {

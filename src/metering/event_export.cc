@@ -28,8 +28,7 @@ std::int64_t epoch_ms(const std::string& time) {
 
 // Writes the record of one access log line, if it is of a billable request
 // in the range; false if it is not.
-bool write_event(const json::object& o, const std::string& id, const std::map<std::string, std::string>& customers,
-                 const ExportOptions& options, std::ostream& out) {
+bool write_event(const json::object& o, const std::string& id, const ExportOptions& options, std::ostream& out) {
   const std::string outcome = field(o, "outcome");
   const std::string key = field(o, "keyId");
   const std::string plan = field(o, "plan");
@@ -42,8 +41,7 @@ bool write_event(const json::object& o, const std::string& id, const std::map<st
   const std::int64_t ms = epoch_ms(time);
   const std::int64_t day = ms < 0 ? -1 : ms / 86'400'000;
   if (day < options.first_day || day > options.last_day) return false;
-  auto c = customers.find(key);
-  const std::string customer = c == customers.end() ? "" : c->second;
+  const std::string customer = field(o, "customerId");
   const std::string& subject = customer.empty() ? key : customer;
   const std::int64_t status = o.contains("status") && o.at("status").is_int64() ? o.at("status").get_int64() : 0;
   const json::object details{{"planId", plan},
@@ -99,8 +97,7 @@ bool write_event(const json::object& o, const std::string& id, const std::map<st
 
 }  // namespace
 
-ExportResult export_events(const std::vector<std::istream*>& access_logs,
-                           const std::map<std::string, std::string>& customers, const ExportOptions& options,
+ExportResult export_events(const std::vector<std::istream*>& access_logs, const ExportOptions& options,
                            std::ostream& out) {
   ExportResult result;
   bool skipping = !options.cursor.empty();
@@ -117,7 +114,7 @@ ExportResult export_events(const std::vector<std::istream*>& access_logs,
         skipping = id != options.cursor;
         continue;
       }
-      if (!write_event(o, id, customers, options, out)) continue;
+      if (!write_event(o, id, options, out)) continue;
       ++result.records;
       result.cursor = id;
     }

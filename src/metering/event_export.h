@@ -1,7 +1,6 @@
 #pragma once
 
 #include <istream>
-#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -15,9 +14,9 @@ namespace tollgate {
 // with the request id as its idempotency id, in the chosen shape. Reads
 // line by line (constant memory). `options.cursor` is a request id: records
 // up to and including it are skipped, and none is written if it is never
-// met (the result says so). `customers` maps key ids to customer ids.
-ExportResult export_events(const std::vector<std::istream*>& access_logs,
-                           const std::map<std::string, std::string>& customers, const ExportOptions& options,
+// met (the result says so). Each request is dated by the instant it was
+// admitted and billed to the customer its key had then, as its line says.
+ExportResult export_events(const std::vector<std::istream*>& access_logs, const ExportOptions& options,
                            std::ostream& out);
 
 }  // namespace tollgate

@@ -18,6 +18,7 @@ struct LeaseKeeper::Lease {
   std::int64_t window_end_s = 0;
   std::int64_t first_day = 0;
   std::int64_t last_day = 0;
+  QuotaPeriod period = QuotaPeriod::kMonth;
   std::int64_t limit = 0;
   bool limit_known = true;  // not after the plan's quota changed, until a request claims again
   std::optional<std::int64_t> used_before;  // read once, for Redis's first sight of the window
@@ -228,6 +229,7 @@ LeaseKeeper::Lease& LeaseKeeper::lease_for(Pending& p) {
     slot->window_end_s = p.claim.window_end_s;
     slot->first_day = p.claim.first_day;
     slot->last_day = p.claim.last_day;
+    slot->period = p.claim.period;
     slot->size = options_.first_lease;
     active_leases_.store(static_cast<std::int64_t>(by_counter_.size()), std::memory_order_relaxed);
   } else if (slot->window_id == p.claim.window_id) {
@@ -261,7 +263,7 @@ void LeaseKeeper::grant(SteadyTime now) {
       l.want = l.size - left;
     }
     if (l.want <= 0 || !l.limit_known || l.must_report) continue;
-    if (!l.used_before) l.used_before = usage_(l.plan_id, l.key_id, l.first_day, l.last_day);
+    if (!l.used_before) l.used_before = usage_(l.plan_id, l.key_id, l.period, l.first_day, l.last_day);
     batch.requests.push_back({l.plan_id, l.key_id, l.window_id, l.window_end_s, l.limit, *l.used_before, l.want});
     batch.leases.push_back({counter, l.window_id});
   }

@@ -41,7 +41,8 @@ class LeaseKeeper final : public LeaseSource {
   // What a key has used of its quota in a window (served requests and
   // adjustments), read the first time Redis hears of the window.
   using UsageReader = std::function<std::int64_t(const std::string& plan_id, const std::string& key_id,
-                                                 std::int64_t first_day, std::int64_t last_day)>;
+                                                 QuotaPeriod period, std::int64_t first_day,
+                                                 std::int64_t last_day)>;
 
   LeaseKeeper(RedisAddress address, std::string node, UsageReader usage, const Clock& clock, Options options,
               RedisMetrics* redis_metrics = nullptr);

@@ -41,7 +41,7 @@ MigrationReport migrate_store(Store& from, Store& to) {
   std::vector<UsageDelta> batch;
   std::set<std::pair<std::string, std::string>> counted;  // every (plan, key) with usage
   from.scan_usage(kFirstDay, kLastDay, UsageRow{kFirstDay, "", "", 0}, [&](const UsageRow& row) {
-    batch.push_back({row.plan_id, row.key_id, row.day, row.used});
+    batch.push_back({row.plan_id, row.key_id, row.day, row.used, row.customer_id});
     counted.emplace(row.plan_id, row.key_id);
     if (batch.size() == kUsageBatch) {
       to.add_usage(batch);

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <chrono>
 #include <map>
+#include <optional>
+#include <sstream>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -53,6 +55,37 @@ std::pair<std::string, std::string> split_field(std::string_view f) {
 }
 
 std::string usage_key(std::int64_t day) { return "tollgate:usage:" + std::to_string(day); }
+// Usage on a day by whom it is billed to: the fields are "plan\x1fkey\x1fcustomer".
+// Days counted before it was kept have none (see scan_usage).
+std::string billed_usage_key(std::int64_t day) { return "tollgate:billed_usage:" + std::to_string(day); }
+std::string adjustments_on_key(std::int64_t day) { return "tollgate:adjustments_on:" + std::to_string(day); }
+constexpr const char* kMeterProgress = "tollgate:meter_progress";
+
+std::string attribution_field(std::string_view plan_id, std::string_view key_id, std::string_view customer_id) {
+  std::string f = pair_field(plan_id, key_id);
+  f += kSep;
+  f += customer_id;
+  return f;
+}
+
+// A meter slot's field: a key's slot for no customer keeps the two-part
+// form slots had before customers were kept.
+std::string slot_field(const UsageAttribution& a) {
+  return a.customer_id.empty() ? pair_field(a.plan_id, a.key_id)
+                               : attribution_field(a.plan_id, a.key_id, a.customer_id);
+}
+
+// "plan\x1fkey[\x1fcustomer]": the customer is the rest, whatever it holds.
+UsageAttribution split_attribution(std::string_view f) {
+  UsageAttribution a;
+  const std::size_t first = f.find(kSep);
+  a.plan_id = std::string(f.substr(0, first));
+  if (first == std::string_view::npos) return a;
+  const std::size_t second = f.find(kSep, first + 1);
+  a.key_id = std::string(f.substr(first + 1, second == std::string_view::npos ? second : second - first - 1));
+  if (second != std::string_view::npos) a.customer_id = std::string(f.substr(second + 1));
+  return a;
+}
 // Served per plan on a day: the fields are plan ids.
 std::string plan_usage_key(std::int64_t day) { return "tollgate:plan_usage:" + std::to_string(day); }
 
@@ -99,7 +132,21 @@ void add_minute_commands(const std::vector<MinuteDelta>& deltas, std::vector<Red
     commands.push_back({"EXPIREAT", minutes_key(minute), std::to_string((minute + kMinuteCountsKept) * 60)});
 }
 
+// Adjustments are listed by plan and by day, each entry
+// "key\x1fday\x1fdelta\x1fcreated\x1factor\x1fperiod\x1fid\x1fcustomer" (the
+// customer last, since it may hold anything; entries from before periods
+// were kept end at the actor); a day's list puts "plan\x1f" before each.
 std::string adjustments_key(std::string_view plan_id) { return "tollgate:adjustments:" + std::string(plan_id); }
+
+// Records an adjustment under the next id in both lists (KEYS: meta, plan
+// list, day list; ARGV: the entry before its id and after it, the plan id).
+constexpr const char* kAddAdjustment = R"lua(
+local id = redis.call('HINCRBY', KEYS[1], 'adjustment_id', 1)
+local entry = ARGV[1] .. id .. ARGV[2]
+redis.call('RPUSH', KEYS[2], entry)
+redis.call('RPUSH', KEYS[3], ARGV[3] .. '\31' .. entry)
+return id
+)lua";
 
 std::int64_t to_int(std::string_view text) {
   std::int64_t n = 0;
@@ -330,11 +377,13 @@ void RedisStore::add_usage(const std::vector<UsageDelta>& deltas, const std::vec
                            const std::vector<MinuteDelta>& minutes) {
   if (deltas.empty() && watermarks.empty() && minutes.empty()) return;
   std::vector<RedisCommand> commands;
-  commands.reserve(2 * deltas.size() + watermarks.size() + 3 * minutes.size());
+  commands.reserve(3 * deltas.size() + watermarks.size() + 3 * minutes.size());
   add_minute_commands(minutes, commands);
   std::map<std::pair<std::string_view, std::int64_t>, std::int64_t> plan_totals;
   for (const auto& d : deltas) {
     commands.push_back({"HINCRBY", usage_key(d.day), pair_field(d.plan_id, d.key_id), std::to_string(d.count)});
+    commands.push_back({"HINCRBY", billed_usage_key(d.day), attribution_field(d.plan_id, d.key_id, d.customer_id),
+                        std::to_string(d.count)});
     commands.push_back({"SADD", kUsageDays, std::to_string(d.day)});
     plan_totals[{d.plan_id, d.day}] += d.count;
   }
@@ -361,25 +410,48 @@ std::vector<std::int64_t> RedisStore::usage_days_between(std::int64_t first_day,
 
 void RedisStore::scan_usage(std::int64_t first_day, std::int64_t last_day, const UsageRow& after,
                             const std::function<bool(const UsageRow&)>& fn) {
+  // A day counted before usage was kept by customer is billed to the
+  // customers the keys have now, as exports did then.
+  std::optional<std::unordered_map<std::string, std::string>> customers;
   for (const std::int64_t day : usage_days_between(std::max(first_day, after.day), last_day)) {
-    RedisReply r = redis_.run({"HGETALL", usage_key(day)});
-    for (const auto& [field, used] : hash_entries(*r)) {
-      auto [plan_id, key_id] = split_field(field);
-      UsageRow row{day, std::move(plan_id), std::move(key_id), to_int(used)};
-      if (std::tie(row.day, row.plan_id, row.key_id) <= std::tie(after.day, after.plan_id, after.key_id)) continue;
+    const std::vector<RedisReply> r =
+        redis_.pipeline({{"HGETALL", billed_usage_key(day)}, {"HGETALL", usage_key(day)}});
+    const bool billed = r[0]->elements != 0;
+    if (!billed && !customers) {
+      customers.emplace();
+      for (const ApiKey& k : load_control_state().api_keys) customers->emplace(k.id, k.customer_id);
+    }
+    // Sorted by field: the unit separator orders the parts as the tuple does.
+    for (const auto& [field, used] : hash_entries(billed ? *r[0] : *r[1])) {
+      UsageAttribution a = split_attribution(field);
+      if (!billed) {
+        const auto c = customers->find(a.key_id);
+        if (c != customers->end()) a.customer_id = c->second;
+      }
+      const UsageRow row{day, std::move(a.plan_id), std::move(a.key_id), to_int(used), std::move(a.customer_id)};
+      if (std::tie(row.day, row.plan_id, row.key_id, row.customer_id) <=
+          std::tie(after.day, after.plan_id, after.key_id, after.customer_id))
+        continue;
       if (!fn(row)) return;
     }
   }
 }
 
 bool RedisStore::has_usage(const UsageRow& at) {
-  return reply_integer(*redis_.run({"HEXISTS", usage_key(at.day), pair_field(at.plan_id, at.key_id)})) != 0;
+  const std::vector<RedisReply> r =
+      redis_.pipeline({{"EXISTS", billed_usage_key(at.day)},
+                       {"HEXISTS", billed_usage_key(at.day), attribution_field(at.plan_id, at.key_id, at.customer_id)},
+                       {"HEXISTS", usage_key(at.day), pair_field(at.plan_id, at.key_id)}});
+  return reply_integer(*r[0]) != 0 ? reply_integer(*r[1]) != 0 : reply_integer(*r[2]) != 0;
 }
 
 void RedisStore::prune_usage(std::int64_t first_kept_day) {
   for (const std::int64_t day : usage_days_between(INT64_MIN, first_kept_day - 1))
-    atomically(redis_,
-               {{"DEL", usage_key(day)}, {"DEL", plan_usage_key(day)}, {"SREM", kUsageDays, std::to_string(day)}});
+    atomically(redis_, {{"DEL", usage_key(day)},
+                        {"DEL", billed_usage_key(day)},
+                        {"DEL", plan_usage_key(day)},
+                        {"DEL", adjustments_on_key(day)},
+                        {"SREM", kUsageDays, std::to_string(day)}});
 }
 
 std::vector<MinuteCounts> RedisStore::minute_counts(const std::string& plan_id, const std::string& key_id,
@@ -408,19 +480,14 @@ std::vector<MinuteCounts> RedisStore::minute_counts(const std::string& plan_id, 
 // Nothing to do: each minute's hash expires on its own (add_minute_counts).
 void RedisStore::prune_minute_counts(std::int64_t) {}
 
-std::uint32_t RedisStore::assign_meter_slot(const std::string& plan_id, const std::string& key_id) {
-  return assign_meter_slots({{plan_id, key_id}}).front();
-}
-
-std::vector<std::uint32_t> RedisStore::assign_meter_slots(
-    const std::vector<std::pair<std::string, std::string>>& plan_keys) {
+std::vector<std::uint32_t> RedisStore::assign_meter_slots(const std::vector<UsageAttribution>& owners) {
   constexpr std::size_t kBatch = 10000;  // arguments per script call
   std::vector<std::uint32_t> slots;
-  slots.reserve(plan_keys.size());
-  for (std::size_t start = 0; start < plan_keys.size(); start += kBatch) {
+  slots.reserve(owners.size());
+  for (std::size_t start = 0; start < owners.size(); start += kBatch) {
     RedisCommand command{"EVAL", kAssignSlots, "2", node_key("meter_slots"), node_key("meta")};
-    for (std::size_t i = start; i < std::min(plan_keys.size(), start + kBatch); ++i)
-      command.push_back(pair_field(plan_keys[i].first, plan_keys[i].second));
+    for (std::size_t i = start; i < std::min(owners.size(), start + kBatch); ++i)
+      command.push_back(slot_field(owners[i]));
     RedisReply r = redis_.run(command);
     for (std::size_t i = 0; i < r->elements; ++i)
       slots.push_back(static_cast<std::uint32_t>(reply_integer(*r->element[i])));
@@ -435,7 +502,10 @@ void RedisStore::scan_meter_slots(const std::function<void(const MeterSlot&)>& f
   for (auto& [field, mark] : hash_entries(*r[1])) marks.emplace(field, mark);
   MeterSlot m;
   for (const auto& [field, slot] : hash_entries(*r[0])) {
-    std::tie(m.plan_id, m.key_id) = split_field(field);
+    UsageAttribution a = split_attribution(field);
+    m.plan_id = std::move(a.plan_id);
+    m.key_id = std::move(a.key_id);
+    m.customer_id = std::move(a.customer_id);
     m.slot = static_cast<std::uint32_t>(to_int(slot));
     for (int parity = 0; parity < 2; ++parity) {
       m.flushed[parity] = {m.slot, parity, -1, 0};
@@ -485,6 +555,7 @@ std::int64_t RedisStore::usage_between(const std::string& plan_id, const std::st
 }
 
 std::unordered_map<std::string, std::int64_t> RedisStore::quota_used_by_key(const std::string& plan_id,
+                                                                            QuotaPeriod period,
                                                                             std::int64_t first_day,
                                                                             std::int64_t last_day) {
   std::unordered_map<std::string, std::int64_t> used;
@@ -496,7 +567,7 @@ std::unordered_map<std::string, std::int64_t> RedisStore::quota_used_by_key(cons
     }
   }
   for (const UsageAdjustment& a : adjustments_of_plan(plan_id))
-    if (a.day >= first_day && a.day <= last_day) used[a.key_id] += a.delta;
+    if (a.day >= first_day && a.day <= last_day && a.period == period) used[a.key_id] += a.delta;
   return used;
 }
 
@@ -513,14 +584,51 @@ std::size_t RedisStore::live_nodes() {
   return std::max<std::size_t>(1, static_cast<std::size_t>(reply_integer(*r[2])));
 }
 
-void RedisStore::add_adjustment(const UsageAdjustment& a) {
-  std::string entry = a.key_id;
-  for (const std::string& part :
-       {std::to_string(a.day), std::to_string(a.delta), std::to_string(a.created_at), a.actor}) {
-    entry += kSep;
-    entry += part;
+std::vector<std::string> RedisStore::keys_with_usage(const std::string& plan_id, std::int64_t first_day,
+                                                     std::int64_t last_day) {
+  std::set<std::string> keys;
+  for (const std::int64_t day : usage_days_between(first_day, last_day)) {
+    RedisReply r = redis_.run({"HKEYS", usage_key(day)});
+    for (std::size_t i = 0; i < r->elements; ++i) {
+      auto [plan, key] = split_field(reply_text(*r->element[i]));
+      if (plan == plan_id) keys.insert(std::move(key));
+    }
   }
-  redis_.run({"RPUSH", adjustments_key(a.plan_id), entry});
+  for (const UsageAdjustment& a : adjustments_of_plan(plan_id))
+    if (a.day >= first_day && a.day <= last_day) keys.insert(a.key_id);
+  return {keys.begin(), keys.end()};
+}
+
+void RedisStore::put_meter_progress(const MeterProgress& p) {
+  redis_.run({"HSET", kMeterProgress, p.node,
+              std::to_string(p.complete_before_day) + " " + (p.running ? "1" : "0") + " " +
+                  std::to_string(p.updated_at_s)});
+}
+
+std::vector<MeterProgress> RedisStore::meter_progress() {
+  RedisReply r = redis_.run({"HGETALL", kMeterProgress});
+  std::vector<MeterProgress> out;
+  for (const auto& [node, text] : hash_entries(*r)) {
+    MeterProgress p{std::string(node)};
+    std::int64_t running = 0;
+    std::istringstream in{std::string(text)};
+    in >> p.complete_before_day >> running >> p.updated_at_s;
+    p.running = running != 0;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+void RedisStore::add_adjustment(const UsageAdjustment& a) {
+  std::string before = a.key_id;
+  for (const std::string& part : {std::to_string(a.day), std::to_string(a.delta), std::to_string(a.created_at), a.actor,
+                                  std::string(to_string(a.period))}) {
+    before += kSep;
+    before += part;
+  }
+  before += kSep;
+  redis_.run({"EVAL", kAddAdjustment, "3", kMeta, adjustments_key(a.plan_id), adjustments_on_key(a.day), before,
+              kSep + a.customer_id, a.plan_id});
 }
 
 std::vector<UsageAdjustment> RedisStore::adjustments(const std::string& plan_id, const std::string& key_id,
@@ -531,21 +639,61 @@ std::vector<UsageAdjustment> RedisStore::adjustments(const std::string& plan_id,
   return out;
 }
 
+namespace {
+
+// An entry of an adjustment list; `legacy_period` is that of an entry from
+// before periods were kept.
+UsageAdjustment parse_adjustment(std::string plan_id, std::string_view text, QuotaPeriod legacy_period) {
+  constexpr int kParts = 8;  // key, day, delta, created, actor, period, id, customer
+  std::string_view parts[kParts];
+  int n = 0;
+  for (std::size_t start = 0; n < kParts;) {
+    const std::size_t end = n == kParts - 1 ? std::string_view::npos : text.find(kSep, start);
+    parts[n++] = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  UsageAdjustment a{std::move(plan_id), std::string(parts[0]), to_int(parts[1]), to_int(parts[2]),
+                    to_int(parts[3]),   std::string(parts[4])};
+  a.period = n > 5 ? quota_period_from(parts[5]).value_or(legacy_period) : legacy_period;
+  if (n > 6) a.id = to_int(parts[6]);
+  if (n > 7) a.customer_id = std::string(parts[7]);
+  return a;
+}
+
+}  // namespace
+
 std::vector<UsageAdjustment> RedisStore::adjustments_of_plan(const std::string& plan_id) {
-  RedisReply list = redis_.run({"LRANGE", adjustments_key(plan_id), "0", "-1"});
+  const std::vector<RedisReply> r =
+      redis_.pipeline({{"LRANGE", adjustments_key(plan_id), "0", "-1"}, {"HGET", kUsagePlans, plan_id}});
+  // Entries from before periods were kept are taken to be of the plan's period now.
+  QuotaPeriod legacy_period = QuotaPeriod::kMonth;
+  if (r[1]->type == REDIS_REPLY_STRING) {
+    const UsagePlan plan = decode_doc(reply_text(*r[1]), usage_plan_from_json);
+    if (plan.quota) legacy_period = plan.quota->period;
+  }
   std::vector<UsageAdjustment> out;
-  for (std::size_t i = 0; i < list->elements; ++i) {
-    // key, day, delta, created, actor
-    const std::string text = reply_text(*list->element[i]);
-    std::string parts[5];
-    std::size_t start = 0;
-    for (int p = 0; p < 5; ++p) {
-      const std::size_t end = p == 4 ? std::string::npos : text.find(kSep, start);
-      parts[p] = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-      if (end == std::string::npos && p < 4) break;
-      start = end + 1;
+  for (std::size_t i = 0; i < r[0]->elements; ++i)
+    out.push_back(parse_adjustment(plan_id, reply_text(*r[0]->element[i]), legacy_period));
+  return out;
+}
+
+std::vector<UsageAdjustment> RedisStore::adjustments_between(std::int64_t first_day, std::int64_t last_day) {
+  std::vector<UsageAdjustment> out;
+  if (last_day < first_day) return out;
+  std::vector<RedisCommand> commands;
+  for (std::int64_t day = first_day; day <= last_day; ++day)
+    commands.push_back({"LRANGE", adjustments_on_key(day), "0", "-1"});
+  for (const RedisReply& list : redis_.pipeline(commands)) {
+    const std::size_t first = out.size();
+    for (std::size_t i = 0; i < list->elements; ++i) {
+      const std::string text = reply_text(*list->element[i]);
+      const std::size_t sep = text.find(kSep);
+      out.push_back(
+          parse_adjustment(text.substr(0, sep), std::string_view(text).substr(sep + 1), QuotaPeriod::kMonth));
     }
-    out.push_back({plan_id, parts[0], to_int(parts[1]), to_int(parts[2]), to_int(parts[3]), parts[4]});
+    std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+              [](const auto& a, const auto& b) { return a.id < b.id; });
   }
   return out;
 }

@@ -36,9 +36,7 @@ class RedisStore final : public Store {
   std::vector<MinuteCounts> minute_counts(const std::string& plan_id, const std::string& key_id,
                                           std::int64_t first_minute, std::int64_t last_minute) override;
   void prune_minute_counts(std::int64_t first_kept_minute) override;
-  std::uint32_t assign_meter_slot(const std::string& plan_id, const std::string& key_id) override;
-  std::vector<std::uint32_t> assign_meter_slots(
-      const std::vector<std::pair<std::string, std::string>>& plan_keys) override;
+  std::vector<std::uint32_t> assign_meter_slots(const std::vector<UsageAttribution>& owners) override;
   void scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) override;
   std::size_t meter_slot_count() override;
   std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
@@ -48,10 +46,15 @@ class RedisStore final : public Store {
   std::vector<DailyUsage> plan_usage_days(const std::string& plan_id, std::int64_t first_day,
                                           std::int64_t last_day) override;
   std::unordered_map<std::string, std::int64_t> quota_used_by_key(const std::string& plan_id,
-                                                                  std::int64_t first_day,
+                                                                  QuotaPeriod period, std::int64_t first_day,
                                                                   std::int64_t last_day) override;
   std::size_t live_nodes() override;
+  std::vector<std::string> keys_with_usage(const std::string& plan_id, std::int64_t first_day,
+                                           std::int64_t last_day) override;
+  void put_meter_progress(const MeterProgress& progress) override;
+  std::vector<MeterProgress> meter_progress() override;
   void add_adjustment(const UsageAdjustment& adjustment) override;
+  std::vector<UsageAdjustment> adjustments_between(std::int64_t first_day, std::int64_t last_day) override;
   std::vector<UsageAdjustment> adjustments(const std::string& plan_id, const std::string& key_id,
                                            std::int64_t first_day, std::int64_t last_day) override;
 

@@ -19,7 +19,7 @@ namespace {
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta (name, value) VALUES ('control_version', 0), ('schema_version', 1);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('control_version', 0), ('schema_version', 2);
 INSERT OR IGNORE INTO meta (name, value) VALUES ('store_id', random() & 9223372036854775807);
 CREATE TABLE IF NOT EXISTS rest_apis (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deployments (
@@ -27,26 +27,32 @@ CREATE TABLE IF NOT EXISTS deployments (
 CREATE TABLE IF NOT EXISTS stages (
   api_id TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (api_id, name));
 CREATE TABLE IF NOT EXISTS api_keys (id TEXT PRIMARY KEY, value TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
--- What the data plane loads of every key, readable without the documents:
--- with a million keys a scan of this reads an eighth of the table's pages.
-CREATE INDEX IF NOT EXISTS api_keys_serving ON api_keys (id, value, json_extract(doc, '$.enabled'));
 CREATE TABLE IF NOT EXISTS usage_plans (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS usage_plan_keys (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, created INTEGER NOT NULL,
   PRIMARY KEY (plan_id, key_id));
 CREATE TABLE IF NOT EXISTS account (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL);
+-- period: the plan's quota period when the adjustment was made (it applies
+-- to that period's windows only); id: rowid, which exports name it by.
 CREATE TABLE IF NOT EXISTS usage_adjustments (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, delta INTEGER NOT NULL,
-  created_at INTEGER NOT NULL, actor TEXT NOT NULL);
+  created_at INTEGER NOT NULL, actor TEXT NOT NULL, period TEXT NOT NULL DEFAULT 'MONTH',
+  customer_id TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS usage_adjustments_by_key ON usage_adjustments (plan_id, key_id, day);
+CREATE INDEX IF NOT EXISTS usage_adjustments_by_day ON usage_adjustments (day);
+-- A slot per key under a plan and the customer the key had: when its
+-- customerId changes, its requests count into a new slot, and each count
+-- stays with the customer it was made for.
 CREATE TABLE IF NOT EXISTS meter_slots (
-  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, slot INTEGER NOT NULL UNIQUE,
+  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, customer_id TEXT NOT NULL DEFAULT '',
+  slot INTEGER NOT NULL UNIQUE,
   day0 INTEGER NOT NULL DEFAULT -1, count0 INTEGER NOT NULL DEFAULT 0,
   day1 INTEGER NOT NULL DEFAULT -1, count1 INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (plan_id, key_id));
+  PRIMARY KEY (plan_id, key_id, customer_id));
 CREATE TABLE IF NOT EXISTS usage_daily (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, used INTEGER NOT NULL,
-  PRIMARY KEY (plan_id, key_id, day));
+  customer_id TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (plan_id, key_id, day, customer_id));
 -- Served per plan and day: the deltas of usage_daily summed as they are
 -- added (from usage_daily once, when a store had none: meta plan_totals).
 CREATE TABLE IF NOT EXISTS usage_daily_plans (
@@ -56,6 +62,57 @@ CREATE TABLE IF NOT EXISTS usage_minutes (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, minute INTEGER NOT NULL,
   allowed INTEGER NOT NULL, throttled INTEGER NOT NULL, quota_exceeded INTEGER NOT NULL,
   PRIMARY KEY (plan_id, key_id, minute)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meter_progress (
+  node TEXT PRIMARY KEY, complete_before_day INTEGER NOT NULL, running INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL);
+)sql";
+
+// What needs the tables in their present shape, after a store of schema 1
+// was brought to it (migrate_to_schema_2).
+constexpr const char* kIndexes = R"sql(
+-- What the data plane loads of every key, readable without the documents:
+-- with a million keys a scan of this reads an eighth of the table's pages.
+DROP INDEX IF EXISTS api_keys_serving;
+CREATE INDEX IF NOT EXISTS api_keys_serving2 ON api_keys (
+  id, value, json_extract(doc, '$.enabled'), json_extract(doc, '$.customerId'));
+-- Exports read a day's usage in (plan, key, customer) order.
+CREATE INDEX IF NOT EXISTS usage_daily_by_day ON usage_daily (day, plan_id, key_id, customer_id);
+)sql";
+
+// A store of schema 1 kept usage by key alone. Its counts are given the
+// customer each key has now, the best that can be known of them; from now
+// on each count keeps the customer it was made for. Adjustments are given
+// their plan's quota period now. One transaction: all or nothing.
+constexpr const char* kMigrateToSchema2 = R"sql(
+ALTER TABLE meter_slots RENAME TO meter_slots_1;
+CREATE TABLE meter_slots (
+  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, customer_id TEXT NOT NULL DEFAULT '',
+  slot INTEGER NOT NULL UNIQUE,
+  day0 INTEGER NOT NULL DEFAULT -1, count0 INTEGER NOT NULL DEFAULT 0,
+  day1 INTEGER NOT NULL DEFAULT -1, count1 INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (plan_id, key_id, customer_id));
+INSERT INTO meter_slots (plan_id, key_id, customer_id, slot, day0, count0, day1, count1)
+  SELECT m.plan_id, m.key_id, COALESCE(json_extract(k.doc, '$.customerId'), ''), m.slot,
+         m.day0, m.count0, m.day1, m.count1
+  FROM meter_slots_1 m LEFT JOIN api_keys k ON k.id = m.key_id;
+DROP TABLE meter_slots_1;
+ALTER TABLE usage_daily RENAME TO usage_daily_1;
+CREATE TABLE usage_daily (
+  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, used INTEGER NOT NULL,
+  customer_id TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (plan_id, key_id, day, customer_id));
+INSERT INTO usage_daily (plan_id, key_id, day, used, customer_id)
+  SELECT u.plan_id, u.key_id, u.day, u.used, COALESCE(json_extract(k.doc, '$.customerId'), '')
+  FROM usage_daily_1 u LEFT JOIN api_keys k ON k.id = u.key_id;
+DROP TABLE usage_daily_1;
+ALTER TABLE usage_adjustments ADD COLUMN period TEXT NOT NULL DEFAULT 'MONTH';
+ALTER TABLE usage_adjustments ADD COLUMN customer_id TEXT NOT NULL DEFAULT '';
+UPDATE usage_adjustments SET
+  period = COALESCE((SELECT json_extract(p.doc, '$.quota.period') FROM usage_plans p
+                     WHERE p.id = usage_adjustments.plan_id), 'MONTH'),
+  customer_id = COALESCE((SELECT json_extract(k.doc, '$.customerId') FROM api_keys k
+                          WHERE k.id = usage_adjustments.key_id), '');
+UPDATE meta SET value = 2 WHERE name = 'schema_version';
 )sql";
 
 template <typename T, typename Decode>
@@ -66,33 +123,55 @@ std::vector<T> load_docs(sqlite3* db, const char* sql, Decode decode) {
   return out;
 }
 
-// Gives (plan, key) pairs the next free meter slots, inside a transaction
-// its user has begun. A pair that has a slot keeps it.
+// Gives attributions the next free meter slots, inside a transaction its
+// user has begun. An attribution that has a slot keeps it.
 class MeterSlotInserter {
  public:
   explicit MeterSlotInserter(sqlite3* db)
       : db_(db),
         insert_(db,
-                "INSERT INTO meter_slots (plan_id, key_id, slot) VALUES (?1, ?2, ?3) "
-                "ON CONFLICT (plan_id, key_id) DO NOTHING") {
+                "INSERT INTO meter_slots (plan_id, key_id, customer_id, slot) VALUES (?1, ?2, ?3, ?4) "
+                "ON CONFLICT (plan_id, key_id, customer_id) DO NOTHING"),
+        insert_member_(db,
+                       "INSERT INTO meter_slots (plan_id, key_id, customer_id, slot) VALUES (?1, ?2, "
+                       "COALESCE((SELECT json_extract(doc, '$.customerId') FROM api_keys WHERE id = ?2), ''), ?3) "
+                       "ON CONFLICT (plan_id, key_id, customer_id) DO NOTHING") {
     SqliteStatement top(db, "SELECT COALESCE(MAX(slot) + 1, 0) FROM meter_slots");
     next_ = top.step() ? top.integer(0) : 0;
   }
 
-  // The slot given to the pair, or none if it had one.
-  std::optional<std::uint32_t> add(std::string_view plan_id, std::string_view key_id) {
-    insert_.bind(1, plan_id).bind(2, key_id).bind(3, next_);
-    insert_.step();
-    insert_.reset();
+  // The slot given to the attribution, or none if it had one.
+  std::optional<std::uint32_t> add(const UsageAttribution& owner) {
+    insert_.bind(1, owner.plan_id).bind(2, owner.key_id).bind(3, owner.customer_id).bind(4, next_);
+    return step(insert_);
+  }
+  // The same for a key joining a plan, with the customer the key has in
+  // the transaction.
+  std::optional<std::uint32_t> add_member(std::string_view plan_id, std::string_view key_id) {
+    insert_member_.bind(1, plan_id).bind(2, key_id).bind(3, next_);
+    return step(insert_member_);
+  }
+
+ private:
+  std::optional<std::uint32_t> step(SqliteStatement& insert) {
+    insert.step();
+    insert.reset();
     if (sqlite3_changes(db_) != 1) return std::nullopt;
     return static_cast<std::uint32_t>(next_++);
   }
 
- private:
   sqlite3* db_;
   SqliteStatement insert_;
+  SqliteStatement insert_member_;
   std::int64_t next_ = 0;
 };
+
+// Whether `table` has a column `column` (both names of ours, never input).
+bool has_column(sqlite3* db, const char* table, const char* column) {
+  SqliteStatement st(db, (std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name = ?1").c_str());
+  st.bind(1, std::string_view(column));
+  return st.step();
+}
 
 }  // namespace
 
@@ -137,7 +216,7 @@ class SqliteControlTransaction final : public ControlTransaction {
     // A key joining a plan gets its meter slot here, not at the next start.
     if (sqlite3_changes(store_.db_) == 1) {
       if (!meter_slots_) meter_slots_.emplace(store_.db_);
-      meter_slots_->add(pk.plan_id, pk.key_id);
+      meter_slots_->add_member(pk.plan_id, pk.key_id);
     }
   }
   void put(const AccountSettings& a) override {
@@ -232,6 +311,8 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
     // a key value deleted, or replaced by its digest, is gone from the file.
     exec("PRAGMA secure_delete = ON");
     exec(kSchema);
+    migrate_to_schema_2();
+    exec(kIndexes);
   } catch (...) {
     sqlite3_close(db_);
     throw;
@@ -239,6 +320,19 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
 }
 
 SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+
+void SqliteStore::migrate_to_schema_2() {
+  if (has_column(db_, "usage_daily", "customer_id")) return;
+  exec("BEGIN IMMEDIATE");
+  try {
+    // Another process may have migrated it while this one waited.
+    if (!has_column(db_, "usage_daily", "customer_id")) exec(kMigrateToSchema2);
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
 
 void SqliteStore::exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) throw_sqlite_error(db_, "sqlite");
@@ -290,13 +384,15 @@ ControlState SqliteStore::load_locked(KeyDetail detail) {
       // From the index that covers it: neither the documents' pages read nor
       // a JSON tree per key built.
       state.api_keys.reserve(row_count("api_keys"));
-      SqliteStatement keys(
-          db_, "SELECT id, value, json_extract(doc, '$.enabled') FROM api_keys INDEXED BY api_keys_serving");
+      SqliteStatement keys(db_,
+                           "SELECT id, value, json_extract(doc, '$.enabled'), json_extract(doc, '$.customerId') "
+                           "FROM api_keys INDEXED BY api_keys_serving2");
       while (keys.step()) {
         ApiKey& k = state.api_keys.emplace_back();
         k.id = keys.text(0);
         k.value = keys.text(1);
         k.enabled = keys.integer(2) != 0;
+        k.customer_id = keys.text(3);
       }
     }
     state.usage_plans =
@@ -327,11 +423,11 @@ void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas, const std::ve
   exec("BEGIN IMMEDIATE");
   try {
     SqliteStatement st(db_,
-                       "INSERT INTO usage_daily (plan_id, key_id, day, used) VALUES (?1, ?2, ?3, ?4) "
-                       "ON CONFLICT (plan_id, key_id, day) DO UPDATE SET used = used + ?4");
+                       "INSERT INTO usage_daily (plan_id, key_id, day, used, customer_id) VALUES (?1, ?2, ?3, ?4, ?5) "
+                       "ON CONFLICT (plan_id, key_id, day, customer_id) DO UPDATE SET used = used + ?4");
     std::map<std::pair<std::string_view, std::int64_t>, std::int64_t> plan_totals;
     for (const auto& d : deltas) {
-      st.bind(1, d.plan_id).bind(2, d.key_id).bind(3, d.day).bind(4, d.count);
+      st.bind(1, d.plan_id).bind(2, d.key_id).bind(3, d.day).bind(4, d.count).bind(5, d.customer_id);
       st.step();
       st.reset();
       plan_totals[{d.plan_id, d.day}] += d.count;
@@ -376,19 +472,21 @@ void SqliteStore::scan_usage(std::int64_t first_day, std::int64_t last_day, cons
   // inside the server.
   std::lock_guard lock(mutex_);
   SqliteStatement st(db_,
-                     "SELECT day, plan_id, key_id, used FROM usage_daily "
-                     "WHERE day BETWEEN ?1 AND ?2 AND (day, plan_id, key_id) > (?3, ?4, ?5) "
-                     "ORDER BY day, plan_id, key_id");
+                     "SELECT day, plan_id, key_id, used, customer_id FROM usage_daily INDEXED BY usage_daily_by_day "
+                     "WHERE day BETWEEN ?1 AND ?2 AND (day, plan_id, key_id, customer_id) > (?3, ?4, ?5, ?6) "
+                     "ORDER BY day, plan_id, key_id, customer_id");
   st.bind(1, first_day).bind(2, last_day).bind(3, after.day).bind(4, after.plan_id).bind(5, after.key_id);
+  st.bind(6, after.customer_id);
   while (st.step()) {
-    if (!fn(UsageRow{st.integer(0), st.text(1), st.text(2), st.integer(3)})) return;
+    if (!fn(UsageRow{st.integer(0), st.text(1), st.text(2), st.integer(3), st.text(4)})) return;
   }
 }
 
 bool SqliteStore::has_usage(const UsageRow& at) {
   std::lock_guard lock(mutex_);
-  SqliteStatement st(db_, "SELECT 1 FROM usage_daily WHERE plan_id = ?1 AND key_id = ?2 AND day = ?3");
-  st.bind(1, at.plan_id).bind(2, at.key_id).bind(3, at.day);
+  SqliteStatement st(db_,
+                     "SELECT 1 FROM usage_daily WHERE plan_id = ?1 AND key_id = ?2 AND day = ?3 AND customer_id = ?4");
+  st.bind(1, at.plan_id).bind(2, at.key_id).bind(3, at.day).bind(4, at.customer_id);
   return st.step();
 }
 
@@ -418,31 +516,27 @@ void SqliteStore::prune_minute_counts(std::int64_t first_kept_minute) {
   st.bind(1, first_kept_minute).step();
 }
 
-std::uint32_t SqliteStore::assign_meter_slot(const std::string& plan_id, const std::string& key_id) {
-  return assign_meter_slots({{plan_id, key_id}}).front();
-}
-
-std::vector<std::uint32_t> SqliteStore::assign_meter_slots(
-    const std::vector<std::pair<std::string, std::string>>& plan_keys) {
+std::vector<std::uint32_t> SqliteStore::assign_meter_slots(const std::vector<UsageAttribution>& owners) {
   std::lock_guard lock(mutex_);
   std::vector<std::uint32_t> slots;
-  slots.reserve(plan_keys.size());
+  slots.reserve(owners.size());
   // A million inserts into the pair index land on pages all over it; with
   // SQLite's default 2 MB page cache most of them would be read again from
   // the file. A large batch gets a large cache for its transaction only.
-  const bool bulk = plan_keys.size() > 10000;
+  const bool bulk = owners.size() > 10000;
   if (bulk) exec("PRAGMA cache_size = -262144");
   exec("BEGIN IMMEDIATE");
   try {
     MeterSlotInserter inserter(db_);
-    SqliteStatement get(db_, "SELECT slot FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2");
-    for (const auto& [plan_id, key_id] : plan_keys) {
-      if (const std::optional<std::uint32_t> slot = inserter.add(plan_id, key_id)) {
+    SqliteStatement get(db_, "SELECT slot FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2 AND customer_id = ?3");
+    for (const UsageAttribution& owner : owners) {
+      if (const std::optional<std::uint32_t> slot = inserter.add(owner)) {
         slots.push_back(*slot);
         continue;
       }
-      get.bind(1, plan_id).bind(2, key_id);
-      if (!get.step()) throw std::runtime_error("meter slot of " + plan_id + "/" + key_id + " vanished");
+      get.bind(1, owner.plan_id).bind(2, owner.key_id).bind(3, owner.customer_id);
+      if (!get.step())
+        throw std::runtime_error("meter slot of " + owner.plan_id + "/" + owner.key_id + " vanished");
       slots.push_back(static_cast<std::uint32_t>(get.integer(0)));
       get.reset();
     }
@@ -475,7 +569,8 @@ void SqliteStore::scan_meter_slots(const std::function<void(const MeterSlot&)>& 
   std::lock_guard lock(mutex_);
   // Table order: an ORDER BY slot would walk the slot index and look up each
   // row, a million B-tree descents.
-  SqliteStatement st(db_, "SELECT plan_id, key_id, slot, day0, count0, day1, count1 FROM meter_slots");
+  SqliteStatement st(db_,
+                     "SELECT plan_id, key_id, slot, day0, count0, day1, count1, customer_id FROM meter_slots");
   MeterSlot m;
   while (st.step()) {
     m.plan_id = st.text(0);
@@ -483,6 +578,7 @@ void SqliteStore::scan_meter_slots(const std::function<void(const MeterSlot&)>& 
     m.slot = static_cast<std::uint32_t>(st.integer(2));
     m.flushed[0] = {m.slot, 0, st.integer(3), st.integer(4)};
     m.flushed[1] = {m.slot, 1, st.integer(5), st.integer(6)};
+    m.customer_id = st.text(7);
     fn(m);
   }
 }
@@ -501,8 +597,8 @@ std::vector<DailyUsage> SqliteStore::usage_days(const std::string& plan_id, cons
                                                 std::int64_t first_day, std::int64_t last_day) {
   std::lock_guard lock(mutex_);
   SqliteStatement st(db_,
-                     "SELECT day, used FROM usage_daily "
-                     "WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4 ORDER BY day");
+                     "SELECT day, SUM(used) FROM usage_daily "
+                     "WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4 GROUP BY day ORDER BY day");
   st.bind(1, plan_id).bind(2, key_id).bind(3, first_day).bind(4, last_day);
   std::vector<DailyUsage> out;
   while (st.step()) out.push_back({st.integer(0), st.integer(1)});
@@ -540,6 +636,7 @@ std::vector<DailyUsage> SqliteStore::plan_usage_days(const std::string& plan_id,
 }
 
 std::unordered_map<std::string, std::int64_t> SqliteStore::quota_used_by_key(const std::string& plan_id,
+                                                                             QuotaPeriod period,
                                                                              std::int64_t first_day,
                                                                              std::int64_t last_day) {
   std::lock_guard lock(mutex_);
@@ -549,20 +646,62 @@ std::unordered_map<std::string, std::int64_t> SqliteStore::quota_used_by_key(con
                      "    WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3"
                      "  UNION ALL"
                      "  SELECT key_id, delta FROM usage_adjustments"
-                     "    WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3"
+                     "    WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3 AND period = ?4"
                      ") GROUP BY key_id");
-  st.bind(1, plan_id).bind(2, first_day).bind(3, last_day);
+  st.bind(1, plan_id).bind(2, first_day).bind(3, last_day).bind(4, std::string_view(to_string(period)));
   std::unordered_map<std::string, std::int64_t> used;
   while (st.step()) used.emplace(st.text(0), st.integer(1));
   return used;
 }
 
+std::vector<std::string> SqliteStore::keys_with_usage(const std::string& plan_id, std::int64_t first_day,
+                                                      std::int64_t last_day) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_,
+                     "SELECT key_id FROM usage_daily WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3 "
+                     "UNION SELECT key_id FROM usage_adjustments WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3 "
+                     "ORDER BY key_id");
+  st.bind(1, plan_id).bind(2, first_day).bind(3, last_day);
+  std::vector<std::string> out;
+  while (st.step()) out.push_back(st.text(0));
+  return out;
+}
+
+void SqliteStore::put_meter_progress(const MeterProgress& p) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_,
+                     "INSERT INTO meter_progress (node, complete_before_day, running, updated_at) "
+                     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (node) DO UPDATE SET "
+                     "complete_before_day = ?2, running = ?3, updated_at = ?4");
+  st.bind(1, p.node).bind(2, p.complete_before_day).bind(3, std::int64_t{p.running}).bind(4, p.updated_at_s).step();
+}
+
+std::vector<MeterProgress> SqliteStore::meter_progress() {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_, "SELECT node, complete_before_day, running, updated_at FROM meter_progress ORDER BY node");
+  std::vector<MeterProgress> out;
+  while (st.step()) out.push_back({st.text(0), st.integer(1), st.integer(2) != 0, st.integer(3)});
+  return out;
+}
+
+namespace {
+
+constexpr const char* kAdjustmentColumns = "plan_id, key_id, day, delta, created_at, actor, period, customer_id, rowid";
+
+UsageAdjustment adjustment_of(SqliteStatement& st) {
+  return {st.text(0),   st.text(1), st.integer(2), st.integer(3), st.integer(4), st.text(5),
+          quota_period_from(st.text(6)).value_or(QuotaPeriod::kMonth), st.text(7), st.integer(8)};
+}
+
+}  // namespace
+
 void SqliteStore::add_adjustment(const UsageAdjustment& a) {
   std::lock_guard lock(mutex_);
   SqliteStatement st(db_,
-                     "INSERT INTO usage_adjustments (plan_id, key_id, day, delta, created_at, actor) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+                     "INSERT INTO usage_adjustments (plan_id, key_id, day, delta, created_at, actor, period, "
+                     "customer_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   st.bind(1, a.plan_id).bind(2, a.key_id).bind(3, a.day).bind(4, a.delta).bind(5, a.created_at).bind(6, a.actor);
+  st.bind(7, std::string_view(to_string(a.period))).bind(8, a.customer_id);
   st.step();
 }
 
@@ -570,13 +709,24 @@ std::vector<UsageAdjustment> SqliteStore::adjustments(const std::string& plan_id
                                                       const std::string& key_id,
                                                       std::int64_t first_day, std::int64_t last_day) {
   std::lock_guard lock(mutex_);
-  SqliteStatement st(db_,
-                     "SELECT day, delta, created_at, actor FROM usage_adjustments "
-                     "WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4 ORDER BY rowid");
+  SqliteStatement st(db_, (std::string("SELECT ") + kAdjustmentColumns +
+                           " FROM usage_adjustments WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4 "
+                           "ORDER BY rowid")
+                              .c_str());
   st.bind(1, plan_id).bind(2, key_id).bind(3, first_day).bind(4, last_day);
   std::vector<UsageAdjustment> out;
-  while (st.step())
-    out.push_back({plan_id, key_id, st.integer(0), st.integer(1), st.integer(2), st.text(3)});
+  while (st.step()) out.push_back(adjustment_of(st));
+  return out;
+}
+
+std::vector<UsageAdjustment> SqliteStore::adjustments_between(std::int64_t first_day, std::int64_t last_day) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement st(db_, (std::string("SELECT ") + kAdjustmentColumns +
+                           " FROM usage_adjustments WHERE day BETWEEN ?1 AND ?2 ORDER BY day, rowid")
+                              .c_str());
+  st.bind(1, first_day).bind(2, last_day);
+  std::vector<UsageAdjustment> out;
+  while (st.step()) out.push_back(adjustment_of(st));
   return out;
 }
 

@@ -26,16 +26,29 @@ class StoreUnavailable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Requests served for one key under one plan on one UTC day.
+// Requests served for one key under one plan on one UTC day, billed to the
+// customer the key had when they were counted.
 struct UsageDelta {
   std::string plan_id;
   std::string key_id;
   std::int64_t day = 0;  // days since the epoch
   std::int64_t count = 0;
+  std::string customer_id = {};
+};
+
+// Whom a count is billed to: a key under a plan, and the customer the key
+// had when the count was made. Usage is kept by it, so that no later change
+// to the key (a new customerId, its deletion) rewrites what was counted.
+struct UsageAttribution {
+  std::string plan_id;
+  std::string key_id;
+  std::string customer_id = {};
 };
 
 // A change to a key's quota made by UpdateUsage: an audited ledger entry,
-// never an overwrite of the served count.
+// never an overwrite of the served count. It applies to the quota window of
+// `period` that holds `day` only: a later change of the plan's period
+// starts the new period from the served count.
 struct UsageAdjustment {
   std::string plan_id;
   std::string key_id;
@@ -43,6 +56,9 @@ struct UsageAdjustment {
   std::int64_t delta = 0;   // added to the quota used (negative grants requests)
   std::int64_t created_at = 0;  // epoch seconds
   std::string actor;        // the access key id that made it
+  QuotaPeriod period = QuotaPeriod::kMonth;  // the plan's quota period when it was made
+  std::string customer_id = {};  // the key's when it was made
+  std::int64_t id = 0;      // given by the store: unique and increasing
 };
 
 // Daily usage of one key under one plan.
@@ -60,20 +76,33 @@ struct SlotWatermark {
   std::int64_t count = 0;
 };
 
-// A usage slot assigned to a key under a plan, with its watermarks.
+// A usage slot assigned to a key under a plan for one of its customers,
+// with its watermarks.
 struct MeterSlot {
   std::string plan_id;
   std::string key_id;
   std::uint32_t slot = 0;
   SlotWatermark flushed[2];
+  std::string customer_id = {};
 };
 
-// One row of daily usage, in export order (day, plan, key).
+// One row of daily usage, in export order (day, plan, key, customer).
 struct UsageRow {
   std::int64_t day = 0;
   std::string plan_id;
   std::string key_id;
   std::int64_t used = 0;
+  std::string customer_id = {};  // the key's when the requests were counted
+};
+
+// How far one node has written its counts into the store, so that an
+// export can tell a closed day whose counts are all in from one whose
+// counts are still on their way (see Meter).
+struct MeterProgress {
+  std::string node;
+  std::int64_t complete_before_day = 0;  // every request it admitted on an earlier day is in the store
+  bool running = false;  // false: it stopped cleanly, holding no count the store lacks
+  std::int64_t updated_at_s = 0;
 };
 
 // Requests of one key under one plan, or of all the plan's keys, in one UTC
@@ -143,11 +172,11 @@ class Store {
   virtual void add_usage(const std::vector<UsageDelta>& deltas, const std::vector<SlotWatermark>& watermarks = {},
                          const std::vector<MinuteDelta>& minutes = {}) = 0;
   // Calls `fn` for each daily usage row of days [first_day, last_day] that
-  // comes after `after` in (day, plan, key) order, streaming; stops when `fn`
-  // returns false.
+  // comes after `after` in (day, plan, key, customer) order, streaming;
+  // stops when `fn` returns false.
   virtual void scan_usage(std::int64_t first_day, std::int64_t last_day, const UsageRow& after,
                           const std::function<bool(const UsageRow&)>& fn) = 0;
-  // Whether the store holds the daily usage row at (day, plan, key).
+  // Whether the store holds the daily usage row at (day, plan, key, customer).
   virtual bool has_usage(const UsageRow& at) = 0;
   // Deletes daily usage before `first_kept_day`.
   virtual void prune_usage(std::int64_t first_kept_day) = 0;
@@ -157,12 +186,12 @@ class Store {
                                                   std::int64_t first_minute, std::int64_t last_minute) = 0;
   // Deletes per-minute counts before `first_kept_minute`.
   virtual void prune_minute_counts(std::int64_t first_kept_minute) = 0;
-  // The counter-file slot of a key under a plan, assigned on first use.
-  virtual std::uint32_t assign_meter_slot(const std::string& plan_id, const std::string& key_id) = 0;
-  // The slots of many (plan, key) pairs, in their order, assigned in one
+  // The counter-file slot of a key under a plan for a customer, assigned
+  // on first use.
+  std::uint32_t assign_meter_slot(const UsageAttribution& owner) { return assign_meter_slots({owner}).front(); }
+  // The slots of many attributions, in their order, assigned in one
   // transaction: a first start with a million keys must not take a million.
-  virtual std::vector<std::uint32_t> assign_meter_slots(
-      const std::vector<std::pair<std::string, std::string>>& plan_keys) = 0;
+  virtual std::vector<std::uint32_t> assign_meter_slots(const std::vector<UsageAttribution>& owners) = 0;
   // A number no other store has, which a node's counter file records as its
   // owner: slots this store assigns without a meter reading the file (see
   // SqliteStore) are only empty in a file that counted for this store.
@@ -171,7 +200,8 @@ class Store {
   // Every assigned slot, streamed in no particular order.
   virtual void scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) = 0;
   virtual std::size_t meter_slot_count() = 0;
-  // Sum of usage for a key under a plan over days [first_day, last_day].
+  // Sum of usage for a key under a plan (whatever its customers) over days
+  // [first_day, last_day].
   virtual std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
                                      std::int64_t first_day, std::int64_t last_day) = 0;
   // Days with usage in [first_day, last_day], oldest first.
@@ -184,8 +214,10 @@ class Store {
                                                   std::int64_t last_day) = 0;
 
   // Quota used over days [first_day, last_day] by every key of a plan that
-  // used any (requests served plus adjustments), by key id, in one pass.
+  // used any (requests served plus the adjustments made under `period`),
+  // by key id, in one pass.
   virtual std::unordered_map<std::string, std::int64_t> quota_used_by_key(const std::string& plan_id,
+                                                                          QuotaPeriod period,
                                                                           std::int64_t first_day,
                                                                           std::int64_t last_day) = 0;
 
@@ -194,19 +226,33 @@ class Store {
   // interval. A store only one process serves from answers 1.
   virtual std::size_t live_nodes() { return 1; }
 
+  // The keys of a plan with usage or adjustments on days [first_day,
+  // last_day], members or not, sorted.
+  virtual std::vector<std::string> keys_with_usage(const std::string& plan_id, std::int64_t first_day,
+                                                   std::int64_t last_day) = 0;
+
+  // Records how far a node's counts are in the store.
+  virtual void put_meter_progress(const MeterProgress& progress) = 0;
+  virtual std::vector<MeterProgress> meter_progress() = 0;
+
+  // Records an adjustment; its id is the store's to give.
   virtual void add_adjustment(const UsageAdjustment& adjustment) = 0;
   // Adjustments made on days [first_day, last_day], oldest first.
   virtual std::vector<UsageAdjustment> adjustments(const std::string& plan_id,
                                                    const std::string& key_id,
                                                    std::int64_t first_day, std::int64_t last_day) = 0;
+  // Every adjustment made on days [first_day, last_day], by day then id.
+  virtual std::vector<UsageAdjustment> adjustments_between(std::int64_t first_day, std::int64_t last_day) = 0;
 };
 
-// The quota a key has used under a plan over days [first_day, last_day]:
-// requests served plus UpdateUsage adjustments.
+// The quota a key has used under a plan over days [first_day, last_day]
+// of a window of `period`: requests served plus the UpdateUsage
+// adjustments made under that period.
 inline std::int64_t quota_used_between(Store& store, const std::string& plan_id, const std::string& key_id,
-                                       std::int64_t first_day, std::int64_t last_day) {
+                                       QuotaPeriod period, std::int64_t first_day, std::int64_t last_day) {
   std::int64_t used = store.usage_between(plan_id, key_id, first_day, last_day);
-  for (const auto& a : store.adjustments(plan_id, key_id, first_day, last_day)) used += a.delta;
+  for (const auto& a : store.adjustments(plan_id, key_id, first_day, last_day))
+    if (a.period == period) used += a.delta;
   return used;
 }
 

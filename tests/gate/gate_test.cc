@@ -58,7 +58,7 @@ class GateTest : public ::testing::Test {
  protected:
   void build() {
     stored_usage_calls = 0;
-    UsageLoader loader = [this](const std::string&, const std::string&, std::int64_t, std::int64_t) {
+    UsageLoader loader = [this](const std::string&, const std::string&, QuotaPeriod, std::int64_t, std::int64_t) {
       ++stored_usage_calls;
       return stored_usage;
     };

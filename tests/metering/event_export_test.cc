@@ -17,13 +17,14 @@ std::string line(const std::string& id, const std::string& outcome, const std::s
                  const std::string& time = "2026-11-21T05:44:10.116Z") {
   return R"({"requestId":")" + id + R"(","time":")" + time +
          R"(","api":"a","stage":"prod","resource":"/pets","method":"GET","path":"/x","status":200,"keyId":")" + key +
-         R"(","plan":")" + plan + R"(","outcome":")" + outcome + "\"}\n";
+         R"(","customerId":")" + (key == "k1" ? "acme" : "") + R"(","plan":")" + plan + R"(","outcome":")" + outcome +
+         "\"}\n";
 }
 
 std::vector<std::string> run(const std::string& log, ExportFormat format, const std::string& after = "") {
   std::istringstream in(log);
   std::ostringstream out;
-  export_events({&in}, {{"k1", "acme"}}, {kDay, kDay, format, after, "api_requests"}, out);
+  export_events({&in}, {kDay, kDay, format, after, "api_requests"}, out);
   std::vector<std::string> v;
   std::istringstream lines(out.str());
   for (std::string l; std::getline(lines, l);) v.push_back(l);
@@ -75,7 +76,7 @@ TEST(EventExport, ACursorInARotatedLogResumesInTheNextOne) {
   std::istringstream rotated(line("r1", "allowed", "k1", "p") + line("r2", "allowed", "k1", "p"));
   std::istringstream current(line("r3", "allowed", "k1", "p"));
   std::ostringstream out;
-  const ExportResult r = export_events({&rotated, &current}, {}, {kDay, kDay, ExportFormat::kJsonl, "r1", "x"}, out);
+  const ExportResult r = export_events({&rotated, &current}, {kDay, kDay, ExportFormat::kJsonl, "r1", "x"}, out);
   EXPECT_TRUE(r.cursor_found);
   EXPECT_EQ(r.records, 2u);
   EXPECT_EQ(r.cursor, "r3");
@@ -84,7 +85,7 @@ TEST(EventExport, ACursorInARotatedLogResumesInTheNextOne) {
 TEST(EventExport, ACursorNeverMetWritesNothingAndSaysSo) {
   std::istringstream in(kLog);
   std::ostringstream out;
-  const ExportResult r = export_events({&in}, {}, {kDay, kDay, ExportFormat::kJsonl, "r-gone", "x"}, out);
+  const ExportResult r = export_events({&in}, {kDay, kDay, ExportFormat::kJsonl, "r-gone", "x"}, out);
   EXPECT_FALSE(r.cursor_found);
   EXPECT_EQ(r.records, 0u);
   EXPECT_EQ(out.str(), "");

@@ -10,6 +10,7 @@
 #include "store/sqlite_store.h"
 
 #include "temp_dir.h"
+#include "unwritable_store.h"
 
 namespace tollgate {
 namespace {
@@ -303,6 +304,100 @@ TEST_F(MeterTest, ARequestTakenBackAfterAFlushIsTakenOffTheStoredCounts) {
   EXPECT_EQ(store.usage_between("p", "k", kDay, kDay), 2);
   EXPECT_EQ(minute_of(store, "p", "k", minute), "2/0/0");
   EXPECT_EQ(minute_of(store, "p", "", minute), "2/0/0");
+}
+
+TEST_F(MeterTest, AKeyWhoseCustomerChangesCountsForEachCustomerApart) {
+  SqliteStore store(dir / "t.db");
+  CounterFile counters(dir / "counters");
+  Meter meter(store, counters, clock, {});
+  const std::vector<UsagePlanKey> member{{"p", "k", 0}};
+  std::string customer = "acme";
+  const auto customer_of = [&customer](std::size_t) { return std::string_view(customer); };
+  const Meter::Member before = meter.members(member, customer_of).front();
+  for (int i = 0; i < 3; ++i) before.slot->count(clock.now());
+  customer = "globex";
+  const Meter::Member after = meter.members(member, customer_of).front();
+  EXPECT_NE(after.slot, before.slot);
+  EXPECT_EQ(after.pair_id, before.pair_id);  // one key under one plan: one quota
+  after.slot->count(clock.now());
+  customer = "acme";  // and back: its first slot again
+  EXPECT_EQ(meter.members(member, customer_of).front().slot, before.slot);
+  ASSERT_TRUE(meter.flush());
+  std::vector<std::string> rows;
+  store.scan_usage(kDay, kDay, {}, [&](const UsageRow& r) {
+    rows.push_back(r.customer_id + "=" + std::to_string(r.used));
+    return true;
+  });
+  EXPECT_EQ(rows, (std::vector<std::string>{"acme=3", "globex=1"}));
+}
+
+TEST_F(MeterTest, EveryDayIsKeptWhileTheStoreCannotBeWrittenHoweverManyMidnightsPass) {
+  SqliteStore sqlite(dir / "t.db");
+  UnwritableStore store(sqlite);
+  {
+    CounterFile counters(dir / "counters");
+    Meter meter(store, counters, clock, {});
+    UsageSlot* slot = meter.slot_for("p", "k");
+    store.writable = false;
+    // Four days of traffic with the store down: the even word holds kDay,
+    // then kDay + 2, the odd one kDay + 1, then kDay + 3.
+    for (int d = 0; d < 4; ++d) {
+      clock.set((kDay + d) * kNanosPerDay + 3600 * kNanosPerSecond);
+      for (int i = 0; i <= d; ++i) slot->count(clock.now());
+      EXPECT_FALSE(meter.flush());
+    }
+    EXPECT_TRUE(std::filesystem::exists(dir / "counters" / "held"));
+  }  // the process ends with the store still down (its last flush fails too)
+  // The next run finds the held days and writes them once the store can be.
+  CounterFile counters(dir / "counters");
+  Meter meter(store, counters, clock, {});
+  EXPECT_FALSE(meter.flush());
+  store.writable = true;
+  ASSERT_TRUE(meter.flush());
+  for (int d = 0; d < 4; ++d) EXPECT_EQ(sqlite.usage_between("p", "k", kDay + d, kDay + d), d + 1) << d;
+  // Nothing is written twice, by this run or the next.
+  ASSERT_TRUE(meter.flush());
+  Meter again(store, counters, clock, {});
+  ASSERT_TRUE(again.flush());
+  EXPECT_EQ(sqlite.usage_between("p", "k", kDay, kDay + 3), 10);
+}
+
+TEST_F(MeterTest, ADayIsHeldOnlyOnceItHasEnded) {
+  SqliteStore sqlite(dir / "t.db");
+  UnwritableStore store(sqlite);
+  CounterFile counters(dir / "counters");
+  Meter meter(store, counters, clock, {});
+  UsageSlot* slot = meter.slot_for("p", "k");
+  store.writable = false;
+  slot->count(clock.now());
+  EXPECT_FALSE(meter.flush());
+  // Today's count stays in its word: late requests may still add to it.
+  slot->count(clock.now());
+  store.writable = true;
+  ASSERT_TRUE(meter.flush());
+  EXPECT_EQ(sqlite.usage_between("p", "k", kDay, kDay), 2);
+}
+
+TEST_F(MeterTest, ProgressSaysWhichDaysAreInWholeAndThatACleanStopHoldsNone) {
+  SqliteStore store(dir / "t.db");
+  {
+    CounterFile counters(dir / "counters");
+    Meter meter(store, counters, clock, {.node = "n1"});
+    meter.slot_for("p", "k")->count(clock.now());
+    ASSERT_TRUE(meter.flush());
+    std::vector<MeterProgress> p = store.meter_progress();
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].node, "n1");
+    EXPECT_EQ(p[0].complete_before_day, kDay);  // an hour into kDay: the days before it are in
+    EXPECT_TRUE(p[0].running);
+    clock.set((kDay + 1) * kNanosPerDay + kNanosPerSecond);  // a second after midnight: too soon
+    ASSERT_TRUE(meter.flush());
+    EXPECT_EQ(store.meter_progress()[0].complete_before_day, kDay);
+    clock.advance(10 * kNanosPerSecond);
+    ASSERT_TRUE(meter.flush());
+    EXPECT_EQ(store.meter_progress()[0].complete_before_day, kDay + 1);
+  }
+  EXPECT_FALSE(store.meter_progress()[0].running);
 }
 
 TEST_F(MeterTest, RetentionPrunesOldDays) {

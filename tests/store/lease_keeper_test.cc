@@ -24,7 +24,9 @@ struct Node {
       : Node(server.url(), name, options) {}
   Node(const std::string& url, const std::string& name, LeaseKeeper::Options options = {})
       : keeper(RedisAddress::parse(url), name,
-               [](const std::string&, const std::string&, std::int64_t, std::int64_t) { return std::int64_t{0}; },
+               [](const std::string&, const std::string&, QuotaPeriod, std::int64_t, std::int64_t) {
+                 return std::int64_t{0};
+               },
                clock, options) {
     keeper.start();
   }

@@ -45,7 +45,7 @@ TEST(MigrateStore, CopiesControlStateUsageAndAdjustmentsIntoAnEmptyStore) {
   EXPECT_EQ(b.usage_plan_keys[0].created_date, 5);
   EXPECT_EQ(to.usage_between("p1", "k1", 0, 1000), 10);
   EXPECT_EQ(to.usage_between("p1", "gone", 0, 1000), 2);
-  EXPECT_EQ(to.quota_used_by_key("p1", 200, 201).at("k1"), 8);
+  EXPECT_EQ(to.quota_used_by_key("p1", QuotaPeriod::kMonth, 200, 201).at("k1"), 8);
 
   // Into a store that holds control state: refused, nothing added.
   EXPECT_THROW(migrate_store(from, to), std::invalid_argument);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "redis_server.h"
@@ -118,13 +119,13 @@ TEST_F(RedisStoreTest, UsageFromEveryNodeAddsUpAndSlotsAreEachNodesOwn) {
   EXPECT_EQ(rows, (std::vector<std::string>{"100k2=1", "101k1=2"}));
 
   store.add_adjustment({"p1", "k1", 100, -4, 1, "admin"});
-  EXPECT_EQ(store.quota_used_by_key("p1", 100, 101).at("k1"), 10);
+  EXPECT_EQ(store.quota_used_by_key("p1", QuotaPeriod::kMonth, 100, 101).at("k1"), 10);
   EXPECT_EQ(store.adjustments("p1", "k1", 0, 1000).at(0).actor, "admin");
   EXPECT_TRUE(store.adjustments("p1", "k2", 0, 1000).empty());
 
   EXPECT_EQ(store.assign_meter_slots({{"p1", "k1"}, {"p1", "k2"}}), (std::vector<std::uint32_t>{0, 1}));
-  EXPECT_EQ(store.assign_meter_slot("p1", "k2"), 1u);
-  EXPECT_EQ(other.assign_meter_slot("p1", "k2"), 0u);  // node-b numbers its own
+  EXPECT_EQ(store.assign_meter_slot({"p1", "k2"}), 1u);
+  EXPECT_EQ(other.assign_meter_slot({"p1", "k2"}), 0u);  // node-b numbers its own
   EXPECT_EQ(store.meter_slot_count(), 2u);
   std::size_t seen = 0;
   store.scan_meter_slots([&](const MeterSlot& m) {
@@ -139,6 +140,80 @@ TEST_F(RedisStoreTest, UsageFromEveryNodeAddsUpAndSlotsAreEachNodesOwn) {
 
   store.prune_usage(101);
   EXPECT_EQ(store.usage_between("p1", "k1", 0, 1000), 2);
+}
+
+TEST_F(RedisStoreTest, UsageIsKeptByTheCustomerItWasCountedFor) {
+  RedisStore other(RedisAddress::parse(server.url()), "node-b");
+  store.add_usage({{"p", "k1", 100, 5, "acme"}, {"p", "k2", 100, 1}});
+  other.add_usage({{"p", "k1", 100, 2, "acme"}, {"p", "k1", 100, 3, "globex"}});
+  EXPECT_EQ(store.usage_between("p", "k1", 100, 100), 10);  // whatever the customers
+  std::vector<std::string> rows;
+  store.scan_usage(0, 1000, {}, [&](const UsageRow& r) {
+    rows.push_back(r.key_id + "/" + r.customer_id + "=" + std::to_string(r.used));
+    return true;
+  });
+  EXPECT_EQ(rows, (std::vector<std::string>{"k1/acme=7", "k1/globex=3", "k2/=1"}));
+  EXPECT_TRUE(store.has_usage({100, "p", "k1", 0, "globex"}));
+  EXPECT_FALSE(store.has_usage({100, "p", "k1", 0, "initech"}));
+  // A slot per customer of a key, each with its customer.
+  const auto slots = store.assign_meter_slots({{"p", "k1", "acme"}, {"p", "k1", "globex"}, {"p", "k1", "acme"}});
+  EXPECT_EQ(slots, (std::vector<std::uint32_t>{0, 1, 0}));
+  std::set<std::string> customers;
+  store.scan_meter_slots([&](const MeterSlot& m) { customers.insert(m.customer_id); });
+  EXPECT_EQ(customers, (std::set<std::string>{"acme", "globex"}));
+  EXPECT_EQ(store.keys_with_usage("p", 100, 100), (std::vector<std::string>{"k1", "k2"}));
+  EXPECT_TRUE(store.keys_with_usage("p", 101, 200).empty());
+}
+
+TEST_F(RedisStoreTest, ADayCountedBeforeCustomersWereKeptIsBilledToTheKeysCustomerNow) {
+  {
+    auto tx = store.begin();
+    tx->put(ApiKey{"k1", "value-0123456789abcdef", "alice", "acme", "", true, 1, 1, {}});
+    tx->commit();
+  }
+  RedisClient client(RedisAddress::parse(server.url()));
+  client.run({"HSET", "tollgate:usage:100", std::string("p\x1fk1"), "4"});
+  client.run({"SADD", "tollgate:usage_days", "100"});
+  std::vector<UsageRow> rows;
+  store.scan_usage(0, 1000, {}, [&](const UsageRow& r) {
+    rows.push_back(r);
+    return true;
+  });
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].customer_id, "acme");
+  EXPECT_EQ(rows[0].used, 4);
+  EXPECT_TRUE(store.has_usage({100, "p", "k1", 0, "anything"}));
+}
+
+TEST_F(RedisStoreTest, AdjustmentsKeepTheirPeriodAndCustomerUnderIdsOfTheirOwn) {
+  store.add_adjustment({"p", "k1", 100, -4, 1, "admin", QuotaPeriod::kDay, "acme corp"});
+  store.add_adjustment({"p", "k2", 100, 6, 2, "admin", QuotaPeriod::kMonth, ""});
+  store.add_adjustment({"q", "k1", 102, 1, 3, "admin", QuotaPeriod::kWeek, "acme corp"});
+  const std::vector<UsageAdjustment> all = store.adjustments_between(100, 102);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].id, 1);
+  EXPECT_EQ(all[0].customer_id, "acme corp");
+  EXPECT_EQ(all[0].period, QuotaPeriod::kDay);
+  EXPECT_EQ(all[2].plan_id, "q");
+  EXPECT_EQ(all[2].id, 3);
+  EXPECT_EQ(store.quota_used_by_key("p", QuotaPeriod::kDay, 100, 100).at("k1"), -4);
+  EXPECT_FALSE(store.quota_used_by_key("p", QuotaPeriod::kMonth, 100, 100).contains("k1"));
+  // An entry from before periods were kept is of the plan's period now.
+  RedisClient client(RedisAddress::parse(server.url()));
+  client.run({"RPUSH", "tollgate:adjustments:p", std::string("k3\x1f" "100\x1f" "5\x1f" "9\x1f" "old")});
+  EXPECT_EQ(store.adjustments("p", "k3", 0, 1000).at(0).period, QuotaPeriod::kMonth);
+}
+
+TEST_F(RedisStoreTest, MeterProgressIsKeptPerNode) {
+  store.put_meter_progress({"node-a", 100, true, 5});
+  store.put_meter_progress({"node-b", 99, false, 6});
+  store.put_meter_progress({"node-a", 101, true, 7});
+  const std::vector<MeterProgress> p = store.meter_progress();
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].node, "node-a");
+  EXPECT_EQ(p[0].complete_before_day, 101);
+  EXPECT_TRUE(p[0].running);
+  EXPECT_FALSE(p[1].running);
 }
 
 TEST_F(RedisStoreTest, PlanTotalsPerDayAddUpAndAreMadeOnceForAnOlderStore) {

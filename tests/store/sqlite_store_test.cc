@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -193,17 +194,18 @@ TEST_F(SqliteStoreTest, QuotaUsedByKeySumsServedAndAdjustedInTheWindow) {
   store.add_adjustment({"p", "a", 101, -3, 0, "admin"});
   store.add_adjustment({"p", "c", 100, 4, 0, "admin"});
   store.add_adjustment({"p", "b", 102, 9, 0, "admin"});
-  const auto used = store.quota_used_by_key("p", 100, 101);
+  const auto used = store.quota_used_by_key("p", QuotaPeriod::kMonth, 100, 101);
   EXPECT_EQ(used.size(), 3u);
   EXPECT_EQ(used.at("a"), 4);  // 5 + 2 - 3; day 99 and plan q are outside
   EXPECT_EQ(used.at("b"), 7);  // its adjustment is on day 102
   EXPECT_EQ(used.at("c"), 4);  // an adjustment alone counts too
-  EXPECT_EQ(store.quota_used_by_key("p", 100, 101).at("a"), quota_used_between(store, "p", "a", 100, 101));
+  EXPECT_EQ(store.quota_used_by_key("p", QuotaPeriod::kMonth, 100, 101).at("a"),
+            quota_used_between(store, "p", "a", QuotaPeriod::kMonth, 100, 101));
 }
 
 TEST_F(SqliteStoreTest, MeterSlotsAreAssignedOnceInOrder) {
   SqliteStore store(dir / "t.db");
-  const std::uint32_t first = store.assign_meter_slot("p", "a");
+  const std::uint32_t first = store.assign_meter_slot({"p", "a"});
   const auto slots = store.assign_meter_slots({{"p", "b"}, {"p", "a"}, {"q", "a"}});
   ASSERT_EQ(slots.size(), 3u);
   EXPECT_EQ(slots[0], first + 1);
@@ -214,9 +216,9 @@ TEST_F(SqliteStoreTest, MeterSlotsAreAssignedOnceInOrder) {
 
 TEST_F(SqliteStoreTest, ABulkOfMeterSlotsIsAssignedOnceWithRepeatsFound) {
   SqliteStore store(dir / "t.db");
-  std::vector<std::pair<std::string, std::string>> pairs;
-  for (int i = 0; i < 12000; ++i) pairs.emplace_back("p", "k" + std::to_string(i));  // a bulk batch
-  pairs.emplace_back("p", "k5");                                                       // listed twice
+  std::vector<UsageAttribution> pairs;
+  for (int i = 0; i < 12000; ++i) pairs.push_back({"p", "k" + std::to_string(i)});  // a bulk batch
+  pairs.push_back({"p", "k5"});                                                      // listed twice
   const auto slots = store.assign_meter_slots(pairs);
   ASSERT_EQ(slots.size(), pairs.size());
   for (std::uint32_t i = 0; i < 12000; ++i) ASSERT_EQ(slots[i], i);
@@ -227,7 +229,7 @@ TEST_F(SqliteStoreTest, ABulkOfMeterSlotsIsAssignedOnceWithRepeatsFound) {
 
 TEST_F(SqliteStoreTest, AKeyJoiningAPlanGetsItsMeterSlotInTheSameTransaction) {
   SqliteStore store(dir / "t.db");
-  const std::uint32_t before = store.assign_meter_slot("p", "old");
+  const std::uint32_t before = store.assign_meter_slot({"p", "old"});
   {
     auto tx = store.begin();
     tx->put(UsagePlanKey{"p", "a", 0});
@@ -254,7 +256,108 @@ TEST_F(SqliteStoreTest, AKeyJoiningAPlanGetsItsMeterSlotInTheSameTransaction) {
     tx->put(UsagePlanKey{"p", "a", 0});
     tx->commit();
   }
-  EXPECT_EQ(store.assign_meter_slot("p", "a"), before + 1);
+  EXPECT_EQ(store.assign_meter_slot({"p", "a"}), before + 1);
+}
+
+TEST_F(SqliteStoreTest, UsageAndSlotsAreKeptByTheCustomerTheyWereCountedFor) {
+  SqliteStore store(dir / "t.db");
+  store.add_usage({{"p", "k1", 100, 5, "acme"}, {"p", "k1", 100, 3, "globex"}, {"p", "k2", 101, 1}});
+  store.add_usage({{"p", "k1", 100, 1, "acme"}});
+  EXPECT_EQ(store.usage_between("p", "k1", 100, 100), 9);
+  EXPECT_EQ(store.usage_days("p", "k1", 0, 1000).at(0).used, 9);
+  std::vector<std::string> rows;
+  store.scan_usage(0, 1000, {}, [&](const UsageRow& r) {
+    rows.push_back(r.key_id + "/" + r.customer_id + "=" + std::to_string(r.used));
+    return true;
+  });
+  EXPECT_EQ(rows, (std::vector<std::string>{"k1/acme=6", "k1/globex=3", "k2/=1"}));
+  EXPECT_TRUE(store.has_usage({100, "p", "k1", 0, "globex"}));
+  EXPECT_FALSE(store.has_usage({100, "p", "k1", 0, ""}));
+  EXPECT_EQ(store.keys_with_usage("p", 101, 101), (std::vector<std::string>{"k2"}));
+  const auto slots = store.assign_meter_slots({{"p", "k1", "acme"}, {"p", "k1", "globex"}, {"p", "k1", "acme"}});
+  EXPECT_EQ(slots, (std::vector<std::uint32_t>{0, 1, 0}));
+}
+
+TEST_F(SqliteStoreTest, AKeyJoiningAPlanGetsASlotForTheCustomerItHasInTheTransaction) {
+  SqliteStore store(dir / "t.db");
+  auto tx = store.begin();
+  tx->put(ApiKey{"k1", "value-0123456789abcdef", "alice", "acme", "", true, 1, 1, {}});
+  tx->put(UsagePlanKey{"p", "k1", 0});
+  tx->commit();
+  std::string customer = "none";
+  store.scan_meter_slots([&](const MeterSlot& m) { customer = m.customer_id; });
+  EXPECT_EQ(customer, "acme");
+}
+
+TEST_F(SqliteStoreTest, AdjustmentsKeepTheirPeriodCustomerAndIdAndCountOnlyUnderTheirPeriod) {
+  SqliteStore store(dir / "t.db");
+  store.add_adjustment({"p", "a", 100, -30, 0, "admin", QuotaPeriod::kMonth, "acme"});
+  store.add_adjustment({"p", "a", 100, 5, 0, "admin", QuotaPeriod::kDay, "acme"});
+  store.add_adjustment({"q", "b", 99, 1, 0, "admin", QuotaPeriod::kDay, ""});
+  EXPECT_EQ(store.quota_used_by_key("p", QuotaPeriod::kMonth, 100, 100).at("a"), -30);
+  EXPECT_EQ(store.quota_used_by_key("p", QuotaPeriod::kDay, 100, 100).at("a"), 5);
+  EXPECT_EQ(quota_used_between(store, "p", "a", QuotaPeriod::kWeek, 100, 100), 0);
+  const std::vector<UsageAdjustment> all = store.adjustments_between(99, 100);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].plan_id, "q");  // by day, then id
+  EXPECT_EQ(all[1].id, 1);
+  EXPECT_EQ(all[1].customer_id, "acme");
+  EXPECT_EQ(all[2].period, QuotaPeriod::kDay);
+}
+
+TEST_F(SqliteStoreTest, MeterProgressIsKeptPerNode) {
+  SqliteStore store(dir / "t.db");
+  store.put_meter_progress({"n1", 100, true, 5});
+  store.put_meter_progress({"n1", 101, false, 6});
+  const std::vector<MeterProgress> p = store.meter_progress();
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].complete_before_day, 101);
+  EXPECT_FALSE(p[0].running);
+}
+
+TEST_F(SqliteStoreTest, AStoreOfSchemaOneGetsEachKeysCustomerForItsPastUsage) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "t.db").c_str(), &db), SQLITE_OK);
+    const char* schema_one = R"sql(
+      CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      INSERT INTO meta VALUES ('control_version', 3), ('schema_version', 1), ('store_id', 77);
+      CREATE TABLE api_keys (id TEXT PRIMARY KEY, value TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+      CREATE INDEX api_keys_serving ON api_keys (id, value, json_extract(doc, '$.enabled'));
+      INSERT INTO api_keys VALUES ('k1', 'value-0123456789abcdef',
+        '{"id":"k1","value":"value-0123456789abcdef","enabled":true,"customerId":"acme"}');
+      CREATE TABLE usage_plans (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+      INSERT INTO usage_plans VALUES ('p', '{"id":"p","name":"p","quota":{"limit":9,"offset":0,"period":"DAY"}}');
+      CREATE TABLE usage_adjustments (
+        plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, delta INTEGER NOT NULL,
+        created_at INTEGER NOT NULL, actor TEXT NOT NULL);
+      INSERT INTO usage_adjustments VALUES ('p', 'k1', 100, -2, 0, 'admin');
+      CREATE TABLE meter_slots (
+        plan_id TEXT NOT NULL, key_id TEXT NOT NULL, slot INTEGER NOT NULL UNIQUE,
+        day0 INTEGER NOT NULL DEFAULT -1, count0 INTEGER NOT NULL DEFAULT 0,
+        day1 INTEGER NOT NULL DEFAULT -1, count1 INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (plan_id, key_id));
+      INSERT INTO meter_slots VALUES ('p', 'k1', 0, 100, 4, -1, 0), ('p', 'gone', 1, -1, 0, -1, 0);
+      CREATE TABLE usage_daily (
+        plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, used INTEGER NOT NULL,
+        PRIMARY KEY (plan_id, key_id, day));
+      INSERT INTO usage_daily VALUES ('p', 'k1', 100, 4), ('p', 'gone', 99, 3);
+    )sql";
+    ASSERT_EQ(sqlite3_exec(db, schema_one, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  SqliteStore store(dir / "t.db");
+  std::vector<std::string> rows;
+  store.scan_usage(0, 1000, {}, [&](const UsageRow& r) {
+    rows.push_back(r.key_id + "/" + r.customer_id + "=" + std::to_string(r.used));
+    return true;
+  });
+  EXPECT_EQ(rows, (std::vector<std::string>{"gone/=3", "k1/acme=4"}));
+  std::map<std::uint32_t, std::string> slots;
+  store.scan_meter_slots([&](const MeterSlot& m) { slots[m.slot] = m.key_id + "/" + m.customer_id; });
+  EXPECT_EQ(slots, (std::map<std::uint32_t, std::string>{{0, "k1/acme"}, {1, "gone/"}}));
+  EXPECT_EQ(store.adjustments("p", "k1", 0, 1000).at(0).period, QuotaPeriod::kDay);
+  EXPECT_EQ(store.load_serving_state().api_keys.at(0).customer_id, "acme");
+  EXPECT_EQ(*store.identity(), 77);
 }
 
 TEST_F(SqliteStoreTest, EachStoreHasAnIdentityOfItsOwnThatLasts) {
