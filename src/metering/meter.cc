@@ -204,8 +204,10 @@ void Meter::run() {
     wake_.wait_for(lock, options_.interval, [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
-    flush();
-    prune();
+    // A store that refused the flush would refuse the prune too, and every
+    // refusal can take its lock wait: the next flush, and its holding of
+    // ended days, comes first.
+    if (flush()) prune();
     lock.lock();
   }
 }

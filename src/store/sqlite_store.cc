@@ -310,9 +310,13 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
     // Deleted and replaced content is overwritten, not left in free space:
     // a key value deleted, or replaced by its digest, is gone from the file.
     exec("PRAGMA secure_delete = ON");
-    exec(kSchema);
-    migrate_to_schema_2();
-    exec(kIndexes);
+    // A store already in shape is opened without a write: an export must
+    // read it while another process holds its write lock.
+    if (!schema_current()) {
+      exec(kSchema);
+      migrate_to_schema_2();
+      exec(kIndexes);
+    }
   } catch (...) {
     sqlite3_close(db_);
     throw;
@@ -320,6 +324,14 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
 }
 
 SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+
+bool SqliteStore::schema_current() {
+  // kIndexes' last index is made last of all.
+  SqliteStatement st(db_,
+                     "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'usage_daily_by_day') "
+                     "+ (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meter_progress')");
+  return st.step() && st.integer(0) == 2;
+}
 
 void SqliteStore::migrate_to_schema_2() {
   if (has_column(db_, "usage_daily", "customer_id")) return;

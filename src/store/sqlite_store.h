@@ -61,6 +61,7 @@ class SqliteStore final : public Store {
  private:
   friend class SqliteControlTransaction;
   void exec(const char* sql);
+  bool schema_current();
   void migrate_to_schema_2();
   enum class KeyDetail { kFull, kServing };
   ControlState load_locked(KeyDetail detail = KeyDetail::kFull);
