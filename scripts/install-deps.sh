@@ -13,6 +13,9 @@ packages=(
   # Several nodes on one Redis: the client library, and the server the tests start.
   libhiredis-dev redis-server
   python3 curl awscli
+  # Moves the UTC day under a running gateway in the billing tests
+  # (tests/integration/test_billing.py).
+  faketime
   # Certificates for the TLS tests.
   openssl
   # The benchmarks' contenders and load generator (bench/side_by_side.py,
