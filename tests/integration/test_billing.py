@@ -4,8 +4,8 @@ business bills from, run against a real `tollgate serve` and its store.
 
 - A billing month, reconciled request by request: keys used, moved between
   plans, their customerId changed, deleted; UpdateUsage both ways; a
-  kill -9; the store unwritable across two midnights (the month's end among
-  them); a midnight crossed under load. The UTC days are moved with
+  kill -9; the store unwritable across two midnights; a midnight and the
+  month's end crossed under load. The UTC days are moved with
   Debian's faketime (libfaketime, which reads an offset from a file on
   every clock call), in the gateway and in every client that signs or
   dates anything. The daily export, `--events` and GetUsage must each bill
@@ -501,7 +501,8 @@ class BillingMonth(BillingTestCase):
         self.assertTrue(any(not r["final"] for r in open_records))
         self.sink.send(open_records)
 
-        # The store cannot be written across two midnights, the month's end among them.
+        # The store cannot be written across two midnights, the second the
+        # month's end, crossed under load.
         self.clock.set(utc("2026-11-29 22:00:00"))
         self.lock_store()
         self.traffic("k2", 6)
@@ -512,10 +513,12 @@ class BillingMonth(BillingTestCase):
         # says so), long before its words are counted into again: here days
         # last seconds, so the test waits for it.
         self.assertTrue(wait_until(lambda: self.gw.output().count("are held in") == 1, 30), self.gw.output())
-        self.clock.set(utc("2026-12-01 12:00:00"))
-        self.traffic("k2", 9)  # into the words that held Nov 29
-        self.traffic("k3", 3)
+        self.clock.set(utc("2026-11-30 23:59:57"))
+        self.load_across_midnight(["k2", "k3"], 6)  # Dec 1 counts into the words that held Nov 29
         self.assertTrue(wait_until(lambda: self.gw.output().count("are held in") == 2, 30), self.gw.output())
+        self.clock.set(utc("2026-12-01 12:00:00"))
+        self.traffic("k2", 9)
+        self.traffic("k3", 3)
         during = self.export("--after", cursor)
         self.assertEqual(during.returncode, 0, during.stderr)
         self.assertEqual(during.stdout, "", "the days the node could not write are open")
