@@ -12,6 +12,21 @@
 
 namespace tollgate {
 
+namespace {
+
+// What a day word holds that its watermark says the store lacks: none when
+// nothing, or when the word holds an earlier day than the mark (a clock
+// stepped back across midnight: that day was counted). A word moved on to
+// a later day counts from zero; the difference is below zero when requests
+// were taken back (UsageSlot::uncount) since.
+std::optional<std::int64_t> unwritten(PeriodCount now, PeriodCount was) {
+  if (now.period < 0 || now.period < was.period || (now.period == was.period && now.count == was.count))
+    return std::nullopt;
+  return now.period == was.period ? now.count - was.count : now.count;
+}
+
+}  // namespace
+
 Meter::Meter(Store& store, CounterFile& counters, const Clock& clock, Options options, KeyPlanIds* ids)
     : store_(store),
       counters_(counters),
@@ -226,14 +241,9 @@ bool Meter::flush() {
     if (!e.slot) continue;
     for (int p = 0; p < 2; ++p) {
       const PeriodCount now = e.slot->read(p);
-      const PeriodCount was = e.flushed(p);
-      // A word moved on to a later day starts again from zero; an earlier
-      // day (a clock stepped back across midnight) was already counted.
-      if (now.period < 0 || now.period < was.period || (now.period == was.period && now.count == was.count))
-        continue;
-      // Below zero when requests were taken back (UsageSlot::uncount) since.
-      const std::int64_t delta = now.period == was.period ? now.count - was.count : now.count;
-      if (delta != 0) deltas.push_back(delta_of(e, now.period, delta));
+      const std::optional<std::int64_t> delta = unwritten(now, e.flushed(p));
+      if (!delta) continue;
+      if (*delta != 0) deltas.push_back(delta_of(e, now.period, *delta));
       marks.push_back({index, p, now.period, now.count});
     }
     collect_minutes(index, e, minute, minutes);
@@ -275,13 +285,11 @@ void Meter::hold_ended_days(UnixNanos now) {
     if (!e.slot) continue;
     for (int p = 0; p < 2; ++p) {
       const PeriodCount c = e.slot->read(p);
-      const PeriodCount was = e.flushed(p);
-      if (c.period < 0 || c.period >= ended_before || c.period < was.period ||
-          (c.period == was.period && c.count == was.count))
-        continue;
-      const std::int64_t delta = c.period == was.period ? c.count - was.count : c.count;
-      records.push_back({index, p, c.period, c.count, delta});
-      deltas.push_back(delta_of(e, c.period, delta));
+      if (c.period >= ended_before) continue;
+      const std::optional<std::int64_t> delta = unwritten(c, e.flushed(p));
+      if (!delta) continue;
+      records.push_back({index, p, c.period, c.count, *delta});
+      deltas.push_back(delta_of(e, c.period, *delta));
     }
   }
   if (records.empty()) return;
