@@ -56,9 +56,8 @@ class UnwritableStore final : public Store {
                                                                   std::int64_t last_day) override {
     return store_.quota_used_by_key(plan_id, period, first_day, last_day);
   }
-  std::vector<std::string> keys_with_usage(const std::string& plan_id, std::int64_t first_day,
-                                           std::int64_t last_day) override {
-    return store_.keys_with_usage(plan_id, first_day, last_day);
+  std::vector<std::string> former_members(const std::string& plan_id) override {
+    return store_.former_members(plan_id);
   }
   void put_meter_progress(const MeterProgress& progress) override {
     check();

@@ -88,20 +88,26 @@ HttpResponse get_usage(AdminContext& ctx, const AdminRequest& req) {
                                   [&](const UsagePlan& p) { return p.id == plan_id; });
   const UsagePlan* plan = found == s.usage_plans.end() ? nullptr : &*found;
   ctx.meter.flush();  // report every admitted request, not just the flushed ones
-  // Usage is kept when a key leaves the plan, is deleted, or the plan is.
-  const std::vector<std::string> with_usage = ctx.store.keys_with_usage(plan_id, first, last);
-  if (!plan && with_usage.empty()) not_found("Invalid Usage Plan ID specified");
+  // Usage is kept when a key leaves the plan, is deleted, or the plan is:
+  // a former member is reported for the days it used the plan.
+  const std::vector<std::string> former = ctx.store.former_members(plan_id);
+  if (!plan && former.empty()) not_found("Invalid Usage Plan ID specified");
+  const auto used_in_range = [&](const std::string& key_id) {
+    return !ctx.store.usage_days(plan_id, key_id, first, last).empty() ||
+           !ctx.store.adjustments(plan_id, key_id, first, last).empty();
+  };
   std::map<std::string, const UsagePlanKey*> members;
   for (const auto& pk : s.usage_plan_keys)
     if (pk.plan_id == plan_id) members.emplace(pk.key_id, &pk);
   std::vector<Reported> reported;
   if (const auto key_id = req.query("keyId")) {
     const auto member = members.find(*key_id);
-    if (member == members.end() && !std::binary_search(with_usage.begin(), with_usage.end(), *key_id))
+    if (member == members.end() && !std::binary_search(former.begin(), former.end(), *key_id))
       membership(s, plan_id, *key_id);  // 404
     reported.push_back({*key_id, member == members.end() ? nullptr : member->second});
   } else {
-    for (const std::string& key_id : with_usage) members.try_emplace(key_id, nullptr);
+    for (const std::string& key_id : former)
+      if (used_in_range(key_id)) members.try_emplace(key_id, nullptr);
     for (const auto& [key_id, member] : members) reported.push_back({key_id, member});
   }
   std::vector<std::string> ids;

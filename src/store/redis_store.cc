@@ -60,6 +60,8 @@ std::string usage_key(std::int64_t day) { return "tollgate:usage:" + std::to_str
 std::string billed_usage_key(std::int64_t day) { return "tollgate:billed_usage:" + std::to_string(day); }
 std::string adjustments_on_key(std::int64_t day) { return "tollgate:adjustments_on:" + std::to_string(day); }
 constexpr const char* kMeterProgress = "tollgate:meter_progress";
+// Memberships that ended: fields "plan\x1fkey".
+constexpr const char* kFormerPlanKeys = "tollgate:former_plan_keys";
 
 std::string attribution_field(std::string_view plan_id, std::string_view key_id, std::string_view customer_id) {
   std::string f = pair_field(plan_id, key_id);
@@ -284,14 +286,14 @@ class RedisControlTransaction final : public ControlTransaction {
   }
   void erase_api_key(const std::string& key_id) override {
     commands_.push_back({"HDEL", kApiKeys, key_id});
-    erase_fields(kUsagePlanKeys, [&](const auto&, const auto& k) { return k == key_id; });
+    end_memberships([&](const auto&, const auto& k) { return k == key_id; });
   }
   void erase_usage_plan(const std::string& plan_id) override {
     commands_.push_back({"HDEL", kUsagePlans, plan_id});
-    erase_fields(kUsagePlanKeys, [&](const auto& p, const auto&) { return p == plan_id; });
+    end_memberships([&](const auto& p, const auto&) { return p == plan_id; });
   }
   void erase_usage_plan_key(const std::string& plan_id, const std::string& key_id) override {
-    commands_.push_back({"HDEL", kUsagePlanKeys, pair_field(plan_id, key_id)});
+    end_memberships([&](const auto& p, const auto& k) { return p == plan_id && k == key_id; });
   }
 
   void commit() override {
@@ -312,15 +314,23 @@ class RedisControlTransaction final : public ControlTransaction {
     commands_.push_back({"HSET", hash, std::move(field), std::move(doc)});
   }
 
-  // Deletes the two-part fields of `hash` that `match(first, second)`.
+  // Deletes the two-part fields of `hash` that `match(first, second)`;
+  // with `former`, records each in it too.
   template <typename Match>
-  void erase_fields(const char* hash, Match match) {
+  void erase_fields(const char* hash, Match match, const char* former = nullptr) {
     RedisReply fields = store_.redis_.run({"HKEYS", hash});
     for (std::size_t i = 0; i < fields->elements; ++i) {
       const std::string field = reply_text(*fields->element[i]);
       const auto [first, second] = split_field(field);
-      if (match(first, second)) commands_.push_back({"HDEL", hash, field});
+      if (!match(first, second)) continue;
+      if (former) commands_.push_back({"HSET", former, field, "1"});
+      commands_.push_back({"HDEL", hash, field});
     }
+  }
+  // Deletes the memberships `match(plan, key)` names, keeping who they were.
+  template <typename Match>
+  void end_memberships(Match match) {
+    erase_fields(kUsagePlanKeys, match, kFormerPlanKeys);
   }
 
   void release() {
@@ -584,19 +594,24 @@ std::size_t RedisStore::live_nodes() {
   return std::max<std::size_t>(1, static_cast<std::size_t>(reply_integer(*r[2])));
 }
 
-std::vector<std::string> RedisStore::keys_with_usage(const std::string& plan_id, std::int64_t first_day,
-                                                     std::int64_t last_day) {
-  std::set<std::string> keys;
-  for (const std::int64_t day : usage_days_between(first_day, last_day)) {
-    RedisReply r = redis_.run({"HKEYS", usage_key(day)});
-    for (std::size_t i = 0; i < r->elements; ++i) {
-      auto [plan, key] = split_field(reply_text(*r->element[i]));
-      if (plan == plan_id) keys.insert(std::move(key));
-    }
+std::vector<std::string> RedisStore::former_members(const std::string& plan_id) {
+  RedisReply fields = redis_.run({"HKEYS", kFormerPlanKeys});
+  std::vector<std::string> former;
+  std::vector<RedisCommand> checks;
+  for (std::size_t i = 0; i < fields->elements; ++i) {
+    auto [plan, key] = split_field(reply_text(*fields->element[i]));
+    if (plan != plan_id) continue;
+    checks.push_back({"HEXISTS", kUsagePlanKeys, pair_field(plan, key)});
+    former.push_back(std::move(key));
   }
-  for (const UsageAdjustment& a : adjustments_of_plan(plan_id))
-    if (a.day >= first_day && a.day <= last_day) keys.insert(a.key_id);
-  return {keys.begin(), keys.end()};
+  if (former.empty()) return former;
+  // A key that left and joined again is a member, not a former one.
+  const std::vector<RedisReply> member = redis_.pipeline(checks);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < former.size(); ++i)
+    if (reply_integer(*member[i]) == 0) out.push_back(std::move(former[i]));
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 void RedisStore::put_meter_progress(const MeterProgress& p) {

@@ -62,6 +62,10 @@ CREATE TABLE IF NOT EXISTS usage_minutes (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, minute INTEGER NOT NULL,
   allowed INTEGER NOT NULL, throttled INTEGER NOT NULL, quota_exceeded INTEGER NOT NULL,
   PRIMARY KEY (plan_id, key_id, minute)) WITHOUT ROWID;
+-- Memberships that ended (the key left the plan, or either was deleted):
+-- get-usage still reports their usage.
+CREATE TABLE IF NOT EXISTS former_plan_keys (
+  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, PRIMARY KEY (plan_id, key_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meter_progress (
   node TEXT PRIMARY KEY, complete_before_day INTEGER NOT NULL, running INTEGER NOT NULL,
   updated_at INTEGER NOT NULL);
@@ -239,14 +243,14 @@ class SqliteControlTransaction final : public ControlTransaction {
   }
   void erase_api_key(const std::string& key_id) override {
     erase("DELETE FROM api_keys WHERE id = ?1", {key_id});
-    erase("DELETE FROM usage_plan_keys WHERE key_id = ?1", {key_id});
+    end_memberships("key_id = ?1", {key_id});
   }
   void erase_usage_plan(const std::string& plan_id) override {
     erase("DELETE FROM usage_plans WHERE id = ?1", {plan_id});
-    erase("DELETE FROM usage_plan_keys WHERE plan_id = ?1", {plan_id});
+    end_memberships("plan_id = ?1", {plan_id});
   }
   void erase_usage_plan_key(const std::string& plan_id, const std::string& key_id) override {
-    erase("DELETE FROM usage_plan_keys WHERE plan_id = ?1 AND key_id = ?2", {plan_id, key_id});
+    end_memberships("plan_id = ?1 AND key_id = ?2", {plan_id, key_id});
   }
 
   void set_keys_hashed() override {
@@ -276,6 +280,14 @@ class SqliteControlTransaction final : public ControlTransaction {
     st.bind(i, doc);
     st.step();
     changed_ = true;
+  }
+
+  // Deletes the memberships `where` names, keeping who they were.
+  void end_memberships(const std::string& where, std::initializer_list<std::string_view> keys) {
+    erase(("INSERT OR IGNORE INTO former_plan_keys (plan_id, key_id) SELECT plan_id, key_id FROM usage_plan_keys "
+           "WHERE " + where).c_str(),
+          keys);
+    erase(("DELETE FROM usage_plan_keys WHERE " + where).c_str(), keys);
   }
 
   void erase(const char* sql, std::initializer_list<std::string_view> keys) {
@@ -329,7 +341,7 @@ bool SqliteStore::schema_current() {
   // kIndexes' last index is made last of all.
   SqliteStatement st(db_,
                      "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'usage_daily_by_day') "
-                     "+ (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meter_progress')");
+                     "+ (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'former_plan_keys')");
   return st.step() && st.integer(0) == 2;
 }
 
@@ -666,14 +678,14 @@ std::unordered_map<std::string, std::int64_t> SqliteStore::quota_used_by_key(con
   return used;
 }
 
-std::vector<std::string> SqliteStore::keys_with_usage(const std::string& plan_id, std::int64_t first_day,
-                                                      std::int64_t last_day) {
+std::vector<std::string> SqliteStore::former_members(const std::string& plan_id) {
   std::lock_guard lock(mutex_);
+  // A key that left and joined again is a member, not a former one.
   SqliteStatement st(db_,
-                     "SELECT key_id FROM usage_daily WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3 "
-                     "UNION SELECT key_id FROM usage_adjustments WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3 "
-                     "ORDER BY key_id");
-  st.bind(1, plan_id).bind(2, first_day).bind(3, last_day);
+                     "SELECT f.key_id FROM former_plan_keys f WHERE f.plan_id = ?1 AND NOT EXISTS "
+                     "(SELECT 1 FROM usage_plan_keys m WHERE m.plan_id = f.plan_id AND m.key_id = f.key_id) "
+                     "ORDER BY f.key_id");
+  st.bind(1, plan_id);
   std::vector<std::string> out;
   while (st.step()) out.push_back(st.text(0));
   return out;

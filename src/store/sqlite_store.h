@@ -49,8 +49,7 @@ class SqliteStore final : public Store {
   std::unordered_map<std::string, std::int64_t> quota_used_by_key(const std::string& plan_id,
                                                                   QuotaPeriod period, std::int64_t first_day,
                                                                   std::int64_t last_day) override;
-  std::vector<std::string> keys_with_usage(const std::string& plan_id, std::int64_t first_day,
-                                           std::int64_t last_day) override;
+  std::vector<std::string> former_members(const std::string& plan_id) override;
   void put_meter_progress(const MeterProgress& progress) override;
   std::vector<MeterProgress> meter_progress() override;
   void add_adjustment(const UsageAdjustment& adjustment) override;

@@ -226,10 +226,10 @@ class Store {
   // interval. A store only one process serves from answers 1.
   virtual std::size_t live_nodes() { return 1; }
 
-  // The keys of a plan with usage or adjustments on days [first_day,
-  // last_day], members or not, sorted.
-  virtual std::vector<std::string> keys_with_usage(const std::string& plan_id, std::int64_t first_day,
-                                                   std::int64_t last_day) = 0;
+  // The keys that were in a plan and are not now (they left it, were
+  // deleted, or the plan was), sorted: their usage is kept. Recorded by the
+  // transaction that ends the membership.
+  virtual std::vector<std::string> former_members(const std::string& plan_id) = 0;
 
   // Records how far a node's counts are in the store.
   virtual void put_meter_progress(const MeterProgress& progress) = 0;

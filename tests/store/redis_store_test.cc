@@ -161,8 +161,6 @@ TEST_F(RedisStoreTest, UsageIsKeptByTheCustomerItWasCountedFor) {
   std::set<std::string> customers;
   store.scan_meter_slots([&](const MeterSlot& m) { customers.insert(m.customer_id); });
   EXPECT_EQ(customers, (std::set<std::string>{"acme", "globex"}));
-  EXPECT_EQ(store.keys_with_usage("p", 100, 100), (std::vector<std::string>{"k1", "k2"}));
-  EXPECT_TRUE(store.keys_with_usage("p", 101, 200).empty());
 }
 
 TEST_F(RedisStoreTest, ADayCountedBeforeCustomersWereKeptIsBilledToTheKeysCustomerNow) {
@@ -202,6 +200,30 @@ TEST_F(RedisStoreTest, AdjustmentsKeepTheirPeriodAndCustomerUnderIdsOfTheirOwn) 
   RedisClient client(RedisAddress::parse(server.url()));
   client.run({"RPUSH", "tollgate:adjustments:p", std::string("k3\x1f" "100\x1f" "5\x1f" "9\x1f" "old")});
   EXPECT_EQ(store.adjustments("p", "k3", 0, 1000).at(0).period, QuotaPeriod::kMonth);
+}
+
+TEST_F(RedisStoreTest, MembershipsThatEndAreKeptAsFormerOnes) {
+  {
+    auto tx = store.begin();
+    for (const char* key : {"a", "b", "c"}) tx->put(UsagePlanKey{"p", key, 0});
+    tx->put(UsagePlanKey{"q", "a", 0});
+    tx->commit();
+  }
+  {
+    auto tx = store.begin();
+    tx->erase_usage_plan_key("p", "a");
+    tx->erase_api_key("b");
+    tx->erase_usage_plan_key("p", "c");
+    tx->erase_usage_plan("q");
+    tx->commit();
+  }
+  {
+    auto tx = store.begin();
+    tx->put(UsagePlanKey{"p", "c", 0});
+    tx->commit();
+  }
+  EXPECT_EQ(store.former_members("p"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(store.former_members("q"), (std::vector<std::string>{"a"}));
 }
 
 TEST_F(RedisStoreTest, MeterProgressIsKeptPerNode) {

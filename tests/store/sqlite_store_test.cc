@@ -273,7 +273,6 @@ TEST_F(SqliteStoreTest, UsageAndSlotsAreKeptByTheCustomerTheyWereCountedFor) {
   EXPECT_EQ(rows, (std::vector<std::string>{"k1/acme=6", "k1/globex=3", "k2/=1"}));
   EXPECT_TRUE(store.has_usage({100, "p", "k1", 0, "globex"}));
   EXPECT_FALSE(store.has_usage({100, "p", "k1", 0, ""}));
-  EXPECT_EQ(store.keys_with_usage("p", 101, 101), (std::vector<std::string>{"k2"}));
   const auto slots = store.assign_meter_slots({{"p", "k1", "acme"}, {"p", "k1", "globex"}, {"p", "k1", "acme"}});
   EXPECT_EQ(slots, (std::vector<std::uint32_t>{0, 1, 0}));
 }
@@ -303,6 +302,32 @@ TEST_F(SqliteStoreTest, AdjustmentsKeepTheirPeriodCustomerAndIdAndCountOnlyUnder
   EXPECT_EQ(all[1].id, 1);
   EXPECT_EQ(all[1].customer_id, "acme");
   EXPECT_EQ(all[2].period, QuotaPeriod::kDay);
+}
+
+TEST_F(SqliteStoreTest, MembershipsThatEndAreKeptAsFormerOnes) {
+  SqliteStore store(dir / "t.db");
+  {
+    auto tx = store.begin();
+    for (const char* key : {"a", "b", "c", "d"}) tx->put(UsagePlanKey{"p", key, 0});
+    tx->put(UsagePlanKey{"q", "a", 0});
+    tx->commit();
+  }
+  {
+    auto tx = store.begin();
+    tx->erase_usage_plan_key("p", "a");  // left
+    tx->erase_api_key("b");              // deleted
+    tx->erase_usage_plan_key("p", "c");  // left, and back below
+    tx->erase_usage_plan("q");           // its plan deleted
+    tx->commit();
+  }
+  {
+    auto tx = store.begin();
+    tx->put(UsagePlanKey{"p", "c", 0});
+    tx->commit();
+  }
+  EXPECT_EQ(store.former_members("p"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(store.former_members("q"), (std::vector<std::string>{"a"}));
+  EXPECT_TRUE(store.former_members("none").empty());
 }
 
 TEST_F(SqliteStoreTest, MeterProgressIsKeptPerNode) {
