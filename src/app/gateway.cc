@@ -389,8 +389,8 @@ int serve(const ServeOptions& options) {
       spdlog::warn("the counter file counted for another store; its counts were moved to {}", moved->string());
   }
   CounterFile counters(counters_dir);
-  Meter meter(*store, counters, clock, {options.flush_interval, options.usage_retention_days, node_name(options.data_dir)},
-              &key_plan_ids);
+  Meter meter(*store, counters, clock,
+              {options.flush_interval, options.usage_retention_days, node_name(options.data_dir)}, &key_plan_ids);
   // Whatever a previous run counted but did not flush (a crash) goes to the
   // store before the first catalog seeds quotas from it.
   meter.flush();

@@ -5,9 +5,10 @@
 // what a decision needs of the key (enabled, and its first usage plan
 // binding: the plan's limits, the key's counters, its usage slot), and the
 // key values, ids and customers back to back in one buffer: the value, the
-// id, then the customer's length in two bytes and the customer. A lookup reads one record
-// and then, all at once, the value to compare, the counters and the usage
-// slot; a node-based map chased five pointers one after the other.
+// id, then the customer's length in two bytes and the customer. A lookup
+// reads one record and then, all at once, the value to compare, the
+// counters and the usage slot; a node-based map chased five pointers one
+// after the other.
 
 #include <cstdint>
 #include <functional>

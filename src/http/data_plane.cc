@@ -658,7 +658,8 @@ void DataPlane::log_access(const InboundMessage& request, const Reply& reply, co
                  JsonText{record.api}, JsonText{record.stage},
                  JsonText{record.method ? std::string_view(record.method->resource_path) : ""},
                  JsonText{request.method}, JsonText{logged_target(request, record)}, reply.status(),
-                 JsonText{d.key_id}, JsonText{d.key_id.empty() ? std::string_view() : KeyTable::customer_after(d.key_id)},
+                 JsonText{d.key_id},
+                 JsonText{d.key_id.empty() ? std::string_view() : KeyTable::customer_after(d.key_id)},
                  JsonText{d.plan_id}, outcome_name(record.outcome),
                  JsonText{d.report.policy ? d.report.policy : ""}, request.body.size(), reply.body().size(),
                  static_cast<double>(total_ns) / 1e6, static_cast<double>(record.upstream_ns) / 1e6);

@@ -203,8 +203,8 @@ ExportResult export_usage(Store& store, const ExportOptions& options, std::ostre
   // After an adjustment's cursor, its day's usage was all written before it.
   const bool after_usage = resuming && after.kind == RecordPosition::Kind::kUsage;
   const std::int64_t scan_first = resuming && !after_usage ? std::max(first, after.day + 1) : first;
-  const UsageRow scan_after =
-      after_usage ? UsageRow{after.day, after.plan_id, after.key_id, 0, after.customer_id} : UsageRow{-1, "", "", 0, ""};
+  const UsageRow scan_after = after_usage ? UsageRow{after.day, after.plan_id, after.key_id, 0, after.customer_id}
+                                          : UsageRow{-1, "", "", 0, ""};
   store.scan_usage(scan_first, last, scan_after, [&](const UsageRow& row) {
     write_adjustments_before(row.day);
     const RecordPosition at{row.day, RecordPosition::Kind::kUsage, row.plan_id, row.key_id, row.customer_id, 0};
