@@ -6,6 +6,7 @@
 # not counted: use bench/side_by_side.py for the whole cost.
 #
 #   bench/instructions.sh [BINARY ...]     default: build/tollgate
+#   ACCESS_LOG=on bench/instructions.sh    each request's access log line counted too
 #
 # Each binary serves the proxy benchmark's job (one key in a usage plan with
 # throttle, quota and metering, one worker, access log off) in front of an
@@ -20,7 +21,7 @@ root="$(pwd)"
 source bench/proxy_job.sh
 
 if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 binaries=("$@")
@@ -74,8 +75,10 @@ for binary in "${binaries[@]}"; do
   mkdir -p "$run"
   "$binary" apply -f "$work/bench.yaml" --data-dir "$run/data" >"$run/apply.log" 2>&1 ||
     fail "$binary apply (see $run/apply.log)"
+  access_log=off
+  [ "${ACCESS_LOG:-off}" = on ] && access_log="$run/access.log"
   valgrind --tool=callgrind --callgrind-out-file="$run/callgrind.%p" "$binary" serve --data-dir "$run/data" \
-    --listen "127.0.0.1:$data_port" --admin-listen "127.0.0.1:$admin_port" --workers 1 --access-log off \
+    --listen "127.0.0.1:$data_port" --admin-listen "127.0.0.1:$admin_port" --workers 1 --access-log "$access_log" \
     >"$run/serve.log" 2>&1 &
   serve_pid=$!
   pids+=("$serve_pid")

@@ -381,7 +381,8 @@ class BillingMonth(BillingTestCase):
             after = self.clock.now()
             self.assertEqual(res.status, 200, res)
             self.served.append({"id": res.headers["x-amzn-RequestId"], "key": key, "plan": self.plan[key],
-                                "customer": self.customer[key], "days": {day_of(before), day_of(after)}})
+                                "customer": self.customer[key], "days": {day_of(before), day_of(after)},
+                                "between": (before, after)})
 
     def load_across_midnight(self, keys, seconds):
         """`keys` asked for by a thread each, for `seconds`, while the fake
@@ -445,6 +446,10 @@ class BillingMonth(BillingTestCase):
             self.assertEqual((e["keyId"], e["planId"], e["customerId"]), (s["key"], s["plan"], s["customer"]), s)
             day[s["id"]] = e["time"][:10]
             self.assertIn(day[s["id"]], s["days"], s)
+            # Admitted while the client waited (to the clocks' second).
+            admitted = calendar.timegm(time.strptime(e["time"][:19], "%Y-%m-%dT%H:%M:%S")) + int(e["time"][20:23]) / 1000
+            self.assertRegex(e["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            self.assertTrue(s["between"][0] - 1 <= admitted <= s["between"][1] + 1, (e, s))
         return day
 
     def test_a_billing_month_reconciles_request_by_request(self):
