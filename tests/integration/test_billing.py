@@ -447,7 +447,8 @@ class BillingMonth(BillingTestCase):
             day[s["id"]] = e["time"][:10]
             self.assertIn(day[s["id"]], s["days"], s)
             # Admitted while the client waited (to the clocks' second).
-            admitted = calendar.timegm(time.strptime(e["time"][:19], "%Y-%m-%dT%H:%M:%S")) + int(e["time"][20:23]) / 1000
+            admitted = (calendar.timegm(time.strptime(e["time"][:19], "%Y-%m-%dT%H:%M:%S"))
+                        + int(e["time"][20:23]) / 1000)
             self.assertRegex(e["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
             self.assertTrue(s["between"][0] - 1 <= admitted <= s["between"][1] + 1, (e, s))
         return day
