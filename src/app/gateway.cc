@@ -171,17 +171,14 @@ class Reloader {
     };
     // The meter and the limit states number pairs alike (one KeyPlanIds).
     // Each membership counts for the customer its key has in this state.
-    const KeyIdIndex keys(state.api_keys);
-    const std::vector<Meter::Member> found =
-        meter_.members(state.usage_plan_keys, [&state, &keys](std::size_t i) {
-          const std::optional<std::uint32_t> key = keys.find(state.usage_plan_keys[i].key_id);
-          return key ? std::string_view(state.api_keys[*key].customer_id) : std::string_view();
-        });
+    const std::vector<MemberKey> member_keys = tollgate::member_keys(state);
+    const std::vector<Meter::Member> found = meter_.members(
+        state.usage_plan_keys, [&member_keys](std::size_t i) { return member_keys[i].customer_id; });
     const auto prepared_ms = ms_since(started);
     const MemberProvider members = [&found](std::size_t i) { return MemberRefs{found[i].slot, found[i].pair_id}; };
     catalogs_.publish(build_catalog(state, limits_, loader, members, clock_.now(), version, &metrics_,
                                     key_hashing_.hasher_for(state), 1.0 / static_cast<double>(nodes),
-                                    leases_ != nullptr));
+                                    leases_ != nullptr, &member_keys));
     if (leases_) requote_changed_plans(state);
     loaded_version_ = version;
     nodes_ = nodes;
@@ -372,12 +369,6 @@ int serve(const ServeOptions& options) {
     if (const std::size_t hashed = hash_stored_keys(*store, key_hashing))
       spdlog::info("{} API key values replaced by their digests; keys are stored hashed from now on", hashed);
   }
-  // The reloader reads through a connection of its own, so its first read
-  // of the control state runs beside the meter's read of its slots: with a
-  // million keys each takes half a second.
-  const std::unique_ptr<Store> reload_store = open_store(options.store, options.data_dir, &redis_metrics);
-  std::future<Reloader::Snapshot> first_read =
-      std::async(std::launch::async, [&reload_store] { return Reloader::read(*reload_store); });
   SystemClock clock;
   Stats stats;
   KeyPlanIds key_plan_ids;  // numbers each key under each plan once, for the limits and the meter
@@ -389,8 +380,22 @@ int serve(const ServeOptions& options) {
       spdlog::warn("the counter file counted for another store; its counts were moved to {}", moved->string());
   }
   CounterFile counters(counters_dir);
-  Meter meter(*store, counters, clock,
-              {options.flush_interval, options.usage_retention_days, node_name(options.data_dir)}, &key_plan_ids);
+  // The meter reads its slots on a thread of its own while this one reads
+  // the control state through the reloader's connection: with a million
+  // keys each takes half a second. The control state, hundreds of
+  // megabytes read and soon dropped, is read here: what a thread that
+  // ends allocates stays resident in its arena after it is freed.
+  std::optional<Meter> meter_slot;
+  std::future<void> meter_read = std::async(std::launch::async, [&] {
+    meter_slot.emplace(*store, counters, clock,
+                       Meter::Options{options.flush_interval, options.usage_retention_days,
+                                      node_name(options.data_dir)},
+                       &key_plan_ids);
+  });
+  const std::unique_ptr<Store> reload_store = open_store(options.store, options.data_dir, &redis_metrics);
+  Reloader::Snapshot first_read = Reloader::read(*reload_store);
+  meter_read.get();
+  Meter& meter = *meter_slot;
   // Whatever a previous run counted but did not flush (a crash) goes to the
   // store before the first catalog seeds quotas from it.
   meter.flush();
@@ -413,7 +418,7 @@ int serve(const ServeOptions& options) {
   }
   Reloader reloader(*reload_store, meter, limits, metrics, catalogs, clock, key_hashing, options.reload_interval,
                     leases.get());
-  reloader.publish(first_read.get());
+  reloader.publish(std::move(first_read));
   // Other nodes' changes are loaded when they are published, not at the next poll.
   std::unique_ptr<RedisChangeListener> change_listener;
   if (on_redis)

@@ -35,14 +35,15 @@ class CatalogBuilder {
         quota_leased_(quota_leased) {}
 
   std::shared_ptr<const Catalog> build(const ControlState& state, std::uint64_t version,
-                                       std::shared_ptr<const KeyHasher> key_hasher) {
+                                       std::shared_ptr<const KeyHasher> key_hasher,
+                                       const std::vector<MemberKey>& member_keys) {
     auto catalog = std::make_shared<Catalog>();
     catalog->version_ = version;
     catalog->quota_leased_ = quota_leased_;
     catalog->key_hasher_ = std::move(key_hasher);
     catalog->account_ = limit_ref("account", state.account.throttle);
     add_stages(*catalog, state);
-    add_keys(*catalog, state);
+    add_keys(*catalog, state, member_keys);
     return catalog;
   }
 
@@ -112,7 +113,7 @@ class CatalogBuilder {
     entry.methods.push_back(std::move(m));
   }
 
-  void add_keys(Catalog& catalog, const ControlState& state) {
+  void add_keys(Catalog& catalog, const ControlState& state, const std::vector<MemberKey>& member_keys) {
     std::size_t text_bytes = 0;
     for (const auto& k : state.api_keys) text_bytes += KeyTable::text_bytes(k.value, k.id, k.customer_id);
     KeyTable& keys = catalog.keys_;
@@ -125,7 +126,6 @@ class CatalogBuilder {
       const ApiKey& k = state.api_keys[i];
       records.push_back(&keys.add_key(k.value, k.id, k.enabled, k.customer_id));
     }
-    const KeyIdIndex by_id(state.api_keys);
 
     // Each plan's stages, as served: what the plan's keys share.
     struct PlanStages {
@@ -155,26 +155,20 @@ class CatalogBuilder {
     }
 
     limits_.reserve_key_plans(state.usage_plan_keys.size());
-    // A million memberships each find their key in two random places, the id
-    // index and then the key's record: both are fetched ahead, the index
-    // eight memberships before use and the record four, so misses overlap.
+    // Each membership's key record is a random place of its own: fetched
+    // four memberships ahead, so that the misses overlap.
     const std::vector<UsagePlanKey>& members = state.usage_plan_keys;
     constexpr std::size_t kFound = kAhead / 2;
-    std::array<std::optional<std::uint32_t>, kFound> found_keys;
-    const auto find_key = [&](std::size_t j) {
-      std::optional<std::uint32_t>& key = found_keys[j % kFound];
-      key = by_id.find(members[j].key_id);
-      if (key) __builtin_prefetch(records[*key], 1);
+    const auto fetch = [&](std::size_t j) {
+      if (member_keys[j].position != MemberKey::kNone) __builtin_prefetch(records[member_keys[j].position], 1);
     };
-    for (std::size_t j = 0; j < members.size() && j < kAhead; ++j) by_id.prefetch(members[j].key_id);
-    for (std::size_t j = 0; j < members.size() && j < kFound; ++j) find_key(j);
+    for (std::size_t j = 0; j < members.size() && j < kFound; ++j) fetch(j);
     for (std::size_t i = 0; i < members.size(); ++i) {
-      const auto key = found_keys[i % kFound];
-      if (i + kFound < members.size()) find_key(i + kFound);
-      if (i + kAhead < members.size()) by_id.prefetch(members[i + kAhead].key_id);
+      if (i + kFound < members.size()) fetch(i + kFound);
+      const std::uint32_t key = member_keys[i].position;
       const UsagePlanKey& pk = members[i];
       auto plan = plans.find(pk.plan_id);
-      if (plan == plans.end() || !key || plan->second.stages.empty()) continue;
+      if (plan == plans.end() || key == MemberKey::kNone || plan->second.stages.empty()) continue;
       const UsagePlan& p = *plan->second.plan;
       const MemberRefs member = members_(i);
       const KeyPlanHandle state_handle = key_plan_state(p, pk.key_id, member.pair_id);
@@ -183,7 +177,7 @@ class CatalogBuilder {
       UsageSlot* usage = member.usage;
       const std::int64_t initial_window_id = p.quota ? initial_window(p.quota->period, pk.created_date) : 0;
       for (const auto& served : plan->second.stages)
-        keys.bind(*records[*key], served.index, state_handle.state, usage, initial_window_id,
+        keys.bind(*records[key], served.index, state_handle.state, usage, initial_window_id,
                   method_limits(p, *served.api_stage, *served.stage, pk.key_id));
     }
   }
@@ -270,10 +264,11 @@ std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitSta
                                              const MemberProvider& members, UnixNanos now,
                                              std::uint64_t version, MetricsRegistry* metrics,
                                              std::shared_ptr<const KeyHasher> key_hasher, double throttle_share,
-                                             bool quota_leased) {
+                                             bool quota_leased, const std::vector<MemberKey>* member_keys) {
   if (state.keys_hashed && !key_hasher) throw std::invalid_argument("the keys are hashed, and no hasher was given");
+  const std::vector<MemberKey> found = member_keys ? std::vector<MemberKey>() : tollgate::member_keys(state);
   return CatalogBuilder(limits, load_usage, members, now, metrics, throttle_share, quota_leased)
-      .build(state, version, state.keys_hashed ? std::move(key_hasher) : nullptr);
+      .build(state, version, state.keys_hashed ? std::move(key_hasher) : nullptr, member_keys ? *member_keys : found);
 }
 
 }  // namespace tollgate

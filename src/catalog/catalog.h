@@ -22,6 +22,7 @@
 #include "core/metrics.h"
 #include "limits/limit_states.h"
 #include "limits/token_bucket.h"
+#include "model/key_id_index.h"
 #include "model/types.h"
 
 namespace tollgate {
@@ -111,8 +112,9 @@ struct MemberRefs {
 };
 using MemberProvider = std::function<MemberRefs(std::size_t usage_plan_key)>;
 
-// Builds a catalog from a validated control state. With `metrics`, each
-// route gets its request counters. A state whose keys are hashed needs the
+// Builds a catalog from a validated control state. `member_keys`, when
+// given, is member_keys(state), found once for the caller and the build.
+// With `metrics`, each route gets its request counters. A state whose keys are hashed needs the
 // hasher they were made with. Every throttle is enforced at
 // `throttle_share` of its rate and burst (burst at least 1): the nodes
 // sharing a store split them. With `quota_leased`, quotas are served from
@@ -122,6 +124,7 @@ std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitSta
                                              const MemberProvider& members, UnixNanos now,
                                              std::uint64_t version, MetricsRegistry* metrics = nullptr,
                                              std::shared_ptr<const KeyHasher> key_hasher = nullptr,
-                                             double throttle_share = 1.0, bool quota_leased = false);
+                                             double throttle_share = 1.0, bool quota_leased = false,
+                                             const std::vector<MemberKey>* member_keys = nullptr);
 
 }  // namespace tollgate

@@ -37,6 +37,7 @@ Meter::Meter(Store& store, CounterFile& counters, const Clock& clock, Options op
       held_(counters.dir() / "held") {
   const std::size_t known = store_.meter_slot_count();
   ids_.reserve(ids_.size() + known);
+  // Slots are numbered from 0 up: a million of them fill these exactly.
   entries_.reserve(known);
   slot_of_pair_.reserve(ids_.size() + known);
   const std::int64_t minute = current_minute();
@@ -52,8 +53,8 @@ Meter::Meter(Store& store, CounterFile& counters, const Clock& clock, Options op
 Meter::~Meter() { stop(); }
 
 Meter::Entry& Meter::entry_at(std::uint32_t index) {
-  if (index >= entries_.size())
-    entries_.resize(std::max<std::size_t>(index + 1, entries_.size() + entries_.size() / 2));
+  // Within the capacity reserved, no copy; past it the vector doubles.
+  if (index >= entries_.size()) entries_.resize(index + 1);
   return entries_[index];
 }
 
@@ -78,7 +79,7 @@ bool Meter::add_entry(std::uint32_t index, const UsageAttribution& owner, const 
     customer_text_.append(reinterpret_cast<const char*>(&size), sizeof size).append(owner.customer_id);
   }
   for (int p = 0; p < 2; ++p) e.set_flushed(p, {flushed[p].day, flushed[p].count});
-  if (slot_of_pair_.size() <= pair) slot_of_pair_.resize(std::max<std::size_t>(pair + 1, ids_.size()), kNoSlot);
+  if (slot_of_pair_.size() <= pair) slot_of_pair_.resize(pair + 1, kNoSlot);
   if (slot_of_pair_[pair] == kNoSlot)
     slot_of_pair_[pair] = index;
   else
@@ -154,8 +155,6 @@ std::vector<Meter::Member> Meter::register_locked(const std::vector<UsageAttribu
   // nothing half-known and the next call tries again.
   std::vector<Member> out;
   out.reserve(owners.size());
-  entries_.reserve(std::max(entries_.size(), static_cast<std::size_t>(
-                                                 *std::max_element(indexes.begin(), indexes.end()) + 1)));
   const std::int64_t minute = current_minute();
   for (std::size_t i = 0; i < owners.size(); ++i) {
     const SlotWatermark marks[2] = {flushed[i][0], flushed[i][1]};

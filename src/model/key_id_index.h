@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -40,5 +41,39 @@ class KeyIdIndex {
   const std::vector<ApiKey>& keys_;
   FlatIndex index_;
 };
+
+// The key of a usage plan key (a membership), as found in a control state.
+struct MemberKey {
+  static constexpr std::uint32_t kNone = UINT32_MAX;
+  std::uint32_t position = kNone;  // in state.api_keys; kNone: no such key
+  std::string_view customer_id;    // the key's, into state.api_keys
+};
+
+// The key of each of `state`'s usage plan keys, in their order. A million
+// memberships each find their key in two random places, the id index and
+// then the key: both are fetched ahead, the index eight memberships before
+// use and the key four, so that the misses overlap.
+inline std::vector<MemberKey> member_keys(const ControlState& state) {
+  const std::vector<UsagePlanKey>& members = state.usage_plan_keys;
+  const KeyIdIndex by_id(state.api_keys);
+  std::vector<MemberKey> out(members.size());
+  constexpr std::size_t kAhead = 8;
+  constexpr std::size_t kFound = kAhead / 2;
+  std::array<std::optional<std::uint32_t>, kFound> found;
+  const auto find = [&](std::size_t j) {
+    std::optional<std::uint32_t>& key = found[j % kFound];
+    key = by_id.find(members[j].key_id);
+    if (key) __builtin_prefetch(&state.api_keys[*key]);
+  };
+  for (std::size_t j = 0; j < members.size() && j < kAhead; ++j) by_id.prefetch(members[j].key_id);
+  for (std::size_t j = 0; j < members.size() && j < kFound; ++j) find(j);
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const std::optional<std::uint32_t> key = found[i % kFound];
+    if (i + kFound < members.size()) find(i + kFound);
+    if (i + kAhead < members.size()) by_id.prefetch(members[i + kAhead].key_id);
+    if (key) out[i] = {*key, state.api_keys[*key].customer_id};
+  }
+  return out;
+}
 
 }  // namespace tollgate
