@@ -29,6 +29,14 @@ void check_description(const std::string& description) {
   if (description.size() > kMaxDescriptionLength) bad_request("Invalid API Key description specified.");
 }
 
+void check_customer_id(const std::string& customer_id) {
+  try {
+    validate_customer_id(customer_id);
+  } catch (const std::invalid_argument& e) {
+    bad_request(e.what());
+  }
+}
+
 void check_value_unique(const ControlState& s, const ApiKey& key) {
   for (const auto& k : s.api_keys)
     if (k.id != key.id && k.value == key.value) conflict("API Key already exists");
@@ -67,6 +75,7 @@ HttpResponse create_api_key(AdminContext& ctx, const AdminRequest& req) {
   key.tags = get_string_map(body, "tags", where);
   check_name(key.name);
   check_description(key.description);
+  check_customer_id(key.customer_id);
   if (key.value.empty())
     key.value = random_key_value();
   else
@@ -126,6 +135,7 @@ HttpResponse update_api_key(AdminContext& ctx, const AdminRequest& req) {
       } else if (op.path == "/enabled") {
         k.enabled = patch_bool(op);
       } else if (op.path == "/customerId") {
+        check_customer_id(op.value);
         k.customer_id = op.value;
       } else {
         invalid_patch_path(op, "/description, /enabled, /name, /customerId");

@@ -17,6 +17,7 @@
 #include "metering/closed_days.h"
 #include "metering/event_export.h"
 #include "metering/export_output.h"
+#include "metering/held_counts.h"
 #include "metering/usage_export.h"
 
 namespace tollgate {
@@ -428,7 +429,11 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
                                       "): give the rotated file that holds it first, with --access-log");
       } else {
         const std::unique_ptr<Store> store = c.open_store(spec->store, dir);
-        const ClosedDays closed = closed_days(store->meter_progress(), SystemClock().now());
+        // Beside a node on SQLite, days its counter file holds for want of
+        // a writable store are open too.
+        const std::optional<std::int64_t> held =
+            sqlite ? HeldCounts::earliest_day(std::filesystem::path(dir) / "counters" / "held") : std::nullopt;
+        const ClosedDays closed = closed_days(store->meter_progress(), SystemClock().now(), held);
         options.first_open_day = closed.first_open_day;
         options.include_open = spec->open;
         r = export_usage(*store, options, output.stream());

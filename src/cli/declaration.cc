@@ -184,6 +184,11 @@ ApiKey parse_key(const json::value& v, const std::string& where) {
   }
   k.enabled = flag(o, "enabled", true, where);
   k.customer_id = text(o, "customerId", where);
+  try {
+    validate_customer_id(k.customer_id);
+  } catch (const std::invalid_argument& e) {
+    fail(where + ".customerId", e.what());
+  }
   k.description = text(o, "description", where);
   if (const json::value* tags = member(o, "tags"))
     for (const auto& [tk, tv] : object_at(*tags, where + ".tags"))

@@ -1,6 +1,7 @@
 #include "metering/closed_days.h"
 
 #include "core/utc_date.h"
+#include "metering/usage_slot.h"
 
 namespace tollgate {
 namespace {
@@ -15,9 +16,15 @@ std::string utc_time(std::int64_t seconds) {
 
 }  // namespace
 
-ClosedDays closed_days(const std::vector<MeterProgress>& nodes, UnixNanos now) {
-  const std::int64_t today = day_of_unix_seconds(now / kNanosPerSecond);
+ClosedDays closed_days(const std::vector<MeterProgress>& nodes, UnixNanos now,
+                       std::optional<std::int64_t> held_since) {
+  const std::int64_t today = (now - kLateCountNanos) / kNanosPerDay;
   ClosedDays closed{today, format_date(today) + " has not ended"};
+  if (held_since && *held_since < closed.first_open_day) {
+    closed.first_open_day = *held_since;
+    closed.why_open = "this data directory's counter file holds counts of " + format_date(*held_since) +
+                      " the store could not take yet (counters/held); they go in once the server can write it";
+  }
   for (const MeterProgress& node : nodes) {
     if (!node.running || node.complete_before_day >= closed.first_open_day) continue;
     closed.first_open_day = node.complete_before_day;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@ struct ClosedDays {
   std::string why_open;             // what keeps first_open_day open, for the operator
 };
 
-ClosedDays closed_days(const std::vector<MeterProgress>& nodes, UnixNanos now);
+// `held_since`: the earliest day of the counts this machine's counter file
+// holds because the store could not take them (HeldCounts::earliest_day),
+// if the export runs beside the node.
+ClosedDays closed_days(const std::vector<MeterProgress>& nodes, UnixNanos now,
+                       std::optional<std::int64_t> held_since = std::nullopt);
 
 }  // namespace tollgate

@@ -81,6 +81,25 @@ HeldCounts::HeldCounts(const std::filesystem::path& file) : file_(file) {
   capacity_ = kRoomAhead;
 }
 
+std::optional<std::int64_t> HeldCounts::earliest_day(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::optional<std::int64_t> earliest;
+  char header[kHeaderBytes] = {};
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && ::pread(fd, header, sizeof header, 0) == kHeaderBytes &&
+      std::memcmp(header, kMagic, sizeof kMagic) == 0) {
+    std::uint64_t count = 0;
+    std::memcpy(&count, header + 8, sizeof count);
+    count = std::min<std::uint64_t>(count, static_cast<std::uint64_t>(st.st_size - kHeaderBytes) / sizeof(OnDisk));
+    OnDisk r{};
+    for (std::uint64_t i = 0; i < count; ++i)
+      if (::pread(fd, &r, sizeof r, offset_of(i)) == sizeof r) earliest = std::min(earliest.value_or(r.day), r.day);
+  }
+  ::close(fd);
+  return earliest;
+}
+
 HeldCounts::~HeldCounts() {
   if (fd_ >= 0) ::close(fd_);
 }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 namespace tollgate {
@@ -32,6 +33,10 @@ class HeldCounts {
   ~HeldCounts();
   HeldCounts(const HeldCounts&) = delete;
   HeldCounts& operator=(const HeldCounts&) = delete;
+
+  // The earliest day `file` holds counts of, if it holds any; read without
+  // creating or changing it (an export beside a running node).
+  static std::optional<std::int64_t> earliest_day(const std::filesystem::path& file);
 
   // What is held, oldest first.
   const std::vector<Record>& records() const { return records_; }

@@ -81,12 +81,6 @@ class Meter {
   static constexpr int kMinuteKinds = 1 + kRefusalKinds;
   using MinuteWords = PeriodCount[2][kMinuteKinds];
 
-  // How long after a UTC midnight a request admitted before it may still
-  // be counting: the gate reads the clock, then counts, and a thread can be
-  // held up between the two. A day is taken as written whole (or held) only
-  // this long after it ended.
-  static constexpr std::int64_t kLateCountNanos = 5 * kNanosPerSecond;
-
  private:
   static constexpr std::uint32_t kNoSlot = UINT32_MAX;
   // One per slot, by its index in the counter file. With a million keys

@@ -63,13 +63,19 @@ RecordPosition parse_record_id(std::string_view id) {
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
-  if (parts.size() != 4 && parts.size() != 5) malformed(id, "not the id of a usage export's record");
+  if (parts.size() < 3 || parts.size() > 5) malformed(id, "not the id of a usage export's record");
   RecordPosition at;
   const std::optional<std::int64_t> day = parse_date(parts[0]);
   if (!day) malformed(id, "it does not begin with a day, yyyy-MM-dd");
   at.day = *day;
   at.plan_id = decoded(id, parts[1]);
   at.key_id = decoded(id, parts[2]);
+  if (parts.size() == 3) {
+    // Past any customer: no UTF-8 text has the byte 0xFF.
+    at.customer_id = "\xff";
+    at.whole_key = true;
+    return at;
+  }
   at.customer_id = decoded(id, parts[3]);
   if (parts.size() == 5) {
     constexpr std::string_view kAdjustment = "adjustment-";

@@ -27,6 +27,9 @@ struct RecordPosition {
   std::string key_id;
   std::string customer_id;
   std::int64_t adjustment_id = 0;
+  // A cursor from before ids named the customer ("{day}/{plan}/{key}"):
+  // after the key's records of that day, whatever their customers.
+  bool whole_key = false;
 };
 
 // The id of a final record (usage of a closed day, or an adjustment).
@@ -35,8 +38,9 @@ std::string record_id(const RecordPosition& at);
 // record's id, and the same only for the same count, so that a billing
 // system deduplicating by id never keeps it in place of the final one.
 std::string provisional_record_id(const RecordPosition& at, std::int64_t count);
-// The position of a final record's id. Throws std::invalid_argument for
-// anything else, a provisional id included.
+// The position of a final record's id (or of an older cursor, without its
+// customer). Throws std::invalid_argument for anything else, a provisional
+// id included.
 RecordPosition parse_record_id(std::string_view id);
 
 }  // namespace tollgate

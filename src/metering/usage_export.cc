@@ -139,6 +139,7 @@ class RecordWriter {
 
 // Whether the store holds the record a cursor names.
 bool exists(Store& store, const RecordPosition& at) {
+  if (at.whole_key) return !store.usage_days(at.plan_id, at.key_id, at.day, at.day).empty();
   if (at.kind == RecordPosition::Kind::kUsage)
     return store.has_usage({at.day, at.plan_id, at.key_id, 0, at.customer_id});
   for (const UsageAdjustment& a : store.adjustments_between(at.day, at.day))

@@ -21,6 +21,12 @@ constexpr int kRefusalKinds = static_cast<int>(RefusalKind::kCount);
 constexpr std::int64_t kNanosPerMinute = 60 * kNanosPerSecond;
 constexpr std::int64_t kNanosPerDay = 86400 * kNanosPerSecond;
 
+// How long after a UTC midnight a request admitted before it may still be
+// counting: the gate reads the clock, then counts, and a thread can be held
+// up between the two. A day is taken as ended (written whole, held, closed
+// for export) only this long after its midnight.
+constexpr std::int64_t kLateCountNanos = 5 * kNanosPerSecond;
+
 // One word packing (period, count): counting into a later period starts it
 // again from one. The stored period is period + 1, so that an all-zero
 // (fresh) word means "never". Lock-free.

@@ -41,6 +41,10 @@ void validate_key_value(std::string_view value) {
   }
 }
 
+void validate_customer_id(std::string_view customer_id) {
+  if (customer_id.size() > kMaxCustomerIdSize) fail("Invalid customerId: it can be at most 1024 characters");
+}
+
 void validate_path_part(std::string_view part) {
   if (part.empty()) fail("Resource pathPart must not be empty");
   std::string_view inner = part;

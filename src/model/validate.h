@@ -13,6 +13,10 @@ namespace tollgate {
 void validate_throttle(const Throttle& t, std::string_view where);
 void validate_quota(const Quota& q, std::string_view where);
 void validate_key_value(std::string_view value);
+// A customer id is kept with every count of its key's (meter slots, daily
+// usage, the access log, export ids): at most this long.
+constexpr std::size_t kMaxCustomerIdSize = 1024;
+void validate_customer_id(std::string_view customer_id);
 void validate_path_part(std::string_view part);
 void validate_integration(const Integration& i, std::string_view where);
 

@@ -140,10 +140,18 @@ void add_minute_commands(const std::vector<MinuteDelta>& deltas, std::vector<Red
 // were kept end at the actor); a day's list puts "plan\x1f" before each.
 std::string adjustments_key(std::string_view plan_id) { return "tollgate:adjustments:" + std::string(plan_id); }
 
-// Records an adjustment under the next id in both lists (KEYS: meta, plan
-// list, day list; ARGV: the entry before its id and after it, the plan id).
+// Records an adjustment in both lists under the next id, or its own when
+// ARGV[4] is one (KEYS: meta, plan list, day list; ARGV: the entry before
+// its id and after it, the plan id, its own id or 0).
 constexpr const char* kAddAdjustment = R"lua(
-local id = redis.call('HINCRBY', KEYS[1], 'adjustment_id', 1)
+local id = tonumber(ARGV[4])
+if id > 0 then
+  if id > tonumber(redis.call('HGET', KEYS[1], 'adjustment_id') or '0') then
+    redis.call('HSET', KEYS[1], 'adjustment_id', id)
+  end
+else
+  id = redis.call('HINCRBY', KEYS[1], 'adjustment_id', 1)
+end
 local entry = ARGV[1] .. id .. ARGV[2]
 redis.call('RPUSH', KEYS[2], entry)
 redis.call('RPUSH', KEYS[3], ARGV[3] .. '\31' .. entry)
@@ -418,41 +426,70 @@ std::vector<std::int64_t> RedisStore::usage_days_between(std::int64_t first_day,
   return days;
 }
 
+bool RedisStore::billed_rows(std::int64_t day, std::optional<std::unordered_map<std::string, std::string>>& customers,
+                             const std::function<bool(const UsageRow&)>& fn) {
+  const std::vector<RedisReply> r = redis_.pipeline({{"HGETALL", billed_usage_key(day)}, {"HGETALL", usage_key(day)}});
+  // Both sorted by field: the unit separator orders the parts as the tuple
+  // does, and a key's billed fields follow one another.
+  const std::vector<HashEntry> billed = hash_entries(*r[0]);
+  std::size_t b = 0;
+  std::vector<UsageRow> rows;  // one key's, by customer
+  for (const auto& [pair, total] : hash_entries(*r[1])) {
+    auto [plan_id, key_id] = split_field(pair);
+    const std::string prefix = std::string(pair) + kSep;
+    rows.clear();
+    std::int64_t billed_sum = 0;
+    while (b < billed.size() && billed[b].first < prefix) ++b;
+    for (; b < billed.size() && billed[b].first.starts_with(prefix); ++b) {
+      rows.push_back({day, plan_id, key_id, to_int(billed[b].second), std::string(billed[b].first.substr(prefix.size()))});
+      billed_sum += rows.back().used;
+    }
+    // What the key's total holds beyond its billed fields was counted by a
+    // node from before usage was kept by customer (a day counted before the
+    // upgrade, or the part of it before): billed to the customer the key
+    // has now, as exports did then.
+    if (const std::int64_t rest = to_int(total) - billed_sum; rest != 0) {
+      if (!customers) {
+        customers.emplace();
+        for (const ApiKey& k : load_control_state().api_keys) customers->emplace(k.id, k.customer_id);
+      }
+      const auto found = customers->find(key_id);
+      const std::string customer = found == customers->end() ? std::string() : found->second;
+      const auto at = std::lower_bound(rows.begin(), rows.end(), customer,
+                                       [](const UsageRow& row, const std::string& c) { return row.customer_id < c; });
+      if (at != rows.end() && at->customer_id == customer)
+        at->used += rest;
+      else
+        rows.insert(at, UsageRow{day, plan_id, key_id, rest, customer});
+    }
+    for (const UsageRow& row : rows)
+      if (!fn(row)) return false;
+  }
+  return true;
+}
+
 void RedisStore::scan_usage(std::int64_t first_day, std::int64_t last_day, const UsageRow& after,
                             const std::function<bool(const UsageRow&)>& fn) {
-  // A day counted before usage was kept by customer is billed to the
-  // customers the keys have now, as exports did then.
   std::optional<std::unordered_map<std::string, std::string>> customers;
   for (const std::int64_t day : usage_days_between(std::max(first_day, after.day), last_day)) {
-    const std::vector<RedisReply> r =
-        redis_.pipeline({{"HGETALL", billed_usage_key(day)}, {"HGETALL", usage_key(day)}});
-    const bool billed = r[0]->elements != 0;
-    if (!billed && !customers) {
-      customers.emplace();
-      for (const ApiKey& k : load_control_state().api_keys) customers->emplace(k.id, k.customer_id);
-    }
-    // Sorted by field: the unit separator orders the parts as the tuple does.
-    for (const auto& [field, used] : hash_entries(billed ? *r[0] : *r[1])) {
-      UsageAttribution a = split_attribution(field);
-      if (!billed) {
-        const auto c = customers->find(a.key_id);
-        if (c != customers->end()) a.customer_id = c->second;
-      }
-      const UsageRow row{day, std::move(a.plan_id), std::move(a.key_id), to_int(used), std::move(a.customer_id)};
+    const bool go_on = billed_rows(day, customers, [&](const UsageRow& row) {
       if (std::tie(row.day, row.plan_id, row.key_id, row.customer_id) <=
           std::tie(after.day, after.plan_id, after.key_id, after.customer_id))
-        continue;
-      if (!fn(row)) return;
-    }
+        return true;
+      return fn(row);
+    });
+    if (!go_on) return;
   }
 }
 
 bool RedisStore::has_usage(const UsageRow& at) {
-  const std::vector<RedisReply> r =
-      redis_.pipeline({{"EXISTS", billed_usage_key(at.day)},
-                       {"HEXISTS", billed_usage_key(at.day), attribution_field(at.plan_id, at.key_id, at.customer_id)},
-                       {"HEXISTS", usage_key(at.day), pair_field(at.plan_id, at.key_id)}});
-  return reply_integer(*r[0]) != 0 ? reply_integer(*r[1]) != 0 : reply_integer(*r[2]) != 0;
+  std::optional<std::unordered_map<std::string, std::string>> customers;
+  bool found = false;
+  billed_rows(at.day, customers, [&](const UsageRow& row) {
+    found = row.plan_id == at.plan_id && row.key_id == at.key_id && row.customer_id == at.customer_id;
+    return !found;
+  });
+  return found;
 }
 
 void RedisStore::prune_usage(std::int64_t first_kept_day) {
@@ -643,7 +680,7 @@ void RedisStore::add_adjustment(const UsageAdjustment& a) {
   }
   before += kSep;
   redis_.run({"EVAL", kAddAdjustment, "3", kMeta, adjustments_key(a.plan_id), adjustments_on_key(a.day), before,
-              kSep + a.customer_id, a.plan_id});
+              kSep + a.customer_id, a.plan_id, std::to_string(a.id)});
 }
 
 std::vector<UsageAdjustment> RedisStore::adjustments(const std::string& plan_id, const std::string& key_id,

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "store/redis_client.h"
 #include "store/store.h"
@@ -68,6 +71,11 @@ class RedisStore final : public Store {
   std::vector<DailyUsage> field_by_day(std::string (*hash_of_day)(std::int64_t), const std::string& field,
                                        std::int64_t first_day, std::int64_t last_day);
   std::string node_key(std::string_view name) const;
+  // Calls `fn` for each usage row of `day` by (plan, key, customer) until it
+  // returns false (then false). `customers`: each key's customer now, read
+  // once if a day needs it.
+  bool billed_rows(std::int64_t day, std::optional<std::unordered_map<std::string, std::string>>& customers,
+                   const std::function<bool(const UsageRow&)>& fn);
   // Every UpdateUsage adjustment under a plan, oldest first.
   std::vector<UsageAdjustment> adjustments_of_plan(const std::string& plan_id);
 

@@ -19,7 +19,7 @@ namespace {
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta (name, value) VALUES ('control_version', 0), ('schema_version', 2);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('control_version', 0), ('schema_version', 3);
 INSERT OR IGNORE INTO meta (name, value) VALUES ('store_id', random() & 9223372036854775807);
 CREATE TABLE IF NOT EXISTS rest_apis (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deployments (
@@ -33,13 +33,13 @@ CREATE TABLE IF NOT EXISTS usage_plan_keys (
   PRIMARY KEY (plan_id, key_id));
 CREATE TABLE IF NOT EXISTS account (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL);
 -- period: the plan's quota period when the adjustment was made (it applies
--- to that period's windows only); id: rowid, which exports name it by.
+-- to that period's windows only); id: what exports name it by, kept by
+-- VACUUM and copies alike.
 CREATE TABLE IF NOT EXISTS usage_adjustments (
+  id INTEGER PRIMARY KEY,
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, delta INTEGER NOT NULL,
   created_at INTEGER NOT NULL, actor TEXT NOT NULL, period TEXT NOT NULL DEFAULT 'MONTH',
   customer_id TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS usage_adjustments_by_key ON usage_adjustments (plan_id, key_id, day);
-CREATE INDEX IF NOT EXISTS usage_adjustments_by_day ON usage_adjustments (day);
 -- A slot per key under a plan and the customer the key had: when its
 -- customerId changes, its requests count into a new slot, and each count
 -- stays with the customer it was made for.
@@ -71,9 +71,11 @@ CREATE TABLE IF NOT EXISTS meter_progress (
   updated_at INTEGER NOT NULL);
 )sql";
 
-// What needs the tables in their present shape, after a store of schema 1
-// was brought to it (migrate_to_schema_2).
+// What needs the tables in their present shape, once an older store was
+// brought to it (migrate_older_schema); then the store is of schema 3.
 constexpr const char* kIndexes = R"sql(
+CREATE INDEX IF NOT EXISTS usage_adjustments_by_key ON usage_adjustments (plan_id, key_id, day);
+CREATE INDEX IF NOT EXISTS usage_adjustments_by_day ON usage_adjustments (day);
 -- What the data plane loads of every key, readable without the documents:
 -- with a million keys a scan of this reads an eighth of the table's pages.
 DROP INDEX IF EXISTS api_keys_serving;
@@ -81,13 +83,13 @@ CREATE INDEX IF NOT EXISTS api_keys_serving2 ON api_keys (
   id, value, json_extract(doc, '$.enabled'), json_extract(doc, '$.customerId'));
 -- Exports read a day's usage in (plan, key, customer) order.
 CREATE INDEX IF NOT EXISTS usage_daily_by_day ON usage_daily (day, plan_id, key_id, customer_id);
+UPDATE meta SET value = 3 WHERE name = 'schema_version';
 )sql";
 
 // A store of schema 1 kept usage by key alone. Its counts are given the
 // customer each key has now, the best that can be known of them; from now
-// on each count keeps the customer it was made for. Adjustments are given
-// their plan's quota period now. One transaction: all or nothing.
-constexpr const char* kMigrateToSchema2 = R"sql(
+// on each count keeps the customer it was made for.
+constexpr const char* kUsageByCustomer = R"sql(
 ALTER TABLE meter_slots RENAME TO meter_slots_1;
 CREATE TABLE meter_slots (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, customer_id TEXT NOT NULL DEFAULT '',
@@ -109,15 +111,29 @@ INSERT INTO usage_daily (plan_id, key_id, day, used, customer_id)
   SELECT u.plan_id, u.key_id, u.day, u.used, COALESCE(json_extract(k.doc, '$.customerId'), '')
   FROM usage_daily_1 u LEFT JOIN api_keys k ON k.id = u.key_id;
 DROP TABLE usage_daily_1;
-ALTER TABLE usage_adjustments ADD COLUMN period TEXT NOT NULL DEFAULT 'MONTH';
-ALTER TABLE usage_adjustments ADD COLUMN customer_id TEXT NOT NULL DEFAULT '';
-UPDATE usage_adjustments SET
-  period = COALESCE((SELECT json_extract(p.doc, '$.quota.period') FROM usage_plans p
-                     WHERE p.id = usage_adjustments.plan_id), 'MONTH'),
-  customer_id = COALESCE((SELECT json_extract(k.doc, '$.customerId') FROM api_keys k
-                          WHERE k.id = usage_adjustments.key_id), '');
-UPDATE meta SET value = 2 WHERE name = 'schema_version';
 )sql";
+
+// Adjustments of an older store get ids of their own (their rowids, which
+// VACUUM could renumber), and, where they had none, the quota period their
+// plan has now and the customer their key has now.
+std::string adjustments_with_ids(bool had_period, bool had_customer) {
+  const std::string period = had_period ? "a.period"
+                                        : "COALESCE((SELECT json_extract(p.doc, '$.quota.period') FROM usage_plans p "
+                                          "WHERE p.id = a.plan_id), 'MONTH')";
+  const std::string customer =
+      had_customer ? "a.customer_id"
+                   : "COALESCE((SELECT json_extract(k.doc, '$.customerId') FROM api_keys k WHERE k.id = a.key_id), '')";
+  return "ALTER TABLE usage_adjustments RENAME TO usage_adjustments_1;"
+         "CREATE TABLE usage_adjustments ("
+         "  id INTEGER PRIMARY KEY,"
+         "  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, delta INTEGER NOT NULL,"
+         "  created_at INTEGER NOT NULL, actor TEXT NOT NULL, period TEXT NOT NULL DEFAULT 'MONTH',"
+         "  customer_id TEXT NOT NULL DEFAULT '');"
+         "INSERT INTO usage_adjustments (id, plan_id, key_id, day, delta, created_at, actor, period, customer_id)"
+         "  SELECT a.rowid, a.plan_id, a.key_id, a.day, a.delta, a.created_at, a.actor, " +
+         period + ", " + customer + " FROM usage_adjustments_1 a;" +
+         "DROP TABLE usage_adjustments_1;";
+}
 
 template <typename T, typename Decode>
 std::vector<T> load_docs(sqlite3* db, const char* sql, Decode decode) {
@@ -326,7 +342,7 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
     // read it while another process holds its write lock.
     if (!schema_current()) {
       exec(kSchema);
-      migrate_to_schema_2();
+      migrate_older_schema();
       exec(kIndexes);
     }
   } catch (...) {
@@ -338,19 +354,24 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
 SqliteStore::~SqliteStore() { sqlite3_close(db_); }
 
 bool SqliteStore::schema_current() {
-  // kIndexes' last index is made last of all.
-  SqliteStatement st(db_,
-                     "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'usage_daily_by_day') "
-                     "+ (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'former_plan_keys')");
-  return st.step() && st.integer(0) == 2;
+  if (!SqliteStatement(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").step()) return false;
+  SqliteStatement version(db_, "SELECT value FROM meta WHERE name = 'schema_version'");
+  return version.step() && version.integer(0) >= 3;
 }
 
-void SqliteStore::migrate_to_schema_2() {
-  if (has_column(db_, "usage_daily", "customer_id")) return;
+void SqliteStore::migrate_older_schema() {
+  const auto behind = [this] {
+    return !has_column(db_, "usage_daily", "customer_id") || !has_column(db_, "usage_adjustments", "id");
+  };
+  if (!behind()) return;
   exec("BEGIN IMMEDIATE");
   try {
     // Another process may have migrated it while this one waited.
-    if (!has_column(db_, "usage_daily", "customer_id")) exec(kMigrateToSchema2);
+    if (!has_column(db_, "usage_daily", "customer_id")) exec(kUsageByCustomer);
+    if (!has_column(db_, "usage_adjustments", "id"))
+      exec(adjustments_with_ids(has_column(db_, "usage_adjustments", "period"),
+                                has_column(db_, "usage_adjustments", "customer_id"))
+               .c_str());
     exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -710,7 +731,7 @@ std::vector<MeterProgress> SqliteStore::meter_progress() {
 
 namespace {
 
-constexpr const char* kAdjustmentColumns = "plan_id, key_id, day, delta, created_at, actor, period, customer_id, rowid";
+constexpr const char* kAdjustmentColumns = "plan_id, key_id, day, delta, created_at, actor, period, customer_id, id";
 
 UsageAdjustment adjustment_of(SqliteStatement& st) {
   return {st.text(0),   st.text(1), st.integer(2), st.integer(3), st.integer(4), st.text(5),
@@ -723,9 +744,9 @@ void SqliteStore::add_adjustment(const UsageAdjustment& a) {
   std::lock_guard lock(mutex_);
   SqliteStatement st(db_,
                      "INSERT INTO usage_adjustments (plan_id, key_id, day, delta, created_at, actor, period, "
-                     "customer_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                     "customer_id, id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULLIF(?9, 0))");
   st.bind(1, a.plan_id).bind(2, a.key_id).bind(3, a.day).bind(4, a.delta).bind(5, a.created_at).bind(6, a.actor);
-  st.bind(7, std::string_view(to_string(a.period))).bind(8, a.customer_id);
+  st.bind(7, std::string_view(to_string(a.period))).bind(8, a.customer_id).bind(9, a.id);
   st.step();
 }
 
@@ -735,7 +756,7 @@ std::vector<UsageAdjustment> SqliteStore::adjustments(const std::string& plan_id
   std::lock_guard lock(mutex_);
   SqliteStatement st(db_, (std::string("SELECT ") + kAdjustmentColumns +
                            " FROM usage_adjustments WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4 "
-                           "ORDER BY rowid")
+                           "ORDER BY id")
                               .c_str());
   st.bind(1, plan_id).bind(2, key_id).bind(3, first_day).bind(4, last_day);
   std::vector<UsageAdjustment> out;
@@ -746,7 +767,7 @@ std::vector<UsageAdjustment> SqliteStore::adjustments(const std::string& plan_id
 std::vector<UsageAdjustment> SqliteStore::adjustments_between(std::int64_t first_day, std::int64_t last_day) {
   std::lock_guard lock(mutex_);
   SqliteStatement st(db_, (std::string("SELECT ") + kAdjustmentColumns +
-                           " FROM usage_adjustments WHERE day BETWEEN ?1 AND ?2 ORDER BY day, rowid")
+                           " FROM usage_adjustments WHERE day BETWEEN ?1 AND ?2 ORDER BY day, id")
                               .c_str());
   st.bind(1, first_day).bind(2, last_day);
   std::vector<UsageAdjustment> out;

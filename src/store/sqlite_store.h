@@ -61,7 +61,7 @@ class SqliteStore final : public Store {
   friend class SqliteControlTransaction;
   void exec(const char* sql);
   bool schema_current();
-  void migrate_to_schema_2();
+  void migrate_older_schema();
   enum class KeyDetail { kFull, kServing };
   ControlState load_locked(KeyDetail detail = KeyDetail::kFull);
   ControlState load_in_read_transaction(KeyDetail detail);

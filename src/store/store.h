@@ -235,7 +235,8 @@ class Store {
   virtual void put_meter_progress(const MeterProgress& progress) = 0;
   virtual std::vector<MeterProgress> meter_progress() = 0;
 
-  // Records an adjustment; its id is the store's to give.
+  // Records an adjustment under the next id, or under its own when it has
+  // one (a copy of another store's, see migrate_store).
   virtual void add_adjustment(const UsageAdjustment& adjustment) = 0;
   // Adjustments made on days [first_day, last_day], oldest first.
   virtual std::vector<UsageAdjustment> adjustments(const std::string& plan_id,

@@ -24,5 +24,17 @@ TEST(ClosedDays, ARunningNodeBehindKeepsItsFirstUnwrittenDayOpen) {
   EXPECT_NE(closed.why_open.find("2026-11-29T00:00:05Z"), std::string::npos);
 }
 
+TEST(ClosedDays, ADayThisMachineHoldsForAStoreItCouldNotWriteIsOpen) {
+  const ClosedDays closed = closed_days({{"a", kToday, false, 0}}, kNow, kToday - 3);
+  EXPECT_EQ(closed.first_open_day, kToday - 3);
+  EXPECT_NE(closed.why_open.find("counters/held"), std::string::npos);
+}
+
+TEST(ClosedDays, ADayEndsAFewSecondsAfterItsMidnight) {
+  const UnixNanos midnight = kToday * 86400 * kNanosPerSecond;
+  EXPECT_EQ(closed_days({}, midnight + kNanosPerSecond).first_open_day, kToday - 1);
+  EXPECT_EQ(closed_days({}, midnight + 10 * kNanosPerSecond).first_open_day, kToday);
+}
+
 }  // namespace
 }  // namespace tollgate

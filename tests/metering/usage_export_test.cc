@@ -114,6 +114,12 @@ TEST_F(UsageExportTest, CursorResumesWithoutDuplicates) {
   EXPECT_THROW(lines(ExportFormat::kJsonl, "garbage"), std::invalid_argument);
 }
 
+TEST_F(UsageExportTest, ACursorFromBeforeIdsNamedTheCustomerResumesAfterItsKey) {
+  store->add_usage({{"p", "k1", kDay, 2, "globex"}});
+  EXPECT_EQ(ids(lines(ExportFormat::kJsonl, "2026-03-01/p/k1")).front(), "2026-03-01/p/k2/");
+  EXPECT_THROW(lines(ExportFormat::kJsonl, "2026-03-01/p/k9"), std::invalid_argument);
+}
+
 TEST_F(UsageExportTest, ACursorNamingNoRecordIsRefused) {
   EXPECT_THROW(lines(ExportFormat::kJsonl, "2026-03-01/p/k9/"), std::invalid_argument);
   EXPECT_THROW(lines(ExportFormat::kJsonl, "2026-03-01/p/k1/globex"), std::invalid_argument);
@@ -190,7 +196,7 @@ TEST(RecordId, PartsWithSlashesSpacesOrAnythingElseComeBackWhole) {
   EXPECT_EQ(parse_record_id(record_id(correction)).adjustment_id, 42);
   EXPECT_NE(provisional_record_id(at, 5), id);
   EXPECT_THROW(parse_record_id(provisional_record_id(at, 5)), std::invalid_argument);
-  EXPECT_THROW(parse_record_id("2026-03-01/p/k"), std::invalid_argument);
+  EXPECT_THROW(parse_record_id("2026-03-01/p"), std::invalid_argument);
   EXPECT_THROW(parse_record_id("2026-03-01/p/k/c/adjustment-x"), std::invalid_argument);
   EXPECT_THROW(parse_record_id("2026-03-01/p/k/c%zz"), std::invalid_argument);
 }

@@ -35,6 +35,7 @@ TEST(MigrateStore, CopiesControlStateUsageAndAdjustmentsIntoAnEmptyStore) {
   EXPECT_EQ(r.entities, 4u);
   EXPECT_EQ(r.usage_rows, 3u);
   EXPECT_EQ(r.adjustments, 1u);
+  EXPECT_EQ(to.adjustments_between(201, 201).at(0).id, from.adjustments_between(201, 201).at(0).id);
 
   const ControlState a = from.load_control_state();
   const ControlState b = to.load_control_state();

@@ -180,7 +180,18 @@ TEST_F(RedisStoreTest, ADayCountedBeforeCustomersWereKeptIsBilledToTheKeysCustom
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].customer_id, "acme");
   EXPECT_EQ(rows[0].used, 4);
-  EXPECT_TRUE(store.has_usage({100, "p", "k1", 0, "anything"}));
+  EXPECT_TRUE(store.has_usage({100, "p", "k1", 0, "acme"}));
+  EXPECT_FALSE(store.has_usage({100, "p", "k1", 0, "anything"}));
+  // The day of the upgrade: a new node's counts by customer, beside the
+  // totals an older node added to alone.
+  store.add_usage({{"p", "k1", 100, 3, "globex"}, {"p", "k2", 100, 2, "acme"}});
+  client.run({"HINCRBY", "tollgate:usage:100", std::string("p\x1fk2"), "5"});
+  std::vector<std::string> mixed;
+  store.scan_usage(0, 1000, {}, [&](const UsageRow& r) {
+    mixed.push_back(r.key_id + "/" + r.customer_id + "=" + std::to_string(r.used));
+    return true;
+  });
+  EXPECT_EQ(mixed, (std::vector<std::string>{"k1/acme=4", "k1/globex=3", "k2/=5", "k2/acme=2"}));
 }
 
 TEST_F(RedisStoreTest, AdjustmentsKeepTheirPeriodAndCustomerUnderIdsOfTheirOwn) {
