@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace tollgate {
 namespace {
@@ -48,53 +50,57 @@ void write_at(int fd, const void* data, std::size_t size, off_t offset, const st
   }
 }
 
+// The records a held file's header vouches for, or none if it has no
+// valid header (a new file, or one whose header was never written whole).
+std::optional<std::vector<OnDisk>> read_records(int fd, std::uint64_t& capacity) {
+  struct stat st {};
+  char header[kHeaderBytes] = {};
+  if (::fstat(fd, &st) != 0 || st.st_size < kHeaderBytes || ::pread(fd, header, sizeof header, 0) != kHeaderBytes ||
+      std::memcmp(header, kMagic, sizeof kMagic) != 0)
+    return std::nullopt;
+  std::uint64_t count = 0;
+  std::memcpy(&count, header + 8, sizeof count);
+  capacity = static_cast<std::uint64_t>(st.st_size - kHeaderBytes) / sizeof(OnDisk);
+  std::vector<OnDisk> records(std::min(count, capacity));
+  const auto bytes = static_cast<ssize_t>(records.size() * sizeof(OnDisk));
+  if (bytes > 0 && ::pread(fd, records.data(), static_cast<std::size_t>(bytes), kHeaderBytes) != bytes)
+    throw std::runtime_error(std::string("cannot read held counts: ") + std::strerror(errno));
+  return records;
+}
+
 }  // namespace
 
 HeldCounts::HeldCounts(const std::filesystem::path& file) : file_(file) {
   fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) fail("cannot open " + file.string(), errno);
-  struct stat st {};
-  ::fstat(fd_, &st);
-  char header[kHeaderBytes] = {};
-  if (st.st_size >= kHeaderBytes && ::pread(fd_, header, sizeof header, 0) == kHeaderBytes &&
-      std::memcmp(header, kMagic, sizeof kMagic) == 0) {
-    std::uint64_t count = 0;
-    std::memcpy(&count, header + 8, sizeof count);
-    capacity_ = static_cast<std::uint64_t>(st.st_size - kHeaderBytes) / sizeof(OnDisk);
-    count = std::min(count, capacity_);
-    std::vector<OnDisk> on_disk(count);
-    const auto bytes = static_cast<ssize_t>(count * sizeof(OnDisk));
-    if (count > 0 && ::pread(fd_, on_disk.data(), static_cast<std::size_t>(bytes), kHeaderBytes) != bytes)
-      fail("cannot read " + file.string(), errno);
-    for (const OnDisk& r : on_disk)
-      records_.push_back({r.slot, static_cast<int>(r.parity), r.day, r.mark, r.delta});
-    return;
-  }
-  // New (or never completed): an empty file with room set aside.
-  write_at(fd_, kMagic, sizeof kMagic, 0, file_.string());
-  write_count(0);
-  const int error = ::posix_fallocate(fd_, 0, offset_of(kRoomAhead));
-  if (error != 0) {
+  try {
+    if (const auto on_disk = read_records(fd_, capacity_)) {
+      for (const OnDisk& r : *on_disk) records_.push_back({r.slot, static_cast<int>(r.parity), r.day, r.mark, r.delta});
+      return;
+    }
+    // New (or never completed): an empty file with room set aside.
+    write_at(fd_, kMagic, sizeof kMagic, 0, file_.string());
+    write_count(0);
+    if (const int error = ::posix_fallocate(fd_, 0, offset_of(kRoomAhead)); error != 0)
+      fail("cannot set aside room in " + file.string(), error);
+    capacity_ = kRoomAhead;
+  } catch (...) {
     ::close(fd_);
-    fail("cannot set aside room in " + file.string(), error);
+    throw;
   }
-  capacity_ = kRoomAhead;
 }
 
 std::optional<std::int64_t> HeldCounts::earliest_day(const std::filesystem::path& file) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   std::optional<std::int64_t> earliest;
-  char header[kHeaderBytes] = {};
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && ::pread(fd, header, sizeof header, 0) == kHeaderBytes &&
-      std::memcmp(header, kMagic, sizeof kMagic) == 0) {
-    std::uint64_t count = 0;
-    std::memcpy(&count, header + 8, sizeof count);
-    count = std::min<std::uint64_t>(count, static_cast<std::uint64_t>(st.st_size - kHeaderBytes) / sizeof(OnDisk));
-    OnDisk r{};
-    for (std::uint64_t i = 0; i < count; ++i)
-      if (::pread(fd, &r, sizeof r, offset_of(i)) == sizeof r) earliest = std::min(earliest.value_or(r.day), r.day);
+  std::uint64_t capacity = 0;
+  try {
+    if (const auto on_disk = read_records(fd, capacity))
+      for (const OnDisk& r : *on_disk) earliest = std::min(earliest.value_or(r.day), r.day);
+  } catch (...) {
+    ::close(fd);
+    throw;
   }
   ::close(fd);
   return earliest;
