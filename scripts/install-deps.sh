@@ -13,6 +13,9 @@ packages=(
   # Several nodes on one Redis: the client library, and the server the tests start.
   libhiredis-dev redis-server
   python3 curl awscli
+  # An AWS SDK that keeps its connection, for bench/control_plane.py (whose
+  # smoke run is a test).
+  python3-boto3
   # Moves the UTC day under a running gateway in the billing tests
   # (tests/integration/test_billing.py).
   faketime

@@ -14,6 +14,24 @@ class UnwritableStore final : public Store {
   bool writable = true;
 
   std::uint64_t control_version() override { return store_.control_version(); }
+  ControlDelta control_delta(std::uint64_t since) override { return store_.control_delta(since); }
+  ControlState few() override { return store_.few(); }
+  bool keys_hashed() override { return store_.keys_hashed(); }
+  std::optional<ApiKey> api_key(const std::string& key_id) override { return store_.api_key(key_id); }
+  std::optional<std::string> key_id_with_value(const std::string& value) override {
+    return store_.key_id_with_value(value);
+  }
+  std::vector<UsagePlanKey> plans_of_key(const std::string& key_id) override { return store_.plans_of_key(key_id); }
+  std::optional<UsagePlanKey> membership(const std::string& plan_id, const std::string& key_id) override {
+    return store_.membership(plan_id, key_id);
+  }
+  std::optional<std::string> key_in_both(const std::string& plan_id, const std::string& other_plan_id) override {
+    return store_.key_in_both(plan_id, other_plan_id);
+  }
+  KeyListing list_api_keys(const KeyQuery& query) override { return store_.list_api_keys(query); }
+  MemberListing list_plan_keys(const MemberQuery& query) override { return store_.list_plan_keys(query); }
+  std::vector<std::string> plan_key_ids(const std::string& plan_id) override { return store_.plan_key_ids(plan_id); }
+  std::size_t plan_key_count(const std::string& plan_id) override { return store_.plan_key_count(plan_id); }
   ControlState load_control_state() override { return store_.load_control_state(); }
   ControlState load_serving_state() override { return store_.load_serving_state(); }
   std::unique_ptr<ControlTransaction> begin() override { return store_.begin(); }

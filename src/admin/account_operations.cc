@@ -10,9 +10,14 @@ namespace json = boost::json;
 
 namespace {
 
-// The tags of the entity an ARN names: arn:aws:apigateway:{region}::/apikeys/{id}
-// or ::/usageplans/{id}. Other ARNs are a 400.
-std::map<std::string, std::string>& tags_of(ControlState& s, const std::string& arn) {
+// What an ARN names: arn:aws:apigateway:{region}::/apikeys/{id} or
+// ::/usageplans/{id}. Other ARNs are a 400.
+struct Tagged {
+  bool api_key = false;
+  std::string id;
+};
+
+Tagged tagged(const std::string& arn) {
   const std::size_t path = arn.find("::/");
   if (arn.rfind("arn:", 0) != 0 || path == std::string::npos)
     bad_request("Invalid resource ARN specified: " + arn);
@@ -20,40 +25,55 @@ std::map<std::string, std::string>& tags_of(ControlState& s, const std::string& 
   const std::size_t slash = rest.find('/');
   const std::string kind = rest.substr(0, slash);
   const std::string id = slash == std::string::npos ? "" : rest.substr(slash + 1);
-  if (kind == "apikeys") return find_api_key(s, id).tags;
-  if (kind == "usageplans") return find_usage_plan(s, id).tags;
+  if (kind == "apikeys") return {true, id};
+  if (kind == "usageplans") return {false, id};
   bad_request("Tagging is supported for API keys and usage plans; not for " + arn);
+}
+
+// Changes the tags of what `arn` names, in one transaction.
+template <typename Change>
+void edit_tags(AdminContext& ctx, const std::string& arn, Change change) {
+  const Tagged target = tagged(arn);
+  ctx.edit([&](ControlState& s, ControlTransaction& tx) {
+    if (target.api_key) {
+      ApiKey key = find_api_key(tx, target.id);
+      change(key.tags);
+      tx.put(key);
+    } else {
+      change(find_usage_plan(s, target.id).tags);
+    }
+    return 0;
+  });
 }
 
 }  // namespace
 
 HttpResponse get_account(AdminContext& ctx, const AdminRequest&) {
-  return admin_json(http::status::ok, to_json(ctx.read().account));
+  return admin_json(http::status::ok, to_json(ctx.few().account));
 }
 
 HttpResponse get_tags(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  const Tagged target = tagged(req.segments()[1]);
+  ControlState s;
+  const std::map<std::string, std::string> found =
+      target.api_key ? find_api_key(ctx.store, target.id).tags : find_usage_plan(s = ctx.few(), target.id).tags;
   json::object tags;
-  for (const auto& [k, v] : tags_of(s, req.segments()[1])) tags[k] = v;
+  for (const auto& [k, v] : found) tags[k] = v;
   return admin_json(http::status::ok, json::object{{"tags", std::move(tags)}});
 }
 
 HttpResponse tag_resource(AdminContext& ctx, const AdminRequest& req) {
   const auto incoming = get_string_map(req.json(), "tags", "tagResourceInput");
-  ctx.edit([&](ControlState& s) {
-    auto& tags = tags_of(s, req.segments()[1]);
+  edit_tags(ctx, req.segments()[1], [&](std::map<std::string, std::string>& tags) {
     for (const auto& [k, v] : incoming) tags[k] = v;
-    return 0;
   });
   return admin_empty(http::status::no_content);
 }
 
 HttpResponse untag_resource(AdminContext& ctx, const AdminRequest& req) {
   const auto keys = req.query_all("tagKeys");
-  ctx.edit([&](ControlState& s) {
-    auto& tags = tags_of(s, req.segments()[1]);
+  edit_tags(ctx, req.segments()[1], [&](std::map<std::string, std::string>& tags) {
     for (const auto& k : keys) tags.erase(k);
-    return 0;
   });
   return admin_empty(http::status::no_content);
 }

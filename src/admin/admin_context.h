@@ -2,7 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include <functional>
 #include <string>
+#include <type_traits>
 
 #include "admin/admin_error.h"
 #include "core/clock.h"
@@ -31,20 +33,34 @@ struct AdminContext {
 
   std::int64_t now_s() const { return clock.now() / kNanosPerSecond; }
 
-  // Runs `edit` on the control state inside one write transaction and writes
-  // what it changed; an AdminError thrown by `edit` leaves the store untouched.
+  // Called after every committed change: the data plane of this process
+  // applies it now rather than at its next poll.
+  std::function<void()> changed = {};
+
+  // Runs `edit` inside one write transaction and writes what it changed; an
+  // AdminError thrown by `edit` leaves the store untouched. `edit` gets the
+  // few (APIs, stages, plans, the account: compared before and after) and,
+  // when it takes it, the transaction, through which keys and memberships
+  // are read and written one by one.
   template <typename Edit>
   auto edit(Edit&& edit) {
     auto tx = store.begin();
-    const ControlState before = tx->state();
+    const ControlState before = tx->few();
     ControlState after = before;
-    auto result = edit(after);
+    auto result = [&] {
+      if constexpr (std::is_invocable_v<Edit, ControlState&, ControlTransaction&>)
+        return edit(after, *tx);
+      else
+        return edit(after);
+    }();
     write_diff(*tx, before, after);
     tx->commit();
+    if (changed) changed();
     return result;
   }
 
-  ControlState read() { return store.load_control_state(); }
+  // APIs, deployments, stages, usage plans and the account; no keys.
+  ControlState few() { return store.few(); }
 
   // `value` as `state`'s store keeps it.
   std::string stored_key_value(const ControlState& state, std::string_view value) const {

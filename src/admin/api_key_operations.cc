@@ -37,9 +37,9 @@ void check_customer_id(const std::string& customer_id) {
   }
 }
 
-void check_value_unique(const ControlState& s, const ApiKey& key) {
-  for (const auto& k : s.api_keys)
-    if (k.id != key.id && k.value == key.value) conflict("API Key already exists");
+void check_value_unique(ControlReads& reads, const ApiKey& key) {
+  if (const std::optional<std::string> holder = reads.key_id_with_value(key.value); holder && *holder != key.id)
+    conflict("API Key already exists");
 }
 
 std::string lower(std::string s) {
@@ -48,15 +48,23 @@ std::string lower(std::string s) {
 }
 
 // Adds `key_id` to `plan_id` unless already there; the conflict message when
-// the key would be in two plans for one stage, else empty.
-std::string join_plan(ControlState& s, PlansOfKeys& plans_of_keys, const std::string& plan_id,
+// the key would be in two plans for one stage, else empty. `joined`: the
+// plans each key joined in this transaction, which a store may not show
+// its reads before the commit.
+std::string join_plan(const ControlState& few, ControlTransaction& tx,
+                      std::unordered_map<std::string, std::vector<UsagePlanKey>>& joined, const std::string& plan_id,
                       const std::string& key_id, std::int64_t now) {
-  if (plans_of_keys.contains(key_id, plan_id)) return {};
-  const UsagePlan& plan = find_usage_plan(s, plan_id);
-  std::string problem = plan_stage_conflict(s, plan, key_id, plans_of_keys);
+  auto [at, first] = joined.try_emplace(key_id);
+  std::vector<UsagePlanKey>& plans = at->second;
+  if (first) plans = tx.plans_of_key(key_id);
+  if (std::any_of(plans.begin(), plans.end(), [&](const UsagePlanKey& m) { return m.plan_id == plan_id; })) return {};
+  const auto plan = std::find_if(few.usage_plans.begin(), few.usage_plans.end(),
+                                 [&](const UsagePlan& p) { return p.id == plan_id; });
+  std::string problem = plan_stage_conflict(few, *plan, key_id, plans);
   if (problem.empty()) {
-    s.usage_plan_keys.push_back({plan_id, key_id, now});
-    plans_of_keys.add(key_id, plan_id);
+    const UsagePlanKey member{plan_id, key_id, now};
+    tx.put(member);
+    plans.push_back(member);
   }
   return problem;
 }
@@ -82,11 +90,11 @@ HttpResponse create_api_key(AdminContext& ctx, const AdminRequest& req) {
     validate_key_value(key.value);
   key.id = random_id(10);
   key.created_date = key.last_updated_date = ctx.now_s();
-  ctx.edit([&](ControlState& s) {
+  ctx.edit([&](ControlState& s, ControlTransaction& tx) {
     ApiKey stored = key;
     stored.value = ctx.stored_key_value(s, key.value);
-    check_value_unique(s, stored);
-    s.api_keys.push_back(std::move(stored));
+    check_value_unique(tx, stored);
+    tx.put(stored);
     return 0;
   });
   // The value given or made is shown this once, even when only its digest is kept.
@@ -94,36 +102,30 @@ HttpResponse create_api_key(AdminContext& ctx, const AdminRequest& req) {
 }
 
 HttpResponse get_api_key(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  const ApiKey key = find_api_key(ctx.store, req.segments()[1]);
   // A hashed value is never shown: includeValue gives none.
-  const bool value = req.query_flag("includeValue") && !s.keys_hashed;
-  return admin_json(http::status::ok, to_json(find_api_key(s, req.segments()[1]), value));
+  const bool value = req.query_flag("includeValue") && !ctx.store.keys_hashed();
+  return admin_json(http::status::ok, to_json(key, value));
 }
 
 HttpResponse get_api_keys(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
-  const std::string name = req.query("name").value_or("");
-  const auto customer = req.query("customerId");
-  std::vector<const ApiKey*> keys;
-  for (const auto& k : s.api_keys)
-    if (k.name.rfind(name, 0) == 0 && (!customer || k.customer_id == *customer)) keys.push_back(&k);
-  // Most recently created first, as AWS lists them.
-  std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) {
-    return std::tie(a->created_date, a->id) > std::tie(b->created_date, b->id);
-  });
-  std::vector<std::string> ids;
-  for (auto* k : keys) ids.push_back(k->id);
-  const PageRange page = page_of(ids, req);
-  const bool values = req.query_flag("includeValues") && !s.keys_hashed;
+  KeyQuery query;
+  query.name_prefix = req.query("name").value_or("");
+  query.customer_id = req.query("customerId");
+  query.position = req.query("position").value_or("");
+  query.limit = page_limit(req);
+  const KeyListing listing = ctx.store.list_api_keys(query);
+  if (!listing.position_found) bad_request("Invalid position parameter");
+  const bool values = req.query_flag("includeValues") && !ctx.store.keys_hashed();
   json::array items;
-  for (std::size_t i = page.begin; i < page.end; ++i) items.push_back(to_json(*keys[i], values));
-  return admin_json(http::status::ok, page_json(std::move(items), page));
+  for (const ApiKey& k : listing.keys) items.push_back(to_json(k, values));
+  return admin_json(http::status::ok, page_json(std::move(items), listing.next_position));
 }
 
 HttpResponse update_api_key(AdminContext& ctx, const AdminRequest& req) {
   const auto ops = patch_operations(req, "updateApiKeyInput");
-  const ApiKey key = ctx.edit([&](ControlState& s) {
-    ApiKey& k = find_api_key(s, req.segments()[1]);
+  const ApiKey key = ctx.edit([&](ControlState&, ControlTransaction& tx) {
+    ApiKey k = find_api_key(tx, req.segments()[1]);
     for (const auto& op : ops) {
       if (op.op != "replace") invalid_patch_path(op, "/description, /enabled, /name, /customerId");
       if (op.path == "/name") {
@@ -142,16 +144,15 @@ HttpResponse update_api_key(AdminContext& ctx, const AdminRequest& req) {
       }
     }
     k.last_updated_date = ctx.now_s();
+    tx.put(k);
     return k;
   });
   return admin_json(http::status::ok, to_json(key, false));
 }
 
 HttpResponse delete_api_key(AdminContext& ctx, const AdminRequest& req) {
-  ctx.edit([&](ControlState& s) {
-    const std::string id = find_api_key(s, req.segments()[1]).id;
-    std::erase_if(s.api_keys, [&](const ApiKey& k) { return k.id == id; });
-    std::erase_if(s.usage_plan_keys, [&](const UsagePlanKey& pk) { return pk.key_id == id; });
+  ctx.edit([&](ControlState&, ControlTransaction& tx) {
+    tx.erase_api_key(find_api_key(tx, req.segments()[1]).id);
     return 0;
   });
   return admin_empty(http::status::accepted);
@@ -185,12 +186,8 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
 
   json::array ids;
   json::array warnings;
-  ctx.edit([&](ControlState& s) {
-    // Indexed: a file may hold a few hundred thousand keys.
-    std::unordered_map<std::string, std::size_t> key_at;
-    key_at.reserve(s.api_keys.size() + rows.size());
-    for (std::size_t i = 0; i < s.api_keys.size(); ++i) key_at.emplace(s.api_keys[i].value, i);
-    PlansOfKeys plans_of_keys(s);
+  ctx.edit([&](ControlState& s, ControlTransaction& tx) {
+    std::unordered_map<std::string, std::vector<UsagePlanKey>> joined;
     std::unordered_set<std::string> seen;
     for (std::size_t r = 1; r < rows.size(); ++r) {
       const CsvRow& row = rows[r];
@@ -239,22 +236,22 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
       if (bad_plan) continue;
 
       // The key value is the identity: an existing key is updated in place.
-      const auto [at, added] = key_at.emplace(incoming.value, s.api_keys.size());
-      if (added) {
-        incoming.id = random_id(10);
-        incoming.created_date = ctx.now_s();
-        s.api_keys.push_back(incoming);
-      }
-      ApiKey* existing = &s.api_keys[at->second];
-      if (!added) {
+      std::optional<ApiKey> existing;
+      if (const std::optional<std::string> id = tx.key_id_with_value(incoming.value)) existing = tx.api_key(*id);
+      if (existing) {
         existing->name = incoming.name;
         existing->description = incoming.description;
+      } else {
+        existing = incoming;
+        existing->id = random_id(10);
+        existing->created_date = ctx.now_s();
       }
       existing->enabled = enabled.empty() || enabled == "true";
       existing->last_updated_date = ctx.now_s();
+      tx.put(*existing);
       const std::string key_id = existing->id;
       for (const auto& id : plan_ids)
-        if (std::string problem = join_plan(s, plans_of_keys, id, key_id, ctx.now_s()); !problem.empty())
+        if (std::string problem = join_plan(s, tx, joined, id, key_id, ctx.now_s()); !problem.empty())
           warnings.push_back(json::string(line + problem));
       ids.push_back(json::string(key_id));
     }

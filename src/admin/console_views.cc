@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "admin/admin_error.h"
 #include "admin/paging.h"
 #include "core/utc_date.h"
 #include "limits/quota_window.h"
@@ -19,7 +20,7 @@ constexpr std::size_t kNearQuotaShown = 10;
 
 // What a key used of a plan's quota in the plan's current period.
 struct QuotaUse {
-  const UsagePlanKey* member = nullptr;
+  std::string key_id;
   const UsagePlan* plan = nullptr;
   std::int64_t used = 0;
   std::int64_t limit = 0;
@@ -27,8 +28,7 @@ struct QuotaUse {
 };
 
 json::object quota_use_json(const QuotaUse& q, const std::string& key_name) {
-  json::object out{{"keyId", q.member->key_id}, {"keyName", key_name}, {"planId", q.plan->id},
-                   {"planName", q.plan->name}};
+  json::object out{{"keyId", q.key_id}, {"keyName", key_name}, {"planId", q.plan->id}, {"planName", q.plan->name}};
   if (!q.plan->quota) return out;
   out["used"] = q.used;
   out["limit"] = q.limit;
@@ -47,7 +47,8 @@ json::object plan_json(const UsagePlan& p, std::size_t key_count) {
   return out;
 }
 
-// The quota use of every key in a plan with a quota, one at a time.
+// The quota use of the keys of plans with a quota that used any of it:
+// read per plan in one grouped query, never per member.
 class QuotaUses {
  public:
   QuotaUses(AdminContext& ctx, const std::vector<UsagePlan>& plans, std::int64_t now) {
@@ -64,12 +65,51 @@ class QuotaUses {
     const auto found = plans_.find(m.plan_id);
     if (found == plans_.end()) return {};
     const Plan& plan = found->second;
-    QuotaUse use{&m, plan.plan, 0, 0};
+    QuotaUse use{m.key_id, plan.plan, 0, 0};
     const std::optional<Quota>& quota = plan.plan->quota;
     if (!quota) return use;
     use.limit = quota_limit_for(*quota, plan.window.id, quota_window(quota->period, m.created_date).id);
     if (const auto u = plan.used.find(m.key_id); u != plan.used.end()) use.used = u->second;
     return use;
+  }
+
+  // The members closest to their quota, closest first, at most `n`. Only
+  // keys that used some quota are candidates; each is looked up as a
+  // member (it may have left the plan) in order of what it used of the
+  // plan's limit, and an offset, which lowers the limit of a key's first
+  // period, is taken into account for every candidate of a plan that has one.
+  std::vector<QuotaUse> nearest(ControlReads& reads, std::size_t n) const {
+    struct Candidate {
+      const Plan* plan;
+      const std::string* key_id;
+      double percent;
+    };
+    std::vector<Candidate> candidates;
+    for (const auto& [id, plan] : plans_) {
+      if (!plan.plan->quota) continue;
+      const std::int64_t limit = quota_limit_for(*plan.plan->quota, plan.window.id, INT64_MIN);
+      for (const auto& [key_id, used] : plan.used) {
+        const double percent = plan.plan->quota->offset != 0 ? 101.0 + static_cast<double>(used)
+                               : limit > 0 ? 100.0 * static_cast<double>(used) / static_cast<double>(limit)
+                                           : 100.0;
+        candidates.push_back({&plan, &key_id, percent});
+      }
+    }
+    std::sort(candidates.begin(), candidates.end(),
+              [](const Candidate& a, const Candidate& b) { return a.percent > b.percent; });
+    std::vector<QuotaUse> out;
+    std::vector<QuotaUse> offset;  // of plans with an offset: all looked up, then ranked
+    for (const Candidate& c : candidates) {
+      const bool exact = c.plan->plan->quota->offset == 0;
+      if (exact && out.size() >= n) break;
+      const std::optional<UsagePlanKey> m = reads.membership(c.plan->plan->id, *c.key_id);
+      if (!m) continue;
+      (exact ? out : offset).push_back(of(*m));
+    }
+    out.insert(out.end(), offset.begin(), offset.end());
+    std::stable_sort(out.begin(), out.end(), [](const QuotaUse& a, const QuotaUse& b) { return a.percent() > b.percent(); });
+    if (out.size() > n) out.resize(n);
+    return out;
   }
 
  private:
@@ -83,74 +123,49 @@ class QuotaUses {
 
 }  // namespace
 
-// With a million keys this stays a few passes over the control state: maps
-// are made only of the plans, the keys that used a quota, and the page.
+// With a million keys this reads the page of keys through an index, the
+// plans' key counts, and the keys that used some quota: never every key.
 json::value console_overview(AdminContext& ctx, const AdminRequest& request) {
   // Counts not yet flushed are shown too.
   ctx.meter.flush();
-  const ControlState s = ctx.read();
+  const ControlState s = ctx.few();
   const std::int64_t now = ctx.now_s();
 
   // The page of keys: by name, those whose name starts with the query and,
   // when it names one, in the plan.
-  const std::string name_query = request.query("nameQuery").value_or("");
-  const std::optional<std::string> in_plan = request.query("planId");
-  std::unordered_set<std::string_view> plan_keys;
-  if (in_plan)
-    for (const UsagePlanKey& m : s.usage_plan_keys)
-      if (m.plan_id == *in_plan) plan_keys.insert(m.key_id);
-  std::vector<const ApiKey*> listed;
-  for (const ApiKey& k : s.api_keys)
-    if (k.name.starts_with(name_query) && (!in_plan || plan_keys.contains(k.id))) listed.push_back(&k);
-  std::sort(listed.begin(), listed.end(),
-            [](const ApiKey* a, const ApiKey* b) { return std::tie(a->name, a->id) < std::tie(b->name, b->id); });
-  std::vector<std::string> ids;
-  ids.reserve(listed.size());
-  for (const ApiKey* k : listed) ids.push_back(k->id);
-  const PageRange page = page_of(ids, request);
-  std::unordered_map<std::string_view, std::size_t> on_page;  // key id → place on the page
-  for (std::size_t i = page.begin; i < page.end; ++i) on_page.emplace(listed[i]->id, i - page.begin);
+  KeyQuery query;
+  query.name_prefix = request.query("nameQuery").value_or("");
+  query.plan_id = request.query("planId");
+  query.position = request.query("position").value_or("");
+  query.limit = page_limit(request);
+  query.by_name = true;
+  query.with_total = true;
+  const KeyListing listing = ctx.store.list_api_keys(query);
+  if (!listing.position_found) bad_request("Invalid position parameter");
 
-  std::vector<std::int64_t> today(page.end - page.begin, 0);
-  const std::int64_t day = day_of_unix_seconds(now);
-  ctx.store.scan_usage(day, day, UsageRow{}, [&](const UsageRow& r) {
-    if (const auto at = on_page.find(r.key_id); at != on_page.end()) today[at->second] += r.used;
-    return true;
-  });
-
-  // One pass over the plans' keys: how many each plan has, the uses of the
-  // keys on the page, and the keys closest to their quota.
   const QuotaUses quota_uses(ctx, s.usage_plans, now);
-  std::unordered_map<std::string_view, std::size_t> key_count;
-  std::vector<std::vector<QuotaUse>> page_uses(today.size());
-  const auto nearer = [](const QuotaUse& a, const QuotaUse& b) { return a.percent() > b.percent(); };
-  std::vector<QuotaUse> near;  // a heap whose top is the farthest of those kept
-  for (const UsagePlanKey& m : s.usage_plan_keys) {
-    ++key_count[m.plan_id];
-    const QuotaUse use = quota_uses.of(m);
-    if (!use.plan) continue;
-    if (const auto at = on_page.find(m.key_id); at != on_page.end()) page_uses[at->second].push_back(use);
-    if (!use.plan->quota) continue;
-    if (near.size() < kNearQuotaShown) {
-      near.push_back(use);
-      std::push_heap(near.begin(), near.end(), nearer);
-    } else if (nearer(use, near.front())) {
-      std::pop_heap(near.begin(), near.end(), nearer);
-      near.back() = use;
-      std::push_heap(near.begin(), near.end(), nearer);
+  const std::int64_t day = day_of_unix_seconds(now);
+  json::array keys;
+  for (const ApiKey& k : listing.keys) {
+    std::int64_t today = 0;
+    json::array in_plans;
+    for (const UsagePlanKey& m : ctx.store.plans_of_key(k.id)) {
+      for (const DailyUsage& d : ctx.store.usage_days(m.plan_id, k.id, day, day)) today += d.used;
+      const QuotaUse use = quota_uses.of(m);
+      if (use.plan) in_plans.push_back(quota_use_json(use, k.name));
     }
+    keys.push_back(json::object{{"id", k.id},
+                                {"name", k.name},
+                                {"customerId", k.customer_id},
+                                {"enabled", k.enabled},
+                                {"today", today},
+                                {"plans", std::move(in_plans)}});
   }
-  std::sort_heap(near.begin(), near.end(), nearer);
 
-  // The names of the keys closest to their quota.
-  std::unordered_map<std::string_view, const std::string*> near_names;
-  for (const QuotaUse& u : near) near_names.emplace(u.member->key_id, nullptr);
-  for (const ApiKey& k : s.api_keys)
-    if (const auto n = near_names.find(k.id); n != near_names.end()) n->second = &k.name;
   json::array near_json;
-  for (const QuotaUse& u : near) {
-    const std::string* name = near_names.at(u.member->key_id);
-    near_json.push_back(quota_use_json(u, name ? *name : std::string()));
+  for (const QuotaUse& u : quota_uses.nearest(ctx.store, kNearQuotaShown)) {
+    const std::optional<ApiKey> key = ctx.store.api_key(u.key_id);
+    near_json.push_back(quota_use_json(u, key ? key->name : std::string()));
   }
 
   json::array apis;
@@ -161,31 +176,19 @@ json::value console_overview(AdminContext& ctx, const AdminRequest& request) {
     apis.push_back(json::object{{"id", a.id}, {"name", a.name}, {"stages", std::move(stages)}});
   }
   json::array plans;
-  for (const UsagePlan& p : s.usage_plans) plans.push_back(plan_json(p, key_count[p.id]));
-  json::array keys;
-  for (std::size_t i = 0; i < today.size(); ++i) {
-    const ApiKey& k = *listed[page.begin + i];
-    json::array in_plans;
-    for (const QuotaUse& u : page_uses[i]) in_plans.push_back(quota_use_json(u, k.name));
-    keys.push_back(json::object{{"id", k.id},
-                                {"name", k.name},
-                                {"customerId", k.customer_id},
-                                {"enabled", k.enabled},
-                                {"today", today[i]},
-                                {"plans", std::move(in_plans)}});
-  }
+  for (const UsagePlan& p : s.usage_plans) plans.push_back(plan_json(p, ctx.store.plan_key_count(p.id)));
   json::object answer{{"apis", std::move(apis)},
                       {"plans", std::move(plans)},
                       {"keys", std::move(keys)},
-                      {"keyCount", listed.size()},
+                      {"keyCount", listing.total},
                       {"nearQuota", std::move(near_json)}};
-  if (!page.next_position.empty()) answer["keysPosition"] = page.next_position;
+  if (!listing.next_position.empty()) answer["keysPosition"] = listing.next_position;
   return answer;
 }
 
 json::value console_daily_usage(AdminContext& ctx, const std::string& plan_id,
                                 const std::optional<std::string>& key_id, int days) {
-  ctx.meter.flush();
+  key_id ? ctx.meter.flush(plan_id, *key_id) : ctx.meter.flush();
   const std::int64_t today = day_of_unix_seconds(ctx.now_s());
   const std::int64_t first = today - days + 1;
   std::map<std::int64_t, std::int64_t> by_day;
@@ -203,7 +206,7 @@ json::value console_daily_usage(AdminContext& ctx, const std::string& plan_id,
 json::value console_recent_requests(AdminContext& ctx, const std::string& plan_id,
                                     const std::optional<std::string>& key_id) {
   constexpr std::int64_t kMinutesShown = 60;
-  ctx.meter.flush();
+  key_id ? ctx.meter.flush(plan_id, *key_id) : ctx.meter.flush();
   const std::int64_t now = ctx.now_s();
   const std::int64_t last = now / 60;
   const std::int64_t first = last - kMinutesShown + 1;

@@ -1,6 +1,7 @@
 #include "admin/lookups.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "admin/admin_error.h"
 
@@ -37,51 +38,54 @@ Stage& find_stage(ControlState& s, const std::string& api_id, const std::string&
   not_found("Invalid stage identifier specified");
 }
 
-ApiKey& find_api_key(ControlState& s, const std::string& key_id) {
-  if (ApiKey* k = find_in(s.api_keys, [&](const ApiKey& k) { return k.id == key_id; })) return *k;
-  not_found("Invalid API Key identifier specified");
-}
-
 UsagePlan& find_usage_plan(ControlState& s, const std::string& plan_id) {
   if (UsagePlan* p = find_in(s.usage_plans, [&](const UsagePlan& p) { return p.id == plan_id; })) return *p;
   not_found("Invalid Usage Plan ID specified");
 }
 
-PlansOfKeys::PlansOfKeys(const ControlState& s) {
-  for (const auto& pk : s.usage_plan_keys) add(pk.key_id, pk.plan_id);
+ApiKey find_api_key(ControlReads& reads, const std::string& key_id) {
+  if (std::optional<ApiKey> k = reads.api_key(key_id)) return std::move(*k);
+  not_found("Invalid API Key identifier specified");
 }
 
-bool PlansOfKeys::contains(const std::string& key_id, const std::string& plan_id) const {
-  const std::vector<std::string>& plans = of(key_id);
-  return std::find(plans.begin(), plans.end(), plan_id) != plans.end();
+UsagePlanKey find_membership(ControlReads& reads, const std::string& plan_id, const std::string& key_id) {
+  if (std::optional<UsagePlanKey> m = reads.membership(plan_id, key_id)) return std::move(*m);
+  not_found("Invalid API Key identifier specified: " + key_id + " is not in usage plan " + plan_id);
 }
 
-const std::vector<std::string>& PlansOfKeys::of(const std::string& key_id) const {
-  static const std::vector<std::string> none;
-  const auto it = plans_.find(key_id);
-  return it == plans_.end() ? none : it->second;
+namespace {
+
+bool same_stage(const ApiStage& a, const ApiStage& b) { return a.api_id == b.api_id && a.stage == b.stage; }
+
+std::string conflict_message(const std::string& key_id, const std::string& other_plan_id, const ApiStage& stage) {
+  return "API key " + key_id + " is already in usage plan " + other_plan_id + " for stage " + stage.api_id + ":" +
+         stage.stage + "; a key may be in only one usage plan per stage";
 }
 
-std::string plan_stage_conflict(const ControlState& s, const UsagePlan& plan, const std::string& key_id,
-                                const ApiStage* stage) {
-  PlansOfKeys one_key(ControlState{});
-  for (const auto& pk : s.usage_plan_keys)
-    if (pk.key_id == key_id) one_key.add(key_id, pk.plan_id);
-  return plan_stage_conflict(s, plan, key_id, one_key, stage);
-}
+}  // namespace
 
-std::string plan_stage_conflict(const ControlState& s, const UsagePlan& plan, const std::string& key_id,
-                                const PlansOfKeys& plans_of_keys, const ApiStage* stage) {
-  for (const auto& other_id : plans_of_keys.of(key_id)) {
-    if (other_id == plan.id) continue;
-    for (const auto& other : s.usage_plans) {
-      if (other.id != other_id) continue;
-      for (const auto& a : other.api_stages)
-        for (const auto& b : plan.api_stages)
-          if (a.api_id == b.api_id && a.stage == b.stage && (!stage || (stage->api_id == b.api_id && stage->stage == b.stage)))
-            return "API key " + key_id + " is already in usage plan " + other.id + " for stage " + a.api_id +
-                   ":" + a.stage + "; a key may be in only one usage plan per stage";
+std::string plan_stage_conflict(const ControlState& few, const UsagePlan& plan, const std::string& key_id,
+                                const std::vector<UsagePlanKey>& key_plans, const ApiStage* stage) {
+  for (const UsagePlanKey& m : key_plans) {
+    if (m.plan_id == plan.id) continue;
+    for (const UsagePlan& other : few.usage_plans) {
+      if (other.id != m.plan_id) continue;
+      for (const ApiStage& a : other.api_stages)
+        for (const ApiStage& b : plan.api_stages)
+          if (same_stage(a, b) && (!stage || same_stage(*stage, b))) return conflict_message(key_id, other.id, a);
     }
+  }
+  return {};
+}
+
+std::string plan_keys_stage_conflict(const ControlState& few, ControlReads& reads, const UsagePlan& plan,
+                                     const ApiStage& stage) {
+  for (const UsagePlan& other : few.usage_plans) {
+    if (other.id == plan.id) continue;
+    for (const ApiStage& a : other.api_stages)
+      if (same_stage(a, stage))
+        if (const std::optional<std::string> key_id = reads.key_in_both(plan.id, other.id))
+          return conflict_message(*key_id, other.id, a);
   }
   return {};
 }

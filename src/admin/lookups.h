@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "model/types.h"
+#include "store/control_reads.h"
 
 namespace tollgate {
 
@@ -14,30 +15,22 @@ RestApi& find_api(ControlState& s, const std::string& api_id, const std::string&
 Resource& find_resource(RestApi& api, const std::string& resource_id);
 Method& find_method(Resource& resource, const std::string& http_method);
 Stage& find_stage(ControlState& s, const std::string& api_id, const std::string& stage_name);
-ApiKey& find_api_key(ControlState& s, const std::string& key_id);
 UsagePlan& find_usage_plan(ControlState& s, const std::string& plan_id);
 
-// The plans each key is in, so that checks over many keys (an import, a
-// stage added to a plan with many keys) need not scan every membership per
-// key.
-class PlansOfKeys {
- public:
-  explicit PlansOfKeys(const ControlState& s);
-  bool contains(const std::string& key_id, const std::string& plan_id) const;
-  const std::vector<std::string>& of(const std::string& key_id) const;
-  void add(const std::string& key_id, const std::string& plan_id) { plans_[key_id].push_back(plan_id); }
+// The key or the membership, or the NotFoundException AWS answers with.
+ApiKey find_api_key(ControlReads& reads, const std::string& key_id);
+UsagePlanKey find_membership(ControlReads& reads, const std::string& plan_id, const std::string& key_id);
 
- private:
-  std::unordered_map<std::string, std::vector<std::string>> plans_;
-};
+// The message of the one-plan-per-stage rule (spec §6.2) if `key_id`, in
+// the plans `key_plans`, joining `plan` would put it in two plans on one
+// stage, else empty. With `stage`, only that stage of the plan is considered.
+std::string plan_stage_conflict(const ControlState& few, const UsagePlan& plan, const std::string& key_id,
+                                const std::vector<UsagePlanKey>& key_plans, const ApiStage* stage = nullptr);
 
-// The message of the one-plan-per-stage rule (spec §6.2) if `key_id` joining
-// `plan` would put it in two plans on one stage, else empty. With `stage`,
-// only that stage of the plan is considered.
-std::string plan_stage_conflict(const ControlState& s, const UsagePlan& plan, const std::string& key_id,
-                                const ApiStage* stage = nullptr);
-std::string plan_stage_conflict(const ControlState& s, const UsagePlan& plan, const std::string& key_id,
-                                const PlansOfKeys& plans_of_keys, const ApiStage* stage = nullptr);
+// The same for every key of `plan` once it covers `stage`: read through the
+// plans that already cover the stage, one indexed join each.
+std::string plan_keys_stage_conflict(const ControlState& few, ControlReads& reads, const UsagePlan& plan,
+                                     const ApiStage& stage);
 
 // 400 when a usage plan still covers the API (or, with `stage`, that stage of
 // it): deleting it would silently change what keys may call.

@@ -76,7 +76,7 @@ HttpResponse put_method(AdminContext& ctx, const AdminRequest& req) {
 }
 
 HttpResponse get_method(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   return admin_json(http::status::ok, to_json(find_method_at(ctx, s, method_path(req))));
 }
 
@@ -146,7 +146,7 @@ HttpResponse put_integration(AdminContext& ctx, const AdminRequest& req) {
 }
 
 HttpResponse get_integration(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   const MethodPath p = method_path(req);
   return admin_json(http::status::ok, integration_json(integration_of(find_method_at(ctx, s, p)), p.resource));
 }
@@ -172,7 +172,7 @@ HttpResponse put_integration_response(AdminContext& ctx, const AdminRequest& req
 }
 
 HttpResponse get_integration_response(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   const Integration& i = integration_of(find_method_at(ctx, s, method_path(req)));
   auto it = i.integration_responses.find(req.segments()[8]);
   if (it == i.integration_responses.end()) not_found("Invalid Response status code specified");

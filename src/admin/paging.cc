@@ -4,7 +4,7 @@
 
 namespace tollgate {
 
-PageRange page_of(const std::vector<std::string>& ids, const AdminRequest& request) {
+std::size_t page_limit(const AdminRequest& request) {
   std::size_t limit = 25;
   if (auto text = request.query("limit")) {
     long long value = 0;
@@ -14,6 +14,11 @@ PageRange page_of(const std::vector<std::string>& ids, const AdminRequest& reque
     // AWS answers a normal page for -1; past 500 we clamp.
     if (value > 0) limit = static_cast<std::size_t>(std::min<long long>(value, 500));
   }
+  return limit;
+}
+
+PageRange page_of(const std::vector<std::string>& ids, const AdminRequest& request) {
+  const std::size_t limit = page_limit(request);
   PageRange page;
   if (auto position = request.query("position"); position && !position->empty()) {
     auto it = std::find(ids.begin(), ids.end(), *position);
@@ -26,8 +31,12 @@ PageRange page_of(const std::vector<std::string>& ids, const AdminRequest& reque
 }
 
 boost::json::object page_json(boost::json::array items, const PageRange& page) {
+  return page_json(std::move(items), page.next_position);
+}
+
+boost::json::object page_json(boost::json::array items, const std::string& next_position) {
   boost::json::object o{{"item", std::move(items)}};
-  if (!page.next_position.empty()) o["position"] = page.next_position;
+  if (!next_position.empty()) o["position"] = next_position;
   return o;
 }
 

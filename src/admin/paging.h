@@ -23,7 +23,11 @@ struct PageRange {
 // an unknown token is a 400. limit: default 25, at most 500.
 PageRange page_of(const std::vector<std::string>& ids, const AdminRequest& request);
 
+// The page size `limit` asks for: default 25, at most 500.
+std::size_t page_limit(const AdminRequest& request);
+
 // {"item": [...], "position": "..."} for a page.
 boost::json::object page_json(boost::json::array items, const PageRange& page);
+boost::json::object page_json(boost::json::array items, const std::string& next_position);
 
 }  // namespace tollgate

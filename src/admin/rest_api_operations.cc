@@ -58,12 +58,12 @@ HttpResponse create_rest_api(AdminContext& ctx, const AdminRequest& req) {
 }
 
 HttpResponse get_rest_api(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   return admin_json(http::status::ok, api_json(find_api(s, req.segments()[1], ctx.account_id)));
 }
 
 HttpResponse get_rest_apis(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   std::sort(s.apis.begin(), s.apis.end(), [](const RestApi& a, const RestApi& b) {
     return std::tie(a.created_date, a.id) < std::tie(b.created_date, b.id);
   });
@@ -111,7 +111,7 @@ HttpResponse delete_rest_api(AdminContext& ctx, const AdminRequest& req) {
 }
 
 HttpResponse get_resources(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   RestApi& api = find_api(s, req.segments()[1], ctx.account_id);
   const auto embed = req.query_all("embed");
   const bool methods = std::find(embed.begin(), embed.end(), "methods") != embed.end();
@@ -124,7 +124,7 @@ HttpResponse get_resources(AdminContext& ctx, const AdminRequest& req) {
 }
 
 HttpResponse get_resource(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   Resource& r = find_resource(find_api(s, req.segments()[1], ctx.account_id), req.segments()[3]);
   const auto embed = req.query_all("embed");
   return admin_json(http::status::ok,

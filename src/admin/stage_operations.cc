@@ -141,7 +141,7 @@ HttpResponse create_deployment(AdminContext& ctx, const AdminRequest& req) {
 }
 
 HttpResponse get_deployments(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   const std::string api_id = find_api(s, req.segments()[1], ctx.account_id).id;
   std::vector<const Deployment*> list;
   for (const auto& d : s.deployments)
@@ -181,13 +181,13 @@ HttpResponse create_stage(AdminContext& ctx, const AdminRequest& req) {
 }
 
 HttpResponse get_stage(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   find_api(s, req.segments()[1], ctx.account_id);
   return admin_json(http::status::ok, stage_json(find_stage(s, req.segments()[1], req.segments()[3])));
 }
 
 HttpResponse get_stages(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   const std::string api_id = find_api(s, req.segments()[1], ctx.account_id).id;
   const auto deployment = req.query("deploymentId");
   json::array items;

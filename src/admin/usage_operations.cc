@@ -24,17 +24,11 @@ std::int64_t date_param(const AdminRequest& req, const char* name) {
   return *day;
 }
 
-const UsagePlanKey& membership(const ControlState& s, const std::string& plan_id, const std::string& key_id) {
-  for (const auto& pk : s.usage_plan_keys)
-    if (pk.plan_id == plan_id && pk.key_id == key_id) return pk;
-  not_found("Invalid API Key identifier specified: " + key_id + " is not in usage plan " + plan_id);
-}
-
 // A key whose usage is reported: a member of the plan, or one that was
 // (it left the plan, was deleted, or the plan was), whose usage is kept.
 struct Reported {
   std::string key_id;
-  const UsagePlanKey* member = nullptr;  // null: no longer a member
+  std::optional<UsagePlanKey> member;  // none: no longer a member
 };
 
 // [used, remaining] per day of [first, last] for one key. `remaining` is the
@@ -82,40 +76,46 @@ HttpResponse get_usage(AdminContext& ctx, const AdminRequest& req) {
   if (first > last) bad_request("Invalid date range: startDate is after endDate");
   if (last - first + 1 > kMaxRangeDays)
     bad_request("Invalid date range: at most " + std::to_string(kMaxRangeDays) + " days per request");
-  ControlState s = ctx.read();
+  const ControlState s = ctx.few();
   const std::string& plan_id = req.segments()[1];
   const auto found = std::find_if(s.usage_plans.begin(), s.usage_plans.end(),
                                   [&](const UsagePlan& p) { return p.id == plan_id; });
   const UsagePlan* plan = found == s.usage_plans.end() ? nullptr : &*found;
-  ctx.meter.flush();  // report every admitted request, not just the flushed ones
+  const auto key_id = req.query("keyId");
+  // Every admitted request is reported, not just the flushed ones.
+  if (key_id)
+    ctx.meter.flush(plan_id, *key_id);
+  else
+    ctx.meter.flush();
+  std::optional<UsagePlanKey> member;
+  if (plan && key_id) member = ctx.store.membership(plan_id, *key_id);
   // Usage is kept when a key leaves the plan, is deleted, or the plan is:
   // a former member is reported for the days it used the plan.
-  const std::vector<std::string> former = ctx.store.former_members(plan_id);
+  std::vector<std::string> former;
+  if (!plan || !key_id || !member) former = ctx.store.former_members(plan_id);
   if (!plan && former.empty()) not_found("Invalid Usage Plan ID specified");
-  const auto used_in_range = [&](const std::string& key_id) {
-    return !ctx.store.usage_days(plan_id, key_id, first, last).empty() ||
-           !ctx.store.adjustments(plan_id, key_id, first, last).empty();
+  const auto used_in_range = [&](const std::string& id) {
+    return !ctx.store.usage_days(plan_id, id, first, last).empty() ||
+           !ctx.store.adjustments(plan_id, id, first, last).empty();
   };
-  std::map<std::string, const UsagePlanKey*> members;
-  for (const auto& pk : s.usage_plan_keys)
-    if (pk.plan_id == plan_id) members.emplace(pk.key_id, &pk);
-  std::vector<Reported> reported;
-  if (const auto key_id = req.query("keyId")) {
-    const auto member = members.find(*key_id);
-    if (member == members.end() && !std::binary_search(former.begin(), former.end(), *key_id))
-      membership(s, plan_id, *key_id);  // 404
-    reported.push_back({*key_id, member == members.end() ? nullptr : member->second});
-  } else {
-    for (const std::string& key_id : former)
-      if (used_in_range(key_id)) members.try_emplace(key_id, nullptr);
-    for (const auto& [key_id, member] : members) reported.push_back({key_id, member});
-  }
   std::vector<std::string> ids;
-  for (const Reported& r : reported) ids.push_back(r.key_id);
+  if (key_id) {
+    if (!member && !std::binary_search(former.begin(), former.end(), *key_id))
+      find_membership(ctx.store, plan_id, *key_id);  // 404
+    ids.push_back(*key_id);
+  } else {
+    ids = plan ? ctx.store.plan_key_ids(plan_id) : std::vector<std::string>();
+    const std::size_t members = ids.size();
+    for (const std::string& id : former)
+      if (used_in_range(id)) ids.push_back(id);
+    std::inplace_merge(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(members), ids.end());
+  }
   const PageRange page = page_of(ids, req);
-  json::object values;
+  std::vector<Reported> reported;
   for (std::size_t i = page.begin; i < page.end; ++i)
-    values[reported[i].key_id] = daily_usage(ctx, plan_id, plan, reported[i], first, last);
+    reported.push_back({ids[i], key_id ? member : (plan ? ctx.store.membership(plan_id, ids[i]) : std::nullopt)});
+  json::object values;
+  for (const Reported& r : reported) values[r.key_id] = daily_usage(ctx, plan_id, plan, r, first, last);
   json::object out{{"usagePlanId", plan_id},
                    {"startDate", format_date(first)},
                    {"endDate", format_date(last)},
@@ -133,14 +133,14 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
   const std::int64_t remaining = patch_int(ops[0]);
   if (remaining < 0) bad_request("Invalid value for /remaining: must be 0 or more");
 
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   const UsagePlan& plan = find_usage_plan(s, req.segments()[1]);
-  const UsagePlanKey& member = membership(s, plan.id, req.segments()[3]);
+  const UsagePlanKey member = find_membership(ctx.store, plan.id, req.segments()[3]);
   if (!plan.quota) bad_request("Usage plan " + plan.id + " has no quota to update");
   const QuotaPeriod period = plan.quota->period;
-  const std::string customer_id = find_api_key(s, member.key_id).customer_id;
+  const std::string customer_id = find_api_key(ctx.store, member.key_id).customer_id;
 
-  ctx.meter.flush();
+  ctx.meter.flush(plan.id, member.key_id);
   const std::int64_t now = ctx.now_s();
   const std::int64_t today = day_of_unix_seconds(now);
   const QuotaWindow w = quota_window(plan.quota->period, now);
@@ -170,7 +170,7 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
   json::object out{{"usagePlanId", plan.id},
                    {"startDate", format_date(today)},
                    {"endDate", format_date(today)},
-                   {"values", json::object{{member.key_id, daily_usage(ctx, plan.id, &plan, {member.key_id, &member},
+                   {"values", json::object{{member.key_id, daily_usage(ctx, plan.id, &plan, {member.key_id, member},
                                                                        today, today)}}}};
   return admin_json(http::status::ok, out);
 }

@@ -142,7 +142,7 @@ void apply_method_throttle_op(UsagePlan& p, const PatchOperation& op, const std:
     set_burst(t, patch_int(op), created);
 }
 
-void apply_plan_op(ControlState& s, UsagePlan& p, const PatchOperation& op) {
+void apply_plan_op(ControlState& s, ControlReads& reads, UsagePlan& p, const PatchOperation& op) {
   const std::string& path = op.path;
   const bool set = op.op == "add" || op.op == "replace";
   if (path == "/name" && op.op == "replace") {
@@ -160,12 +160,7 @@ void apply_plan_op(ControlState& s, UsagePlan& p, const PatchOperation& op) {
       if (existing.api_id == as.api_id && existing.stage == as.stage)
         conflict("Usage plan " + p.id + " already contains API Stage " + op.value);
     p.api_stages.push_back(as);
-    const PlansOfKeys plans_of_keys(s);
-    for (const auto& pk : s.usage_plan_keys)
-      if (pk.plan_id == p.id)
-        if (std::string problem = plan_stage_conflict(s, p, pk.key_id, plans_of_keys, &p.api_stages.back());
-            !problem.empty())
-          conflict(problem);
+    if (std::string problem = plan_keys_stage_conflict(s, reads, p, as); !problem.empty()) conflict(problem);
   } else if (path == "/apiStages" && op.op == "remove") {
     if (!op.has_value) bad_request("Invalid API Stage specified");
     const ApiStage wanted = parse_api_stage(op.value);
@@ -242,17 +237,18 @@ HttpResponse create_usage_plan(AdminContext& ctx, const AdminRequest& req) {
 }
 
 HttpResponse get_usage_plan(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   return admin_json(http::status::ok, to_json(find_usage_plan(s, req.segments()[1])));
 }
 
 HttpResponse get_usage_plans(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   const auto key_id = req.query("keyId");
+  const std::vector<UsagePlanKey> key_plans = key_id ? ctx.store.plans_of_key(*key_id) : std::vector<UsagePlanKey>();
   std::vector<const UsagePlan*> plans;
   for (const auto& p : s.usage_plans) {
-    const bool has_key = !key_id || std::any_of(s.usage_plan_keys.begin(), s.usage_plan_keys.end(),
-                                                [&](const UsagePlanKey& pk) { return pk.plan_id == p.id && pk.key_id == *key_id; });
+    const bool has_key = !key_id || std::any_of(key_plans.begin(), key_plans.end(),
+                                                [&](const UsagePlanKey& pk) { return pk.plan_id == p.id; });
     if (has_key) plans.push_back(&p);
   }
   std::vector<std::string> ids;
@@ -269,9 +265,9 @@ HttpResponse get_usage_plans(AdminContext& ctx, const AdminRequest& req) {
 
 HttpResponse update_usage_plan(AdminContext& ctx, const AdminRequest& req) {
   const auto ops = patch_operations(req, "updateUsagePlanInput");
-  const UsagePlan plan = ctx.edit([&](ControlState& s) {
+  const UsagePlan plan = ctx.edit([&](ControlState& s, ControlTransaction& tx) {
     UsagePlan& p = find_usage_plan(s, req.segments()[1]);
-    for (const auto& op : ops) apply_plan_op(s, p, op);
+    for (const auto& op : ops) apply_plan_op(s, tx, p, op);
     check_plan(s, p);
     return p;
   });
@@ -286,8 +282,8 @@ HttpResponse delete_usage_plan(AdminContext& ctx, const AdminRequest& req) {
                   " because there are API Stages associated with it, including " + p.api_stages[0].api_id +
                   ":" + p.api_stages[0].stage);
     const std::string id = p.id;
+    // Its memberships end with it, in the store.
     std::erase_if(s.usage_plans, [&](const UsagePlan& x) { return x.id == id; });
-    std::erase_if(s.usage_plan_keys, [&](const UsagePlanKey& pk) { return pk.plan_id == id; });
     return 0;
   });
   return admin_empty(http::status::accepted);
@@ -299,60 +295,45 @@ HttpResponse create_usage_plan_key(AdminContext& ctx, const AdminRequest& req) {
   const std::string key_type = get_string(body, "keyType", "createUsagePlanKeyInput");
   if (key_id.empty()) bad_request("Invalid API Key identifier specified: keyId is required");
   if (key_type != "API_KEY") bad_request("Invalid key type '" + key_type + "': the only key type is API_KEY");
-  const auto [key, hashed] = ctx.edit([&](ControlState& s) {
+  const auto [key, hashed] = ctx.edit([&](ControlState& s, ControlTransaction& tx) {
     const UsagePlan& plan = find_usage_plan(s, req.segments()[1]);
-    const ApiKey k = find_api_key(s, key_id);
-    for (const auto& pk : s.usage_plan_keys)
-      if (pk.plan_id == plan.id && pk.key_id == key_id)
-        conflict("API key " + key_id + " is already in usage plan " + plan.id);
-    if (std::string problem = plan_stage_conflict(s, plan, key_id); !problem.empty()) conflict(problem);
-    s.usage_plan_keys.push_back({plan.id, key_id, ctx.now_s()});
+    const ApiKey k = find_api_key(tx, key_id);
+    const std::vector<UsagePlanKey> key_plans = tx.plans_of_key(key_id);
+    for (const auto& pk : key_plans)
+      if (pk.plan_id == plan.id) conflict("API key " + key_id + " is already in usage plan " + plan.id);
+    if (std::string problem = plan_stage_conflict(s, plan, key_id, key_plans); !problem.empty()) conflict(problem);
+    tx.put(UsagePlanKey{plan.id, key_id, ctx.now_s()});
     return std::pair{k, s.keys_hashed};
   });
   return admin_json(http::status::created, plan_key_json(key, hashed));
 }
 
 HttpResponse get_usage_plan_key(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
+  ControlState s = ctx.few();
   find_usage_plan(s, req.segments()[1]);
-  const std::string& key_id = req.segments()[3];
-  const bool member = std::any_of(s.usage_plan_keys.begin(), s.usage_plan_keys.end(), [&](const UsagePlanKey& pk) {
-    return pk.plan_id == req.segments()[1] && pk.key_id == key_id;
-  });
-  if (!member) not_found("Invalid API Key identifier specified: " + key_id + " is not in usage plan " + req.segments()[1]);
-  return admin_json(http::status::ok, plan_key_json(find_api_key(s, key_id), s.keys_hashed));
+  const UsagePlanKey member = find_membership(ctx.store, req.segments()[1], req.segments()[3]);
+  return admin_json(http::status::ok, plan_key_json(find_api_key(ctx.store, member.key_id), s.keys_hashed));
 }
 
 HttpResponse get_usage_plan_keys(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.read();
-  const std::string name = req.query("name").value_or("");
-  std::vector<std::pair<const UsagePlanKey*, const ApiKey*>> members;
-  for (const auto& pk : s.usage_plan_keys) {
-    if (pk.plan_id != req.segments()[1]) continue;
-    for (const auto& k : s.api_keys)
-      if (k.id == pk.key_id && k.name.rfind(name, 0) == 0) members.emplace_back(&pk, &k);
-  }
-  // Most recently added first.
-  std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.first->created_date, a.first->key_id) > std::tie(b.first->created_date, b.first->key_id);
-  });
-  std::vector<std::string> ids;
-  for (const auto& m : members) ids.push_back(m.second->id);
-  const PageRange page = page_of(ids, req);
+  MemberQuery query;
+  query.plan_id = req.segments()[1];
+  query.name_prefix = req.query("name").value_or("");
+  query.position = req.query("position").value_or("");
+  query.limit = page_limit(req);
+  const MemberListing listing = ctx.store.list_plan_keys(query);
+  if (!listing.position_found) bad_request("Invalid position parameter");
+  const bool hashed = ctx.store.keys_hashed();
   json::array items;
-  for (std::size_t i = page.begin; i < page.end; ++i) items.push_back(plan_key_json(*members[i].second, s.keys_hashed));
-  return admin_json(http::status::ok, page_json(std::move(items), page));
+  for (const PlanMember& m : listing.members) items.push_back(plan_key_json(m.key, hashed));
+  return admin_json(http::status::ok, page_json(std::move(items), listing.next_position));
 }
 
 HttpResponse delete_usage_plan_key(AdminContext& ctx, const AdminRequest& req) {
-  ctx.edit([&](ControlState& s) {
+  ctx.edit([&](ControlState& s, ControlTransaction& tx) {
     find_usage_plan(s, req.segments()[1]);
-    const auto removed = std::erase_if(s.usage_plan_keys, [&](const UsagePlanKey& pk) {
-      return pk.plan_id == req.segments()[1] && pk.key_id == req.segments()[3];
-    });
-    if (removed == 0)
-      not_found("Invalid API Key identifier specified: " + req.segments()[3] + " is not in usage plan " +
-                req.segments()[1]);
+    const UsagePlanKey member = find_membership(tx, req.segments()[1], req.segments()[3]);
+    tx.erase_usage_plan_key(member.plan_id, member.key_id);
     return 0;
   });
   return admin_empty(http::status::accepted);

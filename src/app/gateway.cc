@@ -20,6 +20,7 @@
 
 #include "admin/admin_api.h"
 #include "admin/admin_credentials.h"
+#include "app/reloader.h"
 #include "catalog/catalog_holder.h"
 #include "core/clock.h"
 #include "core/ids.h"
@@ -40,211 +41,6 @@
 
 namespace tollgate {
 namespace {
-
-// Rebuilds the catalog whenever the store's control version moves, off the
-// request path, and publishes it. Polls so that writes from other processes
-// (`tollgate apply`) are seen within one interval.
-class Reloader {
- public:
-  // With `leases`, the nodes sharing the store lease quotas from it.
-  Reloader(Store& store, Meter& meter, LimitStates& limits, MetricsRegistry& metrics, CatalogHolder& catalogs,
-           const Clock& clock, const KeyHashing& key_hashing, std::chrono::milliseconds interval,
-           LeaseKeeper* leases)
-      : store_(store),
-        meter_(meter),
-        limits_(limits),
-        metrics_(metrics),
-        catalogs_(catalogs),
-        clock_(clock),
-        key_hashing_(key_hashing),
-        interval_(interval),
-        leases_(leases) {}
-  ~Reloader() { stop(); }
-
-  // A control state and the version it is at (or after: the version is
-  // read first, so a write in between only causes one more reload).
-  struct Snapshot {
-    std::uint64_t version = 0;
-    ControlState state;
-    std::int64_t read_ms = 0;
-  };
-  static Snapshot read(Store& store) {
-    const auto started = std::chrono::steady_clock::now();
-    Snapshot s;
-    s.version = store.control_version();
-    s.state = store.load_serving_state();
-    s.read_ms = ms_since(started);
-    return s;
-  }
-
-  void reload_now() {
-    const std::size_t nodes = store_.live_nodes();
-    if (catalogs_.current()) {
-      const std::uint64_t version = store_.control_version();
-      // A store that lost its data (a Redis restarted without persistence)
-      // must not empty every node's catalog.
-      if (version < loaded_version_)
-        throw std::runtime_error("the store's control version went back from " + std::to_string(loaded_version_) +
-                                 " to " + std::to_string(version) +
-                                 " (did it lose its data?); restart this node to serve what it holds now");
-      if (version == loaded_version_ && nodes == nodes_) return;
-    }
-    const bool share_changed = nodes != nodes_;
-    publish(read(store_), nodes);
-    // Logged once the catalog with the new share serves.
-    if (share_changed)
-      spdlog::info("{} node(s) serve from the store: each enforces 1/{} of every throttle", nodes, nodes);
-  }
-
-  // Builds and publishes the catalog of a snapshot; the first is read ahead,
-  // beside the meter's start.
-  // `nodes`: how many nodes serve from the store, splitting its throttles.
-  void publish(Snapshot snapshot, std::size_t nodes = 1) {
-    load(snapshot, nodes);
-    snapshot = {};
-    // The control state just read is garbage now; for a million keys it is
-    // hundreds of megabytes the allocator would otherwise keep.
-    malloc_trim(0);
-  }
-
-  void start() {
-    thread_ = std::thread([this] {
-      std::unique_lock lock(mutex_);
-      while (!stopping_) {
-        wake_.wait_for(lock, interval_, [this] { return stopping_ || woken_; });
-        if (stopping_) break;
-        woken_ = false;
-        lock.unlock();
-        try {
-          reload_now();
-          outage_.succeeded();
-        } catch (const std::exception& e) {
-          outage_.failed(e);
-        }
-        lock.lock();
-      }
-    });
-  }
-
-  void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
-  // Checks the store now rather than at the end of the interval.
-  void wake() {
-    {
-      std::lock_guard lock(mutex_);
-      woken_ = true;
-    }
-    wake_.notify_all();
-  }
-
- private:
-  static std::int64_t ms_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
-  }
-
-  void load(const Snapshot& snapshot, std::size_t nodes) {
-    const auto started = std::chrono::steady_clock::now();
-    const std::uint64_t version = snapshot.version;
-    const ControlState& state = snapshot.state;
-    // The rules are checked on the other core while this one builds: with a
-    // million keys each takes a good part of a second. Both only read state.
-    std::future<void> checked = std::async(std::launch::async, [&state] { validate_control_state(state); });
-    // New quota counters are seeded from the store: flush first so that it
-    // holds every request counted so far.
-    meter_.flush();
-    const PlanUsage bulk = catalogs_.current() ? PlanUsage{} : quota_used_by_plan(state);
-    // Quota used = requests served + UpdateUsage adjustments in the window.
-    UsageLoader loader = [this, &bulk](const std::string& plan, const std::string& key, QuotaPeriod period,
-                                       std::int64_t first, std::int64_t last) {
-      if (auto p = bulk.find(plan); p != bulk.end() && p->second.first_day == first && p->second.last_day == last) {
-        auto k = p->second.used.find(key);
-        return k == p->second.used.end() ? std::int64_t{0} : k->second;
-      }
-      return quota_used_between(store_, plan, key, period, first, last);
-    };
-    // The meter and the limit states number pairs alike (one KeyPlanIds).
-    // Each membership counts for the customer its key has in this state.
-    const std::vector<MemberKey> member_keys = tollgate::member_keys(state);
-    const std::vector<Meter::Member> found = meter_.members(
-        state.usage_plan_keys, [&member_keys](std::size_t i) { return member_keys[i].customer_id; });
-    const auto prepared_ms = ms_since(started);
-    const MemberProvider members = [&found](std::size_t i) { return MemberRefs{found[i].slot, found[i].pair_id}; };
-    catalogs_.publish(build_catalog(state, limits_, loader, members, clock_.now(), version, &metrics_,
-                                    key_hashing_.hasher_for(state), 1.0 / static_cast<double>(nodes),
-                                    leases_ != nullptr, &member_keys));
-    if (leases_) requote_changed_plans(state);
-    loaded_version_ = version;
-    nodes_ = nodes;
-    try {
-      checked.get();
-    } catch (const std::exception& e) {
-      spdlog::warn("control state version {} breaks a rule ({}); serving it anyway", version, e.what());
-    }
-    spdlog::info("catalog version {} read in {} ms, built in {} ms (usage read and slots assigned by {} ms): "
-                 "{} apis, {} api keys",
-                 version, snapshot.read_ms, ms_since(started), prepared_ms, state.apis.size(), state.api_keys.size());
-  }
-
-  // Leases taken under a plan's old quota are not served from once the
-  // catalog with its new quota is.
-  void requote_changed_plans(const ControlState& state) {
-    for (const UsagePlan& plan : state.usage_plans) {
-      auto [it, added] = quotas_.try_emplace(plan.id, plan.quota);
-      if (added || it->second == plan.quota) continue;
-      it->second = plan.quota;
-      leases_->requote(plan.id);
-    }
-  }
-
-  // The first load seeds every key's quota: one grouped query per plan
-  // rather than one per key. Later loads seed only keys new to the process,
-  // one at a time under the key's seeding lock (an UpdateUsage may race
-  // them; at the first load the admin API is not yet listening).
-  struct WindowUsage {
-    std::int64_t first_day = 0;
-    std::int64_t last_day = 0;
-    std::unordered_map<std::string, std::int64_t> used;
-  };
-  using PlanUsage = std::unordered_map<std::string, WindowUsage>;
-
-  PlanUsage quota_used_by_plan(const ControlState& state) {
-    PlanUsage out;
-    const std::int64_t now_s = clock_.now() / kNanosPerSecond;
-    for (const auto& plan : state.usage_plans) {
-      if (!plan.quota) continue;
-      const QuotaWindow w = quota_window(plan.quota->period, now_s);
-      out[plan.id] = {w.first_day, w.last_day,
-                      store_.quota_used_by_key(plan.id, plan.quota->period, w.first_day, w.last_day)};
-    }
-    return out;
-  }
-
-  Store& store_;
-  Meter& meter_;
-  LimitStates& limits_;
-  MetricsRegistry& metrics_;
-  CatalogHolder& catalogs_;
-  const Clock& clock_;
-  const KeyHashing& key_hashing_;
-  std::chrono::milliseconds interval_;
-  LeaseKeeper* leases_;
-  std::unordered_map<std::string, std::optional<Quota>> quotas_;  // by plan, as last loaded
-  std::uint64_t loaded_version_ = 0;
-  std::size_t nodes_ = 1;  // serving from the store, this one included
-  OutageLog outage_{"catalog reload (serving the previous catalog meanwhile)"};
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  bool woken_ = false;
-  std::thread thread_;
-};
 
 struct Worker {
   // Sockets must go before the io_context; the coroutines it destroys give
@@ -416,9 +212,11 @@ int serve(const ServeOptions& options) {
         clock, lease_options, &redis_metrics);
     leases->start();
   }
-  Reloader reloader(*reload_store, meter, limits, metrics, catalogs, clock, key_hashing, options.reload_interval,
-                    leases.get());
-  reloader.publish(std::move(first_read));
+  Reloader reloader(*reload_store, meter, limits, metrics, catalogs, clock, key_hashing,
+                    Reloader::Options{options.reload_interval}, leases.get());
+  // With its share of the throttles already: a node joining others would
+  // otherwise build its first catalog twice.
+  reloader.publish(std::move(first_read), reload_store->live_nodes());
   // Other nodes' changes are loaded when they are published, not at the next poll.
   std::unique_ptr<RedisChangeListener> change_listener;
   if (on_redis)
@@ -466,9 +264,10 @@ int serve(const ServeOptions& options) {
                             for (const auto& w : pool) open += w->plane->open_connections();
                             return open;
                           },
-                          [&redis_metrics, on_redis, &leases](std::string& out) {
+                          [&redis_metrics, on_redis, &leases, &reloader](std::string& out) {
                             if (on_redis) redis_metrics.render(out);
                             if (leases) leases->render(out);
+                            reloader.render(out);
                           },
                           [&pool](std::string& out) {
                             SendBatch::Counts total;
@@ -477,6 +276,7 @@ int serve(const ServeOptions& options) {
                           }};
   AdminContext admin_context{*store, meter, limits, clock, &key_hashing};
   admin_context.leases = leases.get();
+  admin_context.changed = [&reloader] { reloader.wake(); };
   AdminApi admin(std::move(admin_context), load_admin_credentials(options.data_dir), catalogs, stats,
                  std::move(gauges), admin_tls != nullptr);
   const RequestHandler admin_handler = [&admin](HttpRequest& r, const asio::ip::address& peer) {

@@ -15,9 +15,22 @@
 
 namespace tollgate {
 
+// A usage plan as the catalog binds keys to it: the stages of it served,
+// what every key of the plan shares there.
+struct PlanEntry {
+  UsagePlan plan;
+  struct Served {
+    std::size_t api_stage;  // in plan.api_stages
+    const StageEntry* stage;
+    std::uint16_t index;  // the key tables' plan stage
+  };
+  std::vector<Served> stages;
+  bool throttle_changed = false;  // since the catalog before: buckets start full again
+};
+
 const StageEntry* Catalog::stage(std::string_view api_id, std::string_view stage_name) const {
-  auto api = apis_.find(api_id);
-  if (api == apis_.end()) return nullptr;
+  auto api = routes_->find(api_id);
+  if (api == routes_->end()) return nullptr;
   auto stage = api->second.find(stage_name);
   return stage == api->second.end() ? nullptr : &stage->second;
 }
@@ -40,18 +53,143 @@ class CatalogBuilder {
     auto catalog = std::make_shared<Catalog>();
     catalog->version_ = version;
     catalog->quota_leased_ = quota_leased_;
+    catalog->throttle_share_ = throttle_share_;
     catalog->key_hasher_ = std::move(key_hasher);
     catalog->account_ = limit_ref("account", state.account.throttle);
-    add_stages(*catalog, state);
-    add_keys(*catalog, state, member_keys);
+    auto routes = std::make_shared<Catalog::Routes>();
+    add_stages(*routes, state);
+    catalog->routes_ = std::move(routes);
+    auto keys = std::make_shared<KeyTable>();
+    auto plans = std::make_shared<Catalog::Plans>();
+    add_plans(*catalog, *keys, *plans, state);
+    add_keys(*keys, *plans, state, member_keys);
+    catalog->key_count_ = keys->size();
+    catalog->keys_ = std::move(keys);
+    catalog->plans_ = std::move(plans);
+    return catalog;
+  }
+
+  // `current` with `changes` applied to its keys (see apply_key_changes).
+  std::shared_ptr<const Catalog> apply(const Catalog& current, const std::vector<ChangedKey>& changes,
+                                       std::uint64_t version, std::size_t max_recent) {
+    auto catalog = std::make_shared<Catalog>(current);
+    catalog->version_ = version;
+    std::size_t text_bytes = 0;
+    std::size_t records = 0;
+    for (const ChangedKey& c : changes) {
+      for (const std::string& v : c.former_values) text_bytes += KeyTable::text_bytes(v, {}, {});
+      records += c.former_values.size() + 1;
+      if (c.now) text_bytes += KeyTable::text_bytes(c.now->value, c.id, c.now->customer_id);
+    }
+    // This delta's table: the values the changed keys had hidden, then the
+    // keys as they are now (a value may pass from one key to another).
+    auto added = std::make_shared<KeyTable>();
+    added->reserve(records, text_bytes);
+    added->share_plan_stages(*current.keys_);
+    for (const ChangedKey& c : changes)
+      for (const std::string& v : c.former_values) added->add_removed(v);
+    std::size_t member = 0;
+    for (const ChangedKey& c : changes) {
+      if (!c.now) continue;
+      KeyTable::Record& record = added->add_key(c.now->value, c.id, c.now->enabled, c.now->customer_id);
+      for (const UsagePlanKey& pk : c.now->memberships) {
+        const MemberRefs refs = members_(member++);
+        const auto plan = current.plans_->find(pk.plan_id);
+        if (plan == current.plans_->end() || plan->second.stages.empty()) continue;
+        bind_member(*added, record, plan->second, pk, refs, false);
+      }
+    }
+    // The count moves by what this table adds or hides of what was served.
+    std::size_t count = current.key_count_;
+    added->each([&](const KeyTable::Record& r) {
+      const bool was = static_cast<bool>(current.find_key(added->value(r)));
+      if (KeyTable::removed(r) && was) --count;
+      if (!KeyTable::removed(r) && !was) ++count;
+    });
+    catalog->key_count_ = count;
+    // Laid over the tables before it; merged with them past a few.
+    Layers laid;
+    laid[0] = std::move(added);
+    for (std::size_t i = 0; i < current.recent_count_; ++i) laid[i + 1] = current.recent_[i];
+    const std::size_t layers = current.recent_count_ + 1;
+    std::size_t recent_keys = 0;
+    for (std::size_t i = 0; i < layers; ++i) recent_keys += laid[i]->size();
+    catalog->recent_ = {};
+    catalog->recent_count_ = 0;
+    if (recent_keys > max_recent) {
+      // Merged first: each of the million keys is then looked for once.
+      Layers one;
+      one[0] = merged(laid, layers, *current.keys_);
+      catalog->keys_ = compacted(*current.keys_, one, 1);
+    } else if (layers > Catalog::kRecentTables) {
+      catalog->recent_[0] = merged(laid, layers, *current.keys_);
+      catalog->recent_count_ = 1;
+    } else {
+      for (std::size_t i = 0; i < layers; ++i) catalog->recent_[i] = std::move(laid[i]);
+      catalog->recent_count_ = layers;
+    }
     return catalog;
   }
 
  private:
-  void add_stages(Catalog& catalog, const ControlState& state) {
+  using Layers = std::array<std::shared_ptr<const KeyTable>, Catalog::kRecentTables + 1>;
+
+  // The record the newest of the first `n` layers holds for `value`.
+  static const KeyTable::Record* newest(const Layers& layers, std::size_t n, std::string_view value) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (const KeyTable::Record* r = layers[i]->find(value)) return r;
+    return nullptr;
+  }
+
+  // One table of what `layers` hold, the newest record of each value kept
+  // (removal marks too: they hide keys of the table of all keys).
+  static std::shared_ptr<const KeyTable> merged(const Layers& layers, std::size_t n, const KeyTable& all) {
+    std::size_t keys = 0;
+    std::size_t text = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      keys += layers[i]->size();
+      text += layers[i]->text_size();
+    }
+    auto out = std::make_shared<KeyTable>();
+    out->reserve(keys, text);
+    out->share_plan_stages(all);
+    for (std::size_t i = 0; i < n; ++i)
+      layers[i]->each([&](const KeyTable::Record& r) {
+        if (newest(layers, n, layers[i]->value(r)) != &r) return;
+        if (KeyTable::removed(r))
+          out->add_removed(layers[i]->value(r));
+        else
+          out->add_copy(*layers[i], r);
+      });
+    return out;
+  }
+
+  // One table of all keys: those of `all` that no layer hides or replaces,
+  // and the newest live record of each value the layers hold.
+  static std::shared_ptr<const KeyTable> compacted(const KeyTable& all, const Layers& layers, std::size_t n) {
+    std::size_t keys = all.size();
+    std::size_t text = all.text_size();
+    for (std::size_t i = 0; i < n; ++i) {
+      keys += layers[i]->size();
+      text += layers[i]->text_size();
+    }
+    auto out = std::make_shared<KeyTable>();
+    out->reserve(keys, text);
+    out->share_plan_stages(all);
+    all.each([&](const KeyTable::Record& r) {
+      if (!newest(layers, n, all.value(r))) out->add_copy(all, r);
+    });
+    for (std::size_t i = 0; i < n; ++i)
+      layers[i]->each([&](const KeyTable::Record& r) {
+        if (!KeyTable::removed(r) && newest(layers, n, layers[i]->value(r)) == &r) out->add_copy(*layers[i], r);
+      });
+    return out;
+  }
+
+  void add_stages(Catalog::Routes& routes, const ControlState& state) {
     std::map<std::pair<std::string, std::string>, const Deployment*> deployments;
     for (const auto& d : state.deployments) deployments[{d.api_id, d.id}] = &d;
-    for (const auto& api : state.apis) catalog.apis_[api.id];
+    for (const auto& api : state.apis) routes[api.id];
     for (const auto& s : state.stages) {
       auto api = std::find_if(state.apis.begin(), state.apis.end(),
                               [&](const RestApi& a) { return a.id == s.api_id; });
@@ -61,7 +199,7 @@ class CatalogBuilder {
                      s.deployment_id);
         continue;
       }
-      StageEntry& entry = catalog.apis_[s.api_id][s.stage_name];
+      StageEntry& entry = routes[s.api_id][s.stage_name];
       entry.api_id = s.api_id;
       entry.stage_name = s.stage_name;
       entry.key_source = api->api_key_source;
@@ -113,10 +251,29 @@ class CatalogBuilder {
     entry.methods.push_back(std::move(m));
   }
 
-  void add_keys(Catalog& catalog, const ControlState& state, const std::vector<MemberKey>& member_keys) {
+  // Each plan's stages, as served: what the plan's keys share.
+  void add_plans(const Catalog& catalog, KeyTable& keys, Catalog::Plans& plans, const ControlState& state) {
+    for (const auto& p : state.usage_plans) {
+      PlanEntry& entry = plans[p.id];
+      entry.plan = p;
+      std::optional<BucketParams> throttle;
+      if (p.throttle) throttle = params_of(*p.throttle);
+      entry.throttle_changed = limits_.plan_throttle_changed(p.id, throttle);
+      for (std::size_t i = 0; i < p.api_stages.size(); ++i) {
+        const ApiStage& api_stage = p.api_stages[i];
+        const StageEntry* stage = catalog.stage(api_stage.api_id, api_stage.stage);
+        if (!stage) continue;
+        PlanStage shared{stage, p.id, std::nullopt, p.quota, !api_stage.throttle.empty(), p.name, p.throttle};
+        if (p.throttle) shared.key_throttle = params_of(*p.throttle);
+        entry.stages.push_back({i, stage, keys.add_plan_stage(std::move(shared))});
+      }
+    }
+  }
+
+  void add_keys(KeyTable& keys, const Catalog::Plans& plans, const ControlState& state,
+                const std::vector<MemberKey>& member_keys) {
     std::size_t text_bytes = 0;
     for (const auto& k : state.api_keys) text_bytes += KeyTable::text_bytes(k.value, k.id, k.customer_id);
-    KeyTable& keys = catalog.keys_;
     keys.reserve(state.api_keys.size(), text_bytes);
     std::vector<KeyTable::Record*> records;  // by position in state.api_keys
     records.reserve(state.api_keys.size());
@@ -125,33 +282,6 @@ class CatalogBuilder {
       if (i + kAhead < state.api_keys.size()) keys.prefetch(state.api_keys[i + kAhead].value);
       const ApiKey& k = state.api_keys[i];
       records.push_back(&keys.add_key(k.value, k.id, k.enabled, k.customer_id));
-    }
-
-    // Each plan's stages, as served: what the plan's keys share.
-    struct PlanStages {
-      const UsagePlan* plan;
-      struct Served {
-        const ApiStage* api_stage;
-        const StageEntry* stage;
-        std::uint16_t index;
-      };
-      std::vector<Served> stages;
-      bool throttle_changed = false;
-    };
-    std::unordered_map<std::string_view, PlanStages> plans;
-    for (const auto& p : state.usage_plans) {
-      PlanStages& entry = plans[p.id];
-      entry.plan = &p;
-      std::optional<BucketParams> throttle;
-      if (p.throttle) throttle = params_of(*p.throttle);
-      entry.throttle_changed = limits_.plan_throttle_changed(p.id, throttle);
-      for (const auto& api_stage : p.api_stages) {
-        const StageEntry* stage = catalog.stage(api_stage.api_id, api_stage.stage);
-        if (!stage) continue;
-        PlanStage shared{stage, p.id, std::nullopt, p.quota, !api_stage.throttle.empty(), p.name, p.throttle};
-        if (p.throttle) shared.key_throttle = params_of(*p.throttle);
-        entry.stages.push_back({&api_stage, stage, keys.add_plan_stage(std::move(shared))});
-      }
     }
 
     limits_.reserve_key_plans(state.usage_plan_keys.size());
@@ -169,17 +299,21 @@ class CatalogBuilder {
       const UsagePlanKey& pk = members[i];
       auto plan = plans.find(pk.plan_id);
       if (plan == plans.end() || key == MemberKey::kNone || plan->second.stages.empty()) continue;
-      const UsagePlan& p = *plan->second.plan;
-      const MemberRefs member = members_(i);
-      const KeyPlanHandle state_handle = key_plan_state(p, pk.key_id, member.pair_id);
-      // A raised limit takes effect at once.
-      if (plan->second.throttle_changed && !state_handle.created) state_handle.state->bucket.reset();
-      UsageSlot* usage = member.usage;
-      const std::int64_t initial_window_id = p.quota ? initial_window(p.quota->period, pk.created_date) : 0;
-      for (const auto& served : plan->second.stages)
-        keys.bind(*records[key], served.index, state_handle.state, usage, initial_window_id,
-                  method_limits(p, *served.api_stage, *served.stage, pk.key_id));
+      bind_member(keys, *records[key], plan->second, pk, members_(i), plan->second.throttle_changed);
     }
+  }
+
+  // Binds a key to each stage of a plan it is a member of.
+  void bind_member(KeyTable& keys, KeyTable::Record& record, const PlanEntry& plan, const UsagePlanKey& pk,
+                   const MemberRefs& member, bool throttle_changed) {
+    const UsagePlan& p = plan.plan;
+    const KeyPlanHandle state_handle = key_plan_state(p, pk.key_id, member.pair_id);
+    // A raised limit takes effect at once.
+    if (throttle_changed && !state_handle.created) state_handle.state->bucket.reset();
+    const std::int64_t initial_window_id = p.quota ? initial_window(p.quota->period, pk.created_date) : 0;
+    for (const auto& served : plan.stages)
+      keys.bind(record, served.index, state_handle.state, member.usage, initial_window_id,
+                method_limits(p, p.api_stages[served.api_stage], *served.stage, pk.key_id));
   }
 
   // The key's per-method throttles under the plan on one stage: each method
@@ -258,6 +392,21 @@ class CatalogBuilder {
   double throttle_share_;
   bool quota_leased_;
 };
+
+std::shared_ptr<const Catalog> apply_key_changes(const Catalog& current, const std::vector<ChangedKey>& changes,
+                                                 LimitStates& limits, const UsageLoader& load_usage,
+                                                 const MemberProvider& members, UnixNanos now, std::uint64_t version,
+                                                 std::size_t max_recent) {
+  return CatalogBuilder(limits, load_usage, members, now, nullptr, current.throttle_share(), current.quota_leased())
+      .apply(current, changes, version, max_recent);
+}
+
+std::vector<UsagePlanKey> memberships_of(const std::vector<ChangedKey>& changes) {
+  std::vector<UsagePlanKey> out;
+  for (const ChangedKey& c : changes)
+    if (c.now) out.insert(out.end(), c.now->memberships.begin(), c.now->memberships.end());
+  return out;
+}
 
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
                                              const UsageLoader& load_usage,

@@ -94,7 +94,23 @@ std::string_view KeyTable::id(const Record& key) const {
   return {text_.data() + key.text + key.value_size, key.id_size};
 }
 
-bool KeyTable::enabled(const Record& key) const { return key.enabled != 0; }
+void KeyTable::add_removed(std::string_view value) {
+  Record& r = add_key(value, {}, false);
+  r.enabled = kRemovedFlag;
+}
+
+void KeyTable::add_copy(const KeyTable& from, const Record& key) {
+  const std::string_view id = from.id(key);
+  Record& r = add_key(from.value(key), id, from.enabled(key), customer_after(id));
+  r.enabled = key.enabled;
+  if (key.plan_stage == kNoPlan) return;
+  for (int n = 0; n <= key.more_bindings; ++n) {
+    const KeyBinding b = from.binding_at(key, n);
+    const std::uint16_t plan_stage = n == 0 ? key.plan_stage : from.extra_bindings_.at(from.index_of(key))[n - 1].plan_stage;
+    bind(r, plan_stage, b.state, b.usage, b.initial_window_id,
+         std::vector<MethodLimit>(b.method_limits.begin(), b.method_limits.end()));
+  }
+}
 
 KeyBinding KeyTable::binding_at(const Record& key, int n) const {
   KeyBinding b;

@@ -72,7 +72,25 @@ class KeyTable {
   // customer. Values and ids are at most 255 bytes (the model allows 128
   // for values), customers 65,535.
   Record& add_key(std::string_view value, std::string_view id, bool enabled, std::string_view customer_id = {});
+  // Marks `value` as no longer a key: a table of recent changes laid over
+  // another (see Catalog) hides the other's key with it.
+  void add_removed(std::string_view value);
   std::uint16_t add_plan_stage(PlanStage plan);
+  // The plan stages of `other`, under the same numbers: a table laid over
+  // another binds keys to them alike.
+  void share_plan_stages(const KeyTable& other) { plan_stages_ = other.plan_stages_; }
+  // Adds a copy of `key`, a key of `from` (whose plan stages this table
+  // shares), with all its bindings.
+  void add_copy(const KeyTable& from, const Record& key);
+  // Calls `fn(record)` for every record, removal marks included.
+  template <typename Fn>
+  void each(Fn fn) const {
+    for (const Record& r : records_)
+      if (r.tag != 0) fn(r);
+  }
+  static bool removed(const Record& key) { return (key.enabled & kRemovedFlag) != 0; }
+  std::string_view value(const Record& key) const { return {text_.data() + key.text, key.value_size}; }
+  std::size_t text_size() const { return text_.size(); }
   void bind(Record& key, std::uint16_t plan_stage, KeyPlanState* state, UsageSlot* usage,
             std::int64_t initial_window_id, std::vector<MethodLimit> method_limits);
 
@@ -82,7 +100,7 @@ class KeyTable {
     if (!records_.empty()) __builtin_prefetch(&records_[home_of(hash_value(value), records_.size())]);
   }
   std::string_view id(const Record& key) const;
-  bool enabled(const Record& key) const;
+  bool enabled(const Record& key) const { return (key.enabled & 1) != 0; }
   // The customer the key is billed to ("" for none). An id view id() gave
   // names its key's customer too: the customer follows the id in the text.
   std::string_view customer(const Record& key) const { return customer_after(id(key)); }
@@ -99,7 +117,7 @@ class KeyTable {
     std::uint16_t tag = 0;  // high bits of the value's hash; 0: an empty slot
     std::uint8_t value_size = 0;
     std::uint8_t id_size = 0;
-    std::uint8_t enabled = 0;
+    std::uint8_t enabled = 0;  // bit 0: enabled; kRemovedFlag: a removal mark
     std::uint8_t more_bindings = 0;  // beyond the first, kept in extra_bindings_
     std::uint16_t plan_stage = kNoPlan;  // the first binding's
     std::uint32_t text = 0;              // offset of the value, the id right after it
@@ -111,6 +129,7 @@ class KeyTable {
 
  private:
   static constexpr std::uint16_t kNoPlan = 0xFFFF;
+  static constexpr std::uint8_t kRemovedFlag = 2;
   struct ExtraBinding {
     std::uint16_t plan_stage;
     std::int32_t initial_window_id;
@@ -128,7 +147,6 @@ class KeyTable {
   // What binding() does not settle inline: further plans, per-method throttles.
   KeyBinding other_binding(const Record& key, const StageEntry* stage) const;
   std::uint32_t index_of(const Record& key) const { return static_cast<std::uint32_t>(&key - records_.data()); }
-  std::string_view value(const Record& key) const { return {text_.data() + key.text, key.value_size}; }
   KeyBinding binding_at(const Record& key, int n) const;
 
   std::vector<Record> records_;

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <stdexcept>
+#include <string_view>
 
 #include "core/ids.h"
 #include "model/validate.h"
@@ -130,7 +131,12 @@ void merge_api(ControlState& next, const DeclaredApi& declared, std::int64_t now
 // would make applying it quadratic.
 class KeyIndex {
  public:
-  explicit KeyIndex(const std::vector<ApiKey>& keys) {
+  // Room for `more` keys besides `keys`: a declaration of a million keys
+  // fills the maps without growing them.
+  KeyIndex(const std::vector<ApiKey>& keys, std::size_t more) {
+    by_id_.reserve(keys.size() + more);
+    by_value_.reserve(keys.size() + more);
+    by_name_.reserve(keys.size() + more);
     for (std::size_t i = 0; i < keys.size(); ++i) add(keys[i], i);
   }
   void add(const ApiKey& key, std::size_t at) {
@@ -186,7 +192,7 @@ void merge_key(ControlState& next, KeyIndex& index, const ApiKey& declared, std:
     ApiKey fresh;
     fresh.id = declared.id.empty() ? random_id(10) : declared.id;
     fresh.created_date = now_s;
-    fresh.value = random_key_value();
+    if (declared.value.empty()) fresh.value = random_key_value();
     next.api_keys.push_back(std::move(fresh));
     at = next.api_keys.size() - 1;
   } else {
@@ -271,9 +277,13 @@ ControlState merge_declaration(const ControlState& current, const Declaration& d
     merge_api(next, api, now_s);
   }
   names.clear();
-  std::unordered_set<std::string> key_names;
-  std::unordered_set<std::string> values;
-  KeyIndex keys(next.api_keys);
+  // Views into the declaration, which outlives them; each set sized once.
+  std::unordered_set<std::string_view> key_names;
+  std::unordered_set<std::string_view> values;
+  key_names.reserve(declared.api_keys.size());
+  values.reserve(declared.api_keys.size());
+  next.api_keys.reserve(next.api_keys.size() + declared.api_keys.size());
+  KeyIndex keys(next.api_keys, declared.api_keys.size());
   for (const auto& key : declared.api_keys) {
     if (!key_names.insert(key.name).second) fail("api key '" + key.name + "' is declared twice");
     if (!key.value.empty() && !values.insert(key.value).second)

@@ -88,12 +88,12 @@ class QuotaStep {
 
 }  // namespace
 
-const KeyTable::Record* find_key(const Catalog& catalog, std::string_view api_key) {
+Catalog::Key find_key(const Catalog& catalog, std::string_view api_key) {
   // No key is longer: a longer value is not hashed, nor looked for.
-  if (api_key.size() > kMaxKeyValueSize) return nullptr;
+  if (api_key.size() > kMaxKeyValueSize) return {};
   KeyHasher::Stored digest;
   const KeyHasher* hasher = catalog.key_hasher();
-  return catalog.keys().find(hasher ? hasher->stored(api_key, digest) : api_key);
+  return catalog.find_key(hasher ? hasher->stored(api_key, digest) : api_key);
 }
 
 namespace {
@@ -103,11 +103,10 @@ namespace {
 KeyBinding find_binding(const Catalog& catalog, const StageEntry& stage, std::optional<std::string_view> api_key,
                         std::string_view& key_id) {
   if (!api_key) return {};
-  const KeyTable::Record* key = find_key(catalog, *api_key);
+  const Catalog::Key key = find_key(catalog, *api_key);
   if (!key) return {};
-  const KeyTable& keys = catalog.keys();
-  key_id = keys.id(*key);
-  return keys.enabled(*key) ? keys.binding(*key, &stage) : KeyBinding{};
+  key_id = key.id();
+  return key.enabled() ? key.binding(&stage) : KeyBinding{};
 }
 
 // Counts a refused request of a key under a plan toward the console's

@@ -61,7 +61,7 @@ void refund(const Catalog& catalog, const StageEntry& stage, std::uint32_t metho
 
 // The catalog's record of the key whose value was presented (hashed first
 // when the catalog keeps keys hashed); null when there is none.
-const KeyTable::Record* find_key(const Catalog& catalog, std::string_view api_key);
+Catalog::Key find_key(const Catalog& catalog, std::string_view api_key);
 
 // The lease a request that got kAwaitLease waits for; none when the key is
 // no longer bound to a plan with a quota. Takes from no limit.

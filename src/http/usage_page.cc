@@ -87,15 +87,15 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
   }
 
   const std::string_view key = request.fields.find("x-api-key");
-  const KeyTable::Record* record = catalog && !key.empty() ? find_key(*catalog, key) : nullptr;
-  if (!record || !catalog->keys().enabled(*record)) {
+  const Catalog::Key record = catalog && !key.empty() ? find_key(*catalog, key) : Catalog::Key{};
+  if (!record || !record.enabled()) {
     set_json_reply(reply, 403, json::object{{"message", "Forbidden"}});
     co_return;
   }
-  const std::string key_id(catalog->keys().id(*record));
+  const std::string key_id(record.id());
   const std::int64_t now_s = clock_.now() / kNanosPerSecond;
   std::vector<PlanUsage> plans;
-  for (const KeyBinding& b : catalog->keys().bindings(*record)) {
+  for (const KeyBinding& b : record.bindings()) {
     const PlanStage& ps = *b.plan;
     auto it = std::find_if(plans.begin(), plans.end(), [&](const PlanUsage& p) { return p.id == ps.plan_id; });
     if (it == plans.end()) {

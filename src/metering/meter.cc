@@ -229,15 +229,44 @@ void Meter::run() {
 bool Meter::flush() {
   std::lock_guard lock(mutex_);
   const UnixNanos began = clock_.now();
+  if (!write_locked(began, [this](const auto& each) {
+        for (std::uint32_t index = 0; index < entries_.size(); ++index) each(index);
+      }))
+    return false;
+  forget_minute_marks(began / kNanosPerMinute);
+  last_flush_ns_ = clock_.now();
+  record_progress(began);
+  return true;
+}
+
+bool Meter::flush(const std::string& plan_id, const std::string& key_id) {
+  {
+    std::lock_guard lock(mutex_);
+    // Counts held from a refused flush go first, with all the rest.
+    if (held_deltas_.empty() && held_marks_.empty()) {
+      const std::optional<std::uint32_t> pair = ids_.find(plan_id, key_id);
+      if (!pair || *pair >= slot_of_pair_.size() || slot_of_pair_[*pair] == kNoSlot) return true;
+      return write_locked(clock_.now(), [this, pair](const auto& each) {
+        each(slot_of_pair_[*pair]);
+        const auto [begin, end] = other_slots_.equal_range(*pair);
+        for (auto it = begin; it != end; ++it) each(it->second);
+      });
+    }
+  }
+  return flush();
+}
+
+template <typename Slots>
+bool Meter::write_locked(UnixNanos began, const Slots& slots) {
   const std::int64_t minute = began / kNanosPerMinute;
   MinuteBatch minutes;
   // Held counts go with their watermarks (a later one of the same word
   // comes after, and is the one the store keeps).
   std::vector<UsageDelta> deltas = held_deltas_;
   std::vector<SlotWatermark> marks = held_marks_;
-  for (std::uint32_t index = 0; index < entries_.size(); ++index) {
+  slots([&](std::uint32_t index) {
     const Entry& e = entries_[index];
-    if (!e.slot) continue;
+    if (!e.slot) return;
     for (int p = 0; p < 2; ++p) {
       const PeriodCount now = e.slot->read(p);
       const std::optional<std::int64_t> delta = unwritten(now, e.flushed(p));
@@ -246,32 +275,28 @@ bool Meter::flush() {
       marks.push_back({index, p, now.period, now.count});
     }
     collect_minutes(index, e, minute, minutes);
+  });
+  if (deltas.empty() && marks.empty() && minutes.deltas.empty()) return true;
+  for (auto& [plan_minute, counts] : minutes.plan_totals) minutes.deltas.push_back({plan_minute.first, "", counts});
+  try {
+    store_.add_usage(deltas, marks, minutes.deltas);
+    flush_outage_.succeeded();
+  } catch (const std::exception& e) {
+    flush_outage_.failed(e);
+    hold_ended_days(began);
+    return false;
   }
-  if (!deltas.empty() || !marks.empty() || !minutes.deltas.empty()) {
-    for (auto& [plan_minute, counts] : minutes.plan_totals) minutes.deltas.push_back({plan_minute.first, "", counts});
-    try {
-      store_.add_usage(deltas, marks, minutes.deltas);
-      flush_outage_.succeeded();
-    } catch (const std::exception& e) {
-      flush_outage_.failed(e);
-      hold_ended_days(began);
-      return false;
-    }
-    for (const SlotWatermark& m : marks) entries_[m.slot].set_flushed(m.parity, {m.day, m.count});
-    for (const auto& [index, words] : minutes.marks) minute_marks_[index] = words;
-    held_deltas_.clear();
-    held_marks_.clear();
-    try {
-      held_.clear();
-    } catch (const std::exception& e) {
-      // What it holds is in the store now, which a later start can tell.
-      spdlog::warn("{}", e.what());
-    }
-    counters_.sync();
+  for (const SlotWatermark& m : marks) entries_[m.slot].set_flushed(m.parity, {m.day, m.count});
+  for (const auto& [index, words] : minutes.marks) minute_marks_[index] = words;
+  held_deltas_.clear();
+  held_marks_.clear();
+  try {
+    held_.clear();
+  } catch (const std::exception& e) {
+    // What it holds is in the store now, which a later start can tell.
+    spdlog::warn("{}", e.what());
   }
-  forget_minute_marks(minute);
-  last_flush_ns_ = clock_.now();
-  record_progress(began);
+  counters_.sync();
   return true;
 }
 

@@ -74,6 +74,9 @@ class Meter {
   // (the counts stay pending and are retried; days that have ended are
   // held). Thread-safe.
   bool flush();
+  // The same for one key under one plan (each of its customers): what a
+  // report of one key needs, at the cost of that key and not of all.
+  bool flush(const std::string& plan_id, const std::string& key_id);
   // Seconds since the last successful flush.
   double flush_lag_seconds() const;
 
@@ -113,6 +116,10 @@ class Meter {
     std::map<std::pair<std::string, std::int64_t>, MinuteCounts> plan_totals;
     std::vector<std::pair<std::uint32_t, MinuteMarks>> marks;
   };
+  // Writes the unflushed counts of the slots `slots` names (it calls its
+  // argument with each slot index) and what is held, in one store call.
+  template <typename Slots>
+  bool write_locked(UnixNanos began, const Slots& slots);
   // Adds a slot's counts of recent minutes since the last flush to `batch`.
   void collect_minutes(std::uint32_t index, const Entry& e, std::int64_t minute, MinuteBatch& batch);
   void forget_minute_marks(std::int64_t minute);

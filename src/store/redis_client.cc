@@ -198,6 +198,17 @@ constexpr std::chrono::microseconds kPerCommand{5};
 
 RedisReply RedisClient::run(const RedisCommand& command) { return std::move(pipeline({command}).front()); }
 
+namespace {
+
+std::uint64_t values_in(const redisReply& r) {
+  if (r.type != REDIS_REPLY_ARRAY) return 1;
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < r.elements; ++i) n += r.element[i] ? values_in(*r.element[i]) : 1;
+  return n;
+}
+
+}  // namespace
+
 std::vector<RedisReply> RedisClient::pipeline(const std::vector<RedisCommand>& commands) {
   std::lock_guard lock(mutex_);
   const auto started = std::chrono::steady_clock::now();
@@ -227,6 +238,10 @@ std::vector<RedisReply> RedisClient::pipeline(const std::vector<RedisCommand>& c
     metrics_->latency.observe_ns(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
     metrics_->batches.fetch_add(1, std::memory_order_relaxed);
+    metrics_->commands.fetch_add(commands.size(), std::memory_order_relaxed);
+    std::uint64_t values = 0;
+    for (const RedisReply& r : replies) values += values_in(*r);
+    metrics_->reply_values.fetch_add(values, std::memory_order_relaxed);
     metrics_->reachable = true;
   }
   for (const RedisReply& r : replies) {
@@ -249,6 +264,9 @@ void RedisMetrics::render(std::string& out) const {
   };
   line("counter", "tollgate_redis_batches_total", "Command batches sent to Redis.",
        batches.load(std::memory_order_relaxed));
+  line("counter", "tollgate_redis_commands_total", "Commands sent to Redis.", commands.load(std::memory_order_relaxed));
+  line("counter", "tollgate_redis_reply_values_total", "Values read from Redis's replies.",
+       reply_values.load(std::memory_order_relaxed));
   line("counter", "tollgate_redis_failures_total", "Batches that found Redis unreachable or failing.",
        failures.load(std::memory_order_relaxed));
   line("gauge", "tollgate_redis_up", "1 when the last batch reached Redis.", reachable ? 1 : 0);

@@ -49,6 +49,10 @@ using RedisCommand = std::vector<std::string>;
 struct RedisMetrics {
   Histogram latency;  // a batch of commands, from sending to the last answer
   std::atomic<std::uint64_t> batches{0};
+  std::atomic<std::uint64_t> commands{0};
+  // Values Redis answered with, counting each element of an array (at any
+  // depth): what the node read, which tests bound per operation.
+  std::atomic<std::uint64_t> reply_values{0};
   std::atomic<std::uint64_t> failures{0};  // batches that found Redis unreachable or failing
   std::atomic<bool> reachable{true};        // as the last batch found it
 

@@ -14,45 +14,14 @@
 #include <thread>
 
 #include "model/json_codec.h"
-#include "store/sort_by_texts.h"
+#include "store/redis_layout.h"
 #include "store/stored_doc.h"
 
 namespace tollgate {
 namespace {
 
 namespace json = boost::json;
-
-// Hash names and the separator of two-part fields ("api\x1fid"): the unit
-// separator, which no id, name or key value may hold.
-constexpr const char* kMeta = "tollgate:meta";
-constexpr const char* kApis = "tollgate:apis";
-constexpr const char* kDeployments = "tollgate:deployments";
-constexpr const char* kStages = "tollgate:stages";
-constexpr const char* kApiKeys = "tollgate:api_keys";
-constexpr const char* kUsagePlans = "tollgate:usage_plans";
-constexpr const char* kUsagePlanKeys = "tollgate:usage_plan_keys";
-constexpr const char* kAccount = "tollgate:account";
-constexpr const char* kUsageDays = "tollgate:usage_days";
-constexpr const char* kWriteLock = "tollgate:write_lock";
-constexpr const char* kNodes = "tollgate:nodes";
-constexpr char kSep = '\x1f';
-
-// How long a writer holds the store at most, and waits for it.
-constexpr std::chrono::seconds kLockLease{60};
-constexpr std::chrono::seconds kLockWait{5};
-
-std::string pair_field(std::string_view a, std::string_view b) {
-  std::string f(a);
-  f += kSep;
-  f += b;
-  return f;
-}
-
-std::pair<std::string, std::string> split_field(std::string_view f) {
-  const std::size_t sep = f.find(kSep);
-  if (sep == std::string_view::npos) return {std::string(f), {}};
-  return {std::string(f.substr(0, sep)), std::string(f.substr(sep + 1))};
-}
+using namespace redis_layout;
 
 std::string usage_key(std::int64_t day) { return "tollgate:usage:" + std::to_string(day); }
 // Usage on a day by whom it is billed to: the fields are "plan\x1fkey\x1fcustomer".
@@ -60,9 +29,6 @@ std::string usage_key(std::int64_t day) { return "tollgate:usage:" + std::to_str
 std::string billed_usage_key(std::int64_t day) { return "tollgate:billed_usage:" + std::to_string(day); }
 std::string adjustments_on_key(std::int64_t day) { return "tollgate:adjustments_on:" + std::to_string(day); }
 constexpr const char* kMeterProgress = "tollgate:meter_progress";
-// Memberships that ended: fields "plan\x1fkey".
-constexpr const char* kFormerPlanKeys = "tollgate:former_plan_keys";
-
 std::string attribution_field(std::string_view plan_id, std::string_view key_id, std::string_view customer_id) {
   std::string f = pair_field(plan_id, key_id);
   f += kSep;
@@ -158,77 +124,6 @@ redis.call('RPUSH', KEYS[3], ARGV[3] .. '\31' .. entry)
 return id
 )lua";
 
-std::int64_t to_int(std::string_view text) {
-  std::int64_t n = 0;
-  std::from_chars(text.data(), text.data() + text.size(), n);
-  return n;
-}
-
-using HashEntry = std::pair<std::string_view, std::string_view>;
-
-// The field/value pairs of an HGETALL reply, sorted by field: views into the
-// reply, which must outlive them.
-std::vector<HashEntry> hash_entries(const redisReply& r) {
-  std::vector<HashEntry> out;
-  if (r.type != REDIS_REPLY_ARRAY) return out;
-  out.reserve(r.elements / 2);
-  const auto view = [](const redisReply& e) { return std::string_view(e.str ? e.str : "", e.len); };
-  for (std::size_t i = 0; i + 1 < r.elements; i += 2)
-    out.emplace_back(view(*r.element[i]), view(*r.element[i + 1]));
-  // Fields often share their first eight bytes ("plan\x1fkey"): the next
-  // eight are compared before the whole field.
-  sort_by_texts(out, [](const HashEntry& e) {
-    return HashEntry(e.first, e.first.substr(std::min<std::size_t>(8, e.first.size())));
-  });
-  return out;
-}
-
-template <typename T, typename Decode>
-std::vector<T> decode_docs(const redisReply& r, Decode decode) {
-  std::vector<T> out;
-  for (const auto& [field, doc] : hash_entries(r)) out.push_back(decode_doc(doc, decode));
-  return out;
-}
-
-std::string random_token() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no random bytes for a lock token");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (const unsigned char b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0xf];
-  }
-  return out;
-}
-
-// Runs `commands` in one MULTI/EXEC; the replies of the commands.
-std::vector<RedisReply> atomically(RedisClient& redis, const std::vector<RedisCommand>& commands) {
-  std::vector<RedisCommand> wrapped;
-  wrapped.reserve(commands.size() + 2);
-  wrapped.push_back({"MULTI"});
-  wrapped.insert(wrapped.end(), commands.begin(), commands.end());
-  wrapped.push_back({"EXEC"});
-  std::vector<RedisReply> replies = redis.pipeline(wrapped);
-  const redisReply& exec = *replies.back();
-  if (exec.type != REDIS_REPLY_ARRAY || exec.elements != commands.size())
-    throw StoreUnavailable("Redis at " + redis.address().to_string() + " did not run a transaction");
-  std::vector<RedisReply> out;
-  out.reserve(commands.size());
-  for (std::size_t i = 0; i < exec.elements; ++i) {
-    // Detached from the EXEC reply, so each can be freed on its own.
-    redisReply* element = exec.element[i];
-    exec.element[i] = nullptr;
-    if (element && element->type == REDIS_REPLY_ERROR)
-      throw std::runtime_error("Redis refused " + commands[i][0] + ": " + std::string(element->str, element->len));
-    out.emplace_back(element);
-  }
-  return out;
-}
-
-constexpr const char* kReleaseLock =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-
 // Gives every (plan, key) field its slot, assigning the next free one to each
 // new field, in one atomic step.
 constexpr const char* kAssignSlots = R"lua(
@@ -246,150 +141,12 @@ return out
 
 }  // namespace
 
-class RedisControlTransaction final : public ControlTransaction {
- public:
-  explicit RedisControlTransaction(RedisStore& store) : store_(store), token_(random_token()) {
-    const auto deadline = std::chrono::steady_clock::now() + kLockWait;
-    const std::string lease = std::to_string(std::chrono::milliseconds(kLockLease).count());
-    for (;;) {
-      RedisReply r = store_.redis_.run({"SET", kWriteLock, token_, "NX", "PX", lease});
-      if (r->type == REDIS_REPLY_STATUS) break;
-      if (std::chrono::steady_clock::now() >= deadline)
-        throw StoreUnavailable("the store is busy: another writer has held it for " +
-                               std::to_string(kLockWait.count()) + " s");
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  ~RedisControlTransaction() override {
-    try {
-      release();
-    } catch (...) {
-      // The lock's lease ends it anyway.
-    }
-  }
-
-  ControlState state() override { return store_.load_control_state(); }
-
-  void put(const RestApi& api) override { hset(kApis, api.id, doc_text(to_json(api))); }
-  void put(const Deployment& d) override { hset(kDeployments, pair_field(d.api_id, d.id), doc_text(to_json(d))); }
-  void put(const Stage& s) override { hset(kStages, pair_field(s.api_id, s.stage_name), doc_text(to_json(s))); }
-  void put(const ApiKey& k) override { hset(kApiKeys, k.id, doc_text(to_json(k, true))); }
-  void put(const UsagePlan& p) override { hset(kUsagePlans, p.id, doc_text(to_json(p))); }
-  void put(const UsagePlanKey& pk) override {
-    commands_.push_back({"HSETNX", kUsagePlanKeys, pair_field(pk.plan_id, pk.key_id), std::to_string(pk.created_date)});
-  }
-  void put(const AccountSettings& a) override { commands_.push_back({"SET", kAccount, doc_text(to_json(a))}); }
-  void set_keys_hashed() override { commands_.push_back({"HSET", kMeta, "keys_hashed", "1"}); }
-
-  void erase_api(const std::string& api_id) override {
-    commands_.push_back({"HDEL", kApis, api_id});
-    erase_fields(kDeployments, [&](const auto& a, const auto&) { return a == api_id; });
-    erase_fields(kStages, [&](const auto& a, const auto&) { return a == api_id; });
-  }
-  void erase_deployment(const std::string& api_id, const std::string& id) override {
-    commands_.push_back({"HDEL", kDeployments, pair_field(api_id, id)});
-  }
-  void erase_stage(const std::string& api_id, const std::string& name) override {
-    commands_.push_back({"HDEL", kStages, pair_field(api_id, name)});
-  }
-  void erase_api_key(const std::string& key_id) override {
-    commands_.push_back({"HDEL", kApiKeys, key_id});
-    end_memberships([&](const auto&, const auto& k) { return k == key_id; });
-  }
-  void erase_usage_plan(const std::string& plan_id) override {
-    commands_.push_back({"HDEL", kUsagePlans, plan_id});
-    end_memberships([&](const auto& p, const auto&) { return p == plan_id; });
-  }
-  void erase_usage_plan_key(const std::string& plan_id, const std::string& key_id) override {
-    end_memberships([&](const auto& p, const auto& k) { return p == plan_id && k == key_id; });
-  }
-
-  void commit() override {
-    if (!commands_.empty()) {
-      // A writer whose lease ran out must not write over the next one.
-      RedisReply holder = store_.redis_.run({"GET", kWriteLock});
-      if (reply_text(*holder) != token_)
-        throw StoreUnavailable("the write took longer than the store's lock lease; nothing was changed");
-      commands_.push_back({"HINCRBY", kMeta, "control_version", "1"});
-      const std::vector<RedisReply> replies = atomically(store_.redis_, commands_);
-      store_.redis_.run({"PUBLISH", RedisStore::kChangesChannel, reply_text(*replies.back())});
-    }
-    release();
-  }
-
- private:
-  void hset(const char* hash, std::string field, std::string doc) {
-    commands_.push_back({"HSET", hash, std::move(field), std::move(doc)});
-  }
-
-  // Deletes the two-part fields of `hash` that `match(first, second)`;
-  // with `former`, records each in it too.
-  template <typename Match>
-  void erase_fields(const char* hash, Match match, const char* former = nullptr) {
-    RedisReply fields = store_.redis_.run({"HKEYS", hash});
-    for (std::size_t i = 0; i < fields->elements; ++i) {
-      const std::string field = reply_text(*fields->element[i]);
-      const auto [first, second] = split_field(field);
-      if (!match(first, second)) continue;
-      if (former) commands_.push_back({"HSET", former, field, "1"});
-      commands_.push_back({"HDEL", hash, field});
-    }
-  }
-  // Deletes the memberships `match(plan, key)` names, keeping who they were.
-  template <typename Match>
-  void end_memberships(Match match) {
-    erase_fields(kUsagePlanKeys, match, kFormerPlanKeys);
-  }
-
-  void release() {
-    if (released_) return;
-    released_ = true;
-    store_.redis_.run({"EVAL", kReleaseLock, "1", kWriteLock, token_});
-  }
-
-  RedisStore& store_;
-  std::string token_;
-  std::vector<RedisCommand> commands_;
-  bool released_ = false;
-};
-
 RedisStore::RedisStore(RedisAddress address, std::string node, RedisMetrics* metrics)
     : redis_(std::move(address), metrics), node_(std::move(node)) {
   if (node_.empty() || node_.find(kSep) != std::string::npos) throw std::invalid_argument("bad node name");
 }
 
 std::string RedisStore::node_key(std::string_view name) const { return "tollgate:node:" + node_ + ":" + std::string(name); }
-
-std::uint64_t RedisStore::control_version() {
-  return static_cast<std::uint64_t>(reply_integer(*redis_.run({"HGET", kMeta, "control_version"})));
-}
-
-ControlState RedisStore::load_control_state() {
-  const std::vector<RedisReply> r =
-      atomically(redis_, {{"HGETALL", kApis},
-                          {"HGETALL", kDeployments},
-                          {"HGETALL", kStages},
-                          {"HGETALL", kApiKeys},
-                          {"HGETALL", kUsagePlans},
-                          {"HGETALL", kUsagePlanKeys},
-                          {"GET", kAccount},
-                          {"HGET", kMeta, "keys_hashed"}});
-  ControlState s;
-  s.apis = decode_docs<RestApi>(*r[0], rest_api_from_json);
-  s.deployments = decode_docs<Deployment>(*r[1], deployment_from_json);
-  s.stages = decode_docs<Stage>(*r[2], stage_from_json);
-  s.api_keys = decode_docs<ApiKey>(*r[3], api_key_from_json);
-  s.usage_plans = decode_docs<UsagePlan>(*r[4], usage_plan_from_json);
-  for (const auto& [field, created] : hash_entries(*r[5])) {
-    auto [plan_id, key_id] = split_field(field);
-    s.usage_plan_keys.push_back({std::move(plan_id), std::move(key_id), to_int(created)});
-  }
-  if (r[6]->type == REDIS_REPLY_STRING) s.account = account_from_json(parse_doc(reply_text(*r[6])));
-  s.keys_hashed = reply_integer(*r[7]) != 0;
-  return s;
-}
-
-std::unique_ptr<ControlTransaction> RedisStore::begin() { return std::make_unique<RedisControlTransaction>(*this); }
 
 void RedisStore::add_usage(const std::vector<UsageDelta>& deltas, const std::vector<SlotWatermark>& watermarks,
                            const std::vector<MinuteDelta>& minutes) {
@@ -629,26 +386,6 @@ std::size_t RedisStore::live_nodes() {
                           {"ZREMRANGEBYSCORE", kNodes, "-inf", std::to_string(now_ms - kAliveMs)},
                           {"ZCARD", kNodes}});
   return std::max<std::size_t>(1, static_cast<std::size_t>(reply_integer(*r[2])));
-}
-
-std::vector<std::string> RedisStore::former_members(const std::string& plan_id) {
-  RedisReply fields = redis_.run({"HKEYS", kFormerPlanKeys});
-  std::vector<std::string> former;
-  std::vector<RedisCommand> checks;
-  for (std::size_t i = 0; i < fields->elements; ++i) {
-    auto [plan, key] = split_field(reply_text(*fields->element[i]));
-    if (plan != plan_id) continue;
-    checks.push_back({"HEXISTS", kUsagePlanKeys, pair_field(plan, key)});
-    former.push_back(std::move(key));
-  }
-  if (former.empty()) return former;
-  // A key that left and joined again is a member, not a former one.
-  const std::vector<RedisReply> member = redis_.pipeline(checks);
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < former.size(); ++i)
-    if (reply_integer(*member[i]) == 0) out.push_back(std::move(former[i]));
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 void RedisStore::put_meter_progress(const MeterProgress& p) {

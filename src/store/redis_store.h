@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -11,11 +12,13 @@
 namespace tollgate {
 
 // The store for several nodes: control state and usage in one Redis, under
-// keys beginning "tollgate:". Entities are the same JSON documents as in
-// SQLite, in one hash per kind. A write transaction holds a lock key for
-// its length (writers exclude each other, as in SQLite) and lands in one
-// MULTI/EXEC, which also moves the control version; readers load in one
-// MULTI/EXEC too, so they never see half a write.
+// keys beginning "tollgate:" (see redis_layout.h). Entities are the same
+// JSON documents as in SQLite, in one hash per kind, found by id and by
+// the indexes beside them. A write transaction holds a lock key for its
+// length (writers exclude each other, as in SQLite) and lands in one
+// MULTI/EXEC, which also moves the control version and appends to the
+// change log; readers load in one MULTI/EXEC too, so they never see half a
+// write.
 //
 // Usage is one hash per UTC day, added to with HINCRBY: every node's
 // flushes add up. The counter-file slots and their watermarks are the
@@ -27,8 +30,21 @@ class RedisStore final : public Store {
   RedisStore(RedisAddress address, std::string node, RedisMetrics* metrics = nullptr);
 
   std::uint64_t control_version() override;
+  ControlDelta control_delta(std::uint64_t since) override;
+  ControlState few() override;
+  bool keys_hashed() override;
+  std::optional<ApiKey> api_key(const std::string& key_id) override;
+  std::optional<std::string> key_id_with_value(const std::string& value) override;
+  std::vector<UsagePlanKey> plans_of_key(const std::string& key_id) override;
+  std::optional<UsagePlanKey> membership(const std::string& plan_id, const std::string& key_id) override;
+  std::optional<std::string> key_in_both(const std::string& plan_id, const std::string& other_plan_id) override;
+  KeyListing list_api_keys(const KeyQuery& query) override;
+  MemberListing list_plan_keys(const MemberQuery& query) override;
+  std::vector<std::string> plan_key_ids(const std::string& plan_id) override;
+  std::size_t plan_key_count(const std::string& plan_id) override;
+
   ControlState load_control_state() override;
-  ControlState load_serving_state() override { return load_control_state(); }
+  ControlState load_serving_state() override;
   std::unique_ptr<ControlTransaction> begin() override;
   void add_usage(const std::vector<UsageDelta>& deltas, const std::vector<SlotWatermark>& watermarks = {},
                  const std::vector<MinuteDelta>& minutes = {}) override;
@@ -65,6 +81,13 @@ class RedisStore final : public Store {
 
  private:
   friend class RedisControlTransaction;
+  // Builds the indexes of a store written before they were kept, once.
+  void ensure_layout();
+  ControlState load_state(bool serving);
+  KeyListing list_api_keys_by_name(const KeyQuery& query);
+  std::vector<std::string> keys_by_name(const std::string& from, const std::string& to,
+                                        const std::optional<std::string>& plan_id, long long offset, long long chunk,
+                                        bool& last);
   // Days with usage in [first_day, last_day], oldest first.
   std::vector<std::int64_t> usage_days_between(std::int64_t first_day, std::int64_t last_day);
   // The days of [first_day, last_day] whose hash (hash_of_day) holds `field`, with its value.
@@ -81,6 +104,7 @@ class RedisStore final : public Store {
 
   RedisClient redis_;
   std::string node_;
+  std::atomic<bool> layout_checked_{false};
 };
 
 }  // namespace tollgate

@@ -28,7 +28,17 @@ SqliteStatement::SqliteStatement(sqlite3* db, const char* sql) : db_(db) {
     throw_sqlite_error(db, "prepare failed");
 }
 
-SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
+SqliteStatement::~SqliteStatement() {
+  SqliteWork& work = sqlite_work_on_this_thread();
+  work.full_scan_steps += sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+  work.vm_steps += sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_VM_STEP, 0);
+  sqlite3_finalize(stmt_);
+}
+
+SqliteWork& sqlite_work_on_this_thread() {
+  thread_local SqliteWork work;
+  return work;
+}
 
 SqliteStatement& SqliteStatement::bind(int index, std::string_view text) {
   if (sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT) !=

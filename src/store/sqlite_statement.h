@@ -31,6 +31,16 @@ class SqliteStatement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// What the statements finished on this thread have done, as SQLite counts
+// it: rows stepped through by full table scans and virtual machine steps.
+// Tests read it to show that an operation touches the rows it names and
+// not the whole store.
+struct SqliteWork {
+  std::int64_t full_scan_steps = 0;
+  std::int64_t vm_steps = 0;
+};
+SqliteWork& sqlite_work_on_this_thread();
+
 [[noreturn]] void throw_sqlite_error(sqlite3* db, std::string_view what);
 
 }  // namespace tollgate

@@ -69,21 +69,53 @@ CREATE TABLE IF NOT EXISTS former_plan_keys (
 CREATE TABLE IF NOT EXISTS meter_progress (
   node TEXT PRIMARY KEY, complete_before_day INTEGER NOT NULL, running INTEGER NOT NULL,
   updated_at INTEGER NOT NULL);
+-- What each control version changed, for the data planes to apply as a
+-- delta (kind 0: the key key_id, which had the value former_value; kind 1:
+-- more than keys, or too many of them: rebuild). Versions at or below meta
+-- changes_floor are no longer listed.
+CREATE TABLE IF NOT EXISTS control_changes (
+  version INTEGER NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL, key_id TEXT, former_value TEXT,
+  PRIMARY KEY (version, seq)) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (name, value) SELECT 'changes_floor', value FROM meta WHERE name = 'control_version';
+INSERT OR IGNORE INTO meta (name, value) VALUES ('change_rows', 0);
+-- How many API keys there are, kept by every write: a count(*) walks them all.
+INSERT OR IGNORE INTO meta (name, value) SELECT 'api_key_count', count(*) FROM api_keys;
+)sql";
+
+// What the data plane serves of a key and what listings order and filter
+// by, in columns of their own beside the document (which put(ApiKey)
+// writes together): indexes on them need no JSON read, and a million keys
+// are inserted in half the time. Filled from the documents of a store
+// that had none.
+constexpr const char* kKeyColumns = R"sql(
+ALTER TABLE api_keys ADD COLUMN created INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN name TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN customer_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN enabled INTEGER NOT NULL DEFAULT 0;
+UPDATE api_keys SET created = COALESCE(json_extract(doc, '$.createdDate'), 0),
+  name = COALESCE(json_extract(doc, '$.name'), ''), customer_id = COALESCE(json_extract(doc, '$.customerId'), ''),
+  enabled = COALESCE(json_extract(doc, '$.enabled'), 0);
 )sql";
 
 // What needs the tables in their present shape, once an older store was
-// brought to it (migrate_older_schema); then the store is of schema 3.
+// brought to it (migrate_older_schema); then the store is of schema 4.
 constexpr const char* kIndexes = R"sql(
 CREATE INDEX IF NOT EXISTS usage_adjustments_by_key ON usage_adjustments (plan_id, key_id, day);
 CREATE INDEX IF NOT EXISTS usage_adjustments_by_day ON usage_adjustments (day);
 -- What the data plane loads of every key, readable without the documents:
 -- with a million keys a scan of this reads an eighth of the table's pages.
 DROP INDEX IF EXISTS api_keys_serving;
-CREATE INDEX IF NOT EXISTS api_keys_serving2 ON api_keys (
-  id, value, json_extract(doc, '$.enabled'), json_extract(doc, '$.customerId'));
+DROP INDEX IF EXISTS api_keys_serving2;
+CREATE INDEX IF NOT EXISTS api_keys_serving3 ON api_keys (id, value, enabled, customer_id);
 -- Exports read a day's usage in (plan, key, customer) order.
 CREATE INDEX IF NOT EXISTS usage_daily_by_day ON usage_daily (day, plan_id, key_id, customer_id);
-UPDATE meta SET value = 3 WHERE name = 'schema_version';
+-- Every management operation reads the rows it names through one of these.
+CREATE INDEX IF NOT EXISTS api_keys_by_created ON api_keys (created, id);
+CREATE INDEX IF NOT EXISTS api_keys_by_name ON api_keys (name);
+CREATE INDEX IF NOT EXISTS api_keys_by_customer ON api_keys (customer_id);
+CREATE INDEX IF NOT EXISTS usage_plan_keys_by_key ON usage_plan_keys (key_id);
+CREATE INDEX IF NOT EXISTS usage_plan_keys_by_created ON usage_plan_keys (plan_id, created, key_id);
+UPDATE meta SET value = 4 WHERE name = 'schema_version';
 )sql";
 
 // A store of schema 1 kept usage by key alone. Its counts are given the
@@ -135,14 +167,6 @@ std::string adjustments_with_ids(bool had_period, bool had_customer) {
          "DROP TABLE usage_adjustments_1;";
 }
 
-template <typename T, typename Decode>
-std::vector<T> load_docs(sqlite3* db, const char* sql, Decode decode) {
-  std::vector<T> out;
-  SqliteStatement st(db, sql);
-  while (st.step()) out.push_back(decode_doc(st.text(0), decode));
-  return out;
-}
-
 // Gives attributions the next free meter slots, inside a transaction its
 // user has begun. An attribution that has a slot keeps it.
 class MeterSlotInserter {
@@ -154,7 +178,7 @@ class MeterSlotInserter {
                 "ON CONFLICT (plan_id, key_id, customer_id) DO NOTHING"),
         insert_member_(db,
                        "INSERT INTO meter_slots (plan_id, key_id, customer_id, slot) VALUES (?1, ?2, "
-                       "COALESCE((SELECT json_extract(doc, '$.customerId') FROM api_keys WHERE id = ?2), ''), ?3) "
+                       "COALESCE((SELECT customer_id FROM api_keys WHERE id = ?2), ''), ?3) "
                        "ON CONFLICT (plan_id, key_id, customer_id) DO NOTHING") {
     SqliteStatement top(db, "SELECT COALESCE(MAX(slot) + 1, 0) FROM meter_slots");
     next_ = top.step() ? top.integer(0) : 0;
@@ -186,9 +210,10 @@ class MeterSlotInserter {
   std::int64_t next_ = 0;
 };
 
-// Whether `table` has a column `column` (both names of ours, never input).
+// Whether `table` has a column `column`, stored or generated (both names
+// of ours, never input).
 bool has_column(sqlite3* db, const char* table, const char* column) {
-  SqliteStatement st(db, (std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name = ?1").c_str());
+  SqliteStatement st(db, (std::string("SELECT 1 FROM pragma_table_xinfo('") + table + "') WHERE name = ?1").c_str());
   st.bind(1, std::string_view(column));
   return st.step();
 }
@@ -197,44 +222,77 @@ bool has_column(sqlite3* db, const char* table, const char* column) {
 
 class SqliteControlTransaction final : public ControlTransaction {
  public:
-  explicit SqliteControlTransaction(SqliteStore& store) : store_(store), lock_(store.mutex_) {
+  explicit SqliteControlTransaction(SqliteStore& store) : store_(store), lock_(store.mutex_), reads_(*store.reads_) {
     store_.exec("BEGIN IMMEDIATE");
   }
   ~SqliteControlTransaction() override {
     if (!done_) sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    statements_.clear();
+    end_bulk();
   }
+
+  ControlState few() override { return reads_.few(); }
+  bool keys_hashed() override { return reads_.keys_hashed(); }
+  std::optional<ApiKey> api_key(const std::string& key_id) override { return reads_.api_key(key_id); }
+  std::optional<std::string> key_id_with_value(const std::string& value) override {
+    return reads_.key_id_with_value(value);
+  }
+  std::vector<UsagePlanKey> plans_of_key(const std::string& key_id) override { return reads_.plans_of_key(key_id); }
+  std::optional<UsagePlanKey> membership(const std::string& plan_id, const std::string& key_id) override {
+    return reads_.membership(plan_id, key_id);
+  }
+  std::optional<std::string> key_in_both(const std::string& plan_id, const std::string& other_plan_id) override {
+    return reads_.key_in_both(plan_id, other_plan_id);
+  }
+  KeyListing list_api_keys(const KeyQuery& query) override { return reads_.list_api_keys(query); }
+  MemberListing list_plan_keys(const MemberQuery& query) override { return reads_.list_plan_keys(query); }
+  std::vector<std::string> plan_key_ids(const std::string& plan_id) override { return reads_.plan_key_ids(plan_id); }
+  std::size_t plan_key_count(const std::string& plan_id) override { return reads_.plan_key_count(plan_id); }
 
   void put(const RestApi& api) override {
     write("INSERT INTO rest_apis (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET doc = ?2",
           {api.id}, doc_text(to_json(api)));
+    few_changed_ = true;
   }
   void put(const Deployment& d) override {
     write("INSERT INTO deployments (api_id, id, doc) VALUES (?1, ?2, ?3) "
           "ON CONFLICT (api_id, id) DO UPDATE SET doc = ?3",
           {d.api_id, d.id}, doc_text(to_json(d)));
+    few_changed_ = true;
   }
   void put(const Stage& s) override {
     write("INSERT INTO stages (api_id, name, doc) VALUES (?1, ?2, ?3) "
           "ON CONFLICT (api_id, name) DO UPDATE SET doc = ?3",
           {s.api_id, s.stage_name}, doc_text(to_json(s)));
+    few_changed_ = true;
   }
   void put(const ApiKey& k) override {
-    write("INSERT INTO api_keys (id, value, doc) VALUES (?1, ?2, ?3) "
-          "ON CONFLICT (id) DO UPDATE SET value = ?2, doc = ?3",
-          {k.id, k.value}, doc_text(to_json(k, true)));
+    std::optional<std::string> former = former_value(k.id);
+    if (!former) ++key_count_change_;
+    key_changed(k.id, std::move(former));
+    SqliteStatement& st = statement(
+        "INSERT INTO api_keys (id, value, doc, created, name, customer_id, enabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "ON CONFLICT (id) DO UPDATE SET value = ?2, doc = ?3, created = ?4, name = ?5, customer_id = ?6, enabled = ?7");
+    st.bind(1, k.id).bind(2, k.value).bind(3, doc_text(to_json(k, true))).bind(4, k.created_date).bind(5, k.name);
+    st.bind(6, k.customer_id).bind(7, std::int64_t{k.enabled}).step();
+    st.reset();
+    changed_ = true;
   }
   void put(const UsagePlan& p) override {
     write("INSERT INTO usage_plans (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET doc = ?2",
           {p.id}, doc_text(to_json(p)));
+    few_changed_ = true;
   }
   void put(const UsagePlanKey& pk) override {
-    SqliteStatement st(store_.db_,
-                       "INSERT INTO usage_plan_keys (plan_id, key_id, created) VALUES (?1, ?2, ?3) "
-                       "ON CONFLICT (plan_id, key_id) DO NOTHING");
-    st.bind(1, pk.plan_id).bind(2, pk.key_id).bind(3, pk.created_date).step();
+    SqliteStatement& insert = statement(
+        "INSERT INTO usage_plan_keys (plan_id, key_id, created) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (plan_id, key_id) DO NOTHING");
+    insert.bind(1, pk.plan_id).bind(2, pk.key_id).bind(3, pk.created_date).step();
+    insert.reset();
     changed_ = true;
     // A key joining a plan gets its meter slot here, not at the next start.
     if (sqlite3_changes(store_.db_) == 1) {
+      key_changed(pk.key_id, std::nullopt);
       if (!meter_slots_) meter_slots_.emplace(store_.db_);
       meter_slots_->add_member(pk.plan_id, pk.key_id);
     }
@@ -242,6 +300,7 @@ class SqliteControlTransaction final : public ControlTransaction {
   void put(const AccountSettings& a) override {
     write("INSERT INTO account (id, doc) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET doc = ?1", {},
           doc_text(to_json(a)));
+    few_changed_ = true;
   }
 
   ControlState state() override { return store_.load_locked(); }
@@ -250,33 +309,53 @@ class SqliteControlTransaction final : public ControlTransaction {
     erase("DELETE FROM rest_apis WHERE id = ?1", {api_id});
     erase("DELETE FROM deployments WHERE api_id = ?1", {api_id});
     erase("DELETE FROM stages WHERE api_id = ?1", {api_id});
+    few_changed_ = true;
   }
   void erase_deployment(const std::string& api_id, const std::string& id) override {
     erase("DELETE FROM deployments WHERE api_id = ?1 AND id = ?2", {api_id, id});
+    few_changed_ = true;
   }
   void erase_stage(const std::string& api_id, const std::string& name) override {
     erase("DELETE FROM stages WHERE api_id = ?1 AND name = ?2", {api_id, name});
+    few_changed_ = true;
   }
+  // Each deletes memberships, keeping who they were: get-usage reports them.
   void erase_api_key(const std::string& key_id) override {
+    if (std::optional<std::string> value = former_value(key_id)) {
+      --key_count_change_;
+      key_changed(key_id, std::move(value));
+    }
     erase("DELETE FROM api_keys WHERE id = ?1", {key_id});
-    end_memberships("key_id = ?1", {key_id});
+    erase("INSERT OR IGNORE INTO former_plan_keys (plan_id, key_id) SELECT plan_id, key_id FROM usage_plan_keys "
+          "WHERE key_id = ?1",
+          {key_id});
+    erase("DELETE FROM usage_plan_keys WHERE key_id = ?1", {key_id});
   }
   void erase_usage_plan(const std::string& plan_id) override {
     erase("DELETE FROM usage_plans WHERE id = ?1", {plan_id});
-    end_memberships("plan_id = ?1", {plan_id});
+    erase("INSERT OR IGNORE INTO former_plan_keys (plan_id, key_id) SELECT plan_id, key_id FROM usage_plan_keys "
+          "WHERE plan_id = ?1",
+          {plan_id});
+    erase("DELETE FROM usage_plan_keys WHERE plan_id = ?1", {plan_id});
+    few_changed_ = true;
   }
   void erase_usage_plan_key(const std::string& plan_id, const std::string& key_id) override {
-    end_memberships("plan_id = ?1 AND key_id = ?2", {plan_id, key_id});
+    erase("INSERT OR IGNORE INTO former_plan_keys (plan_id, key_id) SELECT plan_id, key_id FROM usage_plan_keys "
+          "WHERE plan_id = ?1 AND key_id = ?2",
+          {plan_id, key_id});
+    erase("DELETE FROM usage_plan_keys WHERE plan_id = ?1 AND key_id = ?2", {plan_id, key_id});
+    key_changed(key_id, std::nullopt);
   }
 
   void set_keys_hashed() override {
     write("INSERT INTO meta (name, value) VALUES ('keys_hashed', ?1) ON CONFLICT (name) DO UPDATE SET value = ?1",
           {}, "1");
     keys_hashed_ = true;
+    few_changed_ = true;
   }
 
   void commit() override {
-    if (changed_) store_.exec("UPDATE meta SET value = value + 1 WHERE name = 'control_version'");
+    if (changed_) log_changes();
     store_.exec("COMMIT");
     done_ = true;
     // The values just replaced are still in the log's earlier frames: copy
@@ -284,40 +363,138 @@ class SqliteControlTransaction final : public ControlTransaction {
     // (a reader of another process may hold the log); the next checkpoint
     // overwrites them anyway.
     if (keys_hashed_) sqlite3_exec(store_.db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+    statements_.clear();
+    end_bulk();
+    key_writes_ = 0;
     lock_.unlock();  // the store is free for other calls once committed
   }
 
  private:
+  // Rows of the change log kept: a data plane further behind rebuilds.
+  static constexpr std::int64_t kChangesKept = 200000;
+  // Key writes after which a transaction is a bulk one (an apply, an
+  // import): its inserts land all over the indexes, and with SQLite's
+  // default 2 MB page cache most pages would be written out and read back
+  // before the commit. A bulk transaction gets a large cache until it ends.
+  static constexpr std::size_t kBulkWrites = 10000;
+
+  void begin_bulk() { sqlite3_exec(store_.db_, "PRAGMA cache_size = -1048576", nullptr, nullptr, nullptr); }
+  void end_bulk() {
+    if (key_writes_ < kBulkWrites) return;
+    sqlite3_exec(store_.db_, "PRAGMA cache_size = -2000", nullptr, nullptr, nullptr);  // SQLite's default
+    sqlite3_db_release_memory(store_.db_);
+  }
+
+  struct KeyChange {
+    std::string key_id;
+    std::optional<std::string> former_value;
+  };
+
+  std::optional<std::string> former_value(const std::string& key_id) {
+    SqliteStatement& st = statement("SELECT value FROM api_keys WHERE id = ?1");
+    st.bind(1, key_id);
+    std::optional<std::string> value;
+    if (st.step()) value = st.text(0);
+    st.reset();
+    return value;
+  }
+
+  // The statement of `sql`, prepared once per transaction: an apply of a
+  // million keys runs the same few a million times each. `sql` is a
+  // literal, known by its address.
+  SqliteStatement& statement(const char* sql) {
+    std::unique_ptr<SqliteStatement>& st = statements_[sql];
+    if (!st) st = std::make_unique<SqliteStatement>(store_.db_, sql);
+    return *st;
+  }
+
+  void key_changed(const std::string& key_id, std::optional<std::string> former_value) {
+    if (++key_writes_ == kBulkWrites) begin_bulk();
+    // Past this many, the data planes rebuild: the list need not be kept.
+    if (key_changes_.size() <= kMaxDeltaKeys) key_changes_.push_back({key_id, std::move(former_value)});
+  }
+
+  // Bumps the control version and writes what it changed.
+  void log_changes() {
+    store_.exec("UPDATE meta SET value = value + 1 WHERE name = 'control_version'");
+    if (key_count_change_ != 0) {
+      SqliteStatement count(store_.db_, "UPDATE meta SET value = value + ?1 WHERE name = 'api_key_count'");
+      count.bind(1, key_count_change_).step();
+    }
+    SqliteStatement version(store_.db_, "SELECT value FROM meta WHERE name = 'control_version'");
+    if (!version.step()) throw std::runtime_error("the store has no control version");
+    const std::int64_t v = version.integer(0);
+    SqliteStatement add(store_.db_,
+                        "INSERT INTO control_changes (version, seq, kind, key_id, former_value) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5)");
+    std::int64_t rows = 0;
+    if (few_changed_ || key_changes_.size() > kMaxDeltaKeys) {
+      add.bind(1, v).bind(2, std::int64_t{0}).bind(3, std::int64_t{1}).step();
+      rows = 1;
+    } else {
+      for (const KeyChange& c : key_changes_) {
+        add.bind(1, v).bind(2, rows++).bind(3, std::int64_t{0}).bind(4, c.key_id);
+        if (c.former_value) add.bind(5, *c.former_value);
+        add.step();
+        add.reset();
+      }
+    }
+    SqliteStatement count(store_.db_,
+                          "UPDATE meta SET value = value + ?1 WHERE name = 'change_rows' RETURNING value");
+    count.bind(1, rows);
+    if (count.step() && count.integer(0) > 2 * kChangesKept) {
+      count.reset();
+      forget_old_changes();
+    }
+  }
+
+  // Drops the oldest versions' rows, keeping about kChangesKept, whole
+  // versions at a time, and records up to which version they went.
+  void forget_old_changes() {
+    SqliteStatement last(store_.db_,
+                         "SELECT version FROM control_changes ORDER BY version DESC, seq DESC LIMIT 1 OFFSET ?1");
+    last.bind(1, kChangesKept);
+    if (!last.step()) return;
+    const std::int64_t floor = last.integer(0);
+    SqliteStatement drop(store_.db_, "DELETE FROM control_changes WHERE version <= ?1");
+    drop.bind(1, floor).step();
+    const std::int64_t dropped = sqlite3_changes(store_.db_);
+    SqliteStatement rows(store_.db_, "UPDATE meta SET value = value - ?1 WHERE name = 'change_rows'");
+    rows.bind(1, dropped).step();
+    SqliteStatement mark(store_.db_, "UPDATE meta SET value = ?1 WHERE name = 'changes_floor'");
+    mark.bind(1, floor).step();
+  }
+
   // Binds the key columns in order, then the document.
   void write(const char* sql, std::initializer_list<std::string_view> keys, const std::string& doc) {
-    SqliteStatement st(store_.db_, sql);
+    SqliteStatement& st = statement(sql);
     int i = 1;
     for (auto k : keys) st.bind(i++, k);
     st.bind(i, doc);
     st.step();
+    st.reset();
     changed_ = true;
   }
 
-  // Deletes the memberships `where` names, keeping who they were.
-  void end_memberships(const std::string& where, std::initializer_list<std::string_view> keys) {
-    erase(("INSERT OR IGNORE INTO former_plan_keys (plan_id, key_id) SELECT plan_id, key_id FROM usage_plan_keys "
-           "WHERE " + where).c_str(),
-          keys);
-    erase(("DELETE FROM usage_plan_keys WHERE " + where).c_str(), keys);
-  }
-
   void erase(const char* sql, std::initializer_list<std::string_view> keys) {
-    SqliteStatement st(store_.db_, sql);
+    SqliteStatement& st = statement(sql);
     int i = 1;
     for (auto k : keys) st.bind(i++, k);
     st.step();
+    st.reset();
     changed_ = true;
   }
 
   SqliteStore& store_;
   std::unique_lock<std::mutex> lock_;
+  SqliteControlReads& reads_;  // the store's, whose mutex this holds
   // A key that left a plan and joins again keeps its slot, as with the meter.
   std::optional<MeterSlotInserter> meter_slots_;
+  std::unordered_map<const char*, std::unique_ptr<SqliteStatement>> statements_;
+  std::vector<KeyChange> key_changes_;
+  std::size_t key_writes_ = 0;
+  std::int64_t key_count_change_ = 0;
+  bool few_changed_ = false;
   bool changed_ = false;
   bool keys_hashed_ = false;
   bool done_ = false;
@@ -343,20 +520,25 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
     if (!schema_current()) {
       exec(kSchema);
       migrate_older_schema();
+      add_key_columns();
       exec(kIndexes);
     }
+    reads_ = std::make_unique<SqliteControlReads>(db_);
   } catch (...) {
     sqlite3_close(db_);
     throw;
   }
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+SqliteStore::~SqliteStore() {
+  reads_.reset();  // its statements are finalised before the connection closes
+  sqlite3_close(db_);
+}
 
 bool SqliteStore::schema_current() {
   if (!SqliteStatement(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").step()) return false;
   SqliteStatement version(db_, "SELECT value FROM meta WHERE name = 'schema_version'");
-  return version.step() && version.integer(0) >= 3;
+  return version.step() && version.integer(0) >= 4;
 }
 
 void SqliteStore::migrate_older_schema() {
@@ -379,6 +561,18 @@ void SqliteStore::migrate_older_schema() {
   }
 }
 
+void SqliteStore::add_key_columns() {
+  if (has_column(db_, "api_keys", "created")) return;
+  exec("BEGIN IMMEDIATE");
+  try {
+    if (!has_column(db_, "api_keys", "created")) exec(kKeyColumns);  // unless another process just did
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
 void SqliteStore::exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) throw_sqlite_error(db_, "sqlite");
 }
@@ -387,6 +581,103 @@ std::uint64_t SqliteStore::control_version() {
   std::lock_guard lock(mutex_);
   SqliteStatement st(db_, "SELECT value FROM meta WHERE name = 'control_version'");
   return st.step() ? static_cast<std::uint64_t>(st.integer(0)) : 0;
+}
+
+template <typename Read>
+auto SqliteStore::read_consistently(Read read) {
+  std::lock_guard lock(mutex_);
+  exec("BEGIN");
+  try {
+    auto result = read();
+    exec("COMMIT");
+    return result;
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+ControlState SqliteStore::few() {
+  return read_consistently([this] { return reads_->few(); });
+}
+
+bool SqliteStore::keys_hashed() {
+  std::lock_guard lock(mutex_);
+  return reads_->keys_hashed();
+}
+
+std::optional<ApiKey> SqliteStore::api_key(const std::string& key_id) {
+  std::lock_guard lock(mutex_);
+  return reads_->api_key(key_id);
+}
+
+std::optional<std::string> SqliteStore::key_id_with_value(const std::string& value) {
+  std::lock_guard lock(mutex_);
+  return reads_->key_id_with_value(value);
+}
+
+std::vector<UsagePlanKey> SqliteStore::plans_of_key(const std::string& key_id) {
+  std::lock_guard lock(mutex_);
+  return reads_->plans_of_key(key_id);
+}
+
+std::optional<UsagePlanKey> SqliteStore::membership(const std::string& plan_id, const std::string& key_id) {
+  std::lock_guard lock(mutex_);
+  return reads_->membership(plan_id, key_id);
+}
+
+std::optional<std::string> SqliteStore::key_in_both(const std::string& plan_id, const std::string& other_plan_id) {
+  std::lock_guard lock(mutex_);
+  return reads_->key_in_both(plan_id, other_plan_id);
+}
+
+KeyListing SqliteStore::list_api_keys(const KeyQuery& query) {
+  return read_consistently([&] { return reads_->list_api_keys(query); });
+}
+
+MemberListing SqliteStore::list_plan_keys(const MemberQuery& query) {
+  return read_consistently([&] { return reads_->list_plan_keys(query); });
+}
+
+std::vector<std::string> SqliteStore::plan_key_ids(const std::string& plan_id) {
+  std::lock_guard lock(mutex_);
+  return reads_->plan_key_ids(plan_id);
+}
+
+std::size_t SqliteStore::plan_key_count(const std::string& plan_id) {
+  std::lock_guard lock(mutex_);
+  return reads_->plan_key_count(plan_id);
+}
+
+ControlDelta SqliteStore::control_delta(std::uint64_t since) {
+  return read_consistently([&] {
+    ControlDelta delta;
+    SqliteStatement version(db_, "SELECT value FROM meta WHERE name = 'control_version'");
+    delta.version = version.step() ? static_cast<std::uint64_t>(version.integer(0)) : 0;
+    SqliteStatement floor(db_, "SELECT value FROM meta WHERE name = 'changes_floor'");
+    if (!floor.step() || since < static_cast<std::uint64_t>(floor.integer(0)) || since > delta.version) {
+      delta.keys_only = false;
+      return delta;
+    }
+    SqliteStatement changes(db_,
+                            "SELECT kind, key_id, former_value FROM control_changes WHERE version > ?1 "
+                            "ORDER BY version, seq");
+    changes.bind(1, static_cast<std::int64_t>(since));
+    std::unordered_map<std::string, std::size_t> at;  // key id → place in delta.keys
+    while (changes.step()) {
+      if (changes.integer(0) != 0 || at.size() > kMaxDeltaKeys) {
+        delta.keys_only = false;
+        delta.keys.clear();
+        return delta;
+      }
+      const auto [it, added] = at.try_emplace(changes.text(1), delta.keys.size());
+      if (added) delta.keys.push_back({it->first, {}, std::nullopt});
+      if (const std::string former = changes.text(2); !former.empty())
+        delta.keys[it->second].former_values.push_back(former);
+    }
+    for (ChangedKey& key : delta.keys) key.now = reads_->serving_key(key.id);
+    return delta;
+  });
 }
 
 ControlState SqliteStore::load_control_state() { return load_in_read_transaction(KeyDetail::kFull); }
@@ -412,48 +703,36 @@ std::size_t SqliteStore::row_count(const char* table) {
 }
 
 ControlState SqliteStore::load_locked(KeyDetail detail) {
-  ControlState state;
-  {
-    state.apis = load_docs<RestApi>(db_, "SELECT doc FROM rest_apis ORDER BY id", rest_api_from_json);
-    state.deployments =
-        load_docs<Deployment>(db_, "SELECT doc FROM deployments ORDER BY api_id, id", deployment_from_json);
-    state.stages = load_docs<Stage>(db_, "SELECT doc FROM stages ORDER BY api_id, name", stage_from_json);
-    if (detail == KeyDetail::kFull) {
-      // Read in the table's order and sorted here: ORDER BY id would walk
-      // the id index and seek each row, which with a million keys is five
-      // times as slow.
-      state.api_keys = load_docs<ApiKey>(db_, "SELECT doc FROM api_keys", api_key_from_json);
-      sort_by_texts(state.api_keys,
-                    [](const ApiKey& k) { return std::pair<std::string_view, std::string_view>(k.id, {}); });
-    } else {
-      // From the index that covers it: neither the documents' pages read nor
-      // a JSON tree per key built.
-      state.api_keys.reserve(row_count("api_keys"));
-      SqliteStatement keys(db_,
-                           "SELECT id, value, json_extract(doc, '$.enabled'), json_extract(doc, '$.customerId') "
-                           "FROM api_keys INDEXED BY api_keys_serving2");
-      while (keys.step()) {
-        ApiKey& k = state.api_keys.emplace_back();
-        k.id = keys.text(0);
-        k.value = keys.text(1);
-        k.enabled = keys.integer(2) != 0;
-        k.customer_id = keys.text(3);
-      }
+  ControlState state = reads_->few();
+  if (detail == KeyDetail::kFull) {
+    // Read in the table's order and sorted here: ORDER BY id would walk
+    // the id index and seek each row, which with a million keys is five
+    // times as slow.
+    SqliteStatement keys(db_, "SELECT doc FROM api_keys");
+    while (keys.step()) state.api_keys.push_back(decode_doc(keys.text(0), api_key_from_json));
+    sort_by_texts(state.api_keys,
+                  [](const ApiKey& k) { return std::pair<std::string_view, std::string_view>(k.id, {}); });
+  } else {
+    // From the index that covers it: neither the documents' pages read nor
+    // a JSON tree per key built.
+    SqliteStatement count(db_, "SELECT value FROM meta WHERE name = 'api_key_count'");
+    if (count.step()) state.api_keys.reserve(static_cast<std::size_t>(count.integer(0)));
+    SqliteStatement keys(db_, "SELECT id, value, enabled, customer_id FROM api_keys INDEXED BY api_keys_serving3");
+    while (keys.step()) {
+      ApiKey& k = state.api_keys.emplace_back();
+      k.id = keys.text(0);
+      k.value = keys.text(1);
+      k.enabled = keys.integer(2) != 0;
+      k.customer_id = keys.text(3);
     }
-    state.usage_plans =
-        load_docs<UsagePlan>(db_, "SELECT doc FROM usage_plans ORDER BY id", usage_plan_from_json);
-    SqliteStatement keys(db_, "SELECT plan_id, key_id, created FROM usage_plan_keys");
-    state.usage_plan_keys.reserve(row_count("usage_plan_keys"));
-    while (keys.step()) state.usage_plan_keys.push_back({keys.text(0), keys.text(1), keys.integer(2)});
-    if (detail == KeyDetail::kFull)
-      sort_by_texts(state.usage_plan_keys, [](const UsagePlanKey& m) {
-        return std::pair<std::string_view, std::string_view>(m.plan_id, m.key_id);
-      });
-    SqliteStatement account(db_, "SELECT doc FROM account WHERE id = 1");
-    if (account.step()) state.account = account_from_json(parse_doc(account.text(0)));
-    SqliteStatement hashed(db_, "SELECT value FROM meta WHERE name = 'keys_hashed'");
-    state.keys_hashed = hashed.step() && hashed.integer(0) != 0;
   }
+  SqliteStatement members(db_, "SELECT plan_id, key_id, created FROM usage_plan_keys");
+  state.usage_plan_keys.reserve(row_count("usage_plan_keys"));
+  while (members.step()) state.usage_plan_keys.push_back({members.text(0), members.text(1), members.integer(2)});
+  if (detail == KeyDetail::kFull)
+    sort_by_texts(state.usage_plan_keys, [](const UsagePlanKey& m) {
+      return std::pair<std::string_view, std::string_view>(m.plan_id, m.key_id);
+    });
   return state;
 }
 

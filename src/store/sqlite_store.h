@@ -3,8 +3,10 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <memory>
 #include <mutex>
 
+#include "store/sqlite_control_reads.h"
 #include "store/store.h"
 
 namespace tollgate {
@@ -24,6 +26,18 @@ class SqliteStore final : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   std::uint64_t control_version() override;
+  ControlDelta control_delta(std::uint64_t since) override;
+  ControlState few() override;
+  bool keys_hashed() override;
+  std::optional<ApiKey> api_key(const std::string& key_id) override;
+  std::optional<std::string> key_id_with_value(const std::string& value) override;
+  std::vector<UsagePlanKey> plans_of_key(const std::string& key_id) override;
+  std::optional<UsagePlanKey> membership(const std::string& plan_id, const std::string& key_id) override;
+  std::optional<std::string> key_in_both(const std::string& plan_id, const std::string& other_plan_id) override;
+  KeyListing list_api_keys(const KeyQuery& query) override;
+  MemberListing list_plan_keys(const MemberQuery& query) override;
+  std::vector<std::string> plan_key_ids(const std::string& plan_id) override;
+  std::size_t plan_key_count(const std::string& plan_id) override;
   ControlState load_control_state() override;
   ControlState load_serving_state() override;
   std::unique_ptr<ControlTransaction> begin() override;
@@ -61,6 +75,10 @@ class SqliteStore final : public Store {
   friend class SqliteControlTransaction;
   void exec(const char* sql);
   bool schema_current();
+  void add_key_columns();
+  // Runs `read` on the connection inside one read transaction.
+  template <typename Read>
+  auto read_consistently(Read read);
   void migrate_older_schema();
   enum class KeyDetail { kFull, kServing };
   ControlState load_locked(KeyDetail detail = KeyDetail::kFull);
@@ -69,6 +87,9 @@ class SqliteStore final : public Store {
 
   std::mutex mutex_;
   sqlite3* db_ = nullptr;
+  // Reads by key on this connection, their statements kept prepared;
+  // used under mutex_.
+  std::unique_ptr<SqliteControlReads> reads_;
 };
 
 }  // namespace tollgate

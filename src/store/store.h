@@ -1,8 +1,10 @@
 #pragma once
 
-// Where control state and usage counters persist. One interface, two
-// implementations: SQLite (embedded default) and, later, Redis. Calls are off
-// the request path; implementations are thread-safe.
+// Where control state and usage counters persist: the control state
+// (ControlStore), the usage ledger (UsageLedger) and the meter's slots
+// (MeterSlots), each implemented by SQLite (the embedded default) and
+// Redis (several nodes). Calls are off the request path; implementations
+// are thread-safe.
 
 #include <cstdint>
 #include <functional>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "model/types.h"
+#include "store/control_reads.h"
 
 namespace tollgate {
 
@@ -126,11 +129,12 @@ struct MinuteDelta {
   MinuteCounts counts;
 };
 
-// A batch of control-state writes applied atomically by commit().
-class ControlTransaction {
+// A batch of control-state writes applied atomically by commit(). Its
+// reads see the store as it is, with the transaction's own writes.
+class ControlTransaction : public ControlReads {
  public:
-  virtual ~ControlTransaction() = default;
-  // The control state as this transaction sees it.
+  // The whole control state as this transaction sees it: for what works on
+  // all of it (apply, migrate, hashing every key), never for one key.
   virtual ControlState state() = 0;
   virtual void put(const RestApi& api) = 0;
   virtual void put(const Deployment& deployment) = 0;
@@ -152,12 +156,15 @@ class ControlTransaction {
   virtual void commit() = 0;
 };
 
-class Store {
+// Control state, read and written by key, with the log of what each
+// version changed.
+class ControlStore : public ControlReads {
  public:
-  virtual ~Store() = default;
-
   // Changes whenever committed control state changes, from any process.
   virtual std::uint64_t control_version() = 0;
+  // What changed after `since`, and the version that brings a catalog to.
+  virtual ControlDelta control_delta(std::uint64_t since) = 0;
+  // The whole control state: for a rebuild, an export, a migration.
   virtual ControlState load_control_state() = 0;
   // The control state as the data plane needs it: API keys carry only their
   // id, value and enabled flag, and nothing comes in any order. With a
@@ -165,7 +172,17 @@ class Store {
   virtual ControlState load_serving_state() = 0;
   // Begins a write transaction that excludes other writers until it ends.
   virtual std::unique_ptr<ControlTransaction> begin() = 0;
+  // Marks this node alive and tells how many nodes are, itself included:
+  // the nodes sharing a store split its throttles. Called every reload
+  // interval. A store only one process serves from answers 1.
+  virtual std::size_t live_nodes() { return 1; }
+};
 
+// The usage ledger: requests served per key, plan, customer and day, the
+// per-minute counts, and the adjustments UpdateUsage makes.
+class UsageLedger {
+ public:
+  virtual ~UsageLedger() = default;
   // Adds the deltas to the daily usage and the per-minute counts, and
   // records the watermarks, in one transaction: a count is never written
   // twice nor lost between them.
@@ -186,20 +203,6 @@ class Store {
                                                   std::int64_t first_minute, std::int64_t last_minute) = 0;
   // Deletes per-minute counts before `first_kept_minute`.
   virtual void prune_minute_counts(std::int64_t first_kept_minute) = 0;
-  // The counter-file slot of a key under a plan for a customer, assigned
-  // on first use.
-  std::uint32_t assign_meter_slot(const UsageAttribution& owner) { return assign_meter_slots({owner}).front(); }
-  // The slots of many attributions, in their order, assigned in one
-  // transaction: a first start with a million keys must not take a million.
-  virtual std::vector<std::uint32_t> assign_meter_slots(const std::vector<UsageAttribution>& owners) = 0;
-  // A number no other store has, which a node's counter file records as its
-  // owner: slots this store assigns without a meter reading the file (see
-  // SqliteStore) are only empty in a file that counted for this store.
-  // None where only the meter assigns slots.
-  virtual std::optional<std::int64_t> identity() { return std::nullopt; }
-  // Every assigned slot, streamed in no particular order.
-  virtual void scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) = 0;
-  virtual std::size_t meter_slot_count() = 0;
   // Sum of usage for a key under a plan (whatever its customers) over days
   // [first_day, last_day].
   virtual std::int64_t usage_between(const std::string& plan_id, const std::string& key_id,
@@ -221,19 +224,10 @@ class Store {
                                                                           std::int64_t first_day,
                                                                           std::int64_t last_day) = 0;
 
-  // Marks this node alive and tells how many nodes are, itself included:
-  // the nodes sharing a store split its throttles. Called every reload
-  // interval. A store only one process serves from answers 1.
-  virtual std::size_t live_nodes() { return 1; }
-
   // The keys that were in a plan and are not now (they left it, were
   // deleted, or the plan was), sorted: their usage is kept. Recorded by the
   // transaction that ends the membership.
   virtual std::vector<std::string> former_members(const std::string& plan_id) = 0;
-
-  // Records how far a node's counts are in the store.
-  virtual void put_meter_progress(const MeterProgress& progress) = 0;
-  virtual std::vector<MeterProgress> meter_progress() = 0;
 
   // Records an adjustment under the next id, or under its own when it has
   // one (a copy of another store's, see migrate_store).
@@ -245,6 +239,34 @@ class Store {
   // Every adjustment made on days [first_day, last_day], by day then id.
   virtual std::vector<UsageAdjustment> adjustments_between(std::int64_t first_day, std::int64_t last_day) = 0;
 };
+
+// The meter's slots in the counter file, their watermarks, and how far
+// each node's counts are in the store.
+class MeterSlots {
+ public:
+  virtual ~MeterSlots() = default;
+  // The counter-file slot of a key under a plan for a customer, assigned
+  // on first use.
+  std::uint32_t assign_meter_slot(const UsageAttribution& owner) { return assign_meter_slots({owner}).front(); }
+  // The slots of many attributions, in their order, assigned in one
+  // transaction: a first start with a million keys must not take a million.
+  virtual std::vector<std::uint32_t> assign_meter_slots(const std::vector<UsageAttribution>& owners) = 0;
+  // A number no other store has, which a node's counter file records as its
+  // owner: slots this store assigns without a meter reading the file (see
+  // SqliteStore) are only empty in a file that counted for this store.
+  // None where only the meter assigns slots.
+  virtual std::optional<std::int64_t> identity() { return std::nullopt; }
+  // Every assigned slot, streamed in no particular order.
+  virtual void scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) = 0;
+  virtual std::size_t meter_slot_count() = 0;
+  // Records how far a node's counts are in the store.
+  virtual void put_meter_progress(const MeterProgress& progress) = 0;
+  virtual std::vector<MeterProgress> meter_progress() = 0;
+};
+
+// A store: SQLite (the embedded default) or Redis (several nodes), each
+// implementing the three parts.
+class Store : public ControlStore, public UsageLedger, public MeterSlots {};
 
 // The quota a key has used under a plan over days [first_day, last_day]
 // of a window of `period`: requests served plus the UpdateUsage

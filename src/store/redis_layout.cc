@@ -1,0 +1,140 @@
+#include "store/redis_layout.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+
+#include "store/sort_by_texts.h"
+#include "store/store.h"
+
+namespace tollgate::redis_layout {
+
+std::string pair_field(std::string_view a, std::string_view b) {
+  std::string f(a);
+  f += kSep;
+  f += b;
+  return f;
+}
+
+std::pair<std::string, std::string> split_field(std::string_view f) {
+  const std::size_t sep = f.find(kSep);
+  if (sep == std::string_view::npos) return {std::string(f), {}};
+  return {std::string(f.substr(0, sep)), std::string(f.substr(sep + 1))};
+}
+
+std::int64_t to_int(std::string_view text) {
+  std::int64_t n = 0;
+  std::from_chars(text.data(), text.data() + text.size(), n);
+  return n;
+}
+
+std::string random_token() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1)
+    throw std::runtime_error("no random bytes for a lock token");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (const unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
+std::vector<HashEntry> hash_entries(const redisReply& r) {
+  std::vector<HashEntry> out;
+  if (r.type != REDIS_REPLY_ARRAY) return out;
+  out.reserve(r.elements / 2);
+  for (std::size_t i = 0; i + 1 < r.elements; i += 2)
+    out.emplace_back(reply_view(*r.element[i]), reply_view(*r.element[i + 1]));
+  // Fields often share their first eight bytes ("plan\x1fkey"): the next
+  // eight are compared before the whole field.
+  sort_by_texts(out, [](const HashEntry& e) {
+    return HashEntry(e.first, e.first.substr(std::min<std::size_t>(8, e.first.size())));
+  });
+  return out;
+}
+
+std::vector<RedisReply> atomically(RedisClient& redis, const std::vector<RedisCommand>& commands) {
+  std::vector<RedisCommand> wrapped;
+  wrapped.reserve(commands.size() + 2);
+  wrapped.push_back({"MULTI"});
+  wrapped.insert(wrapped.end(), commands.begin(), commands.end());
+  wrapped.push_back({"EXEC"});
+  std::vector<RedisReply> replies = redis.pipeline(wrapped);
+  const redisReply& exec = *replies.back();
+  if (exec.type != REDIS_REPLY_ARRAY || exec.elements != commands.size())
+    throw StoreUnavailable("Redis at " + redis.address().to_string() +
+                           " did not run a transaction");
+  std::vector<RedisReply> out;
+  out.reserve(commands.size());
+  for (std::size_t i = 0; i < exec.elements; ++i) {
+    // Detached from the EXEC reply, so each can be freed on its own.
+    redisReply* element = exec.element[i];
+    exec.element[i] = nullptr;
+    if (element && element->type == REDIS_REPLY_ERROR)
+      throw std::runtime_error("Redis refused " + commands[i][0] + ": " +
+                               std::string(element->str, element->len));
+    out.emplace_back(element);
+  }
+  return out;
+}
+
+void in_batches(RedisClient& redis, std::vector<RedisCommand>& commands, std::size_t batch) {
+  for (std::size_t start = 0; start < commands.size(); start += batch) {
+    const std::vector<RedisCommand> part(
+        commands.begin() + static_cast<std::ptrdiff_t>(start),
+        commands.begin() + static_cast<std::ptrdiff_t>(std::min(commands.size(), start + batch)));
+    for (const RedisReply& r : redis.pipeline(part))
+      if (r->type == REDIS_REPLY_ERROR)
+        throw std::runtime_error("Redis refused a command: " + std::string(reply_view(*r)));
+  }
+  commands.clear();
+}
+
+namespace {
+constexpr char kRecordSep = '\x1e';
+}  // namespace
+
+void append_logged_key(std::string& entry, std::string_view key_id, std::string_view former_value) {
+  entry.append(key_id).append(1, kSep).append(former_value).append(1, kRecordSep);
+}
+
+std::optional<std::vector<LoggedKey>> parse_logged_keys(std::string_view entry) {
+  if (entry == kRebuild) return std::nullopt;
+  std::vector<LoggedKey> out;
+  for (std::size_t start = 0; start < entry.size();) {
+    const std::size_t end = entry.find(kRecordSep, start);
+    if (end == std::string_view::npos) throw std::invalid_argument("a change log entry ends inside a record");
+    const std::string_view record = entry.substr(start, end - start);
+    const std::size_t sep = record.find(kSep);
+    if (sep == std::string_view::npos || sep == 0)
+      throw std::invalid_argument("a change log record without a key id");
+    out.push_back({record.substr(0, sep), record.substr(sep + 1)});
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string serving_entry(bool enabled, std::string_view value, std::string_view customer_id) {
+  std::string out(enabled ? "1" : "0");
+  out += kSep;
+  out += value;
+  out += kSep;
+  out += customer_id;
+  return out;
+}
+
+ServingEntry parse_serving_entry(std::string_view entry) {
+  ServingEntry e;
+  if (entry.size() < 2) return e;
+  e.enabled = entry[0] == '1';
+  const std::size_t second = entry.find(kSep, 2);
+  e.value = entry.substr(2, second == std::string_view::npos ? std::string_view::npos : second - 2);
+  if (second != std::string_view::npos) e.customer_id = entry.substr(second + 1);
+  return e;
+}
+
+}  // namespace tollgate::redis_layout
