@@ -118,9 +118,7 @@ class CatalogBuilder {
     catalog->recent_count_ = 0;
     if (recent_keys > max_recent) {
       // Merged first: each of the million keys is then looked for once.
-      Layers one;
-      one[0] = merged(laid, layers, *current.keys_);
-      catalog->keys_ = compacted(*current.keys_, one, 1);
+      catalog->keys_ = compacted(*current.keys_, *merged(laid, layers, *current.keys_));
     } else if (layers > Catalog::kRecentTables) {
       catalog->recent_[0] = merged(laid, layers, *current.keys_);
       catalog->recent_count_ = 1;
@@ -164,25 +162,18 @@ class CatalogBuilder {
     return out;
   }
 
-  // One table of all keys: those of `all` that no layer hides or replaces,
-  // and the newest live record of each value the layers hold.
-  static std::shared_ptr<const KeyTable> compacted(const KeyTable& all, const Layers& layers, std::size_t n) {
-    std::size_t keys = all.size();
-    std::size_t text = all.text_size();
-    for (std::size_t i = 0; i < n; ++i) {
-      keys += layers[i]->size();
-      text += layers[i]->text_size();
-    }
+  // One table of all keys: those of `all` that `recent` does not hide or
+  // replace, and the live keys of `recent`.
+  static std::shared_ptr<const KeyTable> compacted(const KeyTable& all, const KeyTable& recent) {
     auto out = std::make_shared<KeyTable>();
-    out->reserve(keys, text);
+    out->reserve(all.size() + recent.size(), all.text_size() + recent.text_size());
     out->share_plan_stages(all);
     all.each([&](const KeyTable::Record& r) {
-      if (!newest(layers, n, all.value(r))) out->add_copy(all, r);
+      if (!recent.find(all.value(r))) out->add_copy(all, r);
     });
-    for (std::size_t i = 0; i < n; ++i)
-      layers[i]->each([&](const KeyTable::Record& r) {
-        if (!KeyTable::removed(r) && newest(layers, n, layers[i]->value(r)) == &r) out->add_copy(*layers[i], r);
-      });
+    recent.each([&](const KeyTable::Record& r) {
+      if (!KeyTable::removed(r)) out->add_copy(recent, r);
+    });
     return out;
   }
 

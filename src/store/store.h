@@ -167,7 +167,7 @@ class ControlStore : public ControlReads {
   // The whole control state: for a rebuild, an export, a migration.
   virtual ControlState load_control_state() = 0;
   // The control state as the data plane needs it: API keys carry only their
-  // id, value and enabled flag, and nothing comes in any order. With a
+  // id, value, enabled flag and customer, and nothing comes in any order. With a
   // million keys it reads in a fraction of the time of load_control_state.
   virtual ControlState load_serving_state() = 0;
   // Begins a write transaction that excludes other writers until it ends.
