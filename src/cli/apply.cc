@@ -1,6 +1,8 @@
 #include "cli/apply.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -8,6 +10,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "core/flat_index.h"
 #include "core/ids.h"
 #include "model/validate.h"
 #include "store/control_diff.h"
@@ -127,8 +130,10 @@ void merge_api(ControlState& next, const DeclaredApi& declared, std::int64_t now
 }
 
 // Where each API key of the state being merged sits, by id, by value and by
-// name: a declaration may hold a hundred thousand keys, and a scan per key
-// would make applying it quadratic.
+// name: a declaration may hold a million keys, and a scan per key would
+// make applying it quadratic. The maps view the keys' own texts (the
+// vector holding them has room for every key declared, so they stay put);
+// a key is removed before its texts change and added again after.
 class KeyIndex {
  public:
   // Room for `more` keys besides `keys`: a declaration of a million keys
@@ -154,28 +159,46 @@ class KeyIndex {
         break;
       }
   }
-  std::optional<std::size_t> by_id(const std::string& id) const { return find(by_id_, id); }
-  std::optional<std::size_t> by_value(const std::string& value) const { return find(by_value_, value); }
+  std::optional<std::size_t> by_id(std::string_view id) const { return find(by_id_, id); }
+  std::optional<std::size_t> by_value(std::string_view value) const { return find(by_value_, value); }
   // The first key named `name`; `count` says how many carry it.
-  std::optional<std::size_t> by_name(const std::string& name) const {
+  std::optional<std::size_t> by_name(std::string_view name) const {
     std::optional<std::size_t> first;
     auto [begin, end] = by_name_.equal_range(name);
     for (auto it = begin; it != end; ++it)
       if (!first || it->second < *first) first = it->second;
     return first;
   }
-  std::size_t count_named(const std::string& name) const { return by_name_.count(name); }
+  std::size_t count_named(std::string_view name) const { return by_name_.count(name); }
 
  private:
-  static std::optional<std::size_t> find(const std::unordered_map<std::string, std::size_t>& map,
-                                         const std::string& k) {
+  static std::optional<std::size_t> find(const std::unordered_map<std::string_view, std::size_t>& map,
+                                         std::string_view k) {
     auto it = map.find(k);
     return it == map.end() ? std::nullopt : std::optional<std::size_t>(it->second);
   }
-  std::unordered_map<std::string, std::size_t> by_id_;
-  std::unordered_map<std::string, std::size_t> by_value_;
-  std::unordered_multimap<std::string, std::size_t> by_name_;
+  std::unordered_map<std::string_view, std::size_t> by_id_;
+  std::unordered_map<std::string_view, std::size_t> by_value_;
+  std::unordered_multimap<std::string_view, std::size_t> by_name_;
 };
+
+// The first of `n` texts that an earlier one repeats (empty ones aside,
+// with `skip_empty`). Open addressing over their indexes: a declaration of
+// a million keys is checked without a million allocations.
+template <typename TextOf>
+std::optional<std::uint32_t> first_repeated(std::size_t n, TextOf text_of, bool skip_empty) {
+  const auto hash_of = [&](std::uint32_t i) { return std::hash<std::string_view>{}(text_of(i)); };
+  FlatIndex seen;
+  seen.reserve(n, hash_of);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::string_view text = text_of(i);
+    if (skip_empty && text.empty()) continue;
+    const std::uint64_t hash = hash_of(i);
+    if (seen.find(hash, [&](std::uint32_t j) { return text_of(j) == text; })) return i;
+    seen.insert(hash, i, hash_of);
+  }
+  return std::nullopt;
+}
 
 void merge_key(ControlState& next, KeyIndex& index, const ApiKey& declared, std::int64_t now_s) {
   std::optional<std::size_t> at;
@@ -253,9 +276,13 @@ void merge_plan(ControlState& next, const KeyIndex& keys, const DeclaredPlan& de
     }
     plan->api_stages.push_back(ApiStage{api->id, ds.stage, ds.throttle});
   }
-  std::unordered_set<std::string> members;
+  // Views of ids that stay put: the keys are not added to here, and the
+  // memberships have room for every key declared.
+  next.usage_plan_keys.reserve(next.usage_plan_keys.size() + declared.api_keys.size());
+  std::unordered_set<std::string_view> members;
   for (const auto& pk : next.usage_plan_keys)
     if (pk.plan_id == plan->id) members.insert(pk.key_id);
+  members.reserve(members.size() + declared.api_keys.size());
   for (const auto& key_name : declared.api_keys) {
     if (keys.count_named(key_name) > 1) fail(where + ": more than one API key is named '" + key_name + "'");
     const std::optional<std::size_t> at = keys.by_name(key_name);
@@ -277,19 +304,17 @@ ControlState merge_declaration(const ControlState& current, const Declaration& d
     merge_api(next, api, now_s);
   }
   names.clear();
-  // Views into the declaration, which outlives them; each set sized once.
-  std::unordered_set<std::string_view> key_names;
-  std::unordered_set<std::string_view> values;
-  key_names.reserve(declared.api_keys.size());
-  values.reserve(declared.api_keys.size());
-  next.api_keys.reserve(next.api_keys.size() + declared.api_keys.size());
-  KeyIndex keys(next.api_keys, declared.api_keys.size());
-  for (const auto& key : declared.api_keys) {
-    if (!key_names.insert(key.name).second) fail("api key '" + key.name + "' is declared twice");
-    if (!key.value.empty() && !values.insert(key.value).second)
-      fail("api key '" + key.name + "': API Key already exists (another key in the file has its value)");
-    merge_key(next, keys, key, now_s);
-  }
+  const std::vector<ApiKey>& declared_keys = declared.api_keys;
+  if (const auto i = first_repeated(
+          declared_keys.size(), [&](std::uint32_t j) { return std::string_view(declared_keys[j].name); }, false))
+    fail("api key '" + declared_keys[*i].name + "' is declared twice");
+  if (const auto i = first_repeated(
+          declared_keys.size(), [&](std::uint32_t j) { return std::string_view(declared_keys[j].value); }, true))
+    fail("api key '" + declared_keys[*i].name +
+         "': API Key already exists (another key in the file has its value)");
+  next.api_keys.reserve(next.api_keys.size() + declared_keys.size());
+  KeyIndex keys(next.api_keys, declared_keys.size());
+  for (const auto& key : declared_keys) merge_key(next, keys, key, now_s);
   for (const auto& plan : declared.usage_plans) {
     if (!names.insert(plan.name).second) fail("usage plan '" + plan.name + "' is declared twice");
     merge_plan(next, keys, plan, now_s);

@@ -72,11 +72,14 @@ void diff(ControlTransaction& tx, const std::vector<T>& before, const std::vecto
   std::unordered_map<Identity, const T*, IdentityHash> earlier;
   earlier.reserve(before_end - head);
   for (std::size_t i = head; i < before_end; ++i) earlier.emplace(identity(before[i]), &before[i]);
-  std::unordered_set<Identity, IdentityHash> surviving;
-  surviving.reserve(after_end - head);
-  for (std::size_t i = head; i < after_end; ++i) surviving.insert(identity(after[i]));
   // Erasures first: erasing a parent (an API, a key) cascades to its children,
-  // which the puts below then restore where they survive.
+  // which the puts below then restore where they survive. (A first apply
+  // has nothing to erase, and a million new keys need no set.)
+  std::unordered_set<Identity, IdentityHash> surviving;
+  if (before_end > head) {
+    surviving.reserve(after_end - head);
+    for (std::size_t i = head; i < after_end; ++i) surviving.insert(identity(after[i]));
+  }
   for (std::size_t i = head; i < before_end; ++i) {
     if (surviving.contains(identity(before[i]))) continue;
     erase(tx, before[i]);

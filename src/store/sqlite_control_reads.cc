@@ -52,45 +52,37 @@ ControlState SqliteControlReads::few() {
   return state;
 }
 
-SqliteControlReads::Cached SqliteControlReads::cached(const char* sql) {
-  std::unique_ptr<SqliteStatement>& st = statements_[sql];
-  if (!st) st = std::make_unique<SqliteStatement>(db_, sql);
-  return Cached(*st);
-}
-
 bool SqliteControlReads::keys_hashed() {
-  Cached hashed = cached("SELECT value FROM meta WHERE name = 'keys_hashed'");
+  SqliteStatementCache::Use hashed = statements_.use("SELECT value FROM meta WHERE name = 'keys_hashed'");
   return hashed->step() && hashed->integer(0) != 0;
 }
 
 std::optional<ApiKey> SqliteControlReads::api_key(const std::string& key_id) {
-  Cached st = cached("SELECT doc FROM api_keys WHERE id = ?1");
+  SqliteStatementCache::Use st = statements_.use("SELECT doc FROM api_keys WHERE id = ?1");
   st->bind(1, key_id);
   if (!st->step()) return std::nullopt;
   return decode_doc(st->text(0), api_key_from_json);
 }
 
 std::optional<std::string> SqliteControlReads::key_id_with_value(const std::string& value) {
-  Cached st = cached("SELECT id FROM api_keys WHERE value = ?1");
+  SqliteStatementCache::Use st = statements_.use("SELECT id FROM api_keys WHERE value = ?1");
   st->bind(1, value);
   if (!st->step()) return std::nullopt;
   return st->text(0);
 }
 
 std::vector<UsagePlanKey> SqliteControlReads::plans_of_key(const std::string& key_id) {
-  SqliteStatement st(
-      db_,
-      "SELECT plan_id, created FROM usage_plan_keys INDEXED BY usage_plan_keys_by_key "
-      "WHERE key_id = ?1 ORDER BY plan_id");
-  st.bind(1, key_id);
+  SqliteStatementCache::Use st = statements_.use(
+      "SELECT plan_id, created FROM usage_plan_keys WHERE key_id = ?1 ORDER BY plan_id");
+  st->bind(1, key_id);
   std::vector<UsagePlanKey> out;
-  while (st.step()) out.push_back({st.text(0), key_id, st.integer(1)});
+  while (st->step()) out.push_back({st->text(0), key_id, st->integer(1)});
   return out;
 }
 
 std::optional<UsagePlanKey> SqliteControlReads::membership(const std::string& plan_id,
                                                            const std::string& key_id) {
-  Cached st = cached("SELECT created FROM usage_plan_keys WHERE plan_id = ?1 AND key_id = ?2");
+  SqliteStatementCache::Use st = statements_.use("SELECT created FROM usage_plan_keys WHERE plan_id = ?1 AND key_id = ?2");
   st->bind(1, plan_id).bind(2, key_id);
   if (!st->step()) return std::nullopt;
   return UsagePlanKey{plan_id, key_id, st->integer(0)};
@@ -128,7 +120,7 @@ KeyListing SqliteControlReads::list_api_keys(const KeyQuery& query) {
   else if (query.customer_id)
     sql += "INDEXED BY api_keys_by_customer WHERE 1 ";
   else
-    sql += "INDEXED BY api_keys_by_created WHERE 1 ";
+    sql += "INDEXED BY api_keys_by_created_serving WHERE 1 ";
   if (query.customer_id) sql += "AND customer_id = ?3 ";
   if (!query.position.empty()) sql += "AND (created, id) <= (?4, ?5) ";
   sql += "ORDER BY created DESC, id DESC LIMIT ?6";
@@ -237,12 +229,10 @@ std::size_t SqliteControlReads::plan_key_count(const std::string& plan_id) {
 }
 
 std::optional<ServingKey> SqliteControlReads::serving_key(const std::string& key_id) {
-  SqliteStatement st(
-      db_, "SELECT value, enabled, customer_id FROM api_keys WHERE id = ?1");
-  st.bind(1, key_id);
-  if (!st.step()) return std::nullopt;
-  ServingKey key{key_id, st.text(0), st.integer(1) != 0, st.text(2), plans_of_key(key_id)};
-  return key;
+  SqliteStatementCache::Use st = statements_.use("SELECT value, enabled, customer_id FROM api_keys WHERE id = ?1");
+  st->bind(1, key_id);
+  if (!st->step()) return std::nullopt;
+  return ServingKey{key_id, st->text(0), st->integer(1) != 0, st->text(2), plans_of_key(key_id)};
 }
 
 }  // namespace tollgate

@@ -2,9 +2,6 @@
 
 #include <sqlite3.h>
 
-#include <memory>
-#include <unordered_map>
-
 #include "store/control_reads.h"
 #include "store/sqlite_statement.h"
 
@@ -15,7 +12,7 @@ namespace tollgate {
 // that must agree, a transaction).
 class SqliteControlReads {
  public:
-  explicit SqliteControlReads(sqlite3* db) : db_(db) {}
+  explicit SqliteControlReads(sqlite3* db) : db_(db), statements_(db) {}
 
   ControlState few();
   bool keys_hashed();
@@ -35,21 +32,8 @@ class SqliteControlReads {
 
  private:
   KeyListing list_api_keys_by_name(const KeyQuery& query);
-  // The statement of `sql` (a literal, known by its address), prepared once
-  // for as long as these reads are kept, reset after each use.
-  class Cached {
-   public:
-    explicit Cached(SqliteStatement& st) : st_(st) {}
-    ~Cached() { st_.reset(); }
-    SqliteStatement* operator->() { return &st_; }
-
-   private:
-    SqliteStatement& st_;
-  };
-  Cached cached(const char* sql);
-
   sqlite3* db_;
-  std::unordered_map<const char*, std::unique_ptr<SqliteStatement>> statements_;
+  SqliteStatementCache statements_;
 };
 
 }  // namespace tollgate

@@ -29,10 +29,22 @@ SqliteStatement::SqliteStatement(sqlite3* db, const char* sql) : db_(db) {
 }
 
 SqliteStatement::~SqliteStatement() {
-  SqliteWork& work = sqlite_work_on_this_thread();
-  work.full_scan_steps += sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
-  work.vm_steps += sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_VM_STEP, 0);
+  count_work();
   sqlite3_finalize(stmt_);
+}
+
+// Counted at each reset too, so that a statement kept prepared is counted
+// on the thread that ran it each time.
+void SqliteStatement::count_work() {
+  SqliteWork& work = sqlite_work_on_this_thread();
+  work.full_scan_steps += sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+  work.vm_steps += sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_VM_STEP, 1);
+}
+
+SqliteStatementCache::Use SqliteStatementCache::use(const char* sql) {
+  std::unique_ptr<SqliteStatement>& st = statements_[sql];
+  if (!st) st = std::make_unique<SqliteStatement>(db_, sql);
+  return Use(*st);
 }
 
 SqliteWork& sqlite_work_on_this_thread() {
@@ -60,6 +72,7 @@ bool SqliteStatement::step() {
 }
 
 void SqliteStatement::reset() {
+  count_work();
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
 }

@@ -28,9 +28,11 @@ CREATE TABLE IF NOT EXISTS stages (
   api_id TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (api_id, name));
 CREATE TABLE IF NOT EXISTS api_keys (id TEXT PRIMARY KEY, value TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS usage_plans (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+-- Memberships and meter slots are kept in their primary keys' B-trees,
+-- without rowids: a key signed up writes two B-trees fewer.
 CREATE TABLE IF NOT EXISTS usage_plan_keys (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, created INTEGER NOT NULL,
-  PRIMARY KEY (plan_id, key_id));
+  PRIMARY KEY (key_id, plan_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS account (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL);
 -- period: the plan's quota period when the adjustment was made (it applies
 -- to that period's windows only); id: what exports name it by, kept by
@@ -48,7 +50,7 @@ CREATE TABLE IF NOT EXISTS meter_slots (
   slot INTEGER NOT NULL UNIQUE,
   day0 INTEGER NOT NULL DEFAULT -1, count0 INTEGER NOT NULL DEFAULT 0,
   day1 INTEGER NOT NULL DEFAULT -1, count1 INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (plan_id, key_id, customer_id));
+  PRIMARY KEY (plan_id, key_id, customer_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS usage_daily (
   plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, used INTEGER NOT NULL,
   customer_id TEXT NOT NULL DEFAULT '',
@@ -97,25 +99,47 @@ UPDATE api_keys SET created = COALESCE(json_extract(doc, '$.createdDate'), 0),
   enabled = COALESCE(json_extract(doc, '$.enabled'), 0);
 )sql";
 
+// A store of schema 4 kept memberships and meter slots in rowid tables,
+// and a key's serving columns and its creation in two indexes.
+constexpr const char* kWithoutRowids = R"sql(
+ALTER TABLE usage_plan_keys RENAME TO usage_plan_keys_4;
+CREATE TABLE usage_plan_keys (
+  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, created INTEGER NOT NULL,
+  PRIMARY KEY (key_id, plan_id)) WITHOUT ROWID;
+INSERT INTO usage_plan_keys (plan_id, key_id, created) SELECT plan_id, key_id, created FROM usage_plan_keys_4;
+DROP TABLE usage_plan_keys_4;
+ALTER TABLE meter_slots RENAME TO meter_slots_4;
+CREATE TABLE meter_slots (
+  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, customer_id TEXT NOT NULL DEFAULT '',
+  slot INTEGER NOT NULL UNIQUE,
+  day0 INTEGER NOT NULL DEFAULT -1, count0 INTEGER NOT NULL DEFAULT 0,
+  day1 INTEGER NOT NULL DEFAULT -1, count1 INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (plan_id, key_id, customer_id)) WITHOUT ROWID;
+INSERT INTO meter_slots (plan_id, key_id, customer_id, slot, day0, count0, day1, count1)
+  SELECT plan_id, key_id, customer_id, slot, day0, count0, day1, count1 FROM meter_slots_4;
+DROP TABLE meter_slots_4;
+DROP INDEX IF EXISTS api_keys_serving3;
+DROP INDEX IF EXISTS api_keys_by_created;
+)sql";
+
 // What needs the tables in their present shape, once an older store was
-// brought to it (migrate_older_schema); then the store is of schema 4.
+// brought to it (migrate_older_schema); then the store is of schema 5.
 constexpr const char* kIndexes = R"sql(
 CREATE INDEX IF NOT EXISTS usage_adjustments_by_key ON usage_adjustments (plan_id, key_id, day);
 CREATE INDEX IF NOT EXISTS usage_adjustments_by_day ON usage_adjustments (day);
--- What the data plane loads of every key, readable without the documents:
--- with a million keys a scan of this reads an eighth of the table's pages.
 DROP INDEX IF EXISTS api_keys_serving;
 DROP INDEX IF EXISTS api_keys_serving2;
-CREATE INDEX IF NOT EXISTS api_keys_serving3 ON api_keys (id, value, enabled, customer_id);
 -- Exports read a day's usage in (plan, key, customer) order.
 CREATE INDEX IF NOT EXISTS usage_daily_by_day ON usage_daily (day, plan_id, key_id, customer_id);
 -- Every management operation reads the rows it names through one of these.
-CREATE INDEX IF NOT EXISTS api_keys_by_created ON api_keys (created, id);
+-- Keys newest first, with what the data plane loads of every key: a start
+-- reads it without the documents (an eighth of the table's pages with a
+-- million keys), and a key signed up lands at its end.
+CREATE INDEX IF NOT EXISTS api_keys_by_created_serving ON api_keys (created, id, value, enabled, customer_id);
 CREATE INDEX IF NOT EXISTS api_keys_by_name ON api_keys (name);
 CREATE INDEX IF NOT EXISTS api_keys_by_customer ON api_keys (customer_id);
-CREATE INDEX IF NOT EXISTS usage_plan_keys_by_key ON usage_plan_keys (key_id);
 CREATE INDEX IF NOT EXISTS usage_plan_keys_by_created ON usage_plan_keys (plan_id, created, key_id);
-UPDATE meta SET value = 4 WHERE name = 'schema_version';
+UPDATE meta SET value = 5 WHERE name = 'schema_version';
 )sql";
 
 // A store of schema 1 kept usage by key alone. Its counts are given the
@@ -267,9 +291,17 @@ class SqliteControlTransaction final : public ControlTransaction {
     few_changed_ = true;
   }
   void put(const ApiKey& k) override {
-    std::optional<std::string> former = former_value(k.id);
-    if (!former) ++key_count_change_;
-    key_changed(k.id, std::move(former));
+    if (key_changes_.size() <= kMaxDeltaKeys) {
+      std::optional<std::string> former = former_value(k.id);
+      if (!former) ++key_count_change_;
+      key_changed(k.id, std::move(former));
+    } else {
+      // Past the delta's limit the data planes rebuild and the values
+      // keys had are not logged: no read of each key first, and the keys
+      // are counted again at the commit.
+      recount_keys_ = true;
+      key_changed(k.id, std::nullopt);
+    }
     SqliteStatement& st = statement(
         "INSERT INTO api_keys (id, value, doc, created, name, customer_id, enabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
         "ON CONFLICT (id) DO UPDATE SET value = ?2, doc = ?3, created = ?4, name = ?5, customer_id = ?6, enabled = ?7");
@@ -286,7 +318,7 @@ class SqliteControlTransaction final : public ControlTransaction {
   void put(const UsagePlanKey& pk) override {
     SqliteStatement& insert = statement(
         "INSERT INTO usage_plan_keys (plan_id, key_id, created) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT (plan_id, key_id) DO NOTHING");
+        "ON CONFLICT (key_id, plan_id) DO NOTHING");
     insert.bind(1, pk.plan_id).bind(2, pk.key_id).bind(3, pk.created_date).step();
     insert.reset();
     changed_ = true;
@@ -417,7 +449,9 @@ class SqliteControlTransaction final : public ControlTransaction {
   // Bumps the control version and writes what it changed.
   void log_changes() {
     store_.exec("UPDATE meta SET value = value + 1 WHERE name = 'control_version'");
-    if (key_count_change_ != 0) {
+    if (recount_keys_) {
+      store_.exec("UPDATE meta SET value = (SELECT count(*) FROM api_keys) WHERE name = 'api_key_count'");
+    } else if (key_count_change_ != 0) {
       SqliteStatement count(store_.db_, "UPDATE meta SET value = value + ?1 WHERE name = 'api_key_count'");
       count.bind(1, key_count_change_).step();
     }
@@ -494,6 +528,7 @@ class SqliteControlTransaction final : public ControlTransaction {
   std::vector<KeyChange> key_changes_;
   std::size_t key_writes_ = 0;
   std::int64_t key_count_change_ = 0;
+  bool recount_keys_ = false;
   bool few_changed_ = false;
   bool changed_ = false;
   bool keys_hashed_ = false;
@@ -521,9 +556,11 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
       exec(kSchema);
       migrate_older_schema();
       add_key_columns();
+      drop_rowids();
       exec(kIndexes);
     }
     reads_ = std::make_unique<SqliteControlReads>(db_);
+    statements_ = std::make_unique<SqliteStatementCache>(db_);
   } catch (...) {
     sqlite3_close(db_);
     throw;
@@ -531,14 +568,15 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
 }
 
 SqliteStore::~SqliteStore() {
-  reads_.reset();  // its statements are finalised before the connection closes
+  reads_.reset();  // their statements are finalised before the connection closes
+  statements_.reset();
   sqlite3_close(db_);
 }
 
 bool SqliteStore::schema_current() {
   if (!SqliteStatement(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").step()) return false;
   SqliteStatement version(db_, "SELECT value FROM meta WHERE name = 'schema_version'");
-  return version.step() && version.integer(0) >= 4;
+  return version.step() && version.integer(0) >= 5;
 }
 
 void SqliteStore::migrate_older_schema() {
@@ -566,6 +604,24 @@ void SqliteStore::add_key_columns() {
   exec("BEGIN IMMEDIATE");
   try {
     if (!has_column(db_, "api_keys", "created")) exec(kKeyColumns);  // unless another process just did
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+void SqliteStore::drop_rowids() {
+  const auto has_rowids = [this] {
+    return !SqliteStatement(db_,
+                            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'usage_plan_keys' "
+                            "AND sql LIKE '%WITHOUT ROWID%'")
+                .step();
+  };
+  if (!has_rowids()) return;
+  exec("BEGIN IMMEDIATE");
+  try {
+    if (has_rowids()) exec(kWithoutRowids);  // unless another process just did
     exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -717,7 +773,7 @@ ControlState SqliteStore::load_locked(KeyDetail detail) {
     // a JSON tree per key built.
     SqliteStatement count(db_, "SELECT value FROM meta WHERE name = 'api_key_count'");
     if (count.step()) state.api_keys.reserve(static_cast<std::size_t>(count.integer(0)));
-    SqliteStatement keys(db_, "SELECT id, value, enabled, customer_id FROM api_keys INDEXED BY api_keys_serving3");
+    SqliteStatement keys(db_, "SELECT id, value, enabled, customer_id FROM api_keys INDEXED BY api_keys_by_created_serving");
     while (keys.step()) {
       ApiKey& k = state.api_keys.emplace_back();
       k.id = keys.text(0);
@@ -842,6 +898,33 @@ void SqliteStore::prune_minute_counts(std::int64_t first_kept_minute) {
 
 std::vector<std::uint32_t> SqliteStore::assign_meter_slots(const std::vector<UsageAttribution>& owners) {
   std::lock_guard lock(mutex_);
+  // A slot once given is never taken back: those that exist are read
+  // without a write (a key that joined a plan got its slot with the
+  // membership), and a write transaction gives the rest theirs.
+  std::vector<std::uint32_t> slots(owners.size());
+  std::vector<UsageAttribution> missing;
+  std::vector<std::size_t> missing_at;
+  {
+    SqliteStatementCache::Use get =
+        statements_->use("SELECT slot FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2 AND customer_id = ?3");
+    for (std::size_t i = 0; i < owners.size(); ++i) {
+      get->bind(1, owners[i].plan_id).bind(2, owners[i].key_id).bind(3, owners[i].customer_id);
+      if (get->step()) {
+        slots[i] = static_cast<std::uint32_t>(get->integer(0));
+      } else {
+        missing.push_back(owners[i]);
+        missing_at.push_back(i);
+      }
+      get->reset();
+    }
+  }
+  if (missing.empty()) return slots;
+  const std::vector<std::uint32_t> given = give_meter_slots(missing);
+  for (std::size_t i = 0; i < missing.size(); ++i) slots[missing_at[i]] = given[i];
+  return slots;
+}
+
+std::vector<std::uint32_t> SqliteStore::give_meter_slots(const std::vector<UsageAttribution>& owners) {
   std::vector<std::uint32_t> slots;
   slots.reserve(owners.size());
   // A million inserts into the pair index land on pages all over it; with
@@ -910,11 +993,11 @@ void SqliteStore::scan_meter_slots(const std::function<void(const MeterSlot&)>& 
 std::int64_t SqliteStore::usage_between(const std::string& plan_id, const std::string& key_id,
                                         std::int64_t first_day, std::int64_t last_day) {
   std::lock_guard lock(mutex_);
-  SqliteStatement st(db_,
-                     "SELECT COALESCE(SUM(used), 0) FROM usage_daily "
-                     "WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4");
-  st.bind(1, plan_id).bind(2, key_id).bind(3, first_day).bind(4, last_day);
-  return st.step() ? st.integer(0) : 0;
+  SqliteStatementCache::Use st = statements_->use(
+      "SELECT COALESCE(SUM(used), 0) FROM usage_daily "
+      "WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4");
+  st->bind(1, plan_id).bind(2, key_id).bind(3, first_day).bind(4, last_day);
+  return st->step() ? st->integer(0) : 0;
 }
 
 std::vector<DailyUsage> SqliteStore::usage_days(const std::string& plan_id, const std::string& key_id,
@@ -1032,14 +1115,14 @@ void SqliteStore::add_adjustment(const UsageAdjustment& a) {
 std::vector<UsageAdjustment> SqliteStore::adjustments(const std::string& plan_id,
                                                       const std::string& key_id,
                                                       std::int64_t first_day, std::int64_t last_day) {
+  static const std::string sql = std::string("SELECT ") + kAdjustmentColumns +
+                                 " FROM usage_adjustments WHERE plan_id = ?1 AND key_id = ?2 "
+                                 "AND day BETWEEN ?3 AND ?4 ORDER BY id";
   std::lock_guard lock(mutex_);
-  SqliteStatement st(db_, (std::string("SELECT ") + kAdjustmentColumns +
-                           " FROM usage_adjustments WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4 "
-                           "ORDER BY id")
-                              .c_str());
-  st.bind(1, plan_id).bind(2, key_id).bind(3, first_day).bind(4, last_day);
+  SqliteStatementCache::Use st = statements_->use(sql.c_str());
+  st->bind(1, plan_id).bind(2, key_id).bind(3, first_day).bind(4, last_day);
   std::vector<UsageAdjustment> out;
-  while (st.step()) out.push_back(adjustment_of(st));
+  while (st->step()) out.push_back(adjustment_of(*st));
   return out;
 }
 

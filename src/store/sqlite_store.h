@@ -76,6 +76,9 @@ class SqliteStore final : public Store {
   void exec(const char* sql);
   bool schema_current();
   void add_key_columns();
+  void drop_rowids();
+  // Slots for attributions, new or not, under mutex_.
+  std::vector<std::uint32_t> give_meter_slots(const std::vector<UsageAttribution>& owners);
   // Runs `read` on the connection inside one read transaction.
   template <typename Read>
   auto read_consistently(Read read);
@@ -90,6 +93,8 @@ class SqliteStore final : public Store {
   // Reads by key on this connection, their statements kept prepared;
   // used under mutex_.
   std::unique_ptr<SqliteControlReads> reads_;
+  // The usage reads made for each key the reloader applies.
+  std::unique_ptr<SqliteStatementCache> statements_;
 };
 
 }  // namespace tollgate
