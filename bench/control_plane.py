@@ -19,10 +19,11 @@ For each size K (default 1,000, 100,000 and 1,000,000 keys in one usage plan):
            (import-api-keys with a usage plan id), a new membership, a
            disabled key, a deleted membership; median and max ms;
   signups  (with --signups-seconds S > 0, at the largest K) wrk sends
-           keyed requests for S s alone, then S s while --signup-rate keys
+           keyed requests for S/2 s alone, then S s while --signup-rate keys
            a second are created and added to the plan (import-api-keys in
-           batches of 25); throughput both times, every call's result,
-           failed requests, and resident memory per key added;
+           batches of 25), then S/2 s alone again; the drop in throughput
+           against the mean of the two alone, every call's result, failed
+           requests, and resident memory per key added;
   redis    (with --redis, at every K) the keys applied into a real
            redis-server, two nodes started on it (the start of each timed:
            until /health answers with the catalog), and a new membership
@@ -291,8 +292,24 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid):
+    """CPU seconds by thread name (the main thread, which serves the
+    management API, is named tollgate; the workers worker-N)."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def measure_signups(gateway, client, plan_id, keys, seconds, rate, batch, workdir):
-    baseline = run_wrk(gateway.port, keys, seconds, workdir)
+    # Alone for half the time before the sign-ups and half after, compared
+    # with their mean: this machine's speed drifts over minutes.
+    before = run_wrk(gateway.port, keys, max(1, seconds // 2), workdir)
     rss_before = rss_kb(gateway.proc.pid)
     calls, failures, added = 0, [], 0
     stop = threading.Event()
@@ -317,6 +334,7 @@ def measure_signups(gateway, client, plan_id, keys, seconds, rate, batch, workdi
             time.sleep(max(0.0, next_at - time.monotonic()))
 
     server_cpu = cpu_seconds(gateway.proc.pid)
+    threads_cpu = thread_cpu_seconds(gateway.proc.pid)
     client_cpu = time.process_time()
     thread = threading.Thread(target=sign_up)
     thread.start()
@@ -324,14 +342,20 @@ def measure_signups(gateway, client, plan_id, keys, seconds, rate, batch, workdi
     stop.set()
     thread.join()
     server_cpu = cpu_seconds(gateway.proc.pid) - server_cpu
+    threads_cpu = {name: cpu - threads_cpu.get(name, 0.0) for name, cpu in thread_cpu_seconds(gateway.proc.pid).items()}
     client_cpu = time.process_time() - client_cpu
     time.sleep(1.0)
     rss_after = rss_kb(gateway.proc.pid)
-    return {"alone": baseline, "during_signups": during,
-            "throughput_drop_pct": round(100.0 * (1 - during["rps"] / baseline["rps"]), 1),
+    after = run_wrk(gateway.port, keys, max(1, seconds // 2), workdir)
+    alone_rps = (before["rps"] + after["rps"]) / 2
+    return {"alone_before": before, "during_signups": during, "alone_after": after,
+            "throughput_drop_pct": round(100.0 * (1 - during["rps"] / alone_rps), 1),
             "keys_added": added, "calls": calls, "failed_calls": len(failures), "failures": failures[:5],
             "keys_per_s": round(added / seconds), "batch": batch,
             "server_cpu_s_alone_and_signing_up": round(server_cpu, 1), "client_cpu_s": round(client_cpu, 1),
+            "cpu_us_per_key_added": {("management API" if name == "tollgate" else name): round(cpu * 1e6 / added)
+                                     for name, cpu in sorted(threads_cpu.items())
+                                     if added and not name.startswith("worker")},
             "rss_growth_bytes_per_key":
                 round((rss_after - rss_before) * 1024 / added) if added else None}
 

@@ -42,6 +42,13 @@ void check_value_unique(ControlReads& reads, const ApiKey& key) {
     conflict("API Key already exists");
 }
 
+// A new key's id that no key has.
+std::string unused_key_id(ControlReads& reads, std::int64_t now_s) {
+  std::string id = new_key_id(now_s);
+  while (reads.api_key(id)) id = new_key_id(now_s);
+  return id;
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -88,9 +95,9 @@ HttpResponse create_api_key(AdminContext& ctx, const AdminRequest& req) {
     key.value = random_key_value();
   else
     validate_key_value(key.value);
-  key.id = random_id(10);
   key.created_date = key.last_updated_date = ctx.now_s();
   ctx.edit([&](ControlState& s, ControlTransaction& tx) {
+    key.id = unused_key_id(tx, key.created_date);
     ApiKey stored = key;
     stored.value = ctx.stored_key_value(s, key.value);
     check_value_unique(tx, stored);
@@ -243,8 +250,8 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
         existing->description = incoming.description;
       } else {
         existing = incoming;
-        existing->id = random_id(10);
         existing->created_date = ctx.now_s();
+        existing->id = unused_key_id(tx, existing->created_date);
       }
       existing->enabled = enabled.empty() || enabled == "true";
       existing->last_updated_date = ctx.now_s();

@@ -38,6 +38,7 @@
 #include "store/redis_change_listener.h"
 #include "store/redis_store.h"
 #include "store/sqlite_store.h"
+#include "core/thread_name.h"
 
 namespace tollgate {
 namespace {
@@ -337,7 +338,10 @@ int serve(const ServeOptions& options) {
     asio::co_spawn(w->io, accept_each(*w->acceptor, serve_one), asio::detached);
     asio::co_spawn(w->io, w->deadlines.run(), asio::detached);
     if (access_log) asio::co_spawn(w->io, flush_access_log_every(*w->plane, std::chrono::milliseconds(200)), asio::detached);
-    w->thread = std::thread([io = &w->io] { io->run(); });
+    w->thread = std::thread([io = &w->io, name = "worker-" + std::to_string(&w - pool.data())] {
+      name_this_thread(name.c_str());
+      io->run();
+    });
   }
   reloader.start();
 

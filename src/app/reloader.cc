@@ -11,6 +11,7 @@
 #include "limits/quota_window.h"
 #include "model/key_id_index.h"
 #include "model/validate.h"
+#include "core/thread_name.h"
 
 namespace tollgate {
 namespace {
@@ -109,6 +110,7 @@ void Reloader::publish_catalog(std::shared_ptr<const Catalog> catalog) {
 
 void Reloader::start() {
   thread_ = std::thread([this] {
+    name_this_thread("reloader");
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       wake_.wait_for(lock, options_.interval, [this] { return stopping_ || woken_; });

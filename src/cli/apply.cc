@@ -213,7 +213,9 @@ void merge_key(ControlState& next, KeyIndex& index, const ApiKey& declared, std:
       fail("api key '" + declared.name + "' needs a value: the store keeps keys hashed, so a value made here "
            "could never be read back");
     ApiKey fresh;
-    fresh.id = declared.id.empty() ? random_id(10) : declared.id;
+    // A declared id is free here (a key that has it was matched above).
+    fresh.id = declared.id;
+    while (fresh.id.empty() || index.by_id(fresh.id)) fresh.id = new_key_id(now_s);
     fresh.created_date = now_s;
     if (declared.value.empty()) fresh.value = random_key_value();
     next.api_keys.push_back(std::move(fresh));

@@ -31,6 +31,15 @@ std::string random_id(std::size_t length) {
   return random_from("abcdefghijklmnopqrstuvwxyz0123456789", length);
 }
 
+std::string new_key_id(std::int64_t now_s) {
+  constexpr std::int64_t kEpoch2020 = 1577836800;
+  constexpr std::string_view kDigits = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::int64_t minute = now_s > kEpoch2020 ? (now_s - kEpoch2020) / 60 : 0;
+  std::string id(5, '0');
+  for (std::size_t i = 5; i-- > 0; minute /= 36) id[i] = kDigits[static_cast<std::size_t>(minute % 36)];
+  return id + random_id(5);
+}
+
 std::string random_key_value(std::size_t length) {
   return random_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", length);
 }

@@ -1,4 +1,5 @@
 #include "http/access_log.h"
+#include "core/thread_name.h"
 
 #include <spdlog/spdlog.h>
 
@@ -19,7 +20,10 @@ AccessLog::AccessLog(const std::string& target) : target_(target) {
     open_target();
     owns_file_ = true;
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("access-log");
+    run();
+  });
 }
 
 void AccessLog::open_target() {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/utc_date.h"
+#include "core/thread_name.h"
 
 namespace tollgate {
 
@@ -192,7 +193,12 @@ void Meter::load_held() {
                  held_deltas_.size());
 }
 
-void Meter::start() { thread_ = std::thread([this] { run(); }); }
+void Meter::start() {
+  thread_ = std::thread([this] {
+    name_this_thread("meter");
+    run();
+  });
+}
 
 void Meter::stop() {
   {

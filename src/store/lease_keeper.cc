@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/ids.h"
+#include "core/thread_name.h"
 
 namespace tollgate {
 
@@ -101,7 +102,10 @@ LeaseKeeper::LeaseKeeper(RedisAddress address, std::string node, UsageReader usa
 LeaseKeeper::~LeaseKeeper() { stop(); }
 
 void LeaseKeeper::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("lease-keeper");
+    run();
+  });
 }
 
 void LeaseKeeper::stop() {

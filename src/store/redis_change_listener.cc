@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "store/redis_store.h"
+#include "core/thread_name.h"
 
 namespace tollgate {
 namespace {
@@ -20,7 +21,10 @@ struct ContextFree {
 }  // namespace
 
 RedisChangeListener::RedisChangeListener(RedisAddress address, std::function<void()> on_change)
-    : address_(std::move(address)), on_change_(std::move(on_change)), thread_([this] { run(); }) {}
+    : address_(std::move(address)), on_change_(std::move(on_change)), thread_([this] {
+        name_this_thread("redis-changes");
+        run();
+      }) {}
 
 RedisChangeListener::~RedisChangeListener() {
   stopping_ = true;

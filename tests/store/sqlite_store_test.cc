@@ -385,6 +385,88 @@ TEST_F(SqliteStoreTest, AStoreOfSchemaOneGetsEachKeysCustomerForItsPastUsage) {
   EXPECT_EQ(*store.identity(), 77);
 }
 
+TEST_F(SqliteStoreTest, AStoreOfSchemaFourKeepsMembershipsAndSlotsWithoutRowids) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "t.db").c_str(), &db), SQLITE_OK);
+    const char* schema_four = R"sql(
+      CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      INSERT INTO meta VALUES ('control_version', 3), ('schema_version', 4), ('store_id', 78),
+        ('changes_floor', 3), ('change_rows', 0), ('api_key_count', 2);
+      CREATE TABLE api_keys (id TEXT PRIMARY KEY, value TEXT NOT NULL UNIQUE, doc TEXT NOT NULL,
+        created INTEGER NOT NULL DEFAULT 0, name TEXT NOT NULL DEFAULT '', customer_id TEXT NOT NULL DEFAULT '',
+        enabled INTEGER NOT NULL DEFAULT 0);
+      INSERT INTO api_keys VALUES
+        ('k1', 'value-1-0123456789abcdef', '{"id":"k1","name":"one","value":"value-1-0123456789abcdef","enabled":true,"createdDate":10}', 10, 'one', '', 1),
+        ('k2', 'value-2-0123456789abcdef', '{"id":"k2","name":"two","value":"value-2-0123456789abcdef","enabled":true,"createdDate":20}', 20, 'two', '', 1);
+      CREATE INDEX api_keys_serving3 ON api_keys (id, value, enabled, customer_id);
+      CREATE INDEX api_keys_by_created ON api_keys (created, id);
+      CREATE TABLE usage_plans (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+      INSERT INTO usage_plans VALUES ('p', '{"id":"p","name":"p"}');
+      CREATE TABLE usage_plan_keys (plan_id TEXT NOT NULL, key_id TEXT NOT NULL, created INTEGER NOT NULL,
+        PRIMARY KEY (plan_id, key_id));
+      CREATE INDEX usage_plan_keys_by_key ON usage_plan_keys (key_id);
+      CREATE INDEX usage_plan_keys_by_created ON usage_plan_keys (plan_id, created, key_id);
+      INSERT INTO usage_plan_keys VALUES ('p', 'k1', 11), ('p', 'k2', 21);
+      CREATE TABLE meter_slots (
+        plan_id TEXT NOT NULL, key_id TEXT NOT NULL, customer_id TEXT NOT NULL DEFAULT '',
+        slot INTEGER NOT NULL UNIQUE,
+        day0 INTEGER NOT NULL DEFAULT -1, count0 INTEGER NOT NULL DEFAULT 0,
+        day1 INTEGER NOT NULL DEFAULT -1, count1 INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (plan_id, key_id, customer_id));
+      INSERT INTO meter_slots VALUES ('p', 'k1', '', 0, 100, 4, -1, 0), ('p', 'k2', '', 1, -1, 0, 101, 6);
+      CREATE TABLE usage_daily (
+        plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, used INTEGER NOT NULL,
+        customer_id TEXT NOT NULL DEFAULT '', PRIMARY KEY (plan_id, key_id, day, customer_id));
+      CREATE TABLE usage_adjustments (
+        id INTEGER PRIMARY KEY, plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL,
+        delta INTEGER NOT NULL, created_at INTEGER NOT NULL, actor TEXT NOT NULL,
+        period TEXT NOT NULL DEFAULT 'MONTH', customer_id TEXT NOT NULL DEFAULT '');
+    )sql";
+    ASSERT_EQ(sqlite3_exec(db, schema_four, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  SqliteStore store(dir / "t.db");
+  EXPECT_EQ(store.plans_of_key("k2").at(0).created_date, 21);
+  EXPECT_EQ(store.load_control_state().usage_plan_keys.size(), 2u);
+  std::map<std::uint32_t, std::string> slots;
+  store.scan_meter_slots([&](const MeterSlot& m) {
+    slots[m.slot] = m.key_id + "@" + std::to_string(m.flushed[0].day) + "=" + std::to_string(m.flushed[0].count) +
+                    "," + std::to_string(m.flushed[1].day) + "=" + std::to_string(m.flushed[1].count);
+  });
+  EXPECT_EQ(slots, (std::map<std::uint32_t, std::string>{{0, "k1@100=4,-1=0"}, {1, "k2@-1=0,101=6"}}));
+  KeyQuery newest;
+  newest.limit = 1;
+  EXPECT_EQ(store.list_api_keys(newest).keys.at(0).id, "k2");
+  EXPECT_EQ(store.load_serving_state().api_keys.size(), 2u);
+  {
+    auto tx = store.begin();  // a membership added in the new shape, once
+    tx->put(UsagePlanKey{"p", "k1", 99});
+    tx->put(UsagePlanKey{"p", "k1", 99});
+    tx->commit();
+  }
+  EXPECT_EQ(store.plans_of_key("k1").at(0).created_date, 11);
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "t.db").c_str(), &db), SQLITE_OK);
+  const auto count = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
+    const int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+  };
+  EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE name IN ('usage_plan_keys', 'meter_slots') "
+                  "AND sql LIKE '%WITHOUT ROWID%'"),
+            2);
+  EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE name IN "
+                  "('api_keys_serving3', 'api_keys_by_created', 'usage_plan_keys_by_key')"),
+            0);
+  EXPECT_EQ(count("SELECT value FROM meta WHERE name = 'schema_version'"), 5);
+  sqlite3_close(db);
+}
+
 TEST_F(SqliteStoreTest, EachStoreHasAnIdentityOfItsOwnThatLasts) {
   std::optional<std::int64_t> first;
   {
