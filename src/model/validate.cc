@@ -94,16 +94,23 @@ void validate_control_state(const ControlState& state) {
     }
   }
 
-  const KeyIdIndex keys(state.api_keys);
   std::vector<std::uint32_t> key_of;  // per usage plan key, its key's position
   key_of.reserve(state.usage_plan_keys.size());
+  if (const std::optional<std::vector<MemberKey>> in_order = member_keys_in_key_order(state)) {
+    for (const MemberKey& m : *in_order) key_of.push_back(m.position);
+  } else {
+    const KeyIdIndex keys(state.api_keys);
+    for (const auto& pk : state.usage_plan_keys) {
+      const auto key = keys.find(pk.key_id);
+      if (!key) fail("Invalid API Key identifier specified: " + pk.key_id);
+      key_of.push_back(*key);
+    }
+  }
   std::vector<std::uint8_t> plans_of_key(state.api_keys.size());
-  for (const auto& pk : state.usage_plan_keys) {
+  for (std::size_t i = 0; i < state.usage_plan_keys.size(); ++i) {
+    const UsagePlanKey& pk = state.usage_plan_keys[i];
     if (!plans.count(pk.plan_id)) fail("Invalid Usage Plan ID specified: " + pk.plan_id);
-    const auto key = keys.find(pk.key_id);
-    if (!key) fail("Invalid API Key identifier specified: " + pk.key_id);
-    key_of.push_back(*key);
-    if (plans_of_key[*key] < 2) ++plans_of_key[*key];
+    if (plans_of_key[key_of[i]] < 2) ++plans_of_key[key_of[i]];
   }
 
   // (key, api, stage) → plan id: a key may be in one plan per stage, which

@@ -91,11 +91,10 @@ std::optional<ApiKey> decode_key(const redisReply& r) {
 
 std::string name_entry(const ApiKey& k) { return pair_field(k.name, k.id); }
 
-// What indexes `key` (the value, the creation order, the name, the customer).
+// What indexes `key` (the value, the creation order, the name, the customer);
+// its serving entry is written with its plans (serving_commands).
 void add_index_commands(const ApiKey& key, std::vector<RedisCommand>& out) {
   const std::string created = std::to_string(key.created_date);
-  out.push_back(
-      {"HSET", kServingKeys, key.id, serving_entry(key.enabled, key.value, key.customer_id)});
   out.push_back({"HSET", kKeyValues, key.value, key.id});
   out.push_back({"ZADD", kKeysByCreated, created, key.id});
   out.push_back({"ZADD", kKeysByName, "0", name_entry(key)});
@@ -296,6 +295,7 @@ class RedisControlTransaction final : public ControlTransaction {
     std::unordered_set<std::string_view> logged;
     key_commands(commands, log, logged);
     membership_commands(commands, log, logged);
+    serving_commands(commands);
     const bool rebuild = few_changed_ || logged.size() > kMaxDeltaKeys;
     commands.push_back(
         {"EVAL", kLogChange, "2", kMeta, kControlLog, kLogKept, rebuild ? "*" : log});
@@ -376,6 +376,44 @@ class RedisControlTransaction final : public ControlTransaction {
     }
   }
 
+  // The serving entry of each key written, or joining or leaving a plan,
+  // written whole: the key as it is now with the plans it is in now.
+  void serving_commands(std::vector<RedisCommand>& commands) {
+    std::vector<const std::string*> ids;
+    for (const std::string& id : key_order_) ids.push_back(&id);
+    for (const auto& [id, plans] : members_)
+      if (!keys_.contains(id)) ids.push_back(&id);
+    std::vector<RedisCommand> reads;
+    reads.reserve(ids.size());
+    for (const std::string* id : ids) reads.push_back({"HGET", kServingKeys, *id});
+    const std::vector<RedisReply> before = pipelined(store_.redis_, reads);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const std::string& id = *ids[i];
+      const auto written = keys_.find(id);
+      if (written != keys_.end() && !written->second) continue;  // deleted, its entry with it
+      const bool existed = before[i]->type == REDIS_REPLY_STRING;
+      if (written == keys_.end() && !existed) continue;  // a membership of no key
+      ServingEntry old;
+      PlansSince plans;
+      if (existed) {
+        old = parse_serving_entry(reply_view(*before[i]));
+        plans = plans_of_entry(old.plans);
+      }
+      if (const auto changed = members_.find(id); changed != members_.end())
+        for (const auto& [plan, since] : changed->second) {
+          if (since)
+            plans.try_emplace(plan, *since);  // a membership that exists keeps when it began
+          else
+            plans.erase(plan);
+        }
+      commands.push_back({"HSET", kServingKeys, id,
+                          written != keys_.end()
+                              ? serving_entry(written->second->enabled, written->second->value, plans,
+                                              written->second->customer_id)
+                              : serving_entry(old.enabled, old.value, plans, old.customer_id)});
+    }
+  }
+
   RedisStore& store_;
   WriteLock lock_;
   std::vector<RedisCommand> commands_;                           // of the few
@@ -400,17 +438,26 @@ void RedisStore::ensure_layout() {
     // Another process may have built them while this one waited.
     if (reply_text(*redis_.run({"HGET", kMeta, kLayoutField})) != kLayout) {
       std::vector<RedisCommand> commands;
-      {
-        RedisReply keys = redis_.run({"HGETALL", kApiKeys});
-        for (const auto& [id, doc] : hash_entries(*keys))
-          add_index_commands(decode_doc(doc, api_key_from_json), commands);
-      }
-      in_batches(redis_, commands);
+      std::unordered_map<std::string, PlansSince> plans;  // key id → its plans
       {
         RedisReply members = redis_.run({"HGETALL", kUsagePlanKeys});
         for (const auto& [field, created] : hash_entries(*members)) {
-          const auto [plan, key] = split_field(field);
+          auto [plan, key] = split_field(field);
           add_membership_commands(plan, key, to_int(created), commands);
+          plans[std::move(key)].emplace(std::move(plan), to_int(created));
+        }
+      }
+      in_batches(redis_, commands);
+      {
+        RedisReply keys = redis_.run({"HGETALL", kApiKeys});
+        const PlansSince none;
+        for (const auto& [id, doc] : hash_entries(*keys)) {
+          const ApiKey key = decode_doc(doc, api_key_from_json);
+          add_index_commands(key, commands);
+          const auto in = plans.find(key.id);
+          commands.push_back({"HSET", kServingKeys, key.id,
+                              serving_entry(key.enabled, key.value, in == plans.end() ? none : in->second,
+                                            key.customer_id)});
         }
       }
       {
@@ -460,14 +507,16 @@ ControlState few_of_replies(const std::vector<RedisReply>& r) {
 ControlState RedisStore::load_state(bool serving) {
   ensure_layout();
   std::vector<RedisCommand> commands = few_commands();
+  // Serving, one hash holds each key with its plans: neither documents to
+  // parse nor an order to sort into.
   commands.push_back({"HGETALL", serving ? kServingKeys : kApiKeys});
-  commands.push_back({"HGETALL", kUsagePlanKeys});
+  if (!serving) commands.push_back({"HGETALL", kUsagePlanKeys});
   const std::vector<RedisReply> r = atomically(redis_, commands);
   ControlState s = few_of_replies(r);
   const redisReply& keys = *r[6];
   if (serving) {
-    // Neither documents to parse nor an order to sort into.
     s.api_keys.reserve(keys.elements / 2);
+    s.usage_plan_keys.reserve(keys.elements / 2);
     for (std::size_t i = 0; i + 1 < keys.elements; i += 2) {
       const ServingEntry e = parse_serving_entry(reply_view(*keys.element[i + 1]));
       ApiKey& k = s.api_keys.emplace_back();
@@ -475,22 +524,16 @@ ControlState RedisStore::load_state(bool serving) {
       k.value = e.value;
       k.enabled = e.enabled;
       k.customer_id = e.customer_id;
+      each_plan_of_entry(e.plans, [&](std::string_view plan_id, std::int64_t since) {
+        s.usage_plan_keys.push_back({std::string(plan_id), k.id, since});
+      });
     }
-  } else {
-    s.api_keys = decode_docs<ApiKey>(keys, api_key_from_json);
+    return s;
   }
-  const redisReply& members = *r[7];
-  s.usage_plan_keys.reserve(members.elements / 2);
-  if (serving) {
-    for (std::size_t i = 0; i + 1 < members.elements; i += 2) {
-      auto [plan_id, key_id] = split_field(reply_view(*members.element[i]));
-      s.usage_plan_keys.push_back({std::move(plan_id), std::move(key_id), to_int(reply_view(*members.element[i + 1]))});
-    }
-  } else {
-    for (const auto& [field, created] : hash_entries(members)) {
-      auto [plan_id, key_id] = split_field(field);
-      s.usage_plan_keys.push_back({std::move(plan_id), std::move(key_id), to_int(created)});
-    }
+  s.api_keys = decode_docs<ApiKey>(keys, api_key_from_json);
+  for (const auto& [field, created] : hash_entries(*r[7])) {
+    auto [plan_id, key_id] = split_field(field);
+    s.usage_plan_keys.push_back({std::move(plan_id), std::move(key_id), to_int(created)});
   }
   return s;
 }
@@ -530,18 +573,17 @@ ControlDelta RedisStore::control_delta(std::uint64_t since) {
   }
   if (expected != delta.version + 1) return delta;
   std::vector<RedisCommand> reads;
-  reads.reserve(2 * delta.keys.size());
-  for (const ChangedKey& key : delta.keys) {
-    reads.push_back({"HGET", kServingKeys, key.id});
-    reads.push_back({"HGETALL", key_plans(key.id)});
-  }
+  reads.reserve(delta.keys.size());
+  for (const ChangedKey& key : delta.keys) reads.push_back({"HGET", kServingKeys, key.id});
   const std::vector<RedisReply> now = pipelined(redis_, reads);
   for (std::size_t i = 0; i < delta.keys.size(); ++i) {
     ChangedKey& key = delta.keys[i];
-    if (now[2 * i]->type != REDIS_REPLY_STRING) continue;
-    const ServingEntry e = parse_serving_entry(reply_view(*now[2 * i]));
-    key.now = ServingKey{key.id, std::string(e.value), e.enabled, std::string(e.customer_id),
-                         memberships_of_reply(key.id, *now[2 * i + 1])};
+    if (now[i]->type != REDIS_REPLY_STRING) continue;
+    const ServingEntry e = parse_serving_entry(reply_view(*now[i]));
+    key.now = ServingKey{key.id, std::string(e.value), e.enabled, std::string(e.customer_id), {}};
+    each_plan_of_entry(e.plans, [&key](std::string_view plan_id, std::int64_t since) {
+      key.now->memberships.push_back({std::string(plan_id), key.id, since});
+    });
   }
   delta.keys_only = true;
   return delta;

@@ -118,10 +118,16 @@ std::optional<std::vector<LoggedKey>> parse_logged_keys(std::string_view entry) 
   return out;
 }
 
-std::string serving_entry(bool enabled, std::string_view value, std::string_view customer_id) {
+std::string serving_entry(bool enabled, std::string_view value, const PlansSince& plans,
+                          std::string_view customer_id) {
   std::string out(enabled ? "1" : "0");
   out += kSep;
   out += value;
+  out += kSep;
+  for (const auto& [plan, since] : plans) {
+    if (out.back() != kSep) out += ' ';
+    out.append(plan).append(1, ':').append(std::to_string(since));
+  }
   out += kSep;
   out += customer_id;
   return out;
@@ -133,8 +139,34 @@ ServingEntry parse_serving_entry(std::string_view entry) {
   e.enabled = entry[0] == '1';
   const std::size_t second = entry.find(kSep, 2);
   e.value = entry.substr(2, second == std::string_view::npos ? std::string_view::npos : second - 2);
-  if (second != std::string_view::npos) e.customer_id = entry.substr(second + 1);
+  if (second == std::string_view::npos) return e;
+  const std::size_t third = entry.find(kSep, second + 1);
+  e.plans = entry.substr(second + 1, third == std::string_view::npos ? std::string_view::npos : third - second - 1);
+  if (third != std::string_view::npos) e.customer_id = entry.substr(third + 1);
   return e;
+}
+
+void each_plan_of_entry(std::string_view plans, const std::function<void(std::string_view, std::int64_t)>& fn) {
+  for (std::size_t start = 0; start < plans.size();) {
+    std::size_t end = plans.find(' ', start);
+    if (end == std::string_view::npos) end = plans.size();
+    const std::string_view one = plans.substr(start, end - start);
+    const std::size_t colon = one.find(':');
+    if (colon == 0 || colon == std::string_view::npos) throw std::invalid_argument("a serving entry's plan without an id");
+    std::int64_t since = 0;
+    const std::string_view digits = one.substr(colon + 1);
+    const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), since);
+    if (ec != std::errc() || ptr != digits.data() + digits.size())
+      throw std::invalid_argument("a serving entry's plan without a time");
+    fn(one.substr(0, colon), since);
+    start = end + 1;
+  }
+}
+
+PlansSince plans_of_entry(std::string_view plans) {
+  PlansSince out;
+  each_plan_of_entry(plans, [&out](std::string_view plan, std::int64_t since) { out.emplace(plan, since); });
+  return out;
 }
 
 }  // namespace tollgate::redis_layout

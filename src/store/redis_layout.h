@@ -13,6 +13,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,7 +53,7 @@ inline constexpr const char* kControlLog = "tollgate:control_log";  // a Stream:
 // The layout the indexes above are built for; a store without it has them
 // built once (RedisStore::ensure_layout).
 inline constexpr const char* kLayoutField = "layout";
-inline constexpr const char* kLayout = "2";
+inline constexpr const char* kLayout = "3";
 inline constexpr char kSep = '\x1f';
 
 // A key's plans: plan id → when it joined.
@@ -118,13 +120,25 @@ struct LoggedKey {
 // std::invalid_argument for text no commit writes.
 std::optional<std::vector<LoggedKey>> parse_logged_keys(std::string_view entry);
 
-// The serving entry of a key, and back.
-std::string serving_entry(bool enabled, std::string_view value, std::string_view customer_id);
+// The serving entry of a key: all a data plane loads of it, in the one
+// hash a node reads at its start. "E\x1fVALUE\x1fPLANS\x1fCUSTOMER": E is 1
+// when the key is enabled; PLANS is "PLAN:SINCE" for each plan the key is
+// in, space-separated (plan ids are letters, digits, '-' and '_'); the
+// customer comes last, as a customerId may hold any character.
+using PlansSince = std::map<std::string, std::int64_t>;  // plan id → when the key joined it
+std::string serving_entry(bool enabled, std::string_view value, const PlansSince& plans,
+                          std::string_view customer_id);
 struct ServingEntry {
   bool enabled = false;
   std::string_view value;
+  std::string_view plans;  // as written; read with plans_of_entry
   std::string_view customer_id;
 };
 ServingEntry parse_serving_entry(std::string_view entry);
+// The plans of an entry's PLANS text. Throws std::invalid_argument for
+// text no commit writes.
+PlansSince plans_of_entry(std::string_view plans);
+// The same, one by one: fn(plan_id, since).
+void each_plan_of_entry(std::string_view plans, const std::function<void(std::string_view, std::int64_t)>& fn);
 
 }  // namespace tollgate::redis_layout

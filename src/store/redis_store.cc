@@ -302,22 +302,33 @@ std::vector<std::uint32_t> RedisStore::assign_meter_slots(const std::vector<Usag
 void RedisStore::scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) {
   const std::vector<RedisReply> r =
       atomically(redis_, {{"HGETALL", node_key("meter_slots")}, {"HGETALL", node_key("watermarks")}});
-  std::unordered_map<std::string, std::string> marks;
-  for (auto& [field, mark] : hash_entries(*r[1])) marks.emplace(field, mark);
+  // Watermarks by slot and parity ("SLOT:PARITY" -> "DAY COUNT"); slots in
+  // the order Redis gives them (the meter wants no order, and a million
+  // sorted would take a third of the scan).
+  std::unordered_map<std::uint64_t, SlotWatermark> marks;
+  const redisReply& mark_entries = *r[1];
+  for (std::size_t i = 0; i + 1 < mark_entries.elements; i += 2) {
+    const std::string_view field = reply_view(*mark_entries.element[i]);
+    const std::string_view mark = reply_view(*mark_entries.element[i + 1]);
+    const std::size_t colon = field.find(':');
+    const std::size_t space = mark.find(' ');
+    if (colon == std::string_view::npos || space == std::string_view::npos) continue;
+    const auto slot = static_cast<std::uint32_t>(to_int(field.substr(0, colon)));
+    const auto parity = static_cast<int>(to_int(field.substr(colon + 1)));
+    marks[std::uint64_t{slot} * 2 + static_cast<std::uint64_t>(parity & 1)] = {
+        slot, parity, to_int(mark.substr(0, space)), to_int(mark.substr(space + 1))};
+  }
+  const redisReply& slots = *r[0];
   MeterSlot m;
-  for (const auto& [field, slot] : hash_entries(*r[0])) {
-    UsageAttribution a = split_attribution(field);
+  for (std::size_t i = 0; i + 1 < slots.elements; i += 2) {
+    UsageAttribution a = split_attribution(reply_view(*slots.element[i]));
     m.plan_id = std::move(a.plan_id);
     m.key_id = std::move(a.key_id);
     m.customer_id = std::move(a.customer_id);
-    m.slot = static_cast<std::uint32_t>(to_int(slot));
+    m.slot = static_cast<std::uint32_t>(to_int(reply_view(*slots.element[i + 1])));
     for (int parity = 0; parity < 2; ++parity) {
-      m.flushed[parity] = {m.slot, parity, -1, 0};
-      const auto it = marks.find(std::to_string(m.slot) + ":" + std::to_string(parity));
-      if (it == marks.end()) continue;
-      const std::size_t space = it->second.find(' ');
-      m.flushed[parity].day = to_int(std::string_view(it->second).substr(0, space));
-      m.flushed[parity].count = to_int(std::string_view(it->second).substr(space + 1));
+      const auto it = marks.find(std::uint64_t{m.slot} * 2 + static_cast<std::uint64_t>(parity));
+      m.flushed[parity] = it == marks.end() ? SlotWatermark{m.slot, parity, -1, 0} : it->second;
     }
     fn(m);
   }

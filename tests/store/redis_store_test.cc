@@ -75,6 +75,54 @@ TEST_F(RedisStoreTest, RoundTripsControlStateAndBumpsTheVersion) {
   EXPECT_TRUE(store.load_control_state().usage_plan_keys.empty());
 }
 
+TEST_F(RedisStoreTest, TheServingStateIsEachKeyWithThePlansItIsInNow) {
+  const ApiKey key{"k1", "value-0123456789abcdef", "alice", "c\x1f" "1 odd:customer", "", true, 10, 11, {}};
+  {
+    auto tx = store.begin();
+    tx->put(key);
+    tx->put(UsagePlanKey{"p1", "k1", 12});
+    tx->put(UsagePlanKey{"p2", "k1", 13});
+    tx->commit();
+  }
+  {
+    auto tx = store.begin();  // joining again keeps when it began; leaving one plan keeps the other
+    tx->put(UsagePlanKey{"p1", "k1", 99});
+    tx->erase_usage_plan_key("p2", "k1");
+    tx->commit();
+  }
+  ControlState s = store.load_serving_state();
+  ASSERT_EQ(s.api_keys.size(), 1u);
+  EXPECT_EQ(s.api_keys[0].customer_id, key.customer_id);
+  ASSERT_EQ(s.usage_plan_keys.size(), 1u);
+  EXPECT_EQ(s.usage_plan_keys[0].plan_id, "p1");
+  EXPECT_EQ(s.usage_plan_keys[0].created_date, 12);
+  {
+    auto tx = store.begin();  // a key changed keeps its plans
+    ApiKey disabled = key;
+    disabled.enabled = false;
+    tx->put(disabled);
+    tx->commit();
+  }
+  s = store.load_serving_state();
+  EXPECT_FALSE(s.api_keys.at(0).enabled);
+  EXPECT_EQ(s.usage_plan_keys.size(), 1u);
+  const ControlDelta delta = store.control_delta(2);  // what the third commit changed
+  ASSERT_EQ(delta.keys.size(), 1u);
+  ASSERT_TRUE(delta.keys[0].now);
+  EXPECT_EQ(delta.keys[0].now->memberships.size(), 1u);
+
+  // A store whose entries were written without plans (layout 2) has them
+  // written again once.
+  RedisClient client(RedisAddress::parse(server.url()));
+  client.run({"HSET", "tollgate:meta", "layout", "2"});
+  client.run({"HSET", "tollgate:serving_keys", "k1", std::string("1\x1fvalue-0123456789abcdef\x1f")});
+  RedisStore reopened(RedisAddress::parse(server.url()), "node-b");
+  s = reopened.load_serving_state();
+  ASSERT_EQ(s.usage_plan_keys.size(), 1u);
+  EXPECT_EQ(s.usage_plan_keys[0].created_date, 12);
+  EXPECT_EQ(s.api_keys.at(0).customer_id, key.customer_id);
+}
+
 TEST_F(RedisStoreTest, UncommittedWritesVanishAndWritersTakeTurns) {
   {
     auto tx = store.begin();
