@@ -110,10 +110,7 @@ void drop_index_commands(const ApiKey& before, const std::optional<ApiKey>& afte
     out.push_back({"ZREM", kKeysByName, name_entry(before)});
   if (!before.customer_id.empty() && (!after || after->customer_id != before.customer_id))
     out.push_back({"ZREM", customer_keys(before.customer_id), before.id});
-  if (!after) {
-    out.push_back({"HDEL", kServingKeys, before.id});
-    out.push_back({"ZREM", kKeysByCreated, before.id});
-  }
+  if (!after) out.push_back({"ZREM", kKeysByCreated, before.id});
 }
 
 void add_membership_commands(const std::string& plan_id, const std::string& key_id,
@@ -377,41 +374,63 @@ class RedisControlTransaction final : public ControlTransaction {
   }
 
   // The serving entry of each key written, or joining or leaving a plan,
-  // written whole: the key as it is now with the plans it is in now.
+  // written whole: the key as it is now with the plans it is in now. Each
+  // bucket holding one is read and written again.
   void serving_commands(std::vector<RedisCommand>& commands) {
-    std::vector<const std::string*> ids;
-    for (const std::string& id : key_order_) ids.push_back(&id);
+    std::map<std::string, std::vector<const std::string*>> by_bucket;
+    for (const std::string& id : key_order_) by_bucket[serving_bucket(id)].push_back(&id);
     for (const auto& [id, plans] : members_)
-      if (!keys_.contains(id)) ids.push_back(&id);
+      if (!keys_.contains(id)) by_bucket[serving_bucket(id)].push_back(&id);
     std::vector<RedisCommand> reads;
-    reads.reserve(ids.size());
-    for (const std::string* id : ids) reads.push_back({"HGET", kServingKeys, *id});
+    reads.reserve(by_bucket.size());
+    for (const auto& [bucket, ids] : by_bucket) reads.push_back({"HGET", kServingBuckets, bucket});
     const std::vector<RedisReply> before = pipelined(store_.redis_, reads);
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      const std::string& id = *ids[i];
-      const auto written = keys_.find(id);
-      if (written != keys_.end() && !written->second) continue;  // deleted, its entry with it
-      const bool existed = before[i]->type == REDIS_REPLY_STRING;
-      if (written == keys_.end() && !existed) continue;  // a membership of no key
-      ServingEntry old;
-      PlansSince plans;
-      if (existed) {
-        old = parse_serving_entry(reply_view(*before[i]));
-        plans = plans_of_entry(old.plans);
+    std::size_t read = 0;
+    for (const auto& [bucket, ids] : by_bucket) {
+      const redisReply& was = *before[read++];
+      std::map<std::string_view, std::string> entries;  // ids view the reply or this transaction's keys
+      if (was.type == REDIS_REPLY_STRING)
+        for (const auto& [id, entry] : bucket_entries(reply_view(was))) entries.emplace(id, entry);
+      for (const std::string* id : ids) {
+        const auto had = entries.find(*id);
+        std::optional<std::string> now = serving_entry_now(*id, had == entries.end() ? nullptr : &had->second);
+        if (now)
+          entries.insert_or_assign(*id, std::move(*now));
+        else if (had != entries.end())
+          entries.erase(had);
       }
-      if (const auto changed = members_.find(id); changed != members_.end())
-        for (const auto& [plan, since] : changed->second) {
-          if (since)
-            plans.try_emplace(plan, *since);  // a membership that exists keeps when it began
-          else
-            plans.erase(plan);
-        }
-      commands.push_back({"HSET", kServingKeys, id,
-                          written != keys_.end()
-                              ? serving_entry(written->second->enabled, written->second->value, plans,
-                                              written->second->customer_id)
-                              : serving_entry(old.enabled, old.value, plans, old.customer_id)});
+      if (entries.empty()) {
+        commands.push_back({"HDEL", kServingBuckets, bucket});
+        continue;
+      }
+      std::string value;
+      for (const auto& [id, entry] : entries) append_bucket_entry(value, id, entry);
+      commands.push_back({"HSET", kServingBuckets, bucket, std::move(value)});
     }
+  }
+
+  // The serving entry `key_id` has once this transaction commits, from the
+  // one it had; none when there is no such key.
+  std::optional<std::string> serving_entry_now(const std::string& key_id, const std::string* had) const {
+    const auto written = keys_.find(key_id);
+    if (written != keys_.end() && !written->second) return std::nullopt;  // deleted
+    if (written == keys_.end() && !had) return std::nullopt;              // a membership of no key
+    ServingEntry old;
+    PlansSince plans;
+    if (had) {
+      old = parse_serving_entry(*had);
+      plans = plans_of_entry(old.plans);
+    }
+    if (const auto changed = members_.find(key_id); changed != members_.end())
+      for (const auto& [plan, since] : changed->second) {
+        if (since)
+          plans.try_emplace(plan, *since);  // a membership that exists keeps when it began
+        else
+          plans.erase(plan);
+      }
+    if (written != keys_.end())
+      return serving_entry(written->second->enabled, written->second->value, plans, written->second->customer_id);
+    return serving_entry(old.enabled, old.value, plans, old.customer_id);
   }
 
   RedisStore& store_;
@@ -451,14 +470,18 @@ void RedisStore::ensure_layout() {
       {
         RedisReply keys = redis_.run({"HGETALL", kApiKeys});
         const PlansSince none;
+        std::vector<std::string> buckets(kServingBucketCount);
         for (const auto& [id, doc] : hash_entries(*keys)) {
           const ApiKey key = decode_doc(doc, api_key_from_json);
           add_index_commands(key, commands);
           const auto in = plans.find(key.id);
-          commands.push_back({"HSET", kServingKeys, key.id,
+          append_bucket_entry(buckets[serving_bucket_number(key.id)], key.id,
                               serving_entry(key.enabled, key.value, in == plans.end() ? none : in->second,
-                                            key.customer_id)});
+                                            key.customer_id));
         }
+        commands.push_back({"DEL", kServingBuckets, kServingKeysBefore4});
+        for (std::uint32_t b = 0; b < kServingBucketCount; ++b)
+          if (!buckets[b].empty()) commands.push_back({"HSET", kServingBuckets, std::to_string(b), std::move(buckets[b])});
       }
       {
         RedisReply former = redis_.run({"HKEYS", kFormerPlanKeys});
@@ -507,27 +530,29 @@ ControlState few_of_replies(const std::vector<RedisReply>& r) {
 ControlState RedisStore::load_state(bool serving) {
   ensure_layout();
   std::vector<RedisCommand> commands = few_commands();
-  // Serving, one hash holds each key with its plans: neither documents to
-  // parse nor an order to sort into.
-  commands.push_back({"HGETALL", serving ? kServingKeys : kApiKeys});
-  if (!serving) commands.push_back({"HGETALL", kUsagePlanKeys});
+  // Serving, the buckets hold each key with its plans: neither documents
+  // to parse nor an order to sort into.
+  commands.push_back({"HGETALL", serving ? kServingBuckets : kApiKeys});
+  commands.push_back(serving ? RedisCommand{"HLEN", kApiKeys} : RedisCommand{"HGETALL", kUsagePlanKeys});
   const std::vector<RedisReply> r = atomically(redis_, commands);
   ControlState s = few_of_replies(r);
   const redisReply& keys = *r[6];
   if (serving) {
-    s.api_keys.reserve(keys.elements / 2);
-    s.usage_plan_keys.reserve(keys.elements / 2);
-    for (std::size_t i = 0; i + 1 < keys.elements; i += 2) {
-      const ServingEntry e = parse_serving_entry(reply_view(*keys.element[i + 1]));
-      ApiKey& k = s.api_keys.emplace_back();
-      k.id = reply_view(*keys.element[i]);
-      k.value = e.value;
-      k.enabled = e.enabled;
-      k.customer_id = e.customer_id;
-      each_plan_of_entry(e.plans, [&](std::string_view plan_id, std::int64_t since) {
-        s.usage_plan_keys.push_back({std::string(plan_id), k.id, since});
-      });
-    }
+    const auto count = static_cast<std::size_t>(reply_integer(*r[7]));
+    s.api_keys.reserve(count);
+    s.usage_plan_keys.reserve(count);
+    for (std::size_t b = 1; b < keys.elements; b += 2)
+      for (const auto& [id, entry] : bucket_entries(reply_view(*keys.element[b]))) {
+        const ServingEntry e = parse_serving_entry(entry);
+        ApiKey& k = s.api_keys.emplace_back();
+        k.id = id;
+        k.value = e.value;
+        k.enabled = e.enabled;
+        k.customer_id = e.customer_id;
+        each_plan_of_entry(e.plans, [&](std::string_view plan_id, std::int64_t since) {
+          s.usage_plan_keys.push_back({std::string(plan_id), k.id, since});
+        });
+      }
     return s;
   }
   s.api_keys = decode_docs<ApiKey>(keys, api_key_from_json);
@@ -572,14 +597,22 @@ ControlDelta RedisStore::control_delta(std::uint64_t since) {
     if (delta.keys.size() > kMaxDeltaKeys) return delta;
   }
   if (expected != delta.version + 1) return delta;
+  // The buckets of the changed keys, each read once.
+  std::map<std::string, std::size_t> bucket_read;
   std::vector<RedisCommand> reads;
-  reads.reserve(delta.keys.size());
-  for (const ChangedKey& key : delta.keys) reads.push_back({"HGET", kServingKeys, key.id});
-  const std::vector<RedisReply> now = pipelined(redis_, reads);
-  for (std::size_t i = 0; i < delta.keys.size(); ++i) {
-    ChangedKey& key = delta.keys[i];
-    if (now[i]->type != REDIS_REPLY_STRING) continue;
-    const ServingEntry e = parse_serving_entry(reply_view(*now[i]));
+  for (const ChangedKey& key : delta.keys) {
+    const auto [it, added] = bucket_read.try_emplace(serving_bucket(key.id), reads.size());
+    if (added) reads.push_back({"HGET", kServingBuckets, it->first});
+  }
+  const std::vector<RedisReply> buckets = pipelined(redis_, reads);
+  std::unordered_map<std::string_view, std::string_view> serving;  // id → entry, into the replies
+  for (const RedisReply& bucket : buckets)
+    if (bucket->type == REDIS_REPLY_STRING)
+      for (const auto& [id, entry] : bucket_entries(reply_view(*bucket))) serving.emplace(id, entry);
+  for (ChangedKey& key : delta.keys) {
+    const auto found = serving.find(key.id);
+    if (found == serving.end()) continue;
+    const ServingEntry e = parse_serving_entry(found->second);
     key.now = ServingKey{key.id, std::string(e.value), e.enabled, std::string(e.customer_id), {}};
     each_plan_of_entry(e.plans, [&key](std::string_view plan_id, std::int64_t since) {
       key.now->memberships.push_back({std::string(plan_id), key.id, since});

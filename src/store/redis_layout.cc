@@ -146,6 +146,40 @@ ServingEntry parse_serving_entry(std::string_view entry) {
   return e;
 }
 
+std::uint32_t serving_bucket_number(std::string_view key_id) {
+  std::uint32_t hash = 2166136261u;
+  for (const char c : key_id) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 16777619u;
+  }
+  return hash % kServingBucketCount;
+}
+
+std::string serving_bucket(std::string_view key_id) { return std::to_string(serving_bucket_number(key_id)); }
+
+void append_bucket_entry(std::string& bucket, std::string_view key_id, std::string_view entry) {
+  bucket.append(key_id).append(1, kSep).append(std::to_string(entry.size())).append(1, kSep).append(entry);
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> bucket_entries(std::string_view bucket) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  for (std::size_t at = 0; at < bucket.size();) {
+    const std::size_t id_end = bucket.find(kSep, at);
+    if (id_end == std::string_view::npos || id_end == at)
+      throw std::invalid_argument("a serving bucket's entry without a key id");
+    std::size_t size = 0;
+    const char* digits = bucket.data() + id_end + 1;
+    const auto [end, ec] = std::from_chars(digits, bucket.data() + bucket.size(), size);
+    if (ec != std::errc() || end == digits || end == bucket.data() + bucket.size() || *end != kSep)
+      throw std::invalid_argument("a serving bucket's entry without a length");
+    const std::size_t entry_at = static_cast<std::size_t>(end - bucket.data()) + 1;
+    if (size > bucket.size() - entry_at) throw std::invalid_argument("a serving bucket's entry cut short");
+    out.emplace_back(bucket.substr(at, id_end - at), bucket.substr(entry_at, size));
+    at = entry_at + size;
+  }
+  return out;
+}
+
 void each_plan_of_entry(std::string_view plans, const std::function<void(std::string_view, std::int64_t)>& fn) {
   for (std::size_t start = 0; start < plans.size();) {
     std::size_t end = plans.find(' ', start);

@@ -41,9 +41,15 @@ inline constexpr const char* kWriteLock = "tollgate:write_lock";
 inline constexpr const char* kNodes = "tollgate:nodes";
 // Memberships that ended, before they were kept per plan: fields "plan\x1fkey".
 inline constexpr const char* kFormerPlanKeys = "tollgate:former_plan_keys";
-// What the data plane serves of each key, by id: "E\x1fvalue\x1fcustomer"
-// (E: 1 enabled, 0 not), read at a start instead of the documents.
-inline constexpr const char* kServingKeys = "tollgate:serving_keys";
+// What the data plane serves of each key (its serving entry, below), read
+// at a start instead of the documents: in kServingBucketCount fields, a
+// key's by a stable hash of its id, each holding its keys' entries one
+// after another. Redis sends a few thousand large values as copies of
+// memory, where a field per key took it most of a second for a million.
+inline constexpr const char* kServingBuckets = "tollgate:serving_buckets";
+inline constexpr std::uint32_t kServingBucketCount = 4096;
+// Before layout 4: a field per key.
+inline constexpr const char* kServingKeysBefore4 = "tollgate:serving_keys";
 inline constexpr const char* kKeyValues = "tollgate:api_key_values";  // value → id
 inline constexpr const char* kKeysByCreated =
     "tollgate:api_keys_by_created";  // ids scored by creation
@@ -53,7 +59,7 @@ inline constexpr const char* kControlLog = "tollgate:control_log";  // a Stream:
 // The layout the indexes above are built for; a store without it has them
 // built once (RedisStore::ensure_layout).
 inline constexpr const char* kLayoutField = "layout";
-inline constexpr const char* kLayout = "3";
+inline constexpr const char* kLayout = "4";
 inline constexpr char kSep = '\x1f';
 
 // A key's plans: plan id → when it joined.
@@ -135,6 +141,16 @@ struct ServingEntry {
   std::string_view customer_id;
 };
 ServingEntry parse_serving_entry(std::string_view entry);
+// The bucket (its field in kServingBuckets) of a key id: FNV-1a, the same
+// on every node and build.
+std::uint32_t serving_bucket_number(std::string_view key_id);
+std::string serving_bucket(std::string_view key_id);
+// A bucket's value is its entries as "ID\x1fLENGTH\x1fENTRY", one after
+// another (an entry's customer may hold any character, so it is counted).
+void append_bucket_entry(std::string& bucket, std::string_view key_id, std::string_view entry);
+// The (id, entry) pairs of a bucket's value. Throws std::invalid_argument
+// for text no commit writes.
+std::vector<std::pair<std::string_view, std::string_view>> bucket_entries(std::string_view bucket);
 // The plans of an entry's PLANS text. Throws std::invalid_argument for
 // text no commit writes.
 PlansSince plans_of_entry(std::string_view plans);

@@ -111,16 +111,40 @@ TEST_F(RedisStoreTest, TheServingStateIsEachKeyWithThePlansItIsInNow) {
   ASSERT_TRUE(delta.keys[0].now);
   EXPECT_EQ(delta.keys[0].now->memberships.size(), 1u);
 
-  // A store whose entries were written without plans (layout 2) has them
-  // written again once.
+  // A store of an older layout (a field per key, without its plans) has
+  // its serving state written again once, and the old hash dropped.
   RedisClient client(RedisAddress::parse(server.url()));
   client.run({"HSET", "tollgate:meta", "layout", "2"});
+  client.run({"DEL", "tollgate:serving_buckets"});
   client.run({"HSET", "tollgate:serving_keys", "k1", std::string("1\x1fvalue-0123456789abcdef\x1f")});
   RedisStore reopened(RedisAddress::parse(server.url()), "node-b");
   s = reopened.load_serving_state();
   ASSERT_EQ(s.usage_plan_keys.size(), 1u);
   EXPECT_EQ(s.usage_plan_keys[0].created_date, 12);
   EXPECT_EQ(s.api_keys.at(0).customer_id, key.customer_id);
+  EXPECT_EQ(client.run({"EXISTS", "tollgate:serving_keys"})->integer, 0);
+}
+
+TEST_F(RedisStoreTest, KeysInOneServingBucketAreWrittenAndDeletedOneByOne) {
+  // Enough keys that buckets hold several: each commit rewrites a bucket.
+  {
+    auto tx = store.begin();
+    for (int i = 0; i < 10000; ++i)
+      tx->put(ApiKey{"k" + std::to_string(i), "value-" + std::to_string(i) + "-0123456789abcdef", "", "", "", true,
+                     1, 1, {}});
+    tx->commit();
+  }
+  {
+    auto tx = store.begin();
+    for (int i = 0; i < 10000; i += 2) tx->erase_api_key("k" + std::to_string(i));
+    tx->put(UsagePlanKey{"p", "k1", 5});
+    tx->commit();
+  }
+  const ControlState s = store.load_serving_state();
+  ASSERT_EQ(s.api_keys.size(), 5000u);
+  for (const ApiKey& k : s.api_keys) EXPECT_EQ(std::stoi(k.id.substr(1)) % 2, 1) << k.id;
+  ASSERT_EQ(s.usage_plan_keys.size(), 1u);
+  EXPECT_EQ(s.usage_plan_keys[0].key_id, "k1");
 }
 
 TEST_F(RedisStoreTest, UncommittedWritesVanishAndWritersTakeTurns) {
