@@ -481,7 +481,8 @@ void RedisStore::ensure_layout() {
         }
         commands.push_back({"DEL", kServingBuckets, kServingKeysBefore4});
         for (std::uint32_t b = 0; b < kServingBucketCount; ++b)
-          if (!buckets[b].empty()) commands.push_back({"HSET", kServingBuckets, std::to_string(b), std::move(buckets[b])});
+          if (!buckets[b].empty())
+            commands.push_back({"HSET", kServingBuckets, std::to_string(b), std::move(buckets[b])});
       }
       {
         RedisReply former = redis_.run({"HKEYS", kFormerPlanKeys});

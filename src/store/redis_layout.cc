@@ -186,7 +186,8 @@ void each_plan_of_entry(std::string_view plans, const std::function<void(std::st
     if (end == std::string_view::npos) end = plans.size();
     const std::string_view one = plans.substr(start, end - start);
     const std::size_t colon = one.find(':');
-    if (colon == 0 || colon == std::string_view::npos) throw std::invalid_argument("a serving entry's plan without an id");
+    if (colon == 0 || colon == std::string_view::npos)
+      throw std::invalid_argument("a serving entry's plan without an id");
     std::int64_t since = 0;
     const std::string_view digits = one.substr(colon + 1);
     const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), since);

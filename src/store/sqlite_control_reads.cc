@@ -82,7 +82,8 @@ std::vector<UsagePlanKey> SqliteControlReads::plans_of_key(const std::string& ke
 
 std::optional<UsagePlanKey> SqliteControlReads::membership(const std::string& plan_id,
                                                            const std::string& key_id) {
-  SqliteStatementCache::Use st = statements_.use("SELECT created FROM usage_plan_keys WHERE plan_id = ?1 AND key_id = ?2");
+  SqliteStatementCache::Use st =
+      statements_.use("SELECT created FROM usage_plan_keys WHERE plan_id = ?1 AND key_id = ?2");
   st->bind(1, plan_id).bind(2, key_id);
   if (!st->step()) return std::nullopt;
   return UsagePlanKey{plan_id, key_id, st->integer(0)};

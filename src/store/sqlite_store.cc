@@ -773,7 +773,9 @@ ControlState SqliteStore::load_locked(KeyDetail detail) {
     // a JSON tree per key built.
     SqliteStatement count(db_, "SELECT value FROM meta WHERE name = 'api_key_count'");
     if (count.step()) state.api_keys.reserve(static_cast<std::size_t>(count.integer(0)));
-    SqliteStatement keys(db_, "SELECT id, value, enabled, customer_id FROM api_keys INDEXED BY api_keys_by_created_serving");
+    SqliteStatement keys(db_,
+                         "SELECT id, value, enabled, customer_id FROM api_keys "
+                         "INDEXED BY api_keys_by_created_serving");
     while (keys.step()) {
       ApiKey& k = state.api_keys.emplace_back();
       k.id = keys.text(0);

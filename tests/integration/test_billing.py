@@ -402,6 +402,19 @@ class BillingMonth(BillingTestCase):
         """Lets the access log's writer and the meter take what was served."""
         time.sleep(1.5)
 
+    def logged(self):
+        """Waits until the access log holds every request served (written
+        every 0.2 s; longer on a loaded machine), before a crash."""
+        path = os.path.join(self.gw.data_dir, "access.log")
+
+        def all_there():
+            try:
+                text = open(path, encoding="utf-8", errors="replace").read()
+            except FileNotFoundError:
+                return False
+            return all(s["id"] in text for s in self.served)
+        self.assertTrue(wait_until(all_there, 15), "the access log holds every request served")
+
     def lock_store(self):
         """Another process takes the store's write lock, as a stuck writer or
         a full disk would keep it from being written."""
@@ -481,7 +494,7 @@ class BillingMonth(BillingTestCase):
         self.plan["k3"] = "gold"
         self.traffic("k3", 4)
         # A crash: what was counted but not yet flushed is in the counter file.
-        time.sleep(0.5)  # the access log's lines are written (every 0.2 s)
+        self.logged()
         self.gw.stop(signal.SIGKILL)
         self.gw.start()
         self.traffic("k1", 5)
@@ -539,7 +552,7 @@ class BillingMonth(BillingTestCase):
         self.traffic("k2", 2)
 
         # An export while the gateway is down after a crash, then the rest.
-        time.sleep(0.5)
+        self.logged()
         self.gw.stop(signal.SIGKILL)
         records, cursor = self.exported("--after", cursor)
         self.assertEqual({r["day"] for r in records}, {"2026-11-29", "2026-11-30"})
