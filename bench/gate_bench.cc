@@ -187,7 +187,8 @@ Fixture& fixture(std::int64_t n, bool hashed, bool spent) {
     const MemberProvider slots = [&f](std::size_t) {
       return MemberRefs{&f.usage_slots.emplace_back(), std::nullopt};
     };
-    f.catalog = build_catalog(state, f.limits, no_usage, slots, kStartS * kNanosPerSecond, 1, nullptr, hasher);
+    f.catalog = build_catalog(state, f.limits, no_usage, slots,
+                              CatalogBuild{.now = kStartS * kNanosPerSecond, .version = 1, .key_hasher = hasher});
   }
   f.stage = f.catalog->stage("bench01", "prod");
   // Shuffled so consecutive decisions touch unrelated keys, as real traffic

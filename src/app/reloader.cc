@@ -200,9 +200,14 @@ void Reloader::load(const Snapshot& snapshot, std::size_t nodes) {
   const MemberProvider members = [&found](std::size_t i) {
     return MemberRefs{found[i].slot, found[i].pair_id};
   };
-  publish_catalog(build_catalog(state, limits_, loader, members, clock_.now(), version, &metrics_,
-                                  key_hashing_.hasher_for(state), 1.0 / static_cast<double>(nodes),
-                                  leases_ != nullptr, &member_keys));
+  publish_catalog(build_catalog(state, limits_, loader, members,
+                                CatalogBuild{.now = clock_.now(),
+                                             .version = version,
+                                             .metrics = &metrics_,
+                                             .key_hasher = key_hashing_.hasher_for(state),
+                                             .throttle_share = 1.0 / static_cast<double>(nodes),
+                                             .quota_leased = leases_ != nullptr,
+                                             .member_keys = &member_keys}));
   if (leases_) requote_changed_plans(state);
   loaded_version_ = version;
   rebuilds_.fetch_add(1, std::memory_order_relaxed);

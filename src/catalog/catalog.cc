@@ -400,15 +400,15 @@ std::vector<UsagePlanKey> memberships_of(const std::vector<ChangedKey>& changes)
 }
 
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
-                                             const UsageLoader& load_usage,
-                                             const MemberProvider& members, UnixNanos now,
-                                             std::uint64_t version, MetricsRegistry* metrics,
-                                             std::shared_ptr<const KeyHasher> key_hasher, double throttle_share,
-                                             bool quota_leased, const std::vector<MemberKey>* member_keys) {
-  if (state.keys_hashed && !key_hasher) throw std::invalid_argument("the keys are hashed, and no hasher was given");
-  const std::vector<MemberKey> found = member_keys ? std::vector<MemberKey>() : tollgate::member_keys(state);
-  return CatalogBuilder(limits, load_usage, members, now, metrics, throttle_share, quota_leased)
-      .build(state, version, state.keys_hashed ? std::move(key_hasher) : nullptr, member_keys ? *member_keys : found);
+                                             const UsageLoader& load_usage, const MemberProvider& members,
+                                             const CatalogBuild& build) {
+  if (state.keys_hashed && !build.key_hasher)
+    throw std::invalid_argument("the keys are hashed, and no hasher was given");
+  const std::vector<MemberKey> found = build.member_keys ? std::vector<MemberKey>() : member_keys(state);
+  return CatalogBuilder(limits, load_usage, members, build.now, build.metrics, build.throttle_share,
+                        build.quota_leased)
+      .build(state, build.version, state.keys_hashed ? build.key_hasher : nullptr,
+             build.member_keys ? *build.member_keys : found);
 }
 
 }  // namespace tollgate

@@ -159,20 +159,29 @@ struct MemberRefs {
 };
 using MemberProvider = std::function<MemberRefs(std::size_t usage_plan_key)>;
 
-// Builds a catalog from a validated control state. `member_keys`, when
-// given, is member_keys(state), found once for the caller and the build.
-// With `metrics`, each route gets its request counters. A state whose keys are hashed needs the
-// hasher they were made with. Every throttle is enforced at
-// `throttle_share` of its rate and burst (burst at least 1): the nodes
-// sharing a store split them. With `quota_leased`, quotas are served from
-// leases and no counter is seeded. Control plane: may throw.
+// What a catalog is built as, beyond the state it serves.
+struct CatalogBuild {
+  UnixNanos now = 0;
+  std::uint64_t version = 0;
+  // Each route gets its request counters here, when given.
+  MetricsRegistry* metrics = nullptr;
+  // A state whose keys are hashed needs the hasher they were made with.
+  std::shared_ptr<const KeyHasher> key_hasher = nullptr;
+  // Every throttle is enforced at this share of its rate and burst (burst
+  // at least 1): the nodes sharing a store split them.
+  double throttle_share = 1.0;
+  // Quotas are served from leases, and no counter is seeded.
+  bool quota_leased = false;
+  // member_keys(state), when the caller found it already.
+  const std::vector<MemberKey>* member_keys = nullptr;
+};
+
+// Builds a catalog from a validated control state: quota counters seeded
+// from `load_usage`, each membership's usage slot from `members`. Control
+// plane: may throw.
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
-                                             const UsageLoader& load_usage,
-                                             const MemberProvider& members, UnixNanos now,
-                                             std::uint64_t version, MetricsRegistry* metrics = nullptr,
-                                             std::shared_ptr<const KeyHasher> key_hasher = nullptr,
-                                             double throttle_share = 1.0, bool quota_leased = false,
-                                             const std::vector<MemberKey>* member_keys = nullptr);
+                                             const UsageLoader& load_usage, const MemberProvider& members,
+                                             const CatalogBuild& build);
 
 // A catalog at `version` that is `current` with the keys changed as
 // `changes` say, sharing everything else with it. Requests holding

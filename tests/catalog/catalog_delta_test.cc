@@ -127,7 +127,7 @@ class CatalogDelta : public ::testing::Test {
  protected:
   std::shared_ptr<const Catalog> rebuild(Store& store) {
     const std::uint64_t version = store.control_version();
-    return build_catalog(store.load_serving_state(), limits, loader, members, 0, version);
+    return build_catalog(store.load_serving_state(), limits, loader, members, CatalogBuild{.version = version});
   }
 
   // Applies `store`'s random changes one after another to a catalog kept

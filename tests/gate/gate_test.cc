@@ -66,8 +66,12 @@ class GateTest : public ::testing::Test {
       const UsagePlanKey& pk = state.usage_plan_keys[i];
       return MemberRefs{&slots_[pk.plan_id + '\n' + pk.key_id], std::nullopt};
     };
-    catalog =
-        build_catalog(state, limits, loader, slots, clock.now(), 1, nullptr, hasher, throttle_share, quota_leased);
+    catalog = build_catalog(state, limits, loader, slots,
+                            CatalogBuild{.now = clock.now(),
+                                         .version = 1,
+                                         .key_hasher = hasher,
+                                         .throttle_share = throttle_share,
+                                         .quota_leased = quota_leased});
   }
   UsagePlan& gold() { return state.usage_plans[0]; }
   GateDecision call(const char* stage, const char* path, const char* verb,
