@@ -7,6 +7,7 @@
 
 #include "admin/operations.h"
 #include "core/ids.h"
+#include "model/json_fields.h"
 
 namespace tollgate {
 namespace {
@@ -196,12 +197,11 @@ HttpResponse AdminApi::operate(const HttpRequest& request, const std::string& ac
       response = operation(context_, req);
   } catch (const AdminError& e) {
     response = error(e.status(), e.type(), e.what());
+  } catch (const ConstraintViolation& e) {
+    response = error(http::status::bad_request, "ValidationException",
+                     std::string("1 validation error detected: ") + e.what());
   } catch (const std::invalid_argument& e) {
-    const std::string message = e.what();
-    const bool constraint = message.find("failed to satisfy constraint") != std::string::npos;
-    response = constraint ? error(http::status::bad_request, "ValidationException",
-                                  "1 validation error detected: " + message)
-                          : error(http::status::bad_request, "BadRequestException", message);
+    response = error(http::status::bad_request, "BadRequestException", e.what());
   } catch (const StoreUnavailable& e) {
     spdlog::error("admin {} {}: store unavailable: {}", request.method_string(), path, e.what());
     response = error(http::status::service_unavailable, "ServiceUnavailableException",

@@ -162,13 +162,20 @@ void give_back(Steps& steps, int taken) {
 
 }  // namespace
 
-GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
-                   std::optional<std::string_view> api_key, UnixNanos now) {
+PresentedKey present_key(const Catalog& catalog, const StageEntry& stage, std::optional<std::string_view> api_key) {
+  PresentedKey key;
+  key.binding = find_binding(catalog, stage, api_key, key.key_id);
+  return key;
+}
+
+namespace {
+
+GateDecision admit_bound(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
+                         const KeyBinding& binding, std::string_view key_id, UnixNanos now) {
   GateDecision d;
   const RouteMethod& method = stage.methods[method_index];
-  KeyBinding binding;
   if (method.api_key_required) {
-    binding = find_binding(catalog, stage, api_key, d.key_id);
+    d.key_id = key_id;
     if (!binding.plan) {
       d.verdict = Verdict::kForbidden;
       return d;
@@ -211,6 +218,22 @@ GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_
   return d;
 }
 
+}  // namespace
+
+GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
+                   std::optional<std::string_view> api_key, UnixNanos now) {
+  // A method that needs no key does not look for one.
+  if (!stage.methods[method_index].api_key_required) return admit_bound(catalog, stage, method_index, {}, {}, now);
+  std::string_view key_id;
+  const KeyBinding binding = find_binding(catalog, stage, api_key, key_id);
+  return admit_bound(catalog, stage, method_index, binding, key_id, now);
+}
+
+GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
+                   const PresentedKey& key, UnixNanos now) {
+  return admit_bound(catalog, stage, method_index, key.binding, key.key_id, now);
+}
+
 void refund(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
             std::optional<std::string_view> api_key, UnixNanos decided_at) {
   const RouteMethod& method = stage.methods[method_index];
@@ -226,18 +249,14 @@ void refund(const Catalog& catalog, const StageEntry& stage, std::uint32_t metho
   if (binding.usage) binding.usage->uncount(decided_at);
 }
 
-std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const StageEntry& stage,
-                                      std::optional<std::string_view> api_key, UnixNanos now) {
-  std::string_view key_id;
-  const KeyBinding binding = find_binding(catalog, stage, api_key, key_id);
+std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const PresentedKey& key, UnixNanos now) {
+  const KeyBinding& binding = key.binding;
   if (!binding.plan || !binding.plan->quota) return std::nullopt;
-  return QuotaStep(binding, catalog.quota_leased(), now).claim(binding, key_id);
+  return QuotaStep(binding, catalog.quota_leased(), now).claim(binding, key.key_id);
 }
 
-void count_quota_refusal(const Catalog& catalog, const StageEntry& stage, std::optional<std::string_view> api_key,
-                         UnixNanos now) {
-  std::string_view key_id;
-  count_refusal(find_binding(catalog, stage, api_key, key_id), now, RefusalKind::kQuotaExceeded);
+void count_quota_refusal(const PresentedKey& key, UnixNanos now) {
+  count_refusal(key.binding, now, RefusalKind::kQuotaExceeded);
 }
 
 }  // namespace tollgate

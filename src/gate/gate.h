@@ -51,6 +51,19 @@ bool key_may_call(const Catalog& catalog, const StageEntry& stage, std::uint32_t
 GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
                    std::optional<std::string_view> api_key, UnixNanos now);
 
+// The key a request presented, found once in a catalog for a stage: for a
+// request that decides more than once (one that waits for a quota lease).
+// Points into the catalog, which must outlive it.
+struct PresentedKey {
+  std::string_view key_id;  // empty when no known key was presented
+  KeyBinding binding;       // plan null when the key may not call the stage
+};
+PresentedKey present_key(const Catalog& catalog, const StageEntry& stage, std::optional<std::string_view> api_key);
+
+// admit() for a key already found in `catalog` for `stage`.
+GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
+                   const PresentedKey& key, UnixNanos now);
+
 // Gives back everything admit() took for a request it allowed at
 // `decided_at` that the gateway then refused itself, before the request's
 // integration had it (the 503 when too many requests wait for the
@@ -65,12 +78,10 @@ Catalog::Key find_key(const Catalog& catalog, std::string_view api_key);
 
 // The lease a request that got kAwaitLease waits for; none when the key is
 // no longer bound to a plan with a quota. Takes from no limit.
-std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const StageEntry& stage,
-                                      std::optional<std::string_view> api_key, UnixNanos now);
+std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const PresentedKey& key, UnixNanos now);
 
 // Counts, toward the key's requests by outcome, a request refused for its
 // quota outside admit(): one that waited for a lease in vain.
-void count_quota_refusal(const Catalog& catalog, const StageEntry& stage, std::optional<std::string_view> api_key,
-                         UnixNanos now);
+void count_quota_refusal(const PresentedKey& key, UnixNanos now);
 
 }  // namespace tollgate

@@ -283,6 +283,47 @@ Task<void> DataPlane::serve_connection(Socket socket, const ClientLimits& limits
   co_await serve_requests(stream, stream.next_layer(), limits, shed);
 }
 
+// What one connection keeps between the steps of its requests.
+struct DataPlane::Connection {
+  Connection(Deadlines::Entry& deadline, const ClientLimits& limits)
+      : deadline(deadline),
+        limits(limits),
+        whole_limits{limits.max_header_bytes, limits.max_body_bytes, limits.rules},
+        // Bounds what one connection buffers: a pipelining client's later
+        // requests wait in the kernel until the earlier ones are answered.
+        buffer(limits.max_header_bytes + kReadChunk) {}
+
+  Deadlines::Entry& deadline;
+  const ClientLimits& limits;
+  const WholeMessageLimits whole_limits;
+  beast::flat_buffer buffer;
+  Exchange exchange;
+  ReadPhase phase = ReadPhase::kHeader;  // a new connection must send its request soon
+  // How the current request's read ended.
+  beast::error_code read_error;
+  bool refused_before_body = false;  // by admissible(); the reply is set
+  bool timed_out = false;
+  // Whether the connection may stay open after the reply, the client willing:
+  // not after a failed read or a refusal before the body, where the next
+  // request's start is not known, nor after shedding it.
+  bool keep_alive = false;
+};
+
+// What the read loop does after the bytes buffered so far are taken.
+enum class DataPlane::ReadStep : std::uint8_t {
+  kDone,          // the request is read, or its read failed (read_error)
+  kReadMore,      // read more into the buffer
+  kSendContinue,  // send "100 Continue", then read on
+};
+
+// Where a request goes once read.
+enum class DataPlane::Next : std::uint8_t {
+  kClose,      // nothing to answer: the peer left or sent nothing
+  kReply,      // the reply is set
+  kUsagePage,  // the customer usage page answers it
+  kGate,       // route it and ask the gate
+};
+
 template <class Stream>
 Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const ClientLimits& limits, bool shed) {
   Deadlines::Entry deadline(deadlines_, socket);
@@ -291,118 +332,49 @@ Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const Clien
     auto [handshake_error] = co_await stream.async_handshake(asio::ssl::stream_base::server, as_result);
     if (handshake_error) co_return;
   }
-  // Bounds what one connection buffers: a pipelining client's later
-  // requests wait in the kernel until the earlier ones are answered.
-  beast::flat_buffer buffer(limits.max_header_bytes + kReadChunk);
-  const WholeMessageLimits whole_limits{limits.max_header_bytes, limits.max_body_bytes, limits.rules};
-  Exchange exchange;
-  ReadPhase phase = ReadPhase::kHeader;  // a new connection must send its request soon
+  Connection c(deadline, limits);
   for (;;) {
-    if (draining_ && buffer.size() == 0) break;
-    deadline.expires_after(phase == ReadPhase::kWaiting ? limits.idle_timeout : limits.header_timeout,
-                           Deadlines::OnExpiry::kCancel);
-    deadline.set_idle(buffer.size() == 0);
-    RequestReader reader(exchange.request, limits.rules);
-    reader.header_limit(limits.max_header_bytes);
-    reader.body_limit(limits.max_body_bytes);
-    reader.eager(true);
+    if (draining_ && c.buffer.size() == 0) break;
+    RequestReader reader(c.exchange.request, limits.rules);
     RequestRecord record;
-    beast::error_code read_error;
-    bool refused_before_body = false;
-    for (;;) {
-      if (buffer.size() != 0) {
-        // A request wholly read in a plain form is parsed without Beast.
-        if (!reader.got_some()) {
-          const std::size_t whole = parse_whole_request(as_text(buffer.data()), whole_limits, exchange.request);
-          if (whole != 0) {
-            buffer.consume(whole);
-            break;
-          }
-        }
-        buffer.consume(reader.put_input(buffer.data(), read_error));
-        if (read_error == http::error::need_more)
-          read_error = {};
-        else if (read_error || reader.is_done())
-          break;
-        // A body still to come is not read for a request that will be
-        // refused whatever it holds (no route, no valid key).
-        if (phase != ReadPhase::kBody && reader.is_header_done()) {
-          if (!admissible(exchange, record)) {
-            refused_before_body = true;
-            break;
-          }
-          // A client holding its body until told to send it is told now.
-          if (expects_continue(exchange.request)) {
-            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-            auto [continue_error, sent] = co_await asio::async_write(stream, asio::buffer(kContinue), as_result);
-            if (continue_error) {
-              read_error = continue_error;
-              break;
-            }
-          }
-        }
-        advance_read_deadline(phase, reader.is_header_done(), deadline, limits);
+    begin_request(c, reader);
+    for (ReadStep step; (step = take_buffered(c, reader, record)) != ReadStep::kDone;) {
+      if (step == ReadStep::kSendContinue) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        auto [error, sent] = co_await asio::async_write(stream, asio::buffer(kContinue), as_result);
+        c.read_error = error;
+      } else {
+        auto [error, n] = co_await stream.async_read_some(c.buffer.prepare(read_room(c.buffer)), as_result);
+        c.read_error = error;
+        c.buffer.commit(n);
       }
-      const std::size_t room = std::min(kReadChunk, buffer.max_size() - buffer.size());
-      if (room == 0) {
-        read_error = http::error::buffer_overflow;
-        break;
-      }
-      auto [error, n] = co_await stream.async_read_some(buffer.prepare(room), as_result);
-      if (error) {
-        read_error = error;
-        break;
-      }
-      buffer.commit(n);
+      if (c.read_error) break;
     }
-    const bool timed_out = deadline.expired();
-    // While the request is handled the upstream exchange has its own deadline.
-    deadline.expires_never();
-    deadline.set_idle(false);
-
-    const InboundMessage& request = exchange.request;
+    end_read(c);
     record.start = std::chrono::steady_clock::now();
-    bool keep_alive = false;
-    if (refused_before_body) {
-      // The reply is set; the connection closes, its body unread.
-    } else if (read_error) {
-      if (!reader.got_some() || (!timed_out && peer_left(read_error))) break;
-      const Refusal refusal =
-          timed_out ? Refusal{408, "Request timed out"} : read_refusal(read_error, reader.fault());
-      set_error_reply(exchange.reply, refusal.status, "BadRequestException", refusal.message);
-      record.outcome = Outcome::kBadRequest;
-    } else if (shed) {
-      set_error_reply(exchange.reply, 503, "ServiceUnavailableException", "Too many connections; retry later");
-      exchange.reply.add("Retry-After", "1");
-      record.outcome = Outcome::kShed;
-    } else if (const std::string_view problem = target_problem(request.target); !problem.empty()) {
-      keep_alive = request.keep_alive;
-      set_error_reply(exchange.reply, 400, "BadRequestException", problem);
-      record.outcome = Outcome::kBadRequest;
-    } else if (usage_page_ && usage_page_->serves(request.target)) {
-      keep_alive = request.keep_alive;
-      record.outcome = Outcome::kUsagePage;
+
+    const Next next = answer_locally(c, reader, record, shed);
+    if (next == Next::kClose) break;
+    if (next == Next::kUsagePage) {
       beast::error_code ignored;
-      co_await usage_page_->answer(request, catalogs_.get(), socket.remote_endpoint(ignored).address(),
-                                   exchange.reply);
-    } else {
-      keep_alive = request.keep_alive;
-      Decided decided = decide(exchange, record);
-      if (decided == Decided::kAwaitLease) decided = co_await decide_after_lease(exchange, record);
+      co_await usage_page_->answer(c.exchange.request, record.catalog, socket.remote_endpoint(ignored).address(),
+                                   c.exchange.reply);
+    } else if (next == Next::kGate) {
+      Decided decided = decide(c.exchange, record);
+      if (decided == Decided::kAwaitLease) decided = co_await decide_after_lease(c.exchange, record);
       if (decided == Decided::kProxy) {
-        const UpstreamRequest upstream = upstream_request(exchange, record);
+        const UpstreamRequest upstream = upstream_request(c.exchange, record);
         const UpstreamError error =
-            co_await upstreams_.exchange(record.method->backend, upstream, exchange.upstream_response,
+            co_await upstreams_.exchange(record.method->backend, upstream, c.exchange.upstream_response,
                                          std::chrono::milliseconds(record.method->timeout_ms));
-        set_proxied_reply(exchange, record, error, upstream.head_method);
+        set_proxied_reply(c.exchange, record, error, upstream.head_method);
       }
     }
-    finish(exchange, record);
-    // A drain begun while the request was handled closes the connection after it.
-    keep_alive = keep_alive && !draining_;
+
+    const bool keep_alive = keep_alive_after(c);
+    finish(c.exchange, record);
     deadline.expires_after(limits.write_timeout);
-    const bool head = request.verb == http::verb::head && !read_error && !refused_before_body;
-    const SendBatch::Buffers answer = exchange.reply.finish(keep_alive, request.version, head);
+    const SendBatch::Buffers answer = c.exchange.reply.finish(keep_alive, c.exchange.request.version, head_only(c));
     SendBatch::Unsent unsent(answer);
     if constexpr (!kIsTls<Stream>) {
       // Sent with the worker's other sends of this turn (http/send_batch.h).
@@ -416,7 +388,7 @@ Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const Clien
       if (write_error) break;
     }
     if (!keep_alive) break;
-    phase = ReadPhase::kWaiting;
+    c.phase = ReadPhase::kWaiting;
   }
   if constexpr (kIsTls<Stream>) {
     deadline.expires_after(kTlsShutdownTimeout);
@@ -427,6 +399,109 @@ Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const Clien
   }
 }
 
+void DataPlane::begin_request(Connection& c, RequestReader& reader) {
+  c.deadline.expires_after(c.phase == ReadPhase::kWaiting ? c.limits.idle_timeout : c.limits.header_timeout,
+                           Deadlines::OnExpiry::kCancel);
+  c.deadline.set_idle(c.buffer.size() == 0);
+  reader.header_limit(c.limits.max_header_bytes);
+  reader.body_limit(c.limits.max_body_bytes);
+  reader.eager(true);
+  c.read_error = {};
+  c.refused_before_body = false;
+  c.timed_out = false;
+  c.keep_alive = false;
+}
+
+DataPlane::ReadStep DataPlane::take_buffered(Connection& c, RequestReader& reader, RequestRecord& record) {
+  if (c.buffer.size() != 0) {
+    // A request wholly read in a plain form is parsed without Beast.
+    if (!reader.got_some()) {
+      const std::size_t whole = parse_whole_request(as_text(c.buffer.data()), c.whole_limits, c.exchange.request);
+      if (whole != 0) {
+        c.buffer.consume(whole);
+        return ReadStep::kDone;
+      }
+    }
+    c.buffer.consume(reader.put_input(c.buffer.data(), c.read_error));
+    if (c.read_error == http::error::need_more)
+      c.read_error = {};
+    else if (c.read_error || reader.is_done())
+      return ReadStep::kDone;
+    // A body still to come is not read for a request that will be refused
+    // whatever it holds (no route, no valid key).
+    if (c.phase != ReadPhase::kBody && reader.is_header_done()) {
+      advance_read_deadline(c.phase, true, c.deadline, c.limits);
+      if (!admissible(c.exchange, record)) {
+        c.refused_before_body = true;
+        return ReadStep::kDone;
+      }
+      // A client holding its body until told to send it is told now.
+      if (expects_continue(c.exchange.request)) return ReadStep::kSendContinue;
+    }
+    advance_read_deadline(c.phase, reader.is_header_done(), c.deadline, c.limits);
+  }
+  if (read_room(c.buffer) == 0) {
+    c.read_error = http::error::buffer_overflow;
+    return ReadStep::kDone;
+  }
+  return ReadStep::kReadMore;
+}
+
+std::size_t DataPlane::read_room(const beast::flat_buffer& buffer) {
+  return std::min(kReadChunk, buffer.max_size() - buffer.size());
+}
+
+void DataPlane::end_read(Connection& c) {
+  c.timed_out = c.deadline.expired();
+  // While the request is handled the upstream exchange has its own deadline.
+  c.deadline.expires_never();
+  c.deadline.set_idle(false);
+}
+
+DataPlane::Next DataPlane::answer_locally(Connection& c, const RequestReader& reader, RequestRecord& record,
+                                          bool shed) {
+  const InboundMessage& request = c.exchange.request;
+  Reply& reply = c.exchange.reply;
+  if (c.refused_before_body) return Next::kReply;  // the connection closes, its body unread
+  if (c.read_error) {
+    if (!reader.got_some() || (!c.timed_out && peer_left(c.read_error))) return Next::kClose;
+    const Refusal refusal =
+        c.timed_out ? Refusal{408, "Request timed out"} : read_refusal(c.read_error, reader.fault());
+    set_error_reply(reply, refusal.status, "BadRequestException", refusal.message);
+    record.outcome = Outcome::kBadRequest;
+    return Next::kReply;
+  }
+  if (shed) {
+    set_error_reply(reply, 503, "ServiceUnavailableException", "Too many connections; retry later");
+    reply.add("Retry-After", "1");
+    record.outcome = Outcome::kShed;
+    return Next::kReply;
+  }
+  c.keep_alive = request.keep_alive;
+  std::string_view problem = target_problem(request.target);
+  if (problem.empty()) problem = field_problem(request);
+  if (!problem.empty()) {
+    set_error_reply(reply, 400, "BadRequestException", problem);
+    record.outcome = Outcome::kBadRequest;
+    return Next::kReply;
+  }
+  if (usage_page_ && usage_page_->serves(request.target)) {
+    record.outcome = Outcome::kUsagePage;
+    record.catalog = catalogs_.get();
+    return Next::kUsagePage;
+  }
+  return Next::kGate;
+}
+
+bool DataPlane::keep_alive_after(const Connection& c) const {
+  // A drain begun while the request was handled closes the connection after it.
+  return c.keep_alive && !draining_;
+}
+
+bool DataPlane::head_only(const Connection& c) {
+  return c.exchange.request.verb == http::verb::head && !c.read_error && !c.refused_before_body;
+}
+
 void DataPlane::drain() {
   draining_ = true;
   deadlines_.close_idle();
@@ -434,7 +509,9 @@ void DataPlane::drain() {
 
 const StageEntry* DataPlane::route(Exchange& exchange, RequestRecord& record, std::uint32_t& index) {
   const InboundMessage& request = exchange.request;
-  record.catalog = catalogs_.get();
+  // The snapshot the request started with, taken when it was first routed:
+  // a reload never changes a request in flight.
+  if (!record.catalog) record.catalog = catalogs_.get();
   InvokeTarget target;
   record.outcome = Outcome::kMissingToken;
   if (!record.catalog || !parse_invoke_target(request.fields.find(http::field::host), request.target, target))
@@ -455,6 +532,11 @@ const StageEntry* DataPlane::route(Exchange& exchange, RequestRecord& record, st
 }
 
 bool DataPlane::admissible(Exchange& exchange, RequestRecord& record) {
+  if (const std::string_view problem = field_problem(exchange.request); !problem.empty()) {
+    set_error_reply(exchange.reply, 400, "BadRequestException", problem);
+    record.outcome = Outcome::kBadRequest;
+    return false;
+  }
   if (usage_page_ && usage_page_->serves(exchange.request.target)) return true;
   std::uint32_t index = 0;
   const StageEntry* stage = route(exchange, record, index);
@@ -465,19 +547,20 @@ bool DataPlane::admissible(Exchange& exchange, RequestRecord& record) {
 }
 
 DataPlane::Decided DataPlane::decide(Exchange& exchange, RequestRecord& record) {
-  Reply& reply = exchange.reply;
   std::uint32_t index = 0;
   const StageEntry* stage = route(exchange, record, index);
   if (!stage) {
-    refuse(reply, record.outcome);
+    refuse(exchange.reply, record.outcome);
     return Decided::kReplied;
   }
-  const RouteMethod& method = *record.method;
-  const std::optional<std::string_view> key = api_key_of(exchange.request);
   record.decided_at = clock_.now();
-  record.decision = admit(*record.catalog, *stage, index, key, record.decided_at);
-  const GateDecision& decision = record.decision;
+  record.decision = admit(*record.catalog, *stage, index, api_key_of(exchange.request), record.decided_at);
+  return act_on(exchange, record);
+}
 
+DataPlane::Decided DataPlane::act_on(Exchange& exchange, RequestRecord& record) {
+  Reply& reply = exchange.reply;
+  const GateDecision& decision = record.decision;
   switch (decision.verdict) {
     case Verdict::kForbidden:
       record.outcome = Outcome::kForbidden;
@@ -499,6 +582,7 @@ DataPlane::Decided DataPlane::decide(Exchange& exchange, RequestRecord& record) 
     case Verdict::kAllow:
       break;
   }
+  const RouteMethod& method = *record.method;
   if (method.type != IntegrationType::kMock) return Decided::kProxy;
   record.outcome = Outcome::kAllowed;
   set_mock_reply(reply, method.mock);
@@ -508,14 +592,14 @@ DataPlane::Decided DataPlane::decide(Exchange& exchange, RequestRecord& record) 
 
 namespace {
 
-// What a request waiting for a lease is told; set from the lease source's
-// thread and polled from the worker's, so no handler crosses threads.
+// A request's wait for a quota lease, shared with the lease source's
+// callback. Touched only on the worker's thread: the callback posts there.
+// Holds no asio object, so that it may outlive the worker's io_context.
 struct LeaseWait {
-  static constexpr int kNone = -1;
-  std::atomic<int> outcome{kNone};
+  std::optional<LeaseOutcome> outcome;
+  asio::steady_timer* timer = nullptr;  // null once the request stopped waiting
 };
 
-constexpr std::chrono::microseconds kLeasePoll{250};
 constexpr std::chrono::milliseconds kLeaseWaitLimit{1000};
 // A lease can run out again before a waiting request decides; it asks again
 // this many times before it is refused.
@@ -524,29 +608,36 @@ constexpr int kLeaseAttempts = 8;
 }  // namespace
 
 Task<DataPlane::Decided> DataPlane::decide_after_lease(Exchange& exchange, RequestRecord& record) {
-  asio::steady_timer poll(co_await asio::this_coro::executor);
+  // decide() routed the request in its snapshot; the key is found once.
+  const Catalog& catalog = *record.catalog;
+  const PresentedKey key = present_key(catalog, *record.stage_entry, api_key_of(exchange.request));
+  const Executor executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor);
   bool unavailable = false;
-  for (int attempt = 0; attempt < kLeaseAttempts && !unavailable; ++attempt) {
-    std::uint32_t index = 0;
-    const StageEntry* stage = route(exchange, record, index);
-    const std::optional<QuotaClaim> claim =
-        stage ? quota_claim(*record.catalog, *stage, api_key_of(exchange.request), clock_.now()) : std::nullopt;
-    if (!claim) break;  // the catalog changed under the request: decide afresh
+  for (int attempt = 0; attempt < kLeaseAttempts; ++attempt) {
+    const std::optional<QuotaClaim> claim = quota_claim(catalog, key, clock_.now());
+    if (!claim) break;
     const auto wait = std::make_shared<LeaseWait>();
-    leases_->request(*claim, [wait](LeaseOutcome o) { wait->outcome.store(static_cast<int>(o)); });
-    const auto give_up = std::chrono::steady_clock::now() + kLeaseWaitLimit;
-    while (wait->outcome.load() == LeaseWait::kNone && std::chrono::steady_clock::now() < give_up) {
-      poll.expires_after(kLeasePoll);
-      co_await poll.async_wait(as_result);
-    }
-    const int outcome = wait->outcome.load();
-    unavailable = outcome == LeaseWait::kNone || outcome == static_cast<int>(LeaseOutcome::kUnavailable);
+    wait->timer = &timer;
+    timer.expires_after(kLeaseWaitLimit);
+    leases_->request(*claim, [wait, executor](LeaseOutcome outcome) {
+      asio::post(executor, [wait, outcome] {
+        wait->outcome = outcome;
+        if (wait->timer) wait->timer->cancel();
+      });
+    });
+    co_await timer.async_wait(as_result);
+    wait->timer = nullptr;
+    unavailable = !wait->outcome || *wait->outcome == LeaseOutcome::kUnavailable;
     if (unavailable) break;
-    const Decided decided = decide(exchange, record);
-    if (decided != Decided::kAwaitLease) co_return decided;
+    record.decided_at = clock_.now();
+    record.decision = admit(catalog, *record.stage_entry, record.method_index, key, record.decided_at);
+    if (const Decided decided = act_on(exchange, record); decided != Decided::kAwaitLease) co_return decided;
   }
-  const Decided decided = decide(exchange, record);
-  if (decided != Decided::kAwaitLease) co_return decided;
+  // A lease may have come for another request meanwhile.
+  record.decided_at = clock_.now();
+  record.decision = admit(catalog, *record.stage_entry, record.method_index, key, record.decided_at);
+  if (const Decided decided = act_on(exchange, record); decided != Decided::kAwaitLease) co_return decided;
   Reply& reply = exchange.reply;
   if (unavailable) {
     record.outcome = Outcome::kShed;
@@ -555,9 +646,7 @@ Task<DataPlane::Decided> DataPlane::decide_after_lease(Exchange& exchange, Reque
   } else {
     // Other requests took each lease before this one could: the quota's
     // last units are being spent, on this node or others.
-    std::uint32_t index = 0;
-    if (const StageEntry* stage = route(exchange, record, index))
-      count_quota_refusal(*record.catalog, *stage, api_key_of(exchange.request), clock_.now());
+    count_quota_refusal(key, clock_.now());
     record.outcome = Outcome::kQuotaExceeded;
     refuse(reply, record.outcome);
   }

@@ -87,6 +87,23 @@ class DataPlane {
   // TLS over it). `shed`: the worker has too many connections for this one.
   template <class Stream>
   Task<void> serve_requests(Stream& stream, Socket& socket, const ClientLimits& limits, bool shed);
+  // The plain steps around serve_requests' co_awaits, on what one
+  // connection keeps between them.
+  struct Connection;
+  enum class ReadStep : std::uint8_t;
+  enum class Next : std::uint8_t;
+  // Arms the deadline for the next request and sets up its reader.
+  static void begin_request(Connection& c, RequestReader& reader);
+  // Takes what is buffered into the request; says whether to read more, to
+  // send 100 Continue first, or that the read is over.
+  ReadStep take_buffered(Connection& c, RequestReader& reader, RequestRecord& record);
+  static std::size_t read_room(const beast::flat_buffer& buffer);
+  static void end_read(Connection& c);
+  // Classifies a failed read and answers what needs no route (a bad target
+  // or header, shedding); says where the request goes next.
+  Next answer_locally(Connection& c, const RequestReader& reader, RequestRecord& record, bool shed);
+  bool keep_alive_after(const Connection& c) const;
+  static bool head_only(const Connection& c);
   // The stage and method (`index`) the request names, noted in `record`;
   // null when there is none, with the refusal's outcome in `record`.
   const StageEntry* route(Exchange& exchange, RequestRecord& record, std::uint32_t& index);
@@ -101,9 +118,11 @@ class DataPlane {
   };
   // Routes and gates the request.
   Decided decide(Exchange& exchange, RequestRecord& record);
-  // For a request that got kAwaitLease: waits for the node's lease, then
-  // decides again. Only the first requests of a key on this node, and
-  // those that outran a lease's top-up, come here.
+  // Sets the reply for the gate's decision in `record`, or says to proxy.
+  Decided act_on(Exchange& exchange, RequestRecord& record);
+  // For a request that got kAwaitLease: waits for the node's lease (the
+  // source wakes it), then decides again. Only the first requests of a key
+  // on this node, and those that outran a lease's top-up, come here.
   Task<Decided> decide_after_lease(Exchange& exchange, RequestRecord& record);
   UpstreamRequest upstream_request(Exchange& exchange, RequestRecord& record);
   void set_proxied_reply(Exchange& exchange, RequestRecord& record, UpstreamError error, bool head_upstream);

@@ -73,4 +73,20 @@ std::string_view target_problem(std::string_view target) {
   return {};
 }
 
+std::string_view field_problem(const InboundMessage& request) {
+  bool host = false;
+  bool api_key = false;
+  for (std::size_t i = 0; i < request.fields.size(); ++i) {
+    const FieldList::Field f = request.fields[i];
+    if (f.id == http::field::host) {
+      if (host) return "Request must not have more than one Host header";
+      host = true;
+    } else if (f.name.size() == 9 && beast::iequals(f.name, "x-api-key")) {
+      if (api_key) return "Request must not have more than one x-api-key header";
+      api_key = true;
+    }
+  }
+  return {};
+}
+
 }  // namespace tollgate

@@ -184,9 +184,7 @@ Quota quota_from_json(const json::value& v, std::string_view where) {
   const std::string period = get_string(o, "period", where);
   auto parsed = quota_period_from(period);
   if (!parsed)
-    fail_field(std::string(where) + ".period",
-         "Value '" + period + "' failed to satisfy constraint: Member must satisfy enum value "
-                              "set: [DAY, WEEK, MONTH]");
+    fail_enum(std::string(where) + ".period", period, "DAY, WEEK, MONTH");
   q.period = *parsed;
   return q;
 }
@@ -197,9 +195,7 @@ Integration integration_from_json(const json::value& v, std::string_view where) 
   const std::string type = get_string(o, "type", where);
   auto parsed = integration_type_from(type);
   if (!parsed)
-    fail_field(std::string(where) + ".type",
-         "Value '" + type + "' failed to satisfy constraint: Member must satisfy enum value set: "
-                            "[HTTP, MOCK, HTTP_PROXY]");
+    fail_enum(std::string(where) + ".type", type, "HTTP, MOCK, HTTP_PROXY");
   i.type = *parsed;
   i.http_method = get_string(o, "httpMethod", where);
   i.uri = get_string(o, "uri", where);

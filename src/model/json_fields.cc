@@ -10,6 +10,12 @@ namespace json = boost::json;
   throw std::invalid_argument(std::string(where) + ": " + std::string(what));
 }
 
+[[noreturn]] void fail_enum(std::string_view where, std::string_view value, std::string_view allowed) {
+  throw ConstraintViolation(std::string(where) + ": Value '" + std::string(value) +
+                            "' failed to satisfy constraint: Member must satisfy enum value set: [" +
+                            std::string(allowed) + "]");
+}
+
 const json::object& as_object(const json::value& v, std::string_view where) {
   if (!v.is_object()) fail_field(where, "must be an object");
   return v.get_object();

@@ -218,13 +218,15 @@ TEST_F(GateTest, ALeasedQuotaIsServedFromTheNodesLease) {
   EXPECT_EQ(stored_usage_calls, 0);  // a leased quota is not seeded
   EXPECT_EQ(call("prod", "/pets", "GET", "alice-key-0123456789").verdict, Verdict::kAwaitLease);
   const std::optional<QuotaClaim> claim =
-      quota_claim(*catalog, *catalog->stage("api1", "prod"), "alice-key-0123456789", clock.now());
+      quota_claim(*catalog, present_key(*catalog, *catalog->stage("api1", "prod"), "alice-key-0123456789"),
+                  clock.now());
   ASSERT_TRUE(claim);
   EXPECT_EQ(claim->plan_id, "gold");
   EXPECT_EQ(claim->key_id, "k1");
   EXPECT_EQ(claim->limit, 100);
   EXPECT_EQ(claim->window_end_s, kStartS + 12 * 3600);
-  EXPECT_FALSE(quota_claim(*catalog, *catalog->stage("api1", "prod"), "no-such-key", clock.now()));
+  EXPECT_FALSE(
+      quota_claim(*catalog, present_key(*catalog, *catalog->stage("api1", "prod"), "no-such-key"), clock.now()));
 
   claim->counter->add_lease(claim->window_id, 3);
   const GateDecision first = call("prod", "/pets", "GET", "alice-key-0123456789");

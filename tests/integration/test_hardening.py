@@ -230,6 +230,23 @@ class BadInputTest(HardeningTestCase):
             self.assertEqual(reply_headers.get("connection"), "close")
             self.assertTrue(c.closed())
 
+    def test_a_header_the_gateway_decides_on_sent_twice_400(self):
+        before = self.backend_count()
+        twice = {"x-api-key": b"x-api-key: one-key-0123456789ab\r\nX-Api-Key: other-key-0123456789\r\n",
+                 "Host": b"Host: other\r\n"}
+        for name, fields in twice.items():
+            # Whole, and with its body still to come: refused before the body either way.
+            c = self.connect().send(get(PREFIX + "/echo", fields))
+            status, _, body = c.response()
+            self.assertEqual(status, 400, (name, body))
+            self.assertEqual(json.loads(body)["message"], f"Request must not have more than one {name} header")
+            # The framing was fine: the connection serves the next request.
+            self.assertEqual(c.send(get(PREFIX + "/echo")).response()[0], 200)
+            head = (b"POST " + (PREFIX + "/keyed").encode() + b" HTTP/1.1\r\nHost: t\r\nContent-Length: 900\r\n" +
+                    fields + b"\r\n")
+            self.assertRefusedAndClosed(head, 400, f"more than one {name}")
+        self.assertEqual(self.backend_count(), before + 2)
+
     def test_access_log_lines_stay_json_whatever_the_request_holds(self):
         odd = PREFIX + '/echo?q="\\'
         c = self.connect().send(b"GET " + odd.encode() + b" HTTP/1.1\r\nHost: t\r\n\r\n")
