@@ -5,62 +5,18 @@
 #include <malloc.h>
 #include <sys/resource.h>
 
-#include <condition_variable>
-#include <csignal>
 #include <cstdio>
-#include <fstream>
-#include <functional>
 #include <future>
-#include <memory>
-#include <mutex>
 #include <thread>
-#include <unordered_map>
 #include <utility>
-#include <vector>
 
-#include "admin/admin_api.h"
 #include "admin/admin_credentials.h"
-#include "app/reloader.h"
-#include "catalog/catalog_holder.h"
-#include "core/clock.h"
-#include "core/ids.h"
-#include "core/outage_log.h"
-#include "core/stats.h"
-#include "http/data_plane.h"
-#include "http/listener.h"
-#include "limits/limit_states.h"
-#include "limits/quota_window.h"
-#include "metering/meter.h"
-#include "model/key_id_index.h"
-#include "model/validate.h"
-#include "store/key_hashing.h"
-#include "store/lease_keeper.h"
-#include "store/redis_change_listener.h"
-#include "store/redis_store.h"
-#include "store/sqlite_store.h"
 #include "core/thread_name.h"
+#include "http/data_plane.h"
+#include "limits/quota_window.h"
 
 namespace tollgate {
 namespace {
-
-struct Worker {
-  // Sockets must go before the io_context; the coroutines it destroys give
-  // their upstream connections back to the plane's pool, closed.
-  ~Worker() {
-    if (plane) plane->close_idle_upstreams();
-  }
-
-  // Declared before the io_context so that they outlive the coroutines it
-  // destroys: a connection's deadline entry unlinks from `deadlines`, and a
-  // request gives its upstream connection back to the plane's pool.
-  Deadlines deadlines;
-  std::unique_ptr<DataPlane> plane;  // made once `io` exists
-  // One thread runs it and no other thread touches its sockets, so the
-  // reactor's per-descriptor locks are off.
-  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
-  std::unique_ptr<Acceptor> acceptor;
-  std::thread thread;
-};
 
 // Hands a worker's access-log lines to the writer at least this often.
 asio::awaitable<void> flush_access_log_every(DataPlane& plane, std::chrono::milliseconds interval) {
@@ -90,276 +46,288 @@ void raise_descriptor_limit(int workers, const ClientLimits& limits) {
                  limits.max_connections, wanted);
 }
 
-// Stops the workers and the admin thread once every worker has answered its
-// last request, or at `deadline`.
-void stop_when_drained(asio::steady_timer& timer, std::vector<std::unique_ptr<Worker>>& pool,
-                       asio::io_context& admin_io, std::chrono::steady_clock::time_point deadline) {
-  std::uint64_t open = 0;
-  for (const auto& w : pool) open += w->plane->open_connections();
-  if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
-    if (open != 0) spdlog::warn("drain deadline passed with {} connections open; stopping", open);
-    for (auto& w : pool) w->io.stop();
-    admin_io.stop();
-    return;
+// The counter file's directory, claimed for the store first: a file that
+// counted for another store is moved aside, not counted into this one.
+std::filesystem::path claimed_counters(const std::filesystem::path& data_dir, Store& store) {
+  const std::filesystem::path dir = data_dir / "counters";
+  if (const std::optional<std::int64_t> owner = store.identity()) {
+    if (const std::optional<std::filesystem::path> moved = claim_counters(dir, *owner))
+      spdlog::warn("the counter file counted for another store; its counts were moved to {}", moved->string());
   }
-  timer.expires_after(std::chrono::milliseconds(20));
-  timer.async_wait([&timer, &pool, &admin_io, deadline](const beast::error_code& ec) {
-    if (!ec) stop_when_drained(timer, pool, admin_io, deadline);
-  });
+  return dir;
+}
+
+// A fixed threshold: blocks of 1 MiB and more (a large catalog's tables,
+// the control state read to build it) are mapped on their own and go back
+// to the system when freed. glibc would otherwise raise the threshold
+// after the first such free and keep the next ones in its heaps, resident.
+// Set before any part allocates.
+const ServeOptions& with_fixed_mmap_threshold(const ServeOptions& options) {
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  // A file that reaches its size limit is a failed write for the store and
+  // the meter to handle, as on a full disk, not a reason to die.
+  std::signal(SIGXFSZ, SIG_IGN);
+  return options;
 }
 
 }  // namespace
 
-std::string node_name(const std::filesystem::path& data_dir) {
-  const std::filesystem::path file = data_dir / "node-id";
-  std::string name;
-  std::ifstream(file) >> name;
-  if (!name.empty()) return name;
-  name = random_id(12);
-  std::ofstream out(file);
-  out << name << '\n';
-  if (!out) throw std::runtime_error("cannot write " + file.string());
-  return name;
-}
+struct Gateway::Worker {
+  // Sockets must go before the io_context; the coroutines it destroys give
+  // their upstream connections back to the plane's pool, closed.
+  ~Worker() {
+    if (plane) plane->close_idle_upstreams();
+  }
 
-std::unique_ptr<Store> open_store(const std::string& store, const std::filesystem::path& data_dir,
-                                  RedisMetrics* redis_metrics) {
-  const std::filesystem::path database = database_path(data_dir);
-  if (store.empty() || store == "sqlite") return std::make_unique<SqliteStore>(database);
-  if (is_redis_url(store))
-    return std::make_unique<RedisStore>(RedisAddress::parse(store), node_name(data_dir), redis_metrics);
-  throw std::invalid_argument("store '" + store +
-                              "' must be sqlite, redis://HOST:PORT[/DB] or redis-sentinel://HOST:PORT[,...]/MASTER[/DB]");
-}
+  // Declared before the io_context so that they outlive the coroutines it
+  // destroys: a connection's deadline entry unlinks from `deadlines`, and a
+  // request gives its upstream connection back to the plane's pool.
+  Deadlines deadlines;
+  std::unique_ptr<DataPlane> plane;  // made once `io` exists
+  // One thread runs it and no other thread touches its sockets, so the
+  // reactor's per-descriptor locks are off.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  std::unique_ptr<Acceptor> acceptor;
+  std::thread thread;
+};
 
-std::filesystem::path database_path(const std::filesystem::path& data_dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (!ec)
-    std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace,
-                                 ec);
-  if (ec)
-    throw std::runtime_error("data directory " + data_dir.string() + " cannot be made owner-only: " + ec.message() +
-                             " (it must be this user's, or creatable by it)");
-  return data_dir / "tollgate.db";
-}
-
-int serve(const ServeOptions& options) {
-  const tcp::endpoint data_endpoint = parse_listen_address(options.listen);
-  const tcp::endpoint admin_endpoint = parse_listen_address(options.admin_listen);
-  const int workers = options.workers > 0 ? options.workers
-                                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  // A file that reaches its size limit is a failed write for the store and
-  // the meter to handle, as on a full disk, not a reason to die.
-  std::signal(SIGXFSZ, SIG_IGN);
-
-  // A fixed threshold: blocks of 1 MiB and more (a large catalog's tables,
-  // the control state read to build it) are mapped on their own and go back
-  // to the system when freed. glibc would otherwise raise the threshold
-  // after the first such free and keep the next ones in its heaps, resident.
-  mallopt(M_MMAP_THRESHOLD, 1 << 20);
-  RedisMetrics redis_metrics;
-  const bool on_redis = is_redis_url(options.store);
-  const std::unique_ptr<Store> store = open_store(options.store, options.data_dir, &redis_metrics);
-  const KeyHashing key_hashing(options.data_dir);
-  if (options.hash_keys) {
-    if (const std::size_t hashed = hash_stored_keys(*store, key_hashing))
+Gateway::Gateway(ServeOptions options)
+    : options_(with_fixed_mmap_threshold(options)),
+      address_(StoreAddress::parse(options_.store, options_.data_dir)),
+      // database_path() makes the data directory, where the name is kept.
+      node_(node_name(database_path(options_.data_dir).parent_path())),
+      store_(open_store(address_, node_, &redis_metrics_)),
+      key_hashing_(options_.data_dir),
+      limits_(&key_plan_ids_),
+      counters_(claimed_counters(options_.data_dir, *store_)),
+      reload_store_(open_store(address_, node_, &redis_metrics_)) {
+  const tcp::endpoint data_endpoint = parse_listen_address(options_.listen);
+  const tcp::endpoint admin_endpoint = parse_listen_address(options_.admin_listen);
+  if (options_.hash_keys) {
+    if (const std::size_t hashed = hash_stored_keys(*store_, key_hashing_))
       spdlog::info("{} API key values replaced by their digests; keys are stored hashed from now on", hashed);
   }
-  SystemClock clock;
-  Stats stats;
-  KeyPlanIds key_plan_ids;  // numbers each key under each plan once, for the limits and the meter
-  LimitStates limits(&key_plan_ids);
-  CatalogHolder catalogs;
-  const std::filesystem::path counters_dir = options.data_dir / "counters";
-  if (const std::optional<std::int64_t> owner = store->identity()) {
-    if (const std::optional<std::filesystem::path> moved = claim_counters(counters_dir, *owner))
-      spdlog::warn("the counter file counted for another store; its counts were moved to {}", moved->string());
-  }
-  CounterFile counters(counters_dir);
   // The meter reads its slots on a thread of its own while this one reads
   // the control state through the reloader's connection: with a million
   // keys each takes half a second. The control state, hundreds of
   // megabytes read and soon dropped, is read here: what a thread that
   // ends allocates stays resident in its arena after it is freed.
-  std::optional<Meter> meter_slot;
-  std::future<void> meter_read = std::async(std::launch::async, [&] {
-    meter_slot.emplace(*store, counters, clock,
-                       Meter::Options{options.flush_interval, options.usage_retention_days,
-                                      node_name(options.data_dir)},
-                       &key_plan_ids);
+  std::future<void> meter_read = std::async(std::launch::async, [this] {
+    meter_.emplace(*store_, counters_, clock_,
+                   Meter::Options{options_.flush_interval, options_.usage_retention_days, node_}, &key_plan_ids_);
   });
-  const std::unique_ptr<Store> reload_store = open_store(options.store, options.data_dir, &redis_metrics);
-  Reloader::Snapshot first_read = Reloader::read(*reload_store);
+  Reloader::Snapshot first_read = Reloader::read(*reload_store_);
   meter_read.get();
-  Meter& meter = *meter_slot;
   // Whatever a previous run counted but did not flush (a crash) goes to the
   // store before the first catalog seeds quotas from it.
-  meter.flush();
-  meter.start();
-  MetricsRegistry metrics;
-  // On Redis every node serves keys' quotas from leases taken there.
-  std::unique_ptr<Store> lease_store;
-  std::unique_ptr<LeaseKeeper> leases;
-  if (on_redis) {
-    lease_store = open_store(options.store, options.data_dir, &redis_metrics);
+  meter_->flush();
+  meter_->start();
+  if (address_.on_redis) {
+    lease_store_ = open_store(address_, node_, &redis_metrics_);
     LeaseKeeper::Options lease_options;
-    lease_options.lease = options.quota_lease;
-    lease_options.fail_closed = options.fail_closed;
-    leases = std::make_unique<LeaseKeeper>(
-        RedisAddress::parse(options.store), node_name(options.data_dir),
-        [&lease_store](const std::string& plan, const std::string& key, QuotaPeriod period, std::int64_t first,
-                       std::int64_t last) { return quota_used_between(*lease_store, plan, key, period, first, last); },
-        clock, lease_options, &redis_metrics);
-    leases->start();
+    lease_options.lease = options_.quota_lease;
+    lease_options.fail_closed = options_.fail_closed;
+    leases_ = std::make_unique<LeaseKeeper>(
+        address_.redis, node_,
+        [store = lease_store_.get()](const std::string& plan, const std::string& key, QuotaPeriod period,
+                                     std::int64_t first, std::int64_t last) {
+          return quota_used_between(*store, plan, key, period, first, last);
+        },
+        clock_, lease_options, &redis_metrics_);
+    leases_->start();
   }
-  Reloader reloader(*reload_store, meter, limits, metrics, catalogs, clock, key_hashing,
-                    Reloader::Options{options.reload_interval}, leases.get());
+  reloader_.emplace(*reload_store_, *meter_, limits_, metrics_, catalogs_, clock_, key_hashing_,
+                    Reloader::Options{options_.reload_interval}, leases_.get());
   // With its share of the throttles already: a node joining others would
   // otherwise build its first catalog twice.
-  reloader.publish(std::move(first_read), reload_store->live_nodes());
+  reloader_->publish(std::move(first_read), reload_store_->live_nodes());
   // Other nodes' changes are loaded when they are published, not at the next poll.
-  std::unique_ptr<RedisChangeListener> change_listener;
-  if (on_redis)
-    change_listener =
-        std::make_unique<RedisChangeListener>(RedisAddress::parse(options.store), [&reloader] { reloader.wake(); });
+  if (address_.on_redis)
+    change_listener_ = std::make_unique<RedisChangeListener>(address_.redis, [this] { reloader_->wake(); });
 
-  std::unique_ptr<AccessLog> access_log;
-  if (options.access_log != "off")
-    access_log = std::make_unique<AccessLog>(options.access_log.empty() ? (options.data_dir / "access.log").string()
-                                                                       : options.access_log);
+  if (options_.access_log != "off")
+    access_log_ = std::make_unique<AccessLog>(
+        options_.access_log.empty() ? (options_.data_dir / "access.log").string() : options_.access_log);
   // Read before anything listens: a bad certificate stops the start.
-  const std::unique_ptr<ServerTls> data_tls =
-      options.tls.enabled() ? std::make_unique<ServerTls>(options.tls) : nullptr;
-  const std::unique_ptr<ServerTls> admin_tls =
-      options.admin_tls.enabled() ? std::make_unique<ServerTls>(options.admin_tls) : nullptr;
-  raise_descriptor_limit(workers, options.client_limits);
-  const ConnectionLimits admin_limits;
-  // The admin thread also reads the store for the customer usage page.
-  asio::io_context admin_io{1};
-  std::unique_ptr<UsagePage> usage_page;
-  if (!options.usage_page.path.empty())
-    usage_page = std::make_unique<UsagePage>(options.usage_page, *store, admin_io.get_executor(), clock);
-  std::vector<std::unique_ptr<Worker>> pool;
-  tcp::endpoint bound = data_endpoint;
-  for (int i = 0; i < workers; ++i) {
+  if (options_.tls.enabled()) data_tls_ = std::make_unique<ServerTls>(options_.tls);
+  if (options_.admin_tls.enabled()) admin_tls_ = std::make_unique<ServerTls>(options_.admin_tls);
+  if (!options_.usage_page.path.empty())
+    usage_page_ = std::make_unique<UsagePage>(options_.usage_page, *store_, admin_io_.get_executor(), clock_);
+  data_endpoint_ = data_endpoint;
+  open_workers();
+  admin_acceptor_.emplace(admin_io_, admin_endpoint);
+  open_admin();
+}
+
+Gateway::~Gateway() {
+  stop();
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+}
+
+void Gateway::open_workers() {
+  const int count = options_.workers > 0 ? options_.workers
+                                         : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  raise_descriptor_limit(count, options_.client_limits);
+  for (int i = 0; i < count; ++i) {
     auto w = std::make_unique<Worker>();
     // Port 0 picks a free port once; the other workers join it.
-    w->acceptor = std::make_unique<Acceptor>(bind_reuseport(w->io, bound));
-    bound = w->acceptor->local_endpoint();
-    w->plane = std::make_unique<DataPlane>(w->io.get_executor(), w->deadlines, catalogs, clock, stats, metrics,
-                                           access_log.get(), static_cast<unsigned>(i), options.upstream_limits,
-                                           leases.get(), usage_page.get());
-    pool.push_back(std::move(w));
+    w->acceptor = std::make_unique<Acceptor>(bind_reuseport(w->io, data_endpoint_));
+    data_endpoint_ = w->acceptor->local_endpoint();
+    w->plane = std::make_unique<DataPlane>(w->io.get_executor(), w->deadlines, catalogs_, clock_, stats_, metrics_,
+                                           access_log_.get(), static_cast<unsigned>(i), options_.upstream_limits,
+                                           leases_.get(), usage_page_.get());
+    workers_.push_back(std::move(w));
   }
+}
 
-  tcp::acceptor admin_acceptor(admin_io, admin_endpoint);
-  AdminApi::Gauges gauges{metrics,
-                          [&pool] {
+void Gateway::open_admin() {
+  AdminApi::Gauges gauges{metrics_,
+                          [this] {
                             std::size_t idle = 0;
-                            for (const auto& w : pool) idle += w->plane->upstreams().idle_count();
+                            for (const auto& w : workers_) idle += w->plane->upstreams().idle_count();
                             return idle;
                           },
-                          [&pool] {
+                          [this] {
                             std::size_t open = 0;
-                            for (const auto& w : pool) open += w->plane->open_connections();
+                            for (const auto& w : workers_) open += w->plane->open_connections();
                             return open;
                           },
-                          [&redis_metrics, on_redis, &leases, &reloader](std::string& out) {
-                            if (on_redis) redis_metrics.render(out);
-                            if (leases) leases->render(out);
-                            reloader.render(out);
+                          [this](std::string& out) {
+                            if (address_.on_redis) redis_metrics_.render(out);
+                            if (leases_) leases_->render(out);
+                            reloader_->render(out);
                           },
-                          [&pool](std::string& out) {
+                          [this](std::string& out) {
                             SendBatch::Counts total;
-                            for (const auto& w : pool) total.add(w->plane->sends().counts());
+                            for (const auto& w : workers_) total.add(w->plane->sends().counts());
                             SendBatch::render(total, out);
                           }};
-  AdminContext admin_context{*store, meter, limits, clock, &key_hashing};
-  admin_context.leases = leases.get();
-  admin_context.changed = [&reloader] { reloader.wake(); };
-  AdminApi admin(std::move(admin_context), load_admin_credentials(options.data_dir), catalogs, stats,
-                 std::move(gauges), admin_tls != nullptr);
-  const RequestHandler admin_handler = [&admin](HttpRequest& r, const asio::ip::address& peer) {
-    return admin.handle(r, peer);
-  };
-  asio::co_spawn(admin_io, accept_loop(admin_acceptor, admin_handler, admin_limits, admin_tls.get()), asio::detached);
+  AdminContext context{*store_, *meter_, limits_, clock_, &key_hashing_};
+  context.leases = leases_.get();
+  context.changed = [this] { reloader_->wake(); };
+  admin_.emplace(std::move(context), load_admin_credentials(options_.data_dir), catalogs_, stats_,
+                 std::move(gauges), admin_tls_ != nullptr);
+  admin_handler_ = [this](HttpRequest& r, const asio::ip::address& peer) { return admin_->handle(r, peer); };
+}
 
-  asio::signal_set stop_signals(admin_io, SIGINT, SIGTERM);
-  asio::steady_timer drain_timer(admin_io);
-  stop_signals.async_wait([&](const beast::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("signal {}: draining connections for up to {} ms", signal, options.drain_timeout.count());
-    admin_acceptor.close();
-    for (auto& w : pool) {
+void Gateway::start() {
+  asio::co_spawn(admin_io_, accept_loop(*admin_acceptor_, admin_handler_, admin_limits_, admin_tls_.get()),
+                 asio::detached);
+  handle_signals();
+  on_reload_signal();
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    Worker& w = *workers_[i];
+    auto serve_one = [plane = w.plane.get(), &limits = options_.client_limits, tls = data_tls_.get()](Socket socket) {
+      return plane->serve_connection(std::move(socket), limits, tls ? tls->current() : nullptr);
+    };
+    asio::co_spawn(w.io, accept_each(*w.acceptor, serve_one), asio::detached);
+    asio::co_spawn(w.io, w.deadlines.run(), asio::detached);
+    if (access_log_)
+      asio::co_spawn(w.io, flush_access_log_every(*w.plane, std::chrono::milliseconds(200)), asio::detached);
+    w.thread = std::thread([io = &w.io, name = "worker-" + std::to_string(i)] {
+      name_this_thread(name.c_str());
+      io->run();
+    });
+  }
+  reloader_->start();
+
+  const tcp::endpoint admin = admin_acceptor_->local_endpoint();
+  std::printf("tollgate: data plane on %s://%s:%u (%zu workers), admin on %s://%s:%u, data in %s\n",
+              data_tls_ ? "https" : "http", data_endpoint_.address().to_string().c_str(), data_endpoint_.port(),
+              workers_.size(), admin_tls_ ? "https" : "http", admin.address().to_string().c_str(), admin.port(),
+              options_.data_dir.c_str());
+  std::fflush(stdout);
+}
+
+void Gateway::run() {
+  admin_io_.run();
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+  for (auto& w : workers_) w->plane->flush_access_log();
+  // Every lease goes back to Redis for the other nodes; after the workers,
+  // whose requests may still be waiting for one.
+  if (leases_) leases_->stop();
+  reloader_->stop();
+  meter_->stop();
+  spdlog::info("stopped; usage flushed");
+}
+
+void Gateway::drain() {
+  asio::post(admin_io_, [this] {
+    beast::error_code ignored;
+    admin_acceptor_->close(ignored);
+    for (auto& w : workers_) {
       asio::post(w->io, [worker = w.get()] {
         beast::error_code ignored;
         worker->acceptor->close(ignored);
         worker->plane->drain();
       });
     }
-    stop_when_drained(drain_timer, pool, admin_io, std::chrono::steady_clock::now() + options.drain_timeout);
-    stop_signals.async_wait([&](const beast::error_code& again, int) {
+    stop_when_drained(std::chrono::steady_clock::now() + options_.drain_timeout);
+  });
+}
+
+void Gateway::stop() {
+  for (auto& w : workers_) w->io.stop();
+  admin_io_.stop();
+}
+
+// Stops the workers and the admin thread once every worker has answered its
+// last request, or at `deadline`.
+void Gateway::stop_when_drained(std::chrono::steady_clock::time_point deadline) {
+  std::uint64_t open = 0;
+  for (const auto& w : workers_) open += w->plane->open_connections();
+  if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
+    if (open != 0) spdlog::warn("drain deadline passed with {} connections open; stopping", open);
+    stop();
+    return;
+  }
+  drain_timer_.expires_after(std::chrono::milliseconds(20));
+  drain_timer_.async_wait([this, deadline](const beast::error_code& ec) {
+    if (!ec) stop_when_drained(deadline);
+  });
+}
+
+void Gateway::handle_signals() {
+  stop_signals_.async_wait([this](const beast::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: draining connections for up to {} ms", signal, options_.drain_timeout.count());
+    drain();
+    stop_signals_.async_wait([this](const beast::error_code& again, int) {
       if (again) return;
       spdlog::info("second signal: stopping now");
-      for (auto& w : pool) w->io.stop();
-      admin_io.stop();
+      stop();
     });
   });
+}
 
-  asio::signal_set reload_signal(admin_io, SIGHUP);
-  std::function<void()> on_reload_signal = [&] {
-    reload_signal.async_wait([&](const beast::error_code& ec, int) {
-      if (ec) return;
-      spdlog::info("SIGHUP: reopening the access log, reading admin credentials and TLS files, checking the store");
-      if (access_log) access_log->reopen();
+void Gateway::on_reload_signal() {
+  reload_signal_.async_wait([this](const beast::error_code& ec, int) {
+    if (ec) return;
+    spdlog::info("SIGHUP: reopening the access log, reading admin credentials and TLS files, checking the store");
+    if (access_log_) access_log_->reopen();
+    try {
+      admin_->set_credentials(load_admin_credentials(options_.data_dir));
+    } catch (const std::exception& e) {
+      spdlog::error("admin credentials not reloaded, keeping the previous ones: {}", e.what());
+    }
+    for (const auto& [tls, listener] : {std::pair{data_tls_.get(), "data"}, std::pair{admin_tls_.get(), "admin"}}) {
       try {
-        admin.set_credentials(load_admin_credentials(options.data_dir));
+        if (tls) tls->reload();
       } catch (const std::exception& e) {
-        spdlog::error("admin credentials not reloaded, keeping the previous ones: {}", e.what());
+        spdlog::error("{} listener keeps its previous certificate: {}", listener, e.what());
       }
-      for (const auto& [tls, listener] : {std::pair{data_tls.get(), "data"}, std::pair{admin_tls.get(), "admin"}}) {
-        try {
-          if (tls) tls->reload();
-        } catch (const std::exception& e) {
-          spdlog::error("{} listener keeps its previous certificate: {}", listener, e.what());
-        }
-      }
-      reloader.wake();
-      on_reload_signal();
-    });
-  };
-  on_reload_signal();
+    }
+    reloader_->wake();
+    on_reload_signal();
+  });
+}
 
-  for (auto& w : pool) {
-    auto serve_one = [plane = w->plane.get(), &limits = options.client_limits, tls = data_tls.get()](Socket socket) {
-      return plane->serve_connection(std::move(socket), limits, tls ? tls->current() : nullptr);
-    };
-    asio::co_spawn(w->io, accept_each(*w->acceptor, serve_one), asio::detached);
-    asio::co_spawn(w->io, w->deadlines.run(), asio::detached);
-    if (access_log) asio::co_spawn(w->io, flush_access_log_every(*w->plane, std::chrono::milliseconds(200)), asio::detached);
-    w->thread = std::thread([io = &w->io, name = "worker-" + std::to_string(&w - pool.data())] {
-      name_this_thread(name.c_str());
-      io->run();
-    });
-  }
-  reloader.start();
-
-  std::printf("tollgate: data plane on %s://%s:%u (%d workers), admin on %s://%s:%u, data in %s\n",
-              data_tls ? "https" : "http", bound.address().to_string().c_str(), bound.port(), workers,
-              admin_tls ? "https" : "http",
-              admin_acceptor.local_endpoint().address().to_string().c_str(),
-              admin_acceptor.local_endpoint().port(), options.data_dir.c_str());
-  std::fflush(stdout);
-
-  admin_io.run();
-  for (auto& w : pool) w->thread.join();
-  for (auto& w : pool) w->plane->flush_access_log();
-  // Every lease goes back to Redis for the other nodes.
-  if (leases) leases->stop();
-  reloader.stop();
-  meter.stop();
-  spdlog::info("stopped; usage flushed");
+int serve(const ServeOptions& options) {
+  Gateway gateway(options);
+  gateway.start();
+  gateway.run();
   return 0;
 }
 

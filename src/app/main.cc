@@ -13,8 +13,7 @@
 #include "cli/client_commands.h"
 #include "store/key_hashing.h"
 #include "store/migrate.h"
-#include "store/redis_store.h"
-#include "store/sqlite_store.h"
+#include "store/store_address.h"
 
 namespace {
 
@@ -33,13 +32,10 @@ std::string default_data_dir() {
   return env && *env ? env : "tollgate-data";
 }
 
-// The store a one-shot command works on: DATA_DIR's SQLite file, or Redis
-// (which needs no data directory, and no node name: the command counts
-// nothing).
-std::unique_ptr<tollgate::Store> open_command_store(const std::string& store_url, const std::string& data_dir) {
-  if (tollgate::is_redis_url(store_url))
-    return std::make_unique<tollgate::RedisStore>(tollgate::RedisAddress::parse(store_url), "cli");
-  return tollgate::open_store(store_url, data_dir);
+// The store a one-shot command works on (see StoreAddress): a Redis needs
+// no node name, since the command counts nothing.
+std::unique_ptr<tollgate::Store> open_command_store(const std::string& store, const std::string& data_dir) {
+  return tollgate::open_store(tollgate::StoreAddress::parse(store, data_dir), "cli");
 }
 
 int run_apply(const std::string& file, const std::string& data_dir, const std::string& store_url) {
@@ -66,16 +62,14 @@ int run_hash_keys(const std::string& data_dir, const std::string& store_url) {
   return 0;
 }
 
-// "sqlite:DIR" or "redis://HOST:PORT[/DB]", for `migrate`; a source must exist.
+// An end of `migrate`; a source must exist.
 std::unique_ptr<tollgate::Store> open_migration_end(const std::string& spec, bool source) {
-  if (spec.rfind("sqlite:", 0) == 0) {
-    const std::filesystem::path dir = spec.substr(7);
-    if (source && !std::filesystem::exists(dir / "tollgate.db"))
-      throw std::invalid_argument("no tollgate store in " + dir.string());
-    return std::make_unique<tollgate::SqliteStore>(tollgate::database_path(dir));
-  }
-  if (tollgate::is_redis_url(spec)) return open_command_store(spec, "");
-  throw std::invalid_argument("'" + spec + "' must be sqlite:DIR or redis://HOST:PORT[/DB]");
+  if (spec.empty() || spec == "sqlite")
+    throw std::invalid_argument("'" + spec + "' must name its directory: sqlite:DIR");
+  const tollgate::StoreAddress address = tollgate::StoreAddress::parse(spec, {});
+  if (source && !address.on_redis && !tollgate::holds_sqlite_store(address.sqlite_dir))
+    throw std::invalid_argument("no tollgate store in " + address.sqlite_dir.string());
+  return tollgate::open_store(address, "cli");
 }
 
 int run_migrate(const std::string& from, const std::string& to) {
@@ -199,7 +193,7 @@ int main(int argc, char** argv) {
   apply->add_option("-f,--file", apply_file, "YAML file")->required();
   apply->add_option("--data-dir", apply_data_dir, "Directory holding the SQLite store")->capture_default_str();
   std::string apply_store;
-  apply->add_option("--store", apply_store, "sqlite (the default) or redis://HOST:PORT[/DB]");
+  apply->add_option("--store", apply_store, "sqlite (the data directory's, the default), sqlite:DIR or redis://HOST:PORT[/DB]");
 
   std::string hash_keys_data_dir = default_data_dir();
   auto* hash_keys = app.add_subcommand(
@@ -207,7 +201,8 @@ int main(int argc, char** argv) {
                    "DATA_DIR/key-secret, in one transaction (a running server follows)");
   hash_keys->add_option("--data-dir", hash_keys_data_dir, "Directory holding the SQLite store")->capture_default_str();
   std::string hash_keys_store;
-  hash_keys->add_option("--store", hash_keys_store, "sqlite (the default) or redis://HOST:PORT[/DB]");
+  hash_keys->add_option("--store", hash_keys_store,
+                        "sqlite (the data directory's, the default), sqlite:DIR or redis://HOST:PORT[/DB]");
 
   std::string migrate_from;
   std::string migrate_to;
@@ -218,7 +213,6 @@ int main(int argc, char** argv) {
       ->required();
 
   tollgate::ClientCommands client;
-  client.open_store = open_command_store;
   tollgate::add_client_commands(app, client);
 
   CLI11_PARSE(app, argc, argv);

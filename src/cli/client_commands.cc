@@ -19,6 +19,7 @@
 #include "metering/export_output.h"
 #include "metering/held_counts.h"
 #include "metering/usage_export.h"
+#include "store/store_address.h"
 
 namespace tollgate {
 namespace json = boost::json;
@@ -378,7 +379,8 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
   };
   auto spec = std::make_shared<Spec>();
   cmd->add_option("--data-dir", spec->data_dir, "The server's data directory (env TOLLGATE_DATA_DIR)");
-  cmd->add_option("--store", spec->store, "sqlite (the data directory's, the default) or redis://HOST:PORT[/DB]");
+  cmd->add_option("--store", spec->store,
+                  "sqlite (the data directory's, the default), sqlite:DIR or redis://HOST:PORT[/DB]");
   cmd->add_option("--from", spec->from, "First day, yyyy-MM-dd (UTC)")->required();
   cmd->add_option("--to", spec->to, "Last day, yyyy-MM-dd (UTC)")->required();
   cmd->add_option("--format", spec->format, "csv, jsonl, cloudevents (OpenMeter), lago or stripe")
@@ -403,9 +405,11 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
         throw std::invalid_argument("--from and --to take dates as yyyy-MM-dd, --from first");
       std::string dir = spec->data_dir.empty() ? env("TOLLGATE_DATA_DIR") : spec->data_dir;
       if (dir.empty()) dir = "tollgate-data";
-      const bool sqlite = spec->store.empty() || spec->store == "sqlite";
-      if (sqlite && !std::filesystem::exists(std::filesystem::path(dir) / "tollgate.db"))
-        throw std::invalid_argument("no tollgate store in " + dir + " (use --data-dir, or --store for Redis)");
+      const StoreAddress address = StoreAddress::parse(spec->store, dir);
+      const bool sqlite = !address.on_redis;
+      if (sqlite && !holds_sqlite_store(address.sqlite_dir))
+        throw std::invalid_argument("no tollgate store in " + address.sqlite_dir.string() +
+                                    " (use --data-dir, or --store for Redis)");
       ExportOptions options{*first, *last, *export_format_from(spec->format), spec->after, spec->event_name};
       ExportOutput output(spec->file);
       ExportResult r;
@@ -428,11 +432,11 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
                                       fmt::format("{}", fmt::join(paths, ", ")) +
                                       "): give the rotated file that holds it first, with --access-log");
       } else {
-        const std::unique_ptr<Store> store = c.open_store(spec->store, dir);
+        const std::unique_ptr<Store> store = open_store(address, "cli");
         // Beside a node on SQLite, days its counter file holds for want of
         // a writable store are open too.
         const std::optional<std::int64_t> held =
-            sqlite ? HeldCounts::earliest_day(std::filesystem::path(dir) / "counters" / "held") : std::nullopt;
+            sqlite ? HeldCounts::earliest_day(address.sqlite_dir / "counters" / "held") : std::nullopt;
         const ClosedDays closed = closed_days(store->meter_progress(), SystemClock().now(), held);
         options.first_open_day = closed.first_open_day;
         options.include_open = spec->open;

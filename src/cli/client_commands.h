@@ -21,9 +21,6 @@ struct ClientCommands {
   std::string data_dir;
   std::string output = "table";
   std::function<int()> run;
-  // Opens the store a command reads directly (`usage export`): "sqlite"
-  // or "" for DATA_DIR's file, or a Redis URL.
-  std::function<std::unique_ptr<Store>(const std::string& store_url, const std::string& data_dir)> open_store;
 };
 
 void add_client_commands(CLI::App& app, ClientCommands& commands);
