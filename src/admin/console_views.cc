@@ -11,6 +11,7 @@
 #include "admin/paging.h"
 #include "core/utc_date.h"
 #include "limits/quota_window.h"
+#include "metering/quota_standing.h"
 
 namespace tollgate {
 namespace json = boost::json;
@@ -51,7 +52,7 @@ json::object plan_json(const UsagePlan& p, std::size_t key_count) {
 // read per plan in one grouped query, never per member.
 class QuotaUses {
  public:
-  QuotaUses(AdminContext& ctx, const std::vector<UsagePlan>& plans, std::int64_t now) {
+  QuotaUses(AdminContext& ctx, const std::vector<UsagePlan>& plans, std::int64_t now) : now_(now) {
     for (const UsagePlan& p : plans) {
       Plan& plan = plans_[p.id];
       plan.plan = &p;
@@ -68,8 +69,11 @@ class QuotaUses {
     QuotaUse use{m.key_id, plan.plan, 0, 0};
     const std::optional<Quota>& quota = plan.plan->quota;
     if (!quota) return use;
-    use.limit = quota_limit_for(*quota, plan.window.id, quota_window(quota->period, m.created_date).id);
-    if (const auto u = plan.used.find(m.key_id); u != plan.used.end()) use.used = u->second;
+    const auto u = plan.used.find(m.key_id);
+    const QuotaStanding standing = quota_standing(*quota, initial_window_id(*quota, m.created_date), now_,
+                                                  u == plan.used.end() ? 0 : u->second);
+    use.limit = standing.limit;
+    use.used = standing.used;
     return use;
   }
 
@@ -118,6 +122,7 @@ class QuotaUses {
     QuotaWindow window;  // the current period, with a quota
     std::unordered_map<std::string, std::int64_t> used;  // by the keys that used any
   };
+  std::int64_t now_;
   std::unordered_map<std::string_view, Plan> plans_;
 };
 

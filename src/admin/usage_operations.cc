@@ -7,6 +7,7 @@
 #include "admin/patch_operations.h"
 #include "core/utc_date.h"
 #include "limits/quota_window.h"
+#include "metering/quota_standing.h"
 
 namespace tollgate {
 namespace json = boost::json;
@@ -143,28 +144,27 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
   ctx.meter.flush(plan.id, member.key_id);
   const std::int64_t now = ctx.now_s();
   const std::int64_t today = day_of_unix_seconds(now);
-  const QuotaWindow w = quota_window(plan.quota->period, now);
-  const std::int64_t limit =
-      quota_limit_for(*plan.quota, w.id, quota_window(plan.quota->period, member.created_date).id);
+  const std::int64_t initial = initial_window_id(*plan.quota, member.created_date);
   std::int64_t delta = 0;
   if (ctx.leases) {
     // The quota is leased: Redis knows what every node served, and moves.
-    const std::int64_t used_before =
-        quota_used_between(ctx.store, plan.id, member.key_id, period, w.first_day, w.last_day);
-    delta = ctx.leases->set_remaining({plan.id, member.key_id, w.id, w.end_unix_s, limit, used_before, 0}, remaining);
+    const QuotaStanding before = quota_standing(ctx.store, plan.id, member.key_id, *plan.quota, initial, now);
+    const QuotaWindow& w = before.window;
+    delta = ctx.leases->set_remaining({plan.id, member.key_id, w.id, w.end_unix_s, before.limit, before.used, 0},
+                                      remaining);
     ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor(), period, customer_id});
   } else {
     const KeyPlanHandle state = ctx.limits.key_plan(plan.id, member.key_id);
     std::lock_guard seeding(*state.seed_mutex);
-    const bool live = *state.counted_period == plan.quota->period;
-    QuotaCounter& counter = state.state->quota_for(plan.quota->period);
-    const std::int64_t used =
-        live ? counter.used(w.id)
-             : quota_used_between(ctx.store, plan.id, member.key_id, period, w.first_day, w.last_day);
-    delta = (limit - remaining) - used;
+    QuotaCounter& counter = state.state->quota_for(period);
+    // The node's counter is live once the key's quota in this period was seeded.
+    const bool live = *state.counted_period == period;
+    const QuotaStanding before =
+        quota_standing(ctx.store, plan.id, member.key_id, *plan.quota, initial, now, live ? &counter : nullptr);
+    delta = (before.limit - remaining) - before.used;
     // The ledger entry first: a crash after it replays the change on restart.
     ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor(), period, customer_id});
-    if (live) counter.adjust(w.id, delta);
+    if (live) counter.adjust(before.window.id, delta);
   }
 
   json::object out{{"usagePlanId", plan.id},

@@ -91,6 +91,25 @@ struct Gateway::Worker {
   std::thread thread;
 };
 
+struct Gateway::UsagePageReads {
+  explicit UsagePageReads(std::unique_ptr<Store> s) : store(std::move(s)) {
+    thread = std::thread([this] {
+      name_this_thread("usage-page");
+      io.run();
+    });
+  }
+  ~UsagePageReads() {
+    work.reset();
+    io.stop();
+    thread.join();
+  }
+
+  std::unique_ptr<Store> store;
+  asio::io_context io{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+  std::thread thread;
+};
+
 Gateway::Gateway(ServeOptions options)
     : options_(with_fixed_mmap_threshold(options)),
       address_(StoreAddress::parse(options_.store, options_.data_dir)),
@@ -151,8 +170,11 @@ Gateway::Gateway(ServeOptions options)
   // Read before anything listens: a bad certificate stops the start.
   if (options_.tls.enabled()) data_tls_ = std::make_unique<ServerTls>(options_.tls);
   if (options_.admin_tls.enabled()) admin_tls_ = std::make_unique<ServerTls>(options_.admin_tls);
-  if (!options_.usage_page.path.empty())
-    usage_page_ = std::make_unique<UsagePage>(options_.usage_page, *store_, admin_io_.get_executor(), clock_);
+  if (!options_.usage_page.path.empty()) {
+    usage_page_reads_ = std::make_unique<UsagePageReads>(open_store(address_, node_, &redis_metrics_));
+    usage_page_ = std::make_unique<UsagePage>(options_.usage_page, *usage_page_reads_->store,
+                                              usage_page_reads_->io.get_executor(), clock_);
+  }
   data_endpoint_ = data_endpoint;
   open_workers();
   admin_acceptor_.emplace(admin_io_, admin_endpoint);

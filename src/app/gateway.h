@@ -125,9 +125,12 @@ class Gateway {
   std::unique_ptr<AccessLog> access_log_;
   std::unique_ptr<ServerTls> data_tls_;
   std::unique_ptr<ServerTls> admin_tls_;
-  // The admin thread's: the management API, the signals, the usage page's
-  // store reads.
+  // The admin thread's: the management API and the signals.
   asio::io_context admin_io_{1};
+  // The customer usage page, whose store reads have a connection and a
+  // thread of their own.
+  struct UsagePageReads;
+  std::unique_ptr<UsagePageReads> usage_page_reads_;
   std::unique_ptr<UsagePage> usage_page_;
   std::vector<std::unique_ptr<Worker>> workers_;
   tcp::endpoint data_endpoint_;  // as bound

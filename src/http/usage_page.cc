@@ -8,7 +8,7 @@
 
 #include "core/utc_date.h"
 #include "gate/gate.h"
-#include "limits/quota_window.h"
+#include "metering/quota_standing.h"
 #include "web/pages.h"
 
 namespace tollgate {
@@ -20,10 +20,10 @@ struct UsagePage::PlanUsage {
   std::vector<std::string> stages;  // "api/stage"
   std::optional<Throttle> throttle;
   std::optional<Quota> quota;
-  QuotaWindow window;
-  std::int64_t limit = 0;
-  std::optional<std::int64_t> used;  // live from the counter, when the node counts it
-  std::vector<DailyUsage> days;      // read from the store
+  std::int64_t initial_window_id = 0;
+  const QuotaCounter* live = nullptr;  // the node's counter of the quota, when it counts it
+  QuotaStanding standing;              // with a quota
+  std::vector<DailyUsage> days;        // read from the store
 };
 
 namespace {
@@ -99,13 +99,9 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
     const PlanStage& ps = *b.plan;
     auto it = std::find_if(plans.begin(), plans.end(), [&](const PlanUsage& p) { return p.id == ps.plan_id; });
     if (it == plans.end()) {
-      PlanUsage p{ps.plan_id, ps.plan_name, {}, ps.throttle, ps.quota, {}, 0, std::nullopt, {}};
-      if (ps.quota) {
-        p.window = quota_window(ps.quota->period, now_s);
-        p.limit = quota_limit_for(*ps.quota, p.window.id, b.initial_window_id);
-        // A leased quota's counter holds the node's lease: read the store.
-        if (!catalog->quota_leased()) p.used = b.state->quota_for(ps.quota->period).used(p.window.id);
-      }
+      PlanUsage p{ps.plan_id, ps.plan_name, {}, ps.throttle, ps.quota, b.initial_window_id, nullptr, {}, {}};
+      // A leased quota's counter holds the node's lease: the store is read.
+      if (ps.quota && !catalog->quota_leased()) p.live = &b.state->quota_for(ps.quota->period);
       plans.push_back(std::move(p));
       it = plans.end() - 1;
     }
@@ -119,8 +115,7 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
     try {
       for (PlanUsage& p : plans) {
         p.days = store_.usage_days(p.id, key_id, first_day, today);
-        if (p.quota && !p.used)
-          p.used = quota_used_between(store_, p.id, key_id, p.quota->period, p.window.first_day, p.window.last_day);
+        if (p.quota) p.standing = quota_standing(store_, p.id, key_id, *p.quota, p.initial_window_id, now_s, p.live);
       }
     } catch (const std::exception& e) {
       spdlog::error("usage page: the store could not be read: {}", e.what());
@@ -147,12 +142,12 @@ json::value UsagePage::api_answer(const std::vector<PlanUsage>& plans, std::stri
     plan["stages"] = std::move(stages);
     if (p.throttle) plan["throttle"] = {{"rateLimit", p.throttle->rate_limit}, {"burstLimit", p.throttle->burst_limit}};
     if (p.quota) {
-      const std::int64_t used = p.used.value_or(0);
-      plan["quota"] = {{"limit", p.limit},
+      const QuotaStanding& q = p.standing;
+      plan["quota"] = {{"limit", q.limit},
                        {"period", to_string(p.quota->period)},
-                       {"used", used},
-                       {"remaining", std::max<std::int64_t>(0, p.limit - used)},
-                       {"resetsAt", iso_time(p.window.end_unix_s)}};
+                       {"used", q.used},
+                       {"remaining", q.remaining()},
+                       {"resetsAt", iso_time(q.window.end_unix_s)}};
     }
     std::map<std::int64_t, std::int64_t> by_day;
     for (const DailyUsage& d : p.days) by_day[d.day] += d.used;

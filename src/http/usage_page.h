@@ -34,8 +34,8 @@ class UsagePage {
     int days = 30;                 // of daily usage shown
   };
 
-  // `store` is read on `store_executor`'s thread only (the admin thread's),
-  // never on a worker's.
+  // `store` is read on `store_executor`'s thread only, one of its own: never
+  // on a worker's, nor on the thread that handles signals.
   UsagePage(Options options, Store& store, Executor store_executor, const Clock& clock);
 
   // Whether `target` (path and query) is the page or its API.
