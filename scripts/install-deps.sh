@@ -27,8 +27,9 @@ packages=(
   # Instructions per proxied request (bench/instructions.sh), CPU time per
   # request (bench/cpu_share.sh) and profiles.
   valgrind linux-perf
-  # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer.
-  clang libclang-rt-14-dev
+  # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer; the format
+  # check (scripts/format.sh).
+  clang libclang-rt-14-dev clang-format
   # The console's pages are built with Node (web/build.mjs), and tested in
   # headless Chromium (tests/web/pages_e2e.mjs).
   nodejs chromium

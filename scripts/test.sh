@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test: the unit tests and the
-# integration tests (real `tollgate serve` processes and a real backend on
-# loopback), first in a normal build, then again under ASan + UBSan; then
-# each fuzz target for FUZZ_SECONDS (default 60).
+# Installs what is missing, checks the sources' format, builds, and runs every
+# test: the unit tests and the integration tests (real `tollgate serve`
+# processes and a real backend on loopback), first in a normal build, then
+# again under ASan + UBSan; then each fuzz target for FUZZ_SECONDS (default 60).
 #   scripts/test.sh            both builds and the fuzz targets
 #   scripts/test.sh --quick    the normal build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+echo "== format"
+scripts/format.sh --check
 
 run_suite() {
   local dir="$1"

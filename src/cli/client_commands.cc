@@ -14,6 +14,7 @@
 #include "cli/table.h"
 #include "core/percent_encoding.h"
 #include "core/utc_date.h"
+#include "limits/quota_window.h"
 #include "metering/closed_days.h"
 #include "metering/event_export.h"
 #include "metering/export_output.h"
@@ -456,6 +457,18 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
   return cmd;
 }
 
+// The plan's current quota period up to today (UTC), as yyyy-MM-dd dates;
+// for a plan without a quota, the current month up to today.
+void current_period(AdminClient& client, const std::string& plan_id, std::string& from, std::string& to) {
+  const json::value plan = client.call(http::verb::get, "/usageplans/" + percent_encode(plan_id));
+  QuotaPeriod period = QuotaPeriod::kMonth;
+  if (const json::value* quota = plan.as_object().if_contains("quota"))
+    period = quota_period_from(str(*quota, "period")).value_or(QuotaPeriod::kMonth);
+  const std::int64_t now_s = SystemClock().now() / kNanosPerSecond;
+  from = format_date(quota_window(period, now_s).first_day);
+  to = format_date(day_of_unix_seconds(now_s));
+}
+
 void add_usage(CLI::App& app, ClientCommands& c) {
   auto* usage = app.add_subcommand("usage", "Show requests served per key per day, and quota remaining");
   struct Spec {
@@ -464,19 +477,22 @@ void add_usage(CLI::App& app, ClientCommands& c) {
   auto spec = std::make_shared<Spec>();
   usage->add_option("--plan", spec->plan, "Usage plan id (required)");
   usage->add_option("--key", spec->key, "Only this key id");
-  usage->add_option("--from", spec->from, "First day, yyyy-MM-dd (UTC) (required)");
-  usage->add_option("--to", spec->to, "Last day, yyyy-MM-dd (UTC) (required)");
+  usage->add_option("--from", spec->from,
+                    "First day, yyyy-MM-dd (UTC); without --from and --to, the current quota period");
+  usage->add_option("--to", spec->to, "Last day, yyyy-MM-dd (UTC)");
   usage->add_option("--format", spec->format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
   CLI::App* export_cmd = add_usage_export(*usage, c);
   usage->callback([&c, spec, export_cmd] {
     if (export_cmd->parsed()) return;
-    if (spec->plan.empty() || spec->from.empty() || spec->to.empty())
-      throw CLI::ValidationError("usage", "needs --plan, --from and --to (or use: usage export)");
+    if (spec->plan.empty()) throw CLI::ValidationError("usage", "needs --plan (or use: usage export)");
+    if (spec->from.empty() != spec->to.empty())
+      throw CLI::ValidationError("usage", "give both --from and --to, or neither for the current quota period");
     c.run = [&c, spec] {
+      AdminClient client = connect(c);
+      if (spec->from.empty()) current_period(client, spec->plan, spec->from, spec->to);
       const auto first = parse_date(spec->from);
       const auto last = parse_date(spec->to);
       if (!first || !last) throw std::invalid_argument("--from and --to take dates as yyyy-MM-dd");
-      AdminClient client = connect(c);
       std::string base = "/usageplans/" + percent_encode(spec->plan) + "/usage?startDate=" + spec->from +
                          "&endDate=" + spec->to + "&limit=500";
       if (!spec->key.empty()) base += "&keyId=" + percent_encode(spec->key);

@@ -3,9 +3,6 @@
 // The Asio/Beast names the http part uses, in one place.
 
 #include <boost/asio.hpp>
-
-#include "http/direct_completion.h"
-
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 

@@ -117,6 +117,13 @@ class CliTest(unittest.TestCase):
         day = TODAY.isoformat()
         usage = self.json_of("usage", "--plan", plan["id"], "--from", day, "--to", day)
         self.assertEqual(usage["values"], {key["id"]: [[2, 8]]})
+        # Without dates: the current period of the plan's DAY quota, today.
+        current = self.json_of("usage", "--plan", plan["id"])
+        self.assertEqual((current["startDate"], current["endDate"]), (day, day))
+        self.assertEqual(current["values"], {key["id"]: [[2, 8]]})
+        one_date = self.tollgate("usage", "--plan", plan["id"], "--from", day, check=False)
+        self.assertNotEqual(one_date.returncode, 0)
+        self.assertIn("both --from and --to", one_date.stderr)
         rows = list(csv.reader(io.StringIO(self.tollgate(
             "usage", "--plan", plan["id"], "--key", key["id"], "--from",
             (TODAY - datetime.timedelta(days=1)).isoformat(), "--to", day, "--format", "csv").stdout)))
