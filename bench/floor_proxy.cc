@@ -86,7 +86,9 @@ int dial(std::uint16_t port) {
 class Worker {
  public:
   Worker(std::uint16_t port, std::uint16_t backend_port, bool plain)
-      : backend_port_(backend_port), plain_(plain), listener_(listen_on(port)),
+      : backend_port_(backend_port),
+        plain_(plain),
+        listener_(listen_on(port)),
         epoll_(epoll_create1(EPOLL_CLOEXEC)) {
     if (epoll_ < 0) fail("epoll_create1");
     watch(listener_, EPOLLIN);
@@ -248,17 +250,20 @@ int main(int argc, char** argv) {
   long backend_port = 0;
   long workers = 0;
   const std::string_view discipline = argc == 5 ? argv[4] : "batched";
-  if ((argc != 4 && argc != 5) || !parse(argv[1], 1, 65535, port) || !parse(argv[2], 1, 65535, backend_port) ||
-      !parse(argv[3], 1, 256, workers) || (discipline != "batched" && discipline != "plain")) {
+  if ((argc != 4 && argc != 5) || !parse(argv[1], 1, 65535, port) ||
+      !parse(argv[2], 1, 65535, backend_port) || !parse(argv[3], 1, 256, workers) ||
+      (discipline != "batched" && discipline != "plain")) {
     std::fprintf(stderr,
-                 "usage: floor_proxy PORT BACKEND_PORT WORKERS [batched|plain] (ports 1-65535, workers 1-256)\n");
+                 "usage: floor_proxy PORT BACKEND_PORT WORKERS [batched|plain] (ports 1-65535, "
+                 "workers 1-256)\n");
     return 2;
   }
   const bool plain = discipline == "plain";
   std::vector<std::thread> threads;
   for (long i = 0; i < workers; ++i) {
     threads.emplace_back([&] {
-      Worker(static_cast<std::uint16_t>(port), static_cast<std::uint16_t>(backend_port), plain).run();
+      Worker(static_cast<std::uint16_t>(port), static_cast<std::uint16_t>(backend_port), plain)
+          .run();
     });
   }
   for (std::thread& thread : threads) thread.join();

@@ -106,7 +106,7 @@ constexpr std::string_view kMethod = "GET";
 // One catalog with `n` keys, kept for the whole process: building a million
 // keys takes seconds and must not be repeated per benchmark run.
 struct Fixture {
-  LimitStates limits;  // outlives the catalog, as in the gateway
+  LimitStates limits;                 // outlives the catalog, as in the gateway
   std::deque<UsageSlot> usage_slots;  // in memory here; a mapped file in the gateway
   std::shared_ptr<const Catalog> catalog;
   const StageEntry* stage = nullptr;
@@ -182,13 +182,14 @@ Fixture& fixture(std::int64_t n, bool hashed, bool spent) {
       for (ApiKey& key : state.api_keys) key.value = hasher->stored(key.value);
       state.keys_hashed = true;
     }
-    const UsageLoader no_usage = [](const std::string&, const std::string&, QuotaPeriod, std::int64_t,
-                                    std::int64_t) { return std::int64_t{0}; };
+    const UsageLoader no_usage = [](const std::string&, const std::string&, QuotaPeriod,
+                                    std::int64_t, std::int64_t) { return std::int64_t{0}; };
     const MemberProvider slots = [&f](std::size_t) {
       return MemberRefs{&f.usage_slots.emplace_back(), std::nullopt};
     };
-    f.catalog = build_catalog(state, f.limits, no_usage, slots,
-                              CatalogBuild{.now = kStartS * kNanosPerSecond, .version = 1, .key_hasher = hasher});
+    f.catalog = build_catalog(
+        state, f.limits, no_usage, slots,
+        CatalogBuild{.now = kStartS * kNanosPerSecond, .version = 1, .key_hasher = hasher});
   }
   f.stage = f.catalog->stage("bench01", "prod");
   // Shuffled so consecutive decisions touch unrelated keys, as real traffic
@@ -263,7 +264,9 @@ void BM_Admit(benchmark::State& state) { run_admit(state, false); }
 // The same with the keys stored hashed: one HMAC-SHA256 more per decision.
 void BM_AdmitHashedKey(benchmark::State& state) { run_admit(state, true); }
 // Refused for a spent quota: the refusal is counted for the console's chart.
-void BM_AdmitQuotaSpent(benchmark::State& state) { run_admit(state, false, Verdict::kQuotaExceeded); }
+void BM_AdmitQuotaSpent(benchmark::State& state) {
+  run_admit(state, false, Verdict::kQuotaExceeded);
+}
 
 BENCHMARK(BM_Admit)->Arg(1)->Arg(10'000)->Arg(1'000'000)->MinTime(1.0)->UseRealTime();
 BENCHMARK(BM_AdmitHashedKey)->Arg(1)->Arg(10'000)->Arg(1'000'000)->MinTime(1.0)->UseRealTime();

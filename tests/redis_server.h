@@ -36,10 +36,11 @@ class RedisServer {
       dup2(quiet, STDERR_FILENO);
       const std::string port = std::to_string(port_);
       // A file name no earlier server left, so nothing is loaded at start.
-      const std::string file = "tollgate-test-redis-" + port + "-" + std::to_string(getpid()) + ".rdb";
-      execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", "/tmp", "--dbfilename", file.c_str(), "--loglevel", "warning",
-             static_cast<char*>(nullptr));
+      const std::string file =
+          "tollgate-test-redis-" + port + "-" + std::to_string(getpid()) + ".rdb";
+      execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", "/tmp", "--dbfilename", file.c_str(),
+             "--loglevel", "warning", static_cast<char*>(nullptr));
       _exit(127);
     }
     ASSERT_GT(pid_, 0);

@@ -12,7 +12,9 @@ class TempDir {
  public:
   TempDir()
       : path_(std::filesystem::temp_directory_path() /
-              ("tollgate-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name()) +
+              ("tollgate-" +
+               std::string(
+                   ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name()) +
                "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);

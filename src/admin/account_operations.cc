@@ -56,7 +56,8 @@ HttpResponse get_tags(AdminContext& ctx, const AdminRequest& req) {
   const Tagged target = tagged(req.segments()[1]);
   ControlState s;
   const std::map<std::string, std::string> found =
-      target.api_key ? find_api_key(ctx.store, target.id).tags : find_usage_plan(s = ctx.few(), target.id).tags;
+      target.api_key ? find_api_key(ctx.store, target.id).tags
+                     : find_usage_plan(s = ctx.few(), target.id).tags;
   json::object tags;
   for (const auto& [k, v] : found) tags[k] = v;
   return admin_json(http::status::ok, json::object{{"tags", std::move(tags)}});

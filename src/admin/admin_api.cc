@@ -35,13 +35,19 @@ const std::vector<Route>& routes() {
       {V::get, {"restapis", "*", "resources", "*", "methods", "*"}, get_method},
       {V::patch, {"restapis", "*", "resources", "*", "methods", "*"}, update_method},
       {V::delete_, {"restapis", "*", "resources", "*", "methods", "*"}, delete_method},
-      {V::put, {"restapis", "*", "resources", "*", "methods", "*", "responses", "*"}, put_method_response},
+      {V::put,
+       {"restapis", "*", "resources", "*", "methods", "*", "responses", "*"},
+       put_method_response},
       {V::put, {"restapis", "*", "resources", "*", "methods", "*", "integration"}, put_integration},
       {V::get, {"restapis", "*", "resources", "*", "methods", "*", "integration"}, get_integration},
-      {V::delete_, {"restapis", "*", "resources", "*", "methods", "*", "integration"}, delete_integration},
-      {V::put, {"restapis", "*", "resources", "*", "methods", "*", "integration", "responses", "*"},
+      {V::delete_,
+       {"restapis", "*", "resources", "*", "methods", "*", "integration"},
+       delete_integration},
+      {V::put,
+       {"restapis", "*", "resources", "*", "methods", "*", "integration", "responses", "*"},
        put_integration_response},
-      {V::get, {"restapis", "*", "resources", "*", "methods", "*", "integration", "responses", "*"},
+      {V::get,
+       {"restapis", "*", "resources", "*", "methods", "*", "integration", "responses", "*"},
        get_integration_response},
       {V::post, {"restapis", "*", "deployments"}, create_deployment},
       {V::get, {"restapis", "*", "deployments"}, get_deployments},
@@ -126,10 +132,11 @@ HttpResponse AdminApi::health() const {
   boost::json::object outcomes;
   for (int i = 0; i < static_cast<int>(Outcome::kCount); ++i)
     outcomes[outcome_name(static_cast<Outcome>(i))] = stats_.get(static_cast<Outcome>(i));
-  return admin_json(http::status::ok, boost::json::object{{"status", catalog ? "ok" : "starting"},
-                                                          {"catalogVersion", catalog ? catalog->version() : 0},
-                                                          {"apiKeys", catalog ? catalog->key_count() : 0},
-                                                          {"outcomes", std::move(outcomes)}});
+  return admin_json(http::status::ok,
+                    boost::json::object{{"status", catalog ? "ok" : "starting"},
+                                        {"catalogVersion", catalog ? catalog->version() : 0},
+                                        {"apiKeys", catalog ? catalog->key_count() : 0},
+                                        {"outcomes", std::move(outcomes)}});
 }
 
 HttpResponse AdminApi::metrics() {
@@ -139,19 +146,23 @@ HttpResponse AdminApi::metrics() {
   auto gauge = [&](const char* name, const char* help, double value) {
     out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, help, name, name, value);
   };
-  gauge("tollgate_upstream_idle_connections", "Keep-alive connections to backends waiting for reuse.",
+  gauge("tollgate_upstream_idle_connections",
+        "Keep-alive connections to backends waiting for reuse.",
         static_cast<double>(gauges_.upstream_idle_connections()));
   gauge("tollgate_client_connections", "Client connections open on the data plane.",
         static_cast<double>(gauges_.client_connections()));
-  gauge("tollgate_limit_buckets", "Account, stage and per-method token buckets held by the limiter.",
+  gauge("tollgate_limit_buckets",
+        "Account, stage and per-method token buckets held by the limiter.",
         static_cast<double>(context_.limits.bucket_count()));
-  gauge("tollgate_limit_key_plans", "Per key and plan states (the key's bucket, quota and usage) held.",
+  gauge("tollgate_limit_key_plans",
+        "Per key and plan states (the key's bucket, quota and usage) held.",
         static_cast<double>(context_.limits.key_plan_count()));
   gauge("tollgate_usage_flush_lag_seconds", "Seconds since usage was last flushed to the store.",
         context_.meter.flush_lag_seconds());
   gauge("tollgate_catalog_version", "Control-state version the data plane serves.",
         catalog ? static_cast<double>(catalog->version()) : 0.0);
-  gauge("tollgate_api_keys", "API keys in the served catalog.", catalog ? static_cast<double>(catalog->key_count()) : 0.0);
+  gauge("tollgate_api_keys", "API keys in the served catalog.",
+        catalog ? static_cast<double>(catalog->key_count()) : 0.0);
   gauges_.store_metrics(out);
   gauges_.worker_metrics(out);
   HttpResponse res{http::status::ok, 11};
@@ -161,7 +172,8 @@ HttpResponse AdminApi::metrics() {
   return res;
 }
 
-asio::awaitable<HttpResponse> AdminApi::handle(HttpRequest& request, const asio::ip::address& peer) {
+asio::awaitable<HttpResponse> AdminApi::handle(HttpRequest& request,
+                                               const asio::ip::address& peer) {
   co_return respond(request, peer);
 }
 
@@ -205,15 +217,17 @@ HttpResponse AdminApi::operate(const HttpRequest& request, const std::string& ac
   } catch (const StoreUnavailable& e) {
     spdlog::error("admin {} {}: store unavailable: {}", request.method_string(), path, e.what());
     response = error(http::status::service_unavailable, "ServiceUnavailableException",
-                     std::string("The store is unavailable (") + e.what() + "); the change was not applied. "
-                     "Try again later.");
+                     std::string("The store is unavailable (") + e.what() +
+                         "); the change was not applied. "
+                         "Try again later.");
     response.set(http::field::retry_after, "1");
   } catch (const std::exception& e) {
     spdlog::error("admin {} {}: {}", request.method_string(), path, e.what());
     response = error(http::status::internal_server_error, "InternalServerErrorException",
                      "Internal error; the change was not applied");
   }
-  spdlog::info("admin {} {} by {}: {}", request.method_string(), path, actor, response.result_int());
+  spdlog::info("admin {} {} by {}: {}", request.method_string(), path, actor,
+               response.result_int());
   return response;
 }
 

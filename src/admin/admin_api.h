@@ -32,16 +32,19 @@ class AdminApi {
   };
 
   // `tls`: the listener speaks HTTPS, so the console's cookie is Secure.
-  AdminApi(AdminContext context, std::vector<AdminCredentials> credentials, const CatalogHolder& catalogs,
-           const Stats& stats, Gauges gauges, bool tls = false)
+  AdminApi(AdminContext context, std::vector<AdminCredentials> credentials,
+           const CatalogHolder& catalogs, const Stats& stats, Gauges gauges, bool tls = false)
       : context_(std::move(context)),
         credentials_(std::move(credentials)),
         catalogs_(catalogs),
         stats_(stats),
         gauges_(std::move(gauges)),
-        console_(credentials_, context_,
-                 [this](const HttpRequest& request, const std::string& actor) { return operate(request, actor); },
-                 tls) {}
+        console_(
+            credentials_, context_,
+            [this](const HttpRequest& request, const std::string& actor) {
+              return operate(request, actor);
+            },
+            tls) {}
   // The console holds on to this one's credentials and operations.
   AdminApi(const AdminApi&) = delete;
   AdminApi& operator=(const AdminApi&) = delete;
@@ -49,7 +52,9 @@ class AdminApi {
   // `peer`: the client's address, which console sign-ins are limited by.
   asio::awaitable<HttpResponse> handle(HttpRequest& request, const asio::ip::address& peer);
   // Signatures are checked against these from the next request on.
-  void set_credentials(std::vector<AdminCredentials> credentials) { credentials_ = std::move(credentials); }
+  void set_credentials(std::vector<AdminCredentials> credentials) {
+    credentials_ = std::move(credentials);
+  }
   // The synchronous core of handle(), for tests.
   HttpResponse respond(const HttpRequest& request, const asio::ip::address& peer = {});
 

@@ -65,7 +65,8 @@ struct AdminContext {
   // `value` as `state`'s store keeps it.
   std::string stored_key_value(const ControlState& state, std::string_view value) const {
     if (key_hashing) return key_hashing->stored_value(state, value);
-    if (state.keys_hashed) throw std::runtime_error("the store keeps keys hashed; this process has no key secret");
+    if (state.keys_hashed)
+      throw std::runtime_error("the store keeps keys hashed; this process has no key secret");
     return std::string(value);
   }
 };

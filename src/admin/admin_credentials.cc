@@ -33,7 +33,8 @@ std::optional<AdminCredentials> read_credentials_file(const std::filesystem::pat
     if (name == "aws_secret_access_key") c.secret_access_key = value;
   }
   if (c.access_key_id.empty() || c.secret_access_key.empty())
-    throw std::runtime_error(file.string() + " needs aws_access_key_id and aws_secret_access_key lines");
+    throw std::runtime_error(file.string() +
+                             " needs aws_access_key_id and aws_secret_access_key lines");
   return c;
 }
 
@@ -42,12 +43,14 @@ std::vector<AdminCredentials> load_admin_credentials(const std::filesystem::path
   const char* secret = std::getenv("TOLLGATE_ADMIN_SECRET_ACCESS_KEY");
   if (id && *id && secret && *secret) return {AdminCredentials{id, secret}};
   if ((id && *id) != (secret && *secret))
-    throw std::runtime_error("set both TOLLGATE_ADMIN_ACCESS_KEY_ID and TOLLGATE_ADMIN_SECRET_ACCESS_KEY, or neither");
+    throw std::runtime_error(
+        "set both TOLLGATE_ADMIN_ACCESS_KEY_ID and TOLLGATE_ADMIN_SECRET_ACCESS_KEY, or neither");
 
   const std::filesystem::path file = data_dir / "admin-credentials";
   if (auto existing = read_credentials_file(file)) return {*existing};
   AdminCredentials fresh{"TG" + random_key_value(18), random_key_value(40)};
-  for (auto& c : fresh.access_key_id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (auto& c : fresh.access_key_id)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   const mode_t old_mask = ::umask(077);
   {
     std::ofstream out(file);
@@ -59,7 +62,8 @@ std::vector<AdminCredentials> load_admin_credentials(const std::filesystem::path
     }
   }
   ::umask(old_mask);
-  spdlog::info("admin credentials created in {} (access key id {})", file.string(), fresh.access_key_id);
+  spdlog::info("admin credentials created in {} (access key id {})", file.string(),
+               fresh.access_key_id);
   return {fresh};
 }
 

@@ -23,7 +23,8 @@ AdminRequest::AdminRequest(const HttpRequest& request, std::string actor)
     segments_.push_back(std::move(*segment));
     path.remove_prefix(slash == std::string_view::npos ? path.size() : slash);
   }
-  for (const auto& [raw_name, raw_value] : split_query(q == std::string_view::npos ? "" : target.substr(q + 1))) {
+  for (const auto& [raw_name, raw_value] :
+       split_query(q == std::string_view::npos ? "" : target.substr(q + 1))) {
     auto name = percent_decode(raw_name);
     auto value = percent_decode(raw_value);
     if (!name || !value || !is_valid_utf8(*name) || !is_valid_utf8(*value))

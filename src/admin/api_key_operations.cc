@@ -22,11 +22,13 @@ constexpr std::size_t kMaxNameLength = 1024;
 constexpr std::size_t kMaxDescriptionLength = 125000;
 
 void check_name(const std::string& name) {
-  if (name.size() > kMaxNameLength) bad_request("Invalid API Key name, can be at most 1024 characters.");
+  if (name.size() > kMaxNameLength)
+    bad_request("Invalid API Key name, can be at most 1024 characters.");
 }
 
 void check_description(const std::string& description) {
-  if (description.size() > kMaxDescriptionLength) bad_request("Invalid API Key description specified.");
+  if (description.size() > kMaxDescriptionLength)
+    bad_request("Invalid API Key description specified.");
 }
 
 void check_customer_id(const std::string& customer_id) {
@@ -38,7 +40,8 @@ void check_customer_id(const std::string& customer_id) {
 }
 
 void check_value_unique(ControlReads& reads, const ApiKey& key) {
-  if (const std::optional<std::string> holder = reads.key_id_with_value(key.value); holder && *holder != key.id)
+  if (const std::optional<std::string> holder = reads.key_id_with_value(key.value);
+      holder && *holder != key.id)
     conflict("API Key already exists");
 }
 
@@ -59,12 +62,14 @@ std::string lower(std::string s) {
 // plans each key joined in this transaction, which a store may not show
 // its reads before the commit.
 std::string join_plan(const ControlState& few, ControlTransaction& tx,
-                      std::unordered_map<std::string, std::vector<UsagePlanKey>>& joined, const std::string& plan_id,
-                      const std::string& key_id, std::int64_t now) {
+                      std::unordered_map<std::string, std::vector<UsagePlanKey>>& joined,
+                      const std::string& plan_id, const std::string& key_id, std::int64_t now) {
   auto [at, first] = joined.try_emplace(key_id);
   std::vector<UsagePlanKey>& plans = at->second;
   if (first) plans = tx.plans_of_key(key_id);
-  if (std::any_of(plans.begin(), plans.end(), [&](const UsagePlanKey& m) { return m.plan_id == plan_id; })) return {};
+  if (std::any_of(plans.begin(), plans.end(),
+                  [&](const UsagePlanKey& m) { return m.plan_id == plan_id; }))
+    return {};
   const auto plan = std::find_if(few.usage_plans.begin(), few.usage_plans.end(),
                                  [&](const UsagePlan& p) { return p.id == plan_id; });
   std::string problem = plan_stage_conflict(few, *plan, key_id, plans);
@@ -168,9 +173,10 @@ HttpResponse delete_api_key(AdminContext& ctx, const AdminRequest& req) {
 HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
   const std::string format = req.query("format").value_or("");
   if (format != "csv")
-    validation_error("1 validation error detected: Value '" + format +
-                     "' at 'importApiKeysInput.format' failed to satisfy constraint: Member must satisfy "
-                     "enum value set: [csv]");
+    validation_error(
+        "1 validation error detected: Value '" + format +
+        "' at 'importApiKeysInput.format' failed to satisfy constraint: Member must satisfy "
+        "enum value set: [csv]");
   const bool fail_on_warnings = req.query_flag("failonwarnings");
   std::vector<CsvRow> rows;
   try {
@@ -178,17 +184,20 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
   } catch (const std::invalid_argument& e) {
     bad_request(std::string("Invalid CSV: ") + e.what());
   }
-  if (rows.empty()) bad_request("Invalid CSV: the body is empty; the first line must be a header with Name and Key");
+  if (rows.empty())
+    bad_request(
+        "Invalid CSV: the body is empty; the first line must be a header with Name and Key");
 
   std::map<std::string, std::size_t> column;
   for (std::size_t i = 0; i < rows[0].cells.size(); ++i) column.emplace(lower(rows[0].cells[i]), i);
   for (const char* required : {"name", "key"})
     if (!column.count(required))
-      bad_request(std::string("Invalid CSV: the header line has no '") + (required[0] == 'n' ? "Name" : "Key") +
-                  "' column");
+      bad_request(std::string("Invalid CSV: the header line has no '") +
+                  (required[0] == 'n' ? "Name" : "Key") + "' column");
   auto cell = [&](const CsvRow& row, const char* name) -> std::string {
     auto it = column.find(name);
-    return it == column.end() || it->second >= row.cells.size() ? std::string() : row.cells[it->second];
+    return it == column.end() || it->second >= row.cells.size() ? std::string()
+                                                                : row.cells[it->second];
   };
 
   json::array ids;
@@ -210,12 +219,14 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
         warnings.push_back(json::string(line + e.what()));
         continue;
       }
-      if (incoming.name.size() > kMaxNameLength || incoming.description.size() > kMaxDescriptionLength) {
+      if (incoming.name.size() > kMaxNameLength ||
+          incoming.description.size() > kMaxDescriptionLength) {
         warnings.push_back(json::string(line + "name or description too long"));
         continue;
       }
       if (!enabled.empty() && enabled != "true" && enabled != "false") {
-        warnings.push_back(json::string(line + "Enabled must be true or false, not '" + cell(row, "enabled") + "'"));
+        warnings.push_back(json::string(line + "Enabled must be true or false, not '" +
+                                        cell(row, "enabled") + "'"));
         continue;
       }
       if (!seen.insert(incoming.value).second) {
@@ -227,7 +238,8 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
       std::string plans = cell(row, "usageplanids");
       for (std::size_t start = 0; start < plans.size();) {
         const std::size_t comma = plans.find(',', start);
-        std::string id = plans.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        std::string id =
+            plans.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         id.erase(0, id.find_first_not_of(" \t"));
         id.erase(id.find_last_not_of(" \t") + 1);
         if (!id.empty()) plan_ids.push_back(id);
@@ -235,7 +247,8 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
       }
       bool bad_plan = false;
       for (const auto& id : plan_ids) {
-        if (std::none_of(s.usage_plans.begin(), s.usage_plans.end(), [&](const UsagePlan& p) { return p.id == id; })) {
+        if (std::none_of(s.usage_plans.begin(), s.usage_plans.end(),
+                         [&](const UsagePlan& p) { return p.id == id; })) {
           warnings.push_back(json::string(line + "Invalid usage plan id " + id));
           bad_plan = true;
         }
@@ -244,7 +257,8 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
 
       // The key value is the identity: an existing key is updated in place.
       std::optional<ApiKey> existing;
-      if (const std::optional<std::string> id = tx.key_id_with_value(incoming.value)) existing = tx.api_key(*id);
+      if (const std::optional<std::string> id = tx.key_id_with_value(incoming.value))
+        existing = tx.api_key(*id);
       if (existing) {
         existing->name = incoming.name;
         existing->description = incoming.description;
@@ -258,14 +272,16 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
       tx.put(*existing);
       const std::string key_id = existing->id;
       for (const auto& id : plan_ids)
-        if (std::string problem = join_plan(s, tx, joined, id, key_id, ctx.now_s()); !problem.empty())
+        if (std::string problem = join_plan(s, tx, joined, id, key_id, ctx.now_s());
+            !problem.empty())
           warnings.push_back(json::string(line + problem));
       ids.push_back(json::string(key_id));
     }
     if (fail_on_warnings && !warnings.empty()) {
       std::string all;
       for (const auto& w : warnings) all += (all.empty() ? "" : "; ") + std::string(w.get_string());
-      bad_request("Import failed with warnings (failOnWarnings is set; nothing was imported): " + all);
+      bad_request("Import failed with warnings (failOnWarnings is set; nothing was imported): " +
+                  all);
     }
     return 0;
   });

@@ -36,16 +36,20 @@ class Console {
   using Operate = std::function<HttpResponse(const HttpRequest& request, const std::string& actor)>;
 
   // `credentials` is read at every sign-in, so that a reload is followed.
-  Console(const std::vector<AdminCredentials>& credentials, AdminContext& context, Operate operate, bool tls);
+  Console(const std::vector<AdminCredentials>& credentials, AdminContext& context, Operate operate,
+          bool tls);
 
-  static bool serves(std::string_view path) { return path == "/console" || path.starts_with("/console/"); }
+  static bool serves(std::string_view path) {
+    return path == "/console" || path.starts_with("/console/");
+  }
   // `peer`: the client's address, which sign-ins are limited by.
   HttpResponse respond(const HttpRequest& request, const asio::ip::address& peer);
 
  private:
   HttpResponse sign_in(const HttpRequest& request, const asio::ip::address& peer);
   HttpResponse sign_out(const HttpRequest& request, std::string_view session_id);
-  HttpResponse api(const HttpRequest& request, const ConsoleSessions::Session& session, std::string_view path);
+  HttpResponse api(const HttpRequest& request, const ConsoleSessions::Session& session,
+                   std::string_view path);
   // A change that does not carry the session's token is refused.
   bool carries_token(const HttpRequest& request, const ConsoleSessions::Session& session) const;
   HttpResponse view(const HttpRequest& request, std::string_view path);

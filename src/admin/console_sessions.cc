@@ -11,8 +11,9 @@ namespace tollgate {
 std::string ConsoleSessions::start(std::string access_key_id, std::int64_t now_s) {
   std::erase_if(sessions_, [&](const auto& entry) { return expired(entry.second, now_s); });
   if (sessions_.size() >= kMaxSessions) {
-    auto oldest = std::min_element(sessions_.begin(), sessions_.end(),
-                                   [](const auto& a, const auto& b) { return a.second.used_s < b.second.used_s; });
+    auto oldest = std::min_element(
+        sessions_.begin(), sessions_.end(),
+        [](const auto& a, const auto& b) { return a.second.used_s < b.second.used_s; });
     sessions_.erase(oldest);
   }
   std::string id = random_key_value(43);

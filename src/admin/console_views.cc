@@ -25,11 +25,16 @@ struct QuotaUse {
   const UsagePlan* plan = nullptr;
   std::int64_t used = 0;
   std::int64_t limit = 0;
-  double percent() const { return limit > 0 ? 100.0 * static_cast<double>(used) / static_cast<double>(limit) : 100.0; }
+  double percent() const {
+    return limit > 0 ? 100.0 * static_cast<double>(used) / static_cast<double>(limit) : 100.0;
+  }
 };
 
 json::object quota_use_json(const QuotaUse& q, const std::string& key_name) {
-  json::object out{{"keyId", q.key_id}, {"keyName", key_name}, {"planId", q.plan->id}, {"planName", q.plan->name}};
+  json::object out{{"keyId", q.key_id},
+                   {"keyName", key_name},
+                   {"planId", q.plan->id},
+                   {"planName", q.plan->name}};
   if (!q.plan->quota) return out;
   out["used"] = q.used;
   out["limit"] = q.limit;
@@ -42,9 +47,13 @@ json::object plan_json(const UsagePlan& p, std::size_t key_count) {
   json::array stages;
   for (const ApiStage& s : p.api_stages) stages.emplace_back(s.api_id + "/" + s.stage);
   out["apiStages"] = std::move(stages);
-  if (p.throttle) out["throttle"] = {{"rateLimit", p.throttle->rate_limit}, {"burstLimit", p.throttle->burst_limit}};
+  if (p.throttle)
+    out["throttle"] = {{"rateLimit", p.throttle->rate_limit},
+                       {"burstLimit", p.throttle->burst_limit}};
   if (p.quota)
-    out["quota"] = {{"limit", p.quota->limit}, {"offset", p.quota->offset}, {"period", to_string(p.quota->period)}};
+    out["quota"] = {{"limit", p.quota->limit},
+                    {"offset", p.quota->offset},
+                    {"period", to_string(p.quota->period)}};
   return out;
 }
 
@@ -58,7 +67,8 @@ class QuotaUses {
       plan.plan = &p;
       if (!p.quota) continue;
       plan.window = quota_window(p.quota->period, now);
-      plan.used = ctx.store.quota_used_by_key(p.id, p.quota->period, plan.window.first_day, plan.window.last_day);
+      plan.used = ctx.store.quota_used_by_key(p.id, p.quota->period, plan.window.first_day,
+                                              plan.window.last_day);
     }
   }
   // Null plan when the member's plan is gone.
@@ -70,8 +80,8 @@ class QuotaUses {
     const std::optional<Quota>& quota = plan.plan->quota;
     if (!quota) return use;
     const auto u = plan.used.find(m.key_id);
-    const QuotaStanding standing = quota_standing(*quota, initial_window_id(*quota, m.created_date), now_,
-                                                  u == plan.used.end() ? 0 : u->second);
+    const QuotaStanding standing = quota_standing(*quota, initial_window_id(*quota, m.created_date),
+                                                  now_, u == plan.used.end() ? 0 : u->second);
     use.limit = standing.limit;
     use.used = standing.used;
     return use;
@@ -94,8 +104,9 @@ class QuotaUses {
       const std::int64_t limit = quota_limit_for(*plan.plan->quota, plan.window.id, INT64_MIN);
       for (const auto& [key_id, used] : plan.used) {
         const double percent = plan.plan->quota->offset != 0 ? 101.0 + static_cast<double>(used)
-                               : limit > 0 ? 100.0 * static_cast<double>(used) / static_cast<double>(limit)
-                                           : 100.0;
+                               : limit > 0
+                                   ? 100.0 * static_cast<double>(used) / static_cast<double>(limit)
+                                   : 100.0;
         candidates.push_back({&plan, &key_id, percent});
       }
     }
@@ -111,7 +122,9 @@ class QuotaUses {
       (exact ? out : offset).push_back(of(*m));
     }
     out.insert(out.end(), offset.begin(), offset.end());
-    std::stable_sort(out.begin(), out.end(), [](const QuotaUse& a, const QuotaUse& b) { return a.percent() > b.percent(); });
+    std::stable_sort(out.begin(), out.end(), [](const QuotaUse& a, const QuotaUse& b) {
+      return a.percent() > b.percent();
+    });
     if (out.size() > n) out.resize(n);
     return out;
   }
@@ -119,7 +132,7 @@ class QuotaUses {
  private:
   struct Plan {
     const UsagePlan* plan = nullptr;
-    QuotaWindow window;  // the current period, with a quota
+    QuotaWindow window;                                  // the current period, with a quota
     std::unordered_map<std::string, std::int64_t> used;  // by the keys that used any
   };
   std::int64_t now_;
@@ -181,7 +194,8 @@ json::value console_overview(AdminContext& ctx, const AdminRequest& request) {
     apis.push_back(json::object{{"id", a.id}, {"name", a.name}, {"stages", std::move(stages)}});
   }
   json::array plans;
-  for (const UsagePlan& p : s.usage_plans) plans.push_back(plan_json(p, ctx.store.plan_key_count(p.id)));
+  for (const UsagePlan& p : s.usage_plans)
+    plans.push_back(plan_json(p, ctx.store.plan_key_count(p.id)));
   json::object answer{{"apis", std::move(apis)},
                       {"plans", std::move(plans)},
                       {"keys", std::move(keys)},

@@ -21,7 +21,8 @@ std::string trim(std::string_view s) {
 std::vector<CsvRow> read_csv(std::string_view text) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   if (const std::size_t bad = invalid_utf8_at(text); bad != std::string_view::npos) {
-    const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
+    const auto line =
+        1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
     throw std::invalid_argument("line " + std::to_string(line) + " is not valid UTF-8");
   }
   std::vector<CsvRow> rows;
@@ -45,14 +46,16 @@ std::vector<CsvRow> read_csv(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
     const char c = text[i];
-    if ((c == '"' || c == '\'') && cell.find_first_not_of(" \t") == std::string::npos && !cell_started) {
+    if ((c == '"' || c == '\'') && cell.find_first_not_of(" \t") == std::string::npos &&
+        !cell_started) {
       const char quote = c;
       const std::size_t quote_line = line;
       cell.clear();
       ++i;
       for (;;) {
         if (i >= text.size())
-          throw std::invalid_argument("Line " + std::to_string(quote_line) + ": unterminated quoted value");
+          throw std::invalid_argument("Line " + std::to_string(quote_line) +
+                                      ": unterminated quoted value");
         if (text[i] == quote) {
           if (quote == '"' && i + 1 < text.size() && text[i + 1] == '"') {
             cell += '"';

@@ -22,7 +22,8 @@ RestApi& find_api(ControlState& s, const std::string& api_id, const std::string&
 }
 
 Resource& find_resource(RestApi& api, const std::string& resource_id) {
-  if (Resource* r = find_in(api.resources, [&](const Resource& r) { return r.id == resource_id; })) return *r;
+  if (Resource* r = find_in(api.resources, [&](const Resource& r) { return r.id == resource_id; }))
+    return *r;
   not_found("Invalid Resource identifier specified");
 }
 
@@ -33,13 +34,16 @@ Method& find_method(Resource& resource, const std::string& http_method) {
 }
 
 Stage& find_stage(ControlState& s, const std::string& api_id, const std::string& stage_name) {
-  if (Stage* st = find_in(s.stages, [&](const Stage& x) { return x.api_id == api_id && x.stage_name == stage_name; }))
+  if (Stage* st = find_in(s.stages, [&](const Stage& x) {
+        return x.api_id == api_id && x.stage_name == stage_name;
+      }))
     return *st;
   not_found("Invalid stage identifier specified");
 }
 
 UsagePlan& find_usage_plan(ControlState& s, const std::string& plan_id) {
-  if (UsagePlan* p = find_in(s.usage_plans, [&](const UsagePlan& p) { return p.id == plan_id; })) return *p;
+  if (UsagePlan* p = find_in(s.usage_plans, [&](const UsagePlan& p) { return p.id == plan_id; }))
+    return *p;
   not_found("Invalid Usage Plan ID specified");
 }
 
@@ -48,23 +52,28 @@ ApiKey find_api_key(ControlReads& reads, const std::string& key_id) {
   not_found("Invalid API Key identifier specified");
 }
 
-UsagePlanKey find_membership(ControlReads& reads, const std::string& plan_id, const std::string& key_id) {
+UsagePlanKey find_membership(ControlReads& reads, const std::string& plan_id,
+                             const std::string& key_id) {
   if (std::optional<UsagePlanKey> m = reads.membership(plan_id, key_id)) return std::move(*m);
   not_found("Invalid API Key identifier specified: " + key_id + " is not in usage plan " + plan_id);
 }
 
 namespace {
 
-bool same_stage(const ApiStage& a, const ApiStage& b) { return a.api_id == b.api_id && a.stage == b.stage; }
+bool same_stage(const ApiStage& a, const ApiStage& b) {
+  return a.api_id == b.api_id && a.stage == b.stage;
+}
 
-std::string conflict_message(const std::string& key_id, const std::string& other_plan_id, const ApiStage& stage) {
-  return "API key " + key_id + " is already in usage plan " + other_plan_id + " for stage " + stage.api_id + ":" +
-         stage.stage + "; a key may be in only one usage plan per stage";
+std::string conflict_message(const std::string& key_id, const std::string& other_plan_id,
+                             const ApiStage& stage) {
+  return "API key " + key_id + " is already in usage plan " + other_plan_id + " for stage " +
+         stage.api_id + ":" + stage.stage + "; a key may be in only one usage plan per stage";
 }
 
 }  // namespace
 
-std::string plan_stage_conflict(const ControlState& few, const UsagePlan& plan, const std::string& key_id,
+std::string plan_stage_conflict(const ControlState& few, const UsagePlan& plan,
+                                const std::string& key_id,
                                 const std::vector<UsagePlanKey>& key_plans, const ApiStage* stage) {
   for (const UsagePlanKey& m : key_plans) {
     if (m.plan_id == plan.id) continue;
@@ -72,14 +81,15 @@ std::string plan_stage_conflict(const ControlState& few, const UsagePlan& plan, 
       if (other.id != m.plan_id) continue;
       for (const ApiStage& a : other.api_stages)
         for (const ApiStage& b : plan.api_stages)
-          if (same_stage(a, b) && (!stage || same_stage(*stage, b))) return conflict_message(key_id, other.id, a);
+          if (same_stage(a, b) && (!stage || same_stage(*stage, b)))
+            return conflict_message(key_id, other.id, a);
     }
   }
   return {};
 }
 
-std::string plan_keys_stage_conflict(const ControlState& few, ControlReads& reads, const UsagePlan& plan,
-                                     const ApiStage& stage) {
+std::string plan_keys_stage_conflict(const ControlState& few, ControlReads& reads,
+                                     const UsagePlan& plan, const ApiStage& stage) {
   for (const UsagePlan& other : few.usage_plans) {
     if (other.id == plan.id) continue;
     for (const ApiStage& a : other.api_stages)
@@ -90,13 +100,14 @@ std::string plan_keys_stage_conflict(const ControlState& few, ControlReads& read
   return {};
 }
 
-void refuse_if_in_usage_plan(const ControlState& s, const std::string& api_id, const std::string* stage) {
+void refuse_if_in_usage_plan(const ControlState& s, const std::string& api_id,
+                             const std::string* stage) {
   for (const auto& p : s.usage_plans)
     for (const auto& as : p.api_stages)
       if (as.api_id == api_id && (!stage || as.stage == *stage))
         bad_request("Cannot delete " + (stage ? "stage " + *stage : "REST API " + api_id) +
-                    " because usage plan " + p.id + " is associated with " + as.api_id + ":" + as.stage +
-                    "; remove the stage from the usage plan first");
+                    " because usage plan " + p.id + " is associated with " + as.api_id + ":" +
+                    as.stage + "; remove the stage from the usage plan first");
 }
 
 }  // namespace tollgate

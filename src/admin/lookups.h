@@ -19,21 +19,25 @@ UsagePlan& find_usage_plan(ControlState& s, const std::string& plan_id);
 
 // The key or the membership, or the NotFoundException AWS answers with.
 ApiKey find_api_key(ControlReads& reads, const std::string& key_id);
-UsagePlanKey find_membership(ControlReads& reads, const std::string& plan_id, const std::string& key_id);
+UsagePlanKey find_membership(ControlReads& reads, const std::string& plan_id,
+                             const std::string& key_id);
 
 // The message of the one-plan-per-stage rule (spec §6.2) if `key_id`, in
 // the plans `key_plans`, joining `plan` would put it in two plans on one
 // stage, else empty. With `stage`, only that stage of the plan is considered.
-std::string plan_stage_conflict(const ControlState& few, const UsagePlan& plan, const std::string& key_id,
-                                const std::vector<UsagePlanKey>& key_plans, const ApiStage* stage = nullptr);
+std::string plan_stage_conflict(const ControlState& few, const UsagePlan& plan,
+                                const std::string& key_id,
+                                const std::vector<UsagePlanKey>& key_plans,
+                                const ApiStage* stage = nullptr);
 
 // The same for every key of `plan` once it covers `stage`: read through the
 // plans that already cover the stage, one indexed join each.
-std::string plan_keys_stage_conflict(const ControlState& few, ControlReads& reads, const UsagePlan& plan,
-                                     const ApiStage& stage);
+std::string plan_keys_stage_conflict(const ControlState& few, ControlReads& reads,
+                                     const UsagePlan& plan, const ApiStage& stage);
 
 // 400 when a usage plan still covers the API (or, with `stage`, that stage of
 // it): deleting it would silently change what keys may call.
-void refuse_if_in_usage_plan(const ControlState& s, const std::string& api_id, const std::string* stage);
+void refuse_if_in_usage_plan(const ControlState& s, const std::string& api_id,
+                             const std::string* stage);
 
 }  // namespace tollgate

@@ -57,14 +57,19 @@ IntegrationResponse integration_response_from(const json::object& body, const st
 HttpResponse put_method(AdminContext& ctx, const AdminRequest& req) {
   const MethodPath p = method_path(req);
   if (!is_http_method(p.method))
-    bad_request("Invalid HttpMethod specified. Valid options are GET,PUT,POST,DELETE,PATCH,OPTIONS,HEAD,ANY");
+    bad_request(
+        "Invalid HttpMethod specified. Valid options are "
+        "GET,PUT,POST,DELETE,PATCH,OPTIONS,HEAD,ANY");
   const json::object body = req.json();
   Method m;
   m.http_method = p.method;
   m.authorization_type = get_string(body, "authorizationType", "putMethodInput");
-  if (m.authorization_type.empty()) bad_request("Invalid authorization type specified: authorizationType is required");
+  if (m.authorization_type.empty())
+    bad_request("Invalid authorization type specified: authorizationType is required");
   if (m.authorization_type != "NONE")
-    bad_request("Invalid authorization type specified. Only NONE is supported; API keys are checked with apiKeyRequired");
+    bad_request(
+        "Invalid authorization type specified. Only NONE is supported; API keys are checked with "
+        "apiKeyRequired");
   m.api_key_required = get_bool(body, "apiKeyRequired", false, "putMethodInput");
   ctx.edit([&](ControlState& s) {
     Resource& r = find_resource(find_api(s, p.api, ctx.account_id), p.resource);
@@ -112,7 +117,8 @@ HttpResponse put_method_response(AdminContext& ctx, const AdminRequest& req) {
   const std::string& code = status_code_at(req, 7);
   ctx.edit([&](ControlState& s) {
     Method& m = find_method_at(ctx, s, method_path(req));
-    if (std::find(m.method_responses.begin(), m.method_responses.end(), code) == m.method_responses.end())
+    if (std::find(m.method_responses.begin(), m.method_responses.end(), code) ==
+        m.method_responses.end())
       m.method_responses.push_back(code);
     return 0;
   });
@@ -124,9 +130,10 @@ HttpResponse put_integration(AdminContext& ctx, const AdminRequest& req) {
   const std::string type = get_string(body, "type", "putIntegrationInput");
   if (type.empty()) bad_request("Invalid integration type specified: type is required");
   if (!integration_type_from(type))
-    validation_error("1 validation error detected: Value '" + type +
-                     "' at 'putIntegrationInput.type' failed to satisfy constraint: Member must satisfy "
-                     "enum value set: [HTTP, MOCK, HTTP_PROXY]");
+    validation_error(
+        "1 validation error detected: Value '" + type +
+        "' at 'putIntegrationInput.type' failed to satisfy constraint: Member must satisfy "
+        "enum value set: [HTTP, MOCK, HTTP_PROXY]");
   body.erase("integrationResponses");
   Integration i = integration_from_json(body, "putIntegrationInput");
   if (i.type != IntegrationType::kMock && i.http_method.empty())
@@ -148,7 +155,8 @@ HttpResponse put_integration(AdminContext& ctx, const AdminRequest& req) {
 HttpResponse get_integration(AdminContext& ctx, const AdminRequest& req) {
   ControlState s = ctx.few();
   const MethodPath p = method_path(req);
-  return admin_json(http::status::ok, integration_json(integration_of(find_method_at(ctx, s, p)), p.resource));
+  return admin_json(http::status::ok,
+                    integration_json(integration_of(find_method_at(ctx, s, p)), p.resource));
 }
 
 HttpResponse delete_integration(AdminContext& ctx, const AdminRequest& req) {

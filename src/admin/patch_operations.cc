@@ -8,7 +8,8 @@
 
 namespace tollgate {
 
-std::vector<PatchOperation> patch_operations(const AdminRequest& request, const std::string& input_name) {
+std::vector<PatchOperation> patch_operations(const AdminRequest& request,
+                                             const std::string& input_name) {
   const boost::json::object body = request.json();
   std::vector<PatchOperation> out;
   auto it = body.find("patchOperations");
@@ -24,27 +25,30 @@ std::vector<PatchOperation> patch_operations(const AdminRequest& request, const 
       auto f = o.find(key);
       present = f != o.end() && !f->value().is_null();
       if (!present) return std::string();
-      if (!f->value().is_string()) bad_request(std::string("patchOperations.") + key + " must be a string");
+      if (!f->value().is_string())
+        bad_request(std::string("patchOperations.") + key + " must be a string");
       return std::string(f->value().get_string());
     };
     bool present = false;
     p.op = text("op", present);
     p.path = text("path", present);
     p.value = text("value", p.has_value);
-    static const std::vector<std::string> kOps = {"add", "remove", "replace", "move", "test", "copy"};
+    static const std::vector<std::string> kOps = {"add",  "remove", "replace",
+                                                  "move", "test",   "copy"};
     if (std::find(kOps.begin(), kOps.end(), p.op) == kOps.end())
-      validation_error("1 validation error detected: Value '" + p.op + "' at '" + input_name +
-                       ".patchOperations." + std::to_string(n) +
-                       ".member.op' failed to satisfy constraint: Member must satisfy enum value set: "
-                       "[add, remove, move, test, replace, copy]");
+      validation_error(
+          "1 validation error detected: Value '" + p.op + "' at '" + input_name +
+          ".patchOperations." + std::to_string(n) +
+          ".member.op' failed to satisfy constraint: Member must satisfy enum value set: "
+          "[add, remove, move, test, replace, copy]");
     out.push_back(std::move(p));
   }
   return out;
 }
 
 void invalid_patch_path(const PatchOperation& op, const std::string& allowed) {
-  bad_request("Invalid patch path  '" + op.path + "' specified for op '" + op.op + "'. Must be one of: [" +
-              allowed + "]");
+  bad_request("Invalid patch path  '" + op.path + "' specified for op '" + op.op +
+              "'. Must be one of: [" + allowed + "]");
 }
 
 std::int64_t patch_int(const PatchOperation& op) {
@@ -58,7 +62,8 @@ std::int64_t patch_int(const PatchOperation& op) {
 double patch_double(const PatchOperation& op) {
   double v = 0;
   auto [ptr, ec] = std::from_chars(op.value.data(), op.value.data() + op.value.size(), v);
-  if (!op.has_value || ec != std::errc{} || ptr != op.value.data() + op.value.size() || !std::isfinite(v))
+  if (!op.has_value || ec != std::errc{} || ptr != op.value.data() + op.value.size() ||
+      !std::isfinite(v))
     bad_request("Invalid value '" + op.value + "' for " + op.path + ": must be a number");
   return v;
 }

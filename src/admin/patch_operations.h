@@ -15,7 +15,8 @@ struct PatchOperation {
 };
 
 // The body's patchOperations. Enum and shape violations are 400s.
-std::vector<PatchOperation> patch_operations(const AdminRequest& request, const std::string& input_name);
+std::vector<PatchOperation> patch_operations(const AdminRequest& request,
+                                             const std::string& input_name);
 
 // 400 "Invalid patch path  '{path}' specified for op '{op}'. Must be one of: [...]"
 [[noreturn]] void invalid_patch_path(const PatchOperation& op, const std::string& allowed);

@@ -39,12 +39,14 @@ HttpResponse create_rest_api(AdminContext& ctx, const AdminRequest& req) {
   api.name = get_string(body, "name", "createRestApiInput");
   if (api.name.empty()) bad_request("Invalid REST API name specified: name is required");
   api.description = get_string(body, "description", "createRestApiInput");
-  if (const std::string source = get_string(body, "apiKeySource", "createRestApiInput"); !source.empty()) {
+  if (const std::string source = get_string(body, "apiKeySource", "createRestApiInput");
+      !source.empty()) {
     auto parsed = api_key_source_from(source);
     if (!parsed)
-      validation_error("1 validation error detected: Value '" + source +
-                       "' at 'createRestApiInput.apiKeySource' failed to satisfy constraint: Member must "
-                       "satisfy enum value set: [HEADER, AUTHORIZER]");
+      validation_error(
+          "1 validation error detected: Value '" + source +
+          "' at 'createRestApiInput.apiKeySource' failed to satisfy constraint: Member must "
+          "satisfy enum value set: [HEADER, AUTHORIZER]");
     api.api_key_source = *parsed;
   }
   api.id = random_id(10);
@@ -87,7 +89,8 @@ HttpResponse update_rest_api(AdminContext& ctx, const AdminRequest& req) {
         a.description = op.value;
       } else if (op.op == "replace" && op.path == "/apiKeySource") {
         auto parsed = api_key_source_from(op.value);
-        if (!parsed) bad_request("Invalid apiKeySource '" + op.value + "': must be HEADER or AUTHORIZER");
+        if (!parsed)
+          bad_request("Invalid apiKeySource '" + op.value + "': must be HEADER or AUTHORIZER");
         a.api_key_source = *parsed;
       } else {
         invalid_patch_path(op, "/name, /description, /apiKeySource");
@@ -119,7 +122,8 @@ HttpResponse get_resources(AdminContext& ctx, const AdminRequest& req) {
   for (const auto& r : api.resources) ids.push_back(r.id);
   const PageRange page = page_of(ids, req);
   json::array items;
-  for (std::size_t i = page.begin; i < page.end; ++i) items.push_back(resource_json(api.resources[i], methods));
+  for (std::size_t i = page.begin; i < page.end; ++i)
+    items.push_back(resource_json(api.resources[i], methods));
   return admin_json(http::status::ok, page_json(std::move(items), page));
 }
 
@@ -127,8 +131,8 @@ HttpResponse get_resource(AdminContext& ctx, const AdminRequest& req) {
   ControlState s = ctx.few();
   Resource& r = find_resource(find_api(s, req.segments()[1], ctx.account_id), req.segments()[3]);
   const auto embed = req.query_all("embed");
-  return admin_json(http::status::ok,
-                    resource_json(r, std::find(embed.begin(), embed.end(), "methods") != embed.end()));
+  return admin_json(http::status::ok, resource_json(r, std::find(embed.begin(), embed.end(),
+                                                                 "methods") != embed.end()));
 }
 
 HttpResponse create_resource(AdminContext& ctx, const AdminRequest& req) {
@@ -139,14 +143,16 @@ HttpResponse create_resource(AdminContext& ctx, const AdminRequest& req) {
     const Resource parent = find_resource(api, req.segments()[3]);
     validate_path_part(part);
     if (parent.path_part.size() > 2 && parent.path_part.ends_with("+}"))
-      bad_request("A greedy path parameter resource {" + parent.path_part + "} cannot have children");
+      bad_request("A greedy path parameter resource {" + parent.path_part +
+                  "} cannot have children");
     for (const auto& r : api.resources) {
       if (r.parent_id != parent.id) continue;
       if (r.path_part == part)
         conflict("Another resource with the same parent already has this name: " + part);
       const bool both_params = r.path_part.front() == '{' && part.front() == '{';
       if (both_params)
-        bad_request("A sibling (" + r.path_part + ") of this resource already has a variable path part -- only one is allowed");
+        bad_request("A sibling (" + r.path_part +
+                    ") of this resource already has a variable path part -- only one is allowed");
     }
     Resource r;
     r.id = random_id(6);

@@ -38,7 +38,8 @@ std::string hmac(std::string_view key, std::string_view data) {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 
@@ -125,8 +126,8 @@ std::string signature(const std::string& secret, const std::string& date, const 
 std::optional<std::int64_t> parse_amz_date(std::string_view s) {
   if (s.size() != 16 || s[8] != 'T' || s[15] != 'Z') return std::nullopt;
   std::tm tm{};
-  if (std::sscanf(std::string(s).c_str(), "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+  if (std::sscanf(std::string(s).c_str(), "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon,
+                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
     return std::nullopt;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
@@ -150,7 +151,8 @@ std::string auth_part(std::string_view header, std::string_view name) {
     if (at_start && pos + name.size() < header.size() && header[pos + name.size()] == '=') {
       const std::size_t start = pos + name.size() + 1;
       const std::size_t end = header.find(',', start);
-      return canonical_value(header.substr(start, end == std::string_view::npos ? end : end - start));
+      return canonical_value(
+          header.substr(start, end == std::string_view::npos ? end : end - start));
     }
     pos += name.size();
   }
@@ -209,24 +211,28 @@ SignatureCheck verify_sigv4(const HttpRequest& request, const std::vector<AdminC
   for (const auto& c : known)
     if (c.access_key_id == scope[0]) creds = &c;
   if (!creds)
-    return refuse("UnrecognizedClientException", "The security token included in the request is invalid.");
+    return refuse("UnrecognizedClientException",
+                  "The security token included in the request is invalid.");
 
   const auto date_it = request.find("x-amz-date");
   const std::string amz_date = date_it == request.end() ? "" : std::string(date_it->value());
   const auto signed_at = parse_amz_date(amz_date);
   if (!signed_at || amz_date.substr(0, 8) != scope[1])
-    return refuse("IncompleteSignatureException", "Authorization header requires a valid X-Amz-Date "
-                                                  "matching the credential scope date.");
+    return refuse("IncompleteSignatureException",
+                  "Authorization header requires a valid X-Amz-Date "
+                  "matching the credential scope date.");
   if (*signed_at < now_s - kMaxClockSkewSeconds || *signed_at > now_s + kMaxClockSkewSeconds)
-    return refuse("InvalidSignatureException",
-                  "Signature expired: " + amz_date + " is now earlier than " +
-                      format_amz_date(now_s - kMaxClockSkewSeconds) + " (" + format_amz_date(now_s) +
-                      " - 5 min.)");
+    return refuse("InvalidSignatureException", "Signature expired: " + amz_date +
+                                                   " is now earlier than " +
+                                                   format_amz_date(now_s - kMaxClockSkewSeconds) +
+                                                   " (" + format_amz_date(now_s) + " - 5 min.)");
 
   const std::string body_hash = sha256_hex(request.body());
-  if (const auto sha = request.find("x-amz-content-sha256"); sha != request.end() && sha->value() != body_hash)
-    return refuse("InvalidSignatureException", "The provided 'x-amz-content-sha256' header does not match "
-                                               "what was computed.");
+  if (const auto sha = request.find("x-amz-content-sha256");
+      sha != request.end() && sha->value() != body_hash)
+    return refuse("InvalidSignatureException",
+                  "The provided 'x-amz-content-sha256' header does not match "
+                  "what was computed.");
   const std::string expected = signature(creds->secret_access_key, scope[1], scope[2], amz_date,
                                          canonical_request(request, signed_headers, body_hash));
   if (expected.size() != provided.size() ||
@@ -235,8 +241,8 @@ SignatureCheck verify_sigv4(const HttpRequest& request, const std::vector<AdminC
   return {true, {}, {}, creds->access_key_id};
 }
 
-void sign_sigv4(HttpRequest& request, const AdminCredentials& credentials, const std::string& region,
-                std::int64_t now_s) {
+void sign_sigv4(HttpRequest& request, const AdminCredentials& credentials,
+                const std::string& region, std::int64_t now_s) {
   const std::string amz_date = format_amz_date(now_s);
   const std::string body_hash = sha256_hex(request.body());
   request.set("X-Amz-Date", amz_date);
@@ -245,16 +251,17 @@ void sign_sigv4(HttpRequest& request, const AdminCredentials& credentials, const
   std::map<std::string, bool> sorted;
   for (const auto& field : request) {
     const std::string name = lower(field.name_string());
-    if (name == "host" || name == "content-type" || name.rfind("x-amz-", 0) == 0) sorted[name] = true;
+    if (name == "host" || name == "content-type" || name.rfind("x-amz-", 0) == 0)
+      sorted[name] = true;
   }
   for (const auto& [name, unused] : sorted) names += (names.empty() ? "" : ";") + name;
   const std::string date = amz_date.substr(0, 8);
   const std::string sig = signature(credentials.secret_access_key, date, region, amz_date,
                                     canonical_request(request, names, body_hash));
   request.set(http::field::authorization,
-              std::string(kAlgorithm) + " Credential=" + credentials.access_key_id + "/" + date + "/" +
-                  region + "/" + std::string(kService) + "/aws4_request, SignedHeaders=" + names +
-                  ", Signature=" + sig);
+              std::string(kAlgorithm) + " Credential=" + credentials.access_key_id + "/" + date +
+                  "/" + region + "/" + std::string(kService) +
+                  "/aws4_request, SignedHeaders=" + names + ", Signature=" + sig);
 }
 
 }  // namespace tollgate

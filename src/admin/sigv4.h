@@ -33,8 +33,8 @@ SignatureCheck verify_sigv4(const HttpRequest& request, const std::vector<AdminC
 
 // Signs `request` (its target, headers and body as they will be sent): sets
 // X-Amz-Date, X-Amz-Content-Sha256 and Authorization. Host must be set.
-void sign_sigv4(HttpRequest& request, const AdminCredentials& credentials, const std::string& region,
-                std::int64_t now_s);
+void sign_sigv4(HttpRequest& request, const AdminCredentials& credentials,
+                const std::string& region, std::int64_t now_s);
 
 std::string sha256_hex(std::string_view data);
 

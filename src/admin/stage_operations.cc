@@ -57,7 +57,8 @@ bool split_setting_path(const std::string& path, std::string& key, std::string& 
 
 const char* kSettingPaths =
     "/deploymentId, /description, /{resourcePath}/{httpMethod}/throttling/rateLimit, "
-    "/{resourcePath}/{httpMethod}/throttling/burstLimit, /{resourcePath}/{httpMethod}/metrics/enabled, "
+    "/{resourcePath}/{httpMethod}/throttling/burstLimit, "
+    "/{resourcePath}/{httpMethod}/metrics/enabled, "
     "/{resourcePath}/{httpMethod}/logging/dataTrace, /{resourcePath}/{httpMethod}/caching/enabled, "
     "/{resourcePath}/{httpMethod}/caching/ttlInSeconds, /*/*/throttling/rateLimit, "
     "/*/*/throttling/burstLimit";
@@ -68,16 +69,17 @@ void apply_stage_op(ControlState& s, Stage& stage, const PatchOperation& op) {
     return;
   }
   if (op.op == "replace" && op.path == "/deploymentId") {
-    const bool exists = std::any_of(s.deployments.begin(), s.deployments.end(), [&](const Deployment& d) {
-      return d.api_id == stage.api_id && d.id == op.value;
-    });
+    const bool exists = std::any_of(
+        s.deployments.begin(), s.deployments.end(),
+        [&](const Deployment& d) { return d.api_id == stage.api_id && d.id == op.value; });
     if (!exists) bad_request("Invalid deployment identifier specified");
     stage.deployment_id = op.value;
     return;
   }
   std::string key, field;
   if (!split_setting_path(op.path, key, field))
-    bad_request("Invalid method setting path: " + op.path + ". Must be one of: [" + kSettingPaths + "]");
+    bad_request("Invalid method setting path: " + op.path + ". Must be one of: [" + kSettingPaths +
+                "]");
   if (op.op == "remove" && field.empty()) {
     if (!stage.method_settings.erase(key))
       bad_request("Cannot remove method setting " + key +
@@ -85,12 +87,15 @@ void apply_stage_op(ControlState& s, Stage& stage, const PatchOperation& op) {
     return;
   }
   if (op.op != "replace")
-    bad_request("Invalid patch operation '" + op.op + "' for " + op.path + "; use replace, or remove on a method");
+    bad_request("Invalid patch operation '" + op.op + "' for " + op.path +
+                "; use replace, or remove on a method");
   auto it = stage.method_settings.find(key);
   if (it == stage.method_settings.end()) {
     // A new method entry starts from "*/*" as it is now, else the defaults.
     auto all = stage.method_settings.find("*/*");
-    it = stage.method_settings.emplace(key, all != stage.method_settings.end() ? all->second : MethodSetting{}).first;
+    it = stage.method_settings
+             .emplace(key, all != stage.method_settings.end() ? all->second : MethodSetting{})
+             .first;
   }
   MethodSetting& m = it->second;
   if (field == "throttling/rateLimit") {
@@ -108,7 +113,8 @@ void apply_stage_op(ControlState& s, Stage& stage, const PatchOperation& op) {
   } else if (field == "caching/ttlInSeconds") {
     m.cache_ttl_seconds = patch_int(op);
   } else {
-    bad_request("Invalid method setting path: " + op.path + ". Must be one of: [" + kSettingPaths + "]");
+    bad_request("Invalid method setting path: " + op.path + ". Must be one of: [" + kSettingPaths +
+                "]");
   }
 }
 
@@ -117,7 +123,8 @@ void apply_stage_op(ControlState& s, Stage& stage, const PatchOperation& op) {
 HttpResponse create_deployment(AdminContext& ctx, const AdminRequest& req) {
   const json::object body = req.json();
   const std::string stage_name = get_string(body, "stageName", "createDeploymentInput");
-  const std::string stage_description = get_string(body, "stageDescription", "createDeploymentInput");
+  const std::string stage_description =
+      get_string(body, "stageDescription", "createDeploymentInput");
   if (!stage_name.empty()) validate_stage_name(stage_name);
   const Deployment d = ctx.edit([&](ControlState& s) {
     RestApi& api = find_api(s, req.segments()[1], ctx.account_id);
@@ -126,10 +133,12 @@ HttpResponse create_deployment(AdminContext& ctx, const AdminRequest& req) {
                    ctx.now_s(), api.resources};
     s.deployments.push_back(dep);
     if (!stage_name.empty()) {
-      auto st = std::find_if(s.stages.begin(), s.stages.end(),
-                             [&](const Stage& x) { return x.api_id == api.id && x.stage_name == stage_name; });
+      auto st = std::find_if(s.stages.begin(), s.stages.end(), [&](const Stage& x) {
+        return x.api_id == api.id && x.stage_name == stage_name;
+      });
       if (st == s.stages.end()) {
-        s.stages.push_back(Stage{api.id, stage_name, dep.id, stage_description, ctx.now_s(), ctx.now_s(), {}});
+        s.stages.push_back(
+            Stage{api.id, stage_name, dep.id, stage_description, ctx.now_s(), ctx.now_s(), {}});
       } else {
         st->deployment_id = dep.id;
         st->last_updated_date = ctx.now_s();
@@ -164,15 +173,18 @@ HttpResponse create_stage(AdminContext& ctx, const AdminRequest& req) {
   stage.deployment_id = get_string(body, "deploymentId", "createStageInput");
   stage.description = get_string(body, "description", "createStageInput");
   validate_stage_name(stage.stage_name);
-  if (stage.deployment_id.empty()) bad_request("Invalid deployment identifier specified: deploymentId is required");
+  if (stage.deployment_id.empty())
+    bad_request("Invalid deployment identifier specified: deploymentId is required");
   stage = ctx.edit([&](ControlState& s) {
     stage.api_id = find_api(s, req.segments()[1], ctx.account_id).id;
-    const bool deployed = std::any_of(s.deployments.begin(), s.deployments.end(), [&](const Deployment& d) {
-      return d.api_id == stage.api_id && d.id == stage.deployment_id;
-    });
+    const bool deployed =
+        std::any_of(s.deployments.begin(), s.deployments.end(), [&](const Deployment& d) {
+          return d.api_id == stage.api_id && d.id == stage.deployment_id;
+        });
     if (!deployed) bad_request("Invalid deployment identifier specified");
     for (const auto& st : s.stages)
-      if (st.api_id == stage.api_id && st.stage_name == stage.stage_name) conflict("Stage already exists");
+      if (st.api_id == stage.api_id && st.stage_name == stage.stage_name)
+        conflict("Stage already exists");
     stage.created_date = stage.last_updated_date = ctx.now_s();
     s.stages.push_back(stage);
     return stage;
@@ -183,7 +195,8 @@ HttpResponse create_stage(AdminContext& ctx, const AdminRequest& req) {
 HttpResponse get_stage(AdminContext& ctx, const AdminRequest& req) {
   ControlState s = ctx.few();
   find_api(s, req.segments()[1], ctx.account_id);
-  return admin_json(http::status::ok, stage_json(find_stage(s, req.segments()[1], req.segments()[3])));
+  return admin_json(http::status::ok,
+                    stage_json(find_stage(s, req.segments()[1], req.segments()[3])));
 }
 
 HttpResponse get_stages(AdminContext& ctx, const AdminRequest& req) {
@@ -192,7 +205,8 @@ HttpResponse get_stages(AdminContext& ctx, const AdminRequest& req) {
   const auto deployment = req.query("deploymentId");
   json::array items;
   for (const auto& st : s.stages)
-    if (st.api_id == api_id && (!deployment || st.deployment_id == *deployment)) items.push_back(stage_json(st));
+    if (st.api_id == api_id && (!deployment || st.deployment_id == *deployment))
+      items.push_back(stage_json(st));
   return admin_json(http::status::ok, json::object{{"item", std::move(items)}});
 }
 
@@ -213,7 +227,9 @@ HttpResponse delete_stage(AdminContext& ctx, const AdminRequest& req) {
     find_api(s, req.segments()[1], ctx.account_id);
     const Stage st = find_stage(s, req.segments()[1], req.segments()[3]);
     refuse_if_in_usage_plan(s, st.api_id, &st.stage_name);
-    std::erase_if(s.stages, [&](const Stage& x) { return x.api_id == st.api_id && x.stage_name == st.stage_name; });
+    std::erase_if(s.stages, [&](const Stage& x) {
+      return x.api_id == st.api_id && x.stage_name == st.stage_name;
+    });
     return 0;
   });
   return admin_empty(http::status::accepted);

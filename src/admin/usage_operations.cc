@@ -19,7 +19,8 @@ constexpr std::int64_t kSecondsPerDay = 86400;
 
 std::int64_t date_param(const AdminRequest& req, const char* name) {
   const auto text = req.query(name);
-  if (!text || text->empty()) bad_request(std::string("Invalid ") + name + ": " + name + " is required (yyyy-MM-dd)");
+  if (!text || text->empty())
+    bad_request(std::string("Invalid ") + name + ": " + name + " is required (yyyy-MM-dd)");
   const auto day = parse_date(*text);
   if (!day) bad_request(std::string("Invalid ") + name + " '" + *text + "': use yyyy-MM-dd");
   return *day;
@@ -76,7 +77,8 @@ HttpResponse get_usage(AdminContext& ctx, const AdminRequest& req) {
   const std::int64_t last = date_param(req, "endDate");
   if (first > last) bad_request("Invalid date range: startDate is after endDate");
   if (last - first + 1 > kMaxRangeDays)
-    bad_request("Invalid date range: at most " + std::to_string(kMaxRangeDays) + " days per request");
+    bad_request("Invalid date range: at most " + std::to_string(kMaxRangeDays) +
+                " days per request");
   const ControlState s = ctx.few();
   const std::string& plan_id = req.segments()[1];
   const auto found = std::find_if(s.usage_plans.begin(), s.usage_plans.end(),
@@ -114,9 +116,11 @@ HttpResponse get_usage(AdminContext& ctx, const AdminRequest& req) {
   const PageRange page = page_of(ids, req);
   std::vector<Reported> reported;
   for (std::size_t i = page.begin; i < page.end; ++i)
-    reported.push_back({ids[i], key_id ? member : (plan ? ctx.store.membership(plan_id, ids[i]) : std::nullopt)});
+    reported.push_back(
+        {ids[i], key_id ? member : (plan ? ctx.store.membership(plan_id, ids[i]) : std::nullopt)});
   json::object values;
-  for (const Reported& r : reported) values[r.key_id] = daily_usage(ctx, plan_id, plan, r, first, last);
+  for (const Reported& r : reported)
+    values[r.key_id] = daily_usage(ctx, plan_id, plan, r, first, last);
   json::object out{{"usagePlanId", plan_id},
                    {"startDate", format_date(first)},
                    {"endDate", format_date(last)},
@@ -148,30 +152,35 @@ HttpResponse update_usage(AdminContext& ctx, const AdminRequest& req) {
   std::int64_t delta = 0;
   if (ctx.leases) {
     // The quota is leased: Redis knows what every node served, and moves.
-    const QuotaStanding before = quota_standing(ctx.store, plan.id, member.key_id, *plan.quota, initial, now);
+    const QuotaStanding before =
+        quota_standing(ctx.store, plan.id, member.key_id, *plan.quota, initial, now);
     const QuotaWindow& w = before.window;
-    delta = ctx.leases->set_remaining({plan.id, member.key_id, w.id, w.end_unix_s, before.limit, before.used, 0},
-                                      remaining);
-    ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor(), period, customer_id});
+    delta = ctx.leases->set_remaining(
+        {plan.id, member.key_id, w.id, w.end_unix_s, before.limit, before.used, 0}, remaining);
+    ctx.store.add_adjustment(
+        {plan.id, member.key_id, today, delta, now, req.actor(), period, customer_id});
   } else {
     const KeyPlanHandle state = ctx.limits.key_plan(plan.id, member.key_id);
     std::lock_guard seeding(*state.seed_mutex);
     QuotaCounter& counter = state.state->quota_for(period);
     // The node's counter is live once the key's quota in this period was seeded.
     const bool live = *state.counted_period == period;
-    const QuotaStanding before =
-        quota_standing(ctx.store, plan.id, member.key_id, *plan.quota, initial, now, live ? &counter : nullptr);
+    const QuotaStanding before = quota_standing(ctx.store, plan.id, member.key_id, *plan.quota,
+                                                initial, now, live ? &counter : nullptr);
     delta = (before.limit - remaining) - before.used;
     // The ledger entry first: a crash after it replays the change on restart.
-    ctx.store.add_adjustment({plan.id, member.key_id, today, delta, now, req.actor(), period, customer_id});
+    ctx.store.add_adjustment(
+        {plan.id, member.key_id, today, delta, now, req.actor(), period, customer_id});
     if (live) counter.adjust(before.window.id, delta);
   }
 
-  json::object out{{"usagePlanId", plan.id},
-                   {"startDate", format_date(today)},
-                   {"endDate", format_date(today)},
-                   {"values", json::object{{member.key_id, daily_usage(ctx, plan.id, &plan, {member.key_id, member},
-                                                                       today, today)}}}};
+  json::object out{
+      {"usagePlanId", plan.id},
+      {"startDate", format_date(today)},
+      {"endDate", format_date(today)},
+      {"values",
+       json::object{{member.key_id,
+                     daily_usage(ctx, plan.id, &plan, {member.key_id, member}, today, today)}}}};
   return admin_json(http::status::ok, out);
 }
 

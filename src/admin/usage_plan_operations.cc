@@ -30,8 +30,9 @@ json::object plan_key_json(const ApiKey& k, bool hashed) {
 }
 
 bool stage_exists(const ControlState& s, const std::string& api_id, const std::string& stage) {
-  return std::any_of(s.stages.begin(), s.stages.end(),
-                     [&](const Stage& st) { return st.api_id == api_id && st.stage_name == stage; });
+  return std::any_of(s.stages.begin(), s.stages.end(), [&](const Stage& st) {
+    return st.api_id == api_id && st.stage_name == stage;
+  });
 }
 
 // "{resourcePath}/{METHOD}" must name a method of the API.
@@ -87,7 +88,8 @@ Throttle& ensure_throttle(std::optional<Throttle>& t) {
 // would refuse everything.
 void set_rate(Throttle& t, double rate, bool created) {
   t.rate_limit = rate;
-  if (created) t.burst_limit = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(rate)));
+  if (created)
+    t.burst_limit = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(rate)));
 }
 void set_burst(Throttle& t, std::int64_t burst, bool created) {
   t.burst_limit = burst;
@@ -109,9 +111,11 @@ void apply_method_throttle_op(UsagePlan& p, const PatchOperation& op, const std:
     } else if (op.op == "replace") {
       boost::system::error_code ec;
       const json::value v = json::parse(op.value, ec);
-      if (ec || !v.is_object()) bad_request("Invalid throttle map: the value must be a JSON object");
+      if (ec || !v.is_object())
+        bad_request("Invalid throttle map: the value must be a JSON object");
       std::map<std::string, Throttle> map;
-      for (const auto& [k, t] : v.get_object()) map[std::string(k)] = throttle_from_json(t, "throttle." + std::string(k));
+      for (const auto& [k, t] : v.get_object())
+        map[std::string(k)] = throttle_from_json(t, "throttle." + std::string(k));
       as.throttle = std::move(map);
     } else {
       invalid_patch_path(op, kPlanPaths);
@@ -130,7 +134,8 @@ void apply_method_throttle_op(UsagePlan& p, const PatchOperation& op, const std:
   for (std::size_t pos; (pos = key.find("~0")) != std::string::npos;) key.replace(pos, 2, "~");
   if (field.empty()) {
     if (op.op != "remove") invalid_patch_path(op, kPlanPaths);
-    if (!as.throttle.erase(key)) bad_request("No method throttle '" + key + "' in " + as.api_id + ":" + as.stage);
+    if (!as.throttle.erase(key))
+      bad_request("No method throttle '" + key + "' in " + as.api_id + ":" + as.stage);
     return;
   }
   if (op.op != "add" && op.op != "replace") invalid_patch_path(op, kPlanPaths);
@@ -160,12 +165,15 @@ void apply_plan_op(ControlState& s, ControlReads& reads, UsagePlan& p, const Pat
       if (existing.api_id == as.api_id && existing.stage == as.stage)
         conflict("Usage plan " + p.id + " already contains API Stage " + op.value);
     p.api_stages.push_back(as);
-    if (std::string problem = plan_keys_stage_conflict(s, reads, p, as); !problem.empty()) conflict(problem);
+    if (std::string problem = plan_keys_stage_conflict(s, reads, p, as); !problem.empty())
+      conflict(problem);
   } else if (path == "/apiStages" && op.op == "remove") {
     if (!op.has_value) bad_request("Invalid API Stage specified");
     const ApiStage wanted = parse_api_stage(op.value);
     plan_stage(p, wanted);
-    std::erase_if(p.api_stages, [&](const ApiStage& as) { return as.api_id == wanted.api_id && as.stage == wanted.stage; });
+    std::erase_if(p.api_stages, [&](const ApiStage& as) {
+      return as.api_id == wanted.api_id && as.stage == wanted.stage;
+    });
   } else if (path.rfind("/apiStages/", 0) == 0) {
     apply_method_throttle_op(p, op, path.substr(11));
   } else if (path == "/throttle" && op.op == "remove") {
@@ -178,7 +186,8 @@ void apply_plan_op(ControlState& s, ControlReads& reads, UsagePlan& p, const Pat
     set_burst(ensure_throttle(p.throttle), patch_int(op), created);
   } else if (path == "/quota" && op.op == "remove") {
     p.quota.reset();
-  } else if ((path == "/quota/limit" || path == "/quota/offset" || path == "/quota/period") && set) {
+  } else if ((path == "/quota/limit" || path == "/quota/offset" || path == "/quota/period") &&
+             set) {
     if (!p.quota) p.quota = Quota{0, 0, QuotaPeriod::kMonth};
     if (path == "/quota/limit") {
       p.quota->limit = patch_int(op);
@@ -187,9 +196,10 @@ void apply_plan_op(ControlState& s, ControlReads& reads, UsagePlan& p, const Pat
     } else {
       auto period = quota_period_from(op.value);
       if (!period)
-        validation_error("1 validation error detected: Value '" + op.value +
-                         "' at 'updateUsagePlanInput.quota.period' failed to satisfy constraint: Member must "
-                         "satisfy enum value set: [DAY, WEEK, MONTH]");
+        validation_error(
+            "1 validation error detected: Value '" + op.value +
+            "' at 'updateUsagePlanInput.quota.period' failed to satisfy constraint: Member must "
+            "satisfy enum value set: [DAY, WEEK, MONTH]");
       p.quota->period = *period;
     }
   } else {
@@ -244,11 +254,13 @@ HttpResponse get_usage_plan(AdminContext& ctx, const AdminRequest& req) {
 HttpResponse get_usage_plans(AdminContext& ctx, const AdminRequest& req) {
   ControlState s = ctx.few();
   const auto key_id = req.query("keyId");
-  const std::vector<UsagePlanKey> key_plans = key_id ? ctx.store.plans_of_key(*key_id) : std::vector<UsagePlanKey>();
+  const std::vector<UsagePlanKey> key_plans =
+      key_id ? ctx.store.plans_of_key(*key_id) : std::vector<UsagePlanKey>();
   std::vector<const UsagePlan*> plans;
   for (const auto& p : s.usage_plans) {
-    const bool has_key = !key_id || std::any_of(key_plans.begin(), key_plans.end(),
-                                                [&](const UsagePlanKey& pk) { return pk.plan_id == p.id; });
+    const bool has_key =
+        !key_id || std::any_of(key_plans.begin(), key_plans.end(),
+                               [&](const UsagePlanKey& pk) { return pk.plan_id == p.id; });
     if (has_key) plans.push_back(&p);
   }
   std::vector<std::string> ids;
@@ -279,8 +291,8 @@ HttpResponse delete_usage_plan(AdminContext& ctx, const AdminRequest& req) {
     const UsagePlan& p = find_usage_plan(s, req.segments()[1]);
     if (!p.api_stages.empty())
       bad_request("Cannot delete Usage Plan " + p.id +
-                  " because there are API Stages associated with it, including " + p.api_stages[0].api_id +
-                  ":" + p.api_stages[0].stage);
+                  " because there are API Stages associated with it, including " +
+                  p.api_stages[0].api_id + ":" + p.api_stages[0].stage);
     const std::string id = p.id;
     // Its memberships end with it, in the store.
     std::erase_if(s.usage_plans, [&](const UsagePlan& x) { return x.id == id; });
@@ -294,14 +306,17 @@ HttpResponse create_usage_plan_key(AdminContext& ctx, const AdminRequest& req) {
   const std::string key_id = get_string(body, "keyId", "createUsagePlanKeyInput");
   const std::string key_type = get_string(body, "keyType", "createUsagePlanKeyInput");
   if (key_id.empty()) bad_request("Invalid API Key identifier specified: keyId is required");
-  if (key_type != "API_KEY") bad_request("Invalid key type '" + key_type + "': the only key type is API_KEY");
+  if (key_type != "API_KEY")
+    bad_request("Invalid key type '" + key_type + "': the only key type is API_KEY");
   const auto [key, hashed] = ctx.edit([&](ControlState& s, ControlTransaction& tx) {
     const UsagePlan& plan = find_usage_plan(s, req.segments()[1]);
     const ApiKey k = find_api_key(tx, key_id);
     const std::vector<UsagePlanKey> key_plans = tx.plans_of_key(key_id);
     for (const auto& pk : key_plans)
-      if (pk.plan_id == plan.id) conflict("API key " + key_id + " is already in usage plan " + plan.id);
-    if (std::string problem = plan_stage_conflict(s, plan, key_id, key_plans); !problem.empty()) conflict(problem);
+      if (pk.plan_id == plan.id)
+        conflict("API key " + key_id + " is already in usage plan " + plan.id);
+    if (std::string problem = plan_stage_conflict(s, plan, key_id, key_plans); !problem.empty())
+      conflict(problem);
     tx.put(UsagePlanKey{plan.id, key_id, ctx.now_s()});
     return std::pair{k, s.keys_hashed};
   });
@@ -312,7 +327,8 @@ HttpResponse get_usage_plan_key(AdminContext& ctx, const AdminRequest& req) {
   ControlState s = ctx.few();
   find_usage_plan(s, req.segments()[1]);
   const UsagePlanKey member = find_membership(ctx.store, req.segments()[1], req.segments()[3]);
-  return admin_json(http::status::ok, plan_key_json(find_api_key(ctx.store, member.key_id), s.keys_hashed));
+  return admin_json(http::status::ok,
+                    plan_key_json(find_api_key(ctx.store, member.key_id), s.keys_hashed));
 }
 
 HttpResponse get_usage_plan_keys(AdminContext& ctx, const AdminRequest& req) {

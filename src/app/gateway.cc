@@ -40,10 +40,11 @@ void raise_descriptor_limit(int workers, const ClientLimits& limits) {
     setrlimit(RLIMIT_NOFILE, &limit);
     getrlimit(RLIMIT_NOFILE, &limit);
   }
-  const std::uint64_t wanted = 2 * std::uint64_t{limits.max_connections} * static_cast<std::uint64_t>(workers) + 256;
+  const std::uint64_t wanted =
+      2 * std::uint64_t{limits.max_connections} * static_cast<std::uint64_t>(workers) + 256;
   if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted)
-    spdlog::warn("open file limit is {}; {} workers at {} connections each may need {}", limit.rlim_cur, workers,
-                 limits.max_connections, wanted);
+    spdlog::warn("open file limit is {}; {} workers at {} connections each may need {}",
+                 limit.rlim_cur, workers, limits.max_connections, wanted);
 }
 
 // The counter file's directory, claimed for the store first: a file that
@@ -52,7 +53,8 @@ std::filesystem::path claimed_counters(const std::filesystem::path& data_dir, St
   const std::filesystem::path dir = data_dir / "counters";
   if (const std::optional<std::int64_t> owner = store.identity()) {
     if (const std::optional<std::filesystem::path> moved = claim_counters(dir, *owner))
-      spdlog::warn("the counter file counted for another store; its counts were moved to {}", moved->string());
+      spdlog::warn("the counter file counted for another store; its counts were moved to {}",
+                   moved->string());
   }
   return dir;
 }
@@ -124,7 +126,9 @@ Gateway::Gateway(ServeOptions options)
   const tcp::endpoint admin_endpoint = parse_listen_address(options_.admin_listen);
   if (options_.hash_keys) {
     if (const std::size_t hashed = hash_stored_keys(*store_, key_hashing_))
-      spdlog::info("{} API key values replaced by their digests; keys are stored hashed from now on", hashed);
+      spdlog::info(
+          "{} API key values replaced by their digests; keys are stored hashed from now on",
+          hashed);
   }
   // The meter reads its slots on a thread of its own while this one reads
   // the control state through the reloader's connection: with a million
@@ -133,7 +137,8 @@ Gateway::Gateway(ServeOptions options)
   // ends allocates stays resident in its arena after it is freed.
   std::future<void> meter_read = std::async(std::launch::async, [this] {
     meter_.emplace(*store_, counters_, clock_,
-                   Meter::Options{options_.flush_interval, options_.usage_retention_days, node_}, &key_plan_ids_);
+                   Meter::Options{options_.flush_interval, options_.usage_retention_days, node_},
+                   &key_plan_ids_);
   });
   Reloader::Snapshot first_read = Reloader::read(*reload_store_);
   meter_read.get();
@@ -148,8 +153,8 @@ Gateway::Gateway(ServeOptions options)
     lease_options.fail_closed = options_.fail_closed;
     leases_ = std::make_unique<LeaseKeeper>(
         address_.redis, node_,
-        [store = lease_store_.get()](const std::string& plan, const std::string& key, QuotaPeriod period,
-                                     std::int64_t first, std::int64_t last) {
+        [store = lease_store_.get()](const std::string& plan, const std::string& key,
+                                     QuotaPeriod period, std::int64_t first, std::int64_t last) {
           return quota_used_between(*store, plan, key, period, first, last);
         },
         clock_, lease_options, &redis_metrics_);
@@ -162,16 +167,19 @@ Gateway::Gateway(ServeOptions options)
   reloader_->publish(std::move(first_read), reload_store_->live_nodes());
   // Other nodes' changes are loaded when they are published, not at the next poll.
   if (address_.on_redis)
-    change_listener_ = std::make_unique<RedisChangeListener>(address_.redis, [this] { reloader_->wake(); });
+    change_listener_ =
+        std::make_unique<RedisChangeListener>(address_.redis, [this] { reloader_->wake(); });
 
   if (options_.access_log != "off")
-    access_log_ = std::make_unique<AccessLog>(
-        options_.access_log.empty() ? (options_.data_dir / "access.log").string() : options_.access_log);
+    access_log_ = std::make_unique<AccessLog>(options_.access_log.empty()
+                                                  ? (options_.data_dir / "access.log").string()
+                                                  : options_.access_log);
   // Read before anything listens: a bad certificate stops the start.
   if (options_.tls.enabled()) data_tls_ = std::make_unique<ServerTls>(options_.tls);
   if (options_.admin_tls.enabled()) admin_tls_ = std::make_unique<ServerTls>(options_.admin_tls);
   if (!options_.usage_page.path.empty()) {
-    usage_page_reads_ = std::make_unique<UsagePageReads>(open_store(address_, node_, &redis_metrics_));
+    usage_page_reads_ =
+        std::make_unique<UsagePageReads>(open_store(address_, node_, &redis_metrics_));
     usage_page_ = std::make_unique<UsagePage>(options_.usage_page, *usage_page_reads_->store,
                                               usage_page_reads_->io.get_executor(), clock_);
   }
@@ -188,17 +196,18 @@ Gateway::~Gateway() {
 }
 
 void Gateway::open_workers() {
-  const int count = options_.workers > 0 ? options_.workers
-                                         : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int count = options_.workers > 0
+                        ? options_.workers
+                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   raise_descriptor_limit(count, options_.client_limits);
   for (int i = 0; i < count; ++i) {
     auto w = std::make_unique<Worker>();
     // Port 0 picks a free port once; the other workers join it.
     w->acceptor = std::make_unique<Acceptor>(bind_reuseport(w->io, data_endpoint_));
     data_endpoint_ = w->acceptor->local_endpoint();
-    w->plane = std::make_unique<DataPlane>(w->io.get_executor(), w->deadlines, catalogs_, clock_, stats_, metrics_,
-                                           access_log_.get(), static_cast<unsigned>(i), options_.upstream_limits,
-                                           leases_.get(), usage_page_.get());
+    w->plane = std::make_unique<DataPlane>(
+        w->io.get_executor(), w->deadlines, catalogs_, clock_, stats_, metrics_, access_log_.get(),
+        static_cast<unsigned>(i), options_.upstream_limits, leases_.get(), usage_page_.get());
     workers_.push_back(std::move(w));
   }
 }
@@ -207,7 +216,8 @@ void Gateway::open_admin() {
   AdminApi::Gauges gauges{metrics_,
                           [this] {
                             std::size_t idle = 0;
-                            for (const auto& w : workers_) idle += w->plane->upstreams().idle_count();
+                            for (const auto& w : workers_)
+                              idle += w->plane->upstreams().idle_count();
                             return idle;
                           },
                           [this] {
@@ -230,23 +240,28 @@ void Gateway::open_admin() {
   context.changed = [this] { reloader_->wake(); };
   admin_.emplace(std::move(context), load_admin_credentials(options_.data_dir), catalogs_, stats_,
                  std::move(gauges), admin_tls_ != nullptr);
-  admin_handler_ = [this](HttpRequest& r, const asio::ip::address& peer) { return admin_->handle(r, peer); };
+  admin_handler_ = [this](HttpRequest& r, const asio::ip::address& peer) {
+    return admin_->handle(r, peer);
+  };
 }
 
 void Gateway::start() {
-  asio::co_spawn(admin_io_, accept_loop(*admin_acceptor_, admin_handler_, admin_limits_, admin_tls_.get()),
+  asio::co_spawn(admin_io_,
+                 accept_loop(*admin_acceptor_, admin_handler_, admin_limits_, admin_tls_.get()),
                  asio::detached);
   handle_signals();
   on_reload_signal();
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Worker& w = *workers_[i];
-    auto serve_one = [plane = w.plane.get(), &limits = options_.client_limits, tls = data_tls_.get()](Socket socket) {
+    auto serve_one = [plane = w.plane.get(), &limits = options_.client_limits,
+                      tls = data_tls_.get()](Socket socket) {
       return plane->serve_connection(std::move(socket), limits, tls ? tls->current() : nullptr);
     };
     asio::co_spawn(w.io, accept_each(*w.acceptor, serve_one), asio::detached);
     asio::co_spawn(w.io, w.deadlines.run(), asio::detached);
     if (access_log_)
-      asio::co_spawn(w.io, flush_access_log_every(*w.plane, std::chrono::milliseconds(200)), asio::detached);
+      asio::co_spawn(w.io, flush_access_log_every(*w.plane, std::chrono::milliseconds(200)),
+                     asio::detached);
     w.thread = std::thread([io = &w.io, name = "worker-" + std::to_string(i)] {
       name_this_thread(name.c_str());
       io->run();
@@ -256,9 +271,9 @@ void Gateway::start() {
 
   const tcp::endpoint admin = admin_acceptor_->local_endpoint();
   std::printf("tollgate: data plane on %s://%s:%u (%zu workers), admin on %s://%s:%u, data in %s\n",
-              data_tls_ ? "https" : "http", data_endpoint_.address().to_string().c_str(), data_endpoint_.port(),
-              workers_.size(), admin_tls_ ? "https" : "http", admin.address().to_string().c_str(), admin.port(),
-              options_.data_dir.c_str());
+              data_tls_ ? "https" : "http", data_endpoint_.address().to_string().c_str(),
+              data_endpoint_.port(), workers_.size(), admin_tls_ ? "https" : "http",
+              admin.address().to_string().c_str(), admin.port(), options_.data_dir.c_str());
   std::fflush(stdout);
 }
 
@@ -314,7 +329,8 @@ void Gateway::stop_when_drained(std::chrono::steady_clock::time_point deadline) 
 void Gateway::handle_signals() {
   stop_signals_.async_wait([this](const beast::error_code& ec, int signal) {
     if (ec) return;
-    spdlog::info("signal {}: draining connections for up to {} ms", signal, options_.drain_timeout.count());
+    spdlog::info("signal {}: draining connections for up to {} ms", signal,
+                 options_.drain_timeout.count());
     drain();
     stop_signals_.async_wait([this](const beast::error_code& again, int) {
       if (again) return;
@@ -327,14 +343,17 @@ void Gateway::handle_signals() {
 void Gateway::on_reload_signal() {
   reload_signal_.async_wait([this](const beast::error_code& ec, int) {
     if (ec) return;
-    spdlog::info("SIGHUP: reopening the access log, reading admin credentials and TLS files, checking the store");
+    spdlog::info(
+        "SIGHUP: reopening the access log, reading admin credentials and TLS files, checking the "
+        "store");
     if (access_log_) access_log_->reopen();
     try {
       admin_->set_credentials(load_admin_credentials(options_.data_dir));
     } catch (const std::exception& e) {
       spdlog::error("admin credentials not reloaded, keeping the previous ones: {}", e.what());
     }
-    for (const auto& [tls, listener] : {std::pair{data_tls_.get(), "data"}, std::pair{admin_tls_.get(), "admin"}}) {
+    for (const auto& [tls, listener] :
+         {std::pair{data_tls_.get(), "data"}, std::pair{admin_tls_.get(), "admin"}}) {
       try {
         if (tls) tls->reload();
       } catch (const std::exception& e) {

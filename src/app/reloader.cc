@@ -83,7 +83,7 @@ bool Reloader::apply_delta(const Catalog& current) {
   const PlanUsage none;
   const UsageLoader loader = usage_loader(none);
   publish_catalog(apply_key_changes(current, delta.keys, limits_, loader, members, clock_.now(),
-                                      delta.version, options_.max_recent_keys));
+                                    delta.version, options_.max_recent_keys));
   loaded_version_ = delta.version;
   deltas_.fetch_add(1, std::memory_order_relaxed);
   spdlog::debug("catalog version {}: {} key(s) changed, applied in {} ms", delta.version,
@@ -214,7 +214,8 @@ void Reloader::load(const Snapshot& snapshot, std::size_t nodes) {
   // Logged once the catalog with the new share serves (at a start too, on
   // a node joining others).
   if (nodes != nodes_)
-    spdlog::info("{} node(s) serve from the store: each enforces 1/{} of every throttle", nodes, nodes);
+    spdlog::info("{} node(s) serve from the store: each enforces 1/{} of every throttle", nodes,
+                 nodes);
   nodes_ = nodes;
   try {
     checked.get();

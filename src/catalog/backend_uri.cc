@@ -30,7 +30,8 @@ std::optional<Backend> parse_backend_uri(std::string_view uri) {
       port > 65535)
     return std::nullopt;
   b.pool_key = b.host + ':' + b.port;
-  const std::string_view target = path_start == std::string_view::npos ? "" : rest.substr(path_start);
+  const std::string_view target =
+      path_start == std::string_view::npos ? "" : rest.substr(path_start);
   if (target.empty() || target.front() == '?') b.target = "/";
   b.target.append(target);
   return b;

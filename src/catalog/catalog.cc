@@ -70,7 +70,8 @@ class CatalogBuilder {
   }
 
   // `current` with `changes` applied to its keys (see apply_key_changes).
-  std::shared_ptr<const Catalog> apply(const Catalog& current, const std::vector<ChangedKey>& changes,
+  std::shared_ptr<const Catalog> apply(const Catalog& current,
+                                       const std::vector<ChangedKey>& changes,
                                        std::uint64_t version, std::size_t max_recent) {
     auto catalog = std::make_shared<Catalog>(current);
     catalog->version_ = version;
@@ -91,7 +92,8 @@ class CatalogBuilder {
     std::size_t member = 0;
     for (const ChangedKey& c : changes) {
       if (!c.now) continue;
-      KeyTable::Record& record = added->add_key(c.now->value, c.id, c.now->enabled, c.now->customer_id);
+      KeyTable::Record& record =
+          added->add_key(c.now->value, c.id, c.now->enabled, c.now->customer_id);
       for (const UsagePlanKey& pk : c.now->memberships) {
         const MemberRefs refs = members_(member++);
         const auto plan = current.plans_->find(pk.plan_id);
@@ -133,7 +135,8 @@ class CatalogBuilder {
   using Layers = std::array<std::shared_ptr<const KeyTable>, Catalog::kRecentTables + 1>;
 
   // The record the newest of the first `n` layers holds for `value`.
-  static const KeyTable::Record* newest(const Layers& layers, std::size_t n, std::string_view value) {
+  static const KeyTable::Record* newest(const Layers& layers, std::size_t n,
+                                        std::string_view value) {
     for (std::size_t i = 0; i < n; ++i)
       if (const KeyTable::Record* r = layers[i]->find(value)) return r;
     return nullptr;
@@ -141,7 +144,8 @@ class CatalogBuilder {
 
   // One table of what `layers` hold, the newest record of each value kept
   // (removal marks too: they hide keys of the table of all keys).
-  static std::shared_ptr<const KeyTable> merged(const Layers& layers, std::size_t n, const KeyTable& all) {
+  static std::shared_ptr<const KeyTable> merged(const Layers& layers, std::size_t n,
+                                                const KeyTable& all) {
     std::size_t keys = 0;
     std::size_t text = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -232,18 +236,23 @@ class CatalogBuilder {
     auto setting = stage.method_settings.find(setting_key);
     if (setting == stage.method_settings.end()) setting = stage.method_settings.find("*/*");
     if (setting != stage.method_settings.end()) {
-      const std::string scope = "stage\n" + stage.api_id + "\n" + stage.stage_name + "\n" + setting_key;
-      const Throttle t{setting->second.throttling_rate_limit, setting->second.throttling_burst_limit};
+      const std::string scope =
+          "stage\n" + stage.api_id + "\n" + stage.stage_name + "\n" + setting_key;
+      const Throttle t{setting->second.throttling_rate_limit,
+                       setting->second.throttling_burst_limit};
       m.stage_limit = limit_ref(scope, t);
     }
-    if (metrics_) m.counters = &metrics_->route(stage.api_id, stage.stage_name, resource.path, method.http_method);
+    if (metrics_)
+      m.counters =
+          &metrics_->route(stage.api_id, stage.stage_name, resource.path, method.http_method);
     const auto index = static_cast<std::uint32_t>(entry.methods.size());
     entry.routes.add(resource.path, method.http_method, index);
     entry.methods.push_back(std::move(m));
   }
 
   // Each plan's stages, as served: what the plan's keys share.
-  void add_plans(const Catalog& catalog, KeyTable& keys, Catalog::Plans& plans, const ControlState& state) {
+  void add_plans(const Catalog& catalog, KeyTable& keys, Catalog::Plans& plans,
+                 const ControlState& state) {
     for (const auto& p : state.usage_plans) {
       PlanEntry& entry = plans[p.id];
       entry.plan = p;
@@ -254,7 +263,8 @@ class CatalogBuilder {
         const ApiStage& api_stage = p.api_stages[i];
         const StageEntry* stage = catalog.stage(api_stage.api_id, api_stage.stage);
         if (!stage) continue;
-        PlanStage shared{stage, p.id, std::nullopt, p.quota, !api_stage.throttle.empty(), p.name, p.throttle};
+        PlanStage shared{stage,  p.id,      std::nullopt, p.quota, !api_stage.throttle.empty(),
+                         p.name, p.throttle};
         if (p.throttle) shared.key_throttle = params_of(*p.throttle);
         entry.stages.push_back({i, stage, keys.add_plan_stage(std::move(shared))});
       }
@@ -264,7 +274,8 @@ class CatalogBuilder {
   void add_keys(KeyTable& keys, const Catalog::Plans& plans, const ControlState& state,
                 const std::vector<MemberKey>& member_keys) {
     std::size_t text_bytes = 0;
-    for (const auto& k : state.api_keys) text_bytes += KeyTable::text_bytes(k.value, k.id, k.customer_id);
+    for (const auto& k : state.api_keys)
+      text_bytes += KeyTable::text_bytes(k.value, k.id, k.customer_id);
     keys.reserve(state.api_keys.size(), text_bytes);
     std::vector<KeyTable::Record*> records;  // by position in state.api_keys
     records.reserve(state.api_keys.size());
@@ -281,7 +292,8 @@ class CatalogBuilder {
     const std::vector<UsagePlanKey>& members = state.usage_plan_keys;
     constexpr std::size_t kFound = kAhead / 2;
     const auto fetch = [&](std::size_t j) {
-      if (member_keys[j].position != MemberKey::kNone) __builtin_prefetch(records[member_keys[j].position], 1);
+      if (member_keys[j].position != MemberKey::kNone)
+        __builtin_prefetch(records[member_keys[j].position], 1);
     };
     for (std::size_t j = 0; j < members.size() && j < kFound; ++j) fetch(j);
     for (std::size_t i = 0; i < members.size(); ++i) {
@@ -290,18 +302,20 @@ class CatalogBuilder {
       const UsagePlanKey& pk = members[i];
       auto plan = plans.find(pk.plan_id);
       if (plan == plans.end() || key == MemberKey::kNone || plan->second.stages.empty()) continue;
-      bind_member(keys, *records[key], plan->second, pk, members_(i), plan->second.throttle_changed);
+      bind_member(keys, *records[key], plan->second, pk, members_(i),
+                  plan->second.throttle_changed);
     }
   }
 
   // Binds a key to each stage of a plan it is a member of.
-  void bind_member(KeyTable& keys, KeyTable::Record& record, const PlanEntry& plan, const UsagePlanKey& pk,
-                   const MemberRefs& member, bool throttle_changed) {
+  void bind_member(KeyTable& keys, KeyTable::Record& record, const PlanEntry& plan,
+                   const UsagePlanKey& pk, const MemberRefs& member, bool throttle_changed) {
     const UsagePlan& p = plan.plan;
     const KeyPlanHandle state_handle = key_plan_state(p, pk.key_id, member.pair_id);
     // A raised limit takes effect at once.
     if (throttle_changed && !state_handle.created) state_handle.state->bucket.reset();
-    const std::int64_t initial_window_id = p.quota ? initial_window(p.quota->period, pk.created_date) : 0;
+    const std::int64_t initial_window_id =
+        p.quota ? initial_window(p.quota->period, pk.created_date) : 0;
     for (const auto& served : plan.stages)
       keys.bind(record, served.index, state_handle.state, member.usage, initial_window_id,
                 method_limits(p, p.api_stages[served.api_stage], *served.stage, pk.key_id));
@@ -309,8 +323,8 @@ class CatalogBuilder {
 
   // The key's per-method throttles under the plan on one stage: each method
   // has a bucket per key.
-  std::vector<MethodLimit> method_limits(const UsagePlan& plan, const ApiStage& api_stage, const StageEntry& stage,
-                                         const std::string& key_id) {
+  std::vector<MethodLimit> method_limits(const UsagePlan& plan, const ApiStage& api_stage,
+                                         const StageEntry& stage, const std::string& key_id) {
     std::vector<MethodLimit> out;
     for (const auto& [method_key, throttle] : api_stage.throttle) {
       for (std::uint32_t i = 0; i < stage.methods.size(); ++i) {
@@ -328,8 +342,10 @@ class CatalogBuilder {
   BucketParams params_of(const Throttle& t) const {
     if (throttle_share_ >= 1.0) return BucketParams::from(t);
     const std::int64_t burst =
-        t.burst_limit <= 0 ? t.burst_limit
-                           : std::max<std::int64_t>(1, std::llround(static_cast<double>(t.burst_limit) * throttle_share_));
+        t.burst_limit <= 0
+            ? t.burst_limit
+            : std::max<std::int64_t>(
+                  1, std::llround(static_cast<double>(t.burst_limit) * throttle_share_));
     return BucketParams::from(Throttle{t.rate_limit * throttle_share_, burst});
   }
 
@@ -344,7 +360,8 @@ class CatalogBuilder {
   // leased quota is not: its counter holds the lease, and starts empty.
   KeyPlanHandle key_plan_state(const UsagePlan& plan, const std::string& key_id,
                                std::optional<std::uint32_t> pair_id) {
-    const KeyPlanHandle handle = pair_id ? limits_.key_plan_at(*pair_id) : limits_.key_plan(plan.id, key_id);
+    const KeyPlanHandle handle =
+        pair_id ? limits_.key_plan_at(*pair_id) : limits_.key_plan(plan.id, key_id);
     std::lock_guard lock(*handle.seed_mutex);
     std::optional<QuotaPeriod>& counted = *handle.counted_period;
     if (!plan.quota) {
@@ -354,7 +371,8 @@ class CatalogBuilder {
     } else if (counted != plan.quota->period) {
       const QuotaWindow& w = current_quota_window(plan.quota->period, now_s_);
       handle.state->quota_for(plan.quota->period)
-          .set_used(w.id, load_usage_(plan.id, key_id, plan.quota->period, w.first_day, w.last_day));
+          .set_used(w.id,
+                    load_usage_(plan.id, key_id, plan.quota->period, w.first_day, w.last_day));
       counted = plan.quota->period;
     }
     return handle;
@@ -384,11 +402,13 @@ class CatalogBuilder {
   bool quota_leased_;
 };
 
-std::shared_ptr<const Catalog> apply_key_changes(const Catalog& current, const std::vector<ChangedKey>& changes,
+std::shared_ptr<const Catalog> apply_key_changes(const Catalog& current,
+                                                 const std::vector<ChangedKey>& changes,
                                                  LimitStates& limits, const UsageLoader& load_usage,
-                                                 const MemberProvider& members, UnixNanos now, std::uint64_t version,
-                                                 std::size_t max_recent) {
-  return CatalogBuilder(limits, load_usage, members, now, nullptr, current.throttle_share(), current.quota_leased())
+                                                 const MemberProvider& members, UnixNanos now,
+                                                 std::uint64_t version, std::size_t max_recent) {
+  return CatalogBuilder(limits, load_usage, members, now, nullptr, current.throttle_share(),
+                        current.quota_leased())
       .apply(current, changes, version, max_recent);
 }
 
@@ -400,11 +420,13 @@ std::vector<UsagePlanKey> memberships_of(const std::vector<ChangedKey>& changes)
 }
 
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
-                                             const UsageLoader& load_usage, const MemberProvider& members,
+                                             const UsageLoader& load_usage,
+                                             const MemberProvider& members,
                                              const CatalogBuild& build) {
   if (state.keys_hashed && !build.key_hasher)
     throw std::invalid_argument("the keys are hashed, and no hasher was given");
-  const std::vector<MemberKey> found = build.member_keys ? std::vector<MemberKey>() : member_keys(state);
+  const std::vector<MemberKey> found =
+      build.member_keys ? std::vector<MemberKey>() : member_keys(state);
   return CatalogBuilder(limits, load_usage, members, build.now, build.metrics, build.throttle_share,
                         build.quota_leased)
       .build(state, build.version, state.keys_hashed ? build.key_hasher : nullptr,

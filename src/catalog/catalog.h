@@ -146,8 +146,9 @@ class Catalog {
 
 // Reads a key's quota used under a plan over a range of days (served
 // requests and adjustments), to seed quota counters new to this process.
-using UsageLoader = std::function<std::int64_t(const std::string& plan_id, const std::string& key_id,
-                                               QuotaPeriod period, std::int64_t first_day, std::int64_t last_day)>;
+using UsageLoader =
+    std::function<std::int64_t(const std::string& plan_id, const std::string& key_id,
+                               QuotaPeriod period, std::int64_t first_day, std::int64_t last_day)>;
 
 // What the caller keeps for the i-th of the state's usage plan keys (a key
 // under a plan): the usage slot it counts its served requests into and, when
@@ -180,7 +181,8 @@ struct CatalogBuild {
 // from `load_usage`, each membership's usage slot from `members`. Control
 // plane: may throw.
 std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitStates& limits,
-                                             const UsageLoader& load_usage, const MemberProvider& members,
+                                             const UsageLoader& load_usage,
+                                             const MemberProvider& members,
                                              const CatalogBuild& build);
 
 // A catalog at `version` that is `current` with the keys changed as
@@ -191,10 +193,11 @@ std::shared_ptr<const Catalog> build_catalog(const ControlState& state, LimitSta
 // `max_recent` keys, the keys are compacted
 // into one table again (the cost of a rebuild of the keys, without reading
 // the store). Control plane: may throw.
-std::shared_ptr<const Catalog> apply_key_changes(const Catalog& current, const std::vector<ChangedKey>& changes,
+std::shared_ptr<const Catalog> apply_key_changes(const Catalog& current,
+                                                 const std::vector<ChangedKey>& changes,
                                                  LimitStates& limits, const UsageLoader& load_usage,
-                                                 const MemberProvider& members, UnixNanos now, std::uint64_t version,
-                                                 std::size_t max_recent);
+                                                 const MemberProvider& members, UnixNanos now,
+                                                 std::uint64_t version, std::size_t max_recent);
 // The memberships of `changes` in the order apply_key_changes asks a
 // MemberProvider for them.
 std::vector<UsagePlanKey> memberships_of(const std::vector<ChangedKey>& changes);

@@ -21,9 +21,13 @@ void KeyTable::reserve(std::size_t keys, std::size_t text_bytes) {
 
 namespace {
 
-void append_key_text(std::string& text, std::string_view value, std::string_view id, std::string_view customer_id) {
+void append_key_text(std::string& text, std::string_view value, std::string_view id,
+                     std::string_view customer_id) {
   const auto size = static_cast<std::uint16_t>(customer_id.size());
-  text.append(value).append(id).append(reinterpret_cast<const char*>(&size), sizeof size).append(customer_id);
+  text.append(value)
+      .append(id)
+      .append(reinterpret_cast<const char*>(&size), sizeof size)
+      .append(customer_id);
 }
 
 }  // namespace
@@ -36,9 +40,12 @@ std::string_view KeyTable::customer_after(std::string_view id) {
 
 KeyTable::Record& KeyTable::add_key(std::string_view value, std::string_view id, bool enabled,
                                     std::string_view customer_id) {
-  if (value.size() > 255 || id.size() > 255) throw std::invalid_argument("api key value or id over 255 bytes");
-  if (customer_id.size() > UINT16_MAX) throw std::invalid_argument("api key customer id over 65,535 bytes");
-  if (size_ + 1 >= records_.size()) throw std::logic_error("KeyTable::add_key beyond its reservation");
+  if (value.size() > 255 || id.size() > 255)
+    throw std::invalid_argument("api key value or id over 255 bytes");
+  if (customer_id.size() > UINT16_MAX)
+    throw std::invalid_argument("api key customer id over 65,535 bytes");
+  if (size_ + 1 >= records_.size())
+    throw std::logic_error("KeyTable::add_key beyond its reservation");
   const std::uint64_t hash = hash_value(value);
   const std::uint16_t tag = tag_of(hash);
   std::size_t i = home_of(hash, records_.size());
@@ -81,13 +88,15 @@ void KeyTable::bind(Record& key, std::uint16_t plan_stage, KeyPlanState* state, 
     key.usage = usage;
     key.initial_window_id = static_cast<std::int32_t>(initial_window_id);
   } else {
-    if (key.more_bindings == 255) throw std::length_error("api key bound to over 256 usage plan stages");
+    if (key.more_bindings == 255)
+      throw std::length_error("api key bound to over 256 usage plan stages");
     extra_bindings_[index_of(key)].push_back(
         {plan_stage, static_cast<std::int32_t>(initial_window_id), state, usage});
     n = ++key.more_bindings;
   }
   if (!method_limits.empty())
-    method_limits_[(std::uint64_t{index_of(key)} << 8) | static_cast<std::uint64_t>(n)] = std::move(method_limits);
+    method_limits_[(std::uint64_t{index_of(key)} << 8) | static_cast<std::uint64_t>(n)] =
+        std::move(method_limits);
 }
 
 std::string_view KeyTable::id(const Record& key) const {
@@ -106,7 +115,8 @@ void KeyTable::add_copy(const KeyTable& from, const Record& key) {
   if (key.plan_stage == kNoPlan) return;
   for (int n = 0; n <= key.more_bindings; ++n) {
     const KeyBinding b = from.binding_at(key, n);
-    const std::uint16_t plan_stage = n == 0 ? key.plan_stage : from.extra_bindings_.at(from.index_of(key))[n - 1].plan_stage;
+    const std::uint16_t plan_stage =
+        n == 0 ? key.plan_stage : from.extra_bindings_.at(from.index_of(key))[n - 1].plan_stage;
     bind(r, plan_stage, b.state, b.usage, b.initial_window_id,
          std::vector<MethodLimit>(b.method_limits.begin(), b.method_limits.end()));
   }
@@ -121,7 +131,8 @@ KeyBinding KeyTable::binding_at(const Record& key, int n) const {
     b = {&plan_stages_[e.plan_stage], e.state, e.usage, e.initial_window_id, {}};
   }
   if (b.plan->method_throttles) {
-    auto it = method_limits_.find((std::uint64_t{index_of(key)} << 8) | static_cast<std::uint64_t>(n));
+    auto it =
+        method_limits_.find((std::uint64_t{index_of(key)} << 8) | static_cast<std::uint64_t>(n));
     if (it != method_limits_.end()) b.method_limits = it->second;
   }
   return b;

@@ -65,13 +65,15 @@ class KeyTable {
   // table does not grow, so every add_key comes after this.
   void reserve(std::size_t keys, std::size_t text_bytes);
   // The bytes add_key takes of the text buffer for a key.
-  static std::size_t text_bytes(std::string_view value, std::string_view id, std::string_view customer_id) {
+  static std::size_t text_bytes(std::string_view value, std::string_view id,
+                                std::string_view customer_id) {
     return value.size() + id.size() + 2 + customer_id.size();
   }
   // Adds a key; a value added again replaces the earlier key's id, flag and
   // customer. Values and ids are at most 255 bytes (the model allows 128
   // for values), customers 65,535.
-  Record& add_key(std::string_view value, std::string_view id, bool enabled, std::string_view customer_id = {});
+  Record& add_key(std::string_view value, std::string_view id, bool enabled,
+                  std::string_view customer_id = {});
   // Marks `value` as no longer a key: a table of recent changes laid over
   // another (see Catalog) hides the other's key with it.
   void add_removed(std::string_view value);
@@ -89,7 +91,9 @@ class KeyTable {
       if (r.tag != 0) fn(r);
   }
   static bool removed(const Record& key) { return (key.enabled & kRemovedFlag) != 0; }
-  std::string_view value(const Record& key) const { return {text_.data() + key.text, key.value_size}; }
+  std::string_view value(const Record& key) const {
+    return {text_.data() + key.text, key.value_size};
+  }
   std::size_t text_size() const { return text_.size(); }
   void bind(Record& key, std::uint16_t plan_stage, KeyPlanState* state, UsageSlot* usage,
             std::int64_t initial_window_id, std::vector<MethodLimit> method_limits);
@@ -97,7 +101,8 @@ class KeyTable {
   const Record* find(std::string_view value) const;
   // Starts fetching where `value` would be, for an add_key or find soon after.
   void prefetch(std::string_view value) const {
-    if (!records_.empty()) __builtin_prefetch(&records_[home_of(hash_value(value), records_.size())]);
+    if (!records_.empty())
+      __builtin_prefetch(&records_[home_of(hash_value(value), records_.size())]);
   }
   std::string_view id(const Record& key) const;
   bool enabled(const Record& key) const { return (key.enabled & 1) != 0; }
@@ -117,8 +122,8 @@ class KeyTable {
     std::uint16_t tag = 0;  // high bits of the value's hash; 0: an empty slot
     std::uint8_t value_size = 0;
     std::uint8_t id_size = 0;
-    std::uint8_t enabled = 0;  // bit 0: enabled; kRemovedFlag: a removal mark
-    std::uint8_t more_bindings = 0;  // beyond the first, kept in extra_bindings_
+    std::uint8_t enabled = 0;            // bit 0: enabled; kRemovedFlag: a removal mark
+    std::uint8_t more_bindings = 0;      // beyond the first, kept in extra_bindings_
     std::uint16_t plan_stage = kNoPlan;  // the first binding's
     std::uint32_t text = 0;              // offset of the value, the id right after it
     std::int32_t initial_window_id = 0;
@@ -137,8 +142,12 @@ class KeyTable {
     UsageSlot* usage;
   };
 
-  static std::uint64_t hash_value(std::string_view value) { return std::hash<std::string_view>{}(value); }
-  static std::uint16_t tag_of(std::uint64_t hash) { return static_cast<std::uint16_t>(hash >> 48) | 1u; }
+  static std::uint64_t hash_value(std::string_view value) {
+    return std::hash<std::string_view>{}(value);
+  }
+  static std::uint16_t tag_of(std::uint64_t hash) {
+    return static_cast<std::uint16_t>(hash >> 48) | 1u;
+  }
   // The home slot: the hash's low half scaled to the table's size, which need
   // not be a power of two.
   static std::size_t home_of(std::uint64_t hash, std::size_t capacity) {
@@ -146,7 +155,9 @@ class KeyTable {
   }
   // What binding() does not settle inline: further plans, per-method throttles.
   KeyBinding other_binding(const Record& key, const StageEntry* stage) const;
-  std::uint32_t index_of(const Record& key) const { return static_cast<std::uint32_t>(&key - records_.data()); }
+  std::uint32_t index_of(const Record& key) const {
+    return static_cast<std::uint32_t>(&key - records_.data());
+  }
   KeyBinding binding_at(const Record& key, int n) const;
 
   std::vector<Record> records_;
@@ -179,7 +190,8 @@ inline const KeyTable::Record* KeyTable::find(std::string_view value) const {
 inline KeyBinding KeyTable::binding(const Record& key, const StageEntry* stage) const {
   if (key.plan_stage != kNoPlan) {
     const PlanStage& plan = plan_stages_[key.plan_stage];
-    if (plan.stage == stage && !plan.method_throttles) return {&plan, key.state, key.usage, key.initial_window_id, {}};
+    if (plan.stage == stage && !plan.method_throttles)
+      return {&plan, key.state, key.usage, key.initial_window_id, {}};
   }
   return other_binding(key, stage);
 }

@@ -39,9 +39,11 @@ class RouteTree {
   RouteTree();
   // Registers `http_method` (or "ANY") on the resource at `resource_path`
   // ("/", "/pets/{petId}", "/files/{proxy+}") under `method_index`.
-  void add(std::string_view resource_path, std::string_view http_method, std::uint32_t method_index);
+  void add(std::string_view resource_path, std::string_view http_method,
+           std::uint32_t method_index);
   // The method index serving (`path`, `http_method`), or kNoMatch.
-  std::uint32_t match(std::string_view path, std::string_view http_method, PathParams& params) const;
+  std::uint32_t match(std::string_view path, std::string_view http_method,
+                      PathParams& params) const;
 
  private:
   struct StringHash {

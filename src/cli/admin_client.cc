@@ -22,7 +22,8 @@ HttpResponse round_trip(Stream& stream, const HttpRequest& request) {
 
 }  // namespace
 
-AdminClient::AdminClient(const std::string& endpoint, AdminCredentials credentials, std::string ca_file)
+AdminClient::AdminClient(const std::string& endpoint, AdminCredentials credentials,
+                         std::string ca_file)
     : ca_file_(std::move(ca_file)), credentials_(std::move(credentials)) {
   https_ = endpoint.rfind("https://", 0) == 0;
   if (!https_ && endpoint.rfind("http://", 0) != 0)
@@ -40,8 +41,8 @@ AdminClient::AdminClient(const std::string& endpoint, AdminCredentials credentia
   if (host_.empty()) throw std::invalid_argument("endpoint '" + endpoint + "' has no host");
 }
 
-boost::json::value AdminClient::call(http::verb verb, const std::string& target, const std::string& body,
-                                     const std::string& content_type) {
+boost::json::value AdminClient::call(http::verb verb, const std::string& target,
+                                     const std::string& body, const std::string& content_type) {
   asio::io_context io;
   beast::tcp_stream stream(io);
   beast::error_code ec;
@@ -51,7 +52,9 @@ boost::json::value AdminClient::call(http::verb verb, const std::string& target,
     stream.expires_after(std::chrono::seconds(30));
     stream.connect(endpoints, ec);
   }
-  if (ec) throw AdminClientError("cannot reach the admin API at " + host_ + ":" + port_ + ": " + ec.message());
+  if (ec)
+    throw AdminClientError("cannot reach the admin API at " + host_ + ":" + port_ + ": " +
+                           ec.message());
 
   HttpRequest request{verb, prefix_ + target, 11};
   const bool default_port = port_ == (https_ ? "443" : "80");
@@ -78,14 +81,18 @@ boost::json::value AdminClient::call(http::verb verb, const std::string& target,
     asio::ip::make_address(host_, ec);
     if (ec) SSL_set_tlsext_host_name(secure.native_handle(), host_.c_str());
     secure.handshake(asio::ssl::stream_base::client, ec);
-    if (ec) throw AdminClientError("TLS with the admin API at " + host_ + ":" + port_ + " failed: " + ec.message());
+    if (ec)
+      throw AdminClientError("TLS with the admin API at " + host_ + ":" + port_ +
+                             " failed: " + ec.message());
     response = round_trip(secure, request);
   }
 
   boost::json::value json = boost::json::object{};
   if (!response.body().empty()) {
     json = boost::json::parse(response.body(), ec);
-    if (ec) throw AdminClientError("admin API answered " + std::to_string(response.result_int()) + " with no JSON");
+    if (ec)
+      throw AdminClientError("admin API answered " + std::to_string(response.result_int()) +
+                             " with no JSON");
   }
   if (response.result_int() >= 300) {
     std::string type(response["x-amzn-ErrorType"]);
@@ -93,7 +100,8 @@ boost::json::value AdminClient::call(http::verb verb, const std::string& target,
     std::string message;
     if (json.is_object() && json.as_object().contains("message") && json.at("message").is_string())
       message = json.at("message").as_string().c_str();
-    throw AdminClientError((type.empty() ? std::to_string(response.result_int()) : type) + ": " + message);
+    throw AdminClientError((type.empty() ? std::to_string(response.result_int()) : type) + ": " +
+                           message);
   }
   return json;
 }

@@ -28,7 +28,8 @@ T* find_if_ptr(std::vector<T>& items, Pred pred) {
 
 void validate_entity_id(const std::string& id, const std::string& what) {
   const bool ok = !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
   });
   if (!ok) fail(what + " id '" + id + "' must be 1-64 letters, digits, '-' or '_'");
 }
@@ -62,7 +63,8 @@ std::vector<Resource> build_resources(const DeclaredApi& declared, const RestApi
       const Resource& parent = self(parent_path(path), self);
       if (parent.path_part.size() > 1 && parent.path_part.back() == '}' &&
           parent.path_part[parent.path_part.size() - 2] == '+')
-        fail("api '" + api_name + "' resource " + path + ": a greedy {proxy+} resource has no children");
+        fail("api '" + api_name + "' resource " + path +
+             ": a greedy {proxy+} resource has no children");
       r.parent_id = parent.id;
     }
     return by_path.emplace(path, std::move(r)).first->second;
@@ -71,7 +73,8 @@ std::vector<Resource> build_resources(const DeclaredApi& declared, const RestApi
   for (const auto& [path, methods] : declared.resources) {
     std::string normalized = path;
     while (normalized.size() > 1 && normalized.back() == '/') normalized.pop_back();
-    if (normalized.find("//") != std::string::npos) fail("api '" + api_name + "' resource " + path + ": empty path part");
+    if (normalized.find("//") != std::string::npos)
+      fail("api '" + api_name + "' resource " + path + ": empty path part");
     Resource& r = ensure(normalized, ensure);
     for (const auto& [name, method] : methods) r.methods[name] = method;
   }
@@ -106,7 +109,8 @@ void merge_api(ControlState& next, const DeclaredApi& declared, std::int64_t now
         !std::all_of(ds.stage_name.begin(), ds.stage_name.end(), [](char c) {
           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
         }))
-      fail("api '" + declared.name + "' stage '" + ds.stage_name + "': use letters, digits, '-' and '_'");
+      fail("api '" + declared.name + "' stage '" + ds.stage_name +
+           "': use letters, digits, '-' and '_'");
     Stage* stage = find_if_ptr(next.stages, [&](const Stage& s) {
       return s.api_id == api->id && s.stage_name == ds.stage_name;
     });
@@ -120,7 +124,8 @@ void merge_api(ControlState& next, const DeclaredApi& declared, std::int64_t now
     if (!current || current->resources != api->resources) {
       if (new_deployment.empty()) {
         new_deployment = random_id(6);
-        next.deployments.push_back(Deployment{api->id, new_deployment, "tollgate apply", now_s, api->resources});
+        next.deployments.push_back(
+            Deployment{api->id, new_deployment, "tollgate apply", now_s, api->resources});
       }
       stage->deployment_id = new_deployment;
     }
@@ -151,7 +156,8 @@ class KeyIndex {
   }
   void remove(const ApiKey& key, std::size_t at) {
     by_id_.erase(key.id);
-    if (auto it = by_value_.find(key.value); it != by_value_.end() && it->second == at) by_value_.erase(it);
+    if (auto it = by_value_.find(key.value); it != by_value_.end() && it->second == at)
+      by_value_.erase(it);
     auto [first, last] = by_name_.equal_range(key.name);
     for (auto it = first; it != last; ++it)
       if (it->second == at) {
@@ -160,7 +166,9 @@ class KeyIndex {
       }
   }
   std::optional<std::size_t> by_id(std::string_view id) const { return find(by_id_, id); }
-  std::optional<std::size_t> by_value(std::string_view value) const { return find(by_value_, value); }
+  std::optional<std::size_t> by_value(std::string_view value) const {
+    return find(by_value_, value);
+  }
   // The first key named `name`; `count` says how many carry it.
   std::optional<std::size_t> by_name(std::string_view name) const {
     std::optional<std::size_t> first;
@@ -172,8 +180,8 @@ class KeyIndex {
   std::size_t count_named(std::string_view name) const { return by_name_.count(name); }
 
  private:
-  static std::optional<std::size_t> find(const std::unordered_map<std::string_view, std::size_t>& map,
-                                         std::string_view k) {
+  static std::optional<std::size_t> find(
+      const std::unordered_map<std::string_view, std::size_t>& map, std::string_view k) {
     auto it = map.find(k);
     return it == map.end() ? std::nullopt : std::optional<std::size_t>(it->second);
   }
@@ -210,7 +218,8 @@ void merge_key(ControlState& next, KeyIndex& index, const ApiKey& declared, std:
   if (!at && declared.id.empty()) at = index.by_name(declared.name);
   if (!at) {
     if (next.keys_hashed && declared.value.empty())
-      fail("api key '" + declared.name + "' needs a value: the store keeps keys hashed, so a value made here "
+      fail("api key '" + declared.name +
+           "' needs a value: the store keeps keys hashed, so a value made here "
            "could never be read back");
     ApiKey fresh;
     // A declared id is free here (a key that has it was matched above).
@@ -243,13 +252,15 @@ std::vector<Resource> const* resources_of(const ControlState& s, const std::stri
   return nullptr;
 }
 
-void merge_plan(ControlState& next, const KeyIndex& keys, const DeclaredPlan& declared, std::int64_t now_s) {
+void merge_plan(ControlState& next, const KeyIndex& keys, const DeclaredPlan& declared,
+                std::int64_t now_s) {
   UsagePlan* plan = nullptr;
   if (!declared.id.empty()) {
     validate_entity_id(declared.id, "usage plan '" + declared.name + "'");
     plan = find_if_ptr(next.usage_plans, [&](const UsagePlan& p) { return p.id == declared.id; });
   } else {
-    plan = find_if_ptr(next.usage_plans, [&](const UsagePlan& p) { return p.name == declared.name; });
+    plan =
+        find_if_ptr(next.usage_plans, [&](const UsagePlan& p) { return p.name == declared.name; });
   }
   if (!plan) {
     UsagePlan fresh;
@@ -271,7 +282,8 @@ void merge_plan(ControlState& next, const KeyIndex& keys, const DeclaredPlan& de
     for (const auto& [key, throttle] : ds.throttle) {
       bool found = false;
       for (const auto& r : *resources_of(next, api->id))
-        for (const auto& [m, method] : r.methods) found = found || plan_method_key(r.path, m) == key;
+        for (const auto& [m, method] : r.methods)
+          found = found || plan_method_key(r.path, m) == key;
       if (!found)
         fail(where + ": throttle '" + key + "' names no method of API '" + api->name +
              "' (write it as {resourcePath}/{METHOD}, e.g. /pets/GET)");
@@ -286,7 +298,8 @@ void merge_plan(ControlState& next, const KeyIndex& keys, const DeclaredPlan& de
     if (pk.plan_id == plan->id) members.insert(pk.key_id);
   members.reserve(members.size() + declared.api_keys.size());
   for (const auto& key_name : declared.api_keys) {
-    if (keys.count_named(key_name) > 1) fail(where + ": more than one API key is named '" + key_name + "'");
+    if (keys.count_named(key_name) > 1)
+      fail(where + ": more than one API key is named '" + key_name + "'");
     const std::optional<std::size_t> at = keys.by_name(key_name);
     if (!at) fail(where + ": apiKeys names '" + key_name + "', which is not a known API key");
     const std::string& key_id = next.api_keys[*at].id;
@@ -296,7 +309,8 @@ void merge_plan(ControlState& next, const KeyIndex& keys, const DeclaredPlan& de
 
 }  // namespace
 
-ControlState merge_declaration(const ControlState& current, const Declaration& declared, std::int64_t now_s) {
+ControlState merge_declaration(const ControlState& current, const Declaration& declared,
+                               std::int64_t now_s) {
   ControlState next = current;
   if (declared.account) next.account = *declared.account;
   std::set<std::string> names;
@@ -308,10 +322,12 @@ ControlState merge_declaration(const ControlState& current, const Declaration& d
   names.clear();
   const std::vector<ApiKey>& declared_keys = declared.api_keys;
   if (const auto i = first_repeated(
-          declared_keys.size(), [&](std::uint32_t j) { return std::string_view(declared_keys[j].name); }, false))
+          declared_keys.size(),
+          [&](std::uint32_t j) { return std::string_view(declared_keys[j].name); }, false))
     fail("api key '" + declared_keys[*i].name + "' is declared twice");
   if (const auto i = first_repeated(
-          declared_keys.size(), [&](std::uint32_t j) { return std::string_view(declared_keys[j].value); }, true))
+          declared_keys.size(),
+          [&](std::uint32_t j) { return std::string_view(declared_keys[j].value); }, true))
     fail("api key '" + declared_keys[*i].name +
          "': API Key already exists (another key in the file has its value)");
   next.api_keys.reserve(next.api_keys.size() + declared_keys.size());
@@ -327,8 +343,8 @@ ControlState merge_declaration(const ControlState& current, const Declaration& d
 
 namespace {
 
-ApplyReport write_merged(ControlTransaction& tx, const ControlState& current, const Declaration& declared,
-                         std::int64_t now_s) {
+ApplyReport write_merged(ControlTransaction& tx, const ControlState& current,
+                         const Declaration& declared, std::int64_t now_s) {
   const ControlState next = merge_declaration(current, declared, now_s);
   const DiffReport diff = write_diff(tx, current, next);
   tx.commit();
@@ -342,7 +358,8 @@ ApplyReport apply_declaration(Store& store, const Declaration& declared, std::in
   auto tx = store.begin();
   const ControlState current = tx->state();
   if (!current.keys_hashed) return write_merged(*tx, current, declared, now_s);
-  if (!hashing) throw std::runtime_error("the store keeps keys hashed; this process has no key secret");
+  if (!hashing)
+    throw std::runtime_error("the store keeps keys hashed; this process has no key secret");
   // Declared values are matched and kept as the store keeps them.
   Declaration hashed = declared;
   for (ApiKey& key : hashed.api_keys)

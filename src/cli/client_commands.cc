@@ -41,9 +41,12 @@ AdminClient connect(const ClientCommands& c) {
     creds = {env("TOLLGATE_ADMIN_ACCESS_KEY_ID"), env("TOLLGATE_ADMIN_SECRET_ACCESS_KEY")};
   if (creds.access_key_id.empty()) creds = {env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")};
   if (creds.access_key_id.empty()) {
-    const std::string dir = c.data_dir.empty() ? (env("TOLLGATE_DATA_DIR").empty() ? "tollgate-data" : env("TOLLGATE_DATA_DIR"))
-                                               : c.data_dir;
-    if (auto file = read_credentials_file(std::filesystem::path(dir) / "admin-credentials")) creds = *file;
+    const std::string dir =
+        c.data_dir.empty()
+            ? (env("TOLLGATE_DATA_DIR").empty() ? "tollgate-data" : env("TOLLGATE_DATA_DIR"))
+            : c.data_dir;
+    if (auto file = read_credentials_file(std::filesystem::path(dir) / "admin-credentials"))
+      creds = *file;
   }
   if (creds.access_key_id.empty() || creds.secret_access_key.empty())
     throw std::invalid_argument(
@@ -97,7 +100,8 @@ void print_json(const json::value& v) { std::cout << json::serialize(v) << '\n';
 void print_keys(const ClientCommands& c, const json::array& keys) {
   if (c.output == "json") return print_json(keys);
   Table t({"ID", "NAME", "CUSTOMER", "ENABLED", "VALUE"});
-  for (const auto& k : keys) t.add({str(k, "id"), str(k, "name"), str(k, "customerId"), str(k, "enabled"), str(k, "value")});
+  for (const auto& k : keys)
+    t.add({str(k, "id"), str(k, "name"), str(k, "customerId"), str(k, "enabled"), str(k, "value")});
   t.print(std::cout);
 }
 
@@ -110,7 +114,8 @@ std::string describe_throttle(const json::value& p) {
 std::string describe_quota(const json::value& p) {
   const json::value* q = p.as_object().if_contains("quota");
   if (!q) return "-";
-  return str(*q, "limit") + "/" + str(*q, "period") + (str(*q, "offset") != "0" ? " offset " + str(*q, "offset") : "");
+  return str(*q, "limit") + "/" + str(*q, "period") +
+         (str(*q, "offset") != "0" ? " offset " + str(*q, "offset") : "");
 }
 
 void print_plans(const ClientCommands& c, const json::array& plans) {
@@ -120,7 +125,8 @@ void print_plans(const ClientCommands& c, const json::array& plans) {
     std::string stages;
     for (const auto& s : p.at("apiStages").as_array())
       stages += (stages.empty() ? "" : ",") + str(s, "apiId") + ":" + str(s, "stage");
-    t.add({str(p, "id"), str(p, "name"), describe_throttle(p), describe_quota(p), stages.empty() ? "-" : stages});
+    t.add({str(p, "id"), str(p, "name"), describe_throttle(p), describe_quota(p),
+           stages.empty() ? "-" : stages});
   }
   t.print(std::cout);
 }
@@ -179,7 +185,8 @@ void add_keys(CLI::App& app, ClientCommands& c) {
     c.run = [&c, get_id, get_value] {
       AdminClient client = connect(c);
       const std::string q = *get_value ? "?includeValue=true" : "";
-      print_keys(c, json::array{client.call(http::verb::get, "/apikeys/" + percent_encode(*get_id) + q)});
+      print_keys(
+          c, json::array{client.call(http::verb::get, "/apikeys/" + percent_encode(*get_id) + q)});
       return 0;
     };
   });
@@ -191,8 +198,9 @@ void add_keys(CLI::App& app, ClientCommands& c) {
     cmd->callback([&c, id, on = enabled] {
       c.run = [&c, id, on] {
         AdminClient client = connect(c);
-        print_keys(c, json::array{client.call(http::verb::patch, "/apikeys/" + percent_encode(*id),
-                                              patch({{"replace", "/enabled", on ? "true" : "false"}}))});
+        print_keys(
+            c, json::array{client.call(http::verb::patch, "/apikeys/" + percent_encode(*id),
+                                       patch({{"replace", "/enabled", on ? "true" : "false"}}))});
         return 0;
       };
     });
@@ -209,7 +217,8 @@ void add_keys(CLI::App& app, ClientCommands& c) {
     };
   });
 
-  auto* import = keys->add_subcommand("import", "Import API keys from a CSV file (Name,Key[,Description,Enabled,UsagePlanIds])");
+  auto* import = keys->add_subcommand(
+      "import", "Import API keys from a CSV file (Name,Key[,Description,Enabled,UsagePlanIds])");
   auto file = std::make_shared<std::string>();
   auto strict = std::make_shared<bool>(false);
   import->add_option("file", *file, "CSV file")->required()->check(CLI::ExistingFile);
@@ -217,23 +226,26 @@ void add_keys(CLI::App& app, ClientCommands& c) {
   import->callback([&c, file, strict] {
     c.run = [&c, file, strict] {
       std::ifstream in(*file, std::ios::binary);
-      std::stringstream csv;
-      csv << in.rdbuf();
-      AdminClient client = connect(c);
-      const json::value result =
-          client.call(http::verb::post, std::string("/apikeys?mode=import&format=csv") + (*strict ? "&failonwarnings=true" : ""),
-                      csv.str(), "text/csv");
-      if (c.output == "json") {
-        print_json(result);
-        return 0;
-      }
-      std::cout << "imported " << result.at("ids").as_array().size() << " key(s)\n";
-      if (auto* warnings = result.as_object().if_contains("warnings"))
-        for (const auto& w : warnings->as_array()) std::cout << "warning: " << w.as_string().c_str() << '\n';
-      return 0;
-    };
-  });
-}
+  std::stringstream csv;
+  csv << in.rdbuf();
+  AdminClient client = connect(c);
+  const json::value result = client.call(
+      http::verb::post,
+      std::string("/apikeys?mode=import&format=csv") + (*strict ? "&failonwarnings=true" : ""),
+      csv.str(), "text/csv");
+  if (c.output == "json") {
+    print_json(result);
+    return 0;
+  }
+  std::cout << "imported " << result.at("ids").as_array().size() << " key(s)\n";
+  if (auto* warnings = result.as_object().if_contains("warnings"))
+    for (const auto& w : warnings->as_array())
+      std::cout << "warning: " << w.as_string().c_str() << '\n';
+  return 0;
+};
+}  // namespace
+);
+}  // namespace tollgate
 
 void add_plans(CLI::App& app, ClientCommands& c) {
   auto* plans = app.add_subcommand("plans", "Manage usage plans")->require_subcommand(1);
@@ -251,7 +263,8 @@ void add_plans(CLI::App& app, ClientCommands& c) {
   create->add_option("--rate", spec->rate, "Throttle: requests per second per key");
   create->add_option("--burst", spec->burst, "Throttle: burst per key");
   create->add_option("--quota", spec->quota, "Quota: requests per period per key");
-  create->add_option("--period", spec->period, "Quota period")->check(CLI::IsMember({"DAY", "WEEK", "MONTH"}));
+  create->add_option("--period", spec->period, "Quota period")
+      ->check(CLI::IsMember({"DAY", "WEEK", "MONTH"}));
   create->add_option("--offset", spec->offset, "Quota: requests taken off the first period");
   create->add_option("--stage", spec->stages, "API:STAGE the plan covers (repeatable)");
   create->callback([&c, spec] {
@@ -259,16 +272,22 @@ void add_plans(CLI::App& app, ClientCommands& c) {
       json::object o{{"name", spec->name}};
       if (!spec->description.empty()) o["description"] = spec->description;
       if (spec->rate >= 0 || spec->burst >= 0)
-        o["throttle"] = json::object{{"rateLimit", spec->rate >= 0 ? spec->rate : static_cast<double>(spec->burst)},
-                                     {"burstLimit", spec->burst >= 0 ? spec->burst
-                                                                     : std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(spec->rate)))}};
+        o["throttle"] = json::object{
+            {"rateLimit", spec->rate >= 0 ? spec->rate : static_cast<double>(spec->burst)},
+            {"burstLimit",
+             spec->burst >= 0
+                 ? spec->burst
+                 : std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(spec->rate)))}};
       if (spec->quota >= 0)
-        o["quota"] = json::object{{"limit", spec->quota}, {"offset", spec->offset}, {"period", spec->period}};
+        o["quota"] = json::object{
+            {"limit", spec->quota}, {"offset", spec->offset}, {"period", spec->period}};
       json::array stages;
       for (const auto& s : spec->stages) {
         const std::size_t colon = s.find(':');
-        if (colon == std::string::npos) throw std::invalid_argument("--stage '" + s + "' must be API:STAGE");
-        stages.push_back(json::object{{"apiId", s.substr(0, colon)}, {"stage", s.substr(colon + 1)}});
+        if (colon == std::string::npos)
+          throw std::invalid_argument("--stage '" + s + "' must be API:STAGE");
+        stages.push_back(
+            json::object{{"apiId", s.substr(0, colon)}, {"stage", s.substr(colon + 1)}});
       }
       o["apiStages"] = std::move(stages);
       print_plans(c, json::array{connect(c).call(http::verb::post, "/usageplans", body(o))});
@@ -282,7 +301,8 @@ void add_plans(CLI::App& app, ClientCommands& c) {
   list->callback([&c, key] {
     c.run = [&c, key] {
       AdminClient client = connect(c);
-      print_plans(c, all_items(client, "/usageplans", key->empty() ? "" : "&keyId=" + percent_encode(*key)));
+      print_plans(c, all_items(client, "/usageplans",
+                               key->empty() ? "" : "&keyId=" + percent_encode(*key)));
       return 0;
     };
   });
@@ -293,8 +313,10 @@ void add_plans(CLI::App& app, ClientCommands& c) {
   get->callback([&c, get_id] {
     c.run = [&c, get_id] {
       AdminClient client = connect(c);
-      const json::value plan = client.call(http::verb::get, "/usageplans/" + percent_encode(*get_id));
-      const json::array keys = all_items(client, "/usageplans/" + percent_encode(*get_id) + "/keys", "");
+      const json::value plan =
+          client.call(http::verb::get, "/usageplans/" + percent_encode(*get_id));
+      const json::array keys =
+          all_items(client, "/usageplans/" + percent_encode(*get_id) + "/keys", "");
       if (c.output == "json") {
         json::object o = plan.as_object();
         o["keys"] = keys;
@@ -317,7 +339,8 @@ void add_plans(CLI::App& app, ClientCommands& c) {
   attach->add_option("stage", *attach_stage, "API:STAGE")->required();
   attach->callback([&c, attach_plan, attach_stage] {
     c.run = [&c, attach_plan, attach_stage] {
-      print_plans(c, json::array{connect(c).call(http::verb::patch, "/usageplans/" + percent_encode(*attach_plan),
+      print_plans(c, json::array{connect(c).call(http::verb::patch,
+                                                 "/usageplans/" + percent_encode(*attach_plan),
                                                  patch({{"add", "/apiStages", *attach_stage}}))});
       return 0;
     };
@@ -336,17 +359,19 @@ void add_plans(CLI::App& app, ClientCommands& c) {
         AdminClient client = connect(c);
         const std::string path = "/usageplans/" + percent_encode(*plan) + "/keys";
         if (adding)
-          client.call(http::verb::post, path, body(json::object{{"keyId", *key_id}, {"keyType", "API_KEY"}}));
+          client.call(http::verb::post, path,
+                      body(json::object{{"keyId", *key_id}, {"keyType", "API_KEY"}}));
         else
           client.call(http::verb::delete_, path + "/" + percent_encode(*key_id));
-        std::cout << (adding ? "added key " : "removed key ") << *key_id << (adding ? " to plan " : " from plan ")
-                  << *plan << '\n';
+        std::cout << (adding ? "added key " : "removed key ") << *key_id
+                  << (adding ? " to plan " : " from plan ") << *plan << '\n';
         return 0;
       };
     });
   }
 
-  auto* del = plans->add_subcommand("delete", "Delete a usage plan (--force detaches its stages first)");
+  auto* del =
+      plans->add_subcommand("delete", "Delete a usage plan (--force detaches its stages first)");
   auto del_id = std::make_shared<std::string>();
   auto force = std::make_shared<bool>(false);
   del->add_option("id", *del_id, "Plan id")->required();
@@ -358,7 +383,8 @@ void add_plans(CLI::App& app, ClientCommands& c) {
       if (*force) {
         const json::value plan = client.call(http::verb::get, path);
         for (const auto& s : plan.at("apiStages").as_array())
-          client.call(http::verb::patch, path, patch({{"remove", "/apiStages", str(s, "apiId") + ":" + str(s, "stage")}}));
+          client.call(http::verb::patch, path,
+                      patch({{"remove", "/apiStages", str(s, "apiId") + ":" + str(s, "stage")}}));
       }
       client.call(http::verb::delete_, path);
       std::cout << "deleted usage plan " << *del_id << '\n';
@@ -369,9 +395,10 @@ void add_plans(CLI::App& app, ClientCommands& c) {
 
 // `usage export`: billing records straight from the store.
 CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
-  auto* cmd = usage.add_subcommand(
-      "export", "Write the usage of closed days from the store, one record per key, plan and customer per day, "
-                "for billing");
+  auto* cmd = usage.add_subcommand("export",
+                                   "Write the usage of closed days from the store, one record per "
+                                   "key, plan and customer per day, "
+                                   "for billing");
   struct Spec {
     std::string data_dir, store, from, to, format = "csv", after, event_name = "api_requests", file;
     std::vector<std::string> access_logs;
@@ -379,25 +406,31 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
     bool open = false;
   };
   auto spec = std::make_shared<Spec>();
-  cmd->add_option("--data-dir", spec->data_dir, "The server's data directory (env TOLLGATE_DATA_DIR)");
-  cmd->add_option("--store", spec->store,
-                  "sqlite (the data directory's, the default), sqlite:DIR or redis://HOST:PORT[/DB]");
+  cmd->add_option("--data-dir", spec->data_dir,
+                  "The server's data directory (env TOLLGATE_DATA_DIR)");
+  cmd->add_option(
+      "--store", spec->store,
+      "sqlite (the data directory's, the default), sqlite:DIR or redis://HOST:PORT[/DB]");
   cmd->add_option("--from", spec->from, "First day, yyyy-MM-dd (UTC)")->required();
   cmd->add_option("--to", spec->to, "Last day, yyyy-MM-dd (UTC)")->required();
   cmd->add_option("--format", spec->format, "csv, jsonl, cloudevents (OpenMeter), lago or stripe")
       ->check(CLI::IsMember({"csv", "jsonl", "cloudevents", "lago", "stripe"}));
-  cmd->add_option("--after", spec->after, "Resume after this cursor (printed by the previous export)");
+  cmd->add_option("--after", spec->after,
+                  "Resume after this cursor (printed by the previous export)");
   cmd->add_option("--event-name", spec->event_name, "Event type / Lago code / Stripe event name")
       ->capture_default_str();
-  cmd->add_option("-o,--out", spec->file, "Write to this file (whole or not at all) instead of stdout");
-  cmd->add_flag("--open", spec->open,
-                "Also write the days still open (today, or one a node has not written whole), as provisional "
-                "records whose ids no final record has");
+  cmd->add_option("-o,--out", spec->file,
+                  "Write to this file (whole or not at all) instead of stdout");
+  cmd->add_flag(
+      "--open", spec->open,
+      "Also write the days still open (today, or one a node has not written whole), as provisional "
+      "records whose ids no final record has");
   cmd->add_flag("--events", spec->events,
                 "One record per billable request (id: the request id), read from the access log");
-  cmd->add_option("--access-log", spec->access_logs,
-                  "With --events: the access log (default DATA_DIR/access.log); give it again for each rotated "
-                  "file, oldest first");
+  cmd->add_option(
+      "--access-log", spec->access_logs,
+      "With --events: the access log (default DATA_DIR/access.log); give it again for each rotated "
+      "file, oldest first");
   cmd->callback([&c, spec] {
     c.run = [&c, spec] {
       const auto first = parse_date(spec->from);
@@ -411,7 +444,8 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
       if (sqlite && !holds_sqlite_store(address.sqlite_dir))
         throw std::invalid_argument("no tollgate store in " + address.sqlite_dir.string() +
                                     " (use --data-dir, or --store for Redis)");
-      ExportOptions options{*first, *last, *export_format_from(spec->format), spec->after, spec->event_name};
+      ExportOptions options{*first, *last, *export_format_from(spec->format), spec->after,
+                            spec->event_name};
       ExportOutput output(spec->file);
       ExportResult r;
       std::string open_note;
@@ -422,29 +456,34 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
         logs.reserve(paths.size());  // the streams point into it
         std::vector<std::istream*> streams;
         for (const std::string& path : paths) {
-          if (!logs.emplace_back(path)) throw std::invalid_argument("cannot read the access log " + path);
+          if (!logs.emplace_back(path))
+            throw std::invalid_argument("cannot read the access log " + path);
           streams.push_back(&logs.back());
         }
         r = export_events(streams, options, output.stream());
         for (std::size_t i = 0; i < logs.size(); ++i)
           if (logs[i].bad()) throw std::runtime_error("cannot read the access log " + paths[i]);
         if (!r.cursor_found)
-          throw std::invalid_argument("cursor '" + spec->after + "' is in none of the access logs read (" +
-                                      fmt::format("{}", fmt::join(paths, ", ")) +
-                                      "): give the rotated file that holds it first, with --access-log");
+          throw std::invalid_argument(
+              "cursor '" + spec->after + "' is in none of the access logs read (" +
+              fmt::format("{}", fmt::join(paths, ", ")) +
+              "): give the rotated file that holds it first, with --access-log");
       } else {
         const std::unique_ptr<Store> store = open_store(address, "cli");
         // Beside a node on SQLite, days its counter file holds for want of
         // a writable store are open too.
         const std::optional<std::int64_t> held =
-            sqlite ? HeldCounts::earliest_day(address.sqlite_dir / "counters" / "held") : std::nullopt;
+            sqlite ? HeldCounts::earliest_day(address.sqlite_dir / "counters" / "held")
+                   : std::nullopt;
         const ClosedDays closed = closed_days(store->meter_progress(), SystemClock().now(), held);
         options.first_open_day = closed.first_open_day;
         options.include_open = spec->open;
         r = export_usage(*store, options, output.stream());
         if (closed.first_open_day <= *last)
-          open_note = "; " + format_date(std::max(closed.first_open_day, *first)) + " to " + format_date(*last) +
-                      (spec->open ? " written as provisional (" + std::to_string(r.provisional) + " record(s))"
+          open_note = "; " + format_date(std::max(closed.first_open_day, *first)) + " to " +
+                      format_date(*last) +
+                      (spec->open ? " written as provisional (" + std::to_string(r.provisional) +
+                                        " record(s))"
                                   : " not written") +
                       ": open, since " + closed.why_open;
       }
@@ -459,7 +498,8 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
 
 // The plan's current quota period up to today (UTC), as yyyy-MM-dd dates;
 // for a plan without a quota, the current month up to today.
-void current_period(AdminClient& client, const std::string& plan_id, std::string& from, std::string& to) {
+void current_period(AdminClient& client, const std::string& plan_id, std::string& from,
+                    std::string& to) {
   const json::value plan = client.call(http::verb::get, "/usageplans/" + percent_encode(plan_id));
   QuotaPeriod period = QuotaPeriod::kMonth;
   if (const json::value* quota = plan.as_object().if_contains("quota"))
@@ -470,42 +510,52 @@ void current_period(AdminClient& client, const std::string& plan_id, std::string
 }
 
 void add_usage(CLI::App& app, ClientCommands& c) {
-  auto* usage = app.add_subcommand("usage", "Show requests served per key per day, and quota remaining");
+  auto* usage =
+      app.add_subcommand("usage", "Show requests served per key per day, and quota remaining");
   struct Spec {
     std::string plan, key, from, to, format = "table";
   };
   auto spec = std::make_shared<Spec>();
   usage->add_option("--plan", spec->plan, "Usage plan id (required)");
   usage->add_option("--key", spec->key, "Only this key id");
-  usage->add_option("--from", spec->from,
-                    "First day, yyyy-MM-dd (UTC); without --from and --to, the current quota period");
+  usage->add_option(
+      "--from", spec->from,
+      "First day, yyyy-MM-dd (UTC); without --from and --to, the current quota period");
   usage->add_option("--to", spec->to, "Last day, yyyy-MM-dd (UTC)");
-  usage->add_option("--format", spec->format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  usage->add_option("--format", spec->format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
   CLI::App* export_cmd = add_usage_export(*usage, c);
   usage->callback([&c, spec, export_cmd] {
     if (export_cmd->parsed()) return;
-    if (spec->plan.empty()) throw CLI::ValidationError("usage", "needs --plan (or use: usage export)");
+    if (spec->plan.empty())
+      throw CLI::ValidationError("usage", "needs --plan (or use: usage export)");
     if (spec->from.empty() != spec->to.empty())
-      throw CLI::ValidationError("usage", "give both --from and --to, or neither for the current quota period");
+      throw CLI::ValidationError(
+          "usage", "give both --from and --to, or neither for the current quota period");
     c.run = [&c, spec] {
       AdminClient client = connect(c);
       if (spec->from.empty()) current_period(client, spec->plan, spec->from, spec->to);
       const auto first = parse_date(spec->from);
       const auto last = parse_date(spec->to);
       if (!first || !last) throw std::invalid_argument("--from and --to take dates as yyyy-MM-dd");
-      std::string base = "/usageplans/" + percent_encode(spec->plan) + "/usage?startDate=" + spec->from +
-                         "&endDate=" + spec->to + "&limit=500";
+      std::string base = "/usageplans/" + percent_encode(spec->plan) +
+                         "/usage?startDate=" + spec->from + "&endDate=" + spec->to + "&limit=500";
       if (!spec->key.empty()) base += "&keyId=" + percent_encode(spec->key);
       json::object merged;
       std::string position;
       do {
-        const json::value page = client.call(http::verb::get, base + (position.empty() ? "" : "&position=" + percent_encode(position)));
+        const json::value page =
+            client.call(http::verb::get,
+                        base + (position.empty() ? "" : "&position=" + percent_encode(position)));
         for (const auto& [k, v] : page.at("values").as_object()) merged[k] = v;
         position = str(page, "position");
       } while (!position.empty());
       const std::string format = c.output == "json" ? "json" : spec->format;
       if (format == "json") {
-        print_json(json::object{{"usagePlanId", spec->plan}, {"startDate", spec->from}, {"endDate", spec->to}, {"values", merged}});
+        print_json(json::object{{"usagePlanId", spec->plan},
+                                {"startDate", spec->from},
+                                {"endDate", spec->to},
+                                {"values", merged}});
         return 0;
       }
       Table table({"KEY ID", "DATE", "USED", "REMAINING"});
@@ -514,8 +564,8 @@ void add_usage(CLI::App& app, ClientCommands& c) {
         std::int64_t day = *first;
         for (const auto& pair : days.as_array()) {
           const auto& p = pair.as_array();
-          const std::vector<std::string> row{std::string(key_id), format_date(day++), json::serialize(p.at(0)),
-                                             json::serialize(p.at(1))};
+          const std::vector<std::string> row{std::string(key_id), format_date(day++),
+                                             json::serialize(p.at(0)), json::serialize(p.at(1))};
           if (format == "csv")
             std::cout << row[0] << ',' << row[1] << ',' << row[2] << ',' << row[3] << '\n';
           else
@@ -538,11 +588,16 @@ void add_client_commands(CLI::App& app, ClientCommands& c) {
          const std::string n = s->get_name();
          return n == "keys" || n == "plans" || n == "usage";
        })) {
-    sub->add_option("--endpoint", c.endpoint, "Admin API URL (env TOLLGATE_ENDPOINT; default http://127.0.0.1:9180)");
-    sub->add_option("--ca-file", c.ca_file, "PEM CA certificates to trust for an https endpoint (env TOLLGATE_CA_FILE)");
-    sub->add_option("--access-key-id", c.access_key_id, "Admin access key id (env TOLLGATE_ADMIN_ACCESS_KEY_ID)");
-    sub->add_option("--secret-access-key", c.secret_access_key, "Admin secret (env TOLLGATE_ADMIN_SECRET_ACCESS_KEY)");
-    sub->add_option("--data-dir", c.data_dir, "Read credentials from this server data dir's admin-credentials");
+    sub->add_option("--endpoint", c.endpoint,
+                    "Admin API URL (env TOLLGATE_ENDPOINT; default http://127.0.0.1:9180)");
+    sub->add_option("--ca-file", c.ca_file,
+                    "PEM CA certificates to trust for an https endpoint (env TOLLGATE_CA_FILE)");
+    sub->add_option("--access-key-id", c.access_key_id,
+                    "Admin access key id (env TOLLGATE_ADMIN_ACCESS_KEY_ID)");
+    sub->add_option("--secret-access-key", c.secret_access_key,
+                    "Admin secret (env TOLLGATE_ADMIN_SECRET_ACCESS_KEY)");
+    sub->add_option("--data-dir", c.data_dir,
+                    "Read credentials from this server data dir's admin-credentials");
     sub->add_option("--output", c.output, "table or json")->check(CLI::IsMember({"table", "json"}));
     // Let `tollgate keys create --endpoint ...` reach the options above.
     for (auto* leaf : sub->get_subcommands({})) leaf->fallthrough();

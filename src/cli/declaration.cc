@@ -85,16 +85,18 @@ Integration parse_integration(const json::value& v, const std::string& where) {
     if (!status.is_int64() || status.get_int64() < 100 || status.get_int64() > 599)
       fail(where + ".statusCode", "must be an HTTP status between 100 and 599");
     const std::string code = std::to_string(status.get_int64());
-    const std::string content_type = text(o, "contentType", where).empty() ? "application/json"
-                                                                            : text(o, "contentType", where);
-    json::object response{{"statusCode", code},
-                          {"responseTemplates", json::object{{content_type, text(o, "body", where)}}}};
+    const std::string content_type =
+        text(o, "contentType", where).empty() ? "application/json" : text(o, "contentType", where);
+    json::object response{
+        {"statusCode", code},
+        {"responseTemplates", json::object{{content_type, text(o, "body", where)}}}};
     if (const json::value* headers = member(o, "headers")) {
       json::object params;
       for (const auto& [name, value] : object_at(*headers, where + ".headers")) {
         if (!value.is_string() && !value.is_int64() && !value.is_bool())
           fail(where + ".headers." + std::string(name), "must be a string");
-        const std::string s = value.is_string() ? std::string(value.get_string()) : json::serialize(value);
+        const std::string s =
+            value.is_string() ? std::string(value.get_string()) : json::serialize(value);
         params["method.response.header." + std::string(name)] = "'" + s + "'";
       }
       response["responseParameters"] = std::move(params);
@@ -110,7 +112,8 @@ Integration parse_integration(const json::value& v, const std::string& where) {
   return i;
 }
 
-Method parse_method(const std::string& http_method, const json::value& v, const std::string& where) {
+Method parse_method(const std::string& http_method, const json::value& v,
+                    const std::string& where) {
   const auto& o = object_at(v, where);
   allow_only(o, {"apiKeyRequired", "authorizationType", "integration"}, where);
   Method m;
@@ -144,8 +147,10 @@ DeclaredApi parse_api(const json::value& v, const std::string& where) {
       if (methods.is_null()) continue;
       for (const auto& [name, spec] : object_at(methods, rwhere)) {
         if (!is_http_method(name))
-          fail(rwhere, "'" + std::string(name) + "' is not a method (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY)");
-        declared[std::string(name)] = parse_method(std::string(name), spec, rwhere + "." + std::string(name));
+          fail(rwhere, "'" + std::string(name) +
+                           "' is not a method (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY)");
+        declared[std::string(name)] =
+            parse_method(std::string(name), spec, rwhere + "." + std::string(name));
       }
     }
   }
@@ -207,7 +212,8 @@ DeclaredPlan parse_plan(const json::value& v, const std::string& where) {
   p.name = text(o, "name", where, true);
   p.description = text(o, "description", where);
   if (const json::value* t = member(o, "throttle")) {
-    allow_only(object_at(*t, where + ".throttle"), {"rateLimit", "burstLimit"}, where + ".throttle");
+    allow_only(object_at(*t, where + ".throttle"), {"rateLimit", "burstLimit"},
+               where + ".throttle");
     p.throttle = throttle_from_json(*t, where + ".throttle");
     validate_throttle(*p.throttle, where + ".throttle");
   }
@@ -255,13 +261,15 @@ Declaration parse_declaration(const json::value& doc) {
     const auto& ao = object_at(*account, "account");
     allow_only(ao, {"throttle"}, "account");
     AccountSettings a;
-    if (const json::value* t = member(ao, "throttle")) a.throttle = throttle_from_json(*t, "account.throttle");
+    if (const json::value* t = member(ao, "throttle"))
+      a.throttle = throttle_from_json(*t, "account.throttle");
     validate_throttle(a.throttle, "account.throttle");
     d.account = a;
   }
   std::size_t n = 0;
   if (const json::value* apis = member(root, "apis"))
-    for (const auto& v : array_at(*apis, "apis")) d.apis.push_back(parse_api(v, "apis[" + std::to_string(n++) + "]"));
+    for (const auto& v : array_at(*apis, "apis"))
+      d.apis.push_back(parse_api(v, "apis[" + std::to_string(n++) + "]"));
   n = 0;
   if (const json::value* keys = member(root, "apiKeys"))
     for (const auto& v : array_at(*keys, "apiKeys"))

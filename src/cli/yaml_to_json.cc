@@ -13,7 +13,8 @@ namespace {
 const std::string& utf8_scalar(const YAML::Node& node) {
   const std::string& text = node.Scalar();
   if (!is_valid_utf8(text))
-    throw std::invalid_argument("line " + std::to_string(node.Mark().line + 1) + ": text is not valid UTF-8");
+    throw std::invalid_argument("line " + std::to_string(node.Mark().line + 1) +
+                                ": text is not valid UTF-8");
   return text;
 }
 
@@ -26,10 +27,12 @@ boost::json::value scalar_to_json(const YAML::Node& node) {
   const char* first = text.data();
   const char* last = first + text.size();
   std::int64_t integer = 0;
-  if (auto [ptr, ec] = std::from_chars(first, last, integer); ec == std::errc{} && ptr == last && !text.empty())
+  if (auto [ptr, ec] = std::from_chars(first, last, integer);
+      ec == std::errc{} && ptr == last && !text.empty())
     return integer;
   double real = 0;
-  if (auto [ptr, ec] = std::from_chars(first, last, real); ec == std::errc{} && ptr == last && !text.empty())
+  if (auto [ptr, ec] = std::from_chars(first, last, real);
+      ec == std::errc{} && ptr == last && !text.empty())
     return real;
   return boost::json::string(text);
 }

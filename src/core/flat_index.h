@@ -38,7 +38,8 @@ class FlatIndex {
   // Adds `id` under `hash`, which must not be present yet.
   template <typename HashOf>
   void insert(std::uint64_t hash, std::uint32_t id, HashOf&& hash_of) {
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow(std::max<std::size_t>(64, slots_.size() * 2), hash_of);
+    if ((size_ + 1) * 4 > slots_.size() * 3)
+      grow(std::max<std::size_t>(64, slots_.size() * 2), hash_of);
     place(hash, id);
     ++size_;
   }
@@ -59,8 +60,12 @@ class FlatIndex {
     std::uint32_t id = 0;
   };
 
-  static std::uint32_t tag_of(std::uint64_t hash) { return static_cast<std::uint32_t>(hash >> 32) | 1u; }
-  std::size_t home(std::uint64_t hash) const { return static_cast<std::size_t>(hash) & (slots_.size() - 1); }
+  static std::uint32_t tag_of(std::uint64_t hash) {
+    return static_cast<std::uint32_t>(hash >> 32) | 1u;
+  }
+  std::size_t home(std::uint64_t hash) const {
+    return static_cast<std::size_t>(hash) & (slots_.size() - 1);
+  }
   std::size_t next(std::size_t i) const { return (i + 1) & (slots_.size() - 1); }
 
   void place(std::uint64_t hash, std::uint32_t id) {

@@ -36,7 +36,8 @@ std::string new_key_id(std::int64_t now_s) {
   constexpr std::string_view kDigits = "0123456789abcdefghijklmnopqrstuvwxyz";
   std::int64_t minute = now_s > kEpoch2020 ? (now_s - kEpoch2020) / 60 : 0;
   std::string id(5, '0');
-  for (std::size_t i = 5; i-- > 0; minute /= 36) id[i] = kDigits[static_cast<std::size_t>(minute % 36)];
+  for (std::size_t i = 5; i-- > 0; minute /= 36)
+    id[i] = kDigits[static_cast<std::size_t>(minute % 36)];
   return id + random_id(5);
 }
 

@@ -26,7 +26,8 @@ void absorb(State& state, const unsigned char (&pad)[SHA256_CBLOCK]) {
 }  // namespace
 
 KeyHasher::KeyHasher(std::string_view secret) {
-  if (secret.size() < 16) throw std::invalid_argument("key hashing secret must be at least 16 bytes");
+  if (secret.size() < 16)
+    throw std::invalid_argument("key hashing secret must be at least 16 bytes");
   unsigned char block[SHA256_CBLOCK] = {};
   if (secret.size() > sizeof block) {
     SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), block);

@@ -18,10 +18,12 @@ std::optional<std::uint32_t> KeyPlanIds::find_plan(std::string_view plan_id) con
 
 std::optional<std::uint32_t> KeyPlanIds::find_locked(std::uint32_t plan, std::uint64_t hash,
                                                      std::string_view key_id) const {
-  return index_.find(hash, [&](std::uint32_t id) { return pairs_[id].plan == plan && key_of(id) == key_id; });
+  return index_.find(
+      hash, [&](std::uint32_t id) { return pairs_[id].plan == plan && key_of(id) == key_id; });
 }
 
-std::optional<std::uint32_t> KeyPlanIds::find(std::string_view plan_id, std::string_view key_id) const {
+std::optional<std::uint32_t> KeyPlanIds::find(std::string_view plan_id,
+                                              std::string_view key_id) const {
   std::lock_guard lock(mutex_);
   const auto plan = find_plan(plan_id);
   if (!plan) return std::nullopt;
@@ -40,7 +42,8 @@ KeyPlanIds::Interned KeyPlanIds::intern(std::string_view plan_id, std::string_vi
   const std::uint64_t h = hash(plan, key_id);
   if (const auto id = find_locked(plan, h, key_id)) return {*id, false};
   const auto id = static_cast<std::uint32_t>(pairs_.size());
-  pairs_.push_back({plan, static_cast<std::uint32_t>(key_text_.size()), static_cast<std::uint32_t>(key_id.size())});
+  pairs_.push_back({plan, static_cast<std::uint32_t>(key_text_.size()),
+                    static_cast<std::uint32_t>(key_id.size())});
   key_text_.append(key_id);
   index_.insert(h, id, hash_of());
   return {id, true};

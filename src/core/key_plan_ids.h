@@ -47,7 +47,8 @@ class KeyPlanIds {
   };
   static std::uint64_t hash(std::uint32_t plan, std::string_view key_id);
   std::optional<std::uint32_t> find_plan(std::string_view plan_id) const;
-  std::optional<std::uint32_t> find_locked(std::uint32_t plan, std::uint64_t hash, std::string_view key_id) const;
+  std::optional<std::uint32_t> find_locked(std::uint32_t plan, std::uint64_t hash,
+                                           std::string_view key_id) const;
   std::string_view key_of(std::uint32_t id) const {
     return std::string_view(key_text_).substr(pairs_[id].key_offset, pairs_[id].key_size);
   }

@@ -70,7 +70,9 @@ void MetricsRegistry::render(std::string& out) {
     }
   }
   emit("api=\"\",stage=\"\",resource=\"\",method=\"\"", unrouted_);
-  out += "# HELP tollgate_request_duration_seconds Time spent, by part: the gateway's own work, and waiting for the upstream.\n";
+  out +=
+      "# HELP tollgate_request_duration_seconds Time spent, by part: the gateway's own work, and "
+      "waiting for the upstream.\n";
   out += "# TYPE tollgate_request_duration_seconds histogram\n";
   overhead_.render(out, "tollgate_request_duration_seconds", "part=\"gateway\"");
   upstream_.render(out, "tollgate_request_duration_seconds", "part=\"upstream\"");

@@ -20,8 +20,8 @@ namespace tollgate {
 // A latency histogram with fixed buckets (seconds, as Prometheus wants).
 class Histogram {
  public:
-  static constexpr std::array<double, 14> kBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                     0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   5.0};
+  static constexpr std::array<double, 14> kBounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
   void observe_ns(std::int64_t nanos);
   // Appends name_bucket/_sum/_count lines with `labels` (e.g. `kind="upstream"`).
   void render(std::string& out, const std::string& name, const std::string& labels) const;
@@ -41,8 +41,8 @@ class MetricsRegistry {
  public:
   // The counters of a route; the same object for the same route for the life
   // of the registry, so counts survive catalog reloads. Control plane.
-  RouteCounters& route(const std::string& api, const std::string& stage, const std::string& resource,
-                       const std::string& method);
+  RouteCounters& route(const std::string& api, const std::string& stage,
+                       const std::string& resource, const std::string& method);
   // Requests that named no deployed route (unknown API, stage or resource).
   RouteCounters& unrouted() { return unrouted_; }
 
@@ -54,7 +54,9 @@ class MetricsRegistry {
 
  private:
   std::mutex mutex_;
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, std::unique_ptr<RouteCounters>> routes_;
+  std::map<std::tuple<std::string, std::string, std::string, std::string>,
+           std::unique_ptr<RouteCounters>>
+      routes_;
   RouteCounters unrouted_;
   Histogram overhead_;
   Histogram upstream_;

@@ -13,7 +13,7 @@ std::size_t invalid_utf8_at(std::string_view text) {
       continue;
     }
     std::size_t length = 0;
-    unsigned char low = 0x80;  // the second byte's range, narrowed to refuse
+    unsigned char low = 0x80;   // the second byte's range, narrowed to refuse
     unsigned char high = 0xBF;  // overlong forms, surrogates and > U+10FFFF
     if (c >= 0xC2 && c <= 0xDF) {
       length = 2;

@@ -10,6 +10,8 @@ namespace tollgate {
 // Every string tollgate stores is UTF-8, as JSON requires.
 std::size_t invalid_utf8_at(std::string_view text);
 
-inline bool is_valid_utf8(std::string_view text) { return invalid_utf8_at(text) == std::string_view::npos; }
+inline bool is_valid_utf8(std::string_view text) {
+  return invalid_utf8_at(text) == std::string_view::npos;
+}
 
 }  // namespace tollgate

@@ -60,10 +60,12 @@ class QuotaStep {
     counter_.count_refusal(window_.id);
     return false;
   }
-  std::int64_t seconds_to_reset() const { return std::max<std::int64_t>(1, window_.end_unix_s - now_s_); }
+  std::int64_t seconds_to_reset() const {
+    return std::max<std::int64_t>(1, window_.end_unix_s - now_s_);
+  }
   LimitReport report() const {
-    return {"quota", limit_, window_.end_unix_s - window_.start_unix_s, std::max<std::int64_t>(0, remaining_),
-            seconds_to_reset()};
+    return {"quota", limit_, window_.end_unix_s - window_.start_unix_s,
+            std::max<std::int64_t>(0, remaining_), seconds_to_reset()};
   }
   QuotaClaim claim(const KeyBinding& b, std::string_view key_id) const {
     return {.counter = &counter_,
@@ -100,8 +102,8 @@ namespace {
 
 // The key's binding to a plan covering `stage`; none (plan null) when the
 // key is unknown, disabled or in no such plan. Sets the key's id when known.
-KeyBinding find_binding(const Catalog& catalog, const StageEntry& stage, std::optional<std::string_view> api_key,
-                        std::string_view& key_id) {
+KeyBinding find_binding(const Catalog& catalog, const StageEntry& stage,
+                        std::optional<std::string_view> api_key, std::string_view& key_id) {
   if (!api_key) return {};
   const Catalog::Key key = find_key(catalog, *api_key);
   if (!key) return {};
@@ -138,7 +140,8 @@ struct Steps {
 inline void limits_of(const Catalog& catalog, const RouteMethod& method, std::uint32_t method_index,
                       const KeyBinding& binding, UnixNanos now, Steps& steps) {
   if (method.api_key_required) {
-    if (const LimitRef* m = binding.method_limit(method_index)) steps.step[steps.count++] = bucket_step(*m, "method");
+    if (const LimitRef* m = binding.method_limit(method_index))
+      steps.step[steps.count++] = bucket_step(*m, "method");
     if (binding.plan->key_throttle)
       steps.step[steps.count++] = {&binding.state->bucket, &*binding.plan->key_throttle, "key"};
     if (binding.plan->quota) {
@@ -162,7 +165,8 @@ void give_back(Steps& steps, int taken) {
 
 }  // namespace
 
-PresentedKey present_key(const Catalog& catalog, const StageEntry& stage, std::optional<std::string_view> api_key) {
+PresentedKey present_key(const Catalog& catalog, const StageEntry& stage,
+                         std::optional<std::string_view> api_key) {
   PresentedKey key;
   key.binding = find_binding(catalog, stage, api_key, key.key_id);
   return key;
@@ -170,8 +174,9 @@ PresentedKey present_key(const Catalog& catalog, const StageEntry& stage, std::o
 
 namespace {
 
-GateDecision admit_bound(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
-                         const KeyBinding& binding, std::string_view key_id, UnixNanos now) {
+GateDecision admit_bound(const Catalog& catalog, const StageEntry& stage,
+                         std::uint32_t method_index, const KeyBinding& binding,
+                         std::string_view key_id, UnixNanos now) {
   GateDecision d;
   const RouteMethod& method = stage.methods[method_index];
   if (method.api_key_required) {
@@ -212,7 +217,8 @@ GateDecision admit_bound(const Catalog& catalog, const StageEntry& stage, std::u
 
   if (binding.usage) binding.usage->count(now);
   for (int i = 0; i < steps.count; ++i) {
-    const LimitReport r = steps.step[i].bucket ? bucket_report(steps.step[i], now) : quota->report();
+    const LimitReport r =
+        steps.step[i].bucket ? bucket_report(steps.step[i], now) : quota->report();
     if (!d.report.policy || r.remaining < d.report.remaining) d.report = r;
   }
   return d;
@@ -223,7 +229,8 @@ GateDecision admit_bound(const Catalog& catalog, const StageEntry& stage, std::u
 GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
                    std::optional<std::string_view> api_key, UnixNanos now) {
   // A method that needs no key does not look for one.
-  if (!stage.methods[method_index].api_key_required) return admit_bound(catalog, stage, method_index, {}, {}, now);
+  if (!stage.methods[method_index].api_key_required)
+    return admit_bound(catalog, stage, method_index, {}, {}, now);
   std::string_view key_id;
   const KeyBinding binding = find_binding(catalog, stage, api_key, key_id);
   return admit_bound(catalog, stage, method_index, binding, key_id, now);
@@ -249,7 +256,8 @@ void refund(const Catalog& catalog, const StageEntry& stage, std::uint32_t metho
   if (binding.usage) binding.usage->uncount(decided_at);
 }
 
-std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const PresentedKey& key, UnixNanos now) {
+std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const PresentedKey& key,
+                                      UnixNanos now) {
   const KeyBinding& binding = key.binding;
   if (!binding.plan || !binding.plan->quota) return std::nullopt;
   return QuotaStep(binding, catalog.quota_leased(), now).claim(binding, key.key_id);

@@ -24,7 +24,7 @@ struct LimitReport {
   std::int64_t quota = 0;        // requests the policy allows per window
   std::int64_t window_s = 0;
   std::int64_t remaining = 0;
-  std::int64_t reset_s = 0;      // seconds until `remaining` is back to `quota`
+  std::int64_t reset_s = 0;  // seconds until `remaining` is back to `quota`
 };
 
 // Kept to 80 bytes: zeroing a larger one takes a slow `rep stos` on x86-64.
@@ -58,7 +58,8 @@ struct PresentedKey {
   std::string_view key_id;  // empty when no known key was presented
   KeyBinding binding;       // plan null when the key may not call the stage
 };
-PresentedKey present_key(const Catalog& catalog, const StageEntry& stage, std::optional<std::string_view> api_key);
+PresentedKey present_key(const Catalog& catalog, const StageEntry& stage,
+                         std::optional<std::string_view> api_key);
 
 // admit() for a key already found in `catalog` for `stage`.
 GateDecision admit(const Catalog& catalog, const StageEntry& stage, std::uint32_t method_index,
@@ -78,7 +79,8 @@ Catalog::Key find_key(const Catalog& catalog, std::string_view api_key);
 
 // The lease a request that got kAwaitLease waits for; none when the key is
 // no longer bound to a plan with a quota. Takes from no limit.
-std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const PresentedKey& key, UnixNanos now);
+std::optional<QuotaClaim> quota_claim(const Catalog& catalog, const PresentedKey& key,
+                                      UnixNanos now);
 
 // Counts, toward the key's requests by outcome, a request refused for its
 // quota outside admit(): one that waited for a lease in vain.

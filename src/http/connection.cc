@@ -15,13 +15,15 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 constexpr std::chrono::seconds kTlsShutdownTimeout{2};
 
 template <class Stream>
-asio::awaitable<void> serve_requests(Stream& stream, const RequestHandler& handler, const ConnectionLimits& limits,
+asio::awaitable<void> serve_requests(Stream& stream, const RequestHandler& handler,
+                                     const ConnectionLimits& limits,
                                      const asio::ip::address& peer) {
   constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
   beast::error_code ec;
   if constexpr (kTls) {
     beast::get_lowest_layer(stream).expires_after(limits.idle_timeout);
-    co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                    asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
   }
   beast::flat_buffer buffer;
@@ -30,7 +32,8 @@ asio::awaitable<void> serve_requests(Stream& stream, const RequestHandler& handl
     parser.header_limit(limits.header_limit);
     parser.body_limit(limits.body_limit);
     beast::get_lowest_layer(stream).expires_after(limits.idle_timeout);
-    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_read(stream, buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
 
     HttpResponse response;
     bool keep_alive = false;
@@ -38,14 +41,15 @@ asio::awaitable<void> serve_requests(Stream& stream, const RequestHandler& handl
       response = error_response(http::status::payload_too_large, "BadRequestException",
                                 "Request body too large");
     } else if (ec == http::error::header_limit) {
-      response = error_response(http::status::request_header_fields_too_large, "BadRequestException",
-                                "Request header fields too large");
+      response = error_response(http::status::request_header_fields_too_large,
+                                "BadRequestException", "Request header fields too large");
     } else if (ec) {
       const bool peer_gone = ec == http::error::end_of_stream || ec == beast::error::timeout ||
                              ec == asio::error::connection_reset || ec == asio::error::eof ||
                              ec == asio::ssl::error::stream_truncated;
       if (peer_gone || !parser.got_some()) break;
-      response = error_response(http::status::bad_request, "BadRequestException", "Malformed HTTP request");
+      response = error_response(http::status::bad_request, "BadRequestException",
+                                "Malformed HTTP request");
     } else {
       HttpRequest& request = parser.get();
       keep_alive = request.keep_alive();
@@ -53,7 +57,8 @@ asio::awaitable<void> serve_requests(Stream& stream, const RequestHandler& handl
       response = co_await handler(request, peer);
       if (head) {
         // A HEAD answer has the GET answer's headers and no body.
-        if (!response.has_content_length() && !response.chunked()) response.content_length(response.body().size());
+        if (!response.has_content_length() && !response.chunked())
+          response.content_length(response.body().size());
         response.body().clear();
       }
     }
@@ -73,7 +78,8 @@ asio::awaitable<void> serve_requests(Stream& stream, const RequestHandler& handl
 }  // namespace
 
 asio::awaitable<void> serve_connection(tcp::socket socket, const RequestHandler& handler,
-                                       const ConnectionLimits& limits, std::shared_ptr<TlsContext> tls) {
+                                       const ConnectionLimits& limits,
+                                       std::shared_ptr<TlsContext> tls) {
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   const asio::ip::address peer = socket.remote_endpoint(ec).address();

@@ -9,7 +9,8 @@
 namespace tollgate {
 
 // Answers one request; `peer` is the client's address.
-using RequestHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest&, const asio::ip::address& peer)>;
+using RequestHandler =
+    std::function<asio::awaitable<HttpResponse>(HttpRequest&, const asio::ip::address& peer)>;
 
 struct ConnectionLimits {
   std::uint32_t header_limit = 16 * 1024;
@@ -23,6 +24,7 @@ struct ConnectionLimits {
 // headers and body. With `tls`, the connection is TLS, its handshake bounded
 // by the idle timeout.
 asio::awaitable<void> serve_connection(tcp::socket socket, const RequestHandler& handler,
-                                       const ConnectionLimits& limits, std::shared_ptr<TlsContext> tls = nullptr);
+                                       const ConnectionLimits& limits,
+                                       std::shared_ptr<TlsContext> tls = nullptr);
 
 }  // namespace tollgate

@@ -48,8 +48,8 @@ void append_backend_target(std::string& out, const Backend& backend, const PathP
 }
 
 bool is_idempotent(http::verb v) {
-  return v == http::verb::get || v == http::verb::head || v == http::verb::options || v == http::verb::put ||
-         v == http::verb::delete_ || v == http::verb::trace;
+  return v == http::verb::get || v == http::verb::head || v == http::verb::options ||
+         v == http::verb::put || v == http::verb::delete_ || v == http::verb::trace;
 }
 
 void set_mock_reply(Reply& reply, const MockResponse& m) {
@@ -72,7 +72,8 @@ void add_limit_fields(Reply& reply, const GateDecision& d) {
 bool refuse(Reply& reply, Outcome outcome) {
   switch (outcome) {
     case Outcome::kMissingToken:
-      set_error_reply(reply, 403, "MissingAuthenticationTokenException", "Missing Authentication Token");
+      set_error_reply(reply, 403, "MissingAuthenticationTokenException",
+                      "Missing Authentication Token");
       break;
     case Outcome::kThrottled:
       set_error_reply(reply, 429, "TooManyRequestsException", "Too Many Requests");
@@ -97,7 +98,8 @@ std::optional<std::string_view> api_key_of(const InboundMessage& request) {
 
 // The client sent `Expect: 100-continue` (HTTP/1.1 only, RFC 9110 §10.1.1).
 bool expects_continue(const InboundMessage& request) {
-  return request.version >= 11 && beast::iequals(request.fields.find(http::field::expect), "100-continue");
+  return request.version >= 11 &&
+         beast::iequals(request.fields.find(http::field::expect), "100-continue");
 }
 
 // The target as the access log shows it: a usage page request's query,
@@ -149,7 +151,8 @@ namespace {
 // (and those its Connection field names), the backend's Host, and the body's
 // length.
 void write_upstream_head(std::string& head, std::string_view method, const RouteMethod& route,
-                         const PathParams& params, std::string_view query, const InboundMessage& request) {
+                         const PathParams& params, std::string_view query,
+                         const InboundMessage& request) {
   using namespace std::string_view_literals;
   head.clear();
   head.append(method);
@@ -196,9 +199,11 @@ void forward_response(Reply& reply, InboundMessage& response, bool head_both_way
 
 }  // namespace
 
-DataPlane::DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs, const Clock& clock,
-                     Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id,
-                     UpstreamPool::Limits upstream_limits, LeaseSource* leases, UsagePage* usage_page)
+DataPlane::DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs,
+                     const Clock& clock, Stats& stats, MetricsRegistry& metrics,
+                     AccessLog* access_log, unsigned worker_id,
+                     UpstreamPool::Limits upstream_limits, LeaseSource* leases,
+                     UsagePage* usage_page)
     : deadlines_(deadlines),
       catalogs_(catalogs),
       clock_(clock),
@@ -230,9 +235,9 @@ void advance_read_deadline(ReadPhase& phase, bool header_done, Deadlines::Entry&
 }
 
 bool peer_left(const beast::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof ||
-         ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor ||
-         ec == asio::ssl::error::stream_truncated;
+  return ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+         ec == asio::error::eof || ec == asio::error::operation_aborted ||
+         ec == asio::error::bad_descriptor || ec == asio::ssl::error::stream_truncated;
 }
 
 using TlsStream = asio::ssl::stream<Socket>;
@@ -325,11 +330,13 @@ enum class DataPlane::Next : std::uint8_t {
 };
 
 template <class Stream>
-Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const ClientLimits& limits, bool shed) {
+Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const ClientLimits& limits,
+                                     bool shed) {
   Deadlines::Entry deadline(deadlines_, socket);
   if constexpr (kIsTls<Stream>) {
     deadline.expires_after(limits.header_timeout);
-    auto [handshake_error] = co_await stream.async_handshake(asio::ssl::stream_base::server, as_result);
+    auto [handshake_error] =
+        co_await stream.async_handshake(asio::ssl::stream_base::server, as_result);
     if (handshake_error) co_return;
   }
   Connection c(deadline, limits);
@@ -344,7 +351,8 @@ Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const Clien
         auto [error, sent] = co_await asio::async_write(stream, asio::buffer(kContinue), as_result);
         c.read_error = error;
       } else {
-        auto [error, n] = co_await stream.async_read_some(c.buffer.prepare(read_room(c.buffer)), as_result);
+        auto [error, n] =
+            co_await stream.async_read_some(c.buffer.prepare(read_room(c.buffer)), as_result);
         c.read_error = error;
         c.buffer.commit(n);
       }
@@ -357,16 +365,17 @@ Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const Clien
     if (next == Next::kClose) break;
     if (next == Next::kUsagePage) {
       beast::error_code ignored;
-      co_await usage_page_->answer(c.exchange.request, record.catalog, socket.remote_endpoint(ignored).address(),
-                                   c.exchange.reply);
+      co_await usage_page_->answer(c.exchange.request, record.catalog,
+                                   socket.remote_endpoint(ignored).address(), c.exchange.reply);
     } else if (next == Next::kGate) {
       Decided decided = decide(c.exchange, record);
-      if (decided == Decided::kAwaitLease) decided = co_await decide_after_lease(c.exchange, record);
+      if (decided == Decided::kAwaitLease)
+        decided = co_await decide_after_lease(c.exchange, record);
       if (decided == Decided::kProxy) {
         const UpstreamRequest upstream = upstream_request(c.exchange, record);
-        const UpstreamError error =
-            co_await upstreams_.exchange(record.method->backend, upstream, c.exchange.upstream_response,
-                                         std::chrono::milliseconds(record.method->timeout_ms));
+        const UpstreamError error = co_await upstreams_.exchange(
+            record.method->backend, upstream, c.exchange.upstream_response,
+            std::chrono::milliseconds(record.method->timeout_ms));
         set_proxied_reply(c.exchange, record, error, upstream.head_method);
       }
     }
@@ -374,7 +383,8 @@ Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const Clien
     const bool keep_alive = keep_alive_after(c);
     finish(c.exchange, record);
     deadline.expires_after(limits.write_timeout);
-    const SendBatch::Buffers answer = c.exchange.reply.finish(keep_alive, c.exchange.request.version, head_only(c));
+    const SendBatch::Buffers answer =
+        c.exchange.reply.finish(keep_alive, c.exchange.request.version, head_only(c));
     SendBatch::Unsent unsent(answer);
     if constexpr (!kIsTls<Stream>) {
       // Sent with the worker's other sends of this turn (http/send_batch.h).
@@ -400,8 +410,9 @@ Task<void> DataPlane::serve_requests(Stream& stream, Socket& socket, const Clien
 }
 
 void DataPlane::begin_request(Connection& c, RequestReader& reader) {
-  c.deadline.expires_after(c.phase == ReadPhase::kWaiting ? c.limits.idle_timeout : c.limits.header_timeout,
-                           Deadlines::OnExpiry::kCancel);
+  c.deadline.expires_after(
+      c.phase == ReadPhase::kWaiting ? c.limits.idle_timeout : c.limits.header_timeout,
+      Deadlines::OnExpiry::kCancel);
   c.deadline.set_idle(c.buffer.size() == 0);
   reader.header_limit(c.limits.max_header_bytes);
   reader.body_limit(c.limits.max_body_bytes);
@@ -412,11 +423,13 @@ void DataPlane::begin_request(Connection& c, RequestReader& reader) {
   c.keep_alive = false;
 }
 
-DataPlane::ReadStep DataPlane::take_buffered(Connection& c, RequestReader& reader, RequestRecord& record) {
+DataPlane::ReadStep DataPlane::take_buffered(Connection& c, RequestReader& reader,
+                                             RequestRecord& record) {
   if (c.buffer.size() != 0) {
     // A request wholly read in a plain form is parsed without Beast.
     if (!reader.got_some()) {
-      const std::size_t whole = parse_whole_request(as_text(c.buffer.data()), c.whole_limits, c.exchange.request);
+      const std::size_t whole =
+          parse_whole_request(as_text(c.buffer.data()), c.whole_limits, c.exchange.request);
       if (whole != 0) {
         c.buffer.consume(whole);
         return ReadStep::kDone;
@@ -458,15 +471,15 @@ void DataPlane::end_read(Connection& c) {
   c.deadline.set_idle(false);
 }
 
-DataPlane::Next DataPlane::answer_locally(Connection& c, const RequestReader& reader, RequestRecord& record,
-                                          bool shed) {
+DataPlane::Next DataPlane::answer_locally(Connection& c, const RequestReader& reader,
+                                          RequestRecord& record, bool shed) {
   const InboundMessage& request = c.exchange.request;
   Reply& reply = c.exchange.reply;
   if (c.refused_before_body) return Next::kReply;  // the connection closes, its body unread
   if (c.read_error) {
     if (!reader.got_some() || (!c.timed_out && peer_left(c.read_error))) return Next::kClose;
-    const Refusal refusal =
-        c.timed_out ? Refusal{408, "Request timed out"} : read_refusal(c.read_error, reader.fault());
+    const Refusal refusal = c.timed_out ? Refusal{408, "Request timed out"}
+                                        : read_refusal(c.read_error, reader.fault());
     set_error_reply(reply, refusal.status, "BadRequestException", refusal.message);
     record.outcome = Outcome::kBadRequest;
     return Next::kReply;
@@ -507,14 +520,16 @@ void DataPlane::drain() {
   deadlines_.close_idle();
 }
 
-const StageEntry* DataPlane::route(Exchange& exchange, RequestRecord& record, std::uint32_t& index) {
+const StageEntry* DataPlane::route(Exchange& exchange, RequestRecord& record,
+                                   std::uint32_t& index) {
   const InboundMessage& request = exchange.request;
   // The snapshot the request started with, taken when it was first routed:
   // a reload never changes a request in flight.
   if (!record.catalog) record.catalog = catalogs_.get();
   InvokeTarget target;
   record.outcome = Outcome::kMissingToken;
-  if (!record.catalog || !parse_invoke_target(request.fields.find(http::field::host), request.target, target))
+  if (!record.catalog ||
+      !parse_invoke_target(request.fields.find(http::field::host), request.target, target))
     return nullptr;
   record.api = target.api_id;
   record.stage = target.stage;
@@ -554,7 +569,8 @@ DataPlane::Decided DataPlane::decide(Exchange& exchange, RequestRecord& record) 
     return Decided::kReplied;
   }
   record.decided_at = clock_.now();
-  record.decision = admit(*record.catalog, *stage, index, api_key_of(exchange.request), record.decided_at);
+  record.decision =
+      admit(*record.catalog, *stage, index, api_key_of(exchange.request), record.decided_at);
   return act_on(exchange, record);
 }
 
@@ -571,10 +587,12 @@ DataPlane::Decided DataPlane::act_on(Exchange& exchange, RequestRecord& record) 
       [[fallthrough]];  // no source of leases: the quota cannot be had
     case Verdict::kThrottled:
     case Verdict::kQuotaExceeded: {
-      record.outcome = decision.verdict == Verdict::kThrottled ? Outcome::kThrottled : Outcome::kQuotaExceeded;
+      record.outcome =
+          decision.verdict == Verdict::kThrottled ? Outcome::kThrottled : Outcome::kQuotaExceeded;
       refuse(reply, record.outcome);
       char seconds[24];
-      const char* end = std::to_chars(seconds, seconds + sizeof seconds, decision.retry_after_s).ptr;
+      const char* end =
+          std::to_chars(seconds, seconds + sizeof seconds, decision.retry_after_s).ptr;
       reply.add("Retry-After", {seconds, static_cast<std::size_t>(end - seconds)});
       add_limit_fields(reply, decision);
       return Decided::kReplied;
@@ -631,18 +649,23 @@ Task<DataPlane::Decided> DataPlane::decide_after_lease(Exchange& exchange, Reque
     unavailable = !wait->outcome || *wait->outcome == LeaseOutcome::kUnavailable;
     if (unavailable) break;
     record.decided_at = clock_.now();
-    record.decision = admit(catalog, *record.stage_entry, record.method_index, key, record.decided_at);
-    if (const Decided decided = act_on(exchange, record); decided != Decided::kAwaitLease) co_return decided;
+    record.decision =
+        admit(catalog, *record.stage_entry, record.method_index, key, record.decided_at);
+    if (const Decided decided = act_on(exchange, record); decided != Decided::kAwaitLease)
+      co_return decided;
   }
   // A lease may have come for another request meanwhile.
   record.decided_at = clock_.now();
-  record.decision = admit(catalog, *record.stage_entry, record.method_index, key, record.decided_at);
-  if (const Decided decided = act_on(exchange, record); decided != Decided::kAwaitLease) co_return decided;
+  record.decision =
+      admit(catalog, *record.stage_entry, record.method_index, key, record.decided_at);
+  if (const Decided decided = act_on(exchange, record); decided != Decided::kAwaitLease)
+    co_return decided;
   Reply& reply = exchange.reply;
   if (unavailable) {
     record.outcome = Outcome::kShed;
-    set_error_reply(reply, 503, "ServiceUnavailableException",
-                    "The key's quota cannot be checked now (its store is unreachable); retry later");
+    set_error_reply(
+        reply, 503, "ServiceUnavailableException",
+        "The key's quota cannot be checked now (its store is unreachable); retry later");
   } else {
     // Other requests took each lease before this one could: the quota's
     // last units are being spent, on this node or others.
@@ -657,18 +680,22 @@ Task<DataPlane::Decided> DataPlane::decide_after_lease(Exchange& exchange, Reque
 UpstreamRequest DataPlane::upstream_request(Exchange& exchange, RequestRecord& record) {
   const InboundMessage& request = exchange.request;
   const RouteMethod& method = *record.method;
-  const std::string_view upstream_method =
-      method.backend_method.empty() ? std::string_view(request.method) : std::string_view(method.backend_method);
-  const http::verb verb = method.backend_method.empty() ? request.verb : http::string_to_verb(upstream_method);
-  write_upstream_head(exchange.upstream_head, upstream_method, method, record.params, record.query, request);
+  const std::string_view upstream_method = method.backend_method.empty()
+                                               ? std::string_view(request.method)
+                                               : std::string_view(method.backend_method);
+  const http::verb verb =
+      method.backend_method.empty() ? request.verb : http::string_to_verb(upstream_method);
+  write_upstream_head(exchange.upstream_head, upstream_method, method, record.params, record.query,
+                      request);
   record.sent = std::chrono::steady_clock::now();
   return {exchange.upstream_head, request.body, is_idempotent(verb), verb == http::verb::head};
 }
 
 void DataPlane::set_proxied_reply(Exchange& exchange, RequestRecord& record, UpstreamError error,
                                   bool head_upstream) {
-  record.upstream_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - record.sent).count();
+  record.upstream_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now() - record.sent)
+                           .count();
   record.outcome = error == UpstreamError::kNone ? Outcome::kAllowed : Outcome::kUpstreamError;
   switch (error) {
     case UpstreamError::kNone:
@@ -677,11 +704,12 @@ void DataPlane::set_proxied_reply(Exchange& exchange, RequestRecord& record, Ups
       add_limit_fields(exchange.reply, record.decision);
       return;
     case UpstreamError::kTimeout:
-      return set_error_reply(exchange.reply, 504, "GatewayTimeoutException", "Endpoint request timed out");
+      return set_error_reply(exchange.reply, 504, "GatewayTimeoutException",
+                             "Endpoint request timed out");
     case UpstreamError::kOverflow:
       // Refused before the backend had it: not billed, not charged.
-      refund(*record.catalog, *record.stage_entry, record.method_index, api_key_of(exchange.request),
-             record.decided_at);
+      refund(*record.catalog, *record.stage_entry, record.method_index,
+             api_key_of(exchange.request), record.decided_at);
       record.outcome = Outcome::kShed;
       set_error_reply(exchange.reply, 503, "ServiceUnavailableException",
                       "Too many requests waiting for the integration endpoint; retry later");
@@ -702,12 +730,15 @@ void DataPlane::finish(Exchange& exchange, RequestRecord& record) {
   exchange.reply.add("x-amzn-RequestId", request_id);
 
   stats_.count(record.outcome);
-  (record.method && record.method->counters ? *record.method->counters : metrics_.unrouted()).count(record.outcome);
-  const std::int64_t total_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - record.start).count();
+  (record.method && record.method->counters ? *record.method->counters : metrics_.unrouted())
+      .count(record.outcome);
+  const std::int64_t total_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now() - record.start)
+                                    .count();
   metrics_.overhead().observe_ns(total_ns - record.upstream_ns);
   if (record.upstream_ns > 0) metrics_.upstream().observe_ns(record.upstream_ns);
-  if (access_log_.enabled()) log_access(exchange.request, exchange.reply, record, request_id, total_ns);
+  if (access_log_.enabled())
+    log_access(exchange.request, exchange.reply, record, request_id, total_ns);
 }
 
 namespace {
@@ -741,8 +772,9 @@ bool admitted(const RequestRecord& record) {
 
 }  // namespace
 
-void DataPlane::log_access(const InboundMessage& request, const Reply& reply, const RequestRecord& record,
-                           std::string_view request_id, std::int64_t total_ns) {
+void DataPlane::log_access(const InboundMessage& request, const Reply& reply,
+                           const RequestRecord& record, std::string_view request_id,
+                           std::int64_t total_ns) {
   std::string& out = access_log_.line();
   const GateDecision& d = record.decision;
   fmt::format_to(std::back_inserter(out), "{{\"requestId\":\"{}\",\"time\":\"", request_id);
@@ -751,18 +783,19 @@ void DataPlane::log_access(const InboundMessage& request, const Reply& reply, co
     out += "\",\"admittedAt\":\"";
     append_utc_time(out, record.decided_at / 1'000'000);
   }
-  fmt::format_to(std::back_inserter(out),
-                 "\",\"api\":{},\"stage\":{},\"resource\":{},\"method\":{},\"path\":{},\"status\":{},"
-                 "\"keyId\":{},\"customerId\":{},\"plan\":{},\"outcome\":\"{}\",\"limit\":{},\"bytesIn\":{},"
-                 "\"bytesOut\":{},\"latencyMs\":{:.3f},\"upstreamMs\":{:.3f}}}\n",
-                 JsonText{record.api}, JsonText{record.stage},
-                 JsonText{record.method ? std::string_view(record.method->resource_path) : ""},
-                 JsonText{request.method}, JsonText{logged_target(request, record)}, reply.status(),
-                 JsonText{d.key_id},
-                 JsonText{d.key_id.empty() ? std::string_view() : KeyTable::customer_after(d.key_id)},
-                 JsonText{d.plan_id}, outcome_name(record.outcome),
-                 JsonText{d.report.policy ? d.report.policy : ""}, request.body.size(), reply.body().size(),
-                 static_cast<double>(total_ns) / 1e6, static_cast<double>(record.upstream_ns) / 1e6);
+  fmt::format_to(
+      std::back_inserter(out),
+      "\",\"api\":{},\"stage\":{},\"resource\":{},\"method\":{},\"path\":{},\"status\":{},"
+      "\"keyId\":{},\"customerId\":{},\"plan\":{},\"outcome\":\"{}\",\"limit\":{},\"bytesIn\":{},"
+      "\"bytesOut\":{},\"latencyMs\":{:.3f},\"upstreamMs\":{:.3f}}}\n",
+      JsonText{record.api}, JsonText{record.stage},
+      JsonText{record.method ? std::string_view(record.method->resource_path) : ""},
+      JsonText{request.method}, JsonText{logged_target(request, record)}, reply.status(),
+      JsonText{d.key_id},
+      JsonText{d.key_id.empty() ? std::string_view() : KeyTable::customer_after(d.key_id)},
+      JsonText{d.plan_id}, outcome_name(record.outcome),
+      JsonText{d.report.policy ? d.report.policy : ""}, request.body.size(), reply.body().size(),
+      static_cast<double>(total_ns) / 1e6, static_cast<double>(record.upstream_ns) / 1e6);
   access_log_.line_done();
 }
 

@@ -58,10 +58,10 @@ struct RequestRecord {
 // then count and log. Lives on one io_context thread; not thread-safe.
 class DataPlane {
  public:
-  DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs, const Clock& clock,
-            Stats& stats, MetricsRegistry& metrics, AccessLog* access_log, unsigned worker_id,
-            UpstreamPool::Limits upstream_limits = {}, LeaseSource* leases = nullptr,
-            UsagePage* usage_page = nullptr);
+  DataPlane(Executor executor, Deadlines& deadlines, const CatalogHolder& catalogs,
+            const Clock& clock, Stats& stats, MetricsRegistry& metrics, AccessLog* access_log,
+            unsigned worker_id, UpstreamPool::Limits upstream_limits = {},
+            LeaseSource* leases = nullptr, UsagePage* usage_page = nullptr);
 
   // Serves one client connection until the peer closes, asks to close, or a
   // limit or deadline ends it. The steps of a request are plain functions
@@ -74,7 +74,9 @@ class DataPlane {
   // one closes once its current request is answered.
   void drain();
   // Client connections open now; readable from any thread.
-  std::uint32_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
+  std::uint32_t open_connections() const {
+    return open_connections_.load(std::memory_order_relaxed);
+  }
   // Hands buffered access-log lines to the writer; call now and then.
   void flush_access_log() { access_log_.flush(); }
   const UpstreamPool& upstreams() const { return upstreams_; }
@@ -125,7 +127,8 @@ class DataPlane {
   // on this node, and those that outran a lease's top-up, come here.
   Task<Decided> decide_after_lease(Exchange& exchange, RequestRecord& record);
   UpstreamRequest upstream_request(Exchange& exchange, RequestRecord& record);
-  void set_proxied_reply(Exchange& exchange, RequestRecord& record, UpstreamError error, bool head_upstream);
+  void set_proxied_reply(Exchange& exchange, RequestRecord& record, UpstreamError error,
+                         bool head_upstream);
   void finish(Exchange& exchange, RequestRecord& record);
   void log_access(const InboundMessage& request, const Reply& reply, const RequestRecord& record,
                   std::string_view request_id, std::int64_t total_ns);

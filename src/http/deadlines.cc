@@ -2,7 +2,8 @@
 
 namespace tollgate {
 
-Deadlines::Entry::Entry(Deadlines& deadlines, Socket& socket) : deadlines_(deadlines), socket_(socket) {
+Deadlines::Entry::Entry(Deadlines& deadlines, Socket& socket)
+    : deadlines_(deadlines), socket_(socket) {
   next_ = deadlines_.head_;
   if (next_) next_->prev_ = this;
   deadlines_.head_ = this;
@@ -51,7 +52,8 @@ void Deadlines::close_idle() {
 
 Task<void> Deadlines::run() {
   using SteadyTimer =
-      asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
+      asio::basic_waitable_timer<std::chrono::steady_clock,
+                                 asio::wait_traits<std::chrono::steady_clock>, Executor>;
   SteadyTimer timer(co_await asio::this_coro::executor);
   for (;;) {
     timer.expires_after(tick_);

@@ -56,7 +56,8 @@ class Deadlines {
     Entry* next_ = nullptr;
   };
 
-  explicit Deadlines(std::chrono::milliseconds tick = std::chrono::milliseconds(50)) : tick_(tick) {}
+  explicit Deadlines(std::chrono::milliseconds tick = std::chrono::milliseconds(50))
+      : tick_(tick) {}
   // Sweeps every tick until the worker's io_context stops.
   Task<void> run();
   // Acts on the sockets past their deadline at `now`.

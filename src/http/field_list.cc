@@ -13,9 +13,11 @@ void FieldList::add(http::field id, std::string_view name, std::string_view valu
   spans_.push_back(s);
 }
 
-void FieldList::add_from(const char* block, http::field id, std::string_view name, std::string_view value) {
+void FieldList::add_from(const char* block, http::field id, std::string_view name,
+                         std::string_view value) {
   const auto at = [&](std::string_view part) {
-    return static_cast<std::uint32_t>(arena_.size() + static_cast<std::size_t>(part.data() - block));
+    return static_cast<std::uint32_t>(arena_.size() +
+                                      static_cast<std::size_t>(part.data() - block));
   };
   spans_.push_back({id, at(name), static_cast<std::uint32_t>(name.size()), at(value),
                     static_cast<std::uint32_t>(value.size())});
@@ -53,7 +55,8 @@ bool connection_lists(std::string_view connection_value, std::string_view name) 
     const std::size_t comma = rest.find(',');
     std::string_view token = rest.substr(0, comma);
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+      token.remove_prefix(1);
     while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
     if (beast::iequals(token, name)) return true;
   }

@@ -13,7 +13,9 @@ std::string_view pop_segment(std::string_view& rest) {
   return segment;
 }
 
-std::string_view or_root(std::string_view path) { return path.empty() ? std::string_view("/") : path; }
+std::string_view or_root(std::string_view path) {
+  return path.empty() ? std::string_view("/") : path;
+}
 
 }  // namespace
 
@@ -23,7 +25,8 @@ bool parse_invoke_target(std::string_view host, std::string_view target, InvokeT
   std::string_view rest = target.substr(0, q);
 
   constexpr std::string_view kHostMarker = ".execute-api.";
-  if (const std::size_t marker = host.find(kHostMarker); marker != std::string_view::npos && marker > 0) {
+  if (const std::size_t marker = host.find(kHostMarker);
+      marker != std::string_view::npos && marker > 0) {
     out.api_id = host.substr(0, marker);
     out.stage = pop_segment(rest);
     out.path = or_root(rest);
@@ -33,7 +36,8 @@ bool parse_invoke_target(std::string_view host, std::string_view target, InvokeT
   if (pop_segment(rest) != "restapis") return false;
   out.api_id = pop_segment(rest);
   out.stage = pop_segment(rest);
-  if (out.api_id.empty() || out.stage.empty() || pop_segment(rest) != "_user_request_") return false;
+  if (out.api_id.empty() || out.stage.empty() || pop_segment(rest) != "_user_request_")
+    return false;
   out.path = or_root(rest);
   return true;
 }

@@ -7,9 +7,11 @@ namespace tollgate {
 
 tcp::endpoint parse_listen_address(const std::string& address) {
   const std::size_t colon = address.rfind(':');
-  if (colon == std::string::npos) throw std::invalid_argument("listen address '" + address + "' needs HOST:PORT");
+  if (colon == std::string::npos)
+    throw std::invalid_argument("listen address '" + address + "' needs HOST:PORT");
   std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   unsigned port = 0;
   const char* first = address.data() + colon + 1;
   const char* last = address.data() + address.size();
@@ -18,7 +20,8 @@ tcp::endpoint parse_listen_address(const std::string& address) {
     throw std::invalid_argument("listen address '" + address + "' has a bad port");
   beast::error_code aec;
   const auto ip = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, aec);
-  if (aec) throw std::invalid_argument("listen address '" + address + "' needs a numeric IP address");
+  if (aec)
+    throw std::invalid_argument("listen address '" + address + "' needs a numeric IP address");
   return {ip, static_cast<unsigned short>(port)};
 }
 

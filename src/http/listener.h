@@ -20,7 +20,8 @@ Acceptor bind_reuseport(asio::io_context& io, const tcp::endpoint& endpoint);
 // Accepts until the acceptor is closed, spawning `serve(socket)` for each
 // connection on the acceptor's executor.
 template <class SocketAcceptor, class Serve>
-asio::awaitable<void, typename SocketAcceptor::executor_type> accept_each(SocketAcceptor& acceptor, Serve serve) {
+asio::awaitable<void, typename SocketAcceptor::executor_type> accept_each(SocketAcceptor& acceptor,
+                                                                          Serve serve) {
   using Ex = typename SocketAcceptor::executor_type;
   constexpr auto result = asio::as_tuple(asio::use_awaitable_t<Ex>{});
   for (;;) {
@@ -28,8 +29,9 @@ asio::awaitable<void, typename SocketAcceptor::executor_type> accept_each(Socket
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // e.g. EMFILE: wait a little for descriptors to free rather than spin.
-      asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Ex> pause(
-          acceptor.get_executor(), std::chrono::milliseconds(50));
+      asio::basic_waitable_timer<std::chrono::steady_clock,
+                                 asio::wait_traits<std::chrono::steady_clock>, Ex>
+          pause(acceptor.get_executor(), std::chrono::milliseconds(50));
       co_await pause.async_wait(result);
       continue;
     }

@@ -18,7 +18,8 @@ void InboundMessage::clear() {
 
 template <bool isRequest>
 void MessageReader<isRequest>::on_request_impl(http::verb verb, beast::string_view method,
-                                               beast::string_view target, int version, beast::error_code& ec) {
+                                               beast::string_view target, int version,
+                                               beast::error_code& ec) {
   if (target.size() > rules_.max_target) return refuse(RequestFault::kTargetTooLong, ec);
   message_.verb = verb;
   message_.method.assign(method.data(), method.size());
@@ -36,20 +37,23 @@ bool MessageReader<isRequest>::folded(beast::string_view name, beast::string_vie
 }
 
 template <bool isRequest>
-void MessageReader<isRequest>::on_response_impl(int status, beast::string_view, int version, beast::error_code&) {
+void MessageReader<isRequest>::on_response_impl(int status, beast::string_view, int version,
+                                                beast::error_code&) {
   message_.status = static_cast<unsigned>(status);
   message_.version = static_cast<unsigned>(version);
 }
 
 template <bool isRequest>
-void MessageReader<isRequest>::on_field_impl(http::field id, beast::string_view name, beast::string_view value,
-                                             beast::error_code& ec) {
+void MessageReader<isRequest>::on_field_impl(http::field id, beast::string_view name,
+                                             beast::string_view value, beast::error_code& ec) {
   if constexpr (isRequest) {
-    if (message_.fields.size() >= rules_.max_fields) return refuse(RequestFault::kTooManyFields, ec);
+    if (message_.fields.size() >= rules_.max_fields)
+      return refuse(RequestFault::kTooManyFields, ec);
     if (input_.size() != 0 && folded(name, value)) return refuse(RequestFault::kObsFold, ec);
     if (id == http::field::transfer_encoding) transfer_encoding_ = true;
   }
-  if (id == http::field::content_length || id == http::field::transfer_encoding) message_.has_body_framing = true;
+  if (id == http::field::content_length || id == http::field::transfer_encoding)
+    message_.has_body_framing = true;
   message_.fields.add(id, {name.data(), name.size()}, {value.data(), value.size()});
 }
 
@@ -80,7 +84,8 @@ std::size_t MessageReader<isRequest>::on_body_impl(beast::string_view body, beas
 }
 
 template <bool isRequest>
-void MessageReader<isRequest>::on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) {}
+void MessageReader<isRequest>::on_chunk_header_impl(std::uint64_t, beast::string_view,
+                                                    beast::error_code&) {}
 
 template <bool isRequest>
 std::size_t MessageReader<isRequest>::on_chunk_body_impl(std::uint64_t, beast::string_view body,

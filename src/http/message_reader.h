@@ -31,9 +31,9 @@ enum class RequestFault : std::uint8_t {
   kNone,
   kTargetTooLong,
   kTooManyFields,
-  kObsFold,           // a field value continued on the next line
-  kChunkedNotFinal,   // Transfer-Encoding without chunked last: no reliable length
-  kUnknownCoding,     // a transfer coding other than chunked
+  kObsFold,          // a field value continued on the next line
+  kChunkedNotFinal,  // Transfer-Encoding without chunked last: no reliable length
+  kUnknownCoding,    // a transfer coding other than chunked
 };
 
 // Limits a request is held to beside the header and body limits.
@@ -53,7 +53,8 @@ struct RequestRules {
 template <bool isRequest>
 class MessageReader final : public http::basic_parser<isRequest> {
  public:
-  explicit MessageReader(InboundMessage& message, RequestRules rules = {}) : message_(message), rules_(rules) {
+  explicit MessageReader(InboundMessage& message, RequestRules rules = {})
+      : message_(message), rules_(rules) {
     message_.clear();
   }
 
@@ -75,16 +76,20 @@ class MessageReader final : public http::basic_parser<isRequest> {
     ec = http::error::bad_value;
   }
 
-  void on_request_impl(http::verb verb, beast::string_view method, beast::string_view target, int version,
-                       beast::error_code& ec) override;
-  void on_response_impl(int status, beast::string_view reason, int version, beast::error_code& ec) override;
+  void on_request_impl(http::verb verb, beast::string_view method, beast::string_view target,
+                       int version, beast::error_code& ec) override;
+  void on_response_impl(int status, beast::string_view reason, int version,
+                        beast::error_code& ec) override;
   void on_field_impl(http::field id, beast::string_view name, beast::string_view value,
                      beast::error_code& ec) override;
   void on_header_impl(beast::error_code& ec) override;
-  void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code& ec) override;
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code& ec) override;
   std::size_t on_body_impl(beast::string_view body, beast::error_code& ec) override;
-  void on_chunk_header_impl(std::uint64_t size, beast::string_view extensions, beast::error_code& ec) override;
-  std::size_t on_chunk_body_impl(std::uint64_t remain, beast::string_view body, beast::error_code& ec) override;
+  void on_chunk_header_impl(std::uint64_t size, beast::string_view extensions,
+                            beast::error_code& ec) override;
+  std::size_t on_chunk_body_impl(std::uint64_t remain, beast::string_view body,
+                                 beast::error_code& ec) override;
   void on_finish_impl(beast::error_code& ec) override;
 
   InboundMessage& message_;

@@ -41,7 +41,8 @@ void append_field(std::string& head, std::string_view name, std::string_view val
 
 void Reply::add(std::string_view name, std::string_view value) { append_field(head_, name, value); }
 
-std::array<asio::const_buffer, 2> Reply::finish(bool keep_alive, unsigned request_version, bool head_request) {
+std::array<asio::const_buffer, 2> Reply::finish(bool keep_alive, unsigned request_version,
+                                                bool head_request) {
   if (!bodiless() && !length_given_) {
     char length[24];
     head_ += "Content-Length: ";
@@ -57,7 +58,8 @@ std::array<asio::const_buffer, 2> Reply::finish(bool keep_alive, unsigned reques
   return {asio::buffer(head_), asio::buffer(body_.data(), send_body ? body_.size() : 0)};
 }
 
-void set_error_reply(Reply& reply, unsigned status, std::string_view error_type, std::string_view message) {
+void set_error_reply(Reply& reply, unsigned status, std::string_view error_type,
+                     std::string_view message) {
   reply.start(status);
   reply.add("Content-Type", "application/json");
   reply.add("x-amzn-ErrorType", error_type);

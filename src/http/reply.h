@@ -25,7 +25,8 @@ class Reply {
 
   // Closes the head with the framing and Connection fields and gives what to
   // write. A HEAD answer keeps the length of the body it does not send.
-  std::array<asio::const_buffer, 2> finish(bool keep_alive, unsigned request_version, bool head_request);
+  std::array<asio::const_buffer, 2> finish(bool keep_alive, unsigned request_version,
+                                           bool head_request);
 
  private:
   unsigned status_ = 0;
@@ -38,6 +39,7 @@ class Reply {
 void append_field(std::string& head, std::string_view name, std::string_view value);
 
 // Starts `reply` as the JSON error `{"message": ...}` with x-amzn-ErrorType.
-void set_error_reply(Reply& reply, unsigned status, std::string_view error_type, std::string_view message);
+void set_error_reply(Reply& reply, unsigned status, std::string_view error_type,
+                     std::string_view message);
 
 }  // namespace tollgate

@@ -26,7 +26,8 @@ Refusal fault_refusal(RequestFault fault) {
 // '.' as itself or percent-encoded.
 std::size_t dot_at(std::string_view s, std::size_t i) {
   if (i < s.size() && s[i] == '.') return 1;
-  if (i + 2 < s.size() && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] == 'e' || s[i + 2] == 'E')) return 3;
+  if (i + 2 < s.size() && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] == 'e' || s[i + 2] == 'E'))
+    return 3;
   return 0;
 }
 
@@ -61,13 +62,16 @@ Refusal read_refusal(const beast::error_code& ec, RequestFault fault) {
 }
 
 std::string_view target_problem(std::string_view target) {
-  if (target.empty() || target.front() != '/') return "Request target must be a path beginning with /";
+  if (target.empty() || target.front() != '/')
+    return "Request target must be a path beginning with /";
   std::string_view path = target.substr(0, target.find('?'));
-  if (path.find("%00") != std::string_view::npos) return "Request path must not contain an encoded NUL";
+  if (path.find("%00") != std::string_view::npos)
+    return "Request path must not contain an encoded NUL";
   while (!path.empty()) {
     path.remove_prefix(1);  // the '/'
     const std::size_t end = std::min(path.find('/'), path.size());
-    if (is_dot_segment(path.substr(0, end))) return "Request path must not contain . or .. segments";
+    if (is_dot_segment(path.substr(0, end)))
+      return "Request path must not contain . or .. segments";
     path.remove_prefix(end);
   }
   return {};

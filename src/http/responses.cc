@@ -12,9 +12,10 @@ HttpResponse json_response(http::status status, std::string body) {
   return res;
 }
 
-HttpResponse error_response(http::status status, std::string_view error_type, std::string_view message) {
-  HttpResponse res = json_response(
-      status, boost::json::serialize(boost::json::object{{"message", message}}));
+HttpResponse error_response(http::status status, std::string_view error_type,
+                            std::string_view message) {
+  HttpResponse res =
+      json_response(status, boost::json::serialize(boost::json::object{{"message", message}}));
   res.set("x-amzn-ErrorType", error_type);
   return res;
 }

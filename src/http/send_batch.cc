@@ -15,7 +15,8 @@ constexpr unsigned kDepth = 128;
 // SUBMIT_ALL: an entry that fails does not hold back those after it.
 // COOP_TASKRUN and SINGLE_ISSUER spare the kernel work for a ring one
 // thread drives. A kernel without them gets a plain ring.
-constexpr unsigned kSetupFlags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER;
+constexpr unsigned kSetupFlags =
+    IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER;
 
 }  // namespace
 
@@ -35,7 +36,8 @@ bool SendBatch::ready() {
   if (ring_) return true;
   if (unavailable_) return false;
   auto ring = std::make_unique<io_uring>();
-  if (io_uring_queue_init(kDepth, ring.get(), kSetupFlags) < 0 && io_uring_queue_init(kDepth, ring.get(), 0) < 0) {
+  if (io_uring_queue_init(kDepth, ring.get(), kSetupFlags) < 0 &&
+      io_uring_queue_init(kDepth, ring.get(), 0) < 0) {
     unavailable_ = true;
     return false;
   }
@@ -96,7 +98,8 @@ void SendBatch::flush() {
     io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
     // MSG_DONTWAIT: a send that cannot go at once fails with EAGAIN instead
     // of waiting in the kernel; its owner writes it through Asio.
-    io_uring_prep_sendmsg(sqe, slot->socket_->native_handle(), &slot->message_, MSG_DONTWAIT | MSG_NOSIGNAL);
+    io_uring_prep_sendmsg(sqe, slot->socket_->native_handle(), &slot->message_,
+                          MSG_DONTWAIT | MSG_NOSIGNAL);
     io_uring_sqe_set_data(sqe, slot);
     ++prepared;
   }
@@ -117,7 +120,8 @@ void SendBatch::flush() {
     }
     Slot& slot = *static_cast<Slot*>(io_uring_cqe_get_data(cqe));
     finish(slot, cqe->res);
-    if (cqe->res == -EAGAIN || (cqe->res >= 0 && static_cast<std::size_t>(cqe->res) < slot.size_)) ++unfinished;
+    if (cqe->res == -EAGAIN || (cqe->res >= 0 && static_cast<std::size_t>(cqe->res) < slot.size_))
+      ++unfinished;
     io_uring_cqe_seen(ring_.get(), cqe);
     ++completed;
   }
@@ -129,8 +133,9 @@ void SendBatch::flush() {
   }
   if (failed) {
     // What the ring still holds must never be sent: the owners send it.
-    spdlog::warn("io_uring sends failed ({} of {} submitted); writing one send at a time from now on",
-                 submitted, prepared);
+    spdlog::warn(
+        "io_uring sends failed ({} of {} submitted); writing one send at a time from now on",
+        submitted, prepared);
     io_uring_queue_exit(ring_.get());
     ring_.reset();
     unavailable_ = true;
@@ -157,11 +162,13 @@ void SendBatch::render(const Counts& total, std::string& out) {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, value);
   };
   line("tollgate_send_batches_total",
-       "System calls (io_uring_enter) that made a worker's sends of one turn together.", total.batches);
-  line("tollgate_batched_sends_total", "Answers to clients and requests to backends sent in those batches.",
-       total.sends);
+       "System calls (io_uring_enter) that made a worker's sends of one turn together.",
+       total.batches);
+  line("tollgate_batched_sends_total",
+       "Answers to clients and requests to backends sent in those batches.", total.sends);
   line("tollgate_batched_sends_unfinished_total",
-       "Batched sends that could not go whole at once (a full socket); their rest was written on its own.",
+       "Batched sends that could not go whole at once (a full socket); their rest was written on "
+       "its own.",
        total.unfinished);
 }
 

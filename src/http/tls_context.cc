@@ -39,7 +39,8 @@ std::shared_ptr<TlsContext> make_server_tls_context(const TlsFiles& files) {
   SSL_CTX* native = context->native_handle();
   ERR_clear_error();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // Idle keep-alive connections give their read and write buffers back.
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) fail("cipher list", kTls12Ciphers);
@@ -48,11 +49,13 @@ std::shared_ptr<TlsContext> make_server_tls_context(const TlsFiles& files) {
   if (SSL_CTX_use_PrivateKey_file(native, files.private_key.c_str(), SSL_FILETYPE_PEM) != 1)
     fail("private key file", files.private_key);
   if (SSL_CTX_check_private_key(native) != 1)
-    fail("private key file", files.private_key + "' does not match certificate '" + files.certificate);
+    fail("private key file",
+         files.private_key + "' does not match certificate '" + files.certificate);
   return context;
 }
 
-ServerTls::ServerTls(TlsFiles files) : files_(std::move(files)), current_(make_server_tls_context(files_)) {}
+ServerTls::ServerTls(TlsFiles files)
+    : files_(std::move(files)), current_(make_server_tls_context(files_)) {}
 
 void ServerTls::reload() {
   std::shared_ptr<TlsContext> next = make_server_tls_context(files_);

@@ -10,7 +10,8 @@ namespace {
 
 // The peer closed a kept-alive connection before answering.
 bool closed_by_peer(const beast::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof;
+  return ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+         ec == asio::error::eof;
 }
 
 // The most a read of a response asks for.
@@ -33,7 +34,8 @@ beast::error_code end_of_response(ResponseReader& reader, const beast::error_cod
 // frame destroyed at shutdown included.
 class UpstreamPool::Lease {
  public:
-  Lease(UpstreamPool& pool, Host& host, ConnectionPtr c) : connection(std::move(c)), pool_(pool), host_(host) {}
+  Lease(UpstreamPool& pool, Host& host, ConnectionPtr c)
+      : connection(std::move(c)), pool_(pool), host_(host) {}
   ~Lease() { pool_.give_back(host_, std::move(connection), reusable); }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
@@ -51,7 +53,11 @@ UpstreamPool::Waiter::~Waiter() {
 }
 
 UpstreamPool::UpstreamPool(Executor executor, Deadlines& deadlines, Limits limits, SendBatch* sends)
-    : executor_(executor), deadlines_(deadlines), limits_(limits), sends_(sends), resolver_(executor) {}
+    : executor_(executor),
+      deadlines_(deadlines),
+      limits_(limits),
+      sends_(sends),
+      resolver_(executor) {}
 
 UpstreamPool::~UpstreamPool() = default;
 
@@ -103,9 +109,8 @@ void UpstreamPool::give_back(Host& host, ConnectionPtr c, bool reusable) {
   --host.open;
 }
 
-Task<UpstreamPool::ConnectionPtr> UpstreamPool::wait_for_connection(Host& host,
-                                                                    Deadlines::Clock::time_point deadline,
-                                                                    UpstreamError& error) {
+Task<UpstreamPool::ConnectionPtr> UpstreamPool::wait_for_connection(
+    Host& host, Deadlines::Clock::time_point deadline, UpstreamError& error) {
   error = UpstreamError::kOverflow;
   if (host.waiting.size() >= limits_.max_waiting_per_backend) co_return nullptr;
   Waiter w(executor_, host);
@@ -123,7 +128,8 @@ Task<UpstreamPool::ConnectionPtr> UpstreamPool::wait_for_connection(Host& host,
 Task<UpstreamPool::ConnectionPtr> UpstreamPool::connect(const Backend& backend,
                                                         Deadlines::Clock::time_point deadline,
                                                         UpstreamError& error) {
-  auto [resolve_error, endpoints] = co_await resolver_.async_resolve(backend.host, backend.port, as_result);
+  auto [resolve_error, endpoints] =
+      co_await resolver_.async_resolve(backend.host, backend.port, as_result);
   error = UpstreamError::kUnreachable;
   if (resolve_error) co_return nullptr;
   auto c = std::make_unique<Connection>(executor_, deadlines_);
@@ -148,7 +154,8 @@ Task<UpstreamPool::ConnectionPtr> UpstreamPool::connect(const Backend& backend,
 }
 
 Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const UpstreamRequest& request,
-                                           InboundMessage& response, std::chrono::milliseconds timeout) {
+                                           InboundMessage& response,
+                                           std::chrono::milliseconds timeout) {
   const auto deadline = Deadlines::Clock::now() + timeout;
   Host& host = host_for(backend);
   ConnectionPtr idle = take_idle(host);
@@ -201,7 +208,8 @@ Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const Upstrea
     // once, it would first fail with EAGAIN (Asio tries every read before
     // it waits); a wait for readability costs an epoll_ctl to re-arm.
     if (c.buffer.size() == 0) co_await asio::post(c.socket.get_executor(), as_result);
-    const WholeMessageLimits whole_limits{limits_.response_header_limit, limits_.response_body_limit, {}};
+    const WholeMessageLimits whole_limits{
+        limits_.response_header_limit, limits_.response_body_limit, {}};
     // Interim 1xx answers (100 Continue, 103 Early Hints) are not the
     // response: read on until the final one.
     while (!ec) {
@@ -217,8 +225,8 @@ Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const Upstrea
         if (c.buffer.size() != 0) {
           // A response wholly read in a plain form is parsed without Beast.
           if (!reader.got_some()) {
-            const std::size_t whole =
-                parse_whole_response(as_text(c.buffer.data()), whole_limits, request.head_method, response);
+            const std::size_t whole = parse_whole_response(as_text(c.buffer.data()), whole_limits,
+                                                           request.head_method, response);
             if (whole != 0) {
               c.buffer.consume(whole);
               break;
@@ -230,8 +238,8 @@ Task<UpstreamError> UpstreamPool::exchange(const Backend& backend, const Upstrea
           else if (ec || reader.is_done())
             break;
         }
-        auto [read_error, n] =
-            co_await c.socket.async_read_some(c.buffer.prepare(beast::read_size(c.buffer, kReadChunk)), as_result);
+        auto [read_error, n] = co_await c.socket.async_read_some(
+            c.buffer.prepare(beast::read_size(c.buffer, kReadChunk)), as_result);
         if (read_error) {
           ec = end_of_response(reader, read_error);
           break;

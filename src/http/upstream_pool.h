@@ -25,7 +25,7 @@ enum class UpstreamError { kNone, kUnreachable, kTimeout, kBadResponse, kOverflo
 struct UpstreamRequest {
   std::string_view head;
   std::string_view body;
-  bool idempotent = false;  // may be sent again on a fresh connection
+  bool idempotent = false;   // may be sent again on a fresh connection
   bool head_method = false;  // the answer has no body whatever its framing says
 };
 
@@ -48,7 +48,8 @@ class UpstreamPool {
     std::uint32_t response_header_limit = 64 * 1024;
   };
 
-  UpstreamPool(Executor executor, Deadlines& deadlines) : UpstreamPool(executor, deadlines, Limits{}) {}
+  UpstreamPool(Executor executor, Deadlines& deadlines)
+      : UpstreamPool(executor, deadlines, Limits{}) {}
   // With `sends`, requests go to backends with the worker's other sends of
   // a turn (http/send_batch.h).
   UpstreamPool(Executor executor, Deadlines& deadlines, Limits limits, SendBatch* sends = nullptr);
@@ -58,8 +59,8 @@ class UpstreamPool {
   // `response`, all within `timeout` (waiting for a connection included). A
   // reused connection found closed before any answer is retried once on a
   // new one if the request is idempotent.
-  Task<UpstreamError> exchange(const Backend& backend, const UpstreamRequest& request, InboundMessage& response,
-                               std::chrono::milliseconds timeout);
+  Task<UpstreamError> exchange(const Backend& backend, const UpstreamRequest& request,
+                               InboundMessage& response, std::chrono::milliseconds timeout);
 
   // Closes every idle connection: their sockets must not outlive the
   // io_context. Busy ones are closed as their requests end.
@@ -70,14 +71,15 @@ class UpstreamPool {
 
  private:
   struct Connection {
-    Connection(Executor executor, Deadlines& deadlines) : socket(executor), deadline(deadlines, socket) {}
+    Connection(Executor executor, Deadlines& deadlines)
+        : socket(executor), deadline(deadlines, socket) {}
     Socket socket;
     Deadlines::Entry deadline;
     beast::flat_buffer buffer;
   };
   using ConnectionPtr = std::unique_ptr<Connection>;
-  using Timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
-                                           Executor>;
+  using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                           asio::wait_traits<std::chrono::steady_clock>, Executor>;
 
   struct Host;
 
@@ -95,18 +97,20 @@ class UpstreamPool {
 
   struct Host {
     std::vector<ConnectionPtr> idle;
-    std::uint32_t open = 0;  // busy, idle, or being opened
+    std::uint32_t open = 0;       // busy, idle, or being opened
     std::deque<Waiter*> waiting;  // oldest first
   };
 
   class Lease;
 
-  Task<ConnectionPtr> connect(const Backend& backend, Deadlines::Clock::time_point deadline, UpstreamError& error);
+  Task<ConnectionPtr> connect(const Backend& backend, Deadlines::Clock::time_point deadline,
+                              UpstreamError& error);
   Host& host_for(const Backend& backend);
   ConnectionPtr take_idle(Host& host);
   // Waits until a connection is handed over (returned) or one may be opened
   // (null, `error` kNone), or fails with kTimeout or kOverflow.
-  Task<ConnectionPtr> wait_for_connection(Host& host, Deadlines::Clock::time_point deadline, UpstreamError& error);
+  Task<ConnectionPtr> wait_for_connection(Host& host, Deadlines::Clock::time_point deadline,
+                                          UpstreamError& error);
   // Takes back the connection (or the place for one) a request is done
   // with: reused when `reusable` (handed to the oldest waiter, else kept
   // idle), else closed and its place passed to the oldest waiter.
@@ -118,7 +122,7 @@ class UpstreamPool {
   SendBatch* sends_;
   Resolver resolver_;
   std::unordered_map<std::string, Host> hosts_;  // never erased: requests hold references
-  std::string_view last_host_name_;  // a key of hosts_
+  std::string_view last_host_name_;              // a key of hosts_
   Host* last_host_ = nullptr;
   std::atomic<std::size_t> idle_total_{0};
 };

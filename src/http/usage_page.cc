@@ -34,8 +34,9 @@ std::string iso_time(std::int64_t unix_s) {
   const CivilDate d = civil_from_days(day_of_unix_seconds(unix_s));
   const std::int64_t s = unix_s - day_of_unix_seconds(unix_s) * 86400;
   char out[32];
-  std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02d:%02d:%02dZ", d.year, d.month, d.day, static_cast<int>(s / 3600),
-                static_cast<int>(s / 60 % 60), static_cast<int>(s % 60));
+  std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02d:%02d:%02dZ", d.year, d.month, d.day,
+                static_cast<int>(s / 3600), static_cast<int>(s / 60 % 60),
+                static_cast<int>(s % 60));
   return out;
 }
 
@@ -79,8 +80,9 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
     reply.start(200);
     reply.add("Content-Type", "text/html; charset=utf-8");
     reply.add("Cache-Control", "no-store");
-    reply.add("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-                                         "connect-src 'self'; form-action 'none'; frame-ancestors 'none'");
+    reply.add("Content-Security-Policy",
+              "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+              "connect-src 'self'; form-action 'none'; frame-ancestors 'none'");
     reply.add("X-Content-Type-Options", "nosniff");
     reply.body() = kUsagePageHtml;
     co_return;
@@ -97,9 +99,11 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
   std::vector<PlanUsage> plans;
   for (const KeyBinding& b : record.bindings()) {
     const PlanStage& ps = *b.plan;
-    auto it = std::find_if(plans.begin(), plans.end(), [&](const PlanUsage& p) { return p.id == ps.plan_id; });
+    auto it = std::find_if(plans.begin(), plans.end(),
+                           [&](const PlanUsage& p) { return p.id == ps.plan_id; });
     if (it == plans.end()) {
-      PlanUsage p{ps.plan_id, ps.plan_name, {}, ps.throttle, ps.quota, b.initial_window_id, nullptr, {}, {}};
+      PlanUsage p{ps.plan_id,          ps.plan_name, {}, ps.throttle, ps.quota,
+                  b.initial_window_id, nullptr,      {}, {}};
       // A leased quota's counter holds the node's lease: the store is read.
       if (ps.quota && !catalog->quota_leased()) p.live = &b.state->quota_for(ps.quota->period);
       plans.push_back(std::move(p));
@@ -115,7 +119,9 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
     try {
       for (PlanUsage& p : plans) {
         p.days = store_.usage_days(p.id, key_id, first_day, today);
-        if (p.quota) p.standing = quota_standing(store_, p.id, key_id, *p.quota, p.initial_window_id, now_s, p.live);
+        if (p.quota)
+          p.standing =
+              quota_standing(store_, p.id, key_id, *p.quota, p.initial_window_id, now_s, p.live);
       }
     } catch (const std::exception& e) {
       spdlog::error("usage page: the store could not be read: {}", e.what());
@@ -125,7 +131,8 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
   };
   co_await asio::co_spawn(store_executor_, read_store(), asio::use_awaitable_t<Executor>{});
   if (failed) {
-    set_error_reply(reply, 503, "ServiceUnavailableException", "Usage cannot be read now; retry later");
+    set_error_reply(reply, 503, "ServiceUnavailableException",
+                    "Usage cannot be read now; retry later");
     reply.add("Retry-After", "1");
     co_return;
   }
@@ -140,7 +147,9 @@ json::value UsagePage::api_answer(const std::vector<PlanUsage>& plans, std::stri
     json::array stages;
     for (const auto& s : p.stages) stages.emplace_back(s);
     plan["stages"] = std::move(stages);
-    if (p.throttle) plan["throttle"] = {{"rateLimit", p.throttle->rate_limit}, {"burstLimit", p.throttle->burst_limit}};
+    if (p.throttle)
+      plan["throttle"] = {{"rateLimit", p.throttle->rate_limit},
+                          {"burstLimit", p.throttle->burst_limit}};
     if (p.quota) {
       const QuotaStanding& q = p.standing;
       plan["quota"] = {{"limit", q.limit},

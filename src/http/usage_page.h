@@ -31,7 +31,7 @@ class UsagePage {
     std::string path = "/_usage";  // empty: no page
     double rate = 1.0;             // answers per second and client address
     std::int64_t burst = 10;
-    int days = 30;                 // of daily usage shown
+    int days = 30;  // of daily usage shown
   };
 
   // `store` is read on `store_executor`'s thread only, one of its own: never

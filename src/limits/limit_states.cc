@@ -29,26 +29,25 @@ KeyPlanHandle LimitStates::key_plan_at(std::uint32_t id) {
     chunk.made[id % kChunk] = true;
     ++key_plan_count_;
   }
-  return {&chunk.states[id % kChunk], &chunk.counted_periods[id % kChunk], &seed_mutexes_[id % seed_mutexes_.size()],
-          created};
+  return {&chunk.states[id % kChunk], &chunk.counted_periods[id % kChunk],
+          &seed_mutexes_[id % seed_mutexes_.size()], created};
 }
 
-bool LimitStates::plan_throttle_changed(const std::string& plan_id, const std::optional<BucketParams>& throttle) {
+bool LimitStates::plan_throttle_changed(const std::string& plan_id,
+                                        const std::optional<BucketParams>& throttle) {
   std::lock_guard lock(mutex_);
   std::optional<Throttled> now;
   if (throttle) now = Throttled{throttle->interval_ns, throttle->capacity_ns};
   auto [it, inserted] = plan_throttles_.try_emplace(plan_id, now);
   if (inserted) return false;
-  const bool changed =
-      it->second.has_value() != now.has_value() ||
-      (now && (it->second->interval_ns != now->interval_ns || it->second->capacity_ns != now->capacity_ns));
+  const bool changed = it->second.has_value() != now.has_value() ||
+                       (now && (it->second->interval_ns != now->interval_ns ||
+                                it->second->capacity_ns != now->capacity_ns));
   it->second = now;
   return changed;
 }
 
-void LimitStates::reserve_key_plans(std::size_t n) {
-  key_plan_ids_.reserve(n);
-}
+void LimitStates::reserve_key_plans(std::size_t n) { key_plan_ids_.reserve(n); }
 
 std::size_t LimitStates::bucket_count() {
   std::lock_guard lock(mutex_);

@@ -52,7 +52,8 @@ class LimitStates {
   // Key/plan pairs are numbered by `ids`, shared with the meter, or by ids
   // of its own.
   explicit LimitStates(KeyPlanIds* ids = nullptr)
-      : own_ids_(ids ? nullptr : std::make_unique<KeyPlanIds>()), key_plan_ids_(ids ? *ids : *own_ids_) {}
+      : own_ids_(ids ? nullptr : std::make_unique<KeyPlanIds>()),
+        key_plan_ids_(ids ? *ids : *own_ids_) {}
 
   // The bucket for `scope`, enforcing `params`. A bucket whose throttle
   // changed starts again full, so a raised limit takes effect at once.
@@ -63,7 +64,8 @@ class LimitStates {
   // Records the throttle a usage plan's keys are under, and tells whether it
   // differs from the one last recorded: then every key's bucket under the
   // plan starts again full. Catalog builder only.
-  bool plan_throttle_changed(const std::string& plan_id, const std::optional<BucketParams>& throttle);
+  bool plan_throttle_changed(const std::string& plan_id,
+                             const std::optional<BucketParams>& throttle);
   // Room for `n` key/plan states in all, made ahead of a large catalog.
   void reserve_key_plans(std::size_t n);
 

@@ -39,7 +39,9 @@ class QuotaCounter {
   void forget_spent(std::int64_t window_id);
   // Takes back what is left of the window's lease, and returns it.
   std::int64_t withdraw_lease(std::int64_t window_id);
-  std::int64_t lease_left(std::int64_t window_id) const { return std::max<std::int64_t>(0, -used(window_id)); }
+  std::int64_t lease_left(std::int64_t window_id) const {
+    return std::max<std::int64_t>(0, -used(window_id));
+  }
 
  private:
   static constexpr std::uint64_t kMask = (std::uint64_t{1} << kUsedBits) - 1;

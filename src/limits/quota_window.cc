@@ -34,7 +34,8 @@ QuotaWindow quota_window(QuotaPeriod period, std::int64_t unix_seconds) {
       const CivilDate d = civil_from_days(day);
       w.id = static_cast<std::int64_t>(d.year) * 12 + (d.month - 1);
       w.first_day = days_from_civil({d.year, d.month, 1});
-      const CivilDate next = d.month == 12 ? CivilDate{d.year + 1, 1, 1} : CivilDate{d.year, d.month + 1, 1};
+      const CivilDate next =
+          d.month == 12 ? CivilDate{d.year + 1, 1, 1} : CivilDate{d.year, d.month + 1, 1};
       w.last_day = days_from_civil(next) - 1;
       break;
     }
@@ -47,11 +48,13 @@ QuotaWindow quota_window(QuotaPeriod period, std::int64_t unix_seconds) {
 const QuotaWindow& current_quota_window(QuotaPeriod period, std::int64_t unix_seconds) {
   thread_local QuotaWindow cache[3] = {};  // by period; an empty window never matches
   QuotaWindow& w = cache[static_cast<int>(period)];
-  if (unix_seconds < w.start_unix_s || unix_seconds >= w.end_unix_s) w = quota_window(period, unix_seconds);
+  if (unix_seconds < w.start_unix_s || unix_seconds >= w.end_unix_s)
+    w = quota_window(period, unix_seconds);
   return w;
 }
 
-std::int64_t quota_limit_for(const Quota& q, std::int64_t window_id, std::int64_t initial_window_id) {
+std::int64_t quota_limit_for(const Quota& q, std::int64_t window_id,
+                             std::int64_t initial_window_id) {
   const std::int64_t limit = window_id == initial_window_id ? q.limit - q.offset : q.limit;
   return limit < 0 ? 0 : limit;
 }

@@ -18,9 +18,10 @@ BucketParams BucketParams::from(const Throttle& t) {
   p.rate_per_sec = t.rate_limit;
   if (!(t.rate_limit > 0) || t.burst_limit <= 0) return p;
   const double interval = std::round(static_cast<double>(kNanosPerSecond) / t.rate_limit);
-  p.interval_ns = static_cast<std::int64_t>(std::clamp(interval, 1.0, static_cast<double>(kMaxCapacityNs)));
+  p.interval_ns =
+      static_cast<std::int64_t>(std::clamp(interval, 1.0, static_cast<double>(kMaxCapacityNs)));
   p.capacity_ns = t.burst_limit > kMaxCapacityNs / p.interval_ns ? kMaxCapacityNs
-                                                                  : t.burst_limit * p.interval_ns;
+                                                                 : t.burst_limit * p.interval_ns;
   p.blocks_all = false;
   return p;
 }
@@ -47,7 +48,8 @@ void TokenBucket::give_back(const BucketParams& p) {
 
 BucketLevel TokenBucket::level(const BucketParams& p, UnixNanos now) const {
   if (p.blocks_all) return {0, 1};
-  const std::int64_t backlog = std::max<std::int64_t>(0, tat_.load(std::memory_order_relaxed) - now);
+  const std::int64_t backlog =
+      std::max<std::int64_t>(0, tat_.load(std::memory_order_relaxed) - now);
   const std::int64_t free_ns = std::max<std::int64_t>(0, p.capacity_ns - backlog);
   return {free_ns / p.interval_ns, (backlog + kNanosPerSecond - 1) / kNanosPerSecond};
 }

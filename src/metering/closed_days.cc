@@ -22,14 +22,17 @@ ClosedDays closed_days(const std::vector<MeterProgress>& nodes, UnixNanos now,
   ClosedDays closed{today, format_date(today) + " has not ended"};
   if (held_since && *held_since < closed.first_open_day) {
     closed.first_open_day = *held_since;
-    closed.why_open = "this data directory's counter file holds counts of " + format_date(*held_since) +
-                      " the store could not take yet (counters/held); they go in once the server can write it";
+    closed.why_open =
+        "this data directory's counter file holds counts of " + format_date(*held_since) +
+        " the store could not take yet (counters/held); they go in once the server can write it";
   }
   for (const MeterProgress& node : nodes) {
     if (!node.running || node.complete_before_day >= closed.first_open_day) continue;
     closed.first_open_day = node.complete_before_day;
-    closed.why_open = "node " + node.node + " has written its counts of " + format_date(node.complete_before_day) +
-                      " and later days only in part (it last said so at " + utc_time(node.updated_at_s) +
+    closed.why_open = "node " + node.node + " has written its counts of " +
+                      format_date(node.complete_before_day) +
+                      " and later days only in part (it last said so at " +
+                      utc_time(node.updated_at_s) +
                       "; if it stopped, start it again: its counter file holds the rest)";
   }
   return closed;

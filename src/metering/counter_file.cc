@@ -21,8 +21,10 @@ namespace {
 
 CounterFile::CounterFile(const std::filesystem::path& dir) : dir_(dir) {
   std::filesystem::create_directories(dir_);
-  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
-  for (std::size_t n = 0; std::filesystem::exists(dir_ / ("segment-" + std::to_string(n))); ++n) map_segment(n);
+  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace);
+  for (std::size_t n = 0; std::filesystem::exists(dir_ / ("segment-" + std::to_string(n))); ++n)
+    map_segment(n);
 }
 
 CounterFile::~CounterFile() {
@@ -63,12 +65,14 @@ std::uint32_t CounterFile::index_of(const UsageSlot& slot) {
   for (std::size_t n = 0; n < segments_.size(); ++n) {
     const auto* base = static_cast<const UsageSlot*>(segments_[n].base);
     if (&slot >= base && &slot < base + kSlotsPerSegment)
-      return static_cast<std::uint32_t>(n * kSlotsPerSegment + static_cast<std::size_t>(&slot - base));
+      return static_cast<std::uint32_t>(n * kSlotsPerSegment +
+                                        static_cast<std::size_t>(&slot - base));
   }
   throw std::logic_error("CounterFile::index_of: not a slot of this file");
 }
 
-std::optional<std::filesystem::path> claim_counters(const std::filesystem::path& dir, std::int64_t owner) {
+std::optional<std::filesystem::path> claim_counters(const std::filesystem::path& dir,
+                                                    std::int64_t owner) {
   namespace fs = std::filesystem;
   const fs::path owner_file = dir / "owner";
   std::int64_t recorded = 0;

@@ -52,6 +52,7 @@ class CounterFile {
 // store-<that number>-2, ... if taken), and that directory is returned;
 // otherwise none. A file from before owners were recorded is taken as this
 // store's.
-std::optional<std::filesystem::path> claim_counters(const std::filesystem::path& dir, std::int64_t owner);
+std::optional<std::filesystem::path> claim_counters(const std::filesystem::path& dir,
+                                                    std::int64_t owner);
 
 }  // namespace tollgate

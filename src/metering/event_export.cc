@@ -14,7 +14,8 @@ namespace {
 
 std::string field(const json::object& o, std::string_view name) {
   auto it = o.find(name);
-  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string())
+                                                  : std::string();
 }
 
 // "2026-11-21T05:44:10.116Z" → milliseconds since the epoch, or -1.
@@ -28,12 +29,14 @@ std::int64_t epoch_ms(const std::string& time) {
 
 // Writes the record of one access log line, if it is of a billable request
 // in the range; false if it is not.
-bool write_event(const json::object& o, const std::string& id, const ExportOptions& options, std::ostream& out) {
+bool write_event(const json::object& o, const std::string& id, const ExportOptions& options,
+                 std::ostream& out) {
   const std::string outcome = field(o, "outcome");
   const std::string key = field(o, "keyId");
   const std::string plan = field(o, "plan");
   // Billable: admitted by a usage plan, which is what the daily usage counts.
-  if (key.empty() || plan.empty() || (outcome != "allowed" && outcome != "upstream_error")) return false;
+  if (key.empty() || plan.empty() || (outcome != "allowed" && outcome != "upstream_error"))
+    return false;
   // Dated, as the daily usage is, by the instant the gate admitted it (a
   // line from before that was logged has only the time it was answered).
   std::string time = field(o, "admittedAt");
@@ -43,7 +46,8 @@ bool write_event(const json::object& o, const std::string& id, const ExportOptio
   if (day < options.first_day || day > options.last_day) return false;
   const std::string customer = field(o, "customerId");
   const std::string& subject = customer.empty() ? key : customer;
-  const std::int64_t status = o.contains("status") && o.at("status").is_int64() ? o.at("status").get_int64() : 0;
+  const std::int64_t status =
+      o.contains("status") && o.at("status").is_int64() ? o.at("status").get_int64() : 0;
   const json::object details{{"planId", plan},
                              {"keyId", key},
                              {"customerId", customer},
@@ -55,8 +59,9 @@ bool write_event(const json::object& o, const std::string& id, const ExportOptio
   switch (options.format) {
     case ExportFormat::kCsv:
       out << csv_cell(id) << ',' << time << ',' << csv_cell(plan) << ',' << csv_cell(key) << ','
-          << csv_cell(customer) << ',' << csv_cell(field(o, "api")) << ',' << csv_cell(field(o, "stage")) << ','
-          << csv_cell(field(o, "resource")) << ',' << csv_cell(field(o, "method")) << ',' << status << '\n';
+          << csv_cell(customer) << ',' << csv_cell(field(o, "api")) << ','
+          << csv_cell(field(o, "stage")) << ',' << csv_cell(field(o, "resource")) << ','
+          << csv_cell(field(o, "method")) << ',' << status << '\n';
       break;
     case ExportFormat::kJsonl: {
       json::object r = details;
@@ -85,10 +90,11 @@ bool write_event(const json::object& o, const std::string& id, const ExportOptio
           << '\n';
       break;
     case ExportFormat::kStripe:
-      out << json::serialize(json::object{{"event_name", options.event_name},
-                                          {"identifier", id},
-                                          {"timestamp", ms / 1000},
-                                          {"payload", json::object{{"stripe_customer_id", subject}, {"value", "1"}}}})
+      out << json::serialize(json::object{
+                 {"event_name", options.event_name},
+                 {"identifier", id},
+                 {"timestamp", ms / 1000},
+                 {"payload", json::object{{"stripe_customer_id", subject}, {"value", "1"}}}})
           << '\n';
       break;
   }
@@ -97,8 +103,8 @@ bool write_event(const json::object& o, const std::string& id, const ExportOptio
 
 }  // namespace
 
-ExportResult export_events(const std::vector<std::istream*>& access_logs, const ExportOptions& options,
-                           std::ostream& out) {
+ExportResult export_events(const std::vector<std::istream*>& access_logs,
+                           const ExportOptions& options, std::ostream& out) {
   ExportResult result;
   bool skipping = !options.cursor.empty();
   if (options.format == ExportFormat::kCsv)

@@ -16,7 +16,7 @@ namespace tollgate {
 // up to and including it are skipped, and none is written if it is never
 // met (the result says so). Each request is dated by the instant it was
 // admitted and billed to the customer its key had then, as its line says.
-ExportResult export_events(const std::vector<std::istream*>& access_logs, const ExportOptions& options,
-                           std::ostream& out);
+ExportResult export_events(const std::vector<std::istream*>& access_logs,
+                           const ExportOptions& options, std::ostream& out);
 
 }  // namespace tollgate

@@ -103,11 +103,13 @@ void ExportOutput::fail(const std::string& what, int error) {
 
 void ExportOutput::commit() {
   if (!buffer_->drain()) {
-    fail(buffer_->error() == EPIPE ? name_ + " was closed before the export was written" : "cannot write " + name_,
+    fail(buffer_->error() == EPIPE ? name_ + " was closed before the export was written"
+                                   : "cannot write " + name_,
          buffer_->error());
   }
   if (!stream_) throw std::runtime_error("cannot write " + name_);
-  if (is_regular_file(fd_) && ::fsync(fd_) != 0) fail("cannot write " + name_ + " to its disk", errno);
+  if (is_regular_file(fd_) && ::fsync(fd_) != 0)
+    fail("cannot write " + name_ + " to its disk", errno);
   if (target_.empty()) {
     committed_ = true;
     return;

@@ -30,7 +30,9 @@ struct OnDisk {
 };
 static_assert(sizeof(OnDisk) == 32);
 
-off_t offset_of(std::uint64_t record) { return kHeaderBytes + static_cast<off_t>(record * sizeof(OnDisk)); }
+off_t offset_of(std::uint64_t record) {
+  return kHeaderBytes + static_cast<off_t>(record * sizeof(OnDisk));
+}
 
 [[noreturn]] void fail(const std::string& what, int error) {
   throw std::runtime_error(what + ": " + std::strerror(error));
@@ -55,7 +57,8 @@ void write_at(int fd, const void* data, std::size_t size, off_t offset, const st
 std::optional<std::vector<OnDisk>> read_records(int fd, std::uint64_t& capacity) {
   struct stat st {};
   char header[kHeaderBytes] = {};
-  if (::fstat(fd, &st) != 0 || st.st_size < kHeaderBytes || ::pread(fd, header, sizeof header, 0) != kHeaderBytes ||
+  if (::fstat(fd, &st) != 0 || st.st_size < kHeaderBytes ||
+      ::pread(fd, header, sizeof header, 0) != kHeaderBytes ||
       std::memcmp(header, kMagic, sizeof kMagic) != 0)
     return std::nullopt;
   std::uint64_t count = 0;
@@ -63,7 +66,8 @@ std::optional<std::vector<OnDisk>> read_records(int fd, std::uint64_t& capacity)
   capacity = static_cast<std::uint64_t>(st.st_size - kHeaderBytes) / sizeof(OnDisk);
   std::vector<OnDisk> records(std::min(count, capacity));
   const auto bytes = static_cast<ssize_t>(records.size() * sizeof(OnDisk));
-  if (bytes > 0 && ::pread(fd, records.data(), static_cast<std::size_t>(bytes), kHeaderBytes) != bytes)
+  if (bytes > 0 &&
+      ::pread(fd, records.data(), static_cast<std::size_t>(bytes), kHeaderBytes) != bytes)
     throw std::runtime_error(std::string("cannot read held counts: ") + std::strerror(errno));
   return records;
 }
@@ -75,7 +79,8 @@ HeldCounts::HeldCounts(const std::filesystem::path& file) : file_(file) {
   if (fd_ < 0) fail("cannot open " + file.string(), errno);
   try {
     if (const auto on_disk = read_records(fd_, capacity_)) {
-      for (const OnDisk& r : *on_disk) records_.push_back({r.slot, static_cast<int>(r.parity), r.day, r.mark, r.delta});
+      for (const OnDisk& r : *on_disk)
+        records_.push_back({r.slot, static_cast<int>(r.parity), r.day, r.mark, r.delta});
       return;
     }
     // New (or never completed): an empty file with room set aside.
@@ -129,7 +134,8 @@ void HeldCounts::append(const std::vector<Record>& records) {
     on_disk.push_back({r.slot, static_cast<std::uint32_t>(r.parity), r.day, r.mark, r.delta});
   // The records first, then the count that makes them part of the file: a
   // crash in between leaves them out, and the slots' words still hold them.
-  write_at(fd_, on_disk.data(), on_disk.size() * sizeof(OnDisk), offset_of(records_.size()), file_.string());
+  write_at(fd_, on_disk.data(), on_disk.size() * sizeof(OnDisk), offset_of(records_.size()),
+           file_.string());
   if (::fdatasync(fd_) != 0) fail("cannot write " + file_.string() + " to its disk", errno);
   write_count(count);
   if (::fdatasync(fd_) != 0) fail("cannot write " + file_.string() + " to its disk", errno);

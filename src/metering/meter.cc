@@ -21,14 +21,16 @@ namespace {
 // a later day counts from zero; the difference is below zero when requests
 // were taken back (UsageSlot::uncount) since.
 std::optional<std::int64_t> unwritten(PeriodCount now, PeriodCount was) {
-  if (now.period < 0 || now.period < was.period || (now.period == was.period && now.count == was.count))
+  if (now.period < 0 || now.period < was.period ||
+      (now.period == was.period && now.count == was.count))
     return std::nullopt;
   return now.period == was.period ? now.count - was.count : now.count;
 }
 
 }  // namespace
 
-Meter::Meter(Store& store, CounterFile& counters, const Clock& clock, Options options, KeyPlanIds* ids)
+Meter::Meter(Store& store, CounterFile& counters, const Clock& clock, Options options,
+             KeyPlanIds* ids)
     : store_(store),
       counters_(counters),
       clock_(clock),
@@ -65,7 +67,8 @@ std::string_view Meter::customer(const Entry& e) const {
   return std::string_view(customer_text_).substr(e.customer + sizeof size, size);
 }
 
-bool Meter::add_entry(std::uint32_t index, const UsageAttribution& owner, const SlotWatermark (&flushed)[2]) {
+bool Meter::add_entry(std::uint32_t index, const UsageAttribution& owner,
+                      const SlotWatermark (&flushed)[2]) {
   if (owner.customer_id.size() > UINT16_MAX)
     throw std::length_error("customer id of API key " + owner.key_id + " over 65,535 bytes");
   Entry& e = entry_at(index);
@@ -77,7 +80,8 @@ bool Meter::add_entry(std::uint32_t index, const UsageAttribution& owner, const 
   if (!owner.customer_id.empty()) {
     e.customer = static_cast<std::uint32_t>(customer_text_.size());
     const auto size = static_cast<std::uint16_t>(owner.customer_id.size());
-    customer_text_.append(reinterpret_cast<const char*>(&size), sizeof size).append(owner.customer_id);
+    customer_text_.append(reinterpret_cast<const char*>(&size), sizeof size)
+        .append(owner.customer_id);
   }
   for (int p = 0; p < 2; ++p) e.set_flushed(p, {flushed[p].day, flushed[p].count});
   if (slot_of_pair_.size() <= pair) slot_of_pair_.resize(pair + 1, kNoSlot);
@@ -88,7 +92,8 @@ bool Meter::add_entry(std::uint32_t index, const UsageAttribution& owner, const 
   return true;
 }
 
-std::optional<std::uint32_t> Meter::known_slot(std::uint32_t pair_id, std::string_view customer_id) const {
+std::optional<std::uint32_t> Meter::known_slot(std::uint32_t pair_id,
+                                               std::string_view customer_id) const {
   if (pair_id >= slot_of_pair_.size() || slot_of_pair_[pair_id] == kNoSlot) return std::nullopt;
   const std::uint32_t first = slot_of_pair_[pair_id];
   if (customer(entries_[first]) == customer_id) return first;
@@ -102,14 +107,17 @@ UsageDelta Meter::delta_of(const Entry& e, std::int64_t day, std::int64_t count)
   return {ids_.plan_id(e.pair_id), ids_.key_id(e.pair_id), day, count, std::string(customer(e))};
 }
 
-UsageSlot* Meter::slot_for(const std::string& plan_id, const std::string& key_id, const std::string& customer_id) {
-  return members({{plan_id, key_id, 0}}, [&customer_id](std::size_t) { return std::string_view(customer_id); })
+UsageSlot* Meter::slot_for(const std::string& plan_id, const std::string& key_id,
+                           const std::string& customer_id) {
+  return members({{plan_id, key_id, 0}},
+                 [&customer_id](std::size_t) { return std::string_view(customer_id); })
       .front()
       .slot;
 }
 
-std::vector<Meter::Member> Meter::members(const std::vector<UsagePlanKey>& plan_keys,
-                                          const std::function<std::string_view(std::size_t)>& customer_of) {
+std::vector<Meter::Member> Meter::members(
+    const std::vector<UsagePlanKey>& plan_keys,
+    const std::function<std::string_view(std::size_t)>& customer_of) {
   std::lock_guard lock(mutex_);
   std::vector<Member> out(plan_keys.size());
   std::vector<UsageAttribution> missing;
@@ -121,12 +129,14 @@ std::vector<Meter::Member> Meter::members(const std::vector<UsagePlanKey>& plan_
   // touch two more tables at random places, fetched a few members ahead.
   constexpr std::uint32_t kUnknown = UINT32_MAX;
   std::vector<std::uint32_t> pair_ids(plan_keys.size(), kUnknown);
-  ids_.find_each(plan_keys.size(), pair_at, [&pair_ids](std::size_t i, std::optional<std::uint32_t> id) {
-    if (id) pair_ids[i] = *id;
-  });
+  ids_.find_each(plan_keys.size(), pair_at,
+                 [&pair_ids](std::size_t i, std::optional<std::uint32_t> id) {
+                   if (id) pair_ids[i] = *id;
+                 });
   constexpr std::size_t kAhead = 8;
   const auto prefetch = [&](std::size_t i) {
-    if (i < pair_ids.size() && pair_ids[i] < slot_of_pair_.size()) __builtin_prefetch(&slot_of_pair_[pair_ids[i]]);
+    if (i < pair_ids.size() && pair_ids[i] < slot_of_pair_.size())
+      __builtin_prefetch(&slot_of_pair_[pair_ids[i]]);
     const std::size_t j = i - kAhead / 2;  // its slot is known by now
     if (i >= kAhead / 2 && j < pair_ids.size() && pair_ids[j] < slot_of_pair_.size() &&
         slot_of_pair_[pair_ids[j]] != kNoSlot)
@@ -176,7 +186,8 @@ std::vector<Meter::Member> Meter::register_locked(const std::vector<UsageAttribu
   const std::int64_t minute = current_minute();
   for (std::size_t i = 0; i < owners.size(); ++i) {
     const SlotWatermark marks[2] = {flushed[i][0], flushed[i][1]};
-    if (add_entry(indexes[i], owners[i], marks)) mark_recent_minutes(indexes[i], *entries_[indexes[i]].slot, minute);
+    if (add_entry(indexes[i], owners[i], marks))
+      mark_recent_minutes(indexes[i], *entries_[indexes[i]].slot, minute);
     // else listed twice: the first registration stands
     const Entry& e = entries_[indexes[i]];
     out.push_back({e.slot, e.pair_id});
@@ -194,8 +205,10 @@ void Meter::load_held() {
   for (const HeldCounts::Record& r : held_.records()) {
     const auto at = stored.find({r.slot, r.parity});
     if (at == stored.end()) {
-      spdlog::error("held counts of meter slot {} ({} on day {}), which the store does not know, are not billed",
-                    r.slot, r.delta, format_date(r.day));
+      spdlog::error(
+          "held counts of meter slot {} ({} on day {}), which the store does not know, are not "
+          "billed",
+          r.slot, r.delta, format_date(r.day));
       continue;
     }
     if (std::pair(r.day, r.mark) <= std::pair(at->second.period, at->second.count)) continue;
@@ -203,11 +216,14 @@ void Meter::load_held() {
     held_deltas_.push_back(delta_of(e, r.day, r.delta));
     held_marks_.push_back({r.slot, r.parity, r.day, r.mark});
     const PeriodCount now = e.flushed(r.parity);
-    if (std::pair(r.day, r.mark) > std::pair(now.period, now.count)) e.set_flushed(r.parity, {r.day, r.mark});
+    if (std::pair(r.day, r.mark) > std::pair(now.period, now.count))
+      e.set_flushed(r.parity, {r.day, r.mark});
   }
   if (!held_deltas_.empty())
-    spdlog::warn("{} count(s) held while the store could not be written are pending; the next flush writes them",
-                 held_deltas_.size());
+    spdlog::warn(
+        "{} count(s) held while the store could not be written are pending; the next flush writes "
+        "them",
+        held_deltas_.size());
 }
 
 void Meter::start() {
@@ -229,7 +245,8 @@ void Meter::stop() {
   std::lock_guard lock(mutex_);
   const UnixNanos now = clock_.now();
   try {
-    store_.put_meter_progress({options_.node, (now - kLateCountNanos) / kNanosPerDay, false, now / kNanosPerSecond});
+    store_.put_meter_progress(
+        {options_.node, (now - kLateCountNanos) / kNanosPerDay, false, now / kNanosPerSecond});
   } catch (const std::exception& e) {
     spdlog::error("could not record that this node's counts are all in the store: {}", e.what());
   }
@@ -300,7 +317,8 @@ bool Meter::write_locked(UnixNanos began, const Slots& slots) {
     collect_minutes(index, e, minute, minutes);
   });
   if (deltas.empty() && marks.empty() && minutes.deltas.empty()) return true;
-  for (auto& [plan_minute, counts] : minutes.plan_totals) minutes.deltas.push_back({plan_minute.first, "", counts});
+  for (auto& [plan_minute, counts] : minutes.plan_totals)
+    minutes.deltas.push_back({plan_minute.first, "", counts});
   try {
     store_.add_usage(deltas, marks, minutes.deltas);
     flush_outage_.succeeded();
@@ -343,9 +361,11 @@ void Meter::hold_ended_days(UnixNanos now) {
   try {
     held_.append(records);
   } catch (const std::exception& e) {
-    spdlog::error("the counts of {} slot(s) for days that have ended cannot be held while the store cannot be "
-                  "written ({}); each stays in the counter file until its key counts two days after it",
-                  records.size(), e.what());
+    spdlog::error(
+        "the counts of {} slot(s) for days that have ended cannot be held while the store cannot "
+        "be "
+        "written ({}); each stays in the counter file until its key counts two days after it",
+        records.size(), e.what());
     return;
   }
   for (const HeldCounts::Record& r : records) {
@@ -353,9 +373,11 @@ void Meter::hold_ended_days(UnixNanos now) {
     held_marks_.push_back({r.slot, r.parity, r.day, r.mark});
   }
   held_deltas_.insert(held_deltas_.end(), deltas.begin(), deltas.end());
-  spdlog::warn("the store cannot be written: the counts of {} slot(s) for days that have ended are held in {} "
-               "until it can",
-               records.size(), (counters_.dir() / "held").string());
+  spdlog::warn(
+      "the store cannot be written: the counts of {} slot(s) for days that have ended are held in "
+      "{} "
+      "until it can",
+      records.size(), (counters_.dir() / "held").string());
 }
 
 void Meter::record_progress(UnixNanos began) {
@@ -365,9 +387,10 @@ void Meter::record_progress(UnixNanos began) {
     store_.put_meter_progress({options_.node, complete_before, true, began / kNanosPerSecond});
     progress_written_ = complete_before;
   } catch (const std::exception& e) {
-    spdlog::warn("could not record how far this node's counts are in the store (tried again after the next "
-                 "flush): {}",
-                 e.what());
+    spdlog::warn(
+        "could not record how far this node's counts are in the store (tried again after the next "
+        "flush): {}",
+        e.what());
   }
 }
 
@@ -385,7 +408,8 @@ bool any_recent(const Meter::MinuteWords& words, std::int64_t minute) {
 void read_minutes(const UsageSlot& slot, Meter::MinuteWords& words) {
   for (int p = 0; p < 2; ++p) {
     words[p][0] = slot.read_served_minute(p);
-    for (int r = 0; r < kRefusalKinds; ++r) words[p][1 + r] = slot.read_refusals(p, static_cast<RefusalKind>(r));
+    for (int r = 0; r < kRefusalKinds; ++r)
+      words[p][1 + r] = slot.read_refusals(p, static_cast<RefusalKind>(r));
   }
 }
 
@@ -398,7 +422,8 @@ MinuteCounts& counts_of(std::vector<MinuteCounts>& counted, std::int64_t minute)
 // The count of `counts` that word `kind` of MinuteWords feeds.
 std::int64_t& count_of_kind(MinuteCounts& counts, int kind) {
   if (kind == 0) return counts.allowed;
-  return static_cast<RefusalKind>(kind - 1) == RefusalKind::kThrottled ? counts.throttled : counts.quota_exceeded;
+  return static_cast<RefusalKind>(kind - 1) == RefusalKind::kThrottled ? counts.throttled
+                                                                       : counts.quota_exceeded;
 }
 
 }  // namespace
@@ -409,7 +434,8 @@ void Meter::mark_recent_minutes(std::uint32_t index, const UsageSlot& slot, std:
   if (any_recent(marks.words, minute)) minute_marks_[index] = marks;
 }
 
-void Meter::collect_minutes(std::uint32_t index, const Entry& e, std::int64_t minute, MinuteBatch& batch) {
+void Meter::collect_minutes(std::uint32_t index, const Entry& e, std::int64_t minute,
+                            MinuteBatch& batch) {
   MinuteWords now;
   read_minutes(*e.slot, now);
   // Nothing served or refused lately: the common case with many keys,
@@ -444,7 +470,8 @@ void Meter::collect_minutes(std::uint32_t index, const Entry& e, std::int64_t mi
 }
 
 void Meter::forget_minute_marks(std::int64_t minute) {
-  std::erase_if(minute_marks_, [minute](const auto& entry) { return !any_recent(entry.second.words, minute); });
+  std::erase_if(minute_marks_,
+                [minute](const auto& entry) { return !any_recent(entry.second.words, minute); });
 }
 
 double Meter::flush_lag_seconds() const {

@@ -46,12 +46,14 @@ class Meter {
 
   // Key/plan pairs are numbered by `ids`, shared with the limit states, or
   // by ids of its own.
-  Meter(Store& store, CounterFile& counters, const Clock& clock, Options options, KeyPlanIds* ids = nullptr);
+  Meter(Store& store, CounterFile& counters, const Clock& clock, Options options,
+        KeyPlanIds* ids = nullptr);
   ~Meter();  // stops and flushes
 
   // The slot a key under a plan counts into for a customer; assigned in
   // the store on first use. Control plane; thread-safe.
-  UsageSlot* slot_for(const std::string& plan_id, const std::string& key_id, const std::string& customer_id = "");
+  UsageSlot* slot_for(const std::string& plan_id, const std::string& key_id,
+                      const std::string& customer_id = "");
   // A key under a plan: its slot, and its number in the pair ids.
   struct Member {
     UsageSlot* slot;
@@ -121,7 +123,8 @@ class Meter {
   template <typename Slots>
   bool write_locked(UnixNanos began, const Slots& slots);
   // Adds a slot's counts of recent minutes since the last flush to `batch`.
-  void collect_minutes(std::uint32_t index, const Entry& e, std::int64_t minute, MinuteBatch& batch);
+  void collect_minutes(std::uint32_t index, const Entry& e, std::int64_t minute,
+                       MinuteBatch& batch);
   void forget_minute_marks(std::int64_t minute);
   // Marks the slot's recent words as written: they were, by the last run.
   void mark_recent_minutes(std::uint32_t index, const UsageSlot& slot, std::int64_t minute);
@@ -131,7 +134,8 @@ class Meter {
   std::optional<std::uint32_t> known_slot(std::uint32_t pair_id, std::string_view customer) const;
   std::string_view customer(const Entry& e) const;
   // Makes the slot at `index` the attribution's; false if it already was.
-  bool add_entry(std::uint32_t index, const UsageAttribution& owner, const SlotWatermark (&flushed)[2]);
+  bool add_entry(std::uint32_t index, const UsageAttribution& owner,
+                 const SlotWatermark (&flushed)[2]);
   std::vector<Member> register_locked(const std::vector<UsageAttribution>& owners);
   Entry& entry_at(std::uint32_t index);  // grows entries_ to hold `index`
   UsageDelta delta_of(const Entry& e, std::int64_t day, std::int64_t count) const;
@@ -158,17 +162,19 @@ class Meter {
 
   std::unique_ptr<KeyPlanIds> own_ids_;
   KeyPlanIds& ids_;
-  std::vector<Entry> entries_;              // by slot index
-  std::vector<std::uint32_t> slot_of_pair_;  // by pair id: the slot of its first customer, or kNoSlot
-  std::unordered_multimap<std::uint32_t, std::uint32_t> other_slots_;  // pair id → slots of its other customers
+  std::vector<Entry> entries_;  // by slot index
+  std::vector<std::uint32_t>
+      slot_of_pair_;  // by pair id: the slot of its first customer, or kNoSlot
+  std::unordered_multimap<std::uint32_t, std::uint32_t>
+      other_slots_;  // pair id → slots of its other customers
   // The customers' texts, each as a 2-byte length then its bytes; the
   // empty customer at 0.
   std::string customer_text_ = std::string(2, '\0');
 
   HeldCounts held_;
-  std::vector<UsageDelta> held_deltas_;  // what held_ holds that the store lacks
+  std::vector<UsageDelta> held_deltas_;    // what held_ holds that the store lacks
   std::vector<SlotWatermark> held_marks_;  // and the watermarks that go with it
-  std::int64_t progress_written_ = -1;   // the complete_before_day last recorded
+  std::int64_t progress_written_ = -1;     // the complete_before_day last recorded
   std::atomic<std::int64_t> last_flush_ns_{0};
   std::int64_t last_prune_day_ = -1;
 

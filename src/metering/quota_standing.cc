@@ -15,11 +15,13 @@ QuotaStanding quota_standing(const Quota& quota, std::int64_t initial_window_id,
   return s;
 }
 
-QuotaStanding quota_standing(Store& store, const std::string& plan_id, const std::string& key_id, const Quota& quota,
-                             std::int64_t initial_window_id, std::int64_t now_s, const QuotaCounter* live) {
+QuotaStanding quota_standing(Store& store, const std::string& plan_id, const std::string& key_id,
+                             const Quota& quota, std::int64_t initial_window_id, std::int64_t now_s,
+                             const QuotaCounter* live) {
   QuotaStanding s = quota_standing(quota, initial_window_id, now_s, 0);
   s.used = live ? live->used(s.window.id)
-                : quota_used_between(store, plan_id, key_id, quota.period, s.window.first_day, s.window.last_day);
+                : quota_used_between(store, plan_id, key_id, quota.period, s.window.first_day,
+                                     s.window.last_day);
   return s;
 }
 

@@ -35,7 +35,8 @@ QuotaStanding quota_standing(const Quota& quota, std::int64_t initial_window_id,
 // of the key's quota, when the node counts it itself (an unleased quota);
 // otherwise (`live` null) from the store. Reads the store: not for the
 // thread that handles signals, nor for a worker's.
-QuotaStanding quota_standing(Store& store, const std::string& plan_id, const std::string& key_id, const Quota& quota,
-                             std::int64_t initial_window_id, std::int64_t now_s, const QuotaCounter* live = nullptr);
+QuotaStanding quota_standing(Store& store, const std::string& plan_id, const std::string& key_id,
+                             const Quota& quota, std::int64_t initial_window_id, std::int64_t now_s,
+                             const QuotaCounter* live = nullptr);
 
 }  // namespace tollgate

@@ -47,7 +47,8 @@ std::string decoded(std::string_view id, std::string_view part) {
 
 std::string record_id(const RecordPosition& at) {
   std::string id = usage_id(at);
-  if (at.kind == RecordPosition::Kind::kAdjustment) id += "/adjustment-" + std::to_string(at.adjustment_id);
+  if (at.kind == RecordPosition::Kind::kAdjustment)
+    id += "/adjustment-" + std::to_string(at.adjustment_id);
   return id;
 }
 
@@ -80,10 +81,13 @@ RecordPosition parse_record_id(std::string_view id) {
   if (parts.size() == 5) {
     constexpr std::string_view kAdjustment = "adjustment-";
     if (parts[4].starts_with("open-"))
-      malformed(id, "an open day's record is provisional; resume after the cursor the export printed");
+      malformed(id,
+                "an open day's record is provisional; resume after the cursor the export printed");
     const std::string_view number = parts[4].substr(std::min(kAdjustment.size(), parts[4].size()));
-    const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), at.adjustment_id);
-    if (!parts[4].starts_with(kAdjustment) || error != std::errc() || end != number.data() + number.size())
+    const auto [end, error] =
+        std::from_chars(number.data(), number.data() + number.size(), at.adjustment_id);
+    if (!parts[4].starts_with(kAdjustment) || error != std::errc() ||
+        end != number.data() + number.size())
       malformed(id, "not the id of a usage export's record");
     at.kind = RecordPosition::Kind::kAdjustment;
   }

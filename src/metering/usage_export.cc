@@ -21,7 +21,8 @@ constexpr std::int64_t kSecondsPerDay = 86400;
 class RecordWriter {
  public:
   RecordWriter(const ExportOptions& options, std::ostream& out) : options_(options), out_(out) {
-    if (options.format == ExportFormat::kCsv) out_ << "id,kind,day,plan_id,key_id,customer_id,requests,final\n";
+    if (options.format == ExportFormat::kCsv)
+      out_ << "id,kind,day,plan_id,key_id,customer_id,requests,final\n";
   }
 
   void usage(const UsageRow& row, const std::string& id, bool final) {
@@ -68,11 +69,11 @@ class RecordWriter {
                                                       {"final", final}}}});
         break;
       case ExportFormat::kStripe:
-        line(json::object{
-            {"event_name", options_.event_name},
-            {"identifier", id},
-            {"timestamp", timestamp},
-            {"payload", json::object{{"stripe_customer_id", subject}, {"value", std::to_string(row.used)}}}});
+        line(json::object{{"event_name", options_.event_name},
+                          {"identifier", id},
+                          {"timestamp", timestamp},
+                          {"payload", json::object{{"stripe_customer_id", subject},
+                                                   {"value", std::to_string(row.used)}}}});
         break;
     }
   }
@@ -81,10 +82,10 @@ class RecordWriter {
   void adjustment(const UsageAdjustment& a, const std::string& id) {
     const std::string day = format_date(a.day);
     const std::string& subject = a.customer_id.empty() ? a.key_id : a.customer_id;
-    const json::object details{{"quotaUsedChange", a.delta},   {"planId", a.plan_id},
-                               {"keyId", a.key_id},            {"customerId", a.customer_id},
-                               {"period", to_string(a.period)}, {"actor", a.actor},
-                               {"madeAt", a.created_at}};
+    const json::object details{
+        {"quotaUsedChange", a.delta},  {"planId", a.plan_id},           {"keyId", a.key_id},
+        {"customerId", a.customer_id}, {"period", to_string(a.period)}, {"actor", a.actor},
+        {"madeAt", a.created_at}};
     switch (options_.format) {
       case ExportFormat::kCsv:
         csv(id, "adjustment", day, a.plan_id, a.key_id, a.customer_id, a.delta, true);
@@ -116,20 +117,22 @@ class RecordWriter {
                           {"properties", details}});
         break;
       case ExportFormat::kStripe:
-        line(json::object{
-            {"event_name", options_.event_name + "_adjustment"},
-            {"identifier", id},
-            {"timestamp", a.created_at},
-            {"payload", json::object{{"stripe_customer_id", subject}, {"value", std::to_string(a.delta)}}}});
+        line(json::object{{"event_name", options_.event_name + "_adjustment"},
+                          {"identifier", id},
+                          {"timestamp", a.created_at},
+                          {"payload", json::object{{"stripe_customer_id", subject},
+                                                   {"value", std::to_string(a.delta)}}}});
         break;
     }
   }
 
  private:
-  void csv(const std::string& id, const char* kind, const std::string& day, const std::string& plan_id,
-           const std::string& key_id, const std::string& customer_id, std::int64_t n, bool final) {
-    out_ << csv_cell(id) << ',' << kind << ',' << day << ',' << csv_cell(plan_id) << ',' << csv_cell(key_id) << ','
-         << csv_cell(customer_id) << ',' << n << ',' << (final ? "true" : "false") << '\n';
+  void csv(const std::string& id, const char* kind, const std::string& day,
+           const std::string& plan_id, const std::string& key_id, const std::string& customer_id,
+           std::int64_t n, bool final) {
+    out_ << csv_cell(id) << ',' << kind << ',' << day << ',' << csv_cell(plan_id) << ','
+         << csv_cell(key_id) << ',' << csv_cell(customer_id) << ',' << n << ','
+         << (final ? "true" : "false") << '\n';
   }
   void line(const json::object& o) { out_ << json::serialize(o) << '\n'; }
 
@@ -168,14 +171,16 @@ ExportResult export_usage(Store& store, const ExportOptions& options, std::ostre
   // A cursor that names nothing would silently export from wherever it
   // falls, and every run after it would resume from there.
   if (resuming && !exists(store, after))
-    throw std::invalid_argument("cursor '" + options.cursor +
-                                "' names no usage record: not a record this store exported, or its day is past "
-                                "the retention (--usage-retention-days)");
+    throw std::invalid_argument(
+        "cursor '" + options.cursor +
+        "' names no usage record: not a record this store exported, or its day is past "
+        "the retention (--usage-retention-days)");
   ExportResult result;
   result.cursor = options.cursor;
   const std::int64_t first = std::max(options.first_day, after.day);
-  const std::int64_t last = options.include_open ? options.last_day
-                                                 : std::min(options.last_day, options.first_open_day - 1);
+  const std::int64_t last = options.include_open
+                                ? options.last_day
+                                : std::min(options.last_day, options.first_open_day - 1);
   RecordWriter writer(options, out);
   if (first > last) return result;
 
@@ -204,11 +209,13 @@ ExportResult export_usage(Store& store, const ExportOptions& options, std::ostre
   // After an adjustment's cursor, its day's usage was all written before it.
   const bool after_usage = resuming && after.kind == RecordPosition::Kind::kUsage;
   const std::int64_t scan_first = resuming && !after_usage ? std::max(first, after.day + 1) : first;
-  const UsageRow scan_after = after_usage ? UsageRow{after.day, after.plan_id, after.key_id, 0, after.customer_id}
-                                          : UsageRow{-1, "", "", 0, ""};
+  const UsageRow scan_after =
+      after_usage ? UsageRow{after.day, after.plan_id, after.key_id, 0, after.customer_id}
+                  : UsageRow{-1, "", "", 0, ""};
   store.scan_usage(scan_first, last, scan_after, [&](const UsageRow& row) {
     write_adjustments_before(row.day);
-    const RecordPosition at{row.day, RecordPosition::Kind::kUsage, row.plan_id, row.key_id, row.customer_id, 0};
+    const RecordPosition at{
+        row.day, RecordPosition::Kind::kUsage, row.plan_id, row.key_id, row.customer_id, 0};
     if (row.day < options.first_open_day) {
       result.cursor = record_id(at);
       writer.usage(row, result.cursor, true);

@@ -18,7 +18,7 @@ struct ExportOptions {
   std::int64_t first_day = 0;
   std::int64_t last_day = 0;
   ExportFormat format = ExportFormat::kCsv;
-  std::string cursor;  // resume after this record ("" from the start)
+  std::string cursor;                       // resume after this record ("" from the start)
   std::string event_name = "api_requests";  // Lago code / Stripe event name / CloudEvents type
   // Days from this one on are open (closed_days.h): left out, or with
   // `include_open` written as provisional records.
@@ -32,7 +32,8 @@ struct ExportResult {
   // The last final record written, or the cursor given if none was: pass
   // it back to resume. Never a record of an open day.
   std::string cursor;
-  bool cursor_found = true;  // --events: false when the cursor given was never met, and nothing was written
+  bool cursor_found =
+      true;  // --events: false when the cursor given was never met, and nothing was written
 };
 
 // Writes the daily usage records of days [first_day, last_day] after the

@@ -57,7 +57,9 @@ class PeriodCountWord {
   static std::uint64_t pack(std::int64_t period, std::uint64_t count) {
     return (static_cast<std::uint64_t>(period + 1) << kCountBits) | count;
   }
-  static std::int64_t period_of(std::uint64_t word) { return static_cast<std::int64_t>(word >> kCountBits) - 1; }
+  static std::int64_t period_of(std::uint64_t word) {
+    return static_cast<std::int64_t>(word >> kCountBits) - 1;
+  }
 
   std::atomic<std::uint64_t> word_;
 };

@@ -32,7 +32,8 @@ json::object to_json(const Quota& q) {
 json::object to_json(const IntegrationResponse& r) {
   json::object o{{"statusCode", r.status_code}};
   if (!r.response_templates.empty()) o["responseTemplates"] = string_map_json(r.response_templates);
-  if (!r.response_parameters.empty()) o["responseParameters"] = string_map_json(r.response_parameters);
+  if (!r.response_parameters.empty())
+    o["responseParameters"] = string_map_json(r.response_parameters);
   return o;
 }
 
@@ -59,7 +60,8 @@ json::object to_json(const Method& m) {
   if (m.integration) o["methodIntegration"] = to_json(*m.integration);
   if (!m.method_responses.empty()) {
     json::object responses;
-    for (const auto& code : m.method_responses) responses[code] = json::object{{"statusCode", code}};
+    for (const auto& code : m.method_responses)
+      responses[code] = json::object{{"statusCode", code}};
     o["methodResponses"] = std::move(responses);
   }
   return o;
@@ -107,16 +109,16 @@ json::object to_json(const Deployment& d) {
 json::object to_json(const Stage& s) {
   json::object settings;
   for (const auto& [key, m] : s.method_settings) {
-    settings[key] = json::object{{"metricsEnabled", m.metrics_enabled},
-                                 {"dataTraceEnabled", m.data_trace_enabled},
-                                 {"throttlingBurstLimit", m.throttling_burst_limit},
-                                 {"throttlingRateLimit", m.throttling_rate_limit},
-                                 {"cachingEnabled", m.caching_enabled},
-                                 {"cacheTtlInSeconds", m.cache_ttl_seconds},
-                                 {"cacheDataEncrypted", false},
-                                 {"requireAuthorizationForCacheControl", true},
-                                 {"unauthorizedCacheControlHeaderStrategy",
-                                  "SUCCEED_WITH_RESPONSE_HEADER"}};
+    settings[key] =
+        json::object{{"metricsEnabled", m.metrics_enabled},
+                     {"dataTraceEnabled", m.data_trace_enabled},
+                     {"throttlingBurstLimit", m.throttling_burst_limit},
+                     {"throttlingRateLimit", m.throttling_rate_limit},
+                     {"cachingEnabled", m.caching_enabled},
+                     {"cacheTtlInSeconds", m.cache_ttl_seconds},
+                     {"cacheDataEncrypted", false},
+                     {"requireAuthorizationForCacheControl", true},
+                     {"unauthorizedCacheControlHeaderStrategy", "SUCCEED_WITH_RESPONSE_HEADER"}};
   }
   json::object o{{"restApiId", s.api_id},
                  {"deploymentId", s.deployment_id},
@@ -183,8 +185,7 @@ Quota quota_from_json(const json::value& v, std::string_view where) {
   q.offset = get_int(o, "offset", 0, where);
   const std::string period = get_string(o, "period", where);
   auto parsed = quota_period_from(period);
-  if (!parsed)
-    fail_enum(std::string(where) + ".period", period, "DAY, WEEK, MONTH");
+  if (!parsed) fail_enum(std::string(where) + ".period", period, "DAY, WEEK, MONTH");
   q.period = *parsed;
   return q;
 }
@@ -194,8 +195,7 @@ Integration integration_from_json(const json::value& v, std::string_view where) 
   Integration i;
   const std::string type = get_string(o, "type", where);
   auto parsed = integration_type_from(type);
-  if (!parsed)
-    fail_enum(std::string(where) + ".type", type, "HTTP, MOCK, HTTP_PROXY");
+  if (!parsed) fail_enum(std::string(where) + ".type", type, "HTTP, MOCK, HTTP_PROXY");
   i.type = *parsed;
   i.http_method = get_string(o, "httpMethod", where);
   i.uri = get_string(o, "uri", where);
@@ -227,7 +227,8 @@ Method method_from_json(const json::value& v, std::string_view where) {
   if (auto it = o.find("methodIntegration"); it != o.end() && !it->value().is_null())
     m.integration = integration_from_json(it->value(), std::string(where) + ".methodIntegration");
   if (auto it = o.find("methodResponses"); it != o.end() && it->value().is_object())
-    for (const auto& [code, unused] : it->value().get_object()) m.method_responses.emplace_back(code);
+    for (const auto& [code, unused] : it->value().get_object())
+      m.method_responses.emplace_back(code);
   return m;
 }
 

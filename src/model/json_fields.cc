@@ -10,10 +10,12 @@ namespace json = boost::json;
   throw std::invalid_argument(std::string(where) + ": " + std::string(what));
 }
 
-[[noreturn]] void fail_enum(std::string_view where, std::string_view value, std::string_view allowed) {
-  throw ConstraintViolation(std::string(where) + ": Value '" + std::string(value) +
-                            "' failed to satisfy constraint: Member must satisfy enum value set: [" +
-                            std::string(allowed) + "]");
+[[noreturn]] void fail_enum(std::string_view where, std::string_view value,
+                            std::string_view allowed) {
+  throw ConstraintViolation(
+      std::string(where) + ": Value '" + std::string(value) +
+      "' failed to satisfy constraint: Member must satisfy enum value set: [" +
+      std::string(allowed) + "]");
 }
 
 const json::object& as_object(const json::value& v, std::string_view where) {
@@ -24,18 +26,21 @@ const json::object& as_object(const json::value& v, std::string_view where) {
 std::string get_string(const json::object& o, std::string_view key, std::string_view where) {
   auto it = o.find(key);
   if (it == o.end() || it->value().is_null()) return {};
-  if (!it->value().is_string()) fail_field(std::string(where) + "." + std::string(key), "must be a string");
+  if (!it->value().is_string())
+    fail_field(std::string(where) + "." + std::string(key), "must be a string");
   return std::string(it->value().get_string());
 }
 
 bool get_bool(const json::object& o, std::string_view key, bool fallback, std::string_view where) {
   auto it = o.find(key);
   if (it == o.end() || it->value().is_null()) return fallback;
-  if (!it->value().is_bool()) fail_field(std::string(where) + "." + std::string(key), "must be a boolean");
+  if (!it->value().is_bool())
+    fail_field(std::string(where) + "." + std::string(key), "must be a boolean");
   return it->value().get_bool();
 }
 
-double get_double(const json::object& o, std::string_view key, double fallback, std::string_view where) {
+double get_double(const json::object& o, std::string_view key, double fallback,
+                  std::string_view where) {
   auto it = o.find(key);
   if (it == o.end() || it->value().is_null()) return fallback;
   const json::value& v = it->value();
@@ -55,7 +60,8 @@ std::int64_t get_int(const json::object& o, std::string_view key, std::int64_t f
     return static_cast<std::int64_t>(v.get_uint64());
   // Integral doubles (1e3) are accepted; the range check comes first, since
   // converting an out-of-range double to int64 is undefined.
-  if (v.is_double() && std::abs(v.get_double()) < 9.2e18 && v.get_double() == std::trunc(v.get_double()))
+  if (v.is_double() && std::abs(v.get_double()) < 9.2e18 &&
+      v.get_double() == std::trunc(v.get_double()))
     return static_cast<std::int64_t>(v.get_double());
   fail_field(std::string(where) + "." + std::string(key), "must be an integer");
 }

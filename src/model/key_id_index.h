@@ -26,7 +26,8 @@ class KeyIdIndex {
     for (std::uint32_t i = 0; i < keys.size(); ++i) {
       if (i + kAhead < keys.size()) prefetch(keys[i + kAhead].id);
       const std::uint64_t h = hash(keys[i].id);
-      if (!index_.find(h, [&](std::uint32_t j) { return keys_[j].id == keys[i].id; })) index_.insert(h, i, hash_of);
+      if (!index_.find(h, [&](std::uint32_t j) { return keys_[j].id == keys[i].id; }))
+        index_.insert(h, i, hash_of);
     }
   }
 
@@ -71,7 +72,8 @@ inline std::optional<std::vector<MemberKey>> member_keys_in_key_order(const Cont
 // then the key: both are fetched ahead, the index eight memberships before
 // use and the key four, so that the misses overlap.
 inline std::vector<MemberKey> member_keys(const ControlState& state) {
-  if (std::optional<std::vector<MemberKey>> in_order = member_keys_in_key_order(state)) return std::move(*in_order);
+  if (std::optional<std::vector<MemberKey>> in_order = member_keys_in_key_order(state))
+    return std::move(*in_order);
   const std::vector<UsagePlanKey>& members = state.usage_plan_keys;
   const KeyIdIndex by_id(state.api_keys);
   std::vector<MemberKey> out(members.size());

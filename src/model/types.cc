@@ -6,9 +6,12 @@ namespace tollgate {
 
 const char* to_string(QuotaPeriod p) {
   switch (p) {
-    case QuotaPeriod::kDay: return "DAY";
-    case QuotaPeriod::kWeek: return "WEEK";
-    case QuotaPeriod::kMonth: return "MONTH";
+    case QuotaPeriod::kDay:
+      return "DAY";
+    case QuotaPeriod::kWeek:
+      return "WEEK";
+    case QuotaPeriod::kMonth:
+      return "MONTH";
   }
   return "MONTH";
 }
@@ -22,9 +25,12 @@ std::optional<QuotaPeriod> quota_period_from(std::string_view s) {
 
 const char* to_string(IntegrationType t) {
   switch (t) {
-    case IntegrationType::kHttpProxy: return "HTTP_PROXY";
-    case IntegrationType::kHttp: return "HTTP";
-    case IntegrationType::kMock: return "MOCK";
+    case IntegrationType::kHttpProxy:
+      return "HTTP_PROXY";
+    case IntegrationType::kHttp:
+      return "HTTP";
+    case IntegrationType::kMock:
+      return "MOCK";
   }
   return "MOCK";
 }
@@ -67,8 +73,8 @@ std::string plan_method_key(std::string_view resource_path, std::string_view htt
 }
 
 bool is_http_method(std::string_view m) {
-  static constexpr std::array<std::string_view, 8> kMethods = {
-      "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"};
+  static constexpr std::array<std::string_view, 8> kMethods = {"GET",    "POST", "PUT",     "PATCH",
+                                                               "DELETE", "HEAD", "OPTIONS", "ANY"};
   for (auto k : kMethods)
     if (k == m) return true;
   return false;

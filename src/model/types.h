@@ -13,8 +13,8 @@
 namespace tollgate {
 
 struct Throttle {
-  double rate_limit = 0;        // requests per second, may be fractional
-  std::int64_t burst_limit = 0; // bucket capacity in requests
+  double rate_limit = 0;         // requests per second, may be fractional
+  std::int64_t burst_limit = 0;  // bucket capacity in requests
   bool operator==(const Throttle&) const = default;
 };
 
@@ -28,9 +28,9 @@ struct Quota {
 };
 
 struct IntegrationResponse {
-  std::string status_code;                                // "200"
-  std::map<std::string, std::string> response_templates;  // content type → body
-  std::map<std::string, std::string> response_parameters; // method.response.header.X → 'v'
+  std::string status_code;                                 // "200"
+  std::map<std::string, std::string> response_templates;   // content type → body
+  std::map<std::string, std::string> response_parameters;  // method.response.header.X → 'v'
   bool operator==(const IntegrationResponse&) const = default;
 };
 
@@ -57,9 +57,9 @@ struct Method {
 
 struct Resource {
   std::string id;
-  std::string parent_id;  // empty for the root
-  std::string path_part;  // empty for the root
-  std::string path;       // "/" for the root, "/pets/{petId}" below it
+  std::string parent_id;                  // empty for the root
+  std::string path_part;                  // empty for the root
+  std::string path;                       // "/" for the root, "/pets/{petId}" below it
   std::map<std::string, Method> methods;  // by http_method
   bool operator==(const Resource&) const = default;
 };
@@ -71,7 +71,7 @@ struct RestApi {
   std::string name;
   std::string description;
   ApiKeySource api_key_source = ApiKeySource::kHeader;
-  std::int64_t created_date = 0;  // epoch seconds
+  std::int64_t created_date = 0;    // epoch seconds
   std::vector<Resource> resources;  // the working copy; stages serve deployments
   bool operator==(const RestApi&) const = default;
 };

@@ -42,14 +42,16 @@ void validate_key_value(std::string_view value) {
 }
 
 void validate_customer_id(std::string_view customer_id) {
-  if (customer_id.size() > kMaxCustomerIdSize) fail("Invalid customerId: it can be at most 1024 characters");
+  if (customer_id.size() > kMaxCustomerIdSize)
+    fail("Invalid customerId: it can be at most 1024 characters");
 }
 
 void validate_path_part(std::string_view part) {
   if (part.empty()) fail("Resource pathPart must not be empty");
   std::string_view inner = part;
   if (part.front() == '{') {
-    if (part.size() < 3 || part.back() != '}') fail("Invalid resource path part '" + std::string(part) + "'");
+    if (part.size() < 3 || part.back() != '}')
+      fail("Invalid resource path part '" + std::string(part) + "'");
     inner = part.substr(1, part.size() - 2);
     if (inner.back() == '+') inner.remove_suffix(1);
     if (inner.empty()) fail("Invalid resource path part '" + std::string(part) + "'");

@@ -17,7 +17,9 @@ std::string describe(const Stage& s) {
 }
 std::string describe(const ApiKey& k) { return "api key " + k.name + " (id " + k.id + ")"; }
 std::string describe(const UsagePlan& p) { return "usage plan " + p.name + " (id " + p.id + ")"; }
-std::string describe(const UsagePlanKey& pk) { return "key " + pk.key_id + " in usage plan " + pk.plan_id; }
+std::string describe(const UsagePlanKey& pk) {
+  return "key " + pk.key_id + " in usage plan " + pk.plan_id;
+}
 
 // What names an item: two versions of one item share it. Views into the
 // item: a state may hold a million keys, and a copy of each name would be
@@ -33,7 +35,8 @@ Identity identity(const UsagePlanKey& pk) { return {pk.plan_id, pk.key_id}; }
 struct IdentityHash {
   std::size_t operator()(const Identity& i) const {
     const std::size_t first = std::hash<std::string_view>{}(i.first);
-    return first ^ (std::hash<std::string_view>{}(i.second) + 0x9e3779b97f4a7c15ULL + (first << 6) + (first >> 2));
+    return first ^ (std::hash<std::string_view>{}(i.second) + 0x9e3779b97f4a7c15ULL + (first << 6) +
+                    (first >> 2));
   }
 };
 
@@ -42,7 +45,9 @@ void erase(ControlTransaction& tx, const Deployment& d) { tx.erase_deployment(d.
 void erase(ControlTransaction& tx, const Stage& s) { tx.erase_stage(s.api_id, s.stage_name); }
 void erase(ControlTransaction& tx, const ApiKey& k) { tx.erase_api_key(k.id); }
 void erase(ControlTransaction& tx, const UsagePlan& p) { tx.erase_usage_plan(p.id); }
-void erase(ControlTransaction& tx, const UsagePlanKey& pk) { tx.erase_usage_plan_key(pk.plan_id, pk.key_id); }
+void erase(ControlTransaction& tx, const UsagePlanKey& pk) {
+  tx.erase_usage_plan_key(pk.plan_id, pk.key_id);
+}
 
 template <typename T>
 void put(ControlTransaction& tx, const T& item, bool created, DiffReport& report) {
@@ -52,12 +57,14 @@ void put(ControlTransaction& tx, const T& item, bool created, DiffReport& report
 }
 
 template <typename T>
-void diff(ControlTransaction& tx, const std::vector<T>& before, const std::vector<T>& after, DiffReport& report) {
+void diff(ControlTransaction& tx, const std::vector<T>& before, const std::vector<T>& after,
+          DiffReport& report) {
   // An edit changes few items and keeps the others where they were: the
   // runs both states begin and end with, item for item, are compared in
   // place, and only what lies between them is matched by identity.
   std::size_t head = 0;
-  while (head < before.size() && head < after.size() && identity(before[head]) == identity(after[head])) {
+  while (head < before.size() && head < after.size() &&
+         identity(before[head]) == identity(after[head])) {
     if (!(before[head] == after[head])) put(tx, after[head], false, report);
     ++head;
   }
@@ -94,15 +101,15 @@ void diff(ControlTransaction& tx, const std::vector<T>& before, const std::vecto
     if (it != earlier.end() && *it->second == after[i]) continue;
     puts.emplace_back(&after[i], it == earlier.end());
   }
-  std::sort(puts.begin(), puts.end(), [](const auto& a, const auto& b) {
-    return identity(*a.first) < identity(*b.first);
-  });
+  std::sort(puts.begin(), puts.end(),
+            [](const auto& a, const auto& b) { return identity(*a.first) < identity(*b.first); });
   for (const auto& [item, created] : puts) put(tx, *item, created, report);
 }
 
 }  // namespace
 
-DiffReport write_diff(ControlTransaction& tx, const ControlState& before, const ControlState& after) {
+DiffReport write_diff(ControlTransaction& tx, const ControlState& before,
+                      const ControlState& after) {
   DiffReport report;
   diff(tx, before.apis, after.apis, report);
   diff(tx, before.deployments, after.deployments, report);

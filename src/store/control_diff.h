@@ -14,6 +14,7 @@ struct DiffReport {
 
 // Writes into `tx` what turns `before` into `after`: puts for new or changed
 // entities, erasures for vanished ones. Does not commit.
-DiffReport write_diff(ControlTransaction& tx, const ControlState& before, const ControlState& after);
+DiffReport write_diff(ControlTransaction& tx, const ControlState& before,
+                      const ControlState& after);
 
 }  // namespace tollgate

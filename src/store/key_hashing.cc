@@ -40,8 +40,8 @@ std::string read_secret(const std::filesystem::path& file) {
     secret += static_cast<char>(high << 4 | low);
   }
   if (secret.size() != kSecretBytes || hex.size() != 2 * kSecretBytes)
-    throw std::runtime_error(file.string() + " must hold one line of " + std::to_string(2 * kSecretBytes) +
-                             " lower-case hex digits");
+    throw std::runtime_error(file.string() + " must hold one line of " +
+                             std::to_string(2 * kSecretBytes) + " lower-case hex digits");
   return secret;
 }
 
@@ -49,24 +49,30 @@ std::string read_secret(const std::filesystem::path& file) {
 // the same time is no harm: the first link wins and both read that one.
 void create_secret(const std::filesystem::path& file) {
   unsigned char bytes[kSecretBytes];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no random bytes for the key secret");
+  if (RAND_bytes(bytes, sizeof bytes) != 1)
+    throw std::runtime_error("no random bytes for the key secret");
   std::string hex;
   for (const unsigned char b : bytes) hex += fmt::format("{:02x}", b);
   hex += '\n';
   const std::filesystem::path temp = file.string() + ".new-" + std::to_string(::getpid());
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) throw std::runtime_error("cannot write " + temp.string() + ": " + std::strerror(errno));
-  const bool written = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
+  if (fd < 0)
+    throw std::runtime_error("cannot write " + temp.string() + ": " + std::strerror(errno));
+  const bool written =
+      ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
   ::close(fd);
   const bool linked = written && (::link(temp.c_str(), file.c_str()) == 0 || errno == EEXIST);
   const int link_error = errno;
   ::unlink(temp.c_str());
-  if (!linked) throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(link_error));
+  if (!linked)
+    throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(link_error));
 }
 
 }  // namespace
 
-std::filesystem::path key_secret_path(const std::filesystem::path& data_dir) { return data_dir / "key-secret"; }
+std::filesystem::path key_secret_path(const std::filesystem::path& data_dir) {
+  return data_dir / "key-secret";
+}
 
 const KeyHasher& KeyHashing::load(bool create) const {
   std::lock_guard lock(mutex_);

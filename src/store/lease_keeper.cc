@@ -84,12 +84,14 @@ constexpr std::chrono::milliseconds kLastBreakerWait{2000};
 // become a million calls a second.
 constexpr std::size_t kRechecksPerStep = 256;
 
-double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 }  // namespace
 
-LeaseKeeper::LeaseKeeper(RedisAddress address, std::string node, UsageReader usage, const Clock& clock,
-                         Options options, RedisMetrics* redis_metrics)
+LeaseKeeper::LeaseKeeper(RedisAddress address, std::string node, UsageReader usage,
+                         const Clock& clock, Options options, RedisMetrics* redis_metrics)
     // A dead Redis costs a waiting request this long at most, once: the
     // breaker answers the next ones at once.
     : redis_(std::move(address), redis_metrics, std::chrono::milliseconds(250)),
@@ -123,7 +125,8 @@ void LeaseKeeper::request(const QuotaClaim& claim, std::function<void(LeaseOutco
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
-      pending_.push_back({claim, std::string(claim.plan_id), std::string(claim.key_id), std::move(done)});
+      pending_.push_back(
+          {claim, std::string(claim.plan_id), std::string(claim.key_id), std::move(done)});
       pending_.back().claim.plan_id = {};
       pending_.back().claim.key_id = {};
       wake_.notify_one();
@@ -179,8 +182,8 @@ void LeaseKeeper::run() {
     resend_unanswered(now);
     report(now, true);
   } catch (const std::exception& e) {
-    spdlog::warn("quota leases not given back at stop (they expire within {} ms): {}", options_.lease.count(),
-                 e.what());
+    spdlog::warn("quota leases not given back at stop (they expire within {} ms): {}",
+                 options_.lease.count(), e.what());
   }
 }
 
@@ -219,8 +222,8 @@ LeaseKeeper::Lease& LeaseKeeper::lease_for(Pending& p) {
   std::unique_ptr<Lease>& slot = by_counter_[p.claim.counter];
   if (slot && slot->window_id < p.claim.window_id) {
     // The window rolled over; the old lease's remains are in the next report.
-    retired_.push_back({slot->plan_id, slot->key_id, slot->window_id, slot->redis_held - slot->withdrawn,
-                        slot->withdrawn, true});
+    retired_.push_back({slot->plan_id, slot->key_id, slot->window_id,
+                        slot->redis_held - slot->withdrawn, slot->withdrawn, true});
     slot->answer(LeaseOutcome::kGranted);
     slot.reset();
   }
@@ -238,7 +241,8 @@ LeaseKeeper::Lease& LeaseKeeper::lease_for(Pending& p) {
     active_leases_.store(static_cast<std::int64_t>(by_counter_.size()), std::memory_order_relaxed);
   } else if (slot->window_id == p.claim.window_id) {
     // Requests waited: the lease ran out before a top-up came.
-    if (slot->redis_held > 0 || slot->rate > 0) slot->size = std::min<std::int64_t>(slot->size * 2, 1 << 24);
+    if (slot->redis_held > 0 || slot->rate > 0)
+      slot->size = std::min<std::int64_t>(slot->size * 2, 1 << 24);
   }
   // The claim has the plan's quota as the request's catalog has it.
   slot->limit = p.claim.limit;
@@ -258,7 +262,8 @@ void LeaseKeeper::grant(SteadyTime now) {
       l.want = std::max<std::int64_t>(l.size, static_cast<std::int64_t>(l.waiters.size()));
     } else if (l.spent) {
       const std::int64_t refusals = l.counter->used(l.window_id);
-      if ((recheck || (now >= l.recheck_at && refusals > l.refusals)) && rechecks < kRechecksPerStep) {
+      if ((recheck || (now >= l.recheck_at && refusals > l.refusals)) &&
+          rechecks < kRechecksPerStep) {
         ++rechecks;
         l.refusals = refusals;
         l.want = options_.first_lease;
@@ -267,8 +272,10 @@ void LeaseKeeper::grant(SteadyTime now) {
       l.want = l.size - left;
     }
     if (l.want <= 0 || !l.limit_known || l.must_report) continue;
-    if (!l.used_before) l.used_before = usage_(l.plan_id, l.key_id, l.period, l.first_day, l.last_day);
-    batch.requests.push_back({l.plan_id, l.key_id, l.window_id, l.window_end_s, l.limit, *l.used_before, l.want});
+    if (!l.used_before)
+      l.used_before = usage_(l.plan_id, l.key_id, l.period, l.first_day, l.last_day);
+    batch.requests.push_back(
+        {l.plan_id, l.key_id, l.window_id, l.window_end_s, l.limit, *l.used_before, l.want});
     batch.leases.push_back({counter, l.window_id});
   }
   if (batch.requests.empty()) return;
@@ -279,7 +286,8 @@ void LeaseKeeper::grant(SteadyTime now) {
 void LeaseKeeper::send(GrantBatch batch, SteadyTime now) {
   unanswered_grant_ = std::make_unique<GrantBatch>(std::move(batch));
   const SteadyTime sent = std::chrono::steady_clock::now();
-  const std::vector<LeaseGrant> grants = leases_.grant(unanswered_grant_->requests, unanswered_grant_->op);
+  const std::vector<LeaseGrant> grants =
+      leases_.grant(unanswered_grant_->requests, unanswered_grant_->op);
   alive_until_ = sent + options_.lease;
   const std::unique_ptr<GrantBatch> answered = std::move(unanswered_grant_);
   for (std::size_t i = 0; i < answered->leases.size(); ++i) {
@@ -396,8 +404,10 @@ void LeaseKeeper::withdraw_all() {
   if (taken == 0) return;
   withdrawals_.fetch_add(1, std::memory_order_relaxed);
   held_units_.store(0, std::memory_order_relaxed);
-  spdlog::warn("quota leases withdrawn ({} units): Redis could not be told in time; keyed requests wait for it",
-               taken);
+  spdlog::warn(
+      "quota leases withdrawn ({} units): Redis could not be told in time; keyed requests wait for "
+      "it",
+      taken);
 }
 
 void LeaseKeeper::withdraw_requoted(std::vector<std::string>& plans) {
@@ -437,9 +447,10 @@ void LeaseKeeper::render(std::string& out) const {
   const auto line = [&out](const char* type, const char* name, const char* help, auto value) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
   };
-  line("counter", "tollgate_quota_lease_grants_total", "Quota leases granted to this node by Redis.",
-       grants_.load(std::memory_order_relaxed));
-  line("counter", "tollgate_quota_lease_granted_units_total", "Requests' worth of quota leased by this node.",
+  line("counter", "tollgate_quota_lease_grants_total",
+       "Quota leases granted to this node by Redis.", grants_.load(std::memory_order_relaxed));
+  line("counter", "tollgate_quota_lease_granted_units_total",
+       "Requests' worth of quota leased by this node.",
        granted_units_.load(std::memory_order_relaxed));
   line("counter", "tollgate_quota_lease_waits_total", "Requests that waited for a lease.",
        waits_.load(std::memory_order_relaxed));
@@ -454,7 +465,8 @@ void LeaseKeeper::render(std::string& out) const {
        held_units_.load(std::memory_order_relaxed));
   line("gauge", "tollgate_quota_leases", "Keys this node holds or watches a lease for.",
        active_leases_.load(std::memory_order_relaxed));
-  line("gauge", "tollgate_redis_breaker_open", "1 while Redis failed and lease requests are refused at once.",
+  line("gauge", "tollgate_redis_breaker_open",
+       "1 while Redis failed and lease requests are refused at once.",
        breaker_open_.load(std::memory_order_relaxed) ? 1 : 0);
 }
 

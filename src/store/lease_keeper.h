@@ -29,23 +29,24 @@ namespace tollgate {
 class LeaseKeeper final : public LeaseSource {
  public:
   struct Options {
-    std::chrono::milliseconds lease{5000};  // a node that stops renewing loses its leases after this
+    std::chrono::milliseconds lease{
+        5000};  // a node that stops renewing loses its leases after this
     std::chrono::milliseconds report{100};  // how often served requests are reported
     std::chrono::milliseconds tick{10};     // how often leases are topped up
     std::chrono::milliseconds idle{1000};   // a lease unused this long goes back
     double lease_seconds = 0.5;             // a lease covers this much of the key's recent rate
     std::int64_t first_lease = 16;
-    std::int64_t spread = 4;    // see QuotaLeases
-    bool fail_closed = false;   // while Redis is unreachable, serve no lease at all
+    std::int64_t spread = 4;   // see QuotaLeases
+    bool fail_closed = false;  // while Redis is unreachable, serve no lease at all
   };
   // What a key has used of its quota in a window (served requests and
   // adjustments), read the first time Redis hears of the window.
-  using UsageReader = std::function<std::int64_t(const std::string& plan_id, const std::string& key_id,
-                                                 QuotaPeriod period, std::int64_t first_day,
-                                                 std::int64_t last_day)>;
+  using UsageReader = std::function<std::int64_t(const std::string& plan_id,
+                                                 const std::string& key_id, QuotaPeriod period,
+                                                 std::int64_t first_day, std::int64_t last_day)>;
 
-  LeaseKeeper(RedisAddress address, std::string node, UsageReader usage, const Clock& clock, Options options,
-              RedisMetrics* redis_metrics = nullptr);
+  LeaseKeeper(RedisAddress address, std::string node, UsageReader usage, const Clock& clock,
+              Options options, RedisMetrics* redis_metrics = nullptr);
   ~LeaseKeeper() override;
 
   void start();
@@ -116,11 +117,12 @@ class LeaseKeeper final : public LeaseSource {
   // A batch Redis may or may not have applied: its answer was lost.
   std::unique_ptr<ReportBatch> unanswered_report_;
   std::unique_ptr<GrantBatch> unanswered_grant_;
-  SteadyTime alive_until_{};  // the node's leases are kept alive in Redis until then, as last renewed
+  SteadyTime
+      alive_until_{};  // the node's leases are kept alive in Redis until then, as last renewed
   SteadyTime next_report_{};
   SteadyTime last_report_{};
   std::vector<LeaseReport> retired_;  // leases of windows that ended, to give back
-  SteadyTime breaker_until_{};  // while Redis failed, asked again only after this
+  SteadyTime breaker_until_{};        // while Redis failed, asked again only after this
   std::chrono::milliseconds breaker_wait_{0};
   OutageLog outage_{"quota lease renewal (serving the leases held meanwhile)"};
 

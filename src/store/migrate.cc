@@ -24,7 +24,8 @@ MigrationReport migrate_store(Store& from, Store& to) {
   {
     auto tx = to.begin();
     if (holds_control_state(tx->state()))
-      throw std::invalid_argument("the destination already holds control state; migrate only into an empty store");
+      throw std::invalid_argument(
+          "the destination already holds control state; migrate only into an empty store");
     for (const auto& x : state.apis) tx->put(x);
     for (const auto& x : state.deployments) tx->put(x);
     for (const auto& x : state.stages) tx->put(x);
@@ -34,8 +35,9 @@ MigrationReport migrate_store(Store& from, Store& to) {
     tx->put(state.account);
     if (state.keys_hashed) tx->set_keys_hashed();
     tx->commit();
-    report.entities = state.apis.size() + state.deployments.size() + state.stages.size() + state.api_keys.size() +
-                      state.usage_plans.size() + state.usage_plan_keys.size();
+    report.entities = state.apis.size() + state.deployments.size() + state.stages.size() +
+                      state.api_keys.size() + state.usage_plans.size() +
+                      state.usage_plan_keys.size();
   }
 
   std::vector<UsageDelta> batch;

@@ -9,7 +9,8 @@ constexpr const char* kNodeMarkPrefix = "tollgate:lease-node:";
 // In the scripts `0 - x` rather than `-x`: Lua's -0 reaches Redis as "-0",
 // which is not an integer to it.
 
-std::string lease_key(const std::string& plan_id, const std::string& key_id, std::int64_t window_id) {
+std::string lease_key(const std::string& plan_id, const std::string& key_id,
+                      std::int64_t window_id) {
   return "tollgate:quota:" + plan_id + '\x1f' + key_id + ':' + std::to_string(window_id);
 }
 
@@ -105,7 +106,8 @@ return delta
 
 }  // namespace
 
-QuotaLeases::QuotaLeases(RedisClient& redis, std::string node, std::chrono::milliseconds lease, std::int64_t spread)
+QuotaLeases::QuotaLeases(RedisClient& redis, std::string node, std::chrono::milliseconds lease,
+                         std::int64_t spread)
     : redis_(redis), node_(std::move(node)), lease_(lease), spread_(spread) {
   if (lease_.count() <= 0) throw std::invalid_argument("a lease must last some time");
   if (spread_ < 1) throw std::invalid_argument("a lease spread must be 1 or more");
@@ -115,7 +117,8 @@ RedisCommand QuotaLeases::keep_alive() const {
   return {"SET", kNodeMarkPrefix + node_, "1", "PX", std::to_string(lease_.count())};
 }
 
-std::vector<LeaseGrant> QuotaLeases::grant(const std::vector<LeaseRequest>& requests, const std::string& op) {
+std::vector<LeaseGrant> QuotaLeases::grant(const std::vector<LeaseRequest>& requests,
+                                           const std::string& op) {
   std::vector<LeaseGrant> granted;
   if (requests.empty()) return granted;
   std::vector<RedisCommand> commands;
@@ -123,14 +126,17 @@ std::vector<LeaseGrant> QuotaLeases::grant(const std::vector<LeaseRequest>& requ
   commands.push_back(keep_alive());
   for (const LeaseRequest& r : requests)
     commands.push_back({"EVAL", kGrant, "1", lease_key(r.plan_id, r.key_id, r.window_id), node_,
-                        std::to_string(r.limit), std::to_string(r.used_before), std::to_string(r.want),
-                        std::to_string(r.window_end_s + 86400), std::to_string(spread_), op});
+                        std::to_string(r.limit), std::to_string(r.used_before),
+                        std::to_string(r.want), std::to_string(r.window_end_s + 86400),
+                        std::to_string(spread_), op});
   const std::vector<RedisReply> replies = redis_.pipeline(commands);
   granted.reserve(requests.size());
   for (std::size_t i = 1; i < replies.size(); ++i) {
     const redisReply& r = *replies[i];
-    if (r.type != REDIS_REPLY_ARRAY || r.elements != 3) throw std::runtime_error("a lease grant got an odd reply");
-    granted.push_back({reply_integer(*r.element[0]), reply_integer(*r.element[1]), reply_integer(*r.element[2]) != 0});
+    if (r.type != REDIS_REPLY_ARRAY || r.elements != 3)
+      throw std::runtime_error("a lease grant got an odd reply");
+    granted.push_back({reply_integer(*r.element[0]), reply_integer(*r.element[1]),
+                       reply_integer(*r.element[2]) != 0});
   }
   return granted;
 }
@@ -141,20 +147,23 @@ void QuotaLeases::report(const std::vector<LeaseReport>& reports, const std::str
   commands.push_back(keep_alive());
   for (const LeaseReport& r : reports)
     commands.push_back({"EVAL", kReport, "1", lease_key(r.plan_id, r.key_id, r.window_id), node_,
-                        std::to_string(r.served), std::to_string(r.returned), r.release ? "1" : "0", op});
+                        std::to_string(r.served), std::to_string(r.returned), r.release ? "1" : "0",
+                        op});
   redis_.pipeline(commands);
 }
 
 std::int64_t QuotaLeases::set_remaining(const LeaseRequest& r, std::int64_t remaining) {
-  return reply_integer(*redis_.run({"EVAL", kSetRemaining, "1", lease_key(r.plan_id, r.key_id, r.window_id),
-                                    std::to_string(r.limit), std::to_string(r.used_before),
-                                    std::to_string(r.window_end_s + 86400), std::to_string(remaining)}));
+  return reply_integer(
+      *redis_.run({"EVAL", kSetRemaining, "1", lease_key(r.plan_id, r.key_id, r.window_id),
+                   std::to_string(r.limit), std::to_string(r.used_before),
+                   std::to_string(r.window_end_s + 86400), std::to_string(remaining)}));
 }
 
-QuotaLeases::State QuotaLeases::state(const std::string& plan_id, const std::string& key_id, std::int64_t window_id,
-                                      const std::string& node) {
+QuotaLeases::State QuotaLeases::state(const std::string& plan_id, const std::string& key_id,
+                                      std::int64_t window_id, const std::string& node) {
   const std::string key = lease_key(plan_id, key_id, window_id);
-  const std::vector<RedisReply> r = redis_.pipeline({{"HGET", key, "granted"}, {"HGET", key, "held:" + node}});
+  const std::vector<RedisReply> r =
+      redis_.pipeline({{"HGET", key, "granted"}, {"HGET", key, "held:" + node}});
   return {reply_integer(*r[0]), reply_integer(*r[1])};
 }
 

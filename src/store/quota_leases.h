@@ -41,7 +41,8 @@ struct LeaseRequest {
   std::int64_t window_id = 0;
   std::int64_t window_end_s = 0;  // the hash is kept until a day after
   std::int64_t limit = 0;         // the plan's quota for the window
-  std::int64_t used_before = 0;   // used in the window when Redis first sees it (usage and adjustments)
+  std::int64_t used_before =
+      0;  // used in the window when Redis first sees it (usage and adjustments)
   std::int64_t want = 0;
 };
 
@@ -66,8 +67,8 @@ class QuotaLeases {
  public:
   // Near the end of a quota a grant is at most 1/`spread` of what is left,
   // so that the last units go to the nodes still asking, not to one.
-  QuotaLeases(RedisClient& redis, std::string node, std::chrono::milliseconds lease = std::chrono::seconds(5),
-              std::int64_t spread = 4);
+  QuotaLeases(RedisClient& redis, std::string node,
+              std::chrono::milliseconds lease = std::chrono::seconds(5), std::int64_t spread = 4);
 
   // Grants each request what it wants, or what its quota can spare; one
   // round trip for all, which also keeps this node's leases alive. `op`
@@ -87,7 +88,8 @@ class QuotaLeases {
     std::int64_t granted = 0;
     std::int64_t held = 0;
   };
-  State state(const std::string& plan_id, const std::string& key_id, std::int64_t window_id, const std::string& node);
+  State state(const std::string& plan_id, const std::string& key_id, std::int64_t window_id,
+              const std::string& node);
   std::chrono::milliseconds lease() const { return lease_; }
 
  private:

@@ -11,7 +11,8 @@ namespace tollgate {
 namespace {
 
 timeval to_timeval(std::chrono::milliseconds ms) {
-  return {static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+  return {static_cast<time_t>(ms.count() / 1000),
+          static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
 }
 
 int parse_number(std::string_view text, std::string_view url, const char* what) {
@@ -30,7 +31,8 @@ constexpr std::string_view kPlainScheme = "redis://";
 constexpr std::string_view kSentinelScheme = "redis-sentinel://";
 
 // "HOST[:PORT]", the port `default_port` when not given.
-std::pair<std::string, int> host_port(std::string_view text, int default_port, std::string_view url) {
+std::pair<std::string, int> host_port(std::string_view text, int default_port,
+                                      std::string_view url) {
   int port = default_port;
   if (const std::size_t colon = text.rfind(':'); colon != std::string_view::npos) {
     port = parse_number(text.substr(colon + 1), url, "port");
@@ -52,24 +54,28 @@ RedisAddress RedisAddress::parse(std::string_view url) {
   RedisAddress a;
   const bool sentinel = url.substr(0, kSentinelScheme.size()) == kSentinelScheme;
   if (!sentinel && url.substr(0, kPlainScheme.size()) != kPlainScheme)
-    throw std::invalid_argument("Redis address '" + std::string(url) +
-                                "' must be redis://HOST:PORT[/DB] or redis-sentinel://HOST:PORT[,...]/MASTER[/DB]");
+    throw std::invalid_argument(
+        "Redis address '" + std::string(url) +
+        "' must be redis://HOST:PORT[/DB] or redis-sentinel://HOST:PORT[,...]/MASTER[/DB]");
   std::string_view rest = url.substr(sentinel ? kSentinelScheme.size() : kPlainScheme.size());
   const std::size_t slash = rest.find('/');
-  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  std::string_view path =
+      slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
   rest = rest.substr(0, slash);
   if (sentinel) {
     const std::size_t next = path.find('/');
     a.master_name = std::string(path.substr(0, next));
     path = next == std::string_view::npos ? std::string_view() : path.substr(next + 1);
     if (a.master_name.empty())
-      throw std::invalid_argument("Redis address '" + std::string(url) + "' needs the master's name after the sentinels");
+      throw std::invalid_argument("Redis address '" + std::string(url) +
+                                  "' needs the master's name after the sentinels");
     while (!rest.empty()) {
       const std::size_t comma = rest.find(',');
       a.sentinels.push_back(host_port(rest.substr(0, comma), 26379, url));
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
-    if (a.sentinels.empty()) throw std::invalid_argument("Redis address '" + std::string(url) + "' names no sentinel");
+    if (a.sentinels.empty())
+      throw std::invalid_argument("Redis address '" + std::string(url) + "' names no sentinel");
   } else {
     std::tie(a.host, a.port) = host_port(rest, 6379, url);
   }
@@ -78,7 +84,8 @@ RedisAddress RedisAddress::parse(std::string_view url) {
 }
 
 std::string RedisAddress::to_string() const {
-  if (sentinels.empty()) return "redis://" + host + ":" + std::to_string(port) + "/" + std::to_string(db);
+  if (sentinels.empty())
+    return "redis://" + host + ":" + std::to_string(port) + "/" + std::to_string(db);
   std::string out(kSentinelScheme);
   for (std::size_t i = 0; i < sentinels.size(); ++i)
     out += (i ? "," : "") + sentinels[i].first + ":" + std::to_string(sentinels[i].second);
@@ -117,7 +124,8 @@ redisContext* connect_to_master(const RedisAddress& address, timeval timeout, st
   return c;
 }
 
-RedisClient::RedisClient(RedisAddress address, RedisMetrics* metrics, std::chrono::milliseconds timeout)
+RedisClient::RedisClient(RedisAddress address, RedisMetrics* metrics,
+                         std::chrono::milliseconds timeout)
     : address_(std::move(address)), metrics_(metrics), timeout_(timeout) {
   std::lock_guard lock(mutex_);
   connect_locked();
@@ -141,7 +149,8 @@ void RedisClient::connect_locked() {
   const timeval tv = to_timeval(timeout_);
   std::string error;
   context_ = connect_to_master(address_, tv, error);
-  if (!context_) throw StoreUnavailable("Redis at " + address_.to_string() + " cannot be reached: " + error);
+  if (!context_)
+    throw StoreUnavailable("Redis at " + address_.to_string() + " cannot be reached: " + error);
   if (redisSetTimeout(context_, tv) != REDIS_OK) fail_locked("cannot be reached");
   if (address_.db != 0) {
     RedisReply r(static_cast<redisReply*>(redisCommand(context_, "SELECT %d", address_.db)));
@@ -149,7 +158,8 @@ void RedisClient::connect_locked() {
     if (r->type == REDIS_REPLY_ERROR) {
       const std::string error(r->str, r->len);
       drop_locked();
-      throw std::runtime_error("Redis at " + address_.to_string() + " refused its database: " + error);
+      throw std::runtime_error("Redis at " + address_.to_string() +
+                               " refused its database: " + error);
     }
   }
 }
@@ -177,8 +187,8 @@ void append(redisContext* c, const RedisCommand& command) {
 
 void throw_if_error(const RedisReply& r, const RedisCommand& command) {
   if (r->type == REDIS_REPLY_ERROR)
-    throw std::runtime_error("Redis refused " + (command.empty() ? std::string() : command[0]) + ": " +
-                             std::string(r->str, r->len));
+    throw std::runtime_error("Redis refused " + (command.empty() ? std::string() : command[0]) +
+                             ": " + std::string(r->str, r->len));
 }
 
 // A server that turned replica (a failover) refuses writes with READONLY,
@@ -196,7 +206,9 @@ constexpr std::chrono::microseconds kPerCommand{5};
 
 }  // namespace
 
-RedisReply RedisClient::run(const RedisCommand& command) { return std::move(pipeline({command}).front()); }
+RedisReply RedisClient::run(const RedisCommand& command) {
+  return std::move(pipeline({command}).front());
+}
 
 namespace {
 
@@ -221,11 +233,13 @@ std::vector<RedisReply> RedisClient::pipeline(const std::vector<RedisCommand>& c
     const bool large = commands.size() > kLargeBatch;
     const auto allowance = timeout_ + std::chrono::duration_cast<std::chrono::milliseconds>(
                                           kPerCommand * static_cast<std::int64_t>(commands.size()));
-    if (large && redisSetTimeout(context_, to_timeval(allowance)) != REDIS_OK) fail_locked("cannot be reached");
+    if (large && redisSetTimeout(context_, to_timeval(allowance)) != REDIS_OK)
+      fail_locked("cannot be reached");
     for (const auto& command : commands) append(context_, command);
     replies.reserve(commands.size());
     for (std::size_t i = 0; i < commands.size(); ++i) replies.push_back(read_locked());
-    if (large && redisSetTimeout(context_, to_timeval(timeout_)) != REDIS_OK) fail_locked("cannot be reached");
+    if (large && redisSetTimeout(context_, to_timeval(timeout_)) != REDIS_OK)
+      fail_locked("cannot be reached");
   } catch (const StoreUnavailable&) {
     if (metrics_) {
       metrics_->batches.fetch_add(1, std::memory_order_relaxed);
@@ -235,8 +249,9 @@ std::vector<RedisReply> RedisClient::pipeline(const std::vector<RedisCommand>& c
     throw;
   }
   if (metrics_) {
-    metrics_->latency.observe_ns(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+    metrics_->latency.observe_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count());
     metrics_->batches.fetch_add(1, std::memory_order_relaxed);
     metrics_->commands.fetch_add(commands.size(), std::memory_order_relaxed);
     std::uint64_t values = 0;
@@ -248,7 +263,8 @@ std::vector<RedisReply> RedisClient::pipeline(const std::vector<RedisCommand>& c
     if (is_not_master(*r)) {
       const std::string error(r->str, r->len);
       drop_locked();
-      throw StoreUnavailable("Redis at " + address_.to_string() + " is not the master now: " + error);
+      throw StoreUnavailable("Redis at " + address_.to_string() +
+                             " is not the master now: " + error);
     }
   }
   for (std::size_t i = 0; i < commands.size(); ++i) throw_if_error(replies[i], commands[i]);
@@ -256,18 +272,23 @@ std::vector<RedisReply> RedisClient::pipeline(const std::vector<RedisCommand>& c
 }
 
 void RedisMetrics::render(std::string& out) const {
-  out += "# HELP tollgate_redis_latency_seconds Time from sending a batch of commands to Redis to its last answer.\n"
-         "# TYPE tollgate_redis_latency_seconds histogram\n";
+  out +=
+      "# HELP tollgate_redis_latency_seconds Time from sending a batch of commands to Redis to its "
+      "last answer.\n"
+      "# TYPE tollgate_redis_latency_seconds histogram\n";
   latency.render(out, "tollgate_redis_latency_seconds", "store=\"redis\"");
-  const auto line = [&out](const char* type, const char* name, const char* help, std::uint64_t value) {
+  const auto line = [&out](const char* type, const char* name, const char* help,
+                           std::uint64_t value) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
   };
   line("counter", "tollgate_redis_batches_total", "Command batches sent to Redis.",
        batches.load(std::memory_order_relaxed));
-  line("counter", "tollgate_redis_commands_total", "Commands sent to Redis.", commands.load(std::memory_order_relaxed));
+  line("counter", "tollgate_redis_commands_total", "Commands sent to Redis.",
+       commands.load(std::memory_order_relaxed));
   line("counter", "tollgate_redis_reply_values_total", "Values read from Redis's replies.",
        reply_values.load(std::memory_order_relaxed));
-  line("counter", "tollgate_redis_failures_total", "Batches that found Redis unreachable or failing.",
+  line("counter", "tollgate_redis_failures_total",
+       "Batches that found Redis unreachable or failing.",
        failures.load(std::memory_order_relaxed));
   line("gauge", "tollgate_redis_up", "1 when the last batch reached Redis.", reachable ? 1 : 0);
 }

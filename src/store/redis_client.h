@@ -54,7 +54,7 @@ struct RedisMetrics {
   // depth): what the node read, which tests bound per operation.
   std::atomic<std::uint64_t> reply_values{0};
   std::atomic<std::uint64_t> failures{0};  // batches that found Redis unreachable or failing
-  std::atomic<bool> reachable{true};        // as the last batch found it
+  std::atomic<bool> reachable{true};       // as the last batch found it
 
   // tollgate_redis_* lines in Prometheus's text format.
   void render(std::string& out) const;

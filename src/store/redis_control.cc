@@ -388,12 +388,14 @@ class RedisControlTransaction final : public ControlTransaction {
     std::size_t read = 0;
     for (const auto& [bucket, ids] : by_bucket) {
       const redisReply& was = *before[read++];
-      std::map<std::string_view, std::string> entries;  // ids view the reply or this transaction's keys
+      std::map<std::string_view, std::string>
+          entries;  // ids view the reply or this transaction's keys
       if (was.type == REDIS_REPLY_STRING)
         for (const auto& [id, entry] : bucket_entries(reply_view(was))) entries.emplace(id, entry);
       for (const std::string* id : ids) {
         const auto had = entries.find(*id);
-        std::optional<std::string> now = serving_entry_now(*id, had == entries.end() ? nullptr : &had->second);
+        std::optional<std::string> now =
+            serving_entry_now(*id, had == entries.end() ? nullptr : &had->second);
         if (now)
           entries.insert_or_assign(*id, std::move(*now));
         else if (had != entries.end())
@@ -411,7 +413,8 @@ class RedisControlTransaction final : public ControlTransaction {
 
   // The serving entry `key_id` has once this transaction commits, from the
   // one it had; none when there is no such key.
-  std::optional<std::string> serving_entry_now(const std::string& key_id, const std::string* had) const {
+  std::optional<std::string> serving_entry_now(const std::string& key_id,
+                                               const std::string* had) const {
     const auto written = keys_.find(key_id);
     if (written != keys_.end() && !written->second) return std::nullopt;  // deleted
     if (written == keys_.end() && !had) return std::nullopt;              // a membership of no key
@@ -429,7 +432,8 @@ class RedisControlTransaction final : public ControlTransaction {
           plans.erase(plan);
       }
     if (written != keys_.end())
-      return serving_entry(written->second->enabled, written->second->value, plans, written->second->customer_id);
+      return serving_entry(written->second->enabled, written->second->value, plans,
+                           written->second->customer_id);
     return serving_entry(old.enabled, old.value, plans, old.customer_id);
   }
 
@@ -475,9 +479,10 @@ void RedisStore::ensure_layout() {
           const ApiKey key = decode_doc(doc, api_key_from_json);
           add_index_commands(key, commands);
           const auto in = plans.find(key.id);
-          append_bucket_entry(buckets[serving_bucket_number(key.id)], key.id,
-                              serving_entry(key.enabled, key.value, in == plans.end() ? none : in->second,
-                                            key.customer_id));
+          append_bucket_entry(
+              buckets[serving_bucket_number(key.id)], key.id,
+              serving_entry(key.enabled, key.value, in == plans.end() ? none : in->second,
+                            key.customer_id));
         }
         commands.push_back({"DEL", kServingBuckets, kServingKeysBefore4});
         for (std::uint32_t b = 0; b < kServingBucketCount; ++b)
@@ -534,7 +539,8 @@ ControlState RedisStore::load_state(bool serving) {
   // Serving, the buckets hold each key with its plans: neither documents
   // to parse nor an order to sort into.
   commands.push_back({"HGETALL", serving ? kServingBuckets : kApiKeys});
-  commands.push_back(serving ? RedisCommand{"HLEN", kApiKeys} : RedisCommand{"HGETALL", kUsagePlanKeys});
+  commands.push_back(serving ? RedisCommand{"HLEN", kApiKeys}
+                             : RedisCommand{"HGETALL", kUsagePlanKeys});
   const std::vector<RedisReply> r = atomically(redis_, commands);
   ControlState s = few_of_replies(r);
   const redisReply& keys = *r[6];
@@ -593,7 +599,8 @@ ControlDelta RedisStore::control_delta(std::uint64_t since) {
     for (const LoggedKey& key : *keys) {
       const auto [it, added] = at.try_emplace(std::string(key.id), delta.keys.size());
       if (added) delta.keys.push_back({it->first, {}, std::nullopt});
-      if (!key.former_value.empty()) delta.keys[it->second].former_values.emplace_back(key.former_value);
+      if (!key.former_value.empty())
+        delta.keys[it->second].former_values.emplace_back(key.former_value);
     }
     if (delta.keys.size() > kMaxDeltaKeys) return delta;
   }
@@ -609,7 +616,8 @@ ControlDelta RedisStore::control_delta(std::uint64_t since) {
   std::unordered_map<std::string_view, std::string_view> serving;  // id → entry, into the replies
   for (const RedisReply& bucket : buckets)
     if (bucket->type == REDIS_REPLY_STRING)
-      for (const auto& [id, entry] : bucket_entries(reply_view(*bucket))) serving.emplace(id, entry);
+      for (const auto& [id, entry] : bucket_entries(reply_view(*bucket)))
+        serving.emplace(id, entry);
   for (ChangedKey& key : delta.keys) {
     const auto found = serving.find(key.id);
     if (found == serving.end()) continue;

@@ -107,7 +107,8 @@ std::optional<std::vector<LoggedKey>> parse_logged_keys(std::string_view entry) 
   std::vector<LoggedKey> out;
   for (std::size_t start = 0; start < entry.size();) {
     const std::size_t end = entry.find(kRecordSep, start);
-    if (end == std::string_view::npos) throw std::invalid_argument("a change log entry ends inside a record");
+    if (end == std::string_view::npos)
+      throw std::invalid_argument("a change log entry ends inside a record");
     const std::string_view record = entry.substr(start, end - start);
     const std::size_t sep = record.find(kSep);
     if (sep == std::string_view::npos || sep == 0)
@@ -141,7 +142,8 @@ ServingEntry parse_serving_entry(std::string_view entry) {
   e.value = entry.substr(2, second == std::string_view::npos ? std::string_view::npos : second - 2);
   if (second == std::string_view::npos) return e;
   const std::size_t third = entry.find(kSep, second + 1);
-  e.plans = entry.substr(second + 1, third == std::string_view::npos ? std::string_view::npos : third - second - 1);
+  e.plans = entry.substr(
+      second + 1, third == std::string_view::npos ? std::string_view::npos : third - second - 1);
   if (third != std::string_view::npos) e.customer_id = entry.substr(third + 1);
   return e;
 }
@@ -155,10 +157,16 @@ std::uint32_t serving_bucket_number(std::string_view key_id) {
   return hash % kServingBucketCount;
 }
 
-std::string serving_bucket(std::string_view key_id) { return std::to_string(serving_bucket_number(key_id)); }
+std::string serving_bucket(std::string_view key_id) {
+  return std::to_string(serving_bucket_number(key_id));
+}
 
 void append_bucket_entry(std::string& bucket, std::string_view key_id, std::string_view entry) {
-  bucket.append(key_id).append(1, kSep).append(std::to_string(entry.size())).append(1, kSep).append(entry);
+  bucket.append(key_id)
+      .append(1, kSep)
+      .append(std::to_string(entry.size()))
+      .append(1, kSep)
+      .append(entry);
 }
 
 std::vector<std::pair<std::string_view, std::string_view>> bucket_entries(std::string_view bucket) {
@@ -173,14 +181,16 @@ std::vector<std::pair<std::string_view, std::string_view>> bucket_entries(std::s
     if (ec != std::errc() || end == digits || end == bucket.data() + bucket.size() || *end != kSep)
       throw std::invalid_argument("a serving bucket's entry without a length");
     const std::size_t entry_at = static_cast<std::size_t>(end - bucket.data()) + 1;
-    if (size > bucket.size() - entry_at) throw std::invalid_argument("a serving bucket's entry cut short");
+    if (size > bucket.size() - entry_at)
+      throw std::invalid_argument("a serving bucket's entry cut short");
     out.emplace_back(bucket.substr(at, id_end - at), bucket.substr(entry_at, size));
     at = entry_at + size;
   }
   return out;
 }
 
-void each_plan_of_entry(std::string_view plans, const std::function<void(std::string_view, std::int64_t)>& fn) {
+void each_plan_of_entry(std::string_view plans,
+                        const std::function<void(std::string_view, std::int64_t)>& fn) {
   for (std::size_t start = 0; start < plans.size();) {
     std::size_t end = plans.find(' ', start);
     if (end == std::string_view::npos) end = plans.size();
@@ -200,7 +210,8 @@ void each_plan_of_entry(std::string_view plans, const std::function<void(std::st
 
 PlansSince plans_of_entry(std::string_view plans) {
   PlansSince out;
-  each_plan_of_entry(plans, [&out](std::string_view plan, std::int64_t since) { out.emplace(plan, since); });
+  each_plan_of_entry(
+      plans, [&out](std::string_view plan, std::int64_t since) { out.emplace(plan, since); });
   return out;
 }
 

@@ -155,6 +155,7 @@ std::vector<std::pair<std::string_view, std::string_view>> bucket_entries(std::s
 // text no commit writes.
 PlansSince plans_of_entry(std::string_view plans);
 // The same, one by one: fn(plan_id, since).
-void each_plan_of_entry(std::string_view plans, const std::function<void(std::string_view, std::int64_t)>& fn);
+void each_plan_of_entry(std::string_view plans,
+                        const std::function<void(std::string_view, std::int64_t)>& fn);
 
 }  // namespace tollgate::redis_layout

@@ -53,7 +53,8 @@ ControlState SqliteControlReads::few() {
 }
 
 bool SqliteControlReads::keys_hashed() {
-  SqliteStatementCache::Use hashed = statements_.use("SELECT value FROM meta WHERE name = 'keys_hashed'");
+  SqliteStatementCache::Use hashed =
+      statements_.use("SELECT value FROM meta WHERE name = 'keys_hashed'");
   return hashed->step() && hashed->integer(0) != 0;
 }
 
@@ -131,7 +132,8 @@ KeyListing SqliteControlReads::list_api_keys(const KeyQuery& query) {
   if (query.customer_id) st.bind(3, *query.customer_id);
   if (!query.position.empty()) st.bind(4, from_created).bind(5, query.position);
   st.bind(6, static_cast<std::int64_t>(query.limit + 1));
-  out.next_position = read_page(st, query.limit, 1, [&](const SqliteStatement& row) { add_key(out.keys, row); });
+  out.next_position =
+      read_page(st, query.limit, 1, [&](const SqliteStatement& row) { add_key(out.keys, row); });
   return out;
 }
 
@@ -180,7 +182,8 @@ KeyListing SqliteControlReads::list_api_keys_by_name(const KeyQuery& query) {
   bind_filter(st);
   if (!query.position.empty()) st.bind(5, from_name).bind(6, query.position);
   st.bind(7, static_cast<std::int64_t>(query.limit + 1));
-  out.next_position = read_page(st, query.limit, 1, [&](const SqliteStatement& row) { add_key(out.keys, row); });
+  out.next_position =
+      read_page(st, query.limit, 1, [&](const SqliteStatement& row) { add_key(out.keys, row); });
   return out;
 }
 
@@ -209,8 +212,8 @@ MemberListing SqliteControlReads::list_plan_keys(const MemberQuery& query) {
   if (!query.position.empty()) st.bind(4, from_created).bind(5, query.position);
   st.bind(6, static_cast<std::int64_t>(query.limit + 1));
   out.next_position = read_page(st, query.limit, 0, [&](const SqliteStatement& row) {
-    out.members.push_back(
-        {UsagePlanKey{query.plan_id, row.text(0), row.integer(1)}, decode_doc(row.text(2), api_key_from_json)});
+    out.members.push_back({UsagePlanKey{query.plan_id, row.text(0), row.integer(1)},
+                           decode_doc(row.text(2), api_key_from_json)});
   });
   return out;
 }
@@ -230,7 +233,8 @@ std::size_t SqliteControlReads::plan_key_count(const std::string& plan_id) {
 }
 
 std::optional<ServingKey> SqliteControlReads::serving_key(const std::string& key_id) {
-  SqliteStatementCache::Use st = statements_.use("SELECT value, enabled, customer_id FROM api_keys WHERE id = ?1");
+  SqliteStatementCache::Use st =
+      statements_.use("SELECT value, enabled, customer_id FROM api_keys WHERE id = ?1");
   st->bind(1, key_id);
   if (!st->step()) return std::nullopt;
   return ServingKey{key_id, st->text(0), st->integer(1) != 0, st->text(2), plans_of_key(key_id)};

@@ -173,19 +173,23 @@ DROP TABLE usage_daily_1;
 // VACUUM could renumber), and, where they had none, the quota period their
 // plan has now and the customer their key has now.
 std::string adjustments_with_ids(bool had_period, bool had_customer) {
-  const std::string period = had_period ? "a.period"
-                                        : "COALESCE((SELECT json_extract(p.doc, '$.quota.period') FROM usage_plans p "
-                                          "WHERE p.id = a.plan_id), 'MONTH')";
-  const std::string customer =
-      had_customer ? "a.customer_id"
-                   : "COALESCE((SELECT json_extract(k.doc, '$.customerId') FROM api_keys k WHERE k.id = a.key_id), '')";
+  const std::string period =
+      had_period ? "a.period"
+                 : "COALESCE((SELECT json_extract(p.doc, '$.quota.period') FROM usage_plans p "
+                   "WHERE p.id = a.plan_id), 'MONTH')";
+  const std::string customer = had_customer
+                                   ? "a.customer_id"
+                                   : "COALESCE((SELECT json_extract(k.doc, '$.customerId') FROM "
+                                     "api_keys k WHERE k.id = a.key_id), '')";
   return "ALTER TABLE usage_adjustments RENAME TO usage_adjustments_1;"
          "CREATE TABLE usage_adjustments ("
          "  id INTEGER PRIMARY KEY,"
-         "  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, delta INTEGER NOT NULL,"
+         "  plan_id TEXT NOT NULL, key_id TEXT NOT NULL, day INTEGER NOT NULL, delta INTEGER NOT "
+         "NULL,"
          "  created_at INTEGER NOT NULL, actor TEXT NOT NULL, period TEXT NOT NULL DEFAULT 'MONTH',"
          "  customer_id TEXT NOT NULL DEFAULT '');"
-         "INSERT INTO usage_adjustments (id, plan_id, key_id, day, delta, created_at, actor, period, customer_id)"
+         "INSERT INTO usage_adjustments (id, plan_id, key_id, day, delta, created_at, actor, "
+         "period, customer_id)"
          "  SELECT a.rowid, a.plan_id, a.key_id, a.day, a.delta, a.created_at, a.actor, " +
          period + ", " + customer + " FROM usage_adjustments_1 a;" +
          "DROP TABLE usage_adjustments_1;";
@@ -197,13 +201,15 @@ class MeterSlotInserter {
  public:
   explicit MeterSlotInserter(sqlite3* db)
       : db_(db),
-        insert_(db,
-                "INSERT INTO meter_slots (plan_id, key_id, customer_id, slot) VALUES (?1, ?2, ?3, ?4) "
-                "ON CONFLICT (plan_id, key_id, customer_id) DO NOTHING"),
-        insert_member_(db,
-                       "INSERT INTO meter_slots (plan_id, key_id, customer_id, slot) VALUES (?1, ?2, "
-                       "COALESCE((SELECT customer_id FROM api_keys WHERE id = ?2), ''), ?3) "
-                       "ON CONFLICT (plan_id, key_id, customer_id) DO NOTHING") {
+        insert_(
+            db,
+            "INSERT INTO meter_slots (plan_id, key_id, customer_id, slot) VALUES (?1, ?2, ?3, ?4) "
+            "ON CONFLICT (plan_id, key_id, customer_id) DO NOTHING"),
+        insert_member_(
+            db,
+            "INSERT INTO meter_slots (plan_id, key_id, customer_id, slot) VALUES (?1, ?2, "
+            "COALESCE((SELECT customer_id FROM api_keys WHERE id = ?2), ''), ?3) "
+            "ON CONFLICT (plan_id, key_id, customer_id) DO NOTHING") {
     SqliteStatement top(db, "SELECT COALESCE(MAX(slot) + 1, 0) FROM meter_slots");
     next_ = top.step() ? top.integer(0) : 0;
   }
@@ -237,7 +243,9 @@ class MeterSlotInserter {
 // Whether `table` has a column `column`, stored or generated (both names
 // of ours, never input).
 bool has_column(sqlite3* db, const char* table, const char* column) {
-  SqliteStatement st(db, (std::string("SELECT 1 FROM pragma_table_xinfo('") + table + "') WHERE name = ?1").c_str());
+  SqliteStatement st(
+      db,
+      (std::string("SELECT 1 FROM pragma_table_xinfo('") + table + "') WHERE name = ?1").c_str());
   st.bind(1, std::string_view(column));
   return st.step();
 }
@@ -246,7 +254,8 @@ bool has_column(sqlite3* db, const char* table, const char* column) {
 
 class SqliteControlTransaction final : public ControlTransaction {
  public:
-  explicit SqliteControlTransaction(SqliteStore& store) : store_(store), lock_(store.mutex_), reads_(*store.reads_) {
+  explicit SqliteControlTransaction(SqliteStore& store)
+      : store_(store), lock_(store.mutex_), reads_(*store.reads_) {
     store_.exec("BEGIN IMMEDIATE");
   }
   ~SqliteControlTransaction() override {
@@ -257,21 +266,33 @@ class SqliteControlTransaction final : public ControlTransaction {
 
   ControlState few() override { return reads_.few(); }
   bool keys_hashed() override { return reads_.keys_hashed(); }
-  std::optional<ApiKey> api_key(const std::string& key_id) override { return reads_.api_key(key_id); }
+  std::optional<ApiKey> api_key(const std::string& key_id) override {
+    return reads_.api_key(key_id);
+  }
   std::optional<std::string> key_id_with_value(const std::string& value) override {
     return reads_.key_id_with_value(value);
   }
-  std::vector<UsagePlanKey> plans_of_key(const std::string& key_id) override { return reads_.plans_of_key(key_id); }
-  std::optional<UsagePlanKey> membership(const std::string& plan_id, const std::string& key_id) override {
+  std::vector<UsagePlanKey> plans_of_key(const std::string& key_id) override {
+    return reads_.plans_of_key(key_id);
+  }
+  std::optional<UsagePlanKey> membership(const std::string& plan_id,
+                                         const std::string& key_id) override {
     return reads_.membership(plan_id, key_id);
   }
-  std::optional<std::string> key_in_both(const std::string& plan_id, const std::string& other_plan_id) override {
+  std::optional<std::string> key_in_both(const std::string& plan_id,
+                                         const std::string& other_plan_id) override {
     return reads_.key_in_both(plan_id, other_plan_id);
   }
   KeyListing list_api_keys(const KeyQuery& query) override { return reads_.list_api_keys(query); }
-  MemberListing list_plan_keys(const MemberQuery& query) override { return reads_.list_plan_keys(query); }
-  std::vector<std::string> plan_key_ids(const std::string& plan_id) override { return reads_.plan_key_ids(plan_id); }
-  std::size_t plan_key_count(const std::string& plan_id) override { return reads_.plan_key_count(plan_id); }
+  MemberListing list_plan_keys(const MemberQuery& query) override {
+    return reads_.list_plan_keys(query);
+  }
+  std::vector<std::string> plan_key_ids(const std::string& plan_id) override {
+    return reads_.plan_key_ids(plan_id);
+  }
+  std::size_t plan_key_count(const std::string& plan_id) override {
+    return reads_.plan_key_count(plan_id);
+  }
 
   void put(const RestApi& api) override {
     write("INSERT INTO rest_apis (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET doc = ?2",
@@ -279,15 +300,17 @@ class SqliteControlTransaction final : public ControlTransaction {
     few_changed_ = true;
   }
   void put(const Deployment& d) override {
-    write("INSERT INTO deployments (api_id, id, doc) VALUES (?1, ?2, ?3) "
-          "ON CONFLICT (api_id, id) DO UPDATE SET doc = ?3",
-          {d.api_id, d.id}, doc_text(to_json(d)));
+    write(
+        "INSERT INTO deployments (api_id, id, doc) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (api_id, id) DO UPDATE SET doc = ?3",
+        {d.api_id, d.id}, doc_text(to_json(d)));
     few_changed_ = true;
   }
   void put(const Stage& s) override {
-    write("INSERT INTO stages (api_id, name, doc) VALUES (?1, ?2, ?3) "
-          "ON CONFLICT (api_id, name) DO UPDATE SET doc = ?3",
-          {s.api_id, s.stage_name}, doc_text(to_json(s)));
+    write(
+        "INSERT INTO stages (api_id, name, doc) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (api_id, name) DO UPDATE SET doc = ?3",
+        {s.api_id, s.stage_name}, doc_text(to_json(s)));
     few_changed_ = true;
   }
   void put(const ApiKey& k) override {
@@ -303,16 +326,23 @@ class SqliteControlTransaction final : public ControlTransaction {
       key_changed(k.id, std::nullopt);
     }
     SqliteStatement& st = statement(
-        "INSERT INTO api_keys (id, value, doc, created, name, customer_id, enabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-        "ON CONFLICT (id) DO UPDATE SET value = ?2, doc = ?3, created = ?4, name = ?5, customer_id = ?6, enabled = ?7");
-    st.bind(1, k.id).bind(2, k.value).bind(3, doc_text(to_json(k, true))).bind(4, k.created_date).bind(5, k.name);
+        "INSERT INTO api_keys (id, value, doc, created, name, customer_id, enabled) VALUES (?1, "
+        "?2, ?3, ?4, ?5, ?6, ?7) "
+        "ON CONFLICT (id) DO UPDATE SET value = ?2, doc = ?3, created = ?4, name = ?5, customer_id "
+        "= ?6, enabled = ?7");
+    st.bind(1, k.id)
+        .bind(2, k.value)
+        .bind(3, doc_text(to_json(k, true)))
+        .bind(4, k.created_date)
+        .bind(5, k.name);
     st.bind(6, k.customer_id).bind(7, std::int64_t{k.enabled}).step();
     st.reset();
     changed_ = true;
   }
   void put(const UsagePlan& p) override {
-    write("INSERT INTO usage_plans (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET doc = ?2",
-          {p.id}, doc_text(to_json(p)));
+    write(
+        "INSERT INTO usage_plans (id, doc) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET doc = ?2",
+        {p.id}, doc_text(to_json(p)));
     few_changed_ = true;
   }
   void put(const UsagePlanKey& pk) override {
@@ -330,8 +360,8 @@ class SqliteControlTransaction final : public ControlTransaction {
     }
   }
   void put(const AccountSettings& a) override {
-    write("INSERT INTO account (id, doc) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET doc = ?1", {},
-          doc_text(to_json(a)));
+    write("INSERT INTO account (id, doc) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET doc = ?1",
+          {}, doc_text(to_json(a)));
     few_changed_ = true;
   }
 
@@ -358,30 +388,38 @@ class SqliteControlTransaction final : public ControlTransaction {
       key_changed(key_id, std::move(value));
     }
     erase("DELETE FROM api_keys WHERE id = ?1", {key_id});
-    erase("INSERT OR IGNORE INTO former_plan_keys (plan_id, key_id) SELECT plan_id, key_id FROM usage_plan_keys "
-          "WHERE key_id = ?1",
-          {key_id});
+    erase(
+        "INSERT OR IGNORE INTO former_plan_keys (plan_id, key_id) SELECT plan_id, key_id FROM "
+        "usage_plan_keys "
+        "WHERE key_id = ?1",
+        {key_id});
     erase("DELETE FROM usage_plan_keys WHERE key_id = ?1", {key_id});
   }
   void erase_usage_plan(const std::string& plan_id) override {
     erase("DELETE FROM usage_plans WHERE id = ?1", {plan_id});
-    erase("INSERT OR IGNORE INTO former_plan_keys (plan_id, key_id) SELECT plan_id, key_id FROM usage_plan_keys "
-          "WHERE plan_id = ?1",
-          {plan_id});
+    erase(
+        "INSERT OR IGNORE INTO former_plan_keys (plan_id, key_id) SELECT plan_id, key_id FROM "
+        "usage_plan_keys "
+        "WHERE plan_id = ?1",
+        {plan_id});
     erase("DELETE FROM usage_plan_keys WHERE plan_id = ?1", {plan_id});
     few_changed_ = true;
   }
   void erase_usage_plan_key(const std::string& plan_id, const std::string& key_id) override {
-    erase("INSERT OR IGNORE INTO former_plan_keys (plan_id, key_id) SELECT plan_id, key_id FROM usage_plan_keys "
-          "WHERE plan_id = ?1 AND key_id = ?2",
-          {plan_id, key_id});
+    erase(
+        "INSERT OR IGNORE INTO former_plan_keys (plan_id, key_id) SELECT plan_id, key_id FROM "
+        "usage_plan_keys "
+        "WHERE plan_id = ?1 AND key_id = ?2",
+        {plan_id, key_id});
     erase("DELETE FROM usage_plan_keys WHERE plan_id = ?1 AND key_id = ?2", {plan_id, key_id});
     key_changed(key_id, std::nullopt);
   }
 
   void set_keys_hashed() override {
-    write("INSERT INTO meta (name, value) VALUES ('keys_hashed', ?1) ON CONFLICT (name) DO UPDATE SET value = ?1",
-          {}, "1");
+    write(
+        "INSERT INTO meta (name, value) VALUES ('keys_hashed', ?1) ON CONFLICT (name) DO UPDATE "
+        "SET value = ?1",
+        {}, "1");
     keys_hashed_ = true;
     few_changed_ = true;
   }
@@ -394,7 +432,8 @@ class SqliteControlTransaction final : public ControlTransaction {
     // the new pages into the database file and empty the log. Best effort
     // (a reader of another process may hold the log); the next checkpoint
     // overwrites them anyway.
-    if (keys_hashed_) sqlite3_exec(store_.db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+    if (keys_hashed_)
+      sqlite3_exec(store_.db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
     statements_.clear();
     end_bulk();
     key_writes_ = 0;
@@ -410,10 +449,13 @@ class SqliteControlTransaction final : public ControlTransaction {
   // before the commit. A bulk transaction gets a large cache until it ends.
   static constexpr std::size_t kBulkWrites = 10000;
 
-  void begin_bulk() { sqlite3_exec(store_.db_, "PRAGMA cache_size = -1048576", nullptr, nullptr, nullptr); }
+  void begin_bulk() {
+    sqlite3_exec(store_.db_, "PRAGMA cache_size = -1048576", nullptr, nullptr, nullptr);
+  }
   void end_bulk() {
     if (key_writes_ < kBulkWrites) return;
-    sqlite3_exec(store_.db_, "PRAGMA cache_size = -2000", nullptr, nullptr, nullptr);  // SQLite's default
+    sqlite3_exec(store_.db_, "PRAGMA cache_size = -2000", nullptr, nullptr,
+                 nullptr);  // SQLite's default
     sqlite3_db_release_memory(store_.db_);
   }
 
@@ -443,16 +485,19 @@ class SqliteControlTransaction final : public ControlTransaction {
   void key_changed(const std::string& key_id, std::optional<std::string> former_value) {
     if (++key_writes_ == kBulkWrites) begin_bulk();
     // Past this many, the data planes rebuild: the list need not be kept.
-    if (key_changes_.size() <= kMaxDeltaKeys) key_changes_.push_back({key_id, std::move(former_value)});
+    if (key_changes_.size() <= kMaxDeltaKeys)
+      key_changes_.push_back({key_id, std::move(former_value)});
   }
 
   // Bumps the control version and writes what it changed.
   void log_changes() {
     store_.exec("UPDATE meta SET value = value + 1 WHERE name = 'control_version'");
     if (recount_keys_) {
-      store_.exec("UPDATE meta SET value = (SELECT count(*) FROM api_keys) WHERE name = 'api_key_count'");
+      store_.exec(
+          "UPDATE meta SET value = (SELECT count(*) FROM api_keys) WHERE name = 'api_key_count'");
     } else if (key_count_change_ != 0) {
-      SqliteStatement count(store_.db_, "UPDATE meta SET value = value + ?1 WHERE name = 'api_key_count'");
+      SqliteStatement count(store_.db_,
+                            "UPDATE meta SET value = value + ?1 WHERE name = 'api_key_count'");
       count.bind(1, key_count_change_).step();
     }
     SqliteStatement version(store_.db_, "SELECT value FROM meta WHERE name = 'control_version'");
@@ -473,8 +518,9 @@ class SqliteControlTransaction final : public ControlTransaction {
         add.reset();
       }
     }
-    SqliteStatement count(store_.db_,
-                          "UPDATE meta SET value = value + ?1 WHERE name = 'change_rows' RETURNING value");
+    SqliteStatement count(
+        store_.db_,
+        "UPDATE meta SET value = value + ?1 WHERE name = 'change_rows' RETURNING value");
     count.bind(1, rows);
     if (count.step() && count.integer(0) > 2 * kChangesKept) {
       count.reset();
@@ -485,22 +531,25 @@ class SqliteControlTransaction final : public ControlTransaction {
   // Drops the oldest versions' rows, keeping about kChangesKept, whole
   // versions at a time, and records up to which version they went.
   void forget_old_changes() {
-    SqliteStatement last(store_.db_,
-                         "SELECT version FROM control_changes ORDER BY version DESC, seq DESC LIMIT 1 OFFSET ?1");
+    SqliteStatement last(
+        store_.db_,
+        "SELECT version FROM control_changes ORDER BY version DESC, seq DESC LIMIT 1 OFFSET ?1");
     last.bind(1, kChangesKept);
     if (!last.step()) return;
     const std::int64_t floor = last.integer(0);
     SqliteStatement drop(store_.db_, "DELETE FROM control_changes WHERE version <= ?1");
     drop.bind(1, floor).step();
     const std::int64_t dropped = sqlite3_changes(store_.db_);
-    SqliteStatement rows(store_.db_, "UPDATE meta SET value = value - ?1 WHERE name = 'change_rows'");
+    SqliteStatement rows(store_.db_,
+                         "UPDATE meta SET value = value - ?1 WHERE name = 'change_rows'");
     rows.bind(1, dropped).step();
     SqliteStatement mark(store_.db_, "UPDATE meta SET value = ?1 WHERE name = 'changes_floor'");
     mark.bind(1, floor).step();
   }
 
   // Binds the key columns in order, then the document.
-  void write(const char* sql, std::initializer_list<std::string_view> keys, const std::string& doc) {
+  void write(const char* sql, std::initializer_list<std::string_view> keys,
+             const std::string& doc) {
     SqliteStatement& st = statement(sql);
     int i = 1;
     for (auto k : keys) st.bind(i++, k);
@@ -574,14 +623,17 @@ SqliteStore::~SqliteStore() {
 }
 
 bool SqliteStore::schema_current() {
-  if (!SqliteStatement(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").step()) return false;
+  if (!SqliteStatement(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+           .step())
+    return false;
   SqliteStatement version(db_, "SELECT value FROM meta WHERE name = 'schema_version'");
   return version.step() && version.integer(0) >= 5;
 }
 
 void SqliteStore::migrate_older_schema() {
   const auto behind = [this] {
-    return !has_column(db_, "usage_daily", "customer_id") || !has_column(db_, "usage_adjustments", "id");
+    return !has_column(db_, "usage_daily", "customer_id") ||
+           !has_column(db_, "usage_adjustments", "id");
   };
   if (!behind()) return;
   exec("BEGIN IMMEDIATE");
@@ -603,7 +655,8 @@ void SqliteStore::add_key_columns() {
   if (has_column(db_, "api_keys", "created")) return;
   exec("BEGIN IMMEDIATE");
   try {
-    if (!has_column(db_, "api_keys", "created")) exec(kKeyColumns);  // unless another process just did
+    if (!has_column(db_, "api_keys", "created"))
+      exec(kKeyColumns);  // unless another process just did
     exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -613,9 +666,10 @@ void SqliteStore::add_key_columns() {
 
 void SqliteStore::drop_rowids() {
   const auto has_rowids = [this] {
-    return !SqliteStatement(db_,
-                            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'usage_plan_keys' "
-                            "AND sql LIKE '%WITHOUT ROWID%'")
+    return !SqliteStatement(
+                db_,
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'usage_plan_keys' "
+                "AND sql LIKE '%WITHOUT ROWID%'")
                 .step();
   };
   if (!has_rowids()) return;
@@ -630,7 +684,8 @@ void SqliteStore::drop_rowids() {
 }
 
 void SqliteStore::exec(const char* sql) {
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) throw_sqlite_error(db_, "sqlite");
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+    throw_sqlite_error(db_, "sqlite");
 }
 
 std::uint64_t SqliteStore::control_version() {
@@ -677,12 +732,14 @@ std::vector<UsagePlanKey> SqliteStore::plans_of_key(const std::string& key_id) {
   return reads_->plans_of_key(key_id);
 }
 
-std::optional<UsagePlanKey> SqliteStore::membership(const std::string& plan_id, const std::string& key_id) {
+std::optional<UsagePlanKey> SqliteStore::membership(const std::string& plan_id,
+                                                    const std::string& key_id) {
   std::lock_guard lock(mutex_);
   return reads_->membership(plan_id, key_id);
 }
 
-std::optional<std::string> SqliteStore::key_in_both(const std::string& plan_id, const std::string& other_plan_id) {
+std::optional<std::string> SqliteStore::key_in_both(const std::string& plan_id,
+                                                    const std::string& other_plan_id) {
   std::lock_guard lock(mutex_);
   return reads_->key_in_both(plan_id, other_plan_id);
 }
@@ -711,13 +768,15 @@ ControlDelta SqliteStore::control_delta(std::uint64_t since) {
     SqliteStatement version(db_, "SELECT value FROM meta WHERE name = 'control_version'");
     delta.version = version.step() ? static_cast<std::uint64_t>(version.integer(0)) : 0;
     SqliteStatement floor(db_, "SELECT value FROM meta WHERE name = 'changes_floor'");
-    if (!floor.step() || since < static_cast<std::uint64_t>(floor.integer(0)) || since > delta.version) {
+    if (!floor.step() || since < static_cast<std::uint64_t>(floor.integer(0)) ||
+        since > delta.version) {
       delta.keys_only = false;
       return delta;
     }
-    SqliteStatement changes(db_,
-                            "SELECT kind, key_id, former_value FROM control_changes WHERE version > ?1 "
-                            "ORDER BY version, seq");
+    SqliteStatement changes(
+        db_,
+        "SELECT kind, key_id, former_value FROM control_changes WHERE version > ?1 "
+        "ORDER BY version, seq");
     changes.bind(1, static_cast<std::int64_t>(since));
     std::unordered_map<std::string, std::size_t> at;  // key id → place in delta.keys
     while (changes.step()) {
@@ -736,9 +795,13 @@ ControlDelta SqliteStore::control_delta(std::uint64_t since) {
   });
 }
 
-ControlState SqliteStore::load_control_state() { return load_in_read_transaction(KeyDetail::kFull); }
+ControlState SqliteStore::load_control_state() {
+  return load_in_read_transaction(KeyDetail::kFull);
+}
 
-ControlState SqliteStore::load_serving_state() { return load_in_read_transaction(KeyDetail::kServing); }
+ControlState SqliteStore::load_serving_state() {
+  return load_in_read_transaction(KeyDetail::kServing);
+}
 
 ControlState SqliteStore::load_in_read_transaction(KeyDetail detail) {
   std::lock_guard lock(mutex_);
@@ -766,8 +829,9 @@ ControlState SqliteStore::load_locked(KeyDetail detail) {
     // times as slow.
     SqliteStatement keys(db_, "SELECT doc FROM api_keys");
     while (keys.step()) state.api_keys.push_back(decode_doc(keys.text(0), api_key_from_json));
-    sort_by_texts(state.api_keys,
-                  [](const ApiKey& k) { return std::pair<std::string_view, std::string_view>(k.id, {}); });
+    sort_by_texts(state.api_keys, [](const ApiKey& k) {
+      return std::pair<std::string_view, std::string_view>(k.id, {});
+    });
   } else {
     // From the index that covers it: neither the documents' pages read nor
     // a JSON tree per key built.
@@ -786,7 +850,8 @@ ControlState SqliteStore::load_locked(KeyDetail detail) {
   }
   SqliteStatement members(db_, "SELECT plan_id, key_id, created FROM usage_plan_keys");
   state.usage_plan_keys.reserve(row_count("usage_plan_keys"));
-  while (members.step()) state.usage_plan_keys.push_back({members.text(0), members.text(1), members.integer(2)});
+  while (members.step())
+    state.usage_plan_keys.push_back({members.text(0), members.text(1), members.integer(2)});
   if (detail == KeyDetail::kFull)
     sort_by_texts(state.usage_plan_keys, [](const UsagePlanKey& m) {
       return std::pair<std::string_view, std::string_view>(m.plan_id, m.key_id);
@@ -798,18 +863,25 @@ std::unique_ptr<ControlTransaction> SqliteStore::begin() {
   return std::make_unique<SqliteControlTransaction>(*this);
 }
 
-void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas, const std::vector<SlotWatermark>& watermarks,
+void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas,
+                            const std::vector<SlotWatermark>& watermarks,
                             const std::vector<MinuteDelta>& minutes) {
   if (deltas.empty() && watermarks.empty() && minutes.empty()) return;
   std::lock_guard lock(mutex_);
   exec("BEGIN IMMEDIATE");
   try {
-    SqliteStatement st(db_,
-                       "INSERT INTO usage_daily (plan_id, key_id, day, used, customer_id) VALUES (?1, ?2, ?3, ?4, ?5) "
-                       "ON CONFLICT (plan_id, key_id, day, customer_id) DO UPDATE SET used = used + ?4");
+    SqliteStatement st(
+        db_,
+        "INSERT INTO usage_daily (plan_id, key_id, day, used, customer_id) VALUES (?1, ?2, ?3, ?4, "
+        "?5) "
+        "ON CONFLICT (plan_id, key_id, day, customer_id) DO UPDATE SET used = used + ?4");
     std::map<std::pair<std::string_view, std::int64_t>, std::int64_t> plan_totals;
     for (const auto& d : deltas) {
-      st.bind(1, d.plan_id).bind(2, d.key_id).bind(3, d.day).bind(4, d.count).bind(5, d.customer_id);
+      st.bind(1, d.plan_id)
+          .bind(2, d.key_id)
+          .bind(3, d.day)
+          .bind(4, d.count)
+          .bind(5, d.customer_id);
       st.step();
       st.reset();
       plan_totals[{d.plan_id, d.day}] += d.count;
@@ -829,13 +901,18 @@ void SqliteStore::add_usage(const std::vector<UsageDelta>& deltas, const std::ve
       mark.step();
       mark.reset();
     }
-    SqliteStatement minute(db_,
-                           "INSERT INTO usage_minutes (plan_id, key_id, minute, allowed, throttled, quota_exceeded) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (plan_id, key_id, minute) DO UPDATE SET "
-                           "allowed = allowed + ?4, throttled = throttled + ?5, quota_exceeded = quota_exceeded + ?6");
+    SqliteStatement minute(
+        db_,
+        "INSERT INTO usage_minutes (plan_id, key_id, minute, allowed, throttled, quota_exceeded) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (plan_id, key_id, minute) DO UPDATE SET "
+        "allowed = allowed + ?4, throttled = throttled + ?5, quota_exceeded = quota_exceeded + ?6");
     for (const MinuteDelta& d : minutes) {
       const MinuteCounts& c = d.counts;
-      minute.bind(1, d.plan_id).bind(2, d.key_id).bind(3, c.minute).bind(4, c.allowed).bind(5, c.throttled);
+      minute.bind(1, d.plan_id)
+          .bind(2, d.key_id)
+          .bind(3, c.minute)
+          .bind(4, c.allowed)
+          .bind(5, c.throttled);
       minute.bind(6, c.quota_exceeded).step();
       minute.reset();
     }
@@ -853,11 +930,17 @@ void SqliteStore::scan_usage(std::int64_t first_day, std::int64_t last_day, cons
   // the range. The lock is held throughout; exports run from the CLI, not
   // inside the server.
   std::lock_guard lock(mutex_);
-  SqliteStatement st(db_,
-                     "SELECT day, plan_id, key_id, used, customer_id FROM usage_daily INDEXED BY usage_daily_by_day "
-                     "WHERE day BETWEEN ?1 AND ?2 AND (day, plan_id, key_id, customer_id) > (?3, ?4, ?5, ?6) "
-                     "ORDER BY day, plan_id, key_id, customer_id");
-  st.bind(1, first_day).bind(2, last_day).bind(3, after.day).bind(4, after.plan_id).bind(5, after.key_id);
+  SqliteStatement st(
+      db_,
+      "SELECT day, plan_id, key_id, used, customer_id FROM usage_daily INDEXED BY "
+      "usage_daily_by_day "
+      "WHERE day BETWEEN ?1 AND ?2 AND (day, plan_id, key_id, customer_id) > (?3, ?4, ?5, ?6) "
+      "ORDER BY day, plan_id, key_id, customer_id");
+  st.bind(1, first_day)
+      .bind(2, last_day)
+      .bind(3, after.day)
+      .bind(4, after.plan_id)
+      .bind(5, after.key_id);
   st.bind(6, after.customer_id);
   while (st.step()) {
     if (!fn(UsageRow{st.integer(0), st.text(1), st.text(2), st.integer(3), st.text(4)})) return;
@@ -867,7 +950,8 @@ void SqliteStore::scan_usage(std::int64_t first_day, std::int64_t last_day, cons
 bool SqliteStore::has_usage(const UsageRow& at) {
   std::lock_guard lock(mutex_);
   SqliteStatement st(db_,
-                     "SELECT 1 FROM usage_daily WHERE plan_id = ?1 AND key_id = ?2 AND day = ?3 AND customer_id = ?4");
+                     "SELECT 1 FROM usage_daily WHERE plan_id = ?1 AND key_id = ?2 AND day = ?3 "
+                     "AND customer_id = ?4");
   st.bind(1, at.plan_id).bind(2, at.key_id).bind(3, at.day).bind(4, at.customer_id);
   return st.step();
 }
@@ -880,12 +964,15 @@ void SqliteStore::prune_usage(std::int64_t first_kept_day) {
   totals.bind(1, first_kept_day).step();
 }
 
-std::vector<MinuteCounts> SqliteStore::minute_counts(const std::string& plan_id, const std::string& key_id,
-                                                     std::int64_t first_minute, std::int64_t last_minute) {
+std::vector<MinuteCounts> SqliteStore::minute_counts(const std::string& plan_id,
+                                                     const std::string& key_id,
+                                                     std::int64_t first_minute,
+                                                     std::int64_t last_minute) {
   std::lock_guard lock(mutex_);
-  SqliteStatement st(db_,
-                     "SELECT minute, allowed, throttled, quota_exceeded FROM usage_minutes "
-                     "WHERE plan_id = ?1 AND key_id = ?2 AND minute BETWEEN ?3 AND ?4 ORDER BY minute");
+  SqliteStatement st(
+      db_,
+      "SELECT minute, allowed, throttled, quota_exceeded FROM usage_minutes "
+      "WHERE plan_id = ?1 AND key_id = ?2 AND minute BETWEEN ?3 AND ?4 ORDER BY minute");
   st.bind(1, plan_id).bind(2, key_id).bind(3, first_minute).bind(4, last_minute);
   std::vector<MinuteCounts> out;
   while (st.step()) out.push_back({st.integer(0), st.integer(1), st.integer(2), st.integer(3)});
@@ -898,7 +985,8 @@ void SqliteStore::prune_minute_counts(std::int64_t first_kept_minute) {
   st.bind(1, first_kept_minute).step();
 }
 
-std::vector<std::uint32_t> SqliteStore::assign_meter_slots(const std::vector<UsageAttribution>& owners) {
+std::vector<std::uint32_t> SqliteStore::assign_meter_slots(
+    const std::vector<UsageAttribution>& owners) {
   std::lock_guard lock(mutex_);
   // A slot once given is never taken back: those that exist are read
   // without a write (a key that joined a plan got its slot with the
@@ -907,8 +995,8 @@ std::vector<std::uint32_t> SqliteStore::assign_meter_slots(const std::vector<Usa
   std::vector<UsageAttribution> missing;
   std::vector<std::size_t> missing_at;
   {
-    SqliteStatementCache::Use get =
-        statements_->use("SELECT slot FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2 AND customer_id = ?3");
+    SqliteStatementCache::Use get = statements_->use(
+        "SELECT slot FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2 AND customer_id = ?3");
     for (std::size_t i = 0; i < owners.size(); ++i) {
       get->bind(1, owners[i].plan_id).bind(2, owners[i].key_id).bind(3, owners[i].customer_id);
       if (get->step()) {
@@ -926,7 +1014,8 @@ std::vector<std::uint32_t> SqliteStore::assign_meter_slots(const std::vector<Usa
   return slots;
 }
 
-std::vector<std::uint32_t> SqliteStore::give_meter_slots(const std::vector<UsageAttribution>& owners) {
+std::vector<std::uint32_t> SqliteStore::give_meter_slots(
+    const std::vector<UsageAttribution>& owners) {
   std::vector<std::uint32_t> slots;
   slots.reserve(owners.size());
   // A million inserts into the pair index land on pages all over it; with
@@ -937,7 +1026,9 @@ std::vector<std::uint32_t> SqliteStore::give_meter_slots(const std::vector<Usage
   exec("BEGIN IMMEDIATE");
   try {
     MeterSlotInserter inserter(db_);
-    SqliteStatement get(db_, "SELECT slot FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2 AND customer_id = ?3");
+    SqliteStatement get(
+        db_,
+        "SELECT slot FROM meter_slots WHERE plan_id = ?1 AND key_id = ?2 AND customer_id = ?3");
     for (const UsageAttribution& owner : owners) {
       if (const std::optional<std::uint32_t> slot = inserter.add(owner)) {
         slots.push_back(*slot);
@@ -945,7 +1036,8 @@ std::vector<std::uint32_t> SqliteStore::give_meter_slots(const std::vector<Usage
       }
       get.bind(1, owner.plan_id).bind(2, owner.key_id).bind(3, owner.customer_id);
       if (!get.step())
-        throw std::runtime_error("meter slot of " + owner.plan_id + "/" + owner.key_id + " vanished");
+        throw std::runtime_error("meter slot of " + owner.plan_id + "/" + owner.key_id +
+                                 " vanished");
       slots.push_back(static_cast<std::uint32_t>(get.integer(0)));
       get.reset();
     }
@@ -978,8 +1070,9 @@ void SqliteStore::scan_meter_slots(const std::function<void(const MeterSlot&)>& 
   std::lock_guard lock(mutex_);
   // Table order: an ORDER BY slot would walk the slot index and look up each
   // row, a million B-tree descents.
-  SqliteStatement st(db_,
-                     "SELECT plan_id, key_id, slot, day0, count0, day1, count1, customer_id FROM meter_slots");
+  SqliteStatement st(
+      db_,
+      "SELECT plan_id, key_id, slot, day0, count0, day1, count1, customer_id FROM meter_slots");
   MeterSlot m;
   while (st.step()) {
     m.plan_id = st.text(0);
@@ -1002,19 +1095,22 @@ std::int64_t SqliteStore::usage_between(const std::string& plan_id, const std::s
   return st->step() ? st->integer(0) : 0;
 }
 
-std::vector<DailyUsage> SqliteStore::usage_days(const std::string& plan_id, const std::string& key_id,
-                                                std::int64_t first_day, std::int64_t last_day) {
+std::vector<DailyUsage> SqliteStore::usage_days(const std::string& plan_id,
+                                                const std::string& key_id, std::int64_t first_day,
+                                                std::int64_t last_day) {
   std::lock_guard lock(mutex_);
-  SqliteStatement st(db_,
-                     "SELECT day, SUM(used) FROM usage_daily "
-                     "WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4 GROUP BY day ORDER BY day");
+  SqliteStatement st(
+      db_,
+      "SELECT day, SUM(used) FROM usage_daily "
+      "WHERE plan_id = ?1 AND key_id = ?2 AND day BETWEEN ?3 AND ?4 GROUP BY day ORDER BY day");
   st.bind(1, plan_id).bind(2, key_id).bind(3, first_day).bind(4, last_day);
   std::vector<DailyUsage> out;
   while (st.step()) out.push_back({st.integer(0), st.integer(1)});
   return out;
 }
 
-std::vector<DailyUsage> SqliteStore::plan_usage_days(const std::string& plan_id, std::int64_t first_day,
+std::vector<DailyUsage> SqliteStore::plan_usage_days(const std::string& plan_id,
+                                                     std::int64_t first_day,
                                                      std::int64_t last_day) {
   std::lock_guard lock(mutex_);
   if (!SqliteStatement(db_, "SELECT 1 FROM meta WHERE name = 'plan_totals'").step()) {
@@ -1025,8 +1121,9 @@ std::vector<DailyUsage> SqliteStore::plan_usage_days(const std::string& plan_id,
     try {
       if (!SqliteStatement(db_, "SELECT 1 FROM meta WHERE name = 'plan_totals'").step()) {
         exec("DELETE FROM usage_daily_plans");
-        exec("INSERT INTO usage_daily_plans (plan_id, day, used) "
-             "SELECT plan_id, day, SUM(used) FROM usage_daily GROUP BY plan_id, day");
+        exec(
+            "INSERT INTO usage_daily_plans (plan_id, day, used) "
+            "SELECT plan_id, day, SUM(used) FROM usage_daily GROUP BY plan_id, day");
         exec("INSERT INTO meta (name, value) VALUES ('plan_totals', 1)");
       }
       exec("COMMIT");
@@ -1044,10 +1141,8 @@ std::vector<DailyUsage> SqliteStore::plan_usage_days(const std::string& plan_id,
   return out;
 }
 
-std::unordered_map<std::string, std::int64_t> SqliteStore::quota_used_by_key(const std::string& plan_id,
-                                                                             QuotaPeriod period,
-                                                                             std::int64_t first_day,
-                                                                             std::int64_t last_day) {
+std::unordered_map<std::string, std::int64_t> SqliteStore::quota_used_by_key(
+    const std::string& plan_id, QuotaPeriod period, std::int64_t first_day, std::int64_t last_day) {
   std::lock_guard lock(mutex_);
   SqliteStatement st(db_,
                      "SELECT key_id, SUM(n) FROM ("
@@ -1057,7 +1152,10 @@ std::unordered_map<std::string, std::int64_t> SqliteStore::quota_used_by_key(con
                      "  SELECT key_id, delta FROM usage_adjustments"
                      "    WHERE plan_id = ?1 AND day BETWEEN ?2 AND ?3 AND period = ?4"
                      ") GROUP BY key_id");
-  st.bind(1, plan_id).bind(2, first_day).bind(3, last_day).bind(4, std::string_view(to_string(period)));
+  st.bind(1, plan_id)
+      .bind(2, first_day)
+      .bind(3, last_day)
+      .bind(4, std::string_view(to_string(period)));
   std::unordered_map<std::string, std::int64_t> used;
   while (st.step()) used.emplace(st.text(0), st.integer(1));
   return used;
@@ -1066,10 +1164,11 @@ std::unordered_map<std::string, std::int64_t> SqliteStore::quota_used_by_key(con
 std::vector<std::string> SqliteStore::former_members(const std::string& plan_id) {
   std::lock_guard lock(mutex_);
   // A key that left and joined again is a member, not a former one.
-  SqliteStatement st(db_,
-                     "SELECT f.key_id FROM former_plan_keys f WHERE f.plan_id = ?1 AND NOT EXISTS "
-                     "(SELECT 1 FROM usage_plan_keys m WHERE m.plan_id = f.plan_id AND m.key_id = f.key_id) "
-                     "ORDER BY f.key_id");
+  SqliteStatement st(
+      db_,
+      "SELECT f.key_id FROM former_plan_keys f WHERE f.plan_id = ?1 AND NOT EXISTS "
+      "(SELECT 1 FROM usage_plan_keys m WHERE m.plan_id = f.plan_id AND m.key_id = f.key_id) "
+      "ORDER BY f.key_id");
   st.bind(1, plan_id);
   std::vector<std::string> out;
   while (st.step()) out.push_back(st.text(0));
@@ -1082,12 +1181,18 @@ void SqliteStore::put_meter_progress(const MeterProgress& p) {
                      "INSERT INTO meter_progress (node, complete_before_day, running, updated_at) "
                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (node) DO UPDATE SET "
                      "complete_before_day = ?2, running = ?3, updated_at = ?4");
-  st.bind(1, p.node).bind(2, p.complete_before_day).bind(3, std::int64_t{p.running}).bind(4, p.updated_at_s).step();
+  st.bind(1, p.node)
+      .bind(2, p.complete_before_day)
+      .bind(3, std::int64_t{p.running})
+      .bind(4, p.updated_at_s)
+      .step();
 }
 
 std::vector<MeterProgress> SqliteStore::meter_progress() {
   std::lock_guard lock(mutex_);
-  SqliteStatement st(db_, "SELECT node, complete_before_day, running, updated_at FROM meter_progress ORDER BY node");
+  SqliteStatement st(
+      db_,
+      "SELECT node, complete_before_day, running, updated_at FROM meter_progress ORDER BY node");
   std::vector<MeterProgress> out;
   while (st.step()) out.push_back({st.text(0), st.integer(1), st.integer(2) != 0, st.integer(3)});
   return out;
@@ -1095,28 +1200,43 @@ std::vector<MeterProgress> SqliteStore::meter_progress() {
 
 namespace {
 
-constexpr const char* kAdjustmentColumns = "plan_id, key_id, day, delta, created_at, actor, period, customer_id, id";
+constexpr const char* kAdjustmentColumns =
+    "plan_id, key_id, day, delta, created_at, actor, period, customer_id, id";
 
 UsageAdjustment adjustment_of(SqliteStatement& st) {
-  return {st.text(0),   st.text(1), st.integer(2), st.integer(3), st.integer(4), st.text(5),
-          quota_period_from(st.text(6)).value_or(QuotaPeriod::kMonth), st.text(7), st.integer(8)};
+  return {st.text(0),
+          st.text(1),
+          st.integer(2),
+          st.integer(3),
+          st.integer(4),
+          st.text(5),
+          quota_period_from(st.text(6)).value_or(QuotaPeriod::kMonth),
+          st.text(7),
+          st.integer(8)};
 }
 
 }  // namespace
 
 void SqliteStore::add_adjustment(const UsageAdjustment& a) {
   std::lock_guard lock(mutex_);
-  SqliteStatement st(db_,
-                     "INSERT INTO usage_adjustments (plan_id, key_id, day, delta, created_at, actor, period, "
-                     "customer_id, id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULLIF(?9, 0))");
-  st.bind(1, a.plan_id).bind(2, a.key_id).bind(3, a.day).bind(4, a.delta).bind(5, a.created_at).bind(6, a.actor);
+  SqliteStatement st(
+      db_,
+      "INSERT INTO usage_adjustments (plan_id, key_id, day, delta, created_at, actor, period, "
+      "customer_id, id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULLIF(?9, 0))");
+  st.bind(1, a.plan_id)
+      .bind(2, a.key_id)
+      .bind(3, a.day)
+      .bind(4, a.delta)
+      .bind(5, a.created_at)
+      .bind(6, a.actor);
   st.bind(7, std::string_view(to_string(a.period))).bind(8, a.customer_id).bind(9, a.id);
   st.step();
 }
 
 std::vector<UsageAdjustment> SqliteStore::adjustments(const std::string& plan_id,
                                                       const std::string& key_id,
-                                                      std::int64_t first_day, std::int64_t last_day) {
+                                                      std::int64_t first_day,
+                                                      std::int64_t last_day) {
   static const std::string sql = std::string("SELECT ") + kAdjustmentColumns +
                                  " FROM usage_adjustments WHERE plan_id = ?1 AND key_id = ?2 "
                                  "AND day BETWEEN ?3 AND ?4 ORDER BY id";
@@ -1128,7 +1248,8 @@ std::vector<UsageAdjustment> SqliteStore::adjustments(const std::string& plan_id
   return out;
 }
 
-std::vector<UsageAdjustment> SqliteStore::adjustments_between(std::int64_t first_day, std::int64_t last_day) {
+std::vector<UsageAdjustment> SqliteStore::adjustments_between(std::int64_t first_day,
+                                                              std::int64_t last_day) {
   std::lock_guard lock(mutex_);
   SqliteStatement st(db_, (std::string("SELECT ") + kAdjustmentColumns +
                            " FROM usage_adjustments WHERE day BETWEEN ?1 AND ?2 ORDER BY day, id")

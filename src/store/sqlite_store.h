@@ -32,8 +32,10 @@ class SqliteStore final : public Store {
   std::optional<ApiKey> api_key(const std::string& key_id) override;
   std::optional<std::string> key_id_with_value(const std::string& value) override;
   std::vector<UsagePlanKey> plans_of_key(const std::string& key_id) override;
-  std::optional<UsagePlanKey> membership(const std::string& plan_id, const std::string& key_id) override;
-  std::optional<std::string> key_in_both(const std::string& plan_id, const std::string& other_plan_id) override;
+  std::optional<UsagePlanKey> membership(const std::string& plan_id,
+                                         const std::string& key_id) override;
+  std::optional<std::string> key_in_both(const std::string& plan_id,
+                                         const std::string& other_plan_id) override;
   KeyListing list_api_keys(const KeyQuery& query) override;
   MemberListing list_plan_keys(const MemberQuery& query) override;
   std::vector<std::string> plan_key_ids(const std::string& plan_id) override;
@@ -41,16 +43,19 @@ class SqliteStore final : public Store {
   ControlState load_control_state() override;
   ControlState load_serving_state() override;
   std::unique_ptr<ControlTransaction> begin() override;
-  void add_usage(const std::vector<UsageDelta>& deltas, const std::vector<SlotWatermark>& watermarks = {},
+  void add_usage(const std::vector<UsageDelta>& deltas,
+                 const std::vector<SlotWatermark>& watermarks = {},
                  const std::vector<MinuteDelta>& minutes = {}) override;
   void scan_usage(std::int64_t first_day, std::int64_t last_day, const UsageRow& after,
                   const std::function<bool(const UsageRow&)>& fn) override;
   bool has_usage(const UsageRow& at) override;
   void prune_usage(std::int64_t first_kept_day) override;
   std::vector<MinuteCounts> minute_counts(const std::string& plan_id, const std::string& key_id,
-                                          std::int64_t first_minute, std::int64_t last_minute) override;
+                                          std::int64_t first_minute,
+                                          std::int64_t last_minute) override;
   void prune_minute_counts(std::int64_t first_kept_minute) override;
-  std::vector<std::uint32_t> assign_meter_slots(const std::vector<UsageAttribution>& owners) override;
+  std::vector<std::uint32_t> assign_meter_slots(
+      const std::vector<UsageAttribution>& owners) override;
   std::optional<std::int64_t> identity() override;
   void scan_meter_slots(const std::function<void(const MeterSlot&)>& fn) override;
   std::size_t meter_slot_count() override;
@@ -61,13 +66,15 @@ class SqliteStore final : public Store {
   std::vector<DailyUsage> plan_usage_days(const std::string& plan_id, std::int64_t first_day,
                                           std::int64_t last_day) override;
   std::unordered_map<std::string, std::int64_t> quota_used_by_key(const std::string& plan_id,
-                                                                  QuotaPeriod period, std::int64_t first_day,
+                                                                  QuotaPeriod period,
+                                                                  std::int64_t first_day,
                                                                   std::int64_t last_day) override;
   std::vector<std::string> former_members(const std::string& plan_id) override;
   void put_meter_progress(const MeterProgress& progress) override;
   std::vector<MeterProgress> meter_progress() override;
   void add_adjustment(const UsageAdjustment& adjustment) override;
-  std::vector<UsageAdjustment> adjustments_between(std::int64_t first_day, std::int64_t last_day) override;
+  std::vector<UsageAdjustment> adjustments_between(std::int64_t first_day,
+                                                   std::int64_t last_day) override;
   std::vector<UsageAdjustment> adjustments(const std::string& plan_id, const std::string& key_id,
                                            std::int64_t first_day, std::int64_t last_day) override;
 

@@ -55,13 +55,13 @@ struct UsageAttribution {
 struct UsageAdjustment {
   std::string plan_id;
   std::string key_id;
-  std::int64_t day = 0;     // the UTC day it was made, which places it in a quota window
-  std::int64_t delta = 0;   // added to the quota used (negative grants requests)
+  std::int64_t day = 0;         // the UTC day it was made, which places it in a quota window
+  std::int64_t delta = 0;       // added to the quota used (negative grants requests)
   std::int64_t created_at = 0;  // epoch seconds
-  std::string actor;        // the access key id that made it
+  std::string actor;            // the access key id that made it
   QuotaPeriod period = QuotaPeriod::kMonth;  // the plan's quota period when it was made
-  std::string customer_id = {};  // the key's when it was made
-  std::int64_t id = 0;      // given by the store: unique and increasing
+  std::string customer_id = {};              // the key's when it was made
+  std::int64_t id = 0;                       // given by the store: unique and increasing
 };
 
 // Daily usage of one key under one plan.
@@ -103,7 +103,8 @@ struct UsageRow {
 // counts are still on their way (see Meter).
 struct MeterProgress {
   std::string node;
-  std::int64_t complete_before_day = 0;  // every request it admitted on an earlier day is in the store
+  std::int64_t complete_before_day =
+      0;                 // every request it admitted on an earlier day is in the store
   bool running = false;  // false: it stopped cleanly, holding no count the store lacks
   std::int64_t updated_at_s = 0;
 };
@@ -186,7 +187,8 @@ class UsageLedger {
   // Adds the deltas to the daily usage and the per-minute counts, and
   // records the watermarks, in one transaction: a count is never written
   // twice nor lost between them.
-  virtual void add_usage(const std::vector<UsageDelta>& deltas, const std::vector<SlotWatermark>& watermarks = {},
+  virtual void add_usage(const std::vector<UsageDelta>& deltas,
+                         const std::vector<SlotWatermark>& watermarks = {},
                          const std::vector<MinuteDelta>& minutes = {}) = 0;
   // Calls `fn` for each daily usage row of days [first_day, last_day] that
   // comes after `after` in (day, plan, key, customer) order, streaming;
@@ -199,8 +201,10 @@ class UsageLedger {
   virtual void prune_usage(std::int64_t first_kept_day) = 0;
   // The minutes of [first_minute, last_minute] with requests of a key under
   // a plan, or with key_id empty of the plan's keys together; oldest first.
-  virtual std::vector<MinuteCounts> minute_counts(const std::string& plan_id, const std::string& key_id,
-                                                  std::int64_t first_minute, std::int64_t last_minute) = 0;
+  virtual std::vector<MinuteCounts> minute_counts(const std::string& plan_id,
+                                                  const std::string& key_id,
+                                                  std::int64_t first_minute,
+                                                  std::int64_t last_minute) = 0;
   // Deletes per-minute counts before `first_kept_minute`.
   virtual void prune_minute_counts(std::int64_t first_kept_minute) = 0;
   // Sum of usage for a key under a plan (whatever its customers) over days
@@ -213,16 +217,16 @@ class UsageLedger {
   // The same for all of a plan's keys together, read from totals kept per
   // plan and day (made from the keys' usage the first time a store that
   // had none is asked), so that a plan of a million keys reads as one.
-  virtual std::vector<DailyUsage> plan_usage_days(const std::string& plan_id, std::int64_t first_day,
+  virtual std::vector<DailyUsage> plan_usage_days(const std::string& plan_id,
+                                                  std::int64_t first_day,
                                                   std::int64_t last_day) = 0;
 
   // Quota used over days [first_day, last_day] by every key of a plan that
   // used any (requests served plus the adjustments made under `period`),
   // by key id, in one pass.
-  virtual std::unordered_map<std::string, std::int64_t> quota_used_by_key(const std::string& plan_id,
-                                                                          QuotaPeriod period,
-                                                                          std::int64_t first_day,
-                                                                          std::int64_t last_day) = 0;
+  virtual std::unordered_map<std::string, std::int64_t> quota_used_by_key(
+      const std::string& plan_id, QuotaPeriod period, std::int64_t first_day,
+      std::int64_t last_day) = 0;
 
   // The keys that were in a plan and are not now (they left it, were
   // deleted, or the plan was), sorted: their usage is kept. Recorded by the
@@ -235,9 +239,11 @@ class UsageLedger {
   // Adjustments made on days [first_day, last_day], oldest first.
   virtual std::vector<UsageAdjustment> adjustments(const std::string& plan_id,
                                                    const std::string& key_id,
-                                                   std::int64_t first_day, std::int64_t last_day) = 0;
+                                                   std::int64_t first_day,
+                                                   std::int64_t last_day) = 0;
   // Every adjustment made on days [first_day, last_day], by day then id.
-  virtual std::vector<UsageAdjustment> adjustments_between(std::int64_t first_day, std::int64_t last_day) = 0;
+  virtual std::vector<UsageAdjustment> adjustments_between(std::int64_t first_day,
+                                                           std::int64_t last_day) = 0;
 };
 
 // The meter's slots in the counter file, their watermarks, and how far
@@ -247,10 +253,13 @@ class MeterSlots {
   virtual ~MeterSlots() = default;
   // The counter-file slot of a key under a plan for a customer, assigned
   // on first use.
-  std::uint32_t assign_meter_slot(const UsageAttribution& owner) { return assign_meter_slots({owner}).front(); }
+  std::uint32_t assign_meter_slot(const UsageAttribution& owner) {
+    return assign_meter_slots({owner}).front();
+  }
   // The slots of many attributions, in their order, assigned in one
   // transaction: a first start with a million keys must not take a million.
-  virtual std::vector<std::uint32_t> assign_meter_slots(const std::vector<UsageAttribution>& owners) = 0;
+  virtual std::vector<std::uint32_t> assign_meter_slots(
+      const std::vector<UsageAttribution>& owners) = 0;
   // A number no other store has, which a node's counter file records as its
   // owner: slots this store assigns without a meter reading the file (see
   // SqliteStore) are only empty in a file that counted for this store.
@@ -271,8 +280,9 @@ class Store : public ControlStore, public UsageLedger, public MeterSlots {};
 // The quota a key has used under a plan over days [first_day, last_day]
 // of a window of `period`: requests served plus the UpdateUsage
 // adjustments made under that period.
-inline std::int64_t quota_used_between(Store& store, const std::string& plan_id, const std::string& key_id,
-                                       QuotaPeriod period, std::int64_t first_day, std::int64_t last_day) {
+inline std::int64_t quota_used_between(Store& store, const std::string& plan_id,
+                                       const std::string& key_id, QuotaPeriod period,
+                                       std::int64_t first_day, std::int64_t last_day) {
   std::int64_t used = store.usage_between(plan_id, key_id, first_day, last_day);
   for (const auto& a : store.adjustments(plan_id, key_id, first_day, last_day))
     if (a.period == period) used += a.delta;

@@ -31,10 +31,11 @@ std::filesystem::path database_path(const std::filesystem::path& data_dir) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (!ec)
-    std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace,
-                                 ec);
+    std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
   if (ec)
-    throw std::runtime_error("data directory " + data_dir.string() + " cannot be made owner-only: " + ec.message() +
+    throw std::runtime_error("data directory " + data_dir.string() +
+                             " cannot be made owner-only: " + ec.message() +
                              " (it must be this user's, or creatable by it)");
   return data_dir / "tollgate.db";
 }
@@ -55,7 +56,8 @@ std::string node_name(const std::filesystem::path& data_dir) {
   return name;
 }
 
-std::unique_ptr<Store> open_store(const StoreAddress& address, const std::string& node, RedisMetrics* metrics) {
+std::unique_ptr<Store> open_store(const StoreAddress& address, const std::string& node,
+                                  RedisMetrics* metrics) {
   if (address.on_redis) return std::make_unique<RedisStore>(address.redis, node, metrics);
   return std::make_unique<SqliteStore>(database_path(address.sqlite_dir));
 }

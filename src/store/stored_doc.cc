@@ -8,7 +8,8 @@ namespace tollgate {
 
 std::string doc_text(const boost::json::object& doc) {
   std::string text = boost::json::serialize(doc);
-  if (!is_valid_utf8(text)) throw std::invalid_argument("text must be valid UTF-8; nothing was changed");
+  if (!is_valid_utf8(text))
+    throw std::invalid_argument("text must be valid UTF-8; nothing was changed");
   return text;
 }
 

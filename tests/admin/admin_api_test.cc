@@ -31,7 +31,9 @@ class AdminApiTest : public ::testing::Test {
     if (signed_request) sign_sigv4(request, kAdmin, "us-east-1", kNowS);
     return api.respond(request);
   }
-  static std::string error_type(const HttpResponse& r) { return std::string(r[std::string_view("x-amzn-ErrorType")]); }
+  static std::string error_type(const HttpResponse& r) {
+    return std::string(r[std::string_view("x-amzn-ErrorType")]);
+  }
   static json::value body(const HttpResponse& r) { return json::parse(r.body()); }
 
   TempDir temp_;
@@ -45,11 +47,12 @@ class AdminApiTest : public ::testing::Test {
   Stats stats;
   MetricsRegistry metrics;
   KeyHashing hashing{temp_.path()};
-  AdminApi api{AdminContext{store, meter, limits, clock, &hashing},
-               {kAdmin},
-               catalogs,
-               stats,
-               AdminApi::Gauges{metrics, [] { return std::size_t{0}; }, [] { return std::size_t{0}; }}};
+  AdminApi api{
+      AdminContext{store, meter, limits, clock, &hashing},
+      {kAdmin},
+      catalogs,
+      stats,
+      AdminApi::Gauges{metrics, [] { return std::size_t{0}; }, [] { return std::size_t{0}; }}};
 };
 
 TEST_F(AdminApiTest, EachOperationIsFoundByMethodAndPath) {
@@ -63,21 +66,22 @@ TEST_F(AdminApiTest, EachOperationIsFoundByMethodAndPath) {
 }
 
 TEST_F(AdminApiTest, APathOrMethodWithNoOperationIs404NamingIt) {
-  for (const auto& [verb, target] : {std::pair{http::verb::get, "/nothing/here"},
-                                     std::pair{http::verb::put, "/usageplans"},
-                                     std::pair{http::verb::get, "/usageplans/a/b/c/d"}}) {
+  for (const auto& [verb, target] :
+       {std::pair{http::verb::get, "/nothing/here"}, std::pair{http::verb::put, "/usageplans"},
+        std::pair{http::verb::get, "/usageplans/a/b/c/d"}}) {
     const HttpResponse r = call(verb, target);
     EXPECT_EQ(r.result(), http::status::not_found) << target;
     EXPECT_EQ(error_type(r), "NotFoundException");
-    EXPECT_EQ(body(r).at("message").as_string(),
-              std::string("No management operation at ") + std::string(http::to_string(verb)) + " " + target);
+    EXPECT_EQ(body(r).at("message").as_string(), std::string("No management operation at ") +
+                                                     std::string(http::to_string(verb)) + " " +
+                                                     target);
   }
 }
 
 TEST_F(AdminApiTest, TheQueryPicksImportApiKeysOverCreateApiKey) {
   // CreateApiKey would refuse a CSV body as JSON that does not parse.
-  const HttpResponse r =
-      call(http::verb::post, "/apikeys?mode=import&format=csv", "name,key,enabled\nbob,bob-key-0123456789abcdef,true\n");
+  const HttpResponse r = call(http::verb::post, "/apikeys?mode=import&format=csv",
+                              "name,key,enabled\nbob,bob-key-0123456789abcdef,true\n");
   EXPECT_EQ(r.result(), http::status::created) << r.body();
   EXPECT_EQ(body(r).at("ids").as_array().size(), 1u);
 }
@@ -87,7 +91,8 @@ TEST_F(AdminApiTest, AnEnumViolationIsAValidationExceptionAndOtherBadInputABadRe
       call(http::verb::post, "/usageplans", R"({"name":"p","quota":{"limit":5,"period":"YEAR"}})");
   EXPECT_EQ(enum_violation.result(), http::status::bad_request);
   EXPECT_EQ(error_type(enum_violation), "ValidationException");
-  const HttpResponse wrong_type = call(http::verb::post, "/usageplans", R"({"name":"p","throttle":{"rateLimit":"fast"}})");
+  const HttpResponse wrong_type =
+      call(http::verb::post, "/usageplans", R"({"name":"p","throttle":{"rateLimit":"fast"}})");
   EXPECT_EQ(wrong_type.result(), http::status::bad_request);
   EXPECT_EQ(error_type(wrong_type), "BadRequestException");
   EXPECT_EQ(error_type(call(http::verb::post, "/usageplans", "{not json")), "BadRequestException");

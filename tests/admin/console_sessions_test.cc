@@ -25,7 +25,8 @@ TEST(ConsoleSessions, ASessionEndsUnusedForAnHourOrAfterEightHours) {
   const std::string idle = sessions.start("a", 0);
   EXPECT_EQ(sessions.find(idle, ConsoleSessions::kIdleS), nullptr);
   const std::string busy = sessions.start("b", 0);
-  for (std::int64_t t = 1800; t < ConsoleSessions::kLifetimeS; t += 1800) EXPECT_NE(sessions.find(busy, t), nullptr);
+  for (std::int64_t t = 1800; t < ConsoleSessions::kLifetimeS; t += 1800)
+    EXPECT_NE(sessions.find(busy, t), nullptr);
   EXPECT_EQ(sessions.find(busy, ConsoleSessions::kLifetimeS), nullptr);
 }
 

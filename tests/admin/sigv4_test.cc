@@ -26,7 +26,8 @@ TEST(SigV4, GoodSignaturePasses) {
 }
 
 TEST(SigV4, EncodedPathIsSignedDoubleEncoded) {
-  const auto r = signed_request("/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fusageplans%2Fabc", "");
+  const auto r =
+      signed_request("/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fusageplans%2Fabc", "");
   EXPECT_TRUE(verify_sigv4(r, {kCreds}, kNow).ok);
 }
 
@@ -58,7 +59,8 @@ TEST(SigV4, WrongSecretFails) {
 
 TEST(SigV4, UnknownAccessKeyIsUnrecognized) {
   const AdminCredentials server{"AKIDOTHER", kCreds.secret_access_key};
-  EXPECT_EQ(verify_sigv4(signed_request(), {server}, kNow).error_type, "UnrecognizedClientException");
+  EXPECT_EQ(verify_sigv4(signed_request(), {server}, kNow).error_type,
+            "UnrecognizedClientException");
 }
 
 TEST(SigV4, ExpiredOrFutureDateFails) {
@@ -87,7 +89,8 @@ TEST(SigV4, SignatureMatchesAnIndependentComputation) {
   r.set(http::field::host, "127.0.0.1:9180");
   sign_sigv4(r, kCreds, "us-east-1", kNow);
   const std::string auth(r[http::field::authorization]);
-  EXPECT_NE(auth.find("SignedHeaders=host;x-amz-content-sha256;x-amz-date,"), std::string::npos) << auth;
+  EXPECT_NE(auth.find("SignedHeaders=host;x-amz-content-sha256;x-amz-date,"), std::string::npos)
+      << auth;
   EXPECT_NE(auth.find("Signature=0b7f70facde4bb174488ed15c26a7afa03fe5ef6fb8b8b8fb3b2d1786c31a8e6"),
             std::string::npos)
       << auth;

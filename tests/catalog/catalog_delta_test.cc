@@ -127,7 +127,8 @@ class CatalogDelta : public ::testing::Test {
  protected:
   std::shared_ptr<const Catalog> rebuild(Store& store) {
     const std::uint64_t version = store.control_version();
-    return build_catalog(store.load_serving_state(), limits, loader, members, CatalogBuild{.version = version});
+    return build_catalog(store.load_serving_state(), limits, loader, members,
+                         CatalogBuild{.version = version});
   }
 
   // Applies `store`'s random changes one after another to a catalog kept
@@ -142,7 +143,8 @@ class CatalogDelta : public ::testing::Test {
       change(store, random, values);
       const ControlDelta delta = store.control_delta(kept->version());
       if (delta.keys_only) {
-        kept = apply_key_changes(*kept, delta.keys, limits, loader, members, 0, delta.version, max_recent);
+        kept = apply_key_changes(*kept, delta.keys, limits, loader, members, 0, delta.version,
+                                 max_recent);
         ++deltas;
       } else {
         kept = rebuild(store);

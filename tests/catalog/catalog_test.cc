@@ -60,8 +60,8 @@ class CatalogBuildTest : public ::testing::Test {
   }
 
   std::shared_ptr<const Catalog> build() {
-    const UsageLoader no_usage = [](const std::string&, const std::string&, QuotaPeriod, std::int64_t,
-                                    std::int64_t) { return std::int64_t{0}; };
+    const UsageLoader no_usage = [](const std::string&, const std::string&, QuotaPeriod,
+                                    std::int64_t, std::int64_t) { return std::int64_t{0}; };
     const MemberProvider slots = [this](std::size_t i) {
       const UsagePlanKey& m = state.usage_plan_keys[i];
       return MemberRefs{&slots_[m.plan_id + '\n' + m.key_id], std::nullopt};
@@ -132,10 +132,13 @@ TEST_F(CatalogBuildTest, AKeyIsBoundToItsPlanOnTheStagesThePlanCoversOnly) {
 TEST_F(CatalogBuildTest, EachNodeEnforcesItsShareOfEveryThrottle) {
   const UsageLoader no_usage = [](const std::string&, const std::string&, QuotaPeriod, std::int64_t,
                                   std::int64_t) { return std::int64_t{0}; };
-  const MemberProvider slots = [this](std::size_t) { return MemberRefs{&slots_["one"], std::nullopt}; };
-  const auto catalog =
-      build_catalog(state, limits, no_usage, slots, CatalogBuild{.version = 1, .throttle_share = 0.5});
-  const KeyBinding b = catalog->find_key("alice-key-0123456789").binding(catalog->stage("shop", "prod"));
+  const MemberProvider slots = [this](std::size_t) {
+    return MemberRefs{&slots_["one"], std::nullopt};
+  };
+  const auto catalog = build_catalog(state, limits, no_usage, slots,
+                                     CatalogBuild{.version = 1, .throttle_share = 0.5});
+  const KeyBinding b =
+      catalog->find_key("alice-key-0123456789").binding(catalog->stage("shop", "prod"));
   EXPECT_EQ(b.plan->key_throttle->burst, 10);
   EXPECT_DOUBLE_EQ(b.plan->key_throttle->rate_per_sec, 5.0);
   EXPECT_EQ(b.plan->throttle->burst_limit, 20) << "the plan as declared, for the usage page";

@@ -15,7 +15,8 @@ TEST(KeyTable, FindsEveryKeyByValueAndNothingElse) {
   constexpr int kKeys = 5000;
   keys.reserve(kKeys, kKeys * 40);
   for (int i = 0; i < kKeys; ++i)
-    keys.add_key("value-" + std::to_string(i) + "-0123456789", "id" + std::to_string(i), i % 3 != 0);
+    keys.add_key("value-" + std::to_string(i) + "-0123456789", "id" + std::to_string(i),
+                 i % 3 != 0);
   EXPECT_EQ(keys.size(), static_cast<std::size_t>(kKeys));
   for (int i = 0; i < kKeys; ++i) {
     const KeyTable::Record* r = keys.find("value-" + std::to_string(i) + "-0123456789");
@@ -39,7 +40,8 @@ TEST(KeyTable, AValueAddedAgainReplacesTheKey) {
   EXPECT_FALSE(keys.enabled(*r));
 }
 
-PlanStage plan_stage(const StageEntry* stage, const std::string& plan_id, bool method_throttles = false) {
+PlanStage plan_stage(const StageEntry* stage, const std::string& plan_id,
+                     bool method_throttles = false) {
   PlanStage p;
   p.stage = stage;
   p.plan_id = plan_id;

@@ -15,7 +15,9 @@ namespace {
 
 constexpr std::int64_t kNow = 1'700'000'000;
 
-Declaration parse(const std::string& yaml) { return parse_declaration(yaml_to_json(YAML::Load(yaml))); }
+Declaration parse(const std::string& yaml) {
+  return parse_declaration(yaml_to_json(YAML::Load(yaml)));
+}
 
 const char* kBase = R"(
 apis:
@@ -54,9 +56,7 @@ class ApplyTest : public ::testing::Test {
   TempDir temp_;
   const std::filesystem::path dir = temp_.path();
 
-  void SetUp() override {
-    store = std::make_unique<SqliteStore>(dir / "t.db");
-  }
+  void SetUp() override { store = std::make_unique<SqliteStore>(dir / "t.db"); }
   std::unique_ptr<SqliteStore> store;
 };
 
@@ -92,7 +92,8 @@ TEST_F(ApplyTest, HashedStoreMatchesDeclaredValuesByDigest) {
   EXPECT_EQ(store->control_version(), version);
 
   std::string with_carol = kBase;
-  with_carol.insert(with_carol.find("usagePlans:"), "  - name: carol\n    value: carol-key-0123456789abcdef\n");
+  with_carol.insert(with_carol.find("usagePlans:"),
+                    "  - name: carol\n    value: carol-key-0123456789abcdef\n");
   EXPECT_EQ(apply_declaration(*store, parse(with_carol), kNow + 20, &hashing).changes, 1u);
   const ControlState s = store->load_control_state();
   for (const auto& k : s.api_keys)
@@ -103,7 +104,8 @@ TEST_F(ApplyTest, HashedStoreMatchesDeclaredValuesByDigest) {
   // A new key without a value would have one nobody could ever read.
   std::string with_dave = kBase;
   with_dave.insert(with_dave.find("usagePlans:"), "  - name: dave\n");
-  EXPECT_THROW(apply_declaration(*store, parse(with_dave), kNow + 30, &hashing), std::invalid_argument);
+  EXPECT_THROW(apply_declaration(*store, parse(with_dave), kNow + 30, &hashing),
+               std::invalid_argument);
   // Without the secret a hashed store takes nothing.
   EXPECT_THROW(apply_declaration(*store, parse(with_carol), kNow + 40), std::runtime_error);
 }
@@ -133,7 +135,8 @@ TEST_F(ApplyTest, KeyInTwoPlansOnOneStageIsRefused) {
     apply_declaration(*store, parse(twice), kNow);
     FAIL() << "expected a refusal";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("only one usage plan per stage"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("only one usage plan per stage"), std::string::npos)
+        << e.what();
   }
   EXPECT_EQ(store->control_version(), 0u);  // nothing written
 }
@@ -148,19 +151,25 @@ TEST_F(ApplyTest, RefusesBadInputNamingTheField) {
     return std::string("accepted");
   };
   EXPECT_NE(message("apiKeys: [{name: a, value: short}]").find("at least 20"), std::string::npos);
-  EXPECT_NE(message("usagePlans: [{name: p, quota: {limit: 5, period: YEAR}}]").find("YEAR"), std::string::npos);
-  EXPECT_NE(message("apis: [{name: a, colour: red}]").find("unknown field 'colour'"), std::string::npos);
-  EXPECT_NE(message("usagePlans: [{name: p, throttle: {rateLimit: -1, burstLimit: 1}}]").find("rateLimit"),
+  EXPECT_NE(message("usagePlans: [{name: p, quota: {limit: 5, period: YEAR}}]").find("YEAR"),
             std::string::npos);
-  EXPECT_NE(message("usagePlans: [{name: p, apiStages: [{apiId: nope, stage: prod}]}]").find("nope"),
+  EXPECT_NE(message("apis: [{name: a, colour: red}]").find("unknown field 'colour'"),
             std::string::npos);
+  EXPECT_NE(message("usagePlans: [{name: p, throttle: {rateLimit: -1, burstLimit: 1}}]")
+                .find("rateLimit"),
+            std::string::npos);
+  EXPECT_NE(
+      message("usagePlans: [{name: p, apiStages: [{apiId: nope, stage: prod}]}]").find("nope"),
+      std::string::npos);
   EXPECT_NE(message("usagePlans: [{name: p, apiKeys: [ghost]}]").find("ghost"), std::string::npos);
   EXPECT_NE(message(R"(apis: [{name: a, resources: {"/a b": {GET: {integration: {type: MOCK}}}}}])")
                 .find("path part"),
             std::string::npos);
-  EXPECT_NE(message(R"(apis: [{name: a, resources: {"/x": {GET: {integration: {type: HTTP_PROXY, uri: "ftp://x"}}}}}])")
-                .find("uri"),
-            std::string::npos);
+  EXPECT_NE(
+      message(
+          R"(apis: [{name: a, resources: {"/x": {GET: {integration: {type: HTTP_PROXY, uri: "ftp://x"}}}}}])")
+          .find("uri"),
+      std::string::npos);
 }
 
 TEST_F(ApplyTest, DuplicateKeyValueIsAConflict) {

@@ -10,8 +10,9 @@ namespace tollgate {
 namespace {
 
 bool has_id_shape(const std::string& id) {
-  return id.size() == 10 &&
-         std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'); });
+  return id.size() == 10 && std::all_of(id.begin(), id.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z');
+         });
 }
 
 TEST(NewKeyId, HasTheShapeOfAnAwsIdAndStartsWithItsMinute) {

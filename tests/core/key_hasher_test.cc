@@ -37,7 +37,8 @@ TEST(KeyHasher, IsHmacSha256InHexAfterThePrefix) {
 
 TEST(KeyHasher, SecretsLongerThanABlockAreHashedFirst) {
   const std::string secret(100, 's');
-  EXPECT_EQ(KeyHasher(secret).stored("value-0123456789abcdef"), reference(secret, "value-0123456789abcdef"));
+  EXPECT_EQ(KeyHasher(secret).stored("value-0123456789abcdef"),
+            reference(secret, "value-0123456789abcdef"));
 }
 
 TEST(KeyHasher, DifferentSecretsGiveDifferentDigests) {

@@ -47,11 +47,14 @@ TEST(KeyPlanIds, FindEachAnswersEveryPairInOrder) {
   for (int i = 0; i < 30; ++i) ids.intern("gold", "key-" + std::to_string(i));
   // More pairs than are fetched ahead, with unknown keys and plans among them.
   std::vector<std::pair<std::string, std::string>> asked;
-  for (int i = 0; i < 40; ++i) asked.emplace_back(i % 7 == 3 ? "tin" : "gold", "key-" + std::to_string(i));
+  for (int i = 0; i < 40; ++i)
+    asked.emplace_back(i % 7 == 3 ? "tin" : "gold", "key-" + std::to_string(i));
   std::vector<std::optional<std::uint32_t>> answers;
   ids.find_each(
       asked.size(),
-      [&](std::size_t i) { return std::pair<std::string_view, std::string_view>(asked[i].first, asked[i].second); },
+      [&](std::size_t i) {
+        return std::pair<std::string_view, std::string_view>(asked[i].first, asked[i].second);
+      },
       [&](std::size_t i, std::optional<std::uint32_t> id) {
         EXPECT_EQ(i, answers.size());
         answers.push_back(id);
@@ -64,8 +67,9 @@ TEST(KeyPlanIds, FindEachAnswersEveryPairInOrder) {
       EXPECT_EQ(answers[i], std::optional<std::uint32_t>(i)) << i;
   }
   int calls = 0;
-  ids.find_each(0, [&](std::size_t) { return std::pair<std::string_view, std::string_view>(); },
-                [&](std::size_t, std::optional<std::uint32_t>) { ++calls; });
+  ids.find_each(
+      0, [&](std::size_t) { return std::pair<std::string_view, std::string_view>(); },
+      [&](std::size_t, std::optional<std::uint32_t>) { ++calls; });
   EXPECT_EQ(calls, 0);
 }
 

@@ -6,7 +6,8 @@ namespace tollgate {
 namespace {
 
 TEST(UtcDate, RoundTripsAcrossCenturies) {
-  for (std::int64_t d = -800000; d < 800000; d += 37) EXPECT_EQ(days_from_civil(civil_from_days(d)), d);
+  for (std::int64_t d = -800000; d < 800000; d += 37)
+    EXPECT_EQ(days_from_civil(civil_from_days(d)), d);
 }
 
 TEST(UtcDate, KnownDates) {

@@ -15,11 +15,13 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string log(reinterpret_cast<const char*>(data), size);
   for (const tollgate::ExportFormat format :
-       {tollgate::ExportFormat::kCsv, tollgate::ExportFormat::kJsonl, tollgate::ExportFormat::kCloudEvents,
-        tollgate::ExportFormat::kLago, tollgate::ExportFormat::kStripe}) {
+       {tollgate::ExportFormat::kCsv, tollgate::ExportFormat::kJsonl,
+        tollgate::ExportFormat::kCloudEvents, tollgate::ExportFormat::kLago,
+        tollgate::ExportFormat::kStripe}) {
     std::istringstream in(log);
     std::ostringstream out;
-    const tollgate::ExportResult r = tollgate::export_events({&in}, {0, 1 << 20, format, "", "api_requests"}, out);
+    const tollgate::ExportResult r =
+        tollgate::export_events({&in}, {0, 1 << 20, format, "", "api_requests"}, out);
     std::istringstream lines(out.str());
     std::size_t records = 0;
     for (std::string line; std::getline(lines, line); ++records) {

@@ -20,7 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Beast refuses to build a request whose target has bytes HTTP forbids.
   for (char c : target)
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return 0;
-  const std::string_view body = line_end < input.size() ? input.substr(line_end + 1) : std::string_view();
-  tollgate::require_client_error_or_success(admin.call(method, std::string(target), std::string(body)));
+  const std::string_view body =
+      line_end < input.size() ? input.substr(line_end + 1) : std::string_view();
+  tollgate::require_client_error_or_success(
+      admin.call(method, std::string(target), std::string(body)));
   return 0;
 }

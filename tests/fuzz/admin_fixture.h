@@ -33,7 +33,8 @@ class AdminFixture {
         meter_(store_, counters_, clock_, {}, &ids_),
         limits_(&ids_),
         api_(AdminContext{store_, meter_, limits_, clock_}, {credentials()}, catalogs_, stats_,
-             AdminApi::Gauges{metrics_, [] { return std::size_t{0}; }, [] { return std::size_t{0}; }}) {
+             AdminApi::Gauges{metrics_, [] { return std::size_t{0}; },
+                              [] { return std::size_t{0}; }}) {
     spdlog::set_level(spdlog::level::off);  // a line per input would slow the fuzzer tenfold
   }
   ~AdminFixture() { std::filesystem::remove_all(dir_); }
@@ -51,11 +52,14 @@ class AdminFixture {
 
  private:
   static std::filesystem::path make_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "tollgate-fuzz-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "tollgate-fuzz-XXXXXX").string();
     if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
     return pattern;
   }
-  static AdminCredentials credentials() { return {"AKIDFUZZFUZZFUZZFUZZ", "fuzz-secret-fuzz-secret-fuzz-secret-0000"}; }
+  static AdminCredentials credentials() {
+    return {"AKIDFUZZFUZZFUZZFUZZ", "fuzz-secret-fuzz-secret-fuzz-secret-0000"};
+  }
 
   std::filesystem::path dir_;
   SystemClock clock_;

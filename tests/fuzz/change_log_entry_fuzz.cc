@@ -25,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::optional<std::vector<LoggedKey>> reread = parse_logged_keys(again);
   if (!reread || reread->size() != keys->size()) std::abort();
   for (std::size_t i = 0; i < keys->size(); ++i)
-    if ((*reread)[i].id != (*keys)[i].id || (*reread)[i].former_value != (*keys)[i].former_value) std::abort();
+    if ((*reread)[i].id != (*keys)[i].id || (*reread)[i].former_value != (*keys)[i].former_value)
+      std::abort();
   return 0;
 }

@@ -18,8 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const tollgate::RecordPosition again = tollgate::parse_record_id(tollgate::record_id(at));
-  if (again.day != at.day || again.kind != at.kind || again.plan_id != at.plan_id || again.key_id != at.key_id ||
-      again.customer_id != at.customer_id || again.adjustment_id != at.adjustment_id)
+  if (again.day != at.day || again.kind != at.kind || again.plan_id != at.plan_id ||
+      again.key_id != at.key_id || again.customer_id != at.customer_id ||
+      again.adjustment_id != at.adjustment_id)
     std::abort();
   return 0;
 }

@@ -65,7 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::uint32_t index = routes().match(target.path, request.method, params);
       if (index != RouteTree::kNoMatch) (void)params.find("id");
     }
-    for (std::size_t i = 0; i < request.fields.size(); ++i) (void)is_hop_by_hop(request.fields[i].id);
+    for (std::size_t i = 0; i < request.fields.size(); ++i)
+      (void)is_hop_by_hop(request.fields[i].id);
   }
 
   InboundMessage response;

@@ -10,7 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static tollgate::AdminFixture admin;
   const std::string csv(reinterpret_cast<const char*>(data), size);
-  tollgate::require_client_error_or_success(
-      admin.call(tollgate::http::verb::post, "/apikeys?mode=import&format=csv&failonwarnings=false", csv));
+  tollgate::require_client_error_or_success(admin.call(
+      tollgate::http::verb::post, "/apikeys?mode=import&format=csv&failonwarnings=false", csv));
   return 0;
 }

@@ -29,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string twice;
   for (const auto& [id, entry] : bucket_entries(again)) {
     const ServingEntry e = parse_serving_entry(entry);
-    append_bucket_entry(twice, id, serving_entry(e.enabled, e.value, plans_of_entry(e.plans), e.customer_id));
+    append_bucket_entry(twice, id,
+                        serving_entry(e.enabled, e.value, plans_of_entry(e.plans), e.customer_id));
   }
   if (twice != again) std::abort();
   return 0;

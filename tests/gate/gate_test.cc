@@ -58,7 +58,8 @@ class GateTest : public ::testing::Test {
  protected:
   void build() {
     stored_usage_calls = 0;
-    UsageLoader loader = [this](const std::string&, const std::string&, QuotaPeriod, std::int64_t, std::int64_t) {
+    UsageLoader loader = [this](const std::string&, const std::string&, QuotaPeriod, std::int64_t,
+                                std::int64_t) {
       ++stored_usage_calls;
       return stored_usage;
     };
@@ -86,7 +87,8 @@ class GateTest : public ::testing::Test {
   int allowed(int attempts, const char* stage = "prod", const char* verb = "GET",
               std::optional<std::string_view> key = "alice-key-0123456789") {
     int n = 0;
-    for (int i = 0; i < attempts; ++i) n += call(stage, "/pets", verb, key).verdict == Verdict::kAllow;
+    for (int i = 0; i < attempts; ++i)
+      n += call(stage, "/pets", verb, key).verdict == Verdict::kAllow;
     return n;
   }
 
@@ -95,8 +97,8 @@ class GateTest : public ::testing::Test {
   LimitStates limits;
   std::shared_ptr<const Catalog> catalog;
   std::shared_ptr<const KeyHasher> hasher;  // for a state whose keys are hashed
-  double throttle_share = 1.0;             // this node's share of every throttle
-  bool quota_leased = false;               // quotas served from leases (nodes on Redis)
+  double throttle_share = 1.0;              // this node's share of every throttle
+  bool quota_leased = false;                // quotas served from leases (nodes on Redis)
   std::map<std::string, UsageSlot> slots_;  // a usage slot per key and plan, like the meter's
   std::int64_t stored_usage = 0;
   int stored_usage_calls = 0;
@@ -217,16 +219,17 @@ TEST_F(GateTest, ALeasedQuotaIsServedFromTheNodesLease) {
   build();
   EXPECT_EQ(stored_usage_calls, 0);  // a leased quota is not seeded
   EXPECT_EQ(call("prod", "/pets", "GET", "alice-key-0123456789").verdict, Verdict::kAwaitLease);
-  const std::optional<QuotaClaim> claim =
-      quota_claim(*catalog, present_key(*catalog, *catalog->stage("api1", "prod"), "alice-key-0123456789"),
-                  clock.now());
+  const std::optional<QuotaClaim> claim = quota_claim(
+      *catalog, present_key(*catalog, *catalog->stage("api1", "prod"), "alice-key-0123456789"),
+      clock.now());
   ASSERT_TRUE(claim);
   EXPECT_EQ(claim->plan_id, "gold");
   EXPECT_EQ(claim->key_id, "k1");
   EXPECT_EQ(claim->limit, 100);
   EXPECT_EQ(claim->window_end_s, kStartS + 12 * 3600);
-  EXPECT_FALSE(
-      quota_claim(*catalog, present_key(*catalog, *catalog->stage("api1", "prod"), "no-such-key"), clock.now()));
+  EXPECT_FALSE(quota_claim(*catalog,
+                           present_key(*catalog, *catalog->stage("api1", "prod"), "no-such-key"),
+                           clock.now()));
 
   claim->counter->add_lease(claim->window_id, 3);
   const GateDecision first = call("prod", "/pets", "GET", "alice-key-0123456789");
@@ -282,7 +285,8 @@ TEST_F(GateTest, StageWildcardSettingAppliesToAllCallers) {
   state.stages[0].method_settings["*/*"] = MethodSetting{false, false, 3, 0.001, false, 300};
   build();
   int open = 0;
-  for (int i = 0; i < 5; ++i) open += call("prod", "/open", "GET", std::nullopt).verdict == Verdict::kAllow;
+  for (int i = 0; i < 5; ++i)
+    open += call("prod", "/open", "GET", std::nullopt).verdict == Verdict::kAllow;
   EXPECT_EQ(open, 3);
   EXPECT_EQ(allowed(5), 3);  // "*/*" sets each method's limit; GET /pets has its own bucket
 }
@@ -311,7 +315,8 @@ TEST_F(GateTest, ChangingTheQuotaPeriodUnderTrafficKeepsWindowsRolling) {
   const StageEntry* old_stage = old_catalog->stage("api1", "prod");
   PathParams params;
   const std::uint32_t index = old_stage->routes.match("/pets", "GET", params);
-  EXPECT_EQ(admit(*old_catalog, *old_stage, index, "alice-key-0123456789", clock.now()).verdict, Verdict::kAllow);
+  EXPECT_EQ(admit(*old_catalog, *old_stage, index, "alice-key-0123456789", clock.now()).verdict,
+            Verdict::kAllow);
   EXPECT_EQ(allowed(5), 1);
   clock.advance(kDay * kNanosPerSecond);  // the next UTC day starts afresh
   EXPECT_EQ(allowed(5), 3);
@@ -321,7 +326,8 @@ TEST_F(GateTest, AccountThrottleAppliesToEverything) {
   state.account.throttle = Throttle{0.001, 3};
   build();
   int n = 0;
-  for (int i = 0; i < 5; ++i) n += call("prod", "/open", "GET", std::nullopt).verdict == Verdict::kAllow;
+  for (int i = 0; i < 5; ++i)
+    n += call("prod", "/open", "GET", std::nullopt).verdict == Verdict::kAllow;
   EXPECT_EQ(n, 3);
   const GateDecision d = call("prod", "/pets", "GET", "alice-key-0123456789");
   EXPECT_EQ(d.verdict, Verdict::kThrottled);
@@ -354,7 +360,8 @@ TEST_F(GateTest, ARefundedRequestIsNeitherMeteredNorChargedToAnyLimit) {
   PathParams params;
   const std::uint32_t index = stage->routes.match("/pets", "GET", params);
   const UnixNanos decided_at = clock.now();
-  ASSERT_EQ(admit(*catalog, *stage, index, "alice-key-0123456789", decided_at).verdict, Verdict::kAllow);
+  ASSERT_EQ(admit(*catalog, *stage, index, "alice-key-0123456789", decided_at).verdict,
+            Verdict::kAllow);
   clock.advance(kNanosPerSecond);
   refund(*catalog, *stage, index, "alice-key-0123456789", decided_at);
   EXPECT_EQ(slots_["gold\nk1"].served_on(kStartS / kDay), 0);

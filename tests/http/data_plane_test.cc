@@ -61,10 +61,14 @@ class DataPlaneTest : public ::testing::Test {
  protected:
   DataPlaneTest() {
     publish(shop(true));
-    plane = std::make_unique<DataPlane>(io.get_executor(), deadlines, catalogs, clock, stats, metrics, nullptr, 0);
+    plane = std::make_unique<DataPlane>(io.get_executor(), deadlines, catalogs, clock, stats,
+                                        metrics, nullptr, 0);
     asio::co_spawn(io, deadlines.run(), asio::detached);
-    asio::co_spawn(io, accept_each(acceptor, [this](Socket s) { return plane->serve_connection(std::move(s), limits); }),
-                   asio::detached);
+    asio::co_spawn(
+        io,
+        accept_each(acceptor,
+                    [this](Socket s) { return plane->serve_connection(std::move(s), limits); }),
+        asio::detached);
     thread = std::thread([this] { io.run(); });
   }
   ~DataPlaneTest() override {
@@ -73,10 +77,11 @@ class DataPlaneTest : public ::testing::Test {
   }
 
   void publish(const ControlState& state) {
-    const UsageLoader no_usage = [](const std::string&, const std::string&, QuotaPeriod, std::int64_t,
-                                    std::int64_t) { return std::int64_t{0}; };
+    const UsageLoader no_usage = [](const std::string&, const std::string&, QuotaPeriod,
+                                    std::int64_t, std::int64_t) { return std::int64_t{0}; };
     const MemberProvider slots = [this](std::size_t) { return MemberRefs{&slot, std::nullopt}; };
-    catalogs.publish(build_catalog(state, limit_states, no_usage, slots, CatalogBuild{.version = ++version}));
+    catalogs.publish(
+        build_catalog(state, limit_states, no_usage, slots, CatalogBuild{.version = ++version}));
   }
 
   tcp::socket connect() {
@@ -97,14 +102,16 @@ class DataPlaneTest : public ::testing::Test {
     r.status = static_cast<unsigned>(std::stoi(head.substr(9, 3)));
     for (std::size_t at = head.find("\r\n"); at != std::string::npos;) {
       const std::size_t next = head.find("\r\n", at + 2);
-      const std::string line = head.substr(at + 2, next == std::string::npos ? std::string::npos : next - at - 2);
+      const std::string line =
+          head.substr(at + 2, next == std::string::npos ? std::string::npos : next - at - 2);
       const std::size_t colon = line.find(':');
       std::string name = line.substr(0, colon);
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       r.fields[name] = line.substr(line.find_first_not_of(' ', colon + 1));
       at = next;
     }
-    const std::size_t length = r.fields.count("content-length") ? std::stoul(r.fields["content-length"]) : 0;
+    const std::size_t length =
+        r.fields.count("content-length") ? std::stoul(r.fields["content-length"]) : 0;
     while (pending[&s].size() < length)
       if (!fill(s)) return {};
     r.body = pending[&s].substr(0, length);
@@ -143,7 +150,8 @@ class DataPlaneTest : public ::testing::Test {
 
 std::string request(std::string_view method, std::string_view path, std::string_view fields = "",
                     std::string_view body = "") {
-  std::string r = std::string(method) + " " + std::string(kPrefix) + std::string(path) + " HTTP/1.1\r\nHost: t\r\n";
+  std::string r = std::string(method) + " " + std::string(kPrefix) + std::string(path) +
+                  " HTTP/1.1\r\nHost: t\r\n";
   r += fields;
   if (!body.empty()) r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   return r + "\r\n" + std::string(body);
@@ -151,7 +159,8 @@ std::string request(std::string_view method, std::string_view path, std::string_
 
 TEST_F(DataPlaneTest, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
   tcp::socket s = connect();
-  send(s, request("GET", "/open") + request("GET", "/nowhere") + request("GET", "/keyed", "x-api-key: alice-key-0123456789\r\n"));
+  send(s, request("GET", "/open") + request("GET", "/nowhere") +
+              request("GET", "/keyed", "x-api-key: alice-key-0123456789\r\n"));
   EXPECT_EQ(read(s).status, 200u);
   EXPECT_EQ(read(s).status, 403u);
   EXPECT_EQ(read(s).status, 200u);
@@ -170,7 +179,8 @@ TEST_F(DataPlaneTest, ARequestThatCannotBeAdmittedIsRefusedBeforeItsBodyAndTheCo
 
 TEST_F(DataPlaneTest, TwoApiKeysOrTwoHostsAre400AndTheConnectionGoesOn) {
   tcp::socket s = connect();
-  send(s, request("GET", "/keyed", "x-api-key: alice-key-0123456789\r\nX-API-Key: other-key-0123456789\r\n"));
+  send(s, request("GET", "/keyed",
+                  "x-api-key: alice-key-0123456789\r\nX-API-Key: other-key-0123456789\r\n"));
   Response r = read(s);
   EXPECT_EQ(r.status, 400u);
   EXPECT_EQ(r.body, R"({"message":"Request must not have more than one x-api-key header"})");

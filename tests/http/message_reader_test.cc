@@ -32,7 +32,8 @@ RequestFault fault_of(std::string_view wire, RequestRules rules = {}) {
 
 TEST(MessageReader, RequestLineFieldsAndBody) {
   InboundMessage m;
-  ASSERT_FALSE(read<true>("POST /a?b=1 HTTP/1.1\r\nHost: x\r\nX-Api-Key: k1\r\nContent-Length: 3\r\n\r\nabc", m));
+  ASSERT_FALSE(read<true>(
+      "POST /a?b=1 HTTP/1.1\r\nHost: x\r\nX-Api-Key: k1\r\nContent-Length: 3\r\n\r\nabc", m));
   EXPECT_EQ(m.verb, http::verb::post);
   EXPECT_EQ(m.method, "POST");
   EXPECT_EQ(m.target, "/a?b=1");
@@ -47,7 +48,8 @@ TEST(MessageReader, RequestLineFieldsAndBody) {
 
 TEST(MessageReader, ChunkedBodyArrivesDecoded) {
   InboundMessage m;
-  ASSERT_FALSE(read<true>("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", m));
+  ASSERT_FALSE(read<true>(
+      "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", m));
   EXPECT_EQ(m.body, "abcde");
   EXPECT_TRUE(m.has_body_framing);
 }
@@ -83,16 +85,19 @@ TEST(MessageReader, FoldedFieldValueIsRefused) {
 }
 
 TEST(MessageReader, OnlyALoneChunkedCodingIsRead) {
-  EXPECT_EQ(fault_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"), RequestFault::kChunkedNotFinal);
+  EXPECT_EQ(fault_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"),
+            RequestFault::kChunkedNotFinal);
   EXPECT_EQ(fault_of("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
             RequestFault::kChunkedNotFinal);
   EXPECT_EQ(fault_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
             RequestFault::kUnknownCoding);
-  EXPECT_EQ(fault_of("POST / HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n0\r\n\r\n"), RequestFault::kNone);
+  EXPECT_EQ(fault_of("POST / HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n0\r\n\r\n"),
+            RequestFault::kNone);
   // Beast itself refuses Transfer-Encoding beside Content-Length.
   InboundMessage m;
-  EXPECT_EQ(read<true>("POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", m),
-            http::error::bad_transfer_encoding);
+  EXPECT_EQ(
+      read<true>("POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", m),
+      http::error::bad_transfer_encoding);
   EXPECT_EQ(read<true>("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", m),
             http::error::multiple_content_length);
 }
@@ -104,7 +109,8 @@ TEST(MessageReader, RulesBoundTargetAndFields) {
   EXPECT_EQ(fault_of("GET /123456789 HTTP/1.1\r\n\r\n", rules), RequestFault::kNone);
   EXPECT_EQ(fault_of("GET /1234567890 HTTP/1.1\r\n\r\n", rules), RequestFault::kTargetTooLong);
   EXPECT_EQ(fault_of("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n", rules), RequestFault::kNone);
-  EXPECT_EQ(fault_of("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", rules), RequestFault::kTooManyFields);
+  EXPECT_EQ(fault_of("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", rules),
+            RequestFault::kTooManyFields);
   InboundMessage m;
   EXPECT_EQ(read<true>("GET / HTTP/2.0\r\n\r\n", m), http::error::bad_version);
 }

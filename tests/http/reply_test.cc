@@ -20,7 +20,8 @@ TEST(Reply, FramesTheBodyWithItsLength) {
   r.add("Content-Type", "application/json");
   r.body() = R"({"ok":true})";
   EXPECT_EQ(wire(r, true, 11, false),
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}");
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+            "11\r\n\r\n{\"ok\":true}");
 }
 
 TEST(Reply, FieldsOfAnyLengthAreWrittenWhole) {
@@ -32,7 +33,8 @@ TEST(Reply, FieldsOfAnyLengthAreWrittenWhole) {
     const std::string value(length, 'v');
     r.add("X-Long", value);
     r.add("X-Next", "1");
-    EXPECT_EQ(wire(r, true, 11, false), "HTTP/1.1 204 No Content\r\nX-Long: " + value + "\r\nX-Next: 1\r\n\r\n")
+    EXPECT_EQ(wire(r, true, 11, false),
+              "HTTP/1.1 204 No Content\r\nX-Long: " + value + "\r\nX-Next: 1\r\n\r\n")
         << length;
   }
 }

@@ -120,7 +120,8 @@ TEST(SendBatch, SendsThatCannotBeMadeAreErrorsAndTheOthersGo) {
   SendBatch batch;
   const std::string head = "answer", body;
   SendBatch::Slot slot_closed, slot_left, slot_fine;
-  if (!batch.queue(slot_closed, closed.sender, buffers(head, body))) GTEST_SKIP() << "no io_uring here";
+  if (!batch.queue(slot_closed, closed.sender, buffers(head, body)))
+    GTEST_SKIP() << "no io_uring here";
   ASSERT_TRUE(batch.queue(slot_left, left.sender, buffers(head, body)));
   ASSERT_TRUE(batch.queue(slot_fine, fine.sender, buffers(head, body)));
   closed.sender.close();  // while its send is queued

@@ -58,10 +58,12 @@ TEST(QuotaWindow, CachedWindowFollowsTheClockAcrossBoundaries) {
       ASSERT_EQ(cached.id, expected.id) << t;
       ASSERT_EQ(cached.end_unix_s, expected.end_unix_s) << t;
     }
-    if (t == at(2024, 2, 29, 0, 0, 2)) t = at(2024, 2, 29, 23, 59, 58);  // skip the middle of the day
+    if (t == at(2024, 2, 29, 0, 0, 2))
+      t = at(2024, 2, 29, 23, 59, 58);  // skip the middle of the day
   }
   // Back in time again (a clock step) still gives the right window.
-  EXPECT_EQ(current_quota_window(QuotaPeriod::kDay, at(2020, 1, 1)).id, quota_window(QuotaPeriod::kDay, at(2020, 1, 1)).id);
+  EXPECT_EQ(current_quota_window(QuotaPeriod::kDay, at(2020, 1, 1)).id,
+            quota_window(QuotaPeriod::kDay, at(2020, 1, 1)).id);
 }
 
 TEST(QuotaWindow, OffsetIsTakenOffTheInitialPeriodOnly) {

@@ -11,14 +11,15 @@ const std::int64_t kToday = days_from_civil({2026, 12, 1});
 const UnixNanos kNow = kToday * 86400 * kNanosPerSecond + 3600 * kNanosPerSecond;
 
 TEST(ClosedDays, TodayIsOpenAndEveryEarlierDayClosedWithNoNodeBehind) {
-  const ClosedDays closed = closed_days({{"a", kToday, true, 0}, {"b", kToday - 9, false, 0}}, kNow);
+  const ClosedDays closed =
+      closed_days({{"a", kToday, true, 0}, {"b", kToday - 9, false, 0}}, kNow);
   EXPECT_EQ(closed.first_open_day, kToday);
   EXPECT_NE(closed.why_open.find("2026-12-01 has not ended"), std::string::npos);
 }
 
 TEST(ClosedDays, ARunningNodeBehindKeepsItsFirstUnwrittenDayOpen) {
-  const ClosedDays closed =
-      closed_days({{"a", kToday, true, 0}, {"b", kToday - 2, true, (kToday - 2) * 86400 + 5}}, kNow);
+  const ClosedDays closed = closed_days(
+      {{"a", kToday, true, 0}, {"b", kToday - 2, true, (kToday - 2) * 86400 + 5}}, kNow);
   EXPECT_EQ(closed.first_open_day, kToday - 2);
   EXPECT_NE(closed.why_open.find("node b"), std::string::npos);
   EXPECT_NE(closed.why_open.find("2026-11-29T00:00:05Z"), std::string::npos);

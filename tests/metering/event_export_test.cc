@@ -13,15 +13,16 @@ namespace {
 
 const std::int64_t kDay = days_from_civil({2026, 11, 21});
 
-std::string line(const std::string& id, const std::string& outcome, const std::string& key, const std::string& plan,
-                 const std::string& time = "2026-11-21T05:44:10.116Z") {
+std::string line(const std::string& id, const std::string& outcome, const std::string& key,
+                 const std::string& plan, const std::string& time = "2026-11-21T05:44:10.116Z") {
   return R"({"requestId":")" + id + R"(","time":")" + time +
-         R"(","api":"a","stage":"prod","resource":"/pets","method":"GET","path":"/x","status":200,"keyId":")" + key +
-         R"(","customerId":")" + (key == "k1" ? "acme" : "") + R"(","plan":")" + plan + R"(","outcome":")" + outcome +
-         "\"}\n";
+         R"(","api":"a","stage":"prod","resource":"/pets","method":"GET","path":"/x","status":200,"keyId":")" +
+         key + R"(","customerId":")" + (key == "k1" ? "acme" : "") + R"(","plan":")" + plan +
+         R"(","outcome":")" + outcome + "\"}\n";
 }
 
-std::vector<std::string> run(const std::string& log, ExportFormat format, const std::string& after = "") {
+std::vector<std::string> run(const std::string& log, ExportFormat format,
+                             const std::string& after = "") {
   std::istringstream in(log);
   std::ostringstream out;
   export_events({&in}, {kDay, kDay, format, after, "api_requests"}, out);
@@ -34,7 +35,8 @@ std::vector<std::string> run(const std::string& log, ExportFormat format, const 
 const std::string kLog = line("r1", "allowed", "k1", "p") + line("r2", "throttled", "k1", "p") +
                          line("r3", "allowed", "", "") + line("r4", "upstream_error", "k2", "p") +
                          line("r5", "allowed", "k1", "p", "2026-11-20T23:59:59.999Z") +
-                         line("r6", "allowed", "k1", "p") + "{\"requestId\":\"r7\",\"tim";  // torn by a crash
+                         line("r6", "allowed", "k1", "p") +
+                         "{\"requestId\":\"r7\",\"tim";  // torn by a crash
 
 TEST(EventExport, OnlyBillableRequestsOfTheRange) {
   const auto v = run(kLog, ExportFormat::kJsonl);
@@ -76,7 +78,8 @@ TEST(EventExport, ACursorInARotatedLogResumesInTheNextOne) {
   std::istringstream rotated(line("r1", "allowed", "k1", "p") + line("r2", "allowed", "k1", "p"));
   std::istringstream current(line("r3", "allowed", "k1", "p"));
   std::ostringstream out;
-  const ExportResult r = export_events({&rotated, &current}, {kDay, kDay, ExportFormat::kJsonl, "r1", "x"}, out);
+  const ExportResult r =
+      export_events({&rotated, &current}, {kDay, kDay, ExportFormat::kJsonl, "r1", "x"}, out);
   EXPECT_TRUE(r.cursor_found);
   EXPECT_EQ(r.records, 2u);
   EXPECT_EQ(r.cursor, "r3");
@@ -85,7 +88,8 @@ TEST(EventExport, ACursorInARotatedLogResumesInTheNextOne) {
 TEST(EventExport, ACursorNeverMetWritesNothingAndSaysSo) {
   std::istringstream in(kLog);
   std::ostringstream out;
-  const ExportResult r = export_events({&in}, {kDay, kDay, ExportFormat::kJsonl, "r-gone", "x"}, out);
+  const ExportResult r =
+      export_events({&in}, {kDay, kDay, ExportFormat::kJsonl, "r-gone", "x"}, out);
   EXPECT_FALSE(r.cursor_found);
   EXPECT_EQ(r.records, 0u);
   EXPECT_EQ(out.str(), "");

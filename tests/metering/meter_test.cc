@@ -25,9 +25,7 @@ class MeterTest : public ::testing::Test {
   TempDir temp_;
   const std::filesystem::path dir = temp_.path();
 
-  void SetUp() override {
-    clock.set(kDay * 86400 * kNanosPerSecond + 3600 * kNanosPerSecond);
-  }
+  void SetUp() override { clock.set(kDay * 86400 * kNanosPerSecond + 3600 * kNanosPerSecond); }
 
   ManualClock clock;
 
@@ -84,7 +82,8 @@ TEST_F(MeterTest, SlotsForManyPairsComeInTheirOrderAndSurviveARestart) {
     CounterFile counters(dir / "counters");
     Meter meter(store, counters, clock, {});
     UsageSlot* known = meter.slot_for("gold", "k2");
-    first = meter.members({{"gold", "k1", 0}, {"gold", "k2", 0}, {"silver", "k1", 0}, {"gold", "k1", 0}});
+    first = meter.members(
+        {{"gold", "k1", 0}, {"gold", "k2", 0}, {"silver", "k1", 0}, {"gold", "k1", 0}});
     ASSERT_EQ(first.size(), 4u);
     EXPECT_EQ(first[1].slot, known);
     EXPECT_EQ(first[3].slot, first[0].slot);  // listed twice: one slot
@@ -150,7 +149,8 @@ TEST_F(MeterTest, CountsLeftByAnotherStoreAreMovedAsideNotBilled) {
     tx->put(UsagePlanKey{"p", "k", 0});
     tx->commit();
   }
-  const std::optional<std::filesystem::path> moved = claim_counters(dir / "counters", *store.identity());
+  const std::optional<std::filesystem::path> moved =
+      claim_counters(dir / "counters", *store.identity());
   ASSERT_TRUE(moved);
   EXPECT_TRUE(std::filesystem::exists(*moved / "segment-0"));
   EXPECT_FALSE(std::filesystem::exists(dir / "counters" / "segment-0"));
@@ -170,7 +170,8 @@ TEST_F(MeterTest, CountsMovedAsideTwiceFromOneStoreAreBothKept) {
   for (int round = 0; round < 2; ++round) {
     claim_counters(dir / "counters", *first.identity());  // the first store's (again)
     CounterFile(dir / "counters").slot(0).count(at_day(kDay));
-    const std::optional<std::filesystem::path> to = claim_counters(dir / "counters", *second.identity());
+    const std::optional<std::filesystem::path> to =
+        claim_counters(dir / "counters", *second.identity());
     ASSERT_TRUE(to);
     moved.push_back(*to);
   }
@@ -221,7 +222,8 @@ TEST_F(MeterTest, SlotCountsRefusalsPerMinuteApartFromServedRequests) {
 }
 
 // What the store holds of one minute, as "allowed/throttled/quota exceeded".
-std::string minute_of(Store& store, const std::string& plan, const std::string& key, std::int64_t minute) {
+std::string minute_of(Store& store, const std::string& plan, const std::string& key,
+                      std::int64_t minute) {
   const std::vector<MinuteCounts> c = store.minute_counts(plan, key, minute, minute);
   if (c.empty()) return "none";
   return std::to_string(c[0].allowed) + "/" + std::to_string(c[0].throttled) + "/" +
@@ -354,7 +356,8 @@ TEST_F(MeterTest, EveryDayIsKeptWhileTheStoreCannotBeWrittenHoweverManyMidnights
   EXPECT_FALSE(meter.flush());
   store.writable = true;
   ASSERT_TRUE(meter.flush());
-  for (int d = 0; d < 4; ++d) EXPECT_EQ(sqlite.usage_between("p", "k", kDay + d, kDay + d), d + 1) << d;
+  for (int d = 0; d < 4; ++d)
+    EXPECT_EQ(sqlite.usage_between("p", "k", kDay + d, kDay + d), d + 1) << d;
   // Nothing is written twice, by this run or the next.
   ASSERT_TRUE(meter.flush());
   Meter again(store, counters, clock, {});

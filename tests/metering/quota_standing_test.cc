@@ -25,8 +25,10 @@ TEST_F(QuotaStandingTest, UsedIsServedPlusTheAdjustmentsOfThePeriodInTheCurrentW
                    {"p", "k", kMarch, 10},
                    {"p", "k", kMarch + 14, 5}});
   store.add_adjustment({"p", "k", kMarch + 2, -3, 0, "admin", QuotaPeriod::kMonth});
-  store.add_adjustment({"p", "k", kMarch + 2, 40, 0, "admin", QuotaPeriod::kDay});  // made under another period
-  const QuotaStanding s = quota_standing(store, "p", "k", monthly, initial_window_id(monthly, 0), kNow);
+  store.add_adjustment(
+      {"p", "k", kMarch + 2, 40, 0, "admin", QuotaPeriod::kDay});  // made under another period
+  const QuotaStanding s =
+      quota_standing(store, "p", "k", monthly, initial_window_id(monthly, 0), kNow);
   EXPECT_EQ(s.used, 12);
   EXPECT_EQ(s.limit, 100);
   EXPECT_EQ(s.remaining(), 88);
@@ -39,7 +41,8 @@ TEST_F(QuotaStandingTest, TheNodesLiveCounterIsReadInsteadOfTheStore) {
   QuotaCounter live;
   const std::int64_t window = quota_window(QuotaPeriod::kMonth, kNow).id;
   live.set_used(window, 42);
-  const QuotaStanding s = quota_standing(store, "p", "k", monthly, initial_window_id(monthly, 0), kNow, &live);
+  const QuotaStanding s =
+      quota_standing(store, "p", "k", monthly, initial_window_id(monthly, 0), kNow, &live);
   EXPECT_EQ(s.used, 42);
   EXPECT_EQ(s.remaining(), 58);
 }
@@ -47,9 +50,12 @@ TEST_F(QuotaStandingTest, TheNodesLiveCounterIsReadInsteadOfTheStore) {
 TEST_F(QuotaStandingTest, AnOffsetShortensOnlyTheFirstPeriodAndRemainingIsNeverNegative) {
   const Quota offset{100, 30, QuotaPeriod::kMonth};
   const std::int64_t joined_this_month = (kMarch + 3) * 86400;
-  EXPECT_EQ(quota_standing(offset, initial_window_id(offset, joined_this_month), kNow, 0).limit, 70);
+  EXPECT_EQ(quota_standing(offset, initial_window_id(offset, joined_this_month), kNow, 0).limit,
+            70);
   EXPECT_EQ(quota_standing(offset, initial_window_id(offset, 0), kNow, 0).limit, 100);
-  EXPECT_EQ(quota_standing(offset, initial_window_id(offset, joined_this_month), kNow, 90).remaining(), 0);
+  EXPECT_EQ(
+      quota_standing(offset, initial_window_id(offset, joined_this_month), kNow, 90).remaining(),
+      0);
 }
 
 }  // namespace

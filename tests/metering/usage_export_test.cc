@@ -43,7 +43,8 @@ class UsageExportTest : public ::testing::Test {
     for (std::string line; std::getline(in, line);) v.push_back(line);
     return v;
   }
-  std::vector<std::string> lines(ExportFormat format, const std::string& after = "", ExportResult* result = nullptr) {
+  std::vector<std::string> lines(ExportFormat format, const std::string& after = "",
+                                 ExportResult* result = nullptr) {
     return lines({kDay, kDay + 1, format, after, "api_requests"}, result);
   }
   static std::vector<std::string> ids(const std::vector<std::string>& jsonl) {
@@ -64,10 +65,14 @@ TEST_F(UsageExportTest, CsvHasOneRecordPerKeyPlanCustomerAndDay) {
 }
 
 TEST_F(UsageExportTest, EveryJsonFormatParsesWithItsRequiredFields) {
-  for (const auto& [format, fields] : std::vector<std::pair<ExportFormat, std::vector<const char*>>>{
-           {ExportFormat::kJsonl, {"id", "kind", "day", "planId", "keyId", "customerId", "requests", "final"}},
-           {ExportFormat::kCloudEvents, {"specversion", "type", "source", "id", "time", "subject", "data"}},
-           {ExportFormat::kLago, {"transaction_id", "external_subscription_id", "code", "timestamp", "properties"}},
+  for (const auto& [format, fields] :
+       std::vector<std::pair<ExportFormat, std::vector<const char*>>>{
+           {ExportFormat::kJsonl,
+            {"id", "kind", "day", "planId", "keyId", "customerId", "requests", "final"}},
+           {ExportFormat::kCloudEvents,
+            {"specversion", "type", "source", "id", "time", "subject", "data"}},
+           {ExportFormat::kLago,
+            {"transaction_id", "external_subscription_id", "code", "timestamp", "properties"}},
            {ExportFormat::kStripe, {"event_name", "payload", "identifier", "timestamp"}}}) {
     const auto v = lines(format);
     ASSERT_EQ(v.size(), 4u);
@@ -77,7 +82,8 @@ TEST_F(UsageExportTest, EveryJsonFormatParsesWithItsRequiredFields) {
     }
   }
   const auto stripe = boost::json::parse(lines(ExportFormat::kStripe)[1]).as_object();
-  EXPECT_EQ(stripe.at("payload").at("stripe_customer_id").as_string(), "k2");  // no customer id: the key
+  EXPECT_EQ(stripe.at("payload").at("stripe_customer_id").as_string(),
+            "k2");  // no customer id: the key
   EXPECT_EQ(stripe.at("payload").at("value").as_string(), "3");
 }
 
@@ -124,7 +130,8 @@ TEST_F(UsageExportTest, ACursorNamingNoRecordIsRefused) {
   EXPECT_THROW(lines(ExportFormat::kJsonl, "2026-03-01/p/k9/"), std::invalid_argument);
   EXPECT_THROW(lines(ExportFormat::kJsonl, "2026-03-01/p/k1/globex"), std::invalid_argument);
   EXPECT_THROW(lines(ExportFormat::kJsonl, "2026-02-01/p/k1/acme"), std::invalid_argument);
-  EXPECT_THROW(lines(ExportFormat::kJsonl, "2026-03-01/p/k1/acme/adjustment-99"), std::invalid_argument);
+  EXPECT_THROW(lines(ExportFormat::kJsonl, "2026-03-01/p/k1/acme/adjustment-99"),
+               std::invalid_argument);
 }
 
 TEST_F(UsageExportTest, OpenDaysAreLeftOutAndTheCursorStopsBeforeThem) {
@@ -137,7 +144,8 @@ TEST_F(UsageExportTest, OpenDaysAreLeftOutAndTheCursorStopsBeforeThem) {
   // Once the day closes, the next run writes it whole.
   options.cursor = r.cursor;
   options.first_open_day = kDay + 2;
-  EXPECT_EQ(ids(lines(options, &r)), (std::vector<std::string>{"2026-03-02/p/k1/acme", "2026-03-02/q/k1/acme"}));
+  EXPECT_EQ(ids(lines(options, &r)),
+            (std::vector<std::string>{"2026-03-02/p/k1/acme", "2026-03-02/q/k1/acme"}));
 }
 
 TEST_F(UsageExportTest, OpenDaysAskedForAreProvisionalUnderIdsNoFinalRecordHas) {
@@ -183,7 +191,8 @@ TEST_F(UsageExportTest, CorrectionsAreRecordsOfTheirOwnAfterTheirDaysUsage) {
 }
 
 TEST(RecordId, PartsWithSlashesSpacesOrAnythingElseComeBackWhole) {
-  const RecordPosition at{kDay, RecordPosition::Kind::kUsage, "plan/1", "key 2", "Ünïcode %/ co", 0};
+  const RecordPosition at{kDay, RecordPosition::Kind::kUsage, "plan/1", "key 2", "Ünïcode %/ co",
+                          0};
   const std::string id = record_id(at);
   EXPECT_EQ(id.find(' '), std::string::npos);
   const RecordPosition back = parse_record_id(id);

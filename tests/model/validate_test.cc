@@ -21,11 +21,23 @@ std::string refusal(Check check) {
 
 TEST(ValidateTest, ThrottlesAndQuotasNameTheFieldTheyRefuse) {
   EXPECT_EQ(refusal([] { validate_throttle({10.0, 5}, "plan"); }), "");
-  EXPECT_EQ(refusal([] { validate_throttle({-1.0, 5}, "plan"); }), "plan.rateLimit must be a number >= 0");
-  EXPECT_EQ(refusal([] { validate_throttle({1.0, -5}, "plan"); }), "plan.burstLimit must be an integer >= 0");
+  EXPECT_EQ(refusal([] {
+              validate_throttle({-1.0, 5}, "plan");
+            }),
+            "plan.rateLimit must be a number >= 0");
+  EXPECT_EQ(refusal([] {
+              validate_throttle({1.0, -5}, "plan");
+            }),
+            "plan.burstLimit must be an integer >= 0");
   EXPECT_EQ(refusal([] { validate_quota({100, 0, QuotaPeriod::kDay}, "q"); }), "");
-  EXPECT_EQ(refusal([] { validate_quota({-1, 0, QuotaPeriod::kDay}, "q"); }), "q.limit must be an integer >= 0");
-  EXPECT_EQ(refusal([] { validate_quota({100, 100, QuotaPeriod::kDay}, "q"); }), "q.offset must be less than q.limit");
+  EXPECT_EQ(refusal([] {
+              validate_quota({-1, 0, QuotaPeriod::kDay}, "q");
+            }),
+            "q.limit must be an integer >= 0");
+  EXPECT_EQ(refusal([] {
+              validate_quota({100, 100, QuotaPeriod::kDay}, "q");
+            }),
+            "q.offset must be less than q.limit");
 }
 
 TEST(ValidateTest, KeyValuesAreTwentyToOneHundredTwentyEightPrintableCharacters) {
@@ -40,8 +52,10 @@ TEST(ValidateTest, KeyValuesAreTwentyToOneHundredTwentyEightPrintableCharacters)
 }
 
 TEST(ValidateTest, PathPartsAreLiteralsOrOneNamedParameter) {
-  for (const char* good : {"pets", "{id}", "{proxy+}"}) EXPECT_EQ(refusal([&] { validate_path_part(good); }), "");
-  for (const char* bad : {"", "{}", "{id", "{+}"}) EXPECT_NE(refusal([&] { validate_path_part(bad); }), "") << bad;
+  for (const char* good : {"pets", "{id}", "{proxy+}"})
+    EXPECT_EQ(refusal([&] { validate_path_part(good); }), "");
+  for (const char* bad : {"", "{}", "{id", "{+}"})
+    EXPECT_NE(refusal([&] { validate_path_part(bad); }), "") << bad;
 }
 
 TEST(ValidateTest, IntegrationsNeedAnHttpUriAMethodAndASaneTimeout) {
@@ -100,7 +114,8 @@ TEST_F(ControlStateTest, EveryReferenceMustResolve) {
 TEST_F(ControlStateTest, AKeyIsInOnePlanPerStage) {
   state.usage_plans[1].api_stages[0].stage = "prod";
   EXPECT_EQ(check(),
-            "API key 'alice' cannot be in usage plans 'gold' and 'silver': both cover stage api:prod, and a key "
+            "API key 'alice' cannot be in usage plans 'gold' and 'silver': both cover stage "
+            "api:prod, and a key "
             "may be in only one usage plan per stage");
 }
 

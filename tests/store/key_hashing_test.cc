@@ -51,8 +51,8 @@ TEST_F(KeyHashingTest, SecretIsOwnerOnlyAndSharedByEveryProcessOfTheDirectory) {
   put_keys();
   hash_stored_keys(store, KeyHashing(dir));
   const auto status = std::filesystem::status(key_secret_path(dir));
-  EXPECT_EQ(status.permissions() & std::filesystem::perms::mask, std::filesystem::perms::owner_read |
-                                                                   std::filesystem::perms::owner_write);
+  EXPECT_EQ(status.permissions() & std::filesystem::perms::mask,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   EXPECT_EQ(std::filesystem::file_size(key_secret_path(dir)), 65u);
   // Another process: same secret read back, same digests.
   const ControlState s = store.load_control_state();
@@ -77,7 +77,8 @@ TEST_F(KeyHashingTest, MissingOrDamagedSecretIsAnErrorNamingTheFile) {
     KeyHashing(dir).hasher_for(s);
     FAIL() << "no error";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find(key_secret_path(dir).string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(key_secret_path(dir).string()), std::string::npos)
+        << e.what();
   }
   std::ofstream(key_secret_path(dir)) << "not hex\n";
   EXPECT_THROW(KeyHashing(dir).hasher_for(s), std::runtime_error);

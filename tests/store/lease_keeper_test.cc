@@ -23,11 +23,12 @@ struct Node {
   Node(const RedisServer& server, const std::string& name, LeaseKeeper::Options options = {})
       : Node(server.url(), name, options) {}
   Node(const std::string& url, const std::string& name, LeaseKeeper::Options options = {})
-      : keeper(RedisAddress::parse(url), name,
-               [](const std::string&, const std::string&, QuotaPeriod, std::int64_t, std::int64_t) {
-                 return std::int64_t{0};
-               },
-               clock, options) {
+      : keeper(
+            RedisAddress::parse(url), name,
+            [](const std::string&, const std::string&, QuotaPeriod, std::int64_t, std::int64_t) {
+              return std::int64_t{0};
+            },
+            clock, options) {
     keeper.start();
   }
 
@@ -170,7 +171,8 @@ TEST(LeaseKeeper, AnswersLostOnTheWayNeitherLoseNorOvershootTheQuota) {
         continue;
       }
       if (a.counter.used(kWindow) > 0) return;  // spent
-      if (a.ask(kLimit) == LeaseOutcome::kUnavailable) std::this_thread::sleep_for(milliseconds(20));
+      if (a.ask(kLimit) == LeaseOutcome::kUnavailable)
+        std::this_thread::sleep_for(milliseconds(20));
     }
   });
   std::this_thread::sleep_for(milliseconds(500));
@@ -190,7 +192,8 @@ TEST(LeaseKeeper, FailClosedWithdrawsEveryLeaseAtTheFirstFailure) {
   Node a(server, "a", options);
   EXPECT_EQ(a.ask(1000), LeaseOutcome::kGranted);
   server.stop();
-  for (int i = 0; i < 100 && a.counter.lease_left(kWindow) > 0; ++i) std::this_thread::sleep_for(milliseconds(20));
+  for (int i = 0; i < 100 && a.counter.lease_left(kWindow) > 0; ++i)
+    std::this_thread::sleep_for(milliseconds(20));
   EXPECT_EQ(a.counter.lease_left(kWindow), 0);
 }
 
@@ -198,10 +201,11 @@ TEST(LeaseKeeper, AnAdjustmentReachesASpentKey) {
   RedisServer server;
   Node a(server, "a");
   EXPECT_EQ(a.serve_all(10), 10);
-  EXPECT_GT(a.counter.used(kWindow), 0);  // marked spent
+  EXPECT_GT(a.counter.used(kWindow), 0);           // marked spent
   std::this_thread::sleep_for(milliseconds(250));  // what was served is reported
   EXPECT_EQ(a.keeper.set_remaining({"p1", "k1", kWindow, kNowS + 3600, 10, 0, 0}, 5), -5);
-  for (int i = 0; i < 100 && a.counter.lease_left(kWindow) == 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  for (int i = 0; i < 100 && a.counter.lease_left(kWindow) == 0; ++i)
+    std::this_thread::sleep_for(milliseconds(10));
   EXPECT_EQ(a.serve_all(10), 5);
 }
 
@@ -210,14 +214,16 @@ TEST(LeaseKeeper, AChangedQuotaIsAskedForAgain) {
   Node a(server, "a");
   EXPECT_EQ(a.serve_all(10), 10);
   a.keeper.requote("p1");  // the limit goes up to 25
-  for (int i = 0; i < 100 && a.counter.used(kWindow) != 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  for (int i = 0; i < 100 && a.counter.used(kWindow) != 0; ++i)
+    std::this_thread::sleep_for(milliseconds(10));
   EXPECT_EQ(a.serve_all(25), 15);
 
   // A lowered limit: the lease held under the old one is not served from.
   Node b(server, "b");
   EXPECT_EQ(b.ask(1000), LeaseOutcome::kGranted);
   b.keeper.requote("p1");
-  for (int i = 0; i < 100 && b.counter.lease_left(kWindow) != 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+  for (int i = 0; i < 100 && b.counter.lease_left(kWindow) != 0; ++i)
+    std::this_thread::sleep_for(milliseconds(10));
   EXPECT_EQ(b.counter.lease_left(kWindow), 0);
 }
 

@@ -22,7 +22,9 @@ std::string fresh_op() {
   return "test." + std::to_string(++ops);
 }
 
-std::int64_t units(QuotaLeases& leases, const LeaseRequest& r) { return leases.grant({r}, fresh_op()).front().units; }
+std::int64_t units(QuotaLeases& leases, const LeaseRequest& r) {
+  return leases.grant({r}, fresh_op()).front().units;
+}
 
 class QuotaLeasesTest : public ::testing::Test {
  protected:

@@ -32,8 +32,9 @@ TEST(RedisAddress, ParsesHostPortAndDatabase) {
   EXPECT_EQ(s.to_string(), "redis-sentinel://s1:26380,s2:26379/main/2");
   EXPECT_TRUE(is_redis_url("redis-sentinel://s1/main"));
   EXPECT_FALSE(is_redis_url("sqlite"));
-  for (const char* bad : {"http://x:1", "redis://", "redis://h:0", "redis://h:99999", "redis://h:1/x",
-                          "redis-sentinel://s1", "redis-sentinel:///main", "redis-sentinel://s1:x/main"})
+  for (const char* bad :
+       {"http://x:1", "redis://", "redis://h:0", "redis://h:99999", "redis://h:1/x",
+        "redis-sentinel://s1", "redis-sentinel:///main", "redis-sentinel://s1:x/main"})
     EXPECT_THROW(RedisAddress::parse(bad), std::invalid_argument) << bad;
 }
 
@@ -76,7 +77,16 @@ TEST_F(RedisStoreTest, RoundTripsControlStateAndBumpsTheVersion) {
 }
 
 TEST_F(RedisStoreTest, TheServingStateIsEachKeyWithThePlansItIsInNow) {
-  const ApiKey key{"k1", "value-0123456789abcdef", "alice", "c\x1f" "1 odd:customer", "", true, 10, 11, {}};
+  const ApiKey key{"k1",
+                   "value-0123456789abcdef",
+                   "alice",
+                   "c\x1f"
+                   "1 odd:customer",
+                   "",
+                   true,
+                   10,
+                   11,
+                   {}};
   {
     auto tx = store.begin();
     tx->put(key);
@@ -116,7 +126,8 @@ TEST_F(RedisStoreTest, TheServingStateIsEachKeyWithThePlansItIsInNow) {
   RedisClient client(RedisAddress::parse(server.url()));
   client.run({"HSET", "tollgate:meta", "layout", "2"});
   client.run({"DEL", "tollgate:serving_buckets"});
-  client.run({"HSET", "tollgate:serving_keys", "k1", std::string("1\x1fvalue-0123456789abcdef\x1f")});
+  client.run(
+      {"HSET", "tollgate:serving_keys", "k1", std::string("1\x1fvalue-0123456789abcdef\x1f")});
   RedisStore reopened(RedisAddress::parse(server.url()), "node-b");
   s = reopened.load_serving_state();
   ASSERT_EQ(s.usage_plan_keys.size(), 1u);
@@ -130,8 +141,15 @@ TEST_F(RedisStoreTest, KeysInOneServingBucketAreWrittenAndDeletedOneByOne) {
   {
     auto tx = store.begin();
     for (int i = 0; i < 10000; ++i)
-      tx->put(ApiKey{"k" + std::to_string(i), "value-" + std::to_string(i) + "-0123456789abcdef", "", "", "", true,
-                     1, 1, {}});
+      tx->put(ApiKey{"k" + std::to_string(i),
+                     "value-" + std::to_string(i) + "-0123456789abcdef",
+                     "",
+                     "",
+                     "",
+                     true,
+                     1,
+                     1,
+                     {}});
     tx->commit();
   }
   {
@@ -195,7 +213,8 @@ TEST_F(RedisStoreTest, UsageFromEveryNodeAddsUpAndSlotsAreEachNodesOwn) {
   EXPECT_EQ(store.adjustments("p1", "k1", 0, 1000).at(0).actor, "admin");
   EXPECT_TRUE(store.adjustments("p1", "k2", 0, 1000).empty());
 
-  EXPECT_EQ(store.assign_meter_slots({{"p1", "k1"}, {"p1", "k2"}}), (std::vector<std::uint32_t>{0, 1}));
+  EXPECT_EQ(store.assign_meter_slots({{"p1", "k1"}, {"p1", "k2"}}),
+            (std::vector<std::uint32_t>{0, 1}));
   EXPECT_EQ(store.assign_meter_slot({"p1", "k2"}), 1u);
   EXPECT_EQ(other.assign_meter_slot({"p1", "k2"}), 0u);  // node-b numbers its own
   EXPECT_EQ(store.meter_slot_count(), 2u);
@@ -228,7 +247,8 @@ TEST_F(RedisStoreTest, UsageIsKeptByTheCustomerItWasCountedFor) {
   EXPECT_TRUE(store.has_usage({100, "p", "k1", 0, "globex"}));
   EXPECT_FALSE(store.has_usage({100, "p", "k1", 0, "initech"}));
   // A slot per customer of a key, each with its customer.
-  const auto slots = store.assign_meter_slots({{"p", "k1", "acme"}, {"p", "k1", "globex"}, {"p", "k1", "acme"}});
+  const auto slots =
+      store.assign_meter_slots({{"p", "k1", "acme"}, {"p", "k1", "globex"}, {"p", "k1", "acme"}});
   EXPECT_EQ(slots, (std::vector<std::uint32_t>{0, 1, 0}));
   std::set<std::string> customers;
   store.scan_meter_slots([&](const MeterSlot& m) { customers.insert(m.customer_id); });
@@ -281,7 +301,12 @@ TEST_F(RedisStoreTest, AdjustmentsKeepTheirPeriodAndCustomerUnderIdsOfTheirOwn) 
   EXPECT_FALSE(store.quota_used_by_key("p", QuotaPeriod::kMonth, 100, 100).contains("k1"));
   // An entry from before periods were kept is of the plan's period now.
   RedisClient client(RedisAddress::parse(server.url()));
-  client.run({"RPUSH", "tollgate:adjustments:p", std::string("k3\x1f" "100\x1f" "5\x1f" "9\x1f" "old")});
+  client.run({"RPUSH", "tollgate:adjustments:p",
+              std::string("k3\x1f"
+                          "100\x1f"
+                          "5\x1f"
+                          "9\x1f"
+                          "old")});
   EXPECT_EQ(store.adjustments("p", "k3", 0, 1000).at(0).period, QuotaPeriod::kMonth);
 }
 
@@ -344,7 +369,8 @@ TEST_F(RedisStoreTest, PerMinuteCountsFromEveryNodeAddUp) {
   RedisStore other(RedisAddress::parse(server.url()), "node-b");
   // Minutes of now: each minute's hash expires two hours after it.
   const std::int64_t minute = std::chrono::duration_cast<std::chrono::minutes>(
-                                  std::chrono::system_clock::now().time_since_epoch()).count();
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
   store.add_usage({}, {}, {{"p", "k", {minute, 3, 1, 0}}, {"p", "", {minute, 3, 1, 0}}});
   other.add_usage({}, {}, {{"p", "k", {minute, 1, 0, 2}}, {"p", "k", {minute + 2, 4, 0, 0}}});
   const std::vector<MinuteCounts> k = store.minute_counts("p", "k", minute - 5, minute + 5);
@@ -358,7 +384,8 @@ TEST_F(RedisStoreTest, PerMinuteCountsFromEveryNodeAddUp) {
   EXPECT_EQ(other.minute_counts("p", "", minute, minute).at(0).allowed, 3);
   EXPECT_TRUE(store.minute_counts("q", "k", minute - 5, minute + 5).empty());
   RedisClient client(RedisAddress::parse(server.url()));
-  const long long ttl = reply_integer(*client.run({"TTL", "tollgate:minutes:" + std::to_string(minute)}));
+  const long long ttl =
+      reply_integer(*client.run({"TTL", "tollgate:minutes:" + std::to_string(minute)}));
   EXPECT_GT(ttl, 110 * 60);
   EXPECT_LE(ttl, 120 * 60);
 }
@@ -369,7 +396,8 @@ TEST_F(RedisStoreTest, ALargeTransactionIsGivenTheTimeItTakes) {
   // (a million keys migrated in one would be, though written).
   RedisClient client(RedisAddress::parse(server.url()), nullptr, std::chrono::milliseconds(20));
   std::vector<RedisCommand> commands{{"MULTI"}};
-  for (int i = 0; i < 300000; ++i) commands.push_back({"HSET", "big", "field-" + std::to_string(i), "value"});
+  for (int i = 0; i < 300000; ++i)
+    commands.push_back({"HSET", "big", "field-" + std::to_string(i), "value"});
   commands.push_back({"EXEC"});
   const std::vector<RedisReply> replies = client.pipeline(commands);
   EXPECT_EQ(replies.back()->elements, 300000u);

@@ -19,7 +19,6 @@ class SqliteStoreTest : public ::testing::Test {
  protected:
   TempDir temp_;
   const std::filesystem::path dir = temp_.path();
-
 };
 
 TEST_F(SqliteStoreTest, RoundTripsControlStateAndBumpsTheVersion) {
@@ -51,7 +50,8 @@ TEST_F(SqliteStoreTest, RoundTripsControlStateAndBumpsTheVersion) {
 
 TEST_F(SqliteStoreTest, KeysAndMembershipsLoadInIdOrderWhateverTheOrderWritten) {
   SqliteStore store(dir / "t.db");
-  const std::vector<std::string> ids = {"prefix-long-b", "zz", "prefix-long-a", "prefix-l", "a", "prefix-long-a2"};
+  const std::vector<std::string> ids = {"prefix-long-b", "zz", "prefix-long-a",
+                                        "prefix-l",      "a",  "prefix-long-a2"};
   {
     auto tx = store.begin();
     for (const std::string& id : ids) {
@@ -63,12 +63,12 @@ TEST_F(SqliteStoreTest, KeysAndMembershipsLoadInIdOrderWhateverTheOrderWritten) 
   const ControlState s = store.load_control_state();
   std::vector<std::string> loaded;
   for (const ApiKey& k : s.api_keys) loaded.push_back(k.id);
-  EXPECT_EQ(loaded, (std::vector<std::string>{"a", "prefix-l", "prefix-long-a", "prefix-long-a2", "prefix-long-b",
-                                              "zz"}));
+  EXPECT_EQ(loaded, (std::vector<std::string>{"a", "prefix-l", "prefix-long-a", "prefix-long-a2",
+                                              "prefix-long-b", "zz"}));
   std::vector<std::string> members;
   for (const UsagePlanKey& m : s.usage_plan_keys) members.push_back(m.plan_id + "/" + m.key_id);
-  EXPECT_EQ(members, (std::vector<std::string>{"p0/zz", "p1/a", "p1/prefix-l", "p1/prefix-long-a", "p1/prefix-long-a2",
-                                               "p1/prefix-long-b"}));
+  EXPECT_EQ(members, (std::vector<std::string>{"p0/zz", "p1/a", "p1/prefix-l", "p1/prefix-long-a",
+                                               "p1/prefix-long-a2", "p1/prefix-long-b"}));
 }
 
 TEST_F(SqliteStoreTest, ServingStateCarriesWhatTheDataPlaneNeedsOfKeys) {
@@ -89,7 +89,8 @@ TEST_F(SqliteStoreTest, ServingStateCarriesWhatTheDataPlaneNeedsOfKeys) {
   }
   ControlState s = store.load_serving_state();
   ASSERT_EQ(s.api_keys.size(), 2u);
-  std::sort(s.api_keys.begin(), s.api_keys.end(), [](const ApiKey& a, const ApiKey& b) { return a.id < b.id; });
+  std::sort(s.api_keys.begin(), s.api_keys.end(),
+            [](const ApiKey& a, const ApiKey& b) { return a.id < b.id; });
   EXPECT_EQ(s.api_keys[0].id, "k1");
   EXPECT_EQ(s.api_keys[0].value, "value-0123456789abcdef");
   EXPECT_FALSE(s.api_keys[0].enabled);
@@ -132,7 +133,8 @@ TEST_F(SqliteStoreTest, DuplicateKeyValueIsRefused) {
   SqliteStore store(dir / "t.db");
   auto tx = store.begin();
   tx->put(ApiKey{"k1", "same-0123456789abcdefg", "", "", "", true, 0, 0, {}});
-  EXPECT_THROW(tx->put(ApiKey{"k2", "same-0123456789abcdefg", "", "", "", true, 0, 0, {}}), std::runtime_error);
+  EXPECT_THROW(tx->put(ApiKey{"k2", "same-0123456789abcdefg", "", "", "", true, 0, 0, {}}),
+               std::runtime_error);
 }
 
 TEST_F(SqliteStoreTest, UsageAddsUpPerDayAndSurvivesReopen) {
@@ -150,11 +152,13 @@ TEST_F(SqliteStoreTest, UsageAddsUpPerDayAndSurvivesReopen) {
 TEST_F(SqliteStoreTest, PlanTotalsPerDayAddUpAndAreMadeOnceForAnOlderStore) {
   {
     SqliteStore store(dir / "t.db");
-    store.add_usage({{"p", "k1", 100, 5}, {"p", "k2", 100, 2}, {"p", "k1", 101, 1}, {"q", "k1", 100, 9}});
+    store.add_usage(
+        {{"p", "k1", 100, 5}, {"p", "k2", 100, 2}, {"p", "k1", 101, 1}, {"q", "k1", 100, 9}});
     // As a store written before plan totals were kept.
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir / "t.db").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "DELETE FROM usage_daily_plans", nullptr, nullptr, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "DELETE FROM usage_daily_plans", nullptr, nullptr, nullptr),
+              SQLITE_OK);
     sqlite3_close(db);
   }
   SqliteStore store(dir / "t.db");
@@ -173,7 +177,8 @@ TEST_F(SqliteStoreTest, PlanTotalsPerDayAddUpAndAreMadeOnceForAnOlderStore) {
 TEST_F(SqliteStoreTest, PerMinuteCountsAddUpAndArePruned) {
   SqliteStore store(dir / "t.db");
   store.add_usage({}, {}, {{"p", "k", {500, 3, 1, 0}}, {"p", "", {500, 3, 1, 0}}});
-  store.add_usage({}, {}, {{"p", "k", {500, 1, 0, 2}}, {"p", "k", {503, 4, 0, 0}}, {"q", "k", {501, 9, 9, 9}}});
+  store.add_usage(
+      {}, {}, {{"p", "k", {500, 1, 0, 2}}, {"p", "k", {503, 4, 0, 0}}, {"q", "k", {501, 9, 9, 9}}});
   const std::vector<MinuteCounts> k = store.minute_counts("p", "k", 400, 600);
   ASSERT_EQ(k.size(), 2u);
   EXPECT_EQ(k[0].minute, 500);
@@ -218,7 +223,7 @@ TEST_F(SqliteStoreTest, ABulkOfMeterSlotsIsAssignedOnceWithRepeatsFound) {
   SqliteStore store(dir / "t.db");
   std::vector<UsageAttribution> pairs;
   for (int i = 0; i < 12000; ++i) pairs.push_back({"p", "k" + std::to_string(i)});  // a bulk batch
-  pairs.push_back({"p", "k5"});                                                      // listed twice
+  pairs.push_back({"p", "k5"});                                                     // listed twice
   const auto slots = store.assign_meter_slots(pairs);
   ASSERT_EQ(slots.size(), pairs.size());
   for (std::uint32_t i = 0; i < 12000; ++i) ASSERT_EQ(slots[i], i);
@@ -261,7 +266,8 @@ TEST_F(SqliteStoreTest, AKeyJoiningAPlanGetsItsMeterSlotInTheSameTransaction) {
 
 TEST_F(SqliteStoreTest, UsageAndSlotsAreKeptByTheCustomerTheyWereCountedFor) {
   SqliteStore store(dir / "t.db");
-  store.add_usage({{"p", "k1", 100, 5, "acme"}, {"p", "k1", 100, 3, "globex"}, {"p", "k2", 101, 1}});
+  store.add_usage(
+      {{"p", "k1", 100, 5, "acme"}, {"p", "k1", 100, 3, "globex"}, {"p", "k2", 101, 1}});
   store.add_usage({{"p", "k1", 100, 1, "acme"}});
   EXPECT_EQ(store.usage_between("p", "k1", 100, 100), 9);
   EXPECT_EQ(store.usage_days("p", "k1", 0, 1000).at(0).used, 9);
@@ -273,7 +279,8 @@ TEST_F(SqliteStoreTest, UsageAndSlotsAreKeptByTheCustomerTheyWereCountedFor) {
   EXPECT_EQ(rows, (std::vector<std::string>{"k1/acme=6", "k1/globex=3", "k2/=1"}));
   EXPECT_TRUE(store.has_usage({100, "p", "k1", 0, "globex"}));
   EXPECT_FALSE(store.has_usage({100, "p", "k1", 0, ""}));
-  const auto slots = store.assign_meter_slots({{"p", "k1", "acme"}, {"p", "k1", "globex"}, {"p", "k1", "acme"}});
+  const auto slots =
+      store.assign_meter_slots({{"p", "k1", "acme"}, {"p", "k1", "globex"}, {"p", "k1", "acme"}});
   EXPECT_EQ(slots, (std::vector<std::uint32_t>{0, 1, 0}));
 }
 
@@ -367,7 +374,8 @@ TEST_F(SqliteStoreTest, AStoreOfSchemaOneGetsEachKeysCustomerForItsPastUsage) {
         PRIMARY KEY (plan_id, key_id, day));
       INSERT INTO usage_daily VALUES ('p', 'k1', 100, 4), ('p', 'gone', 99, 3);
     )sql";
-    ASSERT_EQ(sqlite3_exec(db, schema_one, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    ASSERT_EQ(sqlite3_exec(db, schema_one, nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
     sqlite3_close(db);
   }
   SqliteStore store(dir / "t.db");
@@ -378,7 +386,8 @@ TEST_F(SqliteStoreTest, AStoreOfSchemaOneGetsEachKeysCustomerForItsPastUsage) {
   });
   EXPECT_EQ(rows, (std::vector<std::string>{"gone/=3", "k1/acme=4"}));
   std::map<std::uint32_t, std::string> slots;
-  store.scan_meter_slots([&](const MeterSlot& m) { slots[m.slot] = m.key_id + "/" + m.customer_id; });
+  store.scan_meter_slots(
+      [&](const MeterSlot& m) { slots[m.slot] = m.key_id + "/" + m.customer_id; });
   EXPECT_EQ(slots, (std::map<std::uint32_t, std::string>{{0, "k1/acme"}, {1, "gone/"}}));
   EXPECT_EQ(store.adjustments("p", "k1", 0, 1000).at(0).period, QuotaPeriod::kDay);
   EXPECT_EQ(store.load_serving_state().api_keys.at(0).customer_id, "acme");
@@ -423,7 +432,8 @@ TEST_F(SqliteStoreTest, AStoreOfSchemaFourKeepsMembershipsAndSlotsWithoutRowids)
         delta INTEGER NOT NULL, created_at INTEGER NOT NULL, actor TEXT NOT NULL,
         period TEXT NOT NULL DEFAULT 'MONTH', customer_id TEXT NOT NULL DEFAULT '');
     )sql";
-    ASSERT_EQ(sqlite3_exec(db, schema_four, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    ASSERT_EQ(sqlite3_exec(db, schema_four, nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
     sqlite3_close(db);
   }
   SqliteStore store(dir / "t.db");
@@ -431,10 +441,12 @@ TEST_F(SqliteStoreTest, AStoreOfSchemaFourKeepsMembershipsAndSlotsWithoutRowids)
   EXPECT_EQ(store.load_control_state().usage_plan_keys.size(), 2u);
   std::map<std::uint32_t, std::string> slots;
   store.scan_meter_slots([&](const MeterSlot& m) {
-    slots[m.slot] = m.key_id + "@" + std::to_string(m.flushed[0].day) + "=" + std::to_string(m.flushed[0].count) +
-                    "," + std::to_string(m.flushed[1].day) + "=" + std::to_string(m.flushed[1].count);
+    slots[m.slot] = m.key_id + "@" + std::to_string(m.flushed[0].day) + "=" +
+                    std::to_string(m.flushed[0].count) + "," + std::to_string(m.flushed[1].day) +
+                    "=" + std::to_string(m.flushed[1].count);
   });
-  EXPECT_EQ(slots, (std::map<std::uint32_t, std::string>{{0, "k1@100=4,-1=0"}, {1, "k2@-1=0,101=6"}}));
+  EXPECT_EQ(slots,
+            (std::map<std::uint32_t, std::string>{{0, "k1@100=4,-1=0"}, {1, "k2@-1=0,101=6"}}));
   KeyQuery newest;
   newest.limit = 1;
   EXPECT_EQ(store.list_api_keys(newest).keys.at(0).id, "k2");
@@ -457,9 +469,10 @@ TEST_F(SqliteStoreTest, AStoreOfSchemaFourKeepsMembershipsAndSlotsWithoutRowids)
     sqlite3_finalize(st);
     return n;
   };
-  EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE name IN ('usage_plan_keys', 'meter_slots') "
-                  "AND sql LIKE '%WITHOUT ROWID%'"),
-            2);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM sqlite_master WHERE name IN ('usage_plan_keys', 'meter_slots') "
+            "AND sql LIKE '%WITHOUT ROWID%'"),
+      2);
   EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE name IN "
                   "('api_keys_serving3', 'api_keys_by_created', 'usage_plan_keys_by_key')"),
             0);
