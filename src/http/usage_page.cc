@@ -22,8 +22,7 @@ struct UsagePage::PlanUsage {
   std::optional<Quota> quota;
   std::int64_t initial_window_id = 0;
   const QuotaCounter* live = nullptr;  // the node's counter of the quota, when it counts it
-  QuotaStanding standing;              // with a quota
-  std::vector<DailyUsage> days;        // read from the store
+  KeyPlanUsage usage;                  // read from the store
 };
 
 namespace {
@@ -102,8 +101,8 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
     auto it = std::find_if(plans.begin(), plans.end(),
                            [&](const PlanUsage& p) { return p.id == ps.plan_id; });
     if (it == plans.end()) {
-      PlanUsage p{ps.plan_id,          ps.plan_name, {}, ps.throttle, ps.quota,
-                  b.initial_window_id, nullptr,      {}, {}};
+      PlanUsage p{ps.plan_id, ps.plan_name,        {},      ps.throttle,
+                  ps.quota,   b.initial_window_id, nullptr, {}};
       // A leased quota's counter holds the node's lease: the store is read.
       if (ps.quota && !catalog->quota_leased()) p.live = &b.state->quota_for(ps.quota->period);
       plans.push_back(std::move(p));
@@ -117,12 +116,9 @@ Task<void> UsagePage::answer(const InboundMessage& request, std::shared_ptr<cons
   bool failed = false;
   auto read_store = [&]() -> Task<void> {
     try {
-      for (PlanUsage& p : plans) {
-        p.days = store_.usage_days(p.id, key_id, first_day, today);
-        if (p.quota)
-          p.standing =
-              quota_standing(store_, p.id, key_id, *p.quota, p.initial_window_id, now_s, p.live);
-      }
+      for (PlanUsage& p : plans)
+        p.usage = key_plan_usage(store_, p.id, key_id, p.quota, p.initial_window_id, first_day,
+                                 today, now_s, p.live);
     } catch (const std::exception& e) {
       spdlog::error("usage page: the store could not be read: {}", e.what());
       failed = true;
@@ -150,8 +146,8 @@ json::value UsagePage::api_answer(const std::vector<PlanUsage>& plans, std::stri
     if (p.throttle)
       plan["throttle"] = {{"rateLimit", p.throttle->rate_limit},
                           {"burstLimit", p.throttle->burst_limit}};
-    if (p.quota) {
-      const QuotaStanding& q = p.standing;
+    if (p.usage.quota) {
+      const QuotaStanding& q = *p.usage.quota;
       plan["quota"] = {{"limit", q.limit},
                        {"period", to_string(p.quota->period)},
                        {"used", q.used},
@@ -159,7 +155,7 @@ json::value UsagePage::api_answer(const std::vector<PlanUsage>& plans, std::stri
                        {"resetsAt", iso_time(q.window.end_unix_s)}};
     }
     std::map<std::int64_t, std::int64_t> by_day;
-    for (const DailyUsage& d : p.days) by_day[d.day] += d.used;
+    for (const DailyUsage& d : p.usage.days) by_day[d.day] += d.used;
     json::array daily;
     for (std::int64_t day = first_day; day <= last_day; ++day)
       daily.push_back(json::object{{"date", format_date(day)}, {"used", by_day[day]}});

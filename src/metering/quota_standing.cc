@@ -25,4 +25,15 @@ QuotaStanding quota_standing(Store& store, const std::string& plan_id, const std
   return s;
 }
 
+KeyPlanUsage key_plan_usage(Store& store, const std::string& plan_id, const std::string& key_id,
+                            const std::optional<Quota>& quota, std::int64_t initial_window_id,
+                            std::int64_t first_day, std::int64_t last_day, std::int64_t now_s,
+                            const QuotaCounter* live) {
+  KeyPlanUsage usage;
+  usage.days = store.usage_days(plan_id, key_id, first_day, last_day);
+  if (quota)
+    usage.quota = quota_standing(store, plan_id, key_id, *quota, initial_window_id, now_s, live);
+  return usage;
+}
+
 }  // namespace tollgate

@@ -3,10 +3,14 @@
 // "Quota used and remaining for a key now", one answer for the readers of
 // it: the customer usage page, the management API (UpdateUsage) and the
 // console. The gate does not ask: it takes from the counter itself.
+// Also the usage page's whole read of a key, so that the data plane reads
+// the store only through here.
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "limits/quota_counter.h"
 #include "limits/quota_window.h"
@@ -38,5 +42,17 @@ QuotaStanding quota_standing(const Quota& quota, std::int64_t initial_window_id,
 QuotaStanding quota_standing(Store& store, const std::string& plan_id, const std::string& key_id,
                              const Quota& quota, std::int64_t initial_window_id, std::int64_t now_s,
                              const QuotaCounter* live = nullptr);
+
+// One key's usage under one plan as its customer sees it: the requests served
+// on each day of [first_day, last_day] and, with a quota, its standing now
+// (`live` as for quota_standing). Reads the store: as above.
+struct KeyPlanUsage {
+  std::vector<DailyUsage> days;
+  std::optional<QuotaStanding> quota;
+};
+KeyPlanUsage key_plan_usage(Store& store, const std::string& plan_id, const std::string& key_id,
+                            const std::optional<Quota>& quota, std::int64_t initial_window_id,
+                            std::int64_t first_day, std::int64_t last_day, std::int64_t now_s,
+                            const QuotaCounter* live = nullptr);
 
 }  // namespace tollgate
