@@ -87,15 +87,6 @@ bool refuse(Reply& reply, Outcome outcome) {
   return false;
 }
 
-// The x-api-key field's value, if sent.
-std::optional<std::string_view> api_key_of(const InboundMessage& request) {
-  for (std::size_t i = 0; i < request.fields.size(); ++i) {
-    const FieldList::Field f = request.fields[i];
-    if (f.name.size() == 9 && beast::iequals(f.name, "x-api-key")) return f.value;
-  }
-  return std::nullopt;
-}
-
 // The client sent `Expect: 100-continue` (HTTP/1.1 only, RFC 9110 §10.1.1).
 bool expects_continue(const InboundMessage& request) {
   return request.version >= 11 &&
@@ -491,8 +482,10 @@ DataPlane::Next DataPlane::answer_locally(Connection& c, const RequestReader& re
     return Next::kReply;
   }
   c.keep_alive = request.keep_alive;
+  const DecidingFields fields = deciding_fields(request);
+  record.api_key = fields.api_key;
   std::string_view problem = target_problem(request.target);
-  if (problem.empty()) problem = field_problem(request);
+  if (problem.empty()) problem = fields.problem;
   if (!problem.empty()) {
     set_error_reply(reply, 400, "BadRequestException", problem);
     record.outcome = Outcome::kBadRequest;
@@ -547,8 +540,10 @@ const StageEntry* DataPlane::route(Exchange& exchange, RequestRecord& record,
 }
 
 bool DataPlane::admissible(Exchange& exchange, RequestRecord& record) {
-  if (const std::string_view problem = field_problem(exchange.request); !problem.empty()) {
-    set_error_reply(exchange.reply, 400, "BadRequestException", problem);
+  const DecidingFields fields = deciding_fields(exchange.request);
+  record.api_key = fields.api_key;
+  if (!fields.problem.empty()) {
+    set_error_reply(exchange.reply, 400, "BadRequestException", fields.problem);
     record.outcome = Outcome::kBadRequest;
     return false;
   }
@@ -556,7 +551,7 @@ bool DataPlane::admissible(Exchange& exchange, RequestRecord& record) {
   std::uint32_t index = 0;
   const StageEntry* stage = route(exchange, record, index);
   if (!stage) return refuse(exchange.reply, record.outcome);
-  if (key_may_call(*record.catalog, *stage, index, api_key_of(exchange.request))) return true;
+  if (key_may_call(*record.catalog, *stage, index, record.api_key)) return true;
   record.outcome = Outcome::kForbidden;
   return refuse(exchange.reply, record.outcome);
 }
@@ -569,8 +564,7 @@ DataPlane::Decided DataPlane::decide(Exchange& exchange, RequestRecord& record) 
     return Decided::kReplied;
   }
   record.decided_at = clock_.now();
-  record.decision =
-      admit(*record.catalog, *stage, index, api_key_of(exchange.request), record.decided_at);
+  record.decision = admit(*record.catalog, *stage, index, record.api_key, record.decided_at);
   return act_on(exchange, record);
 }
 
@@ -628,7 +622,7 @@ constexpr int kLeaseAttempts = 8;
 Task<DataPlane::Decided> DataPlane::decide_after_lease(Exchange& exchange, RequestRecord& record) {
   // decide() routed the request in its snapshot; the key is found once.
   const Catalog& catalog = *record.catalog;
-  const PresentedKey key = present_key(catalog, *record.stage_entry, api_key_of(exchange.request));
+  const PresentedKey key = present_key(catalog, *record.stage_entry, record.api_key);
   const Executor executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(executor);
   bool unavailable = false;
@@ -708,8 +702,8 @@ void DataPlane::set_proxied_reply(Exchange& exchange, RequestRecord& record, Ups
                              "Endpoint request timed out");
     case UpstreamError::kOverflow:
       // Refused before the backend had it: not billed, not charged.
-      refund(*record.catalog, *record.stage_entry, record.method_index,
-             api_key_of(exchange.request), record.decided_at);
+      refund(*record.catalog, *record.stage_entry, record.method_index, record.api_key,
+             record.decided_at);
       record.outcome = Outcome::kShed;
       set_error_reply(exchange.reply, 503, "ServiceUnavailableException",
                       "Too many requests waiting for the integration endpoint; retry later");

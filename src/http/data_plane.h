@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "catalog/catalog_holder.h"
@@ -46,6 +47,7 @@ struct RequestRecord {
   std::string_view api;
   std::string_view stage;
   std::string_view query;
+  std::optional<std::string_view> api_key;  // the x-api-key value, if sent
   PathParams params;
   const StageEntry* stage_entry = nullptr;
   std::uint32_t method_index = 0;

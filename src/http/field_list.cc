@@ -23,12 +23,6 @@ void FieldList::add_from(const char* block, http::field id, std::string_view nam
                     static_cast<std::uint32_t>(value.size())});
 }
 
-FieldList::Field FieldList::operator[](std::size_t i) const {
-  const Span& s = spans_[i];
-  const std::string_view arena(arena_);
-  return {s.id, arena.substr(s.name_at, s.name_len), arena.substr(s.value_at, s.value_len)};
-}
-
 std::string_view FieldList::find(http::field id) const {
   for (std::size_t i = 0; i < spans_.size(); ++i)
     if (spans_[i].id == id) return (*this)[i].value;

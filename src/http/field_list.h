@@ -32,7 +32,13 @@ class FieldList {
   void copy_block(std::string_view block) { arena_.append(block); }
 
   std::size_t size() const { return spans_.size(); }
-  Field operator[](std::size_t i) const;
+  // Inline and unchecked: every field of every message is read through it,
+  // and a span lies within the arena by construction.
+  Field operator[](std::size_t i) const {
+    const Span& s = spans_[i];
+    const char* arena = arena_.data();
+    return {s.id, {arena + s.name_at, s.name_len}, {arena + s.value_at, s.value_len}};
+  }
   // The first field named `id` (or `name`, ignoring case); empty if none.
   std::string_view find(http::field id) const;
   std::string_view find(std::string_view name) const;

@@ -77,20 +77,23 @@ std::string_view target_problem(std::string_view target) {
   return {};
 }
 
-std::string_view field_problem(const InboundMessage& request) {
+DecidingFields deciding_fields(const InboundMessage& request) {
+  DecidingFields out;
   bool host = false;
-  bool api_key = false;
   for (std::size_t i = 0; i < request.fields.size(); ++i) {
     const FieldList::Field f = request.fields[i];
     if (f.id == http::field::host) {
-      if (host) return "Request must not have more than one Host header";
+      if (host) out.problem = "Request must not have more than one Host header";
       host = true;
-    } else if (f.name.size() == 9 && beast::iequals(f.name, "x-api-key")) {
-      if (api_key) return "Request must not have more than one x-api-key header";
-      api_key = true;
+    } else if (f.id == http::field::unknown && f.name.size() == 9 &&
+               beast::iequals(f.name, "x-api-key")) {
+      if (out.api_key)
+        out.problem = "Request must not have more than one x-api-key header";
+      else
+        out.api_key = f.value;
     }
   }
-  return {};
+  return out;
 }
 
 }  // namespace tollgate

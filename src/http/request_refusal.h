@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "http/beast.h"
@@ -25,10 +26,15 @@ Refusal read_refusal(const beast::error_code& ec, RequestFault fault);
 // encoded NUL.
 std::string_view target_problem(std::string_view target);
 
-// Why a request's header fields are ambiguous where the gateway decides on
-// them, or empty: two Host fields (RFC 9112 §3.2), or two x-api-key fields,
-// of which the gate would charge one key while the backend, and many a
-// framework behind it, reads the other.
-std::string_view field_problem(const InboundMessage& request);
+// The header fields the gateway decides on, found in one pass over the
+// request's fields.
+struct DecidingFields {
+  std::optional<std::string_view> api_key;  // the x-api-key value, if sent
+  // Why they are ambiguous, or empty: two Host fields (RFC 9112 §3.2), or
+  // two x-api-key fields, of which the gate would charge one key while the
+  // backend, and many a framework behind it, reads the other.
+  std::string_view problem;
+};
+DecidingFields deciding_fields(const InboundMessage& request);
 
 }  // namespace tollgate
