@@ -114,6 +114,8 @@ struct Gateway::UsagePageReads {
 
 Gateway::Gateway(ServeOptions options)
     : options_(with_fixed_mmap_threshold(options)),
+      data_listen_(parse_listen_address(options_.listen)),
+      admin_listen_(parse_listen_address(options_.admin_listen)),
       address_(StoreAddress::parse(options_.store, options_.data_dir)),
       // database_path() makes the data directory, where the name is kept.
       node_(node_name(database_path(options_.data_dir).parent_path())),
@@ -122,8 +124,6 @@ Gateway::Gateway(ServeOptions options)
       limits_(&key_plan_ids_),
       counters_(claimed_counters(options_.data_dir, *store_)),
       reload_store_(open_store(address_, node_, &redis_metrics_)) {
-  const tcp::endpoint data_endpoint = parse_listen_address(options_.listen);
-  const tcp::endpoint admin_endpoint = parse_listen_address(options_.admin_listen);
   if (options_.hash_keys) {
     if (const std::size_t hashed = hash_stored_keys(*store_, key_hashing_))
       spdlog::info(
@@ -183,16 +183,15 @@ Gateway::Gateway(ServeOptions options)
     usage_page_ = std::make_unique<UsagePage>(options_.usage_page, *usage_page_reads_->store,
                                               usage_page_reads_->io.get_executor(), clock_);
   }
-  data_endpoint_ = data_endpoint;
+  data_endpoint_ = data_listen_;
   open_workers();
-  admin_acceptor_.emplace(admin_io_, admin_endpoint);
+  admin_acceptor_.emplace(admin_io_, admin_listen_);
   open_admin();
 }
 
 Gateway::~Gateway() {
   stop();
-  for (auto& w : workers_)
-    if (w->thread.joinable()) w->thread.join();
+  shut_down();
 }
 
 void Gateway::open_workers() {
@@ -279,15 +278,26 @@ void Gateway::start() {
 
 void Gateway::run() {
   admin_io_.run();
+  shut_down();
+  spdlog::info("stopped; usage flushed");
+}
+
+void Gateway::shut_down() {
+  if (shut_down_) return;
+  shut_down_ = true;
   for (auto& w : workers_)
     if (w->thread.joinable()) w->thread.join();
   for (auto& w : workers_) w->plane->flush_access_log();
+  // Before the workers go: a request waiting for its usage page read is a
+  // coroutine the read's queue holds, and it unlinks from its worker's
+  // deadlines when that queue is destroyed.
+  usage_page_reads_.reset();
   // Every lease goes back to Redis for the other nodes; after the workers,
-  // whose requests may still be waiting for one.
+  // whose requests may still be waiting for one, and before their
+  // io_contexts go, which the answers to those requests are posted to.
   if (leases_) leases_->stop();
-  reloader_->stop();
-  meter_->stop();
-  spdlog::info("stopped; usage flushed");
+  if (reloader_) reloader_->stop();
+  if (meter_) meter_->stop();
 }
 
 void Gateway::drain() {

@@ -99,8 +99,14 @@ class Gateway {
   void on_reload_signal();
   void stop_when_drained(std::chrono::steady_clock::time_point deadline);
   void handle_signals();
+  // Stops the parts in the reverse of their start, once: after run(), or
+  // from the destructor when the start failed half-way.
+  void shut_down();
 
   const ServeOptions options_;
+  // Read first: a bad address stops the start before anything is opened.
+  const tcp::endpoint data_listen_;
+  const tcp::endpoint admin_listen_;
   RedisMetrics redis_metrics_;
   const StoreAddress address_;
   const std::string node_;
@@ -141,6 +147,7 @@ class Gateway {
   asio::signal_set stop_signals_{admin_io_, SIGINT, SIGTERM};
   asio::signal_set reload_signal_{admin_io_, SIGHUP};
   asio::steady_timer drain_timer_{admin_io_};
+  bool shut_down_ = false;
 };
 
 // Serves until SIGINT or SIGTERM (see Gateway); returns the exit code.

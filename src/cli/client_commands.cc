@@ -473,7 +473,7 @@ CLI::App* add_usage_export(CLI::App& usage, ClientCommands& c) {
         // Beside a node on SQLite, days its counter file holds for want of
         // a writable store are open too.
         const std::optional<std::int64_t> held =
-            sqlite ? HeldCounts::earliest_day(address.sqlite_dir / "counters" / "held")
+            sqlite ? HeldCounts::earliest_day(std::filesystem::path(dir) / "counters" / "held")
                    : std::nullopt;
         const ClosedDays closed = closed_days(store->meter_progress(), SystemClock().now(), held);
         options.first_open_day = closed.first_open_day;

@@ -127,7 +127,12 @@ class DataPlaneTest : public ::testing::Test {
   std::uint64_t version = 0;
   Stats stats;
   MetricsRegistry metrics;
-  ClientLimits limits;
+  // Set before the worker's thread starts, which reads them.
+  const ClientLimits limits = [] {
+    ClientLimits l;
+    l.header_timeout = std::chrono::milliseconds(1000);
+    return l;
+  }();
   // Before the io_context, so that they outlive the coroutines it destroys.
   Deadlines deadlines;
   std::unique_ptr<DataPlane> plane;
@@ -207,7 +212,6 @@ TEST_F(DataPlaneTest, ARequestIsServedFromTheCatalogItStartedWith) {
 }
 
 TEST_F(DataPlaneTest, AHalfReadRequestAtTheHeaderTimeoutGets408) {
-  limits.header_timeout = std::chrono::milliseconds(200);
   tcp::socket s = connect();
   send(s, "GET " + std::string(kPrefix) + "/open HTTP/1.1\r\nHost: t\r\n");
   const Response r = read(s);
