@@ -6,21 +6,10 @@
 
 #include "limits/limit_states.h"
 
+#include "control_state_builders.h"
+
 namespace tollgate {
 namespace {
-
-Method http_method(const std::string& verb, bool key_required, const std::string& uri) {
-  Method m;
-  m.http_method = verb;
-  m.api_key_required = key_required;
-  Integration i;
-  i.type = IntegrationType::kHttpProxy;
-  i.http_method = verb;
-  i.uri = uri;
-  i.timeout_ms = 500;
-  m.integration = i;
-  return m;
-}
 
 // API "shop": deployment d1 has GET /items/{id}; the working copy has since
 // gained GET /new, not deployed. Stage prod serves d1 with a stage throttle
@@ -34,11 +23,11 @@ class CatalogBuildTest : public ::testing::Test {
     Resource root{"r0", "", "", "/", {}};
     Resource items{"r1", "r0", "items", "/items", {}};
     Resource item{"r2", "r1", "{id}", "/items/{id}", {}};
-    item.methods["GET"] = http_method("GET", true, "http://127.0.0.1:9000/v1/items/{id}");
+    item.methods["GET"] = proxy_method("GET", true, "http://127.0.0.1:9000/v1/items/{id}", 500);
     api.resources = {root, items, item};
     state.deployments.push_back({"shop", "d1", "", 0, api.resources});
     Resource added{"r3", "r0", "new", "/new", {}};
-    added.methods["GET"] = http_method("GET", false, "http://127.0.0.1:9000/new");
+    added.methods["GET"] = proxy_method("GET", false, "http://127.0.0.1:9000/new", 500);
     api.resources.push_back(added);
     state.apis.push_back(api);
     Stage prod{"shop", "prod", "d1", "", 0, 0, {}};
@@ -49,10 +38,7 @@ class CatalogBuildTest : public ::testing::Test {
     state.stages.push_back(prod);
     state.stages.push_back({"shop", "dev", "d1", "", 0, 0, {}});
     state.api_keys.push_back({"k1", "alice-key-0123456789", "alice", "acme", "", true, 0, 0, {}});
-    UsagePlan gold;
-    gold.id = "gold";
-    gold.name = "Gold";
-    gold.api_stages = {{"shop", "prod", {}}};
+    UsagePlan gold = usage_plan("gold", "Gold", {{"shop", "prod", {}}});
     gold.throttle = Throttle{10, 20};
     gold.quota = Quota{1000, 0, QuotaPeriod::kMonth};
     state.usage_plans.push_back(gold);
@@ -60,13 +46,11 @@ class CatalogBuildTest : public ::testing::Test {
   }
 
   std::shared_ptr<const Catalog> build() {
-    const UsageLoader no_usage = [](const std::string&, const std::string&, QuotaPeriod,
-                                    std::int64_t, std::int64_t) { return std::int64_t{0}; };
     const MemberProvider slots = [this](std::size_t i) {
       const UsagePlanKey& m = state.usage_plan_keys[i];
       return MemberRefs{&slots_[m.plan_id + '\n' + m.key_id], std::nullopt};
     };
-    return build_catalog(state, limits, no_usage, slots, CatalogBuild{.version = 7});
+    return build_catalog(state, limits, no_stored_usage(), slots, CatalogBuild{.version = 7});
   }
 
   ControlState state;
@@ -130,12 +114,10 @@ TEST_F(CatalogBuildTest, AKeyIsBoundToItsPlanOnTheStagesThePlanCoversOnly) {
 }
 
 TEST_F(CatalogBuildTest, EachNodeEnforcesItsShareOfEveryThrottle) {
-  const UsageLoader no_usage = [](const std::string&, const std::string&, QuotaPeriod, std::int64_t,
-                                  std::int64_t) { return std::int64_t{0}; };
   const MemberProvider slots = [this](std::size_t) {
     return MemberRefs{&slots_["one"], std::nullopt};
   };
-  const auto catalog = build_catalog(state, limits, no_usage, slots,
+  const auto catalog = build_catalog(state, limits, no_stored_usage(), slots,
                                      CatalogBuild{.version = 1, .throttle_share = 0.5});
   const KeyBinding b =
       catalog->find_key("alice-key-0123456789").binding(catalog->stage("shop", "prod"));

@@ -8,21 +8,13 @@
 #include "catalog/catalog.h"
 #include "core/utc_date.h"
 
+#include "control_state_builders.h"
+
 namespace tollgate {
 namespace {
 
 constexpr std::int64_t kDay = 86400;
 const std::int64_t kStartS = days_from_civil({2026, 3, 14}) * kDay + 12 * 3600;  // a Saturday noon
-
-Method method(const std::string& name, bool key_required) {
-  Method m;
-  m.http_method = name;
-  m.api_key_required = key_required;
-  Integration i;
-  i.type = IntegrationType::kMock;
-  m.integration = i;
-  return m;
-}
 
 // One API "api1" with GET /pets (key), POST /pets (key), GET /open (no key),
 // deployed to stages prod and beta; keys alice and bob in plan "gold".
@@ -33,10 +25,10 @@ ControlState sample_state() {
   api.name = "api";
   Resource root{"r0", "", "", "/", {}};
   Resource pets{"r1", "r0", "pets", "/pets", {}};
-  pets.methods["GET"] = method("GET", true);
-  pets.methods["POST"] = method("POST", true);
+  pets.methods["GET"] = mock_method("GET", true);
+  pets.methods["POST"] = mock_method("POST", true);
   Resource open{"r2", "r0", "open", "/open", {}};
-  open.methods["GET"] = method("GET", false);
+  open.methods["GET"] = mock_method("GET", false);
   api.resources = {root, pets, open};
   s.apis.push_back(api);
   s.deployments.push_back({"api1", "d1", "", 0, api.resources});
@@ -45,11 +37,7 @@ ControlState sample_state() {
   s.api_keys.push_back({"k1", "alice-key-0123456789", "alice", "", "", true, 0, 0, {}});
   s.api_keys.push_back({"k2", "bob-key-0123456789ab", "bob", "", "", true, 0, 0, {}});
   s.api_keys.push_back({"k3", "carol-key-0123456789", "carol", "", "", false, 0, 0, {}});
-  UsagePlan gold;
-  gold.id = "gold";
-  gold.name = "gold";
-  gold.api_stages = {{"api1", "prod", {}}, {"api1", "beta", {}}};
-  s.usage_plans.push_back(gold);
+  s.usage_plans.push_back(usage_plan("gold", "gold", {{"api1", "prod", {}}, {"api1", "beta", {}}}));
   s.usage_plan_keys = {{"gold", "k1", kStartS}, {"gold", "k2", kStartS}, {"gold", "k3", kStartS}};
   return s;
 }

@@ -9,18 +9,12 @@
 #include "http/listener.h"
 #include "limits/limit_states.h"
 
+#include "control_state_builders.h"
+
 namespace tollgate {
 namespace {
 
 constexpr std::string_view kPrefix = "/restapis/shop/prod/_user_request_";
-
-Method mock_method(const std::string& verb, bool key_required) {
-  Method m;
-  m.http_method = verb;
-  m.api_key_required = key_required;
-  m.integration = Integration{};  // MOCK: 200
-  return m;
-}
 
 // API "shop", stage prod: GET /open and POST /open need no key; GET /keyed
 // needs one, and alice's is in plan "gold". `with_post`: POST /open exists.
@@ -40,11 +34,7 @@ ControlState shop(bool with_post) {
   s.deployments.push_back({"shop", "d1", "", 0, api.resources});
   s.stages.push_back({"shop", "prod", "d1", "", 0, 0, {}});
   s.api_keys.push_back({"k1", "alice-key-0123456789", "alice", "", "", true, 0, 0, {}});
-  UsagePlan gold;
-  gold.id = "gold";
-  gold.name = "gold";
-  gold.api_stages = {{"shop", "prod", {}}};
-  s.usage_plans.push_back(gold);
+  s.usage_plans.push_back(usage_plan("gold", "gold", {{"shop", "prod", {}}}));
   s.usage_plan_keys = {{"gold", "k1", 0}};
   return s;
 }
@@ -77,11 +67,9 @@ class DataPlaneTest : public ::testing::Test {
   }
 
   void publish(const ControlState& state) {
-    const UsageLoader no_usage = [](const std::string&, const std::string&, QuotaPeriod,
-                                    std::int64_t, std::int64_t) { return std::int64_t{0}; };
     const MemberProvider slots = [this](std::size_t) { return MemberRefs{&slot, std::nullopt}; };
-    catalogs.publish(
-        build_catalog(state, limit_states, no_usage, slots, CatalogBuild{.version = ++version}));
+    catalogs.publish(build_catalog(state, limit_states, no_stored_usage(), slots,
+                                   CatalogBuild{.version = ++version}));
   }
 
   tcp::socket connect() {
