@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${1:-60}"
-targets="${FUZZ_TARGETS:-http_message whole_message admin_api key_import yaml_apply export_cursor access_log_events change_log_entry serving_bucket}"
+targets="${FUZZ_TARGETS:-http_message whole_message admin_api key_import yaml_apply openapi_import export_cursor access_log_events change_log_entry serving_bucket}"
 
 scripts/install-deps.sh
 CC=clang CXX=clang++ scripts/build.sh build-fuzz -DTOLLGATE_FUZZ=ON -DTOLLGATE_WERROR=OFF \

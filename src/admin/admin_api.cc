@@ -26,6 +26,7 @@ const std::vector<Route>& routes() {
       {V::post, {"restapis"}, create_rest_api},
       {V::get, {"restapis", "*"}, get_rest_api},
       {V::patch, {"restapis", "*"}, update_rest_api},
+      {V::put, {"restapis", "*"}, put_rest_api},
       {V::delete_, {"restapis", "*"}, delete_rest_api},
       {V::get, {"restapis", "*", "resources"}, get_resources},
       {V::get, {"restapis", "*", "resources", "*"}, get_resource},
@@ -56,6 +57,7 @@ const std::vector<Route>& routes() {
       {V::get, {"restapis", "*", "stages", "*"}, get_stage},
       {V::patch, {"restapis", "*", "stages", "*"}, update_stage},
       {V::delete_, {"restapis", "*", "stages", "*"}, delete_stage},
+      {V::get, {"restapis", "*", "stages", "*", "exports", "*"}, get_export},
       {V::get, {"apikeys"}, get_api_keys},
       {V::post, {"apikeys"}, create_api_key},
       {V::get, {"apikeys", "*"}, get_api_key},
@@ -88,8 +90,10 @@ AdminOperation find_operation(const AdminRequest& req) {
     for (std::size_t i = 0; i < segments.size() && match; ++i)
       match = r.pattern[i] == "*" || r.pattern[i] == segments[i];
     if (!match) continue;
-    // ImportApiKeys is POST /apikeys?mode=import: the query picks the operation.
+    // ImportApiKeys is POST /apikeys?mode=import and ImportRestApi POST
+    // /restapis?mode=import: the query picks the operation.
     if (r.operation == create_api_key && req.query("mode") == "import") return import_api_keys;
+    if (r.operation == create_rest_api && req.query("mode") == "import") return import_rest_api;
     return r.operation;
   }
   return nullptr;
@@ -123,6 +127,14 @@ HttpResponse admin_empty(http::status status) {
   // Never via admin_json: prepare_payload() throws on a 204 that carries the
   // "{}" it would serialize, and the change would be reported as a 400.
   HttpResponse res = admin_response(status);
+  res.prepare_payload();
+  return res;
+}
+
+HttpResponse admin_document(http::status status, std::string_view content_type, std::string body) {
+  HttpResponse res = admin_response(status);
+  res.set(http::field::content_type, content_type);
+  res.body() = std::move(body);
   res.prepare_payload();
   return res;
 }

@@ -73,5 +73,7 @@ struct AdminContext {
 
 HttpResponse admin_json(http::status status, const boost::json::value& body);
 HttpResponse admin_empty(http::status status);
+// A document that is no JSON answer of the API's own: an export.
+HttpResponse admin_document(http::status status, std::string_view content_type, std::string body);
 
 }  // namespace tollgate

@@ -9,7 +9,10 @@
 namespace tollgate {
 
 AdminRequest::AdminRequest(const HttpRequest& request, std::string actor)
-    : method_(request.method()), body_(request.body()), actor_(std::move(actor)) {
+    : method_(request.method()),
+      body_(request.body()),
+      actor_(std::move(actor)),
+      accept_(request[http::field::accept]) {
   const std::string_view target = request.target();
   const std::size_t q = target.find('?');
   std::string_view path = target.substr(0, q);

@@ -21,6 +21,8 @@ class AdminRequest {
   const std::vector<std::string>& segments() const { return segments_; }
   const std::string& body() const { return body_; }
   const std::string& actor() const { return actor_; }
+  // The Accept field; empty when the client sent none.
+  const std::string& accept() const { return accept_; }
 
   std::optional<std::string> query(const std::string& name) const;
   std::vector<std::string> query_all(const std::string& name) const;
@@ -34,6 +36,7 @@ class AdminRequest {
   std::multimap<std::string, std::string> query_;
   std::string body_;
   std::string actor_;
+  std::string accept_;
 };
 
 }  // namespace tollgate

@@ -133,12 +133,13 @@ HttpResponse put_integration(AdminContext& ctx, const AdminRequest& req) {
     validation_error(
         "1 validation error detected: Value '" + type +
         "' at 'putIntegrationInput.type' failed to satisfy constraint: Member must satisfy "
-        "enum value set: [HTTP, MOCK, HTTP_PROXY]");
+        "enum value set: [HTTP, MOCK, HTTP_PROXY, AWS, AWS_PROXY]");
   body.erase("integrationResponses");
   Integration i = integration_from_json(body, "putIntegrationInput");
+  const bool http = i.type == IntegrationType::kHttp || i.type == IntegrationType::kHttpProxy;
   if (i.type != IntegrationType::kMock && i.http_method.empty())
     bad_request("Enumeration value for HttpMethod must be non-empty");
-  if (i.type != IntegrationType::kMock && i.uri.rfind("http://", 0) != 0)
+  if (http && i.uri.rfind("http://", 0) != 0)
     bad_request("Invalid HTTP endpoint specified for URI");
   validate_integration(i, "integration");
   const MethodPath p = method_path(req);

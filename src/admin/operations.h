@@ -12,6 +12,8 @@ namespace tollgate {
 using AdminOperation = HttpResponse (*)(AdminContext&, const AdminRequest&);
 
 // rest_api_operations.cc
+// A RestApi as the API answers with it: its stored form less the resources.
+boost::json::object api_json(const RestApi& api);
 HttpResponse create_rest_api(AdminContext&, const AdminRequest&);
 HttpResponse get_rest_api(AdminContext&, const AdminRequest&);
 HttpResponse get_rest_apis(AdminContext&, const AdminRequest&);
@@ -21,6 +23,11 @@ HttpResponse get_resources(AdminContext&, const AdminRequest&);
 HttpResponse get_resource(AdminContext&, const AdminRequest&);
 HttpResponse create_resource(AdminContext&, const AdminRequest&);
 HttpResponse delete_resource(AdminContext&, const AdminRequest&);
+
+// openapi_operations.cc
+HttpResponse import_rest_api(AdminContext&, const AdminRequest&);
+HttpResponse put_rest_api(AdminContext&, const AdminRequest&);
+HttpResponse get_export(AdminContext&, const AdminRequest&);
 
 // method_operations.cc
 HttpResponse put_method(AdminContext&, const AdminRequest&);

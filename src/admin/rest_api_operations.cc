@@ -13,13 +13,13 @@
 namespace tollgate {
 namespace json = boost::json;
 
-namespace {
-
 json::object api_json(const RestApi& api) {
   json::object o = to_json(api);
   o.erase("resources");
   return o;
 }
+
+namespace {
 
 json::object resource_json(const Resource& r, bool embed_methods) {
   json::object o = to_json(r);

@@ -45,6 +45,7 @@ std::unique_ptr<tollgate::Store> open_command_store(const std::string& store,
 
 int run_apply(const std::string& file, const std::string& data_dir, const std::string& store_url) {
   const tollgate::Declaration declared = tollgate::load_declaration_file(file);
+  for (const auto& warning : declared.warnings) std::cerr << "warning: " << warning << '\n';
   const std::unique_ptr<tollgate::Store> store = open_command_store(store_url, data_dir);
   const tollgate::KeyHashing hashing(data_dir);
   const tollgate::ApplyReport report = tollgate::apply_declaration(

@@ -37,6 +37,13 @@ std::optional<Backend> parse_backend_uri(std::string_view uri) {
   return b;
 }
 
+MockResponse internal_server_error() {
+  MockResponse m;
+  m.status = 500;
+  m.body = R"({"message": "Internal server error"})";
+  return m;
+}
+
 MockResponse mock_response_of(const Integration& integration) {
   MockResponse m;
   // The request template names the status: {"statusCode": 200}.

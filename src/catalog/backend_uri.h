@@ -14,4 +14,8 @@ std::optional<Backend> parse_backend_uri(std::string_view uri);
 // Parses the status a MOCK integration answers with and its response.
 MockResponse mock_response_of(const Integration& integration);
 
+// AWS's answer from a method it cannot run: no integration, or one (a
+// Lambda) that tollgate has no way to call.
+MockResponse internal_server_error();
+
 }  // namespace tollgate

@@ -215,6 +215,10 @@ class CatalogBuilder {
       m.timeout_ms = i.timeout_ms;
       if (i.type == IntegrationType::kMock) {
         m.mock = mock_response_of(i);
+      } else if (i.type == IntegrationType::kAws || i.type == IntegrationType::kAwsProxy) {
+        // Imported from a file; there is no Lambda here to call.
+        m.type = IntegrationType::kMock;
+        m.mock = internal_server_error();
       } else {
         auto backend = parse_backend_uri(i.uri);
         if (!backend) {
@@ -224,11 +228,13 @@ class CatalogBuilder {
         }
         m.backend = std::move(*backend);
         if (i.http_method != "ANY") m.backend_method = i.http_method;
+        for (const auto& [key, value] : i.request_parameters)
+          if (auto parsed = parse_request_parameter(key, value).parameter)
+            m.request_parameters.push_back(std::move(*parsed));
       }
     } else {
       // A method without integration answers like AWS's unconfigured method.
-      m.mock.status = 500;
-      m.mock.body = R"({"message": "Internal server error"})";
+      m.mock = internal_server_error();
     }
     // "*/*" is the default for each method, not one limit shared by all of
     // them: every method has its own bucket.

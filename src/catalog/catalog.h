@@ -24,6 +24,7 @@
 #include "limits/limit_states.h"
 #include "limits/token_bucket.h"
 #include "model/key_id_index.h"
+#include "model/request_parameters.h"
 #include "model/types.h"
 #include "store/control_reads.h"
 
@@ -55,6 +56,8 @@ struct RouteMethod {
   std::string backend_method;  // empty: the request's own method
   Backend backend;
   std::int64_t timeout_ms = 29000;
+  // What goes into the backend request besides the client's own; mostly none.
+  std::vector<RequestParameter> request_parameters;
   MockResponse mock;
   std::optional<LimitRef> stage_limit;  // from the stage's methodSettings
   RouteCounters* counters = nullptr;    // requests by outcome, for /metrics

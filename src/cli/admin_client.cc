@@ -43,6 +43,25 @@ AdminClient::AdminClient(const std::string& endpoint, AdminCredentials credentia
 
 boost::json::value AdminClient::call(http::verb verb, const std::string& target,
                                      const std::string& body, const std::string& content_type) {
+  const HttpResponse response = exchange(verb, target, body, content_type, "application/json");
+  boost::json::value json = boost::json::object{};
+  if (!response.body().empty()) {
+    beast::error_code ec;
+    json = boost::json::parse(response.body(), ec);
+    if (ec)
+      throw AdminClientError("admin API answered " + std::to_string(response.result_int()) +
+                             " with no JSON");
+  }
+  return json;
+}
+
+std::string AdminClient::fetch(const std::string& target, const std::string& accept) {
+  return exchange(http::verb::get, target, "", "", accept).body();
+}
+
+HttpResponse AdminClient::exchange(http::verb verb, const std::string& target,
+                                   const std::string& body, const std::string& content_type,
+                                   const std::string& accept) {
   asio::io_context io;
   beast::tcp_stream stream(io);
   beast::error_code ec;
@@ -59,7 +78,7 @@ boost::json::value AdminClient::call(http::verb verb, const std::string& target,
   HttpRequest request{verb, prefix_ + target, 11};
   const bool default_port = port_ == (https_ ? "443" : "80");
   request.set(http::field::host, default_port ? host_ : host_ + ":" + port_);
-  request.set(http::field::accept, "application/json");
+  request.set(http::field::accept, accept);
   request.set(http::field::user_agent, "tollgate-cli");
   if (!body.empty()) request.set(http::field::content_type, content_type);
   request.body() = body;
@@ -87,23 +106,18 @@ boost::json::value AdminClient::call(http::verb verb, const std::string& target,
     response = round_trip(secure, request);
   }
 
-  boost::json::value json = boost::json::object{};
-  if (!response.body().empty()) {
-    json = boost::json::parse(response.body(), ec);
-    if (ec)
-      throw AdminClientError("admin API answered " + std::to_string(response.result_int()) +
-                             " with no JSON");
-  }
   if (response.result_int() >= 300) {
     std::string type(response["x-amzn-ErrorType"]);
     type = type.substr(0, type.find(':'));
+    const boost::json::value json = boost::json::parse(response.body(), ec);
     std::string message;
-    if (json.is_object() && json.as_object().contains("message") && json.at("message").is_string())
+    if (!ec && json.is_object() && json.as_object().contains("message") &&
+        json.at("message").is_string())
       message = json.at("message").as_string().c_str();
     throw AdminClientError((type.empty() ? std::to_string(response.result_int()) : type) + ": " +
                            message);
   }
-  return json;
+  return response;
 }
 
 }  // namespace tollgate

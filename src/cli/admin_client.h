@@ -29,8 +29,14 @@ class AdminClient {
   // `target` is the path and query, already percent-encoded.
   boost::json::value call(http::verb verb, const std::string& target, const std::string& body = "",
                           const std::string& content_type = "application/json");
+  // A GET answered with a document that is no JSON answer (an export).
+  std::string fetch(const std::string& target, const std::string& accept);
 
  private:
+  // Sends a request; its response when the status is below 300, else throws.
+  HttpResponse exchange(http::verb verb, const std::string& target, const std::string& body,
+                        const std::string& content_type, const std::string& accept);
+
   std::string host_;
   std::string port_;
   std::string prefix_;

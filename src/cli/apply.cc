@@ -12,6 +12,7 @@
 
 #include "core/flat_index.h"
 #include "core/ids.h"
+#include "model/resource_tree.h"
 #include "model/validate.h"
 #include "store/control_diff.h"
 
@@ -34,55 +35,6 @@ void validate_entity_id(const std::string& id, const std::string& what) {
   if (!ok) fail(what + " id '" + id + "' must be 1-64 letters, digits, '-' or '_'");
 }
 
-std::string parent_path(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// The declared resource tree, keeping the ids of resources that already exist.
-std::vector<Resource> build_resources(const DeclaredApi& declared, const RestApi* existing,
-                                      const std::string& api_name) {
-  std::map<std::string, Resource> by_path;
-  std::map<std::string, std::string> old_ids;
-  if (existing)
-    for (const auto& r : existing->resources) old_ids[r.path] = r.id;
-  auto ensure = [&](const std::string& path, auto& self) -> Resource& {
-    auto it = by_path.find(path);
-    if (it != by_path.end()) return it->second;
-    Resource r;
-    r.path = path;
-    auto old = old_ids.find(path);
-    r.id = old != old_ids.end() ? old->second : random_id(path == "/" ? 10 : 6);
-    if (path != "/") {
-      r.path_part = path.substr(path.rfind('/') + 1);
-      try {
-        validate_path_part(r.path_part);
-      } catch (const std::invalid_argument& e) {
-        fail("api '" + api_name + "' resource " + path + ": " + e.what());
-      }
-      const Resource& parent = self(parent_path(path), self);
-      if (parent.path_part.size() > 1 && parent.path_part.back() == '}' &&
-          parent.path_part[parent.path_part.size() - 2] == '+')
-        fail("api '" + api_name + "' resource " + path +
-             ": a greedy {proxy+} resource has no children");
-      r.parent_id = parent.id;
-    }
-    return by_path.emplace(path, std::move(r)).first->second;
-  };
-  ensure("/", ensure);
-  for (const auto& [path, methods] : declared.resources) {
-    std::string normalized = path;
-    while (normalized.size() > 1 && normalized.back() == '/') normalized.pop_back();
-    if (normalized.find("//") != std::string::npos)
-      fail("api '" + api_name + "' resource " + path + ": empty path part");
-    Resource& r = ensure(normalized, ensure);
-    for (const auto& [name, method] : methods) r.methods[name] = method;
-  }
-  std::vector<Resource> out;
-  for (auto& [path, r] : by_path) out.push_back(std::move(r));
-  return out;
-}
-
 void merge_api(ControlState& next, const DeclaredApi& declared, std::int64_t now_s) {
   RestApi* api = nullptr;
   if (!declared.id.empty()) {
@@ -101,7 +53,11 @@ void merge_api(ControlState& next, const DeclaredApi& declared, std::int64_t now
   api->name = declared.name;
   api->description = declared.description;
   api->api_key_source = declared.api_key_source;
-  api->resources = build_resources(declared, api, declared.name);
+  try {
+    api->resources = build_resource_tree(declared.resources, api->resources);
+  } catch (const std::invalid_argument& e) {
+    fail("api '" + declared.name + "' " + e.what());
+  }
 
   std::string new_deployment;  // one per apply, shared by the stages that need it
   for (const auto& ds : declared.stages) {

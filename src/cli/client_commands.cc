@@ -32,32 +32,6 @@ std::string env(const char* name) {
   return v ? v : "";
 }
 
-AdminClient connect(const ClientCommands& c) {
-  std::string endpoint = c.endpoint;
-  if (endpoint.empty()) endpoint = env("TOLLGATE_ENDPOINT");
-  if (endpoint.empty()) endpoint = "http://127.0.0.1:9180";
-  AdminCredentials creds{c.access_key_id, c.secret_access_key};
-  if (creds.access_key_id.empty())
-    creds = {env("TOLLGATE_ADMIN_ACCESS_KEY_ID"), env("TOLLGATE_ADMIN_SECRET_ACCESS_KEY")};
-  if (creds.access_key_id.empty()) creds = {env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")};
-  if (creds.access_key_id.empty()) {
-    const std::string dir =
-        c.data_dir.empty()
-            ? (env("TOLLGATE_DATA_DIR").empty() ? "tollgate-data" : env("TOLLGATE_DATA_DIR"))
-            : c.data_dir;
-    if (auto file = read_credentials_file(std::filesystem::path(dir) / "admin-credentials"))
-      creds = *file;
-  }
-  if (creds.access_key_id.empty() || creds.secret_access_key.empty())
-    throw std::invalid_argument(
-        "no admin credentials: pass --access-key-id/--secret-access-key, set "
-        "TOLLGATE_ADMIN_ACCESS_KEY_ID/TOLLGATE_ADMIN_SECRET_ACCESS_KEY, or point --data-dir at the "
-        "server's data directory");
-  std::string ca_file = c.ca_file;
-  if (ca_file.empty()) ca_file = env("TOLLGATE_CA_FILE");
-  return AdminClient(endpoint, creds, ca_file);
-}
-
 std::string str(const json::value& v, std::string_view key) {
   if (!v.is_object()) return {};
   auto it = v.as_object().find(key);
@@ -580,13 +554,40 @@ void add_usage(CLI::App& app, ClientCommands& c) {
 
 }  // namespace
 
+AdminClient connect(const ClientCommands& c) {
+  std::string endpoint = c.endpoint;
+  if (endpoint.empty()) endpoint = env("TOLLGATE_ENDPOINT");
+  if (endpoint.empty()) endpoint = "http://127.0.0.1:9180";
+  AdminCredentials creds{c.access_key_id, c.secret_access_key};
+  if (creds.access_key_id.empty())
+    creds = {env("TOLLGATE_ADMIN_ACCESS_KEY_ID"), env("TOLLGATE_ADMIN_SECRET_ACCESS_KEY")};
+  if (creds.access_key_id.empty()) creds = {env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")};
+  if (creds.access_key_id.empty()) {
+    const std::string dir =
+        c.data_dir.empty()
+            ? (env("TOLLGATE_DATA_DIR").empty() ? "tollgate-data" : env("TOLLGATE_DATA_DIR"))
+            : c.data_dir;
+    if (auto file = read_credentials_file(std::filesystem::path(dir) / "admin-credentials"))
+      creds = *file;
+  }
+  if (creds.access_key_id.empty() || creds.secret_access_key.empty())
+    throw std::invalid_argument(
+        "no admin credentials: pass --access-key-id/--secret-access-key, set "
+        "TOLLGATE_ADMIN_ACCESS_KEY_ID/TOLLGATE_ADMIN_SECRET_ACCESS_KEY, or point --data-dir at the "
+        "server's data directory");
+  std::string ca_file = c.ca_file;
+  if (ca_file.empty()) ca_file = env("TOLLGATE_CA_FILE");
+  return AdminClient(endpoint, creds, ca_file);
+}
+
 void add_client_commands(CLI::App& app, ClientCommands& c) {
   add_keys(app, c);
   add_plans(app, c);
   add_usage(app, c);
+  add_api_commands(app, c);
   for (auto* sub : app.get_subcommands([](CLI::App* s) {
          const std::string n = s->get_name();
-         return n == "keys" || n == "plans" || n == "usage";
+         return n == "keys" || n == "plans" || n == "usage" || n == "apis";
        })) {
     sub->add_option("--endpoint", c.endpoint,
                     "Admin API URL (env TOLLGATE_ENDPOINT; default http://127.0.0.1:9180)");

@@ -6,11 +6,12 @@
 #include <memory>
 #include <string>
 
+#include "cli/admin_client.h"
 #include "store/store.h"
 
 namespace tollgate {
 
-// `tollgate keys|plans|usage ...`: everyday jobs over the management API.
+// `tollgate keys|plans|usage|apis ...`: everyday jobs over the management API.
 // Each leaf command, once parsed, leaves its work in `run`; it returns the
 // exit code and throws on failure.
 struct ClientCommands {
@@ -24,5 +25,11 @@ struct ClientCommands {
 };
 
 void add_client_commands(CLI::App& app, ClientCommands& commands);
+
+// A client of the management API the options and environment name.
+AdminClient connect(const ClientCommands& commands);
+
+// `tollgate apis import|export`: api_commands.cc.
+void add_api_commands(CLI::App& app, ClientCommands& commands);
 
 }  // namespace tollgate

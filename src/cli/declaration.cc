@@ -1,16 +1,16 @@
 #include "cli/declaration.h"
 
-#include <yaml-cpp/yaml.h>
-
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <iterator>
 #include <optional>
 #include <stdexcept>
 
-#include "cli/yaml_to_json.h"
+#include "core/yaml_to_json.h"
 #include "model/json_codec.h"
 #include "model/validate.h"
+#include "openapi/openapi_import.h"
 
 namespace tollgate {
 namespace json = boost::json;
@@ -129,10 +129,15 @@ Method parse_method(const std::string& http_method, const json::value& v,
 
 DeclaredApi parse_api(const json::value& v, const std::string& where) {
   const auto& o = object_at(v, where);
-  allow_only(o, {"id", "name", "description", "apiKeySource", "resources", "stages"}, where);
+  allow_only(o, {"id", "name", "description", "apiKeySource", "openapi", "resources", "stages"},
+             where);
   DeclaredApi api;
   api.id = text(o, "id", where);
-  api.name = text(o, "name", where, true);
+  api.openapi = text(o, "openapi", where);
+  if (!api.openapi.empty() && member(o, "resources"))
+    fail(where, "give its resources or an openapi file, not both");
+  // A definition's info.title names the API when the declaration does not.
+  api.name = text(o, "name", where, api.openapi.empty());
   api.description = text(o, "description", where);
   if (const std::string source = text(o, "apiKeySource", where); !source.empty()) {
     auto parsed = api_key_source_from(source);
@@ -283,37 +288,47 @@ Declaration parse_declaration(const json::value& doc) {
 
 namespace {
 
-// A declaration written as JSON (which is YAML too), read by the JSON
-// parser: a generated file of a million keys reads ten times as fast.
-std::optional<json::value> as_json(std::string_view text) {
-  const std::size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos || text[first] != '{') return std::nullopt;
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) return std::nullopt;  // YAML reads it, and names what is wrong where
-  return v;
-}
-
-}  // namespace
-
-Declaration load_declaration(std::string_view yaml) {
-  if (std::optional<json::value> root = as_json(yaml)) return parse_declaration(*root);
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    throw std::invalid_argument(e.what());
-  }
-  return parse_declaration(yaml_to_json(root));
-}
-
-Declaration load_declaration_file(const std::string& path) {
+std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::string text;
   if (in) text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   if (!in && !in.eof()) throw std::invalid_argument("cannot read " + path);
+  return text;
+}
+
+// The resources (and the name, description and key source where the
+// declaration leaves them out) of an API declared by an OpenAPI file.
+void read_openapi(DeclaredApi& api, const std::string& dir, std::vector<std::string>& warnings) {
+  const std::filesystem::path file = std::filesystem::path(dir) / api.openapi;
+  const std::string where =
+      "api '" + (api.name.empty() ? api.openapi : api.name) + "' openapi " + file.string() + ": ";
+  ImportedApi imported;
   try {
-    return load_declaration(text);
+    imported = import_openapi(read_file(file.string()));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(where + e.what());
+  }
+  if (api.name.empty()) api.name = imported.title;
+  if (api.name.empty()) throw std::invalid_argument(where + "no name: set name or info.title");
+  if (api.description.empty()) api.description = imported.description;
+  if (imported.api_key_source) api.api_key_source = *imported.api_key_source;
+  api.resources = std::move(imported.paths);
+  for (const auto& w : imported.warnings) warnings.push_back(where + w);
+}
+
+}  // namespace
+
+Declaration load_declaration(std::string_view yaml, const std::string& dir) {
+  Declaration d = parse_declaration(parse_json_or_yaml(yaml));
+  for (DeclaredApi& api : d.apis)
+    if (!api.openapi.empty()) read_openapi(api, dir, d.warnings);
+  return d;
+}
+
+Declaration load_declaration_file(const std::string& path) {
+  const std::string text = read_file(path);
+  try {
+    return load_declaration(text, std::filesystem::path(path).parent_path().string());
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(path + ": " + e.what());
   }

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/resource_tree.h"
 #include "model/types.h"
 
 namespace tollgate {
@@ -27,7 +28,10 @@ struct DeclaredApi {
   std::string name;
   std::string description;
   ApiKeySource api_key_source = ApiKeySource::kHeader;
-  std::map<std::string, std::map<std::string, Method>> resources;  // path → method → Method
+  // An OpenAPI definition (a path relative to the declaration) that gives
+  // the resources, read by load_declaration; else `resources` as written.
+  std::string openapi;
+  PathMethods resources;
   std::vector<DeclaredStage> stages;
 };
 
@@ -52,14 +56,17 @@ struct Declaration {
   std::vector<DeclaredApi> apis;
   std::vector<ApiKey> api_keys;  // id and value may be empty
   std::vector<DeclaredPlan> usage_plans;
+  // What the OpenAPI definitions named hold that is not served.
+  std::vector<std::string> warnings;
 };
 
 // Reads a declaration from the JSON form of the YAML file. Throws
 // std::invalid_argument naming the field at fault.
 Declaration parse_declaration(const boost::json::value& doc);
 
-// Parses a YAML document. Throws std::invalid_argument naming what is wrong.
-Declaration load_declaration(std::string_view yaml);
+// Parses a YAML document and reads the OpenAPI definitions it names, from
+// paths relative to `dir`. Throws std::invalid_argument naming what is wrong.
+Declaration load_declaration(std::string_view yaml, const std::string& dir = ".");
 
 // Reads and parses a YAML file.
 Declaration load_declaration_file(const std::string& path);

@@ -46,6 +46,15 @@ std::string format_date(std::int64_t days) {
   return buf;
 }
 
+std::string format_timestamp(std::int64_t seconds) {
+  const std::int64_t day = day_of_unix_seconds(seconds);
+  const std::int64_t in_day = seconds - day * 86400;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "T%02d:%02d:%02dZ", static_cast<int>(in_day / 3600),
+                static_cast<int>(in_day / 60 % 60), static_cast<int>(in_day % 60));
+  return format_date(day) + buf;
+}
+
 std::optional<std::int64_t> parse_date(std::string_view text) {
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
   auto number = [&](std::size_t pos, std::size_t len) -> std::optional<int> {

@@ -30,4 +30,7 @@ unsigned weekday_from_days(std::int64_t days);
 std::string format_date(std::int64_t days);
 std::optional<std::int64_t> parse_date(std::string_view text);
 
+// "yyyy-MM-ddTHH:mm:ssZ" of a Unix time in seconds.
+std::string format_timestamp(std::int64_t seconds);
+
 }  // namespace tollgate

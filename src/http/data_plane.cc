@@ -9,6 +9,7 @@
 #include "core/ids.h"
 #include "core/utc_date.h"
 #include "gate/gate.h"
+#include "http/backend_request.h"
 #include "http/invoke_target.h"
 #include "http/ratelimit_fields.h"
 #include "http/request_refusal.h"
@@ -20,31 +21,6 @@ namespace {
 void append_number(std::string& out, std::uint64_t n) {
   char digits[24];
   out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
-}
-
-// The backend target: {name} placeholders filled from the matched path, then
-// the client's query string.
-void append_backend_target(std::string& out, const Backend& backend, const PathParams& params,
-                           std::string_view query) {
-  const std::size_t start = out.size();
-  std::string_view t = backend.target;
-  while (!t.empty()) {
-    const std::size_t open = t.find('{');
-    const std::size_t close = open == std::string_view::npos ? open : t.find('}', open);
-    if (close == std::string_view::npos) {
-      out += t;
-      break;
-    }
-    out += t.substr(0, open);
-    std::string_view name = t.substr(open + 1, close - open - 1);
-    if (!name.empty() && name.back() == '+') name.remove_suffix(1);
-    out += params.find(name);
-    t.remove_prefix(close + 1);
-  }
-  if (!query.empty()) {
-    out += out.find('?', start) == std::string::npos ? '?' : '&';
-    out += query;
-  }
 }
 
 bool is_idempotent(http::verb v) {
@@ -145,10 +121,11 @@ void write_upstream_head(std::string& head, std::string_view method, const Route
                          const PathParams& params, std::string_view query,
                          const InboundMessage& request) {
   using namespace std::string_view_literals;
+  const ClientRequestParts client{params, query, request.fields};
   head.clear();
   head.append(method);
   head += ' ';
-  append_backend_target(head, route.backend, params, query);
+  append_backend_target(head, route, client);
   head.append(" HTTP/1.1\r\n"sv);
   const std::string_view connection = request.fields.find(http::field::connection);
   for (std::size_t i = 0; i < request.fields.size(); ++i) {
@@ -158,8 +135,10 @@ void write_upstream_head(std::string& head, std::string_view method, const Route
         f.id == http::field::content_length)
       continue;
     if (!connection.empty() && connection_lists(connection, f.name)) continue;
+    if (!route.request_parameters.empty() && maps_header(route, f.name)) continue;
     append_field(head, f.name, f.value);
   }
+  append_mapped_fields(head, route, client);
   append_field(head, "Host", route.backend.host_header);
   if (!request.body.empty() || request.has_body_framing) {
     head.append("Content-Length: "sv);

@@ -41,6 +41,7 @@ json::object to_json(const Integration& i) {
   json::object o{{"type", to_string(i.type)}, {"timeoutInMillis", i.timeout_ms}};
   put_if(o, "httpMethod", i.http_method);
   put_if(o, "uri", i.uri);
+  if (!i.request_parameters.empty()) o["requestParameters"] = string_map_json(i.request_parameters);
   if (!i.request_templates.empty()) o["requestTemplates"] = string_map_json(i.request_templates);
   o["passthroughBehavior"] = "WHEN_NO_MATCH";
   o["connectionType"] = "INTERNET";
@@ -195,11 +196,13 @@ Integration integration_from_json(const json::value& v, std::string_view where) 
   Integration i;
   const std::string type = get_string(o, "type", where);
   auto parsed = integration_type_from(type);
-  if (!parsed) fail_enum(std::string(where) + ".type", type, "HTTP, MOCK, HTTP_PROXY");
+  if (!parsed)
+    fail_enum(std::string(where) + ".type", type, "HTTP, MOCK, HTTP_PROXY, AWS, AWS_PROXY");
   i.type = *parsed;
   i.http_method = get_string(o, "httpMethod", where);
   i.uri = get_string(o, "uri", where);
   i.timeout_ms = get_int(o, "timeoutInMillis", 29000, where);
+  i.request_parameters = get_string_map(o, "requestParameters", where);
   i.request_templates = get_string_map(o, "requestTemplates", where);
   if (auto it = o.find("integrationResponses"); it != o.end() && !it->value().is_null()) {
     const std::string here = std::string(where) + ".integrationResponses";

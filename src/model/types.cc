@@ -31,6 +31,10 @@ const char* to_string(IntegrationType t) {
       return "HTTP";
     case IntegrationType::kMock:
       return "MOCK";
+    case IntegrationType::kAws:
+      return "AWS";
+    case IntegrationType::kAwsProxy:
+      return "AWS_PROXY";
   }
   return "MOCK";
 }
@@ -39,6 +43,8 @@ std::optional<IntegrationType> integration_type_from(std::string_view s) {
   if (s == "HTTP_PROXY") return IntegrationType::kHttpProxy;
   if (s == "HTTP") return IntegrationType::kHttp;
   if (s == "MOCK") return IntegrationType::kMock;
+  if (s == "AWS") return IntegrationType::kAws;
+  if (s == "AWS_PROXY") return IntegrationType::kAwsProxy;
   return std::nullopt;
 }
 

@@ -34,13 +34,18 @@ struct IntegrationResponse {
   bool operator==(const IntegrationResponse&) const = default;
 };
 
-enum class IntegrationType { kHttpProxy, kHttp, kMock };
+// AWS and AWS_PROXY (a Lambda or an AWS service) come in only by an OpenAPI
+// import: tollgate cannot run them, and such a method answers 500.
+enum class IntegrationType { kHttpProxy, kHttp, kMock, kAws, kAwsProxy };
 
 struct Integration {
   IntegrationType type = IntegrationType::kMock;
   std::string http_method;  // backend method; empty = same as the request's
   std::string uri;          // backend URL for HTTP/HTTP_PROXY; may hold {param}
   std::int64_t timeout_ms = 29000;
+  // integration.request.{path|querystring|header}.X → method.request.… or 'static'
+  // (model/request_parameters.h).
+  std::map<std::string, std::string> request_parameters;
   std::map<std::string, std::string> request_templates;
   std::map<std::string, IntegrationResponse> integration_responses;  // by status code
   bool operator==(const Integration&) const = default;

@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/request_parameters.h"
+
 #include "model/key_id_index.h"
 
 namespace tollgate {
@@ -66,7 +68,11 @@ void validate_path_part(std::string_view part) {
 }
 
 void validate_integration(const Integration& i, std::string_view where) {
-  if (i.type == IntegrationType::kMock) return;
+  for (const auto& [key, value] : i.request_parameters) {
+    const ParsedRequestParameter parsed = parse_request_parameter(key, value);
+    if (!parsed.parameter) fail(std::string(where) + ".requestParameters: " + parsed.error);
+  }
+  if (i.type != IntegrationType::kHttp && i.type != IntegrationType::kHttpProxy) return;
   if (i.uri.rfind("http://", 0) != 0 && i.uri.rfind("https://", 0) != 0)
     fail(std::string(where) + ".uri: Invalid HTTP endpoint specified for URI");
   if (i.uri.rfind("https://", 0) == 0)

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "cli/yaml_to_json.h"
+#include "core/yaml_to_json.h"
 #include "store/sqlite_store.h"
 
 #include "temp_dir.h"

@@ -27,10 +27,10 @@ TEST(JsonCodecTest, AValueOutsideItsEnumIsAConstraintViolationNamingTheField) {
   EXPECT_EQ(thrown<ConstraintViolation>([&] { quota_from_json(year, "quota"); }),
             "quota.period: Value 'YEAR' failed to satisfy constraint: Member must satisfy enum "
             "value set: [DAY, WEEK, MONTH]");
-  const json::value lambda = json::parse(R"({"type": "AWS"})");
-  EXPECT_EQ(thrown<ConstraintViolation>([&] { integration_from_json(lambda, "integration"); }),
-            "integration.type: Value 'AWS' failed to satisfy constraint: Member must satisfy enum "
-            "value set: [HTTP, MOCK, HTTP_PROXY]");
+  const json::value vpc = json::parse(R"({"type": "VPC_LINK"})");
+  EXPECT_EQ(thrown<ConstraintViolation>([&] { integration_from_json(vpc, "integration"); }),
+            "integration.type: Value 'VPC_LINK' failed to satisfy constraint: Member must satisfy "
+            "enum value set: [HTTP, MOCK, HTTP_PROXY, AWS, AWS_PROXY]");
 }
 
 TEST(JsonCodecTest, AMemberOfTheWrongTypeIsBadInputButNoConstraintViolation) {
