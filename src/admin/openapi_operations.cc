@@ -6,6 +6,7 @@
 #include "core/utc_date.h"
 #include "core/yaml_to_json.h"
 #include "model/resource_tree.h"
+#include "openapi/openapi_document.h"
 #include "openapi/openapi_export.h"
 #include "openapi/openapi_import.h"
 
@@ -19,6 +20,7 @@ namespace {
 struct ImportRequest {
   ImportOptions options;
   bool fail_on_warnings = false;
+  std::string endpoint_type;  // empty: as it is
 };
 
 ImportRequest import_request(const AdminRequest& req) {
@@ -39,10 +41,12 @@ ImportRequest import_request(const AdminRequest& req) {
       bad_request("Invalid ignore '" + *ignore + "': only documentation can be ignored");
     r.options.ignore_documentation = true;
   }
-  if (const auto types = req.query("endpointConfigurationTypes");
-      types && *types != "EDGE" && *types != "REGIONAL" && *types != "PRIVATE")
-    bad_request("Invalid endpointConfigurationTypes '" + *types +
-                "': use EDGE, REGIONAL or PRIVATE");
+  if (const auto types = req.query("endpointConfigurationTypes")) {
+    if (!is_endpoint_type(*types))
+      bad_request("Invalid endpointConfigurationTypes '" + *types +
+                  "': use EDGE, REGIONAL or PRIVATE");
+    r.endpoint_type = *types;
+  }
   return r;
 }
 
@@ -67,6 +71,16 @@ json::object with_warnings(json::object api, const std::vector<std::string>& war
   return api;
 }
 
+// The resources of the paths; a tree they cannot make is the definition's fault.
+std::vector<Resource> resource_tree_of(const PathMethods& paths,
+                                       const std::vector<Resource>& existing) {
+  try {
+    return build_resource_tree(paths, existing);
+  } catch (const std::invalid_argument& e) {
+    throw OpenApiError(e.what());
+  }
+}
+
 // The definition's name, description and key source over the API's.
 void take_info(RestApi& api, const ImportedApi& imported) {
   if (!imported.title.empty()) api.name = imported.title;
@@ -81,11 +95,11 @@ HttpResponse import_rest_api(AdminContext& ctx, const AdminRequest& req) {
   const ImportedApi imported = read_definition(req, r);
   RestApi api;
   take_info(api, imported);
-  if (api.name.empty())
-    bad_request("Invalid OpenAPI input: the API needs a name (info.title)");
+  if (api.name.empty()) bad_request("Invalid OpenAPI input: the API needs a name (info.title)");
+  if (!r.endpoint_type.empty()) api.endpoint_type = r.endpoint_type;
   api.id = random_id(10);
   api.created_date = ctx.now_s();
-  api.resources = build_resource_tree(imported.paths, {});
+  api.resources = resource_tree_of(imported.paths, {});
   ctx.edit([&](ControlState& s) {
     s.apis.push_back(api);
     return 0;
@@ -101,15 +115,18 @@ HttpResponse put_rest_api(AdminContext& ctx, const AdminRequest& req) {
   const ImportedApi imported = read_definition(req, r);
   const RestApi api = ctx.edit([&](ControlState& s) {
     RestApi& a = find_api(s, req.segments()[1], ctx.account_id);
-    PathMethods paths = imported.paths;
+    PathMethods paths;
     if (mode == "merge") {
       // The file's methods over the API's: a method in both is the file's.
       paths = path_methods_of(a.resources);
       for (const auto& [path, methods] : imported.paths)
         for (const auto& [name, method] : methods) paths[path][name] = method;
+    } else {
+      paths = imported.paths;
     }
     take_info(a, imported);
-    a.resources = build_resource_tree(paths, a.resources);
+    if (!r.endpoint_type.empty()) a.endpoint_type = r.endpoint_type;
+    a.resources = resource_tree_of(paths, a.resources);
     return a;
   });
   return admin_json(http::status::ok, with_warnings(api_json(api), imported.warnings));
@@ -148,9 +165,9 @@ HttpResponse get_export(AdminContext& ctx, const AdminRequest& req) {
   ControlState s = ctx.few();
   RestApi& api = find_api(s, req.segments()[1], ctx.account_id);
   const Stage& stage = find_stage(s, api.id, req.segments()[3]);
-  const auto deployment = std::find_if(s.deployments.begin(), s.deployments.end(), [&](const Deployment& d) {
-    return d.api_id == api.id && d.id == stage.deployment_id;
-  });
+  const auto deployment = std::find_if(
+      s.deployments.begin(), s.deployments.end(),
+      [&](const Deployment& d) { return d.api_id == api.id && d.id == stage.deployment_id; });
   if (deployment == s.deployments.end())
     not_found("Invalid Stage identifier specified: the stage has no deployment");
   const json::object doc = export_openapi(api, stage, *deployment, options);

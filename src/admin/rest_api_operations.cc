@@ -49,6 +49,13 @@ HttpResponse create_rest_api(AdminContext& ctx, const AdminRequest& req) {
           "satisfy enum value set: [HEADER, AUTHORIZER]");
     api.api_key_source = *parsed;
   }
+  if (std::optional<std::string> type = endpoint_type_of(body)) {
+    if (!is_endpoint_type(*type))
+      validation_error("1 validation error detected: Value '" + *type +
+                       "' at 'createRestApiInput.endpointConfiguration.types' failed to satisfy "
+                       "constraint: Member must satisfy enum value set: [EDGE, REGIONAL, PRIVATE]");
+    api.endpoint_type = *type;
+  }
   api.id = random_id(10);
   api.created_date = ctx.now_s();
   api.resources.push_back(Resource{random_id(10), "", "", "/", {}});

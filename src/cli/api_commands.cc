@@ -72,30 +72,33 @@ void add_api_commands(CLI::App& app, ClientCommands& c) {
       ->check(CLI::IsMember({"ignore", "prepend", "split"}));
   import->add_flag("--fail-on-warnings", spec->fail_on_warnings,
                    "Change nothing if any part of the file would be ignored");
-  import->callback([&c, spec] { c.run = [&c, spec] { return import_definition(c, *spec); }; });
+  import->callback([&c, spec] { c.run = [&c, spec] { return import_definition(c, *spec);
+};
+}  // namespace tollgate
+);
 
-  auto* exp = apis->add_subcommand(
-      "export", "Write what a stage serves as an OpenAPI definition, with tollgate's extensions");
-  auto api = std::make_shared<std::string>();
-  auto stage = std::make_shared<std::string>();
-  auto format = std::make_shared<std::string>("yaml");
-  auto type = std::make_shared<std::string>("oas30");
-  exp->add_option("api", *api, "API id")->required();
-  exp->add_option("--stage", *stage, "Stage name")->required();
-  exp->add_option("--format", *format, "yaml (default) or json")
-      ->check(CLI::IsMember({"yaml", "json"}));
-  exp->add_option("--type", *type, "oas30 (default) or swagger")
-      ->check(CLI::IsMember({"oas30", "swagger"}));
-  exp->callback([&c, api, stage, format, type] {
-    c.run = [&c, api, stage, format, type] {
-      AdminClient client = connect(c);
-      std::cout << client.fetch("/restapis/" + percent_encode(*api) + "/stages/" +
-                                    percent_encode(*stage) + "/exports/" + *type +
-                                    "?extensions=apigateway",
-                                "application/" + *format);
-      return 0;
-    };
-  });
+auto* exp = apis->add_subcommand(
+    "export", "Write what a stage serves as an OpenAPI definition, with tollgate's extensions");
+auto api = std::make_shared<std::string>();
+auto stage = std::make_shared<std::string>();
+auto format = std::make_shared<std::string>("yaml");
+auto type = std::make_shared<std::string>("oas30");
+exp->add_option("api", *api, "API id")->required();
+exp->add_option("--stage", *stage, "Stage name")->required();
+exp->add_option("--format", *format, "yaml (default) or json")
+    ->check(CLI::IsMember({"yaml", "json"}));
+exp->add_option("--type", *type, "oas30 (default) or swagger")
+    ->check(CLI::IsMember({"oas30", "swagger"}));
+exp->callback([&c, api, stage, format, type] {
+  c.run = [&c, api, stage, format, type] {
+    AdminClient client = connect(c);
+    std::cout << client.fetch("/restapis/" + percent_encode(*api) + "/stages/" +
+                                  percent_encode(*stage) + "/exports/" + *type +
+                                  "?extensions=apigateway",
+                              "application/" + *format);
+    return 0;
+  };
+});
 }
 
 }  // namespace tollgate

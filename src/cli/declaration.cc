@@ -3,13 +3,14 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
-#include <iterator>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 
 #include "core/yaml_to_json.h"
 #include "model/json_codec.h"
 #include "model/validate.h"
+#include "openapi/openapi_document.h"
 #include "openapi/openapi_import.h"
 
 namespace tollgate {
@@ -73,7 +74,7 @@ Integration parse_integration(const json::value& v, const std::string& where) {
   json::object o = object_at(v, where);
   allow_only(o,
              {"type", "uri", "httpMethod", "timeoutInMillis", "statusCode", "body", "contentType",
-              "headers", "requestTemplates", "integrationResponses"},
+              "headers", "requestParameters", "requestTemplates", "integrationResponses"},
              where);
   // The MOCK shorthand: statusCode/body/contentType/headers become the
   // request template and integration response API Gateway would hold.
@@ -288,11 +289,18 @@ Declaration parse_declaration(const json::value& doc) {
 
 namespace {
 
-std::string read_file(const std::string& path) {
+// The file's text; past `limit` bytes only the first limit + 1 (enough for
+// the reader to refuse it), so that a device or a huge file is not read whole.
+std::string read_file(const std::string& path,
+                      std::size_t limit = std::numeric_limits<std::size_t>::max() - 1) {
   std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument("cannot read " + path);
   std::string text;
-  if (in) text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (!in && !in.eof()) throw std::invalid_argument("cannot read " + path);
+  char chunk[64 * 1024];
+  while (text.size() <= limit && in.read(chunk, sizeof chunk).gcount() > 0)
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) throw std::invalid_argument("cannot read " + path);
+  if (text.size() > limit + 1) text.resize(limit + 1);
   return text;
 }
 
@@ -304,7 +312,7 @@ void read_openapi(DeclaredApi& api, const std::string& dir, std::vector<std::str
       "api '" + (api.name.empty() ? api.openapi : api.name) + "' openapi " + file.string() + ": ";
   ImportedApi imported;
   try {
-    imported = import_openapi(read_file(file.string()));
+    imported = import_openapi(read_file(file.string(), kMaxDefinitionBytes));
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(where + e.what());
   }

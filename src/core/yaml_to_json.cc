@@ -98,7 +98,10 @@ bool reads_as_other_than_text(const std::string& s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   for (std::string_view w : kWords)
     if (lowered == w) return true;
-  return false;
+  // "inf", "nan" and their kin read as numbers too.
+  double number = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), number);
+  return ec == std::errc{} && end == s.data() + s.size();
 }
 
 void emit(YAML::Emitter& out, const boost::json::value& v) {

@@ -19,7 +19,9 @@ std::string_view query_value(std::string_view query, std::string_view name) {
 }
 
 // Path and query values come percent-encoded; header and static ones plain.
-bool is_encoded(ParameterPlace p) { return p == ParameterPlace::kPath || p == ParameterPlace::kQuery; }
+bool is_encoded(ParameterPlace p) {
+  return p == ParameterPlace::kPath || p == ParameterPlace::kQuery;
+}
 
 std::string_view source_value(const RequestParameter& p, const ClientRequestParts& client) {
   switch (p.source) {
@@ -116,6 +118,7 @@ bool maps_query_named(const RouteMethod& route, std::string_view raw_name) {
 void append_backend_target(std::string& out, const RouteMethod& route,
                            const ClientRequestParts& client) {
   const std::size_t start = out.size();
+  const bool mapped = !route.request_parameters.empty();  // rarely: most routes map nothing
   std::string_view t = route.backend.target;
   while (!t.empty()) {
     const std::size_t open = t.find('{');
@@ -127,17 +130,16 @@ void append_backend_target(std::string& out, const RouteMethod& route,
     out += t.substr(0, open);
     std::string_view name = t.substr(open + 1, close - open - 1);
     if (!name.empty() && name.back() == '+') name.remove_suffix(1);
-    const RequestParameter* mapped =
-        route.request_parameters.empty() ? nullptr : path_mapping(route, name);
-    if (mapped)
-      append_as_encoded(out, source_value(*mapped, client), mapped->source);
+    const RequestParameter* mapping = mapped ? path_mapping(route, name) : nullptr;
+    if (mapping)
+      append_as_encoded(out, source_value(*mapping, client), mapping->source);
     else
       out += client.path.find(name);
     t.remove_prefix(close + 1);
   }
   bool has_query = out.find('?', start) != std::string::npos;
   if (!client.query.empty()) {
-    if (!maps_query(route)) {
+    if (!mapped || !maps_query(route)) {
       out += has_query ? '&' : '?';
       out += client.query;
       has_query = true;
@@ -155,6 +157,7 @@ void append_backend_target(std::string& out, const RouteMethod& route,
       }
     }
   }
+  if (!mapped) return;
   for (const RequestParameter& p : route.request_parameters) {
     if (p.target != ParameterPlace::kQuery) continue;
     const std::string_view value = source_value(p, client);

@@ -128,6 +128,7 @@ void write_upstream_head(std::string& head, std::string_view method, const Route
   append_backend_target(head, route, client);
   head.append(" HTTP/1.1\r\n"sv);
   const std::string_view connection = request.fields.find(http::field::connection);
+  const bool mapped = !route.request_parameters.empty();
   for (std::size_t i = 0; i < request.fields.size(); ++i) {
     const FieldList::Field f = request.fields[i];
     // Expect was settled with the client: tollgate already holds the whole body.
@@ -135,10 +136,10 @@ void write_upstream_head(std::string& head, std::string_view method, const Route
         f.id == http::field::content_length)
       continue;
     if (!connection.empty() && connection_lists(connection, f.name)) continue;
-    if (!route.request_parameters.empty() && maps_header(route, f.name)) continue;
+    if (mapped && maps_header(route, f.name)) continue;
     append_field(head, f.name, f.value);
   }
-  append_mapped_fields(head, route, client);
+  if (mapped) append_mapped_fields(head, route, client);
   append_field(head, "Host", route.backend.host_header);
   if (!request.body.empty() || request.has_body_framing) {
     head.append("Content-Length: "sv);

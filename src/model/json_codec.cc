@@ -92,7 +92,8 @@ json::object to_json(const RestApi& api) {
                  {"createdDate", api.created_date},
                  {"apiKeySource", to_string(api.api_key_source)},
                  {"disableExecuteApiEndpoint", false},
-                 {"endpointConfiguration", json::object{{"types", json::array{"EDGE"}}}}};
+                 {"endpointConfiguration",
+                  json::object{{"types", json::array{json::string(api.endpoint_type)}}}}};
   put_if(o, "description", api.description);
   for (const auto& r : api.resources)
     if (r.parent_id.empty()) o["rootResourceId"] = r.id;
@@ -263,6 +264,16 @@ std::vector<Resource> resources_from_json(const json::value& v, std::string_view
   return out;
 }
 
+std::optional<std::string> endpoint_type_of(const json::object& api) {
+  const json::value* config = api.if_contains("endpointConfiguration");
+  const json::object* fields = config ? config->if_object() : nullptr;
+  const json::value* types = fields ? fields->if_contains("types") : nullptr;
+  if (!types || !types->is_array() || types->get_array().empty() ||
+      !types->get_array()[0].is_string())
+    return std::nullopt;
+  return std::string(types->get_array()[0].get_string());
+}
+
 RestApi rest_api_from_json(const json::value& v) {
   const auto& o = as_object(v, "restApi");
   RestApi api;
@@ -272,6 +283,7 @@ RestApi rest_api_from_json(const json::value& v) {
   api.created_date = get_int(o, "createdDate", 0, "restApi");
   api.api_key_source =
       api_key_source_from(get_string(o, "apiKeySource", "restApi")).value_or(ApiKeySource::kHeader);
+  if (std::optional<std::string> type = endpoint_type_of(o)) api.endpoint_type = *type;
   if (auto it = o.find("resources"); it != o.end())
     api.resources = resources_from_json(it->value(), "restApi.resources");
   return api;

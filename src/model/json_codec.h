@@ -7,6 +7,9 @@
 
 #include <boost/json.hpp>
 
+#include <optional>
+#include <string>
+
 #include "model/types.h"
 
 namespace tollgate {
@@ -32,6 +35,8 @@ Method method_from_json(const boost::json::value& v, std::string_view where);
 Resource resource_from_json(const boost::json::value& v, std::string_view where);
 std::vector<Resource> resources_from_json(const boost::json::value& v, std::string_view where);
 RestApi rest_api_from_json(const boost::json::value& v);
+// endpointConfiguration.types[0] of a RestApi's JSON, if it names one.
+std::optional<std::string> endpoint_type_of(const boost::json::object& api);
 Deployment deployment_from_json(const boost::json::value& v);
 Stage stage_from_json(const boost::json::value& v);
 ApiKey api_key_from_json(const boost::json::value& v);

@@ -33,10 +33,11 @@ bool is_token(std::string_view s) {
 // Fields that frame the backend request or route it: the gateway writes them.
 bool frames_the_message(std::string_view name) {
   static constexpr std::array<std::string_view, 8> kFraming = {
-      "host",    "content-length", "transfer-encoding", "connection",
-      "upgrade", "te",             "trailer",           "keep-alive"};
+      "host", "content-length", "transfer-encoding", "connection", "upgrade",
+      "te",   "trailer",        "keep-alive"};
   return std::any_of(kFraming.begin(), kFraming.end(), [&](std::string_view f) {
-    return f.size() == name.size() && std::equal(f.begin(), f.end(), name.begin(), [](char a, char b) {
+    return f.size() == name.size() &&
+           std::equal(f.begin(), f.end(), name.begin(), [](char a, char b) {
              return a == (b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b);
            });
   });
@@ -59,8 +60,8 @@ ParsedRequestParameter parse_request_parameter(std::string_view key, std::string
   p.target = target->first;
   p.name = std::string(target->second);
   if (p.target == ParameterPlace::kHeader && !is_token(p.name))
-    return {std::nullopt, "Invalid mapping expression specified: " + std::string(key) +
-                              " (not a header name)"};
+    return {std::nullopt,
+            "Invalid mapping expression specified: " + std::string(key) + " (not a header name)"};
   if (p.target == ParameterPlace::kHeader && frames_the_message(p.name))
     return {std::nullopt, "Invalid mapping expression specified: " + std::string(key) +
                               " (the gateway sets this header itself)"};
@@ -74,8 +75,8 @@ ParsedRequestParameter parse_request_parameter(std::string_view key, std::string
   }
   const auto source = place_and_name(value, "method.request.");
   if (!source || source->second.empty())
-    return {std::nullopt, "Invalid mapping expression specified: " + std::string(value) +
-                              " for " + std::string(key) +
+    return {std::nullopt, "Invalid mapping expression specified: " + std::string(value) + " for " +
+                              std::string(key) +
                               " (tollgate maps method.request.path|querystring|header.NAME "
                               "or a 'static' value)"};
   p.source = source->first;

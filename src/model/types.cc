@@ -86,4 +86,8 @@ bool is_http_method(std::string_view m) {
   return false;
 }
 
+bool is_endpoint_type(std::string_view t) {
+  return t == "EDGE" || t == "REGIONAL" || t == "PRIVATE";
+}
+
 }  // namespace tollgate

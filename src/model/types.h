@@ -76,8 +76,9 @@ struct RestApi {
   std::string name;
   std::string description;
   ApiKeySource api_key_source = ApiKeySource::kHeader;
-  std::int64_t created_date = 0;    // epoch seconds
-  std::vector<Resource> resources;  // the working copy; stages serve deployments
+  std::string endpoint_type = "EDGE";  // EDGE, REGIONAL or PRIVATE: reported, not acted on
+  std::int64_t created_date = 0;       // epoch seconds
+  std::vector<Resource> resources;     // the working copy; stages serve deployments
   bool operator==(const RestApi&) const = default;
 };
 
@@ -187,6 +188,7 @@ std::string method_setting_key(std::string_view resource_path, std::string_view 
 // "/pets/{id}/GET": the usage plan apiStages throttle key.
 std::string plan_method_key(std::string_view resource_path, std::string_view http_method);
 
-bool is_http_method(std::string_view m);  // GET ... OPTIONS, ANY
+bool is_http_method(std::string_view m);    // GET ... OPTIONS, ANY
+bool is_endpoint_type(std::string_view t);  // EDGE, REGIONAL, PRIVATE
 
 }  // namespace tollgate

@@ -52,8 +52,9 @@ OpenApiDocument::OpenApiDocument(std::string_view text) {
   } else if (openapi && openapi->is_string() && openapi->get_string().starts_with("3.0")) {
     version_ = Version::kOpenApi3;
   } else if (openapi || swagger) {
-    throw OpenApiError("only OpenAPI 3.0.x (openapi: 3.0.1) and Swagger 2.0 (swagger: \"2.0\") "
-                       "are imported");
+    throw OpenApiError(
+        "only OpenAPI 3.0.x (openapi: 3.0.1) and Swagger 2.0 (swagger: \"2.0\") "
+        "are imported");
   } else {
     throw OpenApiError("not an OpenAPI definition: it has no `openapi` or `swagger` field");
   }

@@ -19,7 +19,8 @@ inline constexpr std::size_t kMaxDefinitionBytes = 6 * 1024 * 1024;
 // 400 BadRequestException with the message.
 class OpenApiError : public std::invalid_argument {
  public:
-  explicit OpenApiError(const std::string& why) : std::invalid_argument("Invalid OpenAPI input: " + why) {}
+  explicit OpenApiError(const std::string& why)
+      : std::invalid_argument("Invalid OpenAPI input: " + why) {}
 };
 
 class OpenApiDocument {

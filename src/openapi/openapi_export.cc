@@ -85,8 +85,7 @@ json::object operation_json(const Resource& r, const Method& m, const ExportOpti
   // An operation has at least one response; "default" reads back as none.
   if (responses.empty()) responses["default"] = json::object{{"description", "Default response"}};
   op["responses"] = std::move(responses);
-  if (m.api_key_required)
-    op["security"] = json::array{json::object{{kKeyScheme, json::array{}}}};
+  if (m.api_key_required) op["security"] = json::array{json::object{{kKeyScheme, json::array{}}}};
   if ((options.integrations || options.apigateway) && m.integration)
     op["x-amazon-apigateway-integration"] = integration_json(*m.integration);
   return op;
@@ -144,8 +143,7 @@ json::object export_openapi(const RestApi& api, const Stage& stage, const Deploy
     if (keyed) components["securitySchemes"] = json::object{{kKeyScheme, key_scheme}};
     doc["components"] = std::move(components);
   }
-  if (options.apigateway)
-    doc["x-amazon-apigateway-api-key-source"] = to_string(api.api_key_source);
+  if (options.apigateway) doc["x-amazon-apigateway-api-key-source"] = to_string(api.api_key_source);
   return doc;
 }
 

@@ -139,8 +139,9 @@ class Importer {
              "custom authorizers are not supported yet; methods that name it are served without "
              "it");
       } else {
-        warn(here, "only an apiKey scheme named x-api-key in the header is supported; methods "
-                   "that name it are served without it");
+        warn(here,
+             "only an apiKey scheme named x-api-key in the header is supported; methods "
+             "that name it are served without it");
       }
     }
   }
@@ -180,8 +181,7 @@ class Importer {
 
   void read_path(const std::string& path, const std::string& base, const json::value& item) {
     const std::string where = "paths." + path;
-    if (path.empty() || path.front() != '/')
-      throw OpenApiError(where + ": a path starts with /");
+    if (path.empty() || path.front() != '/') throw OpenApiError(where + ": a path starts with /");
     std::string full = base + path;
     while (full.size() > 1 && full.back() == '/') full.pop_back();
     if (full.empty()) full = "/";
@@ -197,8 +197,7 @@ class Importer {
           throw OpenApiError(where + "." + std::string(name) + ": an operation is an object");
         methods[std::string(op->second)] = read_operation(
             where + "." + std::string(name), std::string(op->second), operation.get_object());
-      } else if (name.starts_with("x-amazon-apigateway-") || name == "trace" ||
-                 name == "servers") {
+      } else if (name.starts_with("x-amazon-apigateway-") || name == "trace" || name == "servers") {
         warn(where + "." + std::string(name), "not supported; ignored");
       }
     }
@@ -237,9 +236,8 @@ class Importer {
         const json::value& responses = doc_.resolve(value);
         if (responses.is_object())
           for (const auto& [code, unused] : responses.get_object())
-            if (code.size() == 3 && std::all_of(code.begin(), code.end(), [](char c) {
-                  return c >= '0' && c <= '9';
-                }))
+            if (code.size() == 3 &&
+                std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; }))
               m.method_responses.emplace_back(code);
       } else if (name.starts_with("x-amazon-apigateway-")) {
         warn(where + "." + std::string(name), "not supported; ignored");
@@ -264,8 +262,9 @@ class Importer {
         }
       }
     if (!m.integration)
-      warn(where, "no usable x-amazon-apigateway-integration; the method answers 500 until it "
-                  "has one");
+      warn(where,
+           "no usable x-amazon-apigateway-integration; the method answers 500 until it "
+           "has one");
     return m;
   }
 
@@ -285,13 +284,15 @@ class Importer {
     i.type = *parsed;
     const bool http = i.type == IntegrationType::kHttp || i.type == IntegrationType::kHttpProxy;
     if (i.type == IntegrationType::kAws || i.type == IntegrationType::kAwsProxy)
-      warn(where + ".type", lower(type) + " (a Lambda or AWS service) cannot be called from "
-                            "tollgate; the method answers 500 until it has an http or "
-                            "http_proxy integration");
+      warn(where + ".type", lower(type) +
+                                " (a Lambda or AWS service) cannot be called from "
+                                "tollgate; the method answers 500 until it has an http or "
+                                "http_proxy integration");
     i.http_method = upper(text_of(doc_.member(o, "httpMethod")));
     if (!i.http_method.empty() && !is_http_method(i.http_method)) {
-      warn(where + ".httpMethod", "'" + i.http_method + "' is not an HTTP method; the client's "
-                                  "method is used");
+      warn(where + ".httpMethod", "'" + i.http_method +
+                                      "' is not an HTTP method; the client's "
+                                      "method is used");
       i.http_method.clear();
     }
     i.uri = text_of(doc_.member(o, "uri"));
@@ -322,10 +323,17 @@ class Importer {
            "request templates are not applied: the client's body passes through");
     read_responses(where + ".responses", o, i);
     for (const auto& [name, value] : o) {
-      static constexpr std::array<std::string_view, 11> kRead = {
-          "type",           "httpMethod",       "uri",                "timeoutInMillis",
-          "requestParameters", "requestTemplates", "responses",       "passthroughBehavior",
-          "cacheNamespace", "cacheKeyParameters", "contentHandling"};
+      static constexpr std::array<std::string_view, 11> kRead = {"type",
+                                                                 "httpMethod",
+                                                                 "uri",
+                                                                 "timeoutInMillis",
+                                                                 "requestParameters",
+                                                                 "requestTemplates",
+                                                                 "responses",
+                                                                 "passthroughBehavior",
+                                                                 "cacheNamespace",
+                                                                 "cacheKeyParameters",
+                                                                 "contentHandling"};
       if (std::find(kRead.begin(), kRead.end(), name) != kRead.end()) continue;
       if (name == "connectionType" && upper(text_of(&value)) == "INTERNET") continue;
       warn(where + "." + std::string(name), "not supported; ignored");
@@ -362,15 +370,15 @@ class Importer {
           read_string_map(here + ".responseParameters", r.get_object(), "responseParameters");
       if (i.type != IntegrationType::kMock &&
           (!response.response_templates.empty() || !response.response_parameters.empty()))
-        warn(here, "response mapping is applied to mock integrations only; the backend's answer "
-                   "passes through");
+        warn(here,
+             "response mapping is applied to mock integrations only; the backend's answer "
+             "passes through");
       i.integration_responses[response.status_code] = std::move(response);
     }
   }
 
   std::map<std::string, std::string> read_string_map(const std::string& where,
-                                                     const json::object& o,
-                                                     std::string_view name) {
+                                                     const json::object& o, std::string_view name) {
     std::map<std::string, std::string> out;
     const json::value* v = doc_.member(o, name);
     if (!v || !v->is_object()) return out;

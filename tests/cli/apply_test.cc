@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "core/yaml_to_json.h"
 #include "store/sqlite_store.h"
@@ -189,6 +190,48 @@ TEST_F(ApplyTest, MockShorthandBecomesTheAwsForm) {
     EXPECT_EQ(i.request_templates.at("application/json"), "{\"statusCode\": 201}");
     EXPECT_EQ(i.integration_responses.at("201").response_templates.at("text/plain"), "made");
   }
+}
+
+TEST_F(ApplyTest, AnApiFromAnOpenApiFileAppliedTwiceChangesNothingTheSecondTime) {
+  std::filesystem::create_directories(dir / "defs");
+  std::ofstream(dir / "defs" / "shop.yaml") << R"(
+openapi: 3.0.1
+info: {title: shop-from-file}
+x-amazon-apigateway-request-validators: {}
+paths:
+  /pets/{petId}:
+    get:
+      x-amazon-apigateway-integration:
+        type: http_proxy
+        httpMethod: GET
+        uri: http://127.0.0.1:9000/pets/{id}
+        requestParameters: {integration.request.path.id: method.request.path.petId}
+)";
+  std::ofstream(dir / "tollgate.yaml") << R"(
+apis:
+  - openapi: defs/shop.yaml
+    stages: [{stageName: prod}]
+)";
+  const Declaration declared = load_declaration_file((dir / "tollgate.yaml").string());
+  ASSERT_EQ(declared.warnings.size(), 1u);
+  EXPECT_NE(declared.warnings[0].find("x-amazon-apigateway-request-validators"), std::string::npos);
+  EXPECT_EQ(apply_declaration(*store, declared, kNow).changes, 3u);  // api, deployment, stage
+  EXPECT_EQ(
+      apply_declaration(*store, load_declaration_file((dir / "tollgate.yaml").string()), kNow + 10)
+          .changes,
+      0u);
+  const ControlState s = store->load_control_state();
+  ASSERT_EQ(s.apis.size(), 1u);
+  EXPECT_EQ(s.apis[0].name, "shop-from-file");
+  bool mapped = false;
+  for (const auto& r : s.apis[0].resources)
+    if (r.path == "/pets/{petId}")
+      mapped = r.methods.at("GET").integration->request_parameters.size() == 1;
+  EXPECT_TRUE(mapped);
+}
+
+TEST_F(ApplyTest, AnOpenApiFileAndResourcesTogetherAreRefused) {
+  EXPECT_THROW(parse("apis: [{name: a, openapi: x.yaml, resources: {}}]"), std::invalid_argument);
 }
 
 }  // namespace

@@ -49,8 +49,7 @@ TEST(BackendRequest, QueryMappingsReplaceTheClientsOfTheirName) {
                  {{"integration.request.querystring.page", "method.request.querystring.page"},
                   {"integration.request.querystring.kind", "method.request.querystring.type"},
                   {"integration.request.querystring.v", "'a b'"}});
-  EXPECT_EQ(m.target("type=dog&page=2&other=x"),
-            "/pets?type=dog&other=x&page=2&kind=dog&v=a%20b");
+  EXPECT_EQ(m.target("type=dog&page=2&other=x"), "/pets?type=dog&other=x&page=2&kind=dog&v=a%20b");
   EXPECT_EQ(m.target(""), "/pets?v=a%20b");  // absent sources are left out
 }
 

@@ -9,8 +9,10 @@ import configparser
 import http.client
 import json
 import os
+import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -26,6 +28,10 @@ RELOAD_TIMEOUT_S = 5.0
 
 # A refill rate so slow that no token comes back during the run.
 TINY = 0.01
+
+# How the AWS CLI reports a refusal on stderr.
+AWS_CLI_ERROR = re.compile(r"An error occurred \(([^)]*)\) when calling the (\w+) operation"
+                           r"(?: \(reached max retries: \d+\))?: (.*)\Z", re.S)
 
 FORBIDDEN = {"message": "Forbidden"}
 MISSING_TOKEN = {"message": "Missing Authentication Token"}
@@ -161,6 +167,20 @@ def aws(gateway, workdir, *args, scheme="http", env=None):
     if result.returncode != 0:
         raise AssertionError(f"aws apigateway {' '.join(args)} failed: {result.stderr}")
     return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+class CliError:
+    """A failed AWS CLI call: its exit code, stderr, and the error code,
+    operation and message the CLI printed."""
+
+    def __init__(self, result):
+        self.returncode = result.returncode
+        self.stderr = result.stderr
+        m = AWS_CLI_ERROR.search(result.stderr.rstrip("\n"))
+        self.code, self.operation, self.message = m.groups() if m else (None, None, None)
+
+    def __repr__(self):
+        return f"<exit {self.returncode}: {self.stderr!r}>"
 
 
 def wait_until(predicate, timeout, interval=0.05):
@@ -388,6 +408,23 @@ class Gateway:
         if res.status != 200:
             raise AssertionError(f"GET /health: {res}")
         return res.json()
+
+    def control_version(self):
+        """The store's control version, read from the server's database: /health
+        reports the version the data plane has loaded, which may lag behind."""
+        db = sqlite3.connect(f"file:{os.path.join(self.data_dir, 'tollgate.db')}?mode=ro", uri=True,
+                             timeout=5)
+        try:
+            return db.execute("SELECT value FROM meta WHERE name = 'control_version'").fetchone()[0]
+        finally:
+            db.close()
+
+    def wait_loaded(self):
+        """Waits until the data plane serves every change committed so far."""
+        wanted = self.control_version()
+        if not wait_until(lambda: self.health()["catalogVersion"] >= wanted, RELOAD_TIMEOUT_S):
+            raise AssertionError(f"control version {wanted} not loaded within {RELOAD_TIMEOUT_S} s:\n"
+                                 f"{self.output()}")
 
     def request(self, method, api, stage, path, key=None, headers=None, body=None, host_style=False,
                 key_header="x-api-key"):

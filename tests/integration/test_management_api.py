@@ -20,9 +20,7 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import shutil
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -31,7 +29,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import (FORBIDDEN, HOST, LIMIT_EXCEEDED, RELOAD_TIMEOUT_S, TINY, TOLLGATE_BIN, TOO_MANY,
+from harness import (FORBIDDEN, CliError, HOST, LIMIT_EXCEEDED, TINY, TOLLGATE_BIN, TOO_MANY,
                      Backend, Gateway, http_request, utc_seconds_to_midnight, wait_until)
 
 AWS = "/usr/bin/aws"
@@ -39,9 +37,6 @@ REGION = "us-east-1"
 ACCESS_KEY_ID = "AKIDTOLLGATETEST0001"
 SECRET_ACCESS_KEY = "tollgate-test-secret-0123456789abcdefABCD"
 ACCOUNT_ID_RE = r"\d{12}"
-
-ERROR_RE = re.compile(r"An error occurred \(([^)]*)\) when calling the (\w+) operation"
-                      r"(?: \(reached max retries: \d+\))?: (.*)\Z", re.S)
 
 PLAN_PATHS = ("/apiStages, /quota, /throttle, /productCode, "
               "/apiStages/<apidId:stageName>/throttle/<resourcePath>/<httpMethod>, "
@@ -132,17 +127,6 @@ class AdminClient:
 
 
 # ------------------------------------------------------------------ AWS CLI
-
-class CliError:
-    def __init__(self, result):
-        self.returncode = result.returncode
-        self.stderr = result.stderr
-        m = ERROR_RE.search(result.stderr.rstrip("\n"))
-        self.code, self.operation, self.message = m.groups() if m else (None, None, None)
-
-    def __repr__(self):
-        return f"<exit {self.returncode}: {self.stderr!r}>"
-
 
 class AwsCli:
     """/usr/bin/aws against one admin port, isolated from any local AWS setup."""
@@ -263,22 +247,6 @@ class ManagementTestCase(unittest.TestCase):
         return self.admin("POST", f"/usageplans/{plan_id}/keys", {"keyId": key_id, "keyType": "API_KEY"})
 
     # --- waiting for the data plane
-
-    def control_version(self):
-        """The store's control version, read from the server's database: /health
-        reports the version the data plane has loaded, which may lag behind."""
-        db = sqlite3.connect(f"file:{os.path.join(self.gw.data_dir, 'tollgate.db')}?mode=ro", uri=True,
-                             timeout=5)
-        try:
-            return db.execute("SELECT value FROM meta WHERE name = 'control_version'").fetchone()[0]
-        finally:
-            db.close()
-
-    def wait_loaded(self):
-        """Waits until the data plane serves every change committed so far."""
-        wanted = self.control_version()
-        if not wait_until(lambda: self.gw.health()["catalogVersion"] >= wanted, RELOAD_TIMEOUT_S):
-            self.fail(f"control version {wanted} not loaded within {RELOAD_TIMEOUT_S} s:\n{self.gw.output()}")
 
     def log_count(self, text):
         return self.gw.output().count(text)
@@ -447,7 +415,7 @@ class ManagementApiTest(ManagementTestCase):
 
         # Deployed, the MOCK answers from its templates and GET /items is proxied without a key.
         self.admin("POST", f"/restapis/{api_id}/deployments", {"stageName": "prod"})
-        self.wait_loaded()
+        self.gw.wait_loaded()
         res = self.gw.request("GET", api_id, "prod", "/mock")
         self.assertEqual((res.status, res.json()), (200, {"ok": True}), res)
         self.assertEcho(self.gw.request("GET", api_id, "prod", "/items"), "/pets")
@@ -515,7 +483,7 @@ class ManagementApiTest(ManagementTestCase):
         self.cli("update-stage", "--rest-api-id", api, "--stage-name", "prod", "--patch-operations",
                  f"op=replace,path=/*/*/throttling/rateLimit,value={TINY}",
                  "op=replace,path=/*/*/throttling/burstLimit,value=2")
-        self.wait_loaded()
+        self.gw.wait_loaded()
         for _ in range(2):
             self.assertEcho(self.gw.request("GET", api, "prod", "/open"), "/open")
         self.assertRefusal(self.gw.request("GET", api, "prod", "/open"), 429, TOO_MANY, "TooManyRequestsException")
@@ -869,7 +837,7 @@ class ManagementApiTest(ManagementTestCase):
         plan = cli("create-usage-plan", "--name", "seed-plan", "--throttle", f"burstLimit=3,rateLimit={TINY}",
                    "--quota", "limit=5,offset=0,period=DAY", "--api-stages", f"apiId={api},stage=prod")["id"]
         cli("create-usage-plan-key", "--usage-plan-id", plan, "--key-id", key, "--key-type", "API_KEY")
-        self.wait_loaded()
+        self.gw.wait_loaded()
 
         def send(with_key=True):
             return self.gw.request("GET", api, "prod", "/pets", key=value if with_key else None)
@@ -881,7 +849,7 @@ class ManagementApiTest(ManagementTestCase):
 
         cli("update-usage-plan", "--usage-plan-id", plan, "--patch-operations",
             "op=replace,path=/throttle/rateLimit,value=1000", "op=replace,path=/throttle/burstLimit,value=1000")
-        self.wait_loaded()
+        self.gw.wait_loaded()
         for _ in range(2):  # the throttled request did not use quota
             self.assertEcho(send(), "/pets")
         self.assertRefusal(send(), 429, LIMIT_EXCEEDED, "LimitExceededException")
@@ -897,7 +865,7 @@ class ManagementApiTest(ManagementTestCase):
         # An unrelated change rebuilds the data plane's catalog; the new remaining must survive it.
         cli("update-usage-plan", "--usage-plan-id", plan, "--patch-operations",
             "op=replace,path=/description,value=after update-usage")
-        self.wait_loaded()
+        self.gw.wait_loaded()
         for _ in range(2):
             self.assertEcho(send(), "/pets")
         self.assertRefusal(send(), 429, LIMIT_EXCEEDED, "LimitExceededException")
@@ -912,7 +880,7 @@ class ManagementApiTest(ManagementTestCase):
 
         # A disabled key is refused before its quota is looked at.
         cli("update-api-key", "--api-key", key, "--patch-operations", "op=replace,path=/enabled,value=false")
-        self.wait_loaded()
+        self.gw.wait_loaded()
         self.assertRefusal(send(), 403, FORBIDDEN, "ForbiddenException")
 
         # The plan's stage keeps the stage and its API from being deleted.
@@ -933,27 +901,27 @@ class ManagementApiTest(ManagementTestCase):
         key = cli("create-api-key", "--name", "dp-key", "--value", value)["id"]  # disabled
         plan = self.make_plan("dp-plan", stages=[(self.api_id, "beta")])["id"]
         self.add_plan_key(plan, key)
-        self.wait_loaded()
+        self.gw.wait_loaded()
 
         def send(path):
             return self.gw.request("GET", self.api_id, "beta", path, key=value)
 
         self.assertRefusal(send("/pets"), 403, FORBIDDEN, "ForbiddenException")
         cli("update-api-key", "--api-key", key, "--patch-operations", "op=replace,path=/enabled,value=true")
-        self.wait_loaded()
+        self.gw.wait_loaded()
         self.assertEcho(send("/pets/1"), "/pets/1")
 
         # A per-method plan throttle on GET /pets leaves GET /pets/{petId} alone.
         at = f"/apiStages/{self.api_id}:beta/throttle//pets/GET"
         cli("update-usage-plan", "--usage-plan-id", plan, *ops(("add", at + "/rateLimit", str(TINY)),
                                                               ("add", at + "/burstLimit", "1")))
-        self.wait_loaded()
+        self.gw.wait_loaded()
         self.assertEcho(send("/pets"), "/pets")
         self.assertRefusal(send("/pets"), 429, TOO_MANY, "TooManyRequestsException")
         self.assertEcho(send("/pets/2"), "/pets/2")
 
         cli("delete-usage-plan-key", "--usage-plan-id", plan, "--key-id", key)
-        self.wait_loaded()
+        self.gw.wait_loaded()
         self.assertRefusal(send("/pets/3"), 403, FORBIDDEN, "ForbiddenException")
 
     # ---------------------------------------------------------- 10. errors and signatures

@@ -67,8 +67,7 @@ TEST(OpenApiImport, ReadsPathsMethodsAndIntegrations) {
   ASSERT_TRUE(list.integration);
   EXPECT_EQ(list.integration->type, IntegrationType::kHttp);
   EXPECT_EQ(list.integration->timeout_ms, 5000);
-  EXPECT_EQ(list.integration->request_parameters.at("integration.request.header.X-Shop"),
-            "'pets'");
+  EXPECT_EQ(list.integration->request_parameters.at("integration.request.header.X-Shop"), "'pets'");
 
   const Method& any = api.paths.at("/pets/{petId}").at("ANY");
   EXPECT_FALSE(any.api_key_required);
@@ -132,8 +131,9 @@ paths:
   EXPECT_TRUE(has_warning(w, "paths./pets.get.security.auth: "));
   EXPECT_TRUE(has_warning(w, "paths./pets.get.x-amazon-apigateway-request-validator: "));
   EXPECT_TRUE(has_warning(w, "paths./pets.get.x-amazon-apigateway-integration.type: aws_proxy"));
-  EXPECT_TRUE(has_warning(w, "paths./pets.post.x-amazon-apigateway-integration.requestParameters."
-                             "integration.request.header.id: "));
+  EXPECT_TRUE(has_warning(w,
+                          "paths./pets.post.x-amazon-apigateway-integration.requestParameters."
+                          "integration.request.header.id: "));
   EXPECT_TRUE(has_warning(w, "paths./pets.put.x-amazon-apigateway-integration.uri: "));
   EXPECT_TRUE(has_warning(w, "paths./pets.put: no usable x-amazon-apigateway-integration"));
 }
