@@ -188,7 +188,9 @@ class Importer {
     check_route(where, full);
     if (!item.is_object()) throw OpenApiError(where + ": a path item is an object");
     auto& methods = out_.paths[full];  // a path without operations is still a resource
-    for (const auto& [name, value] : item.get_object()) {
+    for (const auto& member : item.get_object()) {
+      const std::string_view name = member.key();
+      const json::value& value = member.value();
       auto op = std::find_if(kOperations.begin(), kOperations.end(),
                              [&](const auto& o) { return o.first == name; });
       if (op != kOperations.end()) {
