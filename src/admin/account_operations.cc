@@ -2,8 +2,10 @@
 
 #include "admin/lookups.h"
 #include "admin/operations.h"
+#include "admin/patch_operations.h"
 #include "model/json_codec.h"
 #include "model/json_fields.h"
+#include "model/validate.h"
 
 namespace tollgate {
 namespace json = boost::json;
@@ -50,6 +52,37 @@ void edit_tags(AdminContext& ctx, const std::string& arn, Change change) {
 
 HttpResponse get_account(AdminContext& ctx, const AdminRequest&) {
   return admin_json(http::status::ok, to_json(ctx.few().account));
+}
+
+HttpResponse update_account(AdminContext& ctx, const AdminRequest& req) {
+  const auto ops = patch_operations(req, "updateAccountInput");
+  const AccountSettings account = ctx.edit([&](ControlState& s) {
+    AccountSettings next = s.account;
+    for (const auto& op : ops) {
+      if (op.op == "replace" && op.path == "/cloudwatchRoleArn") {
+        // No value, or an empty one, takes the role away.
+        if (!op.value.empty() && !op.value.starts_with("arn:"))
+          bad_request("The role ARN is not well formed: " + op.value);
+        next.cloudwatch_role_arn = op.value;
+      } else if (op.op == "replace" && op.path == "/throttle/rateLimit") {
+        next.throttle.rate_limit = patch_double(op);
+      } else if (op.op == "replace" && op.path == "/throttle/burstLimit") {
+        next.throttle.burst_limit = patch_int(op);
+      } else if (op.path == "/features" && op.value == "UsagePlans" && op.op == "add") {
+        // Usage plans are always on.
+      } else if (op.path == "/features" && op.op == "remove") {
+        bad_request("Usage plans cannot be turned off: tollgate is built on them");
+      } else {
+        invalid_patch_path(op,
+                           "/cloudwatchRoleArn, /throttle/rateLimit, /throttle/burstLimit, "
+                           "/features (add UsagePlans)");
+      }
+    }
+    validate_throttle(next.throttle, "account.throttleSettings");
+    s.account = next;
+    return next;
+  });
+  return admin_json(http::status::ok, to_json(account));
 }
 
 HttpResponse get_tags(AdminContext& ctx, const AdminRequest& req) {

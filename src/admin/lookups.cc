@@ -110,4 +110,18 @@ void refuse_if_in_usage_plan(const ControlState& s, const std::string& api_id,
                     as.stage + "; remove the stage from the usage plan first");
 }
 
+Deployment& find_deployment(ControlState& s, const std::string& api_id,
+                            const std::string& deployment_id) {
+  for (auto& d : s.deployments)
+    if (d.api_id == api_id && d.id == deployment_id) return d;
+  not_found("Invalid Deployment identifier specified");
+}
+
+void validate_stage_name(const std::string& name) {
+  if (name.empty()) bad_request("Invalid stage name specified: stageName is required");
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+      bad_request("Stage name only allows a-zA-Z0-9_-: " + name);
+}
+
 }  // namespace tollgate

@@ -16,6 +16,11 @@ Resource& find_resource(RestApi& api, const std::string& resource_id);
 Method& find_method(Resource& resource, const std::string& http_method);
 Stage& find_stage(ControlState& s, const std::string& api_id, const std::string& stage_name);
 UsagePlan& find_usage_plan(ControlState& s, const std::string& plan_id);
+Deployment& find_deployment(ControlState& s, const std::string& api_id,
+                            const std::string& deployment_id);
+
+// 400 unless `name` can name a stage: letters, digits, '-' and '_'.
+void validate_stage_name(const std::string& name);
 
 // The key or the membership, or the NotFoundException AWS answers with.
 ApiKey find_api_key(ControlReads& reads, const std::string& key_id);

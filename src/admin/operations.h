@@ -41,9 +41,14 @@ HttpResponse delete_integration(AdminContext&, const AdminRequest&);
 HttpResponse put_integration_response(AdminContext&, const AdminRequest&);
 HttpResponse get_integration_response(AdminContext&, const AdminRequest&);
 
-// stage_operations.cc
+// deployment_operations.cc
 HttpResponse create_deployment(AdminContext&, const AdminRequest&);
 HttpResponse get_deployments(AdminContext&, const AdminRequest&);
+HttpResponse get_deployment(AdminContext&, const AdminRequest&);
+HttpResponse update_deployment(AdminContext&, const AdminRequest&);
+HttpResponse delete_deployment(AdminContext&, const AdminRequest&);
+
+// stage_operations.cc
 HttpResponse create_stage(AdminContext&, const AdminRequest&);
 HttpResponse get_stage(AdminContext&, const AdminRequest&);
 HttpResponse get_stages(AdminContext&, const AdminRequest&);
@@ -75,6 +80,7 @@ HttpResponse update_usage(AdminContext&, const AdminRequest&);
 
 // account_operations.cc
 HttpResponse get_account(AdminContext&, const AdminRequest&);
+HttpResponse update_account(AdminContext&, const AdminRequest&);
 HttpResponse get_tags(AdminContext&, const AdminRequest&);
 HttpResponse tag_resource(AdminContext&, const AdminRequest&);
 HttpResponse untag_resource(AdminContext&, const AdminRequest&);

@@ -14,34 +14,10 @@ namespace json = boost::json;
 
 namespace {
 
-json::object deployment_json(const Deployment& d) {
-  json::object o{{"id", d.id}, {"createdDate", d.created_date}};
-  if (!d.description.empty()) o["description"] = d.description;
-  return o;
-}
-
 json::object stage_json(const Stage& s) {
   json::object o = to_json(s);
   o.erase("restApiId");
   return o;
-}
-
-void validate_stage_name(const std::string& name) {
-  if (name.empty()) bad_request("Invalid stage name specified: stageName is required");
-  for (char c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
-      bad_request("Stage name only allows a-zA-Z0-9_-: " + name);
-}
-
-// A deployment needs methods, each with an integration (spec §9.5).
-void check_deployable(const RestApi& api) {
-  bool any = false;
-  for (const auto& r : api.resources)
-    for (const auto& [name, m] : r.methods) {
-      any = true;
-      if (!m.integration) bad_request("No integration defined for method");
-    }
-  if (!any) bad_request("The REST API doesn't contain any methods");
 }
 
 // "/~1pets/GET/throttling/rateLimit" → ("~1pets/GET", "throttling/rateLimit").
@@ -120,52 +96,6 @@ void apply_stage_op(ControlState& s, Stage& stage, const PatchOperation& op) {
 
 }  // namespace
 
-HttpResponse create_deployment(AdminContext& ctx, const AdminRequest& req) {
-  const json::object body = req.json();
-  const std::string stage_name = get_string(body, "stageName", "createDeploymentInput");
-  const std::string stage_description =
-      get_string(body, "stageDescription", "createDeploymentInput");
-  if (!stage_name.empty()) validate_stage_name(stage_name);
-  const Deployment d = ctx.edit([&](ControlState& s) {
-    RestApi& api = find_api(s, req.segments()[1], ctx.account_id);
-    check_deployable(api);
-    Deployment dep{api.id, random_id(6), get_string(body, "description", "createDeploymentInput"),
-                   ctx.now_s(), api.resources};
-    s.deployments.push_back(dep);
-    if (!stage_name.empty()) {
-      auto st = std::find_if(s.stages.begin(), s.stages.end(), [&](const Stage& x) {
-        return x.api_id == api.id && x.stage_name == stage_name;
-      });
-      if (st == s.stages.end()) {
-        s.stages.push_back(
-            Stage{api.id, stage_name, dep.id, stage_description, ctx.now_s(), ctx.now_s(), {}});
-      } else {
-        st->deployment_id = dep.id;
-        st->last_updated_date = ctx.now_s();
-      }
-    }
-    return dep;
-  });
-  return admin_json(http::status::created, deployment_json(d));
-}
-
-HttpResponse get_deployments(AdminContext& ctx, const AdminRequest& req) {
-  ControlState s = ctx.few();
-  const std::string api_id = find_api(s, req.segments()[1], ctx.account_id).id;
-  std::vector<const Deployment*> list;
-  for (const auto& d : s.deployments)
-    if (d.api_id == api_id) list.push_back(&d);
-  std::sort(list.begin(), list.end(), [](auto* a, auto* b) {
-    return std::tie(a->created_date, a->id) < std::tie(b->created_date, b->id);
-  });
-  std::vector<std::string> ids;
-  for (auto* d : list) ids.push_back(d->id);
-  const PageRange page = page_of(ids, req);
-  json::array items;
-  for (std::size_t i = page.begin; i < page.end; ++i) items.push_back(deployment_json(*list[i]));
-  return admin_json(http::status::ok, page_json(std::move(items), page));
-}
-
 HttpResponse create_stage(AdminContext& ctx, const AdminRequest& req) {
   const json::object body = req.json();
   Stage stage;
@@ -226,7 +156,11 @@ HttpResponse delete_stage(AdminContext& ctx, const AdminRequest& req) {
   ctx.edit([&](ControlState& s) {
     find_api(s, req.segments()[1], ctx.account_id);
     const Stage st = find_stage(s, req.segments()[1], req.segments()[3]);
-    refuse_if_in_usage_plan(s, st.api_id, &st.stage_name);
+    // As AWS does: the stage leaves the usage plans that cover it.
+    for (UsagePlan& plan : s.usage_plans)
+      std::erase_if(plan.api_stages, [&](const ApiStage& as) {
+        return as.api_id == st.api_id && as.stage == st.stage_name;
+      });
     std::erase_if(s.stages, [&](const Stage& x) {
       return x.api_id == st.api_id && x.stage_name == st.stage_name;
     });

@@ -170,9 +170,11 @@ json::object to_json(const UsagePlan& p) {
 }
 
 json::object to_json(const AccountSettings& a) {
-  return {{"throttleSettings", to_json(a.throttle)},
-          {"features", json::array{"UsagePlans"}},
-          {"apiKeyVersion", "4"}};
+  json::object o{{"throttleSettings", to_json(a.throttle)},
+                 {"features", json::array{"UsagePlans"}},
+                 {"apiKeyVersion", "4"}};
+  put_if(o, "cloudwatchRoleArn", a.cloudwatch_role_arn);
+  return o;
 }
 
 Throttle throttle_from_json(const json::value& v, std::string_view where) {
@@ -379,6 +381,7 @@ AccountSettings account_from_json(const json::value& v) {
   AccountSettings a;
   if (auto it = o.find("throttleSettings"); it != o.end() && !it->value().is_null())
     a.throttle = throttle_from_json(it->value(), "account.throttleSettings");
+  a.cloudwatch_role_arn = get_string(o, "cloudwatchRoleArn", "account");
   return a;
 }
 

@@ -159,6 +159,7 @@ struct UsagePlanKey {
 
 struct AccountSettings {
   Throttle throttle{10000.0, 5000};
+  std::string cloudwatch_role_arn;  // kept and returned; tollgate writes no CloudWatch logs
   bool operator==(const AccountSettings&) const = default;
 };
 

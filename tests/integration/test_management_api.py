@@ -883,11 +883,15 @@ class ManagementApiTest(ManagementTestCase):
         self.gw.wait_loaded()
         self.assertRefusal(send(), 403, FORBIDDEN, "ForbiddenException")
 
-        # The plan's stage keeps the stage and its API from being deleted.
-        err = cli.fail("delete-stage", "--rest-api-id", api, "--stage-name", "prod")
-        self.assertCliError(err, "BadRequestException", operation="DeleteStage", contains=[plan])
+        # The plan's stage keeps its API from being deleted; the stage itself
+        # goes, as on AWS, and leaves the plan (Terraform's replace of a stage
+        # is a delete, then a create).
         err = cli.fail("delete-rest-api", "--rest-api-id", api)
         self.assertCliError(err, "BadRequestException", operation="DeleteRestApi", contains=[plan])
+        self.assertIsNone(cli("delete-stage", "--rest-api-id", api, "--stage-name", "prod"))
+        self.assertEqual(cli("get-usage-plan", "--usage-plan-id", plan)["apiStages"], [])
+        err = cli.fail("get-stage", "--rest-api-id", api, "--stage-name", "prod")
+        self.assertCliError(err, "NotFoundException", operation="GetStage")
 
         err = cli.fail("get-usage", "--usage-plan-id", plan, "--start-date", today, "--end-date", start)
         self.assertCliError(err, "BadRequestException", operation="GetUsage")
@@ -1031,6 +1035,60 @@ class ManagementApiTest(ManagementTestCase):
         self.assertEqual(missing.json(), {"message": "Invalid Usage Plan ID specified"})
 
     # ---------------------------------------------------------- 11. account and tags
+
+    def test_deployment_read_update_delete(self):
+        cli = self.cli
+        api = self.make_api("dep-crud", {"/pets": False})["id"]
+        at = ("--rest-api-id", api)
+        served = cli("create-deployment", *at, "--stage-name", "prod", "--description", "first")
+        spare = cli("create-deployment", *at, "--description", "")
+        got = cli("get-deployment", *at, "--deployment-id", served["id"])
+        self.assertEqual((got["id"], got["description"], got["createdDate"]),
+                         (served["id"], "first", served["createdDate"]))
+        updated = cli("update-deployment", *at, "--deployment-id", served["id"],
+                      "--patch-operations", "op=replace,path=/description,value=second")
+        self.assertEqual(updated["description"], "second")
+        self.assertEqual(cli("get-deployment", *at, "--deployment-id", served["id"])["description"], "second")
+        err = cli.fail("update-deployment", *at, "--deployment-id", served["id"],
+                       "--patch-operations", "op=replace,path=/stageName,value=x")
+        self.assertCliError(err, "BadRequestException", operation="UpdateDeployment")
+
+        err = cli.fail("delete-deployment", *at, "--deployment-id", served["id"])
+        self.assertCliError(err, "BadRequestException", operation="DeleteDeployment",
+                            message="Active stages pointing to this deployment must be moved or deleted")
+        self.assertIsNone(cli("delete-deployment", *at, "--deployment-id", spare["id"]))
+        err = cli.fail("get-deployment", *at, "--deployment-id", spare["id"])
+        self.assertCliError(err, "NotFoundException", operation="GetDeployment",
+                            message="Invalid Deployment identifier specified")
+        self.assertEqual([d["id"] for d in cli("get-deployments", *at)["items"]], [served["id"]])
+        err = cli.fail("delete-deployment", *at, "--deployment-id", spare["id"])
+        self.assertCliError(err, "NotFoundException", operation="DeleteDeployment")
+
+    def test_update_account(self):
+        cli = self.cli
+        role = "arn:aws:iam::123456789012:role/apigateway-logs"
+        account = cli("update-account", "--patch-operations", f"op=replace,path=/cloudwatchRoleArn,value={role}")
+        self.assertEqual(account, {"cloudwatchRoleArn": role, "apiKeyVersion": "4", "features": ["UsagePlans"],
+                                   "throttleSettings": {"burstLimit": 5000, "rateLimit": 10000.0}})
+        self.assertEqual(cli("get-account")["cloudwatchRoleArn"], role)
+        # No value takes the role away, as Terraform's delete does.
+        self.assertNotIn("cloudwatchRoleArn",
+                         cli("update-account", "--patch-operations", "op=replace,path=/cloudwatchRoleArn"))
+
+        self.addCleanup(cli, "update-account", "--patch-operations",
+                        "op=replace,path=/throttle/rateLimit,value=10000",
+                        "op=replace,path=/throttle/burstLimit,value=5000")
+        account = cli("update-account", "--patch-operations", "op=replace,path=/throttle/rateLimit,value=20000",
+                      "op=replace,path=/throttle/burstLimit,value=8000", "op=add,path=/features,value=UsagePlans")
+        self.assertEqual(account["throttleSettings"], {"burstLimit": 8000, "rateLimit": 20000.0})
+        self.assertEqual(cli("get-account")["throttleSettings"], {"burstLimit": 8000, "rateLimit": 20000.0})
+        for ops, operation in ((["op=remove,path=/features,value=UsagePlans"], "UpdateAccount"),
+                               (["op=replace,path=/cloudwatchRoleArn,value=role"], "UpdateAccount"),
+                               (["op=replace,path=/throttle/rateLimit,value=-1"], "UpdateAccount"),
+                               (["op=replace,path=/nothing,value=1"], "UpdateAccount")):
+            err = cli.fail("update-account", "--patch-operations", *ops)
+            self.assertCliError(err, "BadRequestException", operation=operation)
+        self.assertEqual(cli("get-account")["throttleSettings"], {"burstLimit": 8000, "rateLimit": 20000.0})
 
     def test_account_and_tags(self):
         cli = self.cli

@@ -25,7 +25,7 @@ TEST(MigrateStore, CopiesControlStateUsageAndAdjustmentsIntoAnEmptyStore) {
     tx->put(ApiKey{"k1", "value-0123456789abcdef", "alice", "", "", true, 1, 1, {}});
     tx->put(ApiKey{"k2", "value-fedcba9876543210", "bob", "", "", false, 1, 1, {}});
     tx->put(UsagePlanKey{"p1", "k1", 5});
-    tx->put(AccountSettings{Throttle{50, 100}});
+    tx->put(AccountSettings{Throttle{50, 100}, "arn:aws:iam::123456789012:role/logs"});
     tx->commit();
   }
   from.add_usage({{"p1", "k1", 200, 7}, {"p1", "k1", 201, 3}, {"p1", "gone", 201, 2}});

@@ -496,7 +496,7 @@ TEST_F(SqliteStoreTest, ChangesFromAnotherConnectionAreSeen) {
   SqliteStore reader(dir / "t.db");
   SqliteStore writer(dir / "t.db");
   auto tx = writer.begin();
-  tx->put(AccountSettings{Throttle{5.0, 5}});
+  tx->put(AccountSettings{Throttle{5.0, 5}, ""});
   tx->commit();
   EXPECT_EQ(reader.control_version(), 1u);
   EXPECT_EQ(reader.load_control_state().account.throttle.burst_limit, 5);
