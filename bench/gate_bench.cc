@@ -133,7 +133,11 @@ ControlState bench_state(std::int64_t n, std::vector<std::string>& key_values, b
   api.resources = {root, pets};
   s.apis.push_back(api);
   s.deployments.push_back({"bench01", "d1", "", 0, api.resources});
-  s.stages.push_back({"bench01", "prod", "d1", "", 0, 0, {}});
+  Stage stage;
+  stage.api_id = "bench01";
+  stage.stage_name = "prod";
+  stage.deployment_id = "d1";
+  s.stages.push_back(std::move(stage));
 
   UsagePlan plan;
   plan.id = "plan1";

@@ -31,6 +31,16 @@ inline Method proxy_method(const std::string& verb, bool key_required, const std
   return m;
 }
 
+// A stage serving `deployment_id`, with nothing else set.
+inline Stage stage_of(const std::string& api_id, const std::string& name,
+                      const std::string& deployment_id) {
+  Stage s;
+  s.api_id = api_id;
+  s.stage_name = name;
+  s.deployment_id = deployment_id;
+  return s;
+}
+
 inline UsagePlan usage_plan(const std::string& id, const std::string& name,
                             std::vector<ApiStage> api_stages) {
   UsagePlan p;

@@ -39,6 +39,8 @@ HttpResponse create_deployment(AdminContext& ctx, const AdminRequest& req) {
   const std::string stage_description =
       get_string(body, "stageDescription", "createDeploymentInput");
   if (!stage_name.empty()) validate_stage_name(stage_name);
+  // The stage variables of the stage the deployment creates or moves.
+  const auto variables = get_string_map(body, "variables", "createDeploymentInput");
   const Deployment d = ctx.edit([&](ControlState& s) {
     RestApi& api = find_api(s, req.segments()[1], ctx.account_id);
     check_deployable(api);
@@ -50,12 +52,17 @@ HttpResponse create_deployment(AdminContext& ctx, const AdminRequest& req) {
         return x.api_id == api.id && x.stage_name == stage_name;
       });
       if (st == s.stages.end()) {
-        s.stages.push_back(
-            Stage{api.id, stage_name, dep.id, stage_description, ctx.now_s(), ctx.now_s(), {}});
-      } else {
-        st->deployment_id = dep.id;
-        st->last_updated_date = ctx.now_s();
+        Stage stage;
+        stage.api_id = api.id;
+        stage.stage_name = stage_name;
+        stage.description = stage_description;
+        stage.created_date = ctx.now_s();
+        s.stages.push_back(std::move(stage));
+        st = s.stages.end() - 1;
       }
+      st->deployment_id = dep.id;
+      st->last_updated_date = ctx.now_s();
+      for (const auto& [name, value] : variables) st->variables[name] = value;
     }
     return dep;
   });

@@ -32,16 +32,53 @@ bool split_setting_path(const std::string& path, std::string& key, std::string& 
 }
 
 const char* kSettingPaths =
-    "/deploymentId, /description, /{resourcePath}/{httpMethod}/throttling/rateLimit, "
+    "/deploymentId, /description, /variables/{name}, /tracingEnabled, /cacheClusterEnabled, "
+    "/cacheClusterSize, /{resourcePath}/{httpMethod}/throttling/rateLimit, "
     "/{resourcePath}/{httpMethod}/throttling/burstLimit, "
-    "/{resourcePath}/{httpMethod}/metrics/enabled, "
+    "/{resourcePath}/{httpMethod}/metrics/enabled, /{resourcePath}/{httpMethod}/logging/loglevel, "
     "/{resourcePath}/{httpMethod}/logging/dataTrace, /{resourcePath}/{httpMethod}/caching/enabled, "
-    "/{resourcePath}/{httpMethod}/caching/ttlInSeconds, /*/*/throttling/rateLimit, "
-    "/*/*/throttling/burstLimit";
+    "/{resourcePath}/{httpMethod}/caching/ttlInSeconds, "
+    "/{resourcePath}/{httpMethod}/caching/dataEncrypted, "
+    "/{resourcePath}/{httpMethod}/caching/requireAuthorizationForCacheControl, "
+    "/{resourcePath}/{httpMethod}/caching/unauthorizedCacheControlHeaderStrategy, "
+    "/*/*/throttling/rateLimit, /*/*/throttling/burstLimit";
+
+constexpr std::string_view kVariables = "/variables/";
+
+void check_one_of(const PatchOperation& op, std::initializer_list<std::string_view> allowed) {
+  for (std::string_view a : allowed)
+    if (op.value == a) return;
+  std::string list;
+  for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+  bad_request("Invalid value '" + op.value + "' for " + op.path + ": use one of " + list);
+}
 
 void apply_stage_op(ControlState& s, Stage& stage, const PatchOperation& op) {
   if (op.op == "replace" && op.path == "/description") {
     stage.description = op.value;
+    return;
+  }
+  if (op.path.starts_with(kVariables) && op.path.size() > kVariables.size()) {
+    const std::string name = op.path.substr(kVariables.size());
+    if (op.op == "replace" || op.op == "add")
+      stage.variables[name] = op.value;
+    else if (op.op == "remove")
+      stage.variables.erase(name);
+    else
+      bad_request("Invalid patch operation '" + op.op + "' for " + op.path);
+    return;
+  }
+  if (op.op == "replace" && op.path == "/tracingEnabled") {
+    stage.tracing_enabled = patch_bool(op);
+    return;
+  }
+  if (op.op == "replace" && op.path == "/cacheClusterEnabled") {
+    stage.cache_cluster_enabled = patch_bool(op);
+    return;
+  }
+  if (op.op == "replace" && op.path == "/cacheClusterSize") {
+    check_one_of(op, {"0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"});
+    stage.cache_cluster_size = op.value;
     return;
   }
   if (op.op == "replace" && op.path == "/deploymentId") {
@@ -88,6 +125,17 @@ void apply_stage_op(ControlState& s, Stage& stage, const PatchOperation& op) {
     m.caching_enabled = patch_bool(op);
   } else if (field == "caching/ttlInSeconds") {
     m.cache_ttl_seconds = patch_int(op);
+  } else if (field == "logging/loglevel") {
+    check_one_of(op, {"OFF", "ERROR", "INFO"});
+    m.logging_level = op.value;
+  } else if (field == "caching/dataEncrypted") {
+    m.cache_data_encrypted = patch_bool(op);
+  } else if (field == "caching/requireAuthorizationForCacheControl") {
+    m.require_authorization_for_cache_control = patch_bool(op);
+  } else if (field == "caching/unauthorizedCacheControlHeaderStrategy") {
+    check_one_of(
+        op, {"FAIL_WITH_403", "SUCCEED_WITH_RESPONSE_HEADER", "SUCCEED_WITHOUT_RESPONSE_HEADER"});
+    m.unauthorized_cache_control_header_strategy = op.value;
   } else {
     bad_request("Invalid method setting path: " + op.path + ". Must be one of: [" + kSettingPaths +
                 "]");
@@ -102,6 +150,10 @@ HttpResponse create_stage(AdminContext& ctx, const AdminRequest& req) {
   stage.stage_name = get_string(body, "stageName", "createStageInput");
   stage.deployment_id = get_string(body, "deploymentId", "createStageInput");
   stage.description = get_string(body, "description", "createStageInput");
+  stage.variables = get_string_map(body, "variables", "createStageInput");
+  stage.tracing_enabled = get_bool(body, "tracingEnabled", false, "createStageInput");
+  stage.cache_cluster_enabled = get_bool(body, "cacheClusterEnabled", false, "createStageInput");
+  stage.cache_cluster_size = get_string(body, "cacheClusterSize", "createStageInput");
   validate_stage_name(stage.stage_name);
   if (stage.deployment_id.empty())
     bad_request("Invalid deployment identifier specified: deploymentId is required");

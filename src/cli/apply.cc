@@ -71,7 +71,11 @@ void merge_api(ControlState& next, const DeclaredApi& declared, std::int64_t now
       return s.api_id == api->id && s.stage_name == ds.stage_name;
     });
     if (!stage) {
-      next.stages.push_back(Stage{api->id, ds.stage_name, "", "", now_s, now_s, {}});
+      Stage fresh;
+      fresh.api_id = api->id;
+      fresh.stage_name = ds.stage_name;
+      fresh.created_date = fresh.last_updated_date = now_s;
+      next.stages.push_back(std::move(fresh));
       stage = &next.stages.back();
     }
     const Deployment* current = find_if_ptr(next.deployments, [&](const Deployment& d) {

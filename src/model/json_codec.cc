@@ -111,27 +111,30 @@ json::object to_json(const Deployment& d) {
 json::object to_json(const Stage& s) {
   json::object settings;
   for (const auto& [key, m] : s.method_settings) {
-    settings[key] =
-        json::object{{"metricsEnabled", m.metrics_enabled},
-                     {"dataTraceEnabled", m.data_trace_enabled},
-                     {"throttlingBurstLimit", m.throttling_burst_limit},
-                     {"throttlingRateLimit", m.throttling_rate_limit},
-                     {"cachingEnabled", m.caching_enabled},
-                     {"cacheTtlInSeconds", m.cache_ttl_seconds},
-                     {"cacheDataEncrypted", false},
-                     {"requireAuthorizationForCacheControl", true},
-                     {"unauthorizedCacheControlHeaderStrategy", "SUCCEED_WITH_RESPONSE_HEADER"}};
+    settings[key] = json::object{
+        {"metricsEnabled", m.metrics_enabled},
+        {"dataTraceEnabled", m.data_trace_enabled},
+        {"throttlingBurstLimit", m.throttling_burst_limit},
+        {"throttlingRateLimit", m.throttling_rate_limit},
+        {"cachingEnabled", m.caching_enabled},
+        {"cacheTtlInSeconds", m.cache_ttl_seconds},
+        {"loggingLevel", m.logging_level},
+        {"cacheDataEncrypted", m.cache_data_encrypted},
+        {"requireAuthorizationForCacheControl", m.require_authorization_for_cache_control},
+        {"unauthorizedCacheControlHeaderStrategy", m.unauthorized_cache_control_header_strategy}};
   }
   json::object o{{"restApiId", s.api_id},
                  {"deploymentId", s.deployment_id},
                  {"stageName", s.stage_name},
-                 {"cacheClusterEnabled", false},
-                 {"cacheClusterStatus", "NOT_AVAILABLE"},
+                 {"cacheClusterEnabled", s.cache_cluster_enabled},
+                 {"cacheClusterStatus", s.cache_cluster_enabled ? "AVAILABLE" : "NOT_AVAILABLE"},
                  {"methodSettings", std::move(settings)},
-                 {"tracingEnabled", false},
+                 {"tracingEnabled", s.tracing_enabled},
                  {"createdDate", s.created_date},
                  {"lastUpdatedDate", s.last_updated_date}};
   put_if(o, "description", s.description);
+  put_if(o, "cacheClusterSize", s.cache_cluster_size);
+  if (!s.variables.empty()) o["variables"] = string_map_json(s.variables);
   return o;
 }
 
@@ -323,9 +326,21 @@ Stage stage_from_json(const json::value& v) {
       m.throttling_rate_limit = get_double(mo, "throttlingRateLimit", 10000.0, here);
       m.caching_enabled = get_bool(mo, "cachingEnabled", false, here);
       m.cache_ttl_seconds = get_int(mo, "cacheTtlInSeconds", 300, here);
+      if (std::string level = get_string(mo, "loggingLevel", here); !level.empty())
+        m.logging_level = std::move(level);
+      m.cache_data_encrypted = get_bool(mo, "cacheDataEncrypted", false, here);
+      m.require_authorization_for_cache_control =
+          get_bool(mo, "requireAuthorizationForCacheControl", true, here);
+      if (std::string strategy = get_string(mo, "unauthorizedCacheControlHeaderStrategy", here);
+          !strategy.empty())
+        m.unauthorized_cache_control_header_strategy = std::move(strategy);
       s.method_settings.emplace(std::string(key), m);
     }
   }
+  s.variables = get_string_map(o, "variables", "stage");
+  s.tracing_enabled = get_bool(o, "tracingEnabled", false, "stage");
+  s.cache_cluster_enabled = get_bool(o, "cacheClusterEnabled", false, "stage");
+  s.cache_cluster_size = get_string(o, "cacheClusterSize", "stage");
   return s;
 }
 

@@ -99,6 +99,12 @@ struct MethodSetting {
   double throttling_rate_limit = 10000.0;
   bool caching_enabled = false;
   std::int64_t cache_ttl_seconds = 300;
+  // Kept and returned as set, so that a client sees what it wrote; tollgate
+  // neither logs to CloudWatch nor caches.
+  std::string logging_level = "OFF";
+  bool cache_data_encrypted = false;
+  bool require_authorization_for_cache_control = true;
+  std::string unauthorized_cache_control_header_strategy = "SUCCEED_WITH_RESPONSE_HEADER";
   bool operator==(const MethodSetting&) const = default;
 };
 
@@ -111,6 +117,11 @@ struct Stage {
   std::int64_t last_updated_date = 0;
   // "*/*" for every method, "~1pets/GET" for one (resource path with / as ~1).
   std::map<std::string, MethodSetting> method_settings;
+  std::map<std::string, std::string> variables;  // stage variables
+  // Kept and returned as set; tollgate has no cache cluster and no tracing.
+  bool tracing_enabled = false;
+  bool cache_cluster_enabled = false;
+  std::string cache_cluster_size;
   bool operator==(const Stage&) const = default;
 };
 

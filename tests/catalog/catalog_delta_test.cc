@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "control_state_builders.h"
 #include "redis_server.h"
 #include "store/redis_store.h"
 #include "store/sqlite_store.h"
@@ -42,8 +43,8 @@ void seed(Store& store) {
   api.resources = {root};
   tx->put(api);
   tx->put(Deployment{"api1", "d1", "", 0, api.resources});
-  tx->put(Stage{"api1", "prod", "d1", "", 0, 0, {}});
-  tx->put(Stage{"api1", "dev", "d1", "", 0, 0, {}});
+  tx->put(stage_of("api1", "prod", "d1"));
+  tx->put(stage_of("api1", "dev", "d1"));
   for (const char* plan : {"gold", "silver"}) {
     UsagePlan p;
     p.id = plan;

@@ -30,13 +30,13 @@ class CatalogBuildTest : public ::testing::Test {
     added.methods["GET"] = proxy_method("GET", false, "http://127.0.0.1:9000/new", 500);
     api.resources.push_back(added);
     state.apis.push_back(api);
-    Stage prod{"shop", "prod", "d1", "", 0, 0, {}};
+    Stage prod = stage_of("shop", "prod", "d1");
     MethodSetting setting;
     setting.throttling_rate_limit = 5;
     setting.throttling_burst_limit = 2;
     prod.method_settings["~1items~1{id}/GET"] = setting;
     state.stages.push_back(prod);
-    state.stages.push_back({"shop", "dev", "d1", "", 0, 0, {}});
+    state.stages.push_back(stage_of("shop", "dev", "d1"));
     state.api_keys.push_back({"k1", "alice-key-0123456789", "alice", "acme", "", true, 0, 0, {}});
     UsagePlan gold = usage_plan("gold", "Gold", {{"shop", "prod", {}}});
     gold.throttle = Throttle{10, 20};

@@ -32,8 +32,8 @@ ControlState sample_state() {
   api.resources = {root, pets, open};
   s.apis.push_back(api);
   s.deployments.push_back({"api1", "d1", "", 0, api.resources});
-  s.stages.push_back({"api1", "prod", "d1", "", 0, 0, {}});
-  s.stages.push_back({"api1", "beta", "d1", "", 0, 0, {}});
+  s.stages.push_back(stage_of("api1", "prod", "d1"));
+  s.stages.push_back(stage_of("api1", "beta", "d1"));
   s.api_keys.push_back({"k1", "alice-key-0123456789", "alice", "", "", true, 0, 0, {}});
   s.api_keys.push_back({"k2", "bob-key-0123456789ab", "bob", "", "", true, 0, 0, {}});
   s.api_keys.push_back({"k3", "carol-key-0123456789", "carol", "", "", false, 0, 0, {}});

@@ -32,7 +32,7 @@ ControlState shop(bool with_post) {
   api.resources = {root, open, keyed};
   s.apis.push_back(api);
   s.deployments.push_back({"shop", "d1", "", 0, api.resources});
-  s.stages.push_back({"shop", "prod", "d1", "", 0, 0, {}});
+  s.stages.push_back(stage_of("shop", "prod", "d1"));
   s.api_keys.push_back({"k1", "alice-key-0123456789", "alice", "", "", true, 0, 0, {}});
   s.usage_plans.push_back(usage_plan("gold", "gold", {{"shop", "prod", {}}}));
   s.usage_plan_keys = {{"gold", "k1", 0}};

@@ -44,7 +44,7 @@ PLAN_PATHS = ("/apiStages, /quota, /throttle, /productCode, "
 
 # A new stage methodSettings entry (spec §9.6).
 METHOD_SETTING_DEFAULTS = {
-    "metricsEnabled": False, "dataTraceEnabled": False, "throttlingBurstLimit": 5000,
+    "metricsEnabled": False, "loggingLevel": "OFF", "dataTraceEnabled": False, "throttlingBurstLimit": 5000,
     "throttlingRateLimit": 10000.0, "cachingEnabled": False, "cacheTtlInSeconds": 300,
     "cacheDataEncrypted": False, "requireAuthorizationForCacheControl": True,
     "unauthorizedCacheControlHeaderStrategy": "SUCCEED_WITH_RESPONSE_HEADER",
@@ -1035,6 +1035,53 @@ class ManagementApiTest(ManagementTestCase):
         self.assertEqual(missing.json(), {"message": "Invalid Usage Plan ID specified"})
 
     # ---------------------------------------------------------- 11. account and tags
+
+    def test_stage_settings_are_kept_as_set(self):
+        """What Terraform's aws_api_gateway_stage and aws_api_gateway_method_settings
+        write must read back unchanged, or every plan shows a diff."""
+        cli = self.cli
+        api = self.make_api("stage-settings", {"/pets": False})["id"]
+        at = ("--rest-api-id", api)
+        d = cli("create-deployment", *at, "--stage-name", "prod", "--variables", "backend=blue")
+        self.assertEqual(cli("get-stage", *at, "--stage-name", "prod")["variables"], {"backend": "blue"})
+        st = cli("create-stage", *at, "--stage-name", "qa", "--deployment-id", d["id"],
+                 "--variables", "backend=green,tier=2", "--tracing-enabled", "--cache-cluster-enabled",
+                 "--cache-cluster-size", "0.5")
+        self.assertEqual((st["variables"], st["tracingEnabled"], st["cacheClusterEnabled"],
+                          st["cacheClusterStatus"], st["cacheClusterSize"]),
+                         ({"backend": "green", "tier": "2"}, True, True, "AVAILABLE", "0.5"))
+        qa = (*at, "--stage-name", "qa")
+        ops = ["op=replace,path=/variables/backend,value=red", "op=remove,path=/variables/tier",
+               "op=replace,path=/tracingEnabled,value=false", "op=replace,path=/cacheClusterEnabled,value=false",
+               "op=replace,path=/~1pets/GET/logging/loglevel,value=INFO",
+               "op=replace,path=/~1pets/GET/logging/dataTrace,value=true",
+               "op=replace,path=/~1pets/GET/metrics/enabled,value=true",
+               "op=replace,path=/~1pets/GET/caching/enabled,value=true",
+               "op=replace,path=/~1pets/GET/caching/ttlInSeconds,value=60",
+               "op=replace,path=/~1pets/GET/caching/dataEncrypted,value=true",
+               "op=replace,path=/~1pets/GET/caching/requireAuthorizationForCacheControl,value=false",
+               "op=replace,path=/~1pets/GET/caching/unauthorizedCacheControlHeaderStrategy,value=FAIL_WITH_403",
+               "op=replace,path=/*/*/logging/loglevel,value=ERROR"]
+        updated = cli("update-stage", *qa, "--patch-operations", *ops)
+        read = cli("get-stage", *qa)
+        for stage in (updated, read):
+            self.assertEqual((stage["variables"], stage["tracingEnabled"], stage["cacheClusterEnabled"],
+                              stage["cacheClusterStatus"]), ({"backend": "red"}, False, False, "NOT_AVAILABLE"))
+            pets = stage["methodSettings"]["~1pets/GET"]
+            self.assertEqual({k: pets[k] for k in ("loggingLevel", "dataTraceEnabled", "metricsEnabled",
+                                                   "cachingEnabled", "cacheTtlInSeconds", "cacheDataEncrypted",
+                                                   "requireAuthorizationForCacheControl",
+                                                   "unauthorizedCacheControlHeaderStrategy")},
+                             {"loggingLevel": "INFO", "dataTraceEnabled": True, "metricsEnabled": True,
+                              "cachingEnabled": True, "cacheTtlInSeconds": 60, "cacheDataEncrypted": True,
+                              "requireAuthorizationForCacheControl": False,
+                              "unauthorizedCacheControlHeaderStrategy": "FAIL_WITH_403"})
+            self.assertEqual(stage["methodSettings"]["*/*"]["loggingLevel"], "ERROR")
+        for bad in ("op=replace,path=/*/*/logging/loglevel,value=LOUD", "op=replace,path=/cacheClusterSize,value=3",
+                    "op=copy,path=/variables/x,value=y"):
+            err = cli.fail("update-stage", *qa, "--patch-operations", bad)
+            self.assertCliError(err, "BadRequestException", operation="UpdateStage")
+        self.assertEqual(cli("get-stage", *qa)["methodSettings"], read["methodSettings"])
 
     def test_deployment_read_update_delete(self):
         cli = self.cli

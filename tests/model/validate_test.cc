@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "control_state_builders.h"
+
 namespace tollgate {
 namespace {
 
@@ -77,8 +79,8 @@ TEST(ValidateTest, IntegrationsNeedAnHttpUriAMethodAndASaneTimeout) {
 class ControlStateTest : public ::testing::Test {
  protected:
   ControlStateTest() {
-    state.stages.push_back(Stage{"api", "prod", "d1", "", 0, 0, {}});
-    state.stages.push_back(Stage{"api", "test", "d1", "", 0, 0, {}});
+    state.stages.push_back(stage_of("api", "prod", "d1"));
+    state.stages.push_back(stage_of("api", "test", "d1"));
     state.api_keys.push_back(ApiKey{"k1", std::string(20, 'a'), "alice", "", "", true, 0, 0, {}});
     state.api_keys.push_back(ApiKey{"k2", std::string(20, 'b'), "bob", "", "", true, 0, 0, {}});
     state.usage_plans.push_back(plan("gold", "prod"));
