@@ -139,7 +139,7 @@ HttpResponse put_integration(AdminContext& ctx, const AdminRequest& req) {
   const bool http = i.type == IntegrationType::kHttp || i.type == IntegrationType::kHttpProxy;
   if (i.type != IntegrationType::kMock && i.http_method.empty())
     bad_request("Enumeration value for HttpMethod must be non-empty");
-  if (http && i.uri.rfind("http://", 0) != 0)
+  if (http && i.uri.rfind("http://", 0) != 0 && i.uri.rfind("${stageVariables.", 0) != 0)
     bad_request("Invalid HTTP endpoint specified for URI");
   validate_integration(i, "integration");
   const MethodPath p = method_path(req);

@@ -37,6 +37,25 @@ std::optional<Backend> parse_backend_uri(std::string_view uri) {
   return b;
 }
 
+std::string with_stage_variables(std::string_view uri,
+                                 const std::map<std::string, std::string>& variables) {
+  constexpr std::string_view kOpen = "${stageVariables.";
+  std::string out;
+  while (!uri.empty()) {
+    const std::size_t open = uri.find(kOpen);
+    const std::size_t close = open == std::string_view::npos ? open : uri.find('}', open);
+    if (close == std::string_view::npos) {
+      out += uri;
+      break;
+    }
+    out += uri.substr(0, open);
+    const std::string name(uri.substr(open + kOpen.size(), close - open - kOpen.size()));
+    if (auto it = variables.find(name); it != variables.end()) out += it->second;
+    uri.remove_prefix(close + 1);
+  }
+  return out;
+}
+
 MockResponse internal_server_error() {
   MockResponse m;
   m.status = 500;

@@ -220,10 +220,11 @@ class CatalogBuilder {
         m.type = IntegrationType::kMock;
         m.mock = internal_server_error();
       } else {
-        auto backend = parse_backend_uri(i.uri);
+        const std::string uri = with_stage_variables(i.uri, stage.variables);
+        auto backend = parse_backend_uri(uri);
         if (!backend) {
           spdlog::warn("{} {} on {}:{}: bad integration uri '{}'; not served", method.http_method,
-                       resource.path, stage.api_id, stage.stage_name, i.uri);
+                       resource.path, stage.api_id, stage.stage_name, uri);
           return;
         }
         m.backend = std::move(*backend);

@@ -73,7 +73,10 @@ void validate_integration(const Integration& i, std::string_view where) {
     if (!parsed.parameter) fail(std::string(where) + ".requestParameters: " + parsed.error);
   }
   if (i.type != IntegrationType::kHttp && i.type != IntegrationType::kHttpProxy) return;
-  if (i.uri.rfind("http://", 0) != 0 && i.uri.rfind("https://", 0) != 0)
+  // A stage variable may give the whole address; each stage's is checked
+  // when the stage is served.
+  if (i.uri.rfind("http://", 0) != 0 && i.uri.rfind("https://", 0) != 0 &&
+      i.uri.rfind("${stageVariables.", 0) != 0)
     fail(std::string(where) + ".uri: Invalid HTTP endpoint specified for URI");
   if (i.uri.rfind("https://", 0) == 0)
     fail(std::string(where) + ".uri: https backends are not supported yet");

@@ -298,7 +298,7 @@ class Importer {
       i.http_method.clear();
     }
     i.uri = text_of(doc_.member(o, "uri"));
-    if (http && !i.uri.starts_with("http://")) {
+    if (http && !i.uri.starts_with("http://") && !i.uri.starts_with("${stageVariables.")) {
       warn(where + ".uri", "'" + i.uri + "': tollgate calls http:// backends only; ignored");
       return std::nullopt;
     }

@@ -54,5 +54,14 @@ TEST(MockResponse, ReadsStatusBodyAndHeaders) {
   EXPECT_EQ(m.headers[0].second, "yes");
 }
 
+TEST(BackendUri, StageVariablesAreFilledPerStage) {
+  const std::map<std::string, std::string> blue{{"host", "127.0.0.1:9001"}, {"v", "2"}};
+  EXPECT_EQ(with_stage_variables("http://${stageVariables.host}/v${stageVariables.v}/{id}", blue),
+            "http://127.0.0.1:9001/v2/{id}");
+  EXPECT_EQ(with_stage_variables("http://h/${stageVariables.none}x", blue), "http://h/x");
+  EXPECT_EQ(with_stage_variables("http://h/${stageVariables.open", blue),
+            "http://h/${stageVariables.open");
+}
+
 }  // namespace
 }  // namespace tollgate

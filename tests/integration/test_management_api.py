@@ -488,6 +488,26 @@ class ManagementApiTest(ManagementTestCase):
             self.assertEcho(self.gw.request("GET", api, "prod", "/open"), "/open")
         self.assertRefusal(self.gw.request("GET", api, "prod", "/open"), 429, TOO_MANY, "TooManyRequestsException")
 
+    def test_stage_variables_fill_the_integration_uri(self):
+        cli = self.cli
+        api = self.make_api("stage-vars", {"/open": False})
+        at = ("--rest-api-id", api["id"])
+        cli("put-integration", *at, "--resource-id", api["resources"]["/open"], "--http-method", "GET",
+            "--type", "HTTP_PROXY", "--integration-http-method", "GET",
+            "--uri", "http://${stageVariables.backend}/${stageVariables.version}/open")
+        cli("create-deployment", *at, "--stage-name", "blue",
+            "--variables", f"backend={HOST}:{self.backend.port},version=v1")
+        blue = cli("get-stage", *at, "--stage-name", "blue")
+        cli("create-stage", *at, "--stage-name", "green", "--deployment-id", blue["deploymentId"],
+            "--variables", f"backend={HOST}:{self.backend.port},version=v2")
+        self.gw.wait_loaded()
+        self.assertEcho(self.gw.request("GET", api["id"], "blue", "/open"), "/v1/open")
+        self.assertEcho(self.gw.request("GET", api["id"], "green", "/open"), "/v2/open")
+        cli("update-stage", *at, "--stage-name", "green", "--patch-operations",
+            "op=replace,path=/variables/version,value=v3")
+        self.gw.wait_loaded()
+        self.assertEcho(self.gw.request("GET", api["id"], "green", "/open"), "/v3/open")
+
     # ---------------------------------------------------------- 5. API keys
 
     def test_api_keys(self):
