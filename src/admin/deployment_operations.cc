@@ -41,6 +41,7 @@ HttpResponse create_deployment(AdminContext& ctx, const AdminRequest& req) {
   if (!stage_name.empty()) validate_stage_name(stage_name);
   // The stage variables of the stage the deployment creates or moves.
   const auto variables = get_string_map(body, "variables", "createDeploymentInput");
+  validate_stage_variables(variables);
   const Deployment d = ctx.edit([&](ControlState& s) {
     RestApi& api = find_api(s, req.segments()[1], ctx.account_id);
     check_deployable(api);

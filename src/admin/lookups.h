@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +22,11 @@ Deployment& find_deployment(ControlState& s, const std::string& api_id,
 
 // 400 unless `name` can name a stage: letters, digits, '-' and '_'.
 void validate_stage_name(const std::string& name);
+
+// 400 unless each stage variable is as AWS allows: names of letters, digits
+// and '_'; values of letters, digits and -._~:/?#&=, (what a URI may carry,
+// since a value may become part of one).
+void validate_stage_variables(const std::map<std::string, std::string>& variables);
 
 // The key or the membership, or the NotFoundException AWS answers with.
 ApiKey find_api_key(ControlReads& reads, const std::string& key_id);

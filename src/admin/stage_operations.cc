@@ -60,12 +60,14 @@ void apply_stage_op(ControlState& s, Stage& stage, const PatchOperation& op) {
   }
   if (op.path.starts_with(kVariables) && op.path.size() > kVariables.size()) {
     const std::string name = op.path.substr(kVariables.size());
-    if (op.op == "replace" || op.op == "add")
+    if (op.op == "replace" || op.op == "add") {
+      validate_stage_variables({{name, op.value}});
       stage.variables[name] = op.value;
-    else if (op.op == "remove")
+    } else if (op.op == "remove") {
       stage.variables.erase(name);
-    else
+    } else {
       bad_request("Invalid patch operation '" + op.op + "' for " + op.path);
+    }
     return;
   }
   if (op.op == "replace" && op.path == "/tracingEnabled") {
@@ -151,6 +153,7 @@ HttpResponse create_stage(AdminContext& ctx, const AdminRequest& req) {
   stage.deployment_id = get_string(body, "deploymentId", "createStageInput");
   stage.description = get_string(body, "description", "createStageInput");
   stage.variables = get_string_map(body, "variables", "createStageInput");
+  validate_stage_variables(stage.variables);
   stage.tracing_enabled = get_bool(body, "tracingEnabled", false, "createStageInput");
   stage.cache_cluster_enabled = get_bool(body, "cacheClusterEnabled", false, "createStageInput");
   stage.cache_cluster_size = get_string(body, "cacheClusterSize", "createStageInput");

@@ -1098,10 +1098,16 @@ class ManagementApiTest(ManagementTestCase):
                               "unauthorizedCacheControlHeaderStrategy": "FAIL_WITH_403"})
             self.assertEqual(stage["methodSettings"]["*/*"]["loggingLevel"], "ERROR")
         for bad in ("op=replace,path=/*/*/logging/loglevel,value=LOUD", "op=replace,path=/cacheClusterSize,value=3",
-                    "op=copy,path=/variables/x,value=y"):
+                    "op=copy,path=/variables/x,value=y", "op=replace,path=/variables/x,value=a%0d%0ab",
+                    "op=replace,path=/variables/x y,value=1"):
             err = cli.fail("update-stage", *qa, "--patch-operations", bad)
             self.assertCliError(err, "BadRequestException", operation="UpdateStage")
         self.assertEqual(cli("get-stage", *qa)["methodSettings"], read["methodSettings"])
+        # A value that could break the URI it fills is refused where it is set.
+        err = cli.fail("create-stage", *at, "--stage-name", "bad", "--deployment-id", d["id"],
+                       "--variables", "host=a b")
+        self.assertCliError(err, "BadRequestException", operation="CreateStage",
+                            contains=["Invalid stage variable value"])
 
     def test_deployment_read_update_delete(self):
         cli = self.cli
