@@ -8,6 +8,7 @@
 #include "admin/operations.h"
 #include "admin/paging.h"
 #include "admin/patch_operations.h"
+#include "core/ascii.h"
 #include "core/ids.h"
 #include "model/json_codec.h"
 #include "model/json_fields.h"
@@ -50,11 +51,6 @@ std::string unused_key_id(ControlReads& reads, std::int64_t now_s) {
   std::string id = new_key_id(now_s);
   while (reads.api_key(id)) id = new_key_id(now_s);
   return id;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 // Adds `key_id` to `plan_id` unless already there; the conflict message when
@@ -189,7 +185,8 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
         "Invalid CSV: the body is empty; the first line must be a header with Name and Key");
 
   std::map<std::string, std::size_t> column;
-  for (std::size_t i = 0; i < rows[0].cells.size(); ++i) column.emplace(lower(rows[0].cells[i]), i);
+  for (std::size_t i = 0; i < rows[0].cells.size(); ++i)
+    column.emplace(ascii_lower(rows[0].cells[i]), i);
   for (const char* required : {"name", "key"})
     if (!column.count(required))
       bad_request(std::string("Invalid CSV: the header line has no '") +
@@ -212,7 +209,7 @@ HttpResponse import_api_keys(AdminContext& ctx, const AdminRequest& req) {
       incoming.name = cell(row, "name");
       incoming.value = cell(row, "key");
       incoming.description = cell(row, "description");
-      const std::string enabled = lower(cell(row, "enabled"));
+      const std::string enabled = ascii_lower(cell(row, "enabled"));
       try {
         validate_key_value(incoming.value);
       } catch (const std::invalid_argument& e) {

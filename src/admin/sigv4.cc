@@ -10,6 +10,7 @@
 #include <map>
 #include <utility>
 
+#include "core/ascii.h"
 #include "core/percent_encoding.h"
 
 namespace tollgate {
@@ -34,13 +35,6 @@ std::string hmac(std::string_view key, std::string_view data) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &size);
   return std::string(reinterpret_cast<char*>(out), size);
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
 }
 
 // Trims and folds runs of spaces, as the canonical header form wants.
@@ -91,7 +85,7 @@ std::string canonical_request(const HttpRequest& request, const std::string& sig
   out += '\n';
   std::map<std::string, std::string> values;
   for (const auto& field : request) {
-    const std::string name = lower(field.name_string());
+    const std::string name = ascii_lower(field.name_string());
     auto& slot = values[name];
     slot += (slot.empty() ? "" : ",") + canonical_value(field.value());
   }
@@ -250,7 +244,7 @@ void sign_sigv4(HttpRequest& request, const AdminCredentials& credentials,
   std::string names;
   std::map<std::string, bool> sorted;
   for (const auto& field : request) {
-    const std::string name = lower(field.name_string());
+    const std::string name = ascii_lower(field.name_string());
     if (name == "host" || name == "content-type" || name.rfind("x-amz-", 0) == 0)
       sorted[name] = true;
   }

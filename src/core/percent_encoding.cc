@@ -17,10 +17,8 @@ int hex_value(char c) {
 
 }  // namespace
 
-std::string percent_encode(std::string_view in, bool keep_slash) {
+void append_percent_encoded(std::string& out, std::string_view in, bool keep_slash) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(in.size());
   for (char ch : in) {
     const auto c = static_cast<unsigned char>(ch);
     if (unreserved(c) || (keep_slash && c == '/')) {
@@ -31,24 +29,38 @@ std::string percent_encode(std::string_view in, bool keep_slash) {
       out += kHex[c & 15];
     }
   }
+}
+
+std::string percent_encode(std::string_view in, bool keep_slash) {
+  std::string out;
+  out.reserve(in.size());
+  append_percent_encoded(out, in, keep_slash);
   return out;
 }
 
-std::optional<std::string> percent_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
+bool append_percent_decoded(std::string& out, std::string_view in) {
+  const std::size_t start = out.size();
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (in[i] != '%') {
       out += in[i];
       continue;
     }
-    if (i + 2 >= in.size()) return std::nullopt;
-    const int hi = hex_value(in[i + 1]);
-    const int lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
+    const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
+    const int lo = hi < 0 ? -1 : hex_value(in[i + 2]);
+    if (lo < 0) {
+      out.resize(start);
+      return false;
+    }
     out += static_cast<char>(hi * 16 + lo);
     i += 2;
   }
+  return true;
+}
+
+std::optional<std::string> percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  if (!append_percent_decoded(out, in)) return std::nullopt;
   return out;
 }
 

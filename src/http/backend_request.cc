@@ -1,6 +1,6 @@
 #include "http/backend_request.h"
 
-#include "http/reply.h"
+#include "core/percent_encoding.h"
 
 namespace tollgate {
 namespace {
@@ -37,50 +37,16 @@ std::string_view source_value(const RequestParameter& p, const ClientRequestPart
   return {};
 }
 
-void append_encoded(std::string& out, std::string_view plain) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (const char c : plain) {
-    const auto byte = static_cast<unsigned char>(c);
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 15];
-    }
-  }
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Decodes %XX escapes onto `out`; false (and `out` as it was) when the text
 // is malformed or decodes to a control byte, which no field value may hold.
 bool append_decoded(std::string& out, std::string_view encoded) {
   const std::size_t start = out.size();
-  for (std::size_t i = 0; i < encoded.size(); ++i) {
-    char c = encoded[i];
-    if (c == '%') {
-      const int hi = i + 2 < encoded.size() ? hex_digit(encoded[i + 1]) : -1;
-      const int lo = hi < 0 ? -1 : hex_digit(encoded[i + 2]);
-      if (lo < 0) {
-        out.resize(start);
-        return false;
-      }
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+  if (!append_percent_decoded(out, encoded)) return false;
+  for (std::size_t i = start; i < out.size(); ++i)
+    if (static_cast<unsigned char>(out[i]) < 0x20 || out[i] == 0x7f) {
       out.resize(start);
       return false;
     }
-    out += c;
-  }
   return true;
 }
 
@@ -89,7 +55,7 @@ void append_as_encoded(std::string& out, std::string_view value, ParameterPlace 
   if (is_encoded(source))
     out += value;
   else
-    append_encoded(out, value);
+    append_percent_encoded(out, value);
 }
 
 const RequestParameter* path_mapping(const RouteMethod& route, std::string_view name) {
@@ -164,7 +130,7 @@ void append_backend_target(std::string& out, const RouteMethod& route,
     if (value.empty() && p.source != ParameterPlace::kStatic) continue;
     out += has_query ? '&' : '?';
     has_query = true;
-    append_encoded(out, p.name);
+    append_percent_encoded(out, p.name);
     out += '=';
     append_as_encoded(out, value, p.source);
   }

@@ -4,6 +4,8 @@
 #include <array>
 #include <utility>
 
+#include "core/ascii.h"
+
 namespace tollgate {
 namespace {
 
@@ -35,12 +37,8 @@ bool frames_the_message(std::string_view name) {
   static constexpr std::array<std::string_view, 8> kFraming = {
       "host", "content-length", "transfer-encoding", "connection", "upgrade",
       "te",   "trailer",        "keep-alive"};
-  return std::any_of(kFraming.begin(), kFraming.end(), [&](std::string_view f) {
-    return f.size() == name.size() &&
-           std::equal(f.begin(), f.end(), name.begin(), [](char a, char b) {
-             return a == (b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b);
-           });
-  });
+  const std::string lowered = ascii_lower(name);
+  return std::find(kFraming.begin(), kFraming.end(), lowered) != kFraming.end();
 }
 
 bool has_control_byte(std::string_view s) {

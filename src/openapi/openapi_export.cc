@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "catalog/backend_uri.h"
+#include "core/ascii.h"
 #include "core/utc_date.h"
 
 namespace tollgate {
@@ -12,13 +13,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kKeyScheme = "api_key";
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 json::object string_map(const std::map<std::string, std::string>& m) {
   json::object o;
@@ -47,7 +41,7 @@ json::array path_parameters(const std::string& path, bool swagger) {
 }
 
 json::object integration_json(const Integration& i) {
-  json::object o{{"type", lower(to_string(i.type))}};
+  json::object o{{"type", ascii_lower(to_string(i.type))}};
   if (!i.http_method.empty()) o["httpMethod"] = i.http_method;
   if (!i.uri.empty()) o["uri"] = i.uri;
   if (!i.request_parameters.empty()) o["requestParameters"] = string_map(i.request_parameters);
@@ -128,7 +122,7 @@ json::object export_openapi(const RestApi& api, const Stage& stage, const Deploy
     if (r->methods.empty() && (!leaf || r->path == "/")) continue;
     json::object item;
     for (const auto& [name, m] : r->methods) {
-      const std::string key = name == "ANY" ? "x-amazon-apigateway-any-method" : lower(name);
+      const std::string key = name == "ANY" ? "x-amazon-apigateway-any-method" : ascii_lower(name);
       item[key] = operation_json(*r, m, options);
       keyed = keyed || m.api_key_required;
     }

@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "core/ascii.h"
 #include "model/request_parameters.h"
 #include "model/validate.h"
 #include "openapi/openapi_document.h"
@@ -27,20 +28,6 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 8> kOperatio
     {"patch", "PATCH"},
     {"x-amazon-apigateway-any-method", "ANY"},
 }};
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  return out;
-}
 
 std::string text_of(const json::value* v) {
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
@@ -95,7 +82,8 @@ class Importer {
   void read_top_level() {
     for (const auto& [name, value] : root_) {
       if (name == "x-amazon-apigateway-api-key-source") {
-        const std::optional<ApiKeySource> source = api_key_source_from(upper(text_of(&value)));
+        const std::optional<ApiKeySource> source =
+            api_key_source_from(ascii_upper(text_of(&value)));
         if (source)
           out_.api_key_source = source;
         else
@@ -131,7 +119,7 @@ class Importer {
       const bool authorizer = s.contains("x-amazon-apigateway-authorizer") ||
                               s.contains("x-amazon-apigateway-authtype");
       if (!authorizer && text_of(doc_.member(s, "type")) == "apiKey" &&
-          lower(text_of(doc_.member(s, "name"))) == "x-api-key" &&
+          ascii_lower(text_of(doc_.member(s, "name"))) == "x-api-key" &&
           text_of(doc_.member(s, "in")) == "header") {
         key_schemes_.insert(std::string(name));
       } else if (authorizer) {
@@ -277,7 +265,7 @@ class Importer {
     }
     const json::object& o = v.get_object();
     Integration i;
-    const std::string type = upper(text_of(doc_.member(o, "type")));
+    const std::string type = ascii_upper(text_of(doc_.member(o, "type")));
     const std::optional<IntegrationType> parsed = integration_type_from(type);
     if (!parsed) {
       warn(where + ".type", "'" + type + "' is not an integration type tollgate has; ignored");
@@ -286,11 +274,11 @@ class Importer {
     i.type = *parsed;
     const bool http = i.type == IntegrationType::kHttp || i.type == IntegrationType::kHttpProxy;
     if (i.type == IntegrationType::kAws || i.type == IntegrationType::kAwsProxy)
-      warn(where + ".type", lower(type) +
+      warn(where + ".type", ascii_lower(type) +
                                 " (a Lambda or AWS service) cannot be called from "
                                 "tollgate; the method answers 500 until it has an http or "
                                 "http_proxy integration");
-    i.http_method = upper(text_of(doc_.member(o, "httpMethod")));
+    i.http_method = ascii_upper(text_of(doc_.member(o, "httpMethod")));
     if (!i.http_method.empty() && !is_http_method(i.http_method)) {
       warn(where + ".httpMethod", "'" + i.http_method +
                                       "' is not an HTTP method; the client's "
@@ -337,7 +325,7 @@ class Importer {
                                                                  "cacheKeyParameters",
                                                                  "contentHandling"};
       if (std::find(kRead.begin(), kRead.end(), name) != kRead.end()) continue;
-      if (name == "connectionType" && upper(text_of(&value)) == "INTERNET") continue;
+      if (name == "connectionType" && ascii_upper(text_of(&value)) == "INTERNET") continue;
       warn(where + "." + std::string(name), "not supported; ignored");
     }
     try {
