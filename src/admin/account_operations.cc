@@ -12,24 +12,52 @@ namespace json = boost::json;
 
 namespace {
 
-// What an ARN names: arn:aws:apigateway:{region}::/apikeys/{id} or
-// ::/usageplans/{id}. Other ARNs are a 400.
+// What an ARN names: arn:aws:apigateway:{region}::/apikeys/{id},
+// ::/usageplans/{id}, ::/restapis/{id} or ::/restapis/{id}/stages/{name}.
+// Other ARNs are a 400.
 struct Tagged {
-  bool api_key = false;
+  enum class Kind { kApiKey, kUsagePlan, kRestApi, kStage } kind;
   std::string id;
+  std::string stage;
 };
 
 Tagged tagged(const std::string& arn) {
   const std::size_t path = arn.find("::/");
   if (arn.rfind("arn:", 0) != 0 || path == std::string::npos)
     bad_request("Invalid resource ARN specified: " + arn);
-  const std::string rest = arn.substr(path + 3);
-  const std::size_t slash = rest.find('/');
-  const std::string kind = rest.substr(0, slash);
-  const std::string id = slash == std::string::npos ? "" : rest.substr(slash + 1);
-  if (kind == "apikeys") return {true, id};
-  if (kind == "usageplans") return {false, id};
-  bad_request("Tagging is supported for API keys and usage plans; not for " + arn);
+  std::vector<std::string> parts;
+  for (std::string_view rest = std::string_view(arn).substr(path + 3);;) {
+    const std::size_t slash = rest.find('/');
+    parts.emplace_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  using K = Tagged::Kind;
+  if (parts.size() == 2 && parts[0] == "apikeys") return {K::kApiKey, parts[1], ""};
+  if (parts.size() == 2 && parts[0] == "usageplans") return {K::kUsagePlan, parts[1], ""};
+  if (parts.size() == 2 && parts[0] == "restapis") return {K::kRestApi, parts[1], ""};
+  if (parts.size() == 4 && parts[0] == "restapis" && parts[2] == "stages")
+    return {K::kStage, parts[1], parts[3]};
+  bad_request("Tagging is supported for REST APIs, stages, API keys and usage plans; not for " +
+              arn);
+}
+
+// The tags of what `target` names, within the state `s` or, for an API key,
+// in `key` (read from the store, which keeps keys apart).
+std::map<std::string, std::string>& tags_of(AdminContext& ctx, ControlState& s, ApiKey& key,
+                                            const Tagged& target) {
+  switch (target.kind) {
+    case Tagged::Kind::kApiKey:
+      return key.tags;
+    case Tagged::Kind::kUsagePlan:
+      return find_usage_plan(s, target.id).tags;
+    case Tagged::Kind::kRestApi:
+      return find_api(s, target.id, ctx.account_id).tags;
+    case Tagged::Kind::kStage:
+      find_api(s, target.id, ctx.account_id);
+      return find_stage(s, target.id, target.stage).tags;
+  }
+  bad_request("Invalid resource ARN specified");
 }
 
 // Changes the tags of what `arn` names, in one transaction.
@@ -37,13 +65,12 @@ template <typename Change>
 void edit_tags(AdminContext& ctx, const std::string& arn, Change change) {
   const Tagged target = tagged(arn);
   ctx.edit([&](ControlState& s, ControlTransaction& tx) {
-    if (target.api_key) {
-      ApiKey key = find_api_key(tx, target.id);
-      change(key.tags);
-      tx.put(key);
-    } else {
-      change(find_usage_plan(s, target.id).tags);
-    }
+    ApiKey key;
+    if (target.kind == Tagged::Kind::kApiKey) key = find_api_key(tx, target.id);
+    std::map<std::string, std::string>& tags = tags_of(ctx, s, key, target);
+    change(tags);
+    check_tags(tags);
+    if (target.kind == Tagged::Kind::kApiKey) tx.put(key);
     return 0;
   });
 }
@@ -87,12 +114,11 @@ HttpResponse update_account(AdminContext& ctx, const AdminRequest& req) {
 
 HttpResponse get_tags(AdminContext& ctx, const AdminRequest& req) {
   const Tagged target = tagged(req.segments()[1]);
-  ControlState s;
-  const std::map<std::string, std::string> found =
-      target.api_key ? find_api_key(ctx.store, target.id).tags
-                     : find_usage_plan(s = ctx.few(), target.id).tags;
+  ControlState s = ctx.few();
+  ApiKey key;
+  if (target.kind == Tagged::Kind::kApiKey) key = find_api_key(ctx.store, target.id);
   json::object tags;
-  for (const auto& [k, v] : found) tags[k] = v;
+  for (const auto& [k, v] : tags_of(ctx, s, key, target)) tags[k] = v;
   return admin_json(http::status::ok, json::object{{"tags", std::move(tags)}});
 }
 

@@ -21,6 +21,13 @@ struct Route {
 using V = http::verb;
 
 const std::vector<Route>& routes() {
+  using Pattern = std::vector<std::string_view>;
+  static const Pattern kMethodResponse = {"restapis", "*", "resources", "*",
+                                          "methods",  "*", "responses", "*"};
+  static const Pattern kIntegration = {"restapis", "*", "resources",  "*",
+                                       "methods",  "*", "integration"};
+  static const Pattern kIntegrationResponse = {
+      "restapis", "*", "resources", "*", "methods", "*", "integration", "responses", "*"};
   static const std::vector<Route> kRoutes = {
       {V::get, {"restapis"}, get_rest_apis},
       {V::post, {"restapis"}, create_rest_api},
@@ -31,25 +38,24 @@ const std::vector<Route>& routes() {
       {V::get, {"restapis", "*", "resources"}, get_resources},
       {V::get, {"restapis", "*", "resources", "*"}, get_resource},
       {V::post, {"restapis", "*", "resources", "*"}, create_resource},
+      {V::patch, {"restapis", "*", "resources", "*"}, update_resource},
       {V::delete_, {"restapis", "*", "resources", "*"}, delete_resource},
       {V::put, {"restapis", "*", "resources", "*", "methods", "*"}, put_method},
       {V::get, {"restapis", "*", "resources", "*", "methods", "*"}, get_method},
       {V::patch, {"restapis", "*", "resources", "*", "methods", "*"}, update_method},
       {V::delete_, {"restapis", "*", "resources", "*", "methods", "*"}, delete_method},
-      {V::put,
-       {"restapis", "*", "resources", "*", "methods", "*", "responses", "*"},
-       put_method_response},
-      {V::put, {"restapis", "*", "resources", "*", "methods", "*", "integration"}, put_integration},
-      {V::get, {"restapis", "*", "resources", "*", "methods", "*", "integration"}, get_integration},
-      {V::delete_,
-       {"restapis", "*", "resources", "*", "methods", "*", "integration"},
-       delete_integration},
-      {V::put,
-       {"restapis", "*", "resources", "*", "methods", "*", "integration", "responses", "*"},
-       put_integration_response},
-      {V::get,
-       {"restapis", "*", "resources", "*", "methods", "*", "integration", "responses", "*"},
-       get_integration_response},
+      {V::put, kMethodResponse, put_method_response},
+      {V::get, kMethodResponse, get_method_response},
+      {V::patch, kMethodResponse, update_method_response},
+      {V::delete_, kMethodResponse, delete_method_response},
+      {V::put, kIntegration, put_integration},
+      {V::get, kIntegration, get_integration},
+      {V::patch, kIntegration, update_integration},
+      {V::delete_, kIntegration, delete_integration},
+      {V::put, kIntegrationResponse, put_integration_response},
+      {V::get, kIntegrationResponse, get_integration_response},
+      {V::patch, kIntegrationResponse, update_integration_response},
+      {V::delete_, kIntegrationResponse, delete_integration_response},
       {V::post, {"restapis", "*", "deployments"}, create_deployment},
       {V::get, {"restapis", "*", "deployments"}, get_deployments},
       {V::get, {"restapis", "*", "deployments", "*"}, get_deployment},

@@ -89,6 +89,12 @@ HttpResponse create_api_key(AdminContext& ctx, const AdminRequest& req) {
   key.enabled = get_bool(body, "enabled", false, where);
   key.value = get_string(body, "value", where);
   key.tags = get_string_map(body, "tags", where);
+  check_tags(key.tags);
+  // Stage keys bound a key to stages before usage plans did; tollgate has
+  // only usage plans, and dropping them silently would lose the binding.
+  if (const json::value* stage_keys = body.if_contains("stageKeys");
+      stage_keys && stage_keys->is_array() && !stage_keys->get_array().empty())
+    bad_request("stageKeys are not supported: add the key to a usage plan (create-usage-plan-key)");
   check_name(key.name);
   check_description(key.description);
   check_customer_id(key.customer_id);

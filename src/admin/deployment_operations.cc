@@ -1,6 +1,7 @@
 // The deployments of a REST API: snapshots of its resources that stages serve.
 
 #include <algorithm>
+#include <optional>
 
 #include "admin/lookups.h"
 #include "admin/operations.h"
@@ -18,6 +19,27 @@ json::object deployment_json(const Deployment& d) {
   json::object o{{"id", d.id}, {"createdDate", d.created_date}};
   if (!d.description.empty()) o["description"] = d.description;
   return o;
+}
+
+std::optional<bool> optional_bool(const json::object& body, std::string_view key) {
+  const json::value* v = body.if_contains(key);
+  if (!v || v->is_null()) return std::nullopt;
+  return get_bool(body, key, false, "createDeploymentInput");
+}
+
+// What GetDeployment's embed=apisummary adds: each path's methods and how
+// they are called.
+json::object api_summary(const Deployment& d) {
+  json::object summary;
+  for (const auto& r : d.resources) {
+    if (r.methods.empty()) continue;
+    json::object methods;
+    for (const auto& [name, m] : r.methods)
+      methods[name] = json::object{{"authorizationType", m.authorization_type},
+                                   {"apiKeyRequired", m.api_key_required}};
+    summary[r.path] = std::move(methods);
+  }
+  return summary;
 }
 
 // A deployment needs methods, each with an integration (spec §9.5).
@@ -42,6 +64,12 @@ HttpResponse create_deployment(AdminContext& ctx, const AdminRequest& req) {
   // The stage variables of the stage the deployment creates or moves.
   const auto variables = get_string_map(body, "variables", "createDeploymentInput");
   validate_stage_variables(variables);
+  refuse_unsupported_stage_settings(body, "createDeploymentInput");
+  // Settings of the stage the deployment creates or moves; nothing without one.
+  const std::optional<bool> tracing = optional_bool(body, "tracingEnabled");
+  const std::optional<bool> cache_enabled = optional_bool(body, "cacheClusterEnabled");
+  const std::string cache_size = get_string(body, "cacheClusterSize", "createDeploymentInput");
+  check_cache_cluster_size(cache_size);
   const Deployment d = ctx.edit([&](ControlState& s) {
     RestApi& api = find_api(s, req.segments()[1], ctx.account_id);
     check_deployable(api);
@@ -64,6 +92,9 @@ HttpResponse create_deployment(AdminContext& ctx, const AdminRequest& req) {
       st->deployment_id = dep.id;
       st->last_updated_date = ctx.now_s();
       for (const auto& [name, value] : variables) st->variables[name] = value;
+      if (tracing) st->tracing_enabled = *tracing;
+      if (cache_enabled) st->cache_cluster_enabled = *cache_enabled;
+      if (!cache_size.empty()) st->cache_cluster_size = cache_size;
     }
     return dep;
   });
@@ -90,8 +121,14 @@ HttpResponse get_deployments(AdminContext& ctx, const AdminRequest& req) {
 HttpResponse get_deployment(AdminContext& ctx, const AdminRequest& req) {
   ControlState s = ctx.few();
   const std::string api_id = find_api(s, req.segments()[1], ctx.account_id).id;
-  return admin_json(http::status::ok,
-                    deployment_json(find_deployment(s, api_id, req.segments()[3])));
+  const Deployment& d = find_deployment(s, api_id, req.segments()[3]);
+  json::object out = deployment_json(d);
+  for (const auto& embed : req.query_all("embed")) {
+    if (embed != "apisummary")
+      bad_request("Invalid embed '" + embed + "': the one embed of a deployment is apisummary");
+    out["apiSummary"] = api_summary(d);
+  }
+  return admin_json(http::status::ok, out);
 }
 
 HttpResponse update_deployment(AdminContext& ctx, const AdminRequest& req) {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "admin/admin_error.h"
+#include "model/validate.h"
 
 namespace tollgate {
 namespace {
@@ -47,6 +48,32 @@ UsagePlan& find_usage_plan(ControlState& s, const std::string& plan_id) {
   if (UsagePlan* p = find_in(s.usage_plans, [&](const UsagePlan& p) { return p.id == plan_id; }))
     return *p;
   not_found("Invalid Usage Plan ID specified");
+}
+
+void check_cache_cluster_size(const std::string& size) {
+  static const std::vector<std::string> kSizes = {"0.5",  "1.6",  "6.1", "13.5",
+                                                  "28.4", "58.2", "118", "237"};
+  if (!size.empty() && std::find(kSizes.begin(), kSizes.end(), size) == kSizes.end())
+    bad_request("Invalid cacheClusterSize '" + size +
+                "': use one of 0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118, 237");
+}
+
+void refuse_unsupported_stage_settings(const boost::json::object& body, const char* where) {
+  const boost::json::value* canary = body.if_contains("canarySettings");
+  if (canary && !canary->is_null())
+    bad_request(std::string(where) +
+                ": canary settings are not supported; deploy to a second stage instead");
+  const boost::json::value* docs = body.if_contains("documentationVersion");
+  if (docs && !(docs->is_null() || (docs->is_string() && docs->get_string().empty())))
+    bad_request(std::string(where) + ": documentation versions are not supported");
+}
+
+void check_tags(const std::map<std::string, std::string>& tags) {
+  try {
+    validate_tags(tags);
+  } catch (const std::invalid_argument& e) {
+    bad_request(e.what());
+  }
 }
 
 ApiKey find_api_key(ControlReads& reads, const std::string& key_id) {

@@ -5,6 +5,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/json.hpp>
+
 #include "model/types.h"
 #include "store/control_reads.h"
 
@@ -27,6 +29,16 @@ void validate_stage_name(const std::string& name);
 // and '_'; values of letters, digits and -._~:/?#&=, (what a URI may carry,
 // since a value may become part of one).
 void validate_stage_variables(const std::map<std::string, std::string>& variables);
+
+// 400 unless `size` is a cache cluster size AWS offers (0.5 … 237), or empty.
+void check_cache_cluster_size(const std::string& size);
+
+// 400 for stage settings tollgate does not have: canary settings and
+// documentation versions (the members' presence in a create input).
+void refuse_unsupported_stage_settings(const boost::json::object& body, const char* where);
+
+// 400 unless the tags are within AWS's limits (model/validate.h).
+void check_tags(const std::map<std::string, std::string>& tags);
 
 // The key or the membership, or the NotFoundException AWS answers with.
 ApiKey find_api_key(ControlReads& reads, const std::string& key_id);

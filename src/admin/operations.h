@@ -22,6 +22,7 @@ HttpResponse delete_rest_api(AdminContext&, const AdminRequest&);
 HttpResponse get_resources(AdminContext&, const AdminRequest&);
 HttpResponse get_resource(AdminContext&, const AdminRequest&);
 HttpResponse create_resource(AdminContext&, const AdminRequest&);
+HttpResponse update_resource(AdminContext&, const AdminRequest&);
 HttpResponse delete_resource(AdminContext&, const AdminRequest&);
 
 // openapi_operations.cc
@@ -35,11 +36,17 @@ HttpResponse get_method(AdminContext&, const AdminRequest&);
 HttpResponse update_method(AdminContext&, const AdminRequest&);
 HttpResponse delete_method(AdminContext&, const AdminRequest&);
 HttpResponse put_method_response(AdminContext&, const AdminRequest&);
+HttpResponse get_method_response(AdminContext&, const AdminRequest&);
+HttpResponse update_method_response(AdminContext&, const AdminRequest&);
+HttpResponse delete_method_response(AdminContext&, const AdminRequest&);
 HttpResponse put_integration(AdminContext&, const AdminRequest&);
 HttpResponse get_integration(AdminContext&, const AdminRequest&);
+HttpResponse update_integration(AdminContext&, const AdminRequest&);
 HttpResponse delete_integration(AdminContext&, const AdminRequest&);
 HttpResponse put_integration_response(AdminContext&, const AdminRequest&);
 HttpResponse get_integration_response(AdminContext&, const AdminRequest&);
+HttpResponse update_integration_response(AdminContext&, const AdminRequest&);
+HttpResponse delete_integration_response(AdminContext&, const AdminRequest&);
 
 // deployment_operations.cc
 HttpResponse create_deployment(AdminContext&, const AdminRequest&);

@@ -74,4 +74,60 @@ bool patch_bool(const PatchOperation& op) {
   return v == "true";
 }
 
+std::optional<std::string> patch_member(const PatchOperation& op, std::string_view prefix) {
+  if (!op.path.starts_with(prefix) || op.path.size() == prefix.size()) return std::nullopt;
+  std::string name;
+  const std::string_view rest = std::string_view(op.path).substr(prefix.size());
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] == '~' && i + 1 < rest.size() && (rest[i + 1] == '0' || rest[i + 1] == '1')) {
+      name += rest[++i] == '0' ? '~' : '/';
+    } else {
+      name += rest[i];
+    }
+  }
+  return name;
+}
+
+namespace {
+
+[[noreturn]] void invalid_op_for(const PatchOperation& op, std::string_view allowed) {
+  bad_request("Invalid patch operation '" + op.op + "' for " + op.path + "; use " +
+              std::string(allowed));
+}
+
+}  // namespace
+
+template <typename Value, typename ValueOf>
+void patch_map_entry(std::map<std::string, Value>& map, const std::string& name,
+                     const PatchOperation& op, ValueOf value_of) {
+  if (op.op == "add" || op.op == "replace")
+    map[name] = value_of(op);
+  else if (op.op == "remove")
+    map.erase(name);
+  else
+    invalid_op_for(op, "add, replace or remove");
+}
+
+void patch_map(std::map<std::string, std::string>& map, const std::string& name,
+               const PatchOperation& op) {
+  patch_map_entry(map, name, op, [](const PatchOperation& o) { return o.value; });
+}
+
+void patch_map(std::map<std::string, bool>& map, const std::string& name,
+               const PatchOperation& op) {
+  patch_map_entry(map, name, op, patch_bool);
+}
+
+void patch_name_list(std::vector<std::string>& list, const std::string& name,
+                     const PatchOperation& op) {
+  const auto at = std::find(list.begin(), list.end(), name);
+  if (op.op == "add" || op.op == "replace") {
+    if (at == list.end()) list.push_back(name);
+  } else if (op.op == "remove") {
+    if (at != list.end()) list.erase(at);
+  } else {
+    invalid_op_for(op, "add or remove");
+  }
+}
+
 }  // namespace tollgate

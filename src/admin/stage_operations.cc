@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 
 #include "admin/lookups.h"
 #include "admin/operations.h"
@@ -20,15 +21,32 @@ json::object stage_json(const Stage& s) {
   return o;
 }
 
-// "/~1pets/GET/throttling/rateLimit" → ("~1pets/GET", "throttling/rateLimit").
+// The settings a method's entry has, as the last two segments of a path.
+constexpr std::array<std::string_view, 10> kSettingFields = {
+    "throttling/rateLimit",
+    "throttling/burstLimit",
+    "metrics/enabled",
+    "logging/loglevel",
+    "logging/dataTrace",
+    "caching/enabled",
+    "caching/ttlInSeconds",
+    "caching/dataEncrypted",
+    "caching/requireAuthorizationForCacheControl",
+    "caching/unauthorizedCacheControlHeaderStrategy"};
+
+// "/~1pets/GET/throttling/rateLimit" → ("~1pets/GET", "throttling/rateLimit");
+// "/pets/{id}/GET/logging/loglevel" (a Terraform method_path, unescaped) →
+// ("pets/{id}/GET", "logging/loglevel"); "/~1pets/GET" → ("~1pets/GET", "").
 bool split_setting_path(const std::string& path, std::string& key, std::string& field) {
   if (path.size() < 2 || path[0] != '/') return false;
-  const std::size_t second = path.find('/', 1);
-  if (second == std::string::npos) return false;
-  const std::size_t third = path.find('/', second + 1);
-  key = path.substr(1, third == std::string::npos ? std::string::npos : third - 1);
-  field = third == std::string::npos ? "" : path.substr(third + 1);
-  return true;
+  const std::string_view rest = std::string_view(path).substr(1);
+  field.clear();
+  for (std::string_view f : kSettingFields)
+    if (rest.size() > f.size() + 1 && rest.ends_with(f) && rest[rest.size() - f.size() - 1] == '/')
+      field = f;
+  key = rest.substr(0, rest.size() - (field.empty() ? 0 : field.size() + 1));
+  // A key is a resource path and a method: at least two segments.
+  return key.find('/') != std::string::npos && !key.starts_with('/') && !key.ends_with('/');
 }
 
 const char* kSettingPaths =
@@ -79,7 +97,7 @@ void apply_stage_op(ControlState& s, Stage& stage, const PatchOperation& op) {
     return;
   }
   if (op.op == "replace" && op.path == "/cacheClusterSize") {
-    check_one_of(op, {"0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"});
+    check_cache_cluster_size(op.value);
     stage.cache_cluster_size = op.value;
     return;
   }
@@ -115,10 +133,10 @@ void apply_stage_op(ControlState& s, Stage& stage, const PatchOperation& op) {
   MethodSetting& m = it->second;
   if (field == "throttling/rateLimit") {
     m.throttling_rate_limit = patch_double(op);
-    validate_throttle({m.throttling_rate_limit, 0}, op.path);
+    validate_method_throttle(m, op.path);
   } else if (field == "throttling/burstLimit") {
     m.throttling_burst_limit = patch_int(op);
-    validate_throttle({0, m.throttling_burst_limit}, op.path);
+    validate_method_throttle(m, op.path);
   } else if (field == "metrics/enabled") {
     m.metrics_enabled = patch_bool(op);
   } else if (field == "logging/dataTrace") {
@@ -157,6 +175,10 @@ HttpResponse create_stage(AdminContext& ctx, const AdminRequest& req) {
   stage.tracing_enabled = get_bool(body, "tracingEnabled", false, "createStageInput");
   stage.cache_cluster_enabled = get_bool(body, "cacheClusterEnabled", false, "createStageInput");
   stage.cache_cluster_size = get_string(body, "cacheClusterSize", "createStageInput");
+  check_cache_cluster_size(stage.cache_cluster_size);
+  stage.tags = get_string_map(body, "tags", "createStageInput");
+  check_tags(stage.tags);
+  refuse_unsupported_stage_settings(body, "createStageInput");
   validate_stage_name(stage.stage_name);
   if (stage.deployment_id.empty())
     bad_request("Invalid deployment identifier specified: deploymentId is required");

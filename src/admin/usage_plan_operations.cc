@@ -47,6 +47,15 @@ void check_method_key(const ControlState& s, const std::string& api_id, const st
               ": use {resourcePath}/{httpMethod} of an existing method, e.g. /pets/GET");
 }
 
+// AWS's quota limit is a 32-bit integer on the wire: an SDK cannot send or
+// read a larger one. (A declaration applied with `tollgate apply` may set one.)
+void check_wire_quota_limit(std::int64_t limit) {
+  constexpr std::int64_t kMaxWireInteger = 2147483647;
+  if (limit > kMaxWireInteger)
+    bad_request("Invalid quota limit " + std::to_string(limit) + ": must be at most " +
+                std::to_string(kMaxWireInteger));
+}
+
 void check_plan(const ControlState& s, const UsagePlan& p) {
   if (p.throttle) validate_throttle(*p.throttle, "throttle");
   if (p.quota) validate_quota(*p.quota, "quota");
@@ -191,6 +200,7 @@ void apply_plan_op(ControlState& s, ControlReads& reads, UsagePlan& p, const Pat
     if (!p.quota) p.quota = Quota{0, 0, QuotaPeriod::kMonth};
     if (path == "/quota/limit") {
       p.quota->limit = patch_int(op);
+      check_wire_quota_limit(p.quota->limit);
     } else if (path == "/quota/offset") {
       p.quota->offset = patch_int(op);
     } else {
@@ -228,6 +238,8 @@ HttpResponse create_usage_plan(AdminContext& ctx, const AdminRequest& req) {
   UsagePlan plan = usage_plan_from_json(body);
   plan.id = random_id(6);
   plan.product_code.clear();
+  check_tags(plan.tags);
+  if (plan.quota) check_wire_quota_limit(plan.quota->limit);
   plan = ctx.edit([&](ControlState& s) {
     for (std::size_t i = 0; i < plan.api_stages.size(); ++i) {
       const ApiStage& as = plan.api_stages[i];

@@ -241,8 +241,13 @@ class CatalogBuilder {
     // them: every method has its own bucket.
     const std::string setting_key = method_setting_key(resource.path, method.http_method);
     auto setting = stage.method_settings.find(setting_key);
+    if (setting == stage.method_settings.end()) {
+      const std::string path = plan_method_key(resource.path, method.http_method);
+      setting = std::find_if(stage.method_settings.begin(), stage.method_settings.end(),
+                             [&](const auto& s) { return method_setting_path(s.first) == path; });
+    }
     if (setting == stage.method_settings.end()) setting = stage.method_settings.find("*/*");
-    if (setting != stage.method_settings.end()) {
+    if (setting != stage.method_settings.end() && !setting->second.throttling_disabled()) {
       const std::string scope =
           "stage\n" + stage.api_id + "\n" + stage.stage_name + "\n" + setting_key;
       const Throttle t{setting->second.throttling_rate_limit,

@@ -173,8 +173,7 @@ DeclaredApi parse_api(const json::value& v, const std::string& where) {
         json::object holder{{"methodSettings", *settings}};
         s.method_settings = stage_from_json(holder).method_settings;
         for (const auto& [key, m] : s.method_settings)
-          validate_throttle({m.throttling_rate_limit, m.throttling_burst_limit},
-                            swhere + ".methodSettings." + key);
+          validate_method_throttle(m, swhere + ".methodSettings." + key);
       }
       api.stages.push_back(std::move(s));
     }

@@ -19,6 +19,18 @@ void put_if(json::object& o, std::string_view key, const std::string& v) {
   if (!v.empty()) o[key] = v;
 }
 
+json::object bool_map_json(const std::map<std::string, bool>& m) {
+  json::object o;
+  for (const auto& [k, v] : m) o[k] = v;
+  return o;
+}
+
+json::array string_list_json(const std::vector<std::string>& list) {
+  json::array a;
+  for (const auto& v : list) a.push_back(json::string(v));
+  return a;
+}
+
 }  // namespace
 
 json::object to_json(const Throttle& t) {
@@ -34,6 +46,16 @@ json::object to_json(const IntegrationResponse& r) {
   if (!r.response_templates.empty()) o["responseTemplates"] = string_map_json(r.response_templates);
   if (!r.response_parameters.empty())
     o["responseParameters"] = string_map_json(r.response_parameters);
+  put_if(o, "selectionPattern", r.selection_pattern);
+  put_if(o, "contentHandling", r.content_handling);
+  return o;
+}
+
+json::object to_json(const MethodResponse& r) {
+  json::object o{{"statusCode", r.status_code}};
+  if (!r.response_parameters.empty())
+    o["responseParameters"] = bool_map_json(r.response_parameters);
+  if (!r.response_models.empty()) o["responseModels"] = string_map_json(r.response_models);
   return o;
 }
 
@@ -43,9 +65,14 @@ json::object to_json(const Integration& i) {
   put_if(o, "uri", i.uri);
   if (!i.request_parameters.empty()) o["requestParameters"] = string_map_json(i.request_parameters);
   if (!i.request_templates.empty()) o["requestTemplates"] = string_map_json(i.request_templates);
-  o["passthroughBehavior"] = "WHEN_NO_MATCH";
+  o["passthroughBehavior"] = i.passthrough_behavior;
   o["connectionType"] = "INTERNET";
-  o["cacheKeyParameters"] = json::array{};
+  put_if(o, "cacheNamespace", i.cache_namespace);
+  o["cacheKeyParameters"] = string_list_json(i.cache_key_parameters);
+  put_if(o, "contentHandling", i.content_handling);
+  put_if(o, "credentials", i.credentials);
+  if (i.tls_insecure_skip_verification)
+    o["tlsConfig"] = json::object{{"insecureSkipVerification", true}};
   if (!i.integration_responses.empty()) {
     json::object responses;
     for (const auto& [code, r] : i.integration_responses) responses[code] = to_json(r);
@@ -61,10 +88,12 @@ json::object to_json(const Method& m) {
   if (m.integration) o["methodIntegration"] = to_json(*m.integration);
   if (!m.method_responses.empty()) {
     json::object responses;
-    for (const auto& code : m.method_responses)
-      responses[code] = json::object{{"statusCode", code}};
+    for (const auto& [code, r] : m.method_responses) responses[code] = to_json(r);
     o["methodResponses"] = std::move(responses);
   }
+  put_if(o, "operationName", m.operation_name);
+  if (!m.request_parameters.empty()) o["requestParameters"] = bool_map_json(m.request_parameters);
+  if (!m.request_models.empty()) o["requestModels"] = string_map_json(m.request_models);
   return o;
 }
 
@@ -91,10 +120,19 @@ json::object to_json(const RestApi& api) {
                  {"name", api.name},
                  {"createdDate", api.created_date},
                  {"apiKeySource", to_string(api.api_key_source)},
-                 {"disableExecuteApiEndpoint", false},
-                 {"endpointConfiguration",
-                  json::object{{"types", json::array{json::string(api.endpoint_type)}}}}};
+                 {"disableExecuteApiEndpoint", api.disable_execute_api_endpoint}};
+  json::object endpoint{{"types", json::array{json::string(api.endpoint_type)}}};
+  if (!api.vpc_endpoint_ids.empty())
+    endpoint["vpcEndpointIds"] = string_list_json(api.vpc_endpoint_ids);
+  put_if(endpoint, "ipAddressType", api.ip_address_type);
+  o["endpointConfiguration"] = std::move(endpoint);
   put_if(o, "description", api.description);
+  if (!api.binary_media_types.empty())
+    o["binaryMediaTypes"] = string_list_json(api.binary_media_types);
+  if (api.minimum_compression_size) o["minimumCompressionSize"] = *api.minimum_compression_size;
+  put_if(o, "policy", api.policy);
+  put_if(o, "version", api.version);
+  if (!api.tags.empty()) o["tags"] = string_map_json(api.tags);
   for (const auto& r : api.resources)
     if (r.parent_id.empty()) o["rootResourceId"] = r.id;
   o["resources"] = to_json(api.resources);
@@ -135,6 +173,7 @@ json::object to_json(const Stage& s) {
   put_if(o, "description", s.description);
   put_if(o, "cacheClusterSize", s.cache_cluster_size);
   if (!s.variables.empty()) o["variables"] = string_map_json(s.variables);
+  if (!s.tags.empty()) o["tags"] = string_map_json(s.tags);
   return o;
 }
 
@@ -210,6 +249,17 @@ Integration integration_from_json(const json::value& v, std::string_view where) 
   i.timeout_ms = get_int(o, "timeoutInMillis", 29000, where);
   i.request_parameters = get_string_map(o, "requestParameters", where);
   i.request_templates = get_string_map(o, "requestTemplates", where);
+  i.cache_namespace = get_string(o, "cacheNamespace", where);
+  i.cache_key_parameters = get_string_list(o, "cacheKeyParameters", where);
+  i.content_handling = get_string(o, "contentHandling", where);
+  if (std::string passthrough = get_string(o, "passthroughBehavior", where); !passthrough.empty())
+    i.passthrough_behavior = std::move(passthrough);
+  i.credentials = get_string(o, "credentials", where);
+  if (auto it = o.find("tlsConfig"); it != o.end() && !it->value().is_null()) {
+    const std::string here = std::string(where) + ".tlsConfig";
+    i.tls_insecure_skip_verification =
+        get_bool(as_object(it->value(), here), "insecureSkipVerification", false, here);
+  }
   if (auto it = o.find("integrationResponses"); it != o.end() && !it->value().is_null()) {
     const std::string here = std::string(where) + ".integrationResponses";
     for (const auto& [code, rv] : as_object(it->value(), here)) {
@@ -220,10 +270,22 @@ Integration integration_from_json(const json::value& v, std::string_view where) 
       if (r.status_code.empty()) r.status_code = std::string(code);
       r.response_templates = get_string_map(ro, "responseTemplates", rhere);
       r.response_parameters = get_string_map(ro, "responseParameters", rhere);
+      r.selection_pattern = get_string(ro, "selectionPattern", rhere);
+      r.content_handling = get_string(ro, "contentHandling", rhere);
       i.integration_responses.emplace(std::string(code), std::move(r));
     }
   }
   return i;
+}
+
+MethodResponse method_response_from_json(const json::value& v, std::string_view status_code,
+                                         std::string_view where) {
+  const auto& o = as_object(v, where);
+  MethodResponse r;
+  r.status_code = status_code;
+  r.response_parameters = get_bool_map(o, "responseParameters", where);
+  r.response_models = get_string_map(o, "responseModels", where);
+  return r;
 }
 
 Method method_from_json(const json::value& v, std::string_view where) {
@@ -235,9 +297,15 @@ Method method_from_json(const json::value& v, std::string_view where) {
   m.api_key_required = get_bool(o, "apiKeyRequired", false, where);
   if (auto it = o.find("methodIntegration"); it != o.end() && !it->value().is_null())
     m.integration = integration_from_json(it->value(), std::string(where) + ".methodIntegration");
-  if (auto it = o.find("methodResponses"); it != o.end() && it->value().is_object())
-    for (const auto& [code, unused] : it->value().get_object())
-      m.method_responses.emplace_back(code);
+  if (auto it = o.find("methodResponses"); it != o.end() && !it->value().is_null()) {
+    const std::string here = std::string(where) + ".methodResponses";
+    for (const auto& [code, rv] : as_object(it->value(), here))
+      m.method_responses.emplace(
+          std::string(code), method_response_from_json(rv, code, here + "." + std::string(code)));
+  }
+  m.operation_name = get_string(o, "operationName", where);
+  m.request_parameters = get_bool_map(o, "requestParameters", where);
+  m.request_models = get_string_map(o, "requestModels", where);
   return m;
 }
 
@@ -289,6 +357,19 @@ RestApi rest_api_from_json(const json::value& v) {
   api.api_key_source =
       api_key_source_from(get_string(o, "apiKeySource", "restApi")).value_or(ApiKeySource::kHeader);
   if (std::optional<std::string> type = endpoint_type_of(o)) api.endpoint_type = *type;
+  if (auto it = o.find("endpointConfiguration"); it != o.end() && it->value().is_object()) {
+    const auto& endpoint = it->value().get_object();
+    api.vpc_endpoint_ids =
+        get_string_list(endpoint, "vpcEndpointIds", "restApi.endpointConfiguration");
+    api.ip_address_type = get_string(endpoint, "ipAddressType", "restApi.endpointConfiguration");
+  }
+  api.binary_media_types = get_string_list(o, "binaryMediaTypes", "restApi");
+  if (auto it = o.find("minimumCompressionSize"); it != o.end() && !it->value().is_null())
+    api.minimum_compression_size = get_int(o, "minimumCompressionSize", 0, "restApi");
+  api.policy = get_string(o, "policy", "restApi");
+  api.version = get_string(o, "version", "restApi");
+  api.disable_execute_api_endpoint = get_bool(o, "disableExecuteApiEndpoint", false, "restApi");
+  api.tags = get_string_map(o, "tags", "restApi");
   if (auto it = o.find("resources"); it != o.end())
     api.resources = resources_from_json(it->value(), "restApi.resources");
   return api;
@@ -341,6 +422,7 @@ Stage stage_from_json(const json::value& v) {
   s.tracing_enabled = get_bool(o, "tracingEnabled", false, "stage");
   s.cache_cluster_enabled = get_bool(o, "cacheClusterEnabled", false, "stage");
   s.cache_cluster_size = get_string(o, "cacheClusterSize", "stage");
+  s.tags = get_string_map(o, "tags", "stage");
   return s;
 }
 

@@ -18,6 +18,7 @@ boost::json::object to_json(const Throttle& t);
 boost::json::object to_json(const Quota& q);
 boost::json::object to_json(const IntegrationResponse& r);
 boost::json::object to_json(const Integration& i);
+boost::json::object to_json(const MethodResponse& r);
 boost::json::object to_json(const Method& m);
 boost::json::object to_json(const Resource& r);
 boost::json::array to_json(const std::vector<Resource>& resources);
@@ -31,6 +32,8 @@ boost::json::object to_json(const AccountSettings& a);
 Throttle throttle_from_json(const boost::json::value& v, std::string_view where);
 Quota quota_from_json(const boost::json::value& v, std::string_view where);
 Integration integration_from_json(const boost::json::value& v, std::string_view where);
+MethodResponse method_response_from_json(const boost::json::value& v, std::string_view status_code,
+                                         std::string_view where);
 Method method_from_json(const boost::json::value& v, std::string_view where);
 Resource resource_from_json(const boost::json::value& v, std::string_view where);
 std::vector<Resource> resources_from_json(const boost::json::value& v, std::string_view where);

@@ -79,4 +79,31 @@ std::map<std::string, std::string> get_string_map(const json::object& o, std::st
   return out;
 }
 
+std::map<std::string, bool> get_bool_map(const json::object& o, std::string_view key,
+                                         std::string_view where) {
+  std::map<std::string, bool> out;
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return out;
+  const std::string here = std::string(where) + "." + std::string(key);
+  for (const auto& [k, v] : as_object(it->value(), here)) {
+    if (!v.is_bool()) fail_field(here + "." + std::string(k), "must be a boolean");
+    out.emplace(std::string(k), v.get_bool());
+  }
+  return out;
+}
+
+std::vector<std::string> get_string_list(const json::object& o, std::string_view key,
+                                         std::string_view where) {
+  std::vector<std::string> out;
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return out;
+  const std::string here = std::string(where) + "." + std::string(key);
+  if (!it->value().is_array()) fail_field(here, "must be a list");
+  for (const auto& v : it->value().get_array()) {
+    if (!v.is_string()) fail_field(here, "must be a list of strings");
+    out.emplace_back(v.get_string());
+  }
+  return out;
+}
+
 }  // namespace tollgate

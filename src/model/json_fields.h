@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tollgate {
 
@@ -37,5 +38,9 @@ std::int64_t get_int(const boost::json::object& o, std::string_view key, std::in
                      std::string_view where);
 std::map<std::string, std::string> get_string_map(const boost::json::object& o,
                                                   std::string_view key, std::string_view where);
+std::map<std::string, bool> get_bool_map(const boost::json::object& o, std::string_view key,
+                                         std::string_view where);
+std::vector<std::string> get_string_list(const boost::json::object& o, std::string_view key,
+                                         std::string_view where);
 
 }  // namespace tollgate

@@ -71,6 +71,18 @@ std::string method_setting_key(std::string_view resource_path, std::string_view 
   return key;
 }
 
+std::string method_setting_path(std::string_view key) {
+  std::string path;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    if (key[i] == '~' && i + 1 < key.size() && (key[i + 1] == '0' || key[i + 1] == '1'))
+      path += key[++i] == '0' ? '~' : '/';
+    else
+      path += key[i];
+  }
+  if (key != "*/*" && !path.starts_with('/')) path.insert(path.begin(), '/');
+  return path;
+}
+
 std::string plan_method_key(std::string_view resource_path, std::string_view http_method) {
   std::string key(resource_path);
   key += '/';

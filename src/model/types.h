@@ -31,6 +31,11 @@ struct IntegrationResponse {
   std::string status_code;                                 // "200"
   std::map<std::string, std::string> response_templates;   // content type → body
   std::map<std::string, std::string> response_parameters;  // method.response.header.X → 'v'
+  // Kept and returned: which backend answers this response serves, and body
+  // conversion. tollgate maps no HTTP integration's responses (a MOCK picks
+  // its response by the status its request template names).
+  std::string selection_pattern;
+  std::string content_handling;  // empty, CONVERT_TO_BINARY or CONVERT_TO_TEXT
   bool operator==(const IntegrationResponse&) const = default;
 };
 
@@ -48,7 +53,25 @@ struct Integration {
   std::map<std::string, std::string> request_parameters;
   std::map<std::string, std::string> request_templates;
   std::map<std::string, IntegrationResponse> integration_responses;  // by status code
+  // Kept and returned as set, so a client reads back what it wrote; tollgate
+  // has no cache, passes bodies through, and calls backends without AWS
+  // credentials.
+  std::string cache_namespace;  // empty: the resource's id, as AWS reports it
+  std::vector<std::string> cache_key_parameters;
+  std::string content_handling;  // empty, CONVERT_TO_BINARY or CONVERT_TO_TEXT
+  std::string passthrough_behavior = "WHEN_NO_MATCH";
+  std::string credentials;
+  // tlsConfig.insecureSkipVerification; tlsConfig is reported only when it
+  // is true, as an unset one reads back as no tlsConfig at all.
+  bool tls_insecure_skip_verification = false;
   bool operator==(const Integration&) const = default;
+};
+
+struct MethodResponse {
+  std::string status_code;
+  std::map<std::string, bool> response_parameters;     // method.response.header.X → required
+  std::map<std::string, std::string> response_models;  // content type → model name
+  bool operator==(const MethodResponse&) const = default;
 };
 
 struct Method {
@@ -56,7 +79,11 @@ struct Method {
   std::string authorization_type = "NONE";
   bool api_key_required = false;
   std::optional<Integration> integration;
-  std::vector<std::string> method_responses;  // status codes declared by PutMethodResponse
+  std::map<std::string, MethodResponse> method_responses;  // by status code
+  // Kept and returned as set; tollgate validates no request against them.
+  std::string operation_name;
+  std::map<std::string, bool> request_parameters;     // method.request.{path|querystring|header}.X
+  std::map<std::string, std::string> request_models;  // content type → model name
   bool operator==(const Method&) const = default;
 };
 
@@ -78,7 +105,17 @@ struct RestApi {
   ApiKeySource api_key_source = ApiKeySource::kHeader;
   std::string endpoint_type = "EDGE";  // EDGE, REGIONAL or PRIVATE: reported, not acted on
   std::int64_t created_date = 0;       // epoch seconds
-  std::vector<Resource> resources;     // the working copy; stages serve deployments
+  // Kept and returned as set; none changes how tollgate serves the API
+  // (docs/aws-compatibility.md says why each is safe to keep).
+  std::vector<std::string> binary_media_types;
+  std::optional<std::int64_t> minimum_compression_size;
+  std::string policy;  // the resource policy's JSON text, as given
+  std::string version;
+  bool disable_execute_api_endpoint = false;
+  std::vector<std::string> vpc_endpoint_ids;
+  std::string ip_address_type;  // empty when never set
+  std::map<std::string, std::string> tags;
+  std::vector<Resource> resources;  // the working copy; stages serve deployments
   bool operator==(const RestApi&) const = default;
 };
 
@@ -105,6 +142,11 @@ struct MethodSetting {
   bool cache_data_encrypted = false;
   bool require_authorization_for_cache_control = true;
   std::string unauthorized_cache_control_header_strategy = "SUCCEED_WITH_RESPONSE_HEADER";
+  // -1 in either throttling field is AWS's "throttling disabled": the stage
+  // puts no limit of its own on the method (Terraform writes -1 by default).
+  bool throttling_disabled() const {
+    return throttling_rate_limit < 0 || throttling_burst_limit < 0;
+  }
   bool operator==(const MethodSetting&) const = default;
 };
 
@@ -122,6 +164,7 @@ struct Stage {
   bool tracing_enabled = false;
   bool cache_cluster_enabled = false;
   std::string cache_cluster_size;
+  std::map<std::string, std::string> tags;
   bool operator==(const Stage&) const = default;
 };
 
@@ -197,6 +240,10 @@ std::optional<ApiKeySource> api_key_source_from(std::string_view s);
 
 // "~1pets~1{id}/GET": the stage methodSettings key of a resource path and method.
 std::string method_setting_key(std::string_view resource_path, std::string_view http_method);
+// The key's resource path and method as plan_method_key writes them:
+// "~1pets~1{id}/GET" and "pets/{id}/GET" (as Terraform writes a method_path)
+// are both "/pets/{id}/GET". "*/*" stays as it is.
+std::string method_setting_path(std::string_view key);
 // "/pets/{id}/GET": the usage plan apiStages throttle key.
 std::string plan_method_key(std::string_view resource_path, std::string_view http_method);
 

@@ -26,9 +26,16 @@ void validate_throttle(const Throttle& t, std::string_view where) {
   if (t.burst_limit < 0) fail(std::string(where) + ".burstLimit must be an integer >= 0");
 }
 
+void validate_method_throttle(const MethodSetting& m, std::string_view where) {
+  validate_throttle({m.throttling_rate_limit == -1 ? 0 : m.throttling_rate_limit,
+                     m.throttling_burst_limit == -1 ? 0 : m.throttling_burst_limit},
+                    where);
+}
+
 void validate_quota(const Quota& q, std::string_view where) {
   if (q.limit < 0) fail(std::string(where) + ".limit must be an integer >= 0");
   if (q.offset < 0) fail(std::string(where) + ".offset must be an integer >= 0");
+
   if (q.offset > 0 && q.offset >= q.limit)
     fail(std::string(where) + ".offset must be less than " + std::string(where) + ".limit");
 }
@@ -46,6 +53,30 @@ void validate_key_value(std::string_view value) {
 void validate_customer_id(std::string_view customer_id) {
   if (customer_id.size() > kMaxCustomerIdSize)
     fail("Invalid customerId: it can be at most 1024 characters");
+}
+
+namespace {
+
+// Characters, not bytes, as AWS counts a tag's length.
+std::size_t code_points(std::string_view text) {
+  std::size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
+void validate_tags(const std::map<std::string, std::string>& tags) {
+  if (tags.size() > kMaxTags)
+    fail("Too many tags: a resource has at most " + std::to_string(kMaxTags));
+  for (const auto& [key, value] : tags) {
+    if (key.empty() || code_points(key) > 128)
+      fail("Invalid tag key '" + key + "': it must be 1 to 128 characters");
+    if (key.starts_with("aws:"))
+      fail("Invalid tag key '" + key + "': keys starting with 'aws:' are reserved");
+    if (code_points(value) > 256)
+      fail("Invalid value for tag '" + key + "': it can be at most 256 characters");
+  }
 }
 
 void validate_path_part(std::string_view part) {
@@ -67,7 +98,57 @@ void validate_path_part(std::string_view part) {
   }
 }
 
+namespace {
+
+void check_enum(std::string_view where, const std::string& value,
+                std::initializer_list<std::string_view> allowed, bool empty_ok) {
+  if (value.empty() && empty_ok) return;
+  std::string list;
+  for (std::string_view a : allowed) {
+    if (value == a) return;
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  }
+  fail(std::string(where) + ": Value '" + value + "' must be one of [" + list + "]");
+}
+
+// "prefix{place}.NAME" with a place from `places` and a non-empty name.
+void check_parameter_name(std::string_view where, std::string_view name, std::string_view prefix,
+                          std::initializer_list<std::string_view> places) {
+  if (name.starts_with(prefix)) {
+    const std::string_view rest = name.substr(prefix.size());
+    for (std::string_view place : places)
+      if (rest.size() > place.size() + 1 && rest.starts_with(place) && rest[place.size()] == '.')
+        return;
+  }
+  std::string forms;
+  for (std::string_view place : places)
+    forms += (forms.empty() ? "" : ", ") + std::string(prefix) + std::string(place) + ".NAME";
+  fail(std::string(where) + ": Invalid parameter name '" + std::string(name) + "': use " + forms);
+}
+
+}  // namespace
+
+void validate_method_request(const Method& m, std::string_view where) {
+  for (const auto& [name, required] : m.request_parameters)
+    check_parameter_name(
+        std::string(where) + ".requestParameters", name, "method.request.",
+        {"path", "querystring", "header", "multivaluequerystring", "multivalueheader"});
+}
+
+void validate_method_response(const MethodResponse& r, std::string_view where) {
+  for (const auto& [name, required] : r.response_parameters)
+    check_parameter_name(std::string(where) + ".responseParameters", name, "method.response.",
+                         {"header"});
+}
+
 void validate_integration(const Integration& i, std::string_view where) {
+  check_enum(std::string(where) + ".contentHandling", i.content_handling,
+             {"CONVERT_TO_BINARY", "CONVERT_TO_TEXT"}, true);
+  check_enum(std::string(where) + ".passthroughBehavior", i.passthrough_behavior,
+             {"WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"}, false);
+  for (const auto& [code, r] : i.integration_responses)
+    check_enum(std::string(where) + ".integrationResponses." + code + ".contentHandling",
+               r.content_handling, {"CONVERT_TO_BINARY", "CONVERT_TO_TEXT"}, true);
   for (const auto& [key, value] : i.request_parameters) {
     const ParsedRequestParameter parsed = parse_request_parameter(key, value);
     if (!parsed.parameter) fail(std::string(where) + ".requestParameters: " + parsed.error);

@@ -40,6 +40,21 @@ json::array path_parameters(const std::string& path, bool swagger) {
   return out;
 }
 
+// A method response with the headers its parameters name.
+json::object method_response_json(const MethodResponse& r, bool swagger) {
+  json::object o{{"description", r.status_code + " response"}};
+  constexpr std::string_view kHeader = "method.response.header.";
+  json::object headers;
+  for (const auto& [name, required] : r.response_parameters) {
+    if (!name.starts_with(kHeader)) continue;
+    json::object type{{"type", "string"}};
+    headers[name.substr(kHeader.size())] =
+        swagger ? type : json::object{{"schema", std::move(type)}};
+  }
+  if (!headers.empty()) o["headers"] = std::move(headers);
+  return o;
+}
+
 json::object integration_json(const Integration& i) {
   json::object o{{"type", ascii_lower(to_string(i.type))}};
   if (!i.http_method.empty()) o["httpMethod"] = i.http_method;
@@ -74,8 +89,8 @@ json::object operation_json(const Resource& r, const Method& m, const ExportOpti
   if (json::array params = path_parameters(r.path, swagger); !params.empty())
     op["parameters"] = std::move(params);
   json::object responses;
-  for (const auto& code : m.method_responses)
-    responses[code] = json::object{{"description", code + " response"}};
+  for (const auto& [code, r] : m.method_responses)
+    responses[code] = method_response_json(r, swagger);
   // An operation has at least one response; "default" reads back as none.
   if (responses.empty()) responses["default"] = json::object{{"description", "Default response"}};
   op["responses"] = std::move(responses);

@@ -215,6 +215,20 @@ class Importer {
     }
   }
 
+  // The headers a response declares become its method response parameters,
+  // not required, as AWS imports them.
+  MethodResponse read_method_response(std::string_view code, const json::value& value) {
+    MethodResponse r;
+    r.status_code = code;
+    const json::value& response = doc_.resolve(value);
+    const json::value* headers =
+        response.is_object() ? doc_.member(response.get_object(), "headers") : nullptr;
+    if (headers && headers->is_object())
+      for (const auto& [name, unused] : headers->get_object())
+        r.response_parameters.emplace("method.response.header." + std::string(name), false);
+    return r;
+  }
+
   Method read_operation(const std::string& where, const std::string& http_method,
                         const json::object& op) {
     Method m;
@@ -225,10 +239,10 @@ class Importer {
       } else if (name == "responses") {
         const json::value& responses = doc_.resolve(value);
         if (responses.is_object())
-          for (const auto& [code, unused] : responses.get_object())
+          for (const auto& [code, response] : responses.get_object())
             if (code.size() == 3 &&
                 std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; }))
-              m.method_responses.emplace_back(code);
+              m.method_responses.emplace(std::string(code), read_method_response(code, response));
       } else if (name.starts_with("x-amazon-apigateway-")) {
         warn(where + "." + std::string(name), "not supported; ignored");
       }

@@ -16,8 +16,6 @@ with raw signed requests (fast); everything under test goes through the CLI.
 Limits are tested with tiny refill rates so that no token comes back while a
 test runs.
 """
-import hashlib
-import hmac
 import json
 import os
 import shutil
@@ -30,7 +28,8 @@ import unittest
 import urllib.parse
 
 from harness import (FORBIDDEN, CliError, HOST, LIMIT_EXCEEDED, TINY, TOLLGATE_BIN, TOO_MANY,
-                     Backend, Gateway, http_request, utc_seconds_to_midnight, wait_until)
+                     AdminClient, Backend, Gateway, amz_date, http_request, sigv4_headers,
+                     utc_seconds_to_midnight, wait_until)
 
 AWS = "/usr/bin/aws"
 REGION = "us-east-1"
@@ -53,77 +52,9 @@ METHOD_SETTING_DEFAULTS = {
 CLI_CALLS = 0
 
 
-# ------------------------------------------------------------------ SigV4
-
-def amz_date(epoch_s=None):
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if epoch_s is None else epoch_s))
-
-
-def _hmac(key, text):
-    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
-
-
-def _encode(text):
-    return urllib.parse.quote(text, safe="-_.~")
-
-
-def sigv4_headers(method, host, path, query, body, access_key_id, secret, date, region=REGION):
-    """Headers that sign a request as spec §8 describes. `path` and `query` are
-    as sent on the wire (already percent-encoded once); only host and
-    x-amz-date are signed."""
-    canonical_uri = urllib.parse.quote(path, safe="/~")  # the wire path encoded a second time
-    pairs = []
-    for part in filter(None, query.split("&")):
-        name, _, value = part.partition("=")
-        pairs.append((_encode(urllib.parse.unquote(name)), _encode(urllib.parse.unquote(value))))
-    canonical_query = "&".join(f"{n}={v}" for n, v in sorted(pairs))
-    signed_headers = "host;x-amz-date"
-    canonical_headers = f"host:{host}\nx-amz-date:{date}\n"
-    canonical_request = "\n".join([method, canonical_uri, canonical_query, canonical_headers,
-                                   signed_headers, hashlib.sha256(body).hexdigest()])
-    scope = f"{date[:8]}/{region}/apigateway/aws4_request"
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", date, scope,
-                         hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()])
-    key = _hmac(("AWS4" + secret).encode("utf-8"), date[:8])
-    for part in (region, "apigateway", "aws4_request"):
-        key = _hmac(key, part)
-    signature = hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
-    return {"Host": host, "X-Amz-Date": date,
-            "Authorization": f"AWS4-HMAC-SHA256 Credential={access_key_id}/{scope}, "
-                             f"SignedHeaders={signed_headers}, Signature={signature}"}
-
-
 def seg(text):
     """One path segment, percent-encoded as the AWS clients do."""
     return urllib.parse.quote(text, safe="")
-
-
-class AdminClient:
-    """Raw signed requests to the management API (for fixtures and signing tests)."""
-
-    def __init__(self, port, access_key_id, secret):
-        self.port = port
-        self.access_key_id = access_key_id
-        self.secret = secret
-
-    def send(self, method, path, body=None, query="", date=None, mutate=None, timeout=10.0):
-        data = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        host = f"{HOST}:{self.port}"
-        headers = sigv4_headers(method, host, path, query, data, self.access_key_id, self.secret,
-                                date or amz_date())
-        headers["Accept"] = "application/json"
-        if data:
-            headers["Content-Type"] = "application/json"
-        target = path + ("?" + query if query else "")
-        if mutate:  # a test's change after signing
-            target, headers, data = mutate(target, headers, data)
-        return http_request(self.port, method, target, headers, data or None, timeout=timeout)
-
-    def __call__(self, method, path, body=None, query=""):
-        res = self.send(method, path, body, query)
-        if res.status >= 300:
-            raise AssertionError(f"{method} {path}?{query} failed: {res}")
-        return res.json() if res.body else None
 
 
 # ------------------------------------------------------------------ AWS CLI
@@ -318,7 +249,11 @@ class ManagementApiTest(ManagementTestCase):
                        "op=replace,path=/id,value=x")
         self.assertCliError(err, "BadRequestException", operation="UpdateRestApi",
                             message="Invalid patch path  '/id' specified for op 'replace'. "
-                                    "Must be one of: [/name, /description, /apiKeySource]")
+                                    "Must be one of: [/name, /description, /version, /apiKeySource, "
+                                    "/binaryMediaTypes/{type}, /minimumCompressionSize, /policy, "
+                                    "/disableExecuteApiEndpoint, /endpointConfiguration/types/0, "
+                                    "/endpointConfiguration/vpcEndpointIds, "
+                                    "/endpointConfiguration/ipAddressType]")
 
         self.assertIsNone(cli("delete-rest-api", "--rest-api-id", b["id"]))
         err = cli.fail("get-rest-api", "--rest-api-id", b["id"])

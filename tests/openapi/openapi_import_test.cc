@@ -23,7 +23,7 @@ paths:
   /pets:
     get:
       security: [{api_key: []}]
-      responses: {"200": {description: ok}}
+      responses: {"200": {description: ok, headers: {X-Total: {schema: {type: integer}}}}}
       x-amazon-apigateway-integration:
         type: http
         httpMethod: GET
@@ -63,7 +63,10 @@ TEST(OpenApiImport, ReadsPathsMethodsAndIntegrations) {
 
   const Method& list = api.paths.at("/pets").at("GET");
   EXPECT_TRUE(list.api_key_required);
-  EXPECT_EQ(list.method_responses, std::vector<std::string>{"200"});
+  ASSERT_EQ(list.method_responses.size(), 1u);
+  EXPECT_EQ(list.method_responses.at("200").status_code, "200");
+  EXPECT_EQ(list.method_responses.at("200").response_parameters,
+            (std::map<std::string, bool>{{"method.response.header.X-Total", false}}));
   ASSERT_TRUE(list.integration);
   EXPECT_EQ(list.integration->type, IntegrationType::kHttp);
   EXPECT_EQ(list.integration->timeout_ms, 5000);
