@@ -153,20 +153,4 @@ void validate_stage_name(const std::string& name) {
       bad_request("Stage name only allows a-zA-Z0-9_-: " + name);
 }
 
-void validate_stage_variables(const std::map<std::string, std::string>& variables) {
-  const auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
-  for (const auto& [name, value] : variables) {
-    if (name.empty() || name.size() > 64 ||
-        !std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '_'; }))
-      bad_request("Invalid stage variable name '" + name +
-                  "': use 1-64 letters, digits and underscores");
-    if (value.empty() || value.size() > 512 ||
-        !std::all_of(value.begin(), value.end(), [&](char c) {
-          return alnum(c) || std::string_view("-._~:/?#&=,").find(c) != std::string_view::npos;
-        }))
-      bad_request("Invalid stage variable value for '" + name +
-                  "': use 1-512 letters, digits and -._~:/?#&=,");
-  }
-}
-
 }  // namespace tollgate

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "model/types.h"
+#include "model/validate.h"  // validate_stage_variables
 #include "store/control_reads.h"
 
 namespace tollgate {
@@ -24,11 +25,6 @@ Deployment& find_deployment(ControlState& s, const std::string& api_id,
 
 // 400 unless `name` can name a stage: letters, digits, '-' and '_'.
 void validate_stage_name(const std::string& name);
-
-// 400 unless each stage variable is as AWS allows: names of letters, digits
-// and '_'; values of letters, digits and -._~:/?#&=, (what a URI may carry,
-// since a value may become part of one).
-void validate_stage_variables(const std::map<std::string, std::string>& variables);
 
 // 400 unless `size` is a cache cluster size AWS offers (0.5 … 237), or empty.
 void check_cache_cluster_size(const std::string& size);

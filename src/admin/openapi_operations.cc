@@ -86,6 +86,13 @@ void take_info(RestApi& api, const ImportedApi& imported) {
   if (!imported.title.empty()) api.name = imported.title;
   if (!imported.description.empty()) api.description = imported.description;
   if (imported.api_key_source) api.api_key_source = *imported.api_key_source;
+  if (imported.binary_media_types) api.binary_media_types = *imported.binary_media_types;
+  if (imported.minimum_compression_size)
+    api.minimum_compression_size = imported.minimum_compression_size;
+  if (imported.policy) api.policy = *imported.policy;
+  if (imported.disable_execute_api_endpoint)
+    api.disable_execute_api_endpoint = *imported.disable_execute_api_endpoint;
+  if (imported.vpc_endpoint_ids) api.vpc_endpoint_ids = *imported.vpc_endpoint_ids;
 }
 
 }  // namespace

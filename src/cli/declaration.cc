@@ -9,6 +9,7 @@
 
 #include "core/yaml_to_json.h"
 #include "model/json_codec.h"
+#include "model/json_fields.h"
 #include "model/validate.h"
 #include "openapi/openapi_document.h"
 #include "openapi/openapi_import.h"
@@ -165,7 +166,7 @@ DeclaredApi parse_api(const json::value& v, const std::string& where) {
     for (const auto& sv : array_at(*stages, where + ".stages")) {
       const std::string swhere = where + ".stages[" + std::to_string(n++) + "]";
       const auto& so = object_at(sv, swhere);
-      allow_only(so, {"stageName", "description", "methodSettings"}, swhere);
+      allow_only(so, {"stageName", "description", "methodSettings", "variables"}, swhere);
       DeclaredStage s;
       s.stage_name = text(so, "stageName", swhere, true);
       s.description = text(so, "description", swhere);
@@ -174,6 +175,14 @@ DeclaredApi parse_api(const json::value& v, const std::string& where) {
         s.method_settings = stage_from_json(holder).method_settings;
         for (const auto& [key, m] : s.method_settings)
           validate_method_throttle(m, swhere + ".methodSettings." + key);
+      }
+      if (const json::value* variables = member(so, "variables")) {
+        s.variables = get_string_map(json::object{{"variables", *variables}}, "variables", swhere);
+        try {
+          validate_stage_variables(s.variables);
+        } catch (const std::invalid_argument& e) {
+          fail(swhere + ".variables", e.what());
+        }
       }
       api.stages.push_back(std::move(s));
     }

@@ -21,6 +21,7 @@ struct DeclaredStage {
   std::string stage_name;
   std::string description;
   std::map<std::string, MethodSetting> method_settings;
+  std::map<std::string, std::string> variables;  // stage variables
 };
 
 struct DeclaredApi {

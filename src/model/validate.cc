@@ -1,5 +1,6 @@
 #include "model/validate.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -165,6 +166,23 @@ void validate_integration(const Integration& i, std::string_view where) {
     fail(std::string(where) + ".httpMethod '" + i.http_method + "' is not an HTTP method");
   if (i.timeout_ms < 50 || i.timeout_ms > 29000)
     fail(std::string(where) + ".timeoutInMillis must be between 50 and 29000");
+}
+
+void validate_stage_variables(const std::map<std::string, std::string>& variables) {
+  const auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  for (const auto& [name, value] : variables) {
+    if (name.empty() || name.size() > 64 ||
+        !std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '_'; }))
+      fail("Invalid stage variable name '" + name + "': use 1-64 letters, digits and underscores");
+    if (value.empty() || value.size() > 512 ||
+        !std::all_of(value.begin(), value.end(), [&](char c) {
+          return alnum(c) || std::string_view("-._~:/?#&=,").find(c) != std::string_view::npos;
+        }))
+      fail("Invalid stage variable value for '" + name +
+           "': use 1-512 letters, digits and -._~:/?#&=,");
+  }
 }
 
 void validate_control_state(const ControlState& state) {

@@ -27,6 +27,10 @@ void validate_path_part(std::string_view part);
 constexpr std::size_t kMaxTags = 50;
 void validate_tags(const std::map<std::string, std::string>& tags);
 void validate_integration(const Integration& i, std::string_view where);
+// Each stage variable as AWS allows: names of 1-64 letters, digits and '_';
+// values of 1-512 letters, digits and -._~:/?#&=, (what a URI may carry,
+// since a value may become part of one).
+void validate_stage_variables(const std::map<std::string, std::string>& variables);
 // Parameter names: method.request.{path|querystring|header|...}.NAME and
 // method.response.header.NAME.
 void validate_method_request(const Method& m, std::string_view where);

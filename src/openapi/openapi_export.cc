@@ -100,6 +100,33 @@ json::object operation_json(const Resource& r, const Method& m, const ExportOpti
   return op;
 }
 
+// The API-wide x-amazon-apigateway-* settings, as an import reads them back.
+void add_api_settings(json::object& doc, const RestApi& api) {
+  doc["x-amazon-apigateway-api-key-source"] = to_string(api.api_key_source);
+  if (!api.binary_media_types.empty()) {
+    json::array types;
+    for (const auto& t : api.binary_media_types) types.push_back(json::string(t));
+    doc["x-amazon-apigateway-binary-media-types"] = std::move(types);
+  }
+  if (api.minimum_compression_size)
+    doc["x-amazon-apigateway-minimum-compression-size"] = *api.minimum_compression_size;
+  if (!api.policy.empty()) {
+    boost::system::error_code ec;
+    json::value policy = json::parse(api.policy, ec);
+    if (!ec) doc["x-amazon-apigateway-policy"] = std::move(policy);
+  }
+  if (api.disable_execute_api_endpoint || !api.vpc_endpoint_ids.empty()) {
+    json::object endpoint;
+    if (!api.vpc_endpoint_ids.empty()) {
+      json::array ids;
+      for (const auto& id : api.vpc_endpoint_ids) ids.push_back(json::string(id));
+      endpoint["vpcEndpointIds"] = std::move(ids);
+    }
+    if (api.disable_execute_api_endpoint) endpoint["disableExecuteApiEndpoint"] = true;
+    doc["x-amazon-apigateway-endpoint-configuration"] = std::move(endpoint);
+  }
+}
+
 }  // namespace
 
 json::object export_openapi(const RestApi& api, const Stage& stage, const Deployment& deployment,
@@ -152,7 +179,7 @@ json::object export_openapi(const RestApi& api, const Stage& stage, const Deploy
     if (keyed) components["securitySchemes"] = json::object{{kKeyScheme, key_scheme}};
     doc["components"] = std::move(components);
   }
-  if (options.apigateway) doc["x-amazon-apigateway-api-key-source"] = to_string(api.api_key_source);
+  if (options.apigateway) add_api_settings(doc, api);
   return doc;
 }
 

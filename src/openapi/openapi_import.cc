@@ -88,11 +88,63 @@ class Importer {
           out_.api_key_source = source;
         else
           warn(std::string(name), "must be HEADER or AUTHORIZER; ignored");
+      } else if (name == "x-amazon-apigateway-binary-media-types") {
+        out_.binary_media_types = string_list(std::string(name), value);
+      } else if (name == "x-amazon-apigateway-minimum-compression-size") {
+        const json::value& size = doc_.resolve(value);
+        if (size.is_int64() && size.get_int64() >= 0 && size.get_int64() <= 10485760)
+          out_.minimum_compression_size = size.get_int64();
+        else
+          warn(std::string(name), "must be an integer from 0 to 10485760; ignored");
+      } else if (name == "x-amazon-apigateway-policy") {
+        const json::value& policy = doc_.resolve(value);
+        if (policy.is_object())
+          out_.policy = json::serialize(policy);
+        else
+          warn(std::string(name), "must be a policy document (an object); ignored");
+      } else if (name == "x-amazon-apigateway-endpoint-configuration") {
+        read_endpoint_configuration(std::string(name), doc_.resolve(value));
       } else if (name == "x-amazon-apigateway-documentation") {
         if (!options_.ignore_documentation)
           warn(std::string(name), "documentation parts are not kept; ignored");
       } else if (name.starts_with("x-amazon-apigateway-")) {
         warn(std::string(name), "not supported; ignored");
+      }
+    }
+  }
+
+  // A list of strings, or nothing (with a warning) when it is not one.
+  std::optional<std::vector<std::string>> string_list(const std::string& where,
+                                                      const json::value& value) {
+    const json::value& list = doc_.resolve(value);
+    std::vector<std::string> out;
+    if (list.is_array())
+      for (const auto& item : list.get_array())
+        if (item.is_string()) out.emplace_back(item.get_string());
+    if (!list.is_array() || out.size() != list.get_array().size()) {
+      warn(where, "must be a list of strings; ignored");
+      return std::nullopt;
+    }
+    return out;
+  }
+
+  void read_endpoint_configuration(const std::string& where, const json::value& value) {
+    if (!value.is_object()) {
+      warn(where, "must be an object; ignored");
+      return;
+    }
+    for (const auto& [name, member] : value.get_object()) {
+      const std::string here = where + "." + std::string(name);
+      if (name == "vpcEndpointIds") {
+        out_.vpc_endpoint_ids = string_list(here, member);
+      } else if (name == "disableExecuteApiEndpoint") {
+        const json::value& flag = doc_.resolve(member);
+        if (flag.is_bool())
+          out_.disable_execute_api_endpoint = flag.get_bool();
+        else
+          warn(here, "must be true or false; ignored");
+      } else {
+        warn(here, "not supported; ignored");
       }
     }
   }

@@ -29,6 +29,12 @@ struct ImportedApi {
   std::string title;  // info.title: the API's name
   std::string description;
   std::optional<ApiKeySource> api_key_source;
+  // The API-wide x-amazon-apigateway-* settings, where the definition has them.
+  std::optional<std::vector<std::string>> binary_media_types;
+  std::optional<std::int64_t> minimum_compression_size;
+  std::optional<std::string> policy;  // JSON text
+  std::optional<bool> disable_execute_api_endpoint;
+  std::optional<std::vector<std::string>> vpc_endpoint_ids;
   PathMethods paths;
   // "paths./pets.get.x-amazon-apigateway-request-validator: ..." : what was
   // left out, and where.

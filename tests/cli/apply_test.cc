@@ -83,6 +83,30 @@ TEST_F(ApplyTest, CreatesEverythingThenChangesNothing) {
   EXPECT_EQ(s.stages[0].method_settings.at("*/*").throttling_burst_limit, 50);
 }
 
+TEST_F(ApplyTest, StageVariablesAreSetAndChecked) {
+  std::string with_variables = kBase;
+  const std::string at = "        methodSettings:";
+  with_variables.insert(with_variables.find(at),
+                        "        variables: {backend: \"127.0.0.1:9000\", tier: gold}\n");
+  EXPECT_EQ(apply_declaration(*store, parse(with_variables), kNow).changes, 8u);
+  EXPECT_EQ(store->load_control_state().stages[0].variables,
+            (std::map<std::string, std::string>{{"backend", "127.0.0.1:9000"}, {"tier", "gold"}}));
+  // Dropping them from the declaration drops them from the stage.
+  EXPECT_EQ(apply_declaration(*store, parse(kBase), kNow).changes, 1u);
+  EXPECT_TRUE(store->load_control_state().stages[0].variables.empty());
+
+  std::string bad = kBase;
+  bad.insert(bad.find(at), "        variables: {\"bad name\": x}\n");
+  try {
+    parse(bad);
+    FAIL() << "a bad stage variable name was taken";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("stages[0].variables: Invalid stage variable name"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(ApplyTest, HashedStoreMatchesDeclaredValuesByDigest) {
   apply_declaration(*store, parse(kBase), kNow);
   const KeyHashing hashing(dir);

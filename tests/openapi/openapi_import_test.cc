@@ -235,6 +235,11 @@ TEST(OpenApiExport, ReadsBackAsTheSameApi) {
   RestApi api;
   api.name = first.title;
   api.description = first.description;
+  api.binary_media_types = {"image/png", "*/*"};
+  api.minimum_compression_size = 0;
+  api.policy = R"({"Version":"2012-10-17","Statement":[]})";
+  api.disable_execute_api_endpoint = true;
+  api.vpc_endpoint_ids = {"vpce-0123"};
   Deployment deployment;
   deployment.resources = build_resource_tree(first.paths, {});
   Stage stage;
@@ -248,6 +253,11 @@ TEST(OpenApiExport, ReadsBackAsTheSameApi) {
       const ImportedApi again = import_openapi(text);
       EXPECT_EQ(again.title, "Shop");
       EXPECT_TRUE(again.warnings.empty()) << again.warnings.front();
+      EXPECT_EQ(again.binary_media_types, api.binary_media_types);
+      EXPECT_EQ(again.minimum_compression_size, api.minimum_compression_size);
+      EXPECT_EQ(again.policy, api.policy);
+      EXPECT_EQ(again.disable_execute_api_endpoint, true);
+      EXPECT_EQ(again.vpc_endpoint_ids, api.vpc_endpoint_ids);
       EXPECT_EQ(path_methods_of(build_resource_tree(again.paths, {})),
                 path_methods_of(deployment.resources))
           << text;
