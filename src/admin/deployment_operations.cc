@@ -110,9 +110,9 @@ HttpResponse get_deployments(AdminContext& ctx, const AdminRequest& req) {
   std::sort(list.begin(), list.end(), [](auto* a, auto* b) {
     return std::tie(a->created_date, a->id) < std::tie(b->created_date, b->id);
   });
-  std::vector<std::string> ids;
-  for (auto* d : list) ids.push_back(d->id);
-  const PageRange page = page_of(ids, req);
+  std::vector<std::string> keys;
+  for (auto* d : list) keys.push_back(created_order_key(d->created_date, d->id));
+  const PageRange page = page_of(keys, req);
   json::array items;
   for (std::size_t i = page.begin; i < page.end; ++i) items.push_back(deployment_json(*list[i]));
   return admin_json(http::status::ok, page_json(std::move(items), page));

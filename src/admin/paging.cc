@@ -1,5 +1,7 @@
 #include "admin/paging.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 
 namespace tollgate {
@@ -17,17 +19,19 @@ std::size_t page_limit(const AdminRequest& request) {
   return limit;
 }
 
-PageRange page_of(const std::vector<std::string>& ids, const AdminRequest& request) {
+PageRange page_of(const std::vector<std::string>& keys, const AdminRequest& request) {
   const std::size_t limit = page_limit(request);
   PageRange page;
-  if (auto position = request.query("position"); position && !position->empty()) {
-    auto it = std::find(ids.begin(), ids.end(), *position);
-    if (it == ids.end()) bad_request("Invalid position parameter");
-    page.begin = static_cast<std::size_t>(it - ids.begin());
-  }
-  page.end = std::min(ids.size(), page.begin + limit);
-  if (page.end < ids.size()) page.next_position = ids[page.end];
+  if (auto position = request.query("position"); position && !position->empty())
+    page.begin = static_cast<std::size_t>(std::lower_bound(keys.begin(), keys.end(), *position) -
+                                          keys.begin());
+  page.end = std::min(keys.size(), page.begin + limit);
+  if (page.end < keys.size()) page.next_position = keys[page.end];
   return page;
+}
+
+std::string created_order_key(std::int64_t created, const std::string& id) {
+  return fmt::format("{:020}.{}", created, id);
 }
 
 boost::json::object page_json(boost::json::array items, const PageRange& page) {

@@ -18,10 +18,16 @@ struct PageRange {
   std::string next_position;  // empty on the last page
 };
 
-// Picks the page of `ids` (already in listing order) that `limit` and
-// `position` ask for. The position token is the id of the page's first item;
-// an unknown token is a 400. limit: default 25, at most 500.
-PageRange page_of(const std::vector<std::string>& ids, const AdminRequest& request);
+// Picks the page of a listing that `limit` and `position` ask for. `keys`
+// are the items' listing keys, ascending and unique; the position token is
+// the key of the page's first item. A page goes on from where its token
+// sorts, so an item deleted between two pages does not stop the listing.
+// limit: default 25, at most 500.
+PageRange page_of(const std::vector<std::string>& keys, const AdminRequest& request);
+
+// The listing key of an item listed by creation: the time, zero-padded so
+// that keys sort as times do, then the id.
+std::string created_order_key(std::int64_t created, const std::string& id);
 
 // The page size `limit` asks for: default 25, at most 500.
 std::size_t page_limit(const AdminRequest& request);

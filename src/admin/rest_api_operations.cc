@@ -243,9 +243,9 @@ HttpResponse get_rest_apis(AdminContext& ctx, const AdminRequest& req) {
   std::sort(s.apis.begin(), s.apis.end(), [](const RestApi& a, const RestApi& b) {
     return std::tie(a.created_date, a.id) < std::tie(b.created_date, b.id);
   });
-  std::vector<std::string> ids;
-  for (const auto& a : s.apis) ids.push_back(a.id);
-  const PageRange page = page_of(ids, req);
+  std::vector<std::string> keys;
+  for (const auto& a : s.apis) keys.push_back(created_order_key(a.created_date, a.id));
+  const PageRange page = page_of(keys, req);
   json::array items;
   for (std::size_t i = page.begin; i < page.end; ++i) items.push_back(api_json(s.apis[i]));
   return admin_json(http::status::ok, page_json(std::move(items), page));
@@ -279,9 +279,12 @@ HttpResponse get_resources(AdminContext& ctx, const AdminRequest& req) {
   RestApi& api = find_api(s, req.segments()[1], ctx.account_id);
   const auto embed = req.query_all("embed");
   const bool methods = std::find(embed.begin(), embed.end(), "methods") != embed.end();
-  std::vector<std::string> ids;
-  for (const auto& r : api.resources) ids.push_back(r.id);
-  const PageRange page = page_of(ids, req);
+  // Listed by path, which is unique within an API: the root comes first.
+  std::sort(api.resources.begin(), api.resources.end(),
+            [](const Resource& a, const Resource& b) { return a.path < b.path; });
+  std::vector<std::string> paths;
+  for (const auto& r : api.resources) paths.push_back(r.path);
+  const PageRange page = page_of(paths, req);
   json::array items;
   for (std::size_t i = page.begin; i < page.end; ++i)
     items.push_back(resource_json(api.resources[i], methods));

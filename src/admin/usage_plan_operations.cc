@@ -275,6 +275,9 @@ HttpResponse get_usage_plans(AdminContext& ctx, const AdminRequest& req) {
                                [&](const UsagePlanKey& pk) { return pk.plan_id == p.id; });
     if (has_key) plans.push_back(&p);
   }
+  // Listed by id: a page goes on from its token even if that plan is gone.
+  std::sort(plans.begin(), plans.end(),
+            [](const UsagePlan* a, const UsagePlan* b) { return a->id < b->id; });
   std::vector<std::string> ids;
   for (auto* p : plans) ids.push_back(p->id);
   const PageRange page = page_of(ids, req);

@@ -3,6 +3,7 @@
 // before they were kept. Layout: redis_layout.h.
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <stdexcept>
 #include <thread>
@@ -10,6 +11,7 @@
 #include <unordered_set>
 
 #include "model/json_codec.h"
+#include "store/page_token.h"
 #include "store/redis_layout.h"
 #include "store/redis_store.h"
 #include "store/stored_doc.h"
@@ -688,25 +690,51 @@ std::vector<ApiKey> keys_of(RedisClient& redis, const std::vector<std::string>& 
   return out;
 }
 
-// The page of `ids` (of a sorted set, highest score first) from `position`:
-// its rank is where the page begins.
+// Where the page a position token names begins in a sorted set of ids
+// scored by creation time, highest first (ties: the higher id first). An id
+// no longer there stands after every member scored above it and after those
+// of its score whose id sorts above it. Nothing when the token names no
+// place.
+std::optional<long long> rank_of_position(RedisClient& redis, const std::string& set,
+                                          const std::string& position) {
+  const PageToken token = parse_page_token(position);
+  RedisReply rank = redis.run({"ZREVRANK", set, token.id});
+  if (rank->type == REDIS_REPLY_INTEGER) return rank->integer;
+  std::int64_t created = 0;
+  if (!token.sort) return std::nullopt;
+  auto [ptr, ec] =
+      std::from_chars(token.sort->data(), token.sort->data() + token.sort->size(), created);
+  if (ec != std::errc{} || ptr != token.sort->data() + token.sort->size()) return std::nullopt;
+  const std::string score = std::to_string(created);
+  long long above = reply_integer(*redis.run({"ZCOUNT", set, "(" + score, "+inf"}));
+  RedisReply ties = redis.run({"ZRANGEBYSCORE", set, score, score});
+  for (const std::string_view id : views(*ties)) above += id > token.id;
+  return above;
+}
+
+// The page of `ids` (of a sorted set, highest score first) from `position`.
 KeyListing page_by_rank(RedisClient& redis, const std::string& set, const KeyQuery& query) {
   KeyListing out;
   long long start = 0;
   if (!query.position.empty()) {
-    RedisReply rank = redis.run({"ZREVRANK", set, query.position});
-    if (rank->type != REDIS_REPLY_INTEGER) {
+    const std::optional<long long> rank = rank_of_position(redis, set, query.position);
+    if (!rank) {
       out.position_found = false;
       return out;
     }
-    start = rank->integer;
+    start = *rank;
   }
-  RedisReply page = redis.run({"ZREVRANGE", set, std::to_string(start),
-                               std::to_string(start + static_cast<long long>(query.limit))});
+  RedisReply page =
+      redis.run({"ZREVRANGE", set, std::to_string(start),
+                 std::to_string(start + static_cast<long long>(query.limit)), "WITHSCORES"});
   std::vector<std::string> ids;
-  for (const std::string_view id : views(*page)) ids.emplace_back(id);
+  std::string next_created;
+  for (std::size_t i = 0; i + 1 < page->elements; i += 2) {
+    ids.emplace_back(reply_view(*page->element[i]));
+    next_created = reply_view(*page->element[i + 1]);
+  }
   if (ids.size() > query.limit) {
-    out.next_position = ids.back();
+    out.next_position = page_token(ids.back(), next_created);
     ids.pop_back();
   }
   out.keys = keys_of(redis, ids);
@@ -737,16 +765,24 @@ KeyListing RedisStore::list_api_keys(const KeyQuery& query) {
   KeyListing out;
   auto begin = keys.begin();
   if (!query.position.empty()) {
-    begin = std::find_if(keys.begin(), keys.end(),
-                         [&](const ApiKey& k) { return k.id == query.position; });
-    if (begin == keys.end()) {
+    const PageToken token = parse_page_token(query.position);
+    begin =
+        std::find_if(keys.begin(), keys.end(), [&](const ApiKey& k) { return k.id == token.id; });
+    std::int64_t created = 0;
+    if (begin == keys.end() && token.sort &&
+        std::from_chars(token.sort->data(), token.sort->data() + token.sort->size(), created).ec ==
+            std::errc{})
+      begin = std::find_if(keys.begin(), keys.end(), [&](const ApiKey& k) {
+        return std::tie(k.created_date, k.id) < std::tie(created, token.id);
+      });
+    else if (begin == keys.end()) {
       out.position_found = false;
       return out;
     }
   }
   for (auto it = begin; it != keys.end(); ++it) {
     if (out.keys.size() == query.limit) {
-      out.next_position = it->id;
+      out.next_position = page_token(it->id, std::to_string(it->created_date));
       break;
     }
     out.keys.push_back(std::move(*it));
@@ -799,8 +835,11 @@ KeyListing RedisStore::list_api_keys_by_name(const KeyQuery& query) {
     }
   }
   std::string from = start;
-  if (!query.position.empty()) {
-    const std::optional<ApiKey> at = api_key(query.position);
+  const PageToken position = parse_page_token(query.position);
+  if (position.sort) {
+    from = "[" + pair_field(*position.sort, position.id);
+  } else if (!query.position.empty()) {
+    const std::optional<ApiKey> at = api_key(position.id);
     if (!at) {
       out.position_found = false;
       return out;
@@ -819,7 +858,7 @@ KeyListing RedisStore::list_api_keys_by_name(const KeyQuery& query) {
         matched.push_back(std::move(k));
   }
   if (matched.size() > query.limit) {
-    out.next_position = matched.back().id;
+    out.next_position = page_token(matched.back().id, matched.back().name);
     matched.pop_back();
   }
   out.keys = std::move(matched);
@@ -832,12 +871,12 @@ MemberListing RedisStore::list_plan_keys(const MemberQuery& query) {
   const std::string set = plan_keys(query.plan_id);
   long long start = 0;
   if (!query.position.empty()) {
-    RedisReply rank = redis_.run({"ZREVRANK", set, query.position});
-    if (rank->type != REDIS_REPLY_INTEGER) {
+    const std::optional<long long> rank = rank_of_position(redis_, set, query.position);
+    if (!rank) {
       out.position_found = false;
       return out;
     }
-    start = rank->integer;
+    start = *rank;
   }
   // With a name, members are walked in chunks until a page and one more match.
   const long long chunk = query.name_prefix.empty() ? static_cast<long long>(query.limit) + 1 : 256;
@@ -859,7 +898,8 @@ MemberListing RedisStore::list_plan_keys(const MemberQuery& query) {
     if (static_cast<long long>(ids.size()) < chunk || matched.size() > query.limit) break;
   }
   if (matched.size() > query.limit) {
-    out.next_position = matched.back().member.key_id;
+    const UsagePlanKey& next = matched.back().member;
+    out.next_position = page_token(next.key_id, std::to_string(next.created_date));
     matched.pop_back();
   }
   out.members = std::move(matched);

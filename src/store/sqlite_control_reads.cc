@@ -1,6 +1,9 @@
 #include "store/sqlite_control_reads.h"
 
+#include <charconv>
+
 #include "model/json_codec.h"
+#include "store/page_token.h"
 #include "store/sqlite_statement.h"
 #include "store/stored_doc.h"
 
@@ -20,15 +23,27 @@ std::vector<T> load_docs(sqlite3* db, const char* sql, Decode decode) {
 std::string after_prefix(const std::string& prefix) { return prefix + '\xff'; }
 
 // Steps `st`, which asks for a page and one more row, calling `add` with
-// each row of the page; the id (in column `id_column`) of the row after
-// it, which begins the next page, or "" on the last.
+// each row of the page; the token of the row after it (its id and sort
+// value, in columns `id_column` and `sort_column`), which begins the next
+// page, or "" on the last.
 template <typename Add>
-std::string read_page(SqliteStatement& st, std::size_t limit, int id_column, Add add) {
+std::string read_page(SqliteStatement& st, std::size_t limit, int id_column, int sort_column,
+                      Add add) {
   for (std::size_t rows = 0; st.step(); ++rows) {
-    if (rows == limit) return st.text(id_column);
+    if (rows == limit) return page_token(st.text(id_column), st.text(sort_column));
     add(st);
   }
   return {};
+}
+
+// The creation time a token gives, or nothing when it is not a number.
+std::optional<std::int64_t> created_of(const PageToken& token) {
+  std::int64_t created = 0;
+  if (!token.sort) return std::nullopt;
+  const std::string& text = *token.sort;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), created);
+  if (ec != std::errc{} || ptr != text.data() + text.size()) return std::nullopt;
+  return created;
 }
 
 void add_key(std::vector<ApiKey>& keys, const SqliteStatement& st) {
@@ -105,18 +120,23 @@ KeyListing SqliteControlReads::list_api_keys(const KeyQuery& query) {
   if (query.by_name) return list_api_keys_by_name(query);
   KeyListing out;
   std::int64_t from_created = INT64_MAX;
+  const PageToken position = parse_page_token(query.position);
   if (!query.position.empty()) {
-    SqliteStatement at(db_, "SELECT created FROM api_keys WHERE id = ?1");
-    at.bind(1, query.position);
-    if (!at.step()) {
-      out.position_found = false;
-      return out;
+    if (const std::optional<std::int64_t> created = created_of(position)) {
+      from_created = *created;
+    } else {
+      SqliteStatement at(db_, "SELECT created FROM api_keys WHERE id = ?1");
+      at.bind(1, position.id);
+      if (position.sort || !at.step()) {
+        out.position_found = false;
+        return out;
+      }
+      from_created = at.integer(0);
     }
-    from_created = at.integer(0);
   }
   // The index that narrows the most: a name or a customer picks out few
   // keys, sorted then; otherwise the keys are walked in creation order.
-  std::string sql = "SELECT doc, id FROM api_keys ";
+  std::string sql = "SELECT doc, id, created FROM api_keys ";
   if (!query.name_prefix.empty())
     sql += "INDEXED BY api_keys_by_name WHERE name >= ?1 AND name < ?2 ";
   else if (query.customer_id)
@@ -130,19 +150,22 @@ KeyListing SqliteControlReads::list_api_keys(const KeyQuery& query) {
   if (!query.name_prefix.empty())
     st.bind(1, query.name_prefix).bind(2, after_prefix(query.name_prefix));
   if (query.customer_id) st.bind(3, *query.customer_id);
-  if (!query.position.empty()) st.bind(4, from_created).bind(5, query.position);
+  if (!query.position.empty()) st.bind(4, from_created).bind(5, position.id);
   st.bind(6, static_cast<std::int64_t>(query.limit + 1));
   out.next_position =
-      read_page(st, query.limit, 1, [&](const SqliteStatement& row) { add_key(out.keys, row); });
+      read_page(st, query.limit, 1, 2, [&](const SqliteStatement& row) { add_key(out.keys, row); });
   return out;
 }
 
 KeyListing SqliteControlReads::list_api_keys_by_name(const KeyQuery& query) {
   KeyListing out;
   std::string from_name;
-  if (!query.position.empty()) {
+  const PageToken position = parse_page_token(query.position);
+  if (position.sort) {
+    from_name = *position.sort;
+  } else if (!query.position.empty()) {
     SqliteStatement at(db_, "SELECT name FROM api_keys WHERE id = ?1");
-    at.bind(1, query.position);
+    at.bind(1, position.id);
     if (!at.step()) {
       out.position_found = false;
       return out;
@@ -175,24 +198,28 @@ KeyListing SqliteControlReads::list_api_keys_by_name(const KeyQuery& query) {
       out.total = count.step() ? static_cast<std::size_t>(count.integer(0)) : 0;
     }
   }
-  std::string sql = "SELECT doc, id FROM api_keys INDEXED BY api_keys_by_name WHERE " + filter;
+  std::string sql =
+      "SELECT doc, id, name FROM api_keys INDEXED BY api_keys_by_name WHERE " + filter;
   if (!query.position.empty()) sql += "AND (name, id) >= (?5, ?6) ";
   sql += "ORDER BY name, id LIMIT ?7";
   SqliteStatement st(db_, sql.c_str());
   bind_filter(st);
-  if (!query.position.empty()) st.bind(5, from_name).bind(6, query.position);
+  if (!query.position.empty()) st.bind(5, from_name).bind(6, position.id);
   st.bind(7, static_cast<std::int64_t>(query.limit + 1));
   out.next_position =
-      read_page(st, query.limit, 1, [&](const SqliteStatement& row) { add_key(out.keys, row); });
+      read_page(st, query.limit, 1, 2, [&](const SqliteStatement& row) { add_key(out.keys, row); });
   return out;
 }
 
 MemberListing SqliteControlReads::list_plan_keys(const MemberQuery& query) {
   MemberListing out;
   std::int64_t from_created = INT64_MAX;
-  if (!query.position.empty()) {
-    const std::optional<UsagePlanKey> at = membership(query.plan_id, query.position);
-    if (!at) {
+  const PageToken position = parse_page_token(query.position);
+  if (const std::optional<std::int64_t> created = created_of(position)) {
+    from_created = *created;
+  } else if (!query.position.empty()) {
+    const std::optional<UsagePlanKey> at = membership(query.plan_id, position.id);
+    if (position.sort || !at) {
       out.position_found = false;
       return out;
     }
@@ -209,9 +236,9 @@ MemberListing SqliteControlReads::list_plan_keys(const MemberQuery& query) {
   st.bind(1, query.plan_id);
   if (!query.name_prefix.empty())
     st.bind(2, query.name_prefix).bind(3, after_prefix(query.name_prefix));
-  if (!query.position.empty()) st.bind(4, from_created).bind(5, query.position);
+  if (!query.position.empty()) st.bind(4, from_created).bind(5, position.id);
   st.bind(6, static_cast<std::int64_t>(query.limit + 1));
-  out.next_position = read_page(st, query.limit, 0, [&](const SqliteStatement& row) {
+  out.next_position = read_page(st, query.limit, 0, 1, [&](const SqliteStatement& row) {
     out.members.push_back({UsagePlanKey{query.plan_id, row.text(0), row.integer(1)},
                            decode_doc(row.text(2), api_key_from_json)});
   });

@@ -426,6 +426,52 @@ class TerraformCallsTest(unittest.TestCase):
         self.call("DELETE", f"{api_path}/deployments/{second['id']}", status=202)
         self.assertGone(f"{api_path}/deployments/{second['id']}")
 
+    # ---------------------- the data sources' paging across a deleted item
+
+    def pages_deleting_boundary(self, path, delete, query=""):
+        """Every item's id, paging two at a time, after deleting (with `delete`)
+        the item that would begin the second page; and the full listing from
+        before, less that item."""
+        whole = [x["id"] for x in self.call("GET", path, query="limit=500" + query)["item"]]
+        self.assertGreater(len(whole), 3, path)
+        page = self.call("GET", path, query="limit=2" + query)
+        listed = [x["id"] for x in page["item"]]
+        delete(whole[2])
+        while "position" in page:
+            page = self.call("GET", path, query="limit=2&position=" +
+                             urllib.parse.quote(page["position"], safe="") + query)
+            listed += [x["id"] for x in page["item"]]
+        return listed, [i for i in whole if i != whole[2]]
+
+    def test_paging_goes_on_past_a_deleted_item(self):
+        for n in range(4):
+            self.rest_api(f"tf-paging-{n}")
+        listed, expected = self.pages_deleting_boundary(
+            "/restapis", lambda api_id: self.call("DELETE", f"/restapis/{api_id}", status=202))
+        self.assertEqual(listed, expected, "GetRestApis")
+
+        api_id, root_id = self.rest_api("tf-paging-resources")
+        for part in ("a", "b", "c", "d"):
+            self.call("POST", f"/restapis/{api_id}/resources/{root_id}", {"pathPart": part}, status=201)
+        listed, expected = self.pages_deleting_boundary(
+            f"/restapis/{api_id}/resources",
+            lambda rid: self.call("DELETE", f"/restapis/{api_id}/resources/{rid}", status=202),
+            query="&embed=methods")
+        self.assertEqual(listed, expected, "GetResources")
+
+        for n in range(4):
+            self.call("POST", "/apikeys", {"name": f"tf-paging-{n}", "value": ""}, status=201)
+        listed, expected = self.pages_deleting_boundary(
+            "/apikeys", lambda key_id: self.call("DELETE", f"/apikeys/{key_id}", status=202),
+            query="&includeValues=true")
+        self.assertEqual(listed, expected, "GetApiKeys")
+
+        for n in range(4):
+            self.call("POST", "/usageplans", {"name": f"tf-paging-{n}"}, status=201)
+        listed, expected = self.pages_deleting_boundary(
+            "/usageplans", lambda plan_id: self.call("DELETE", f"/usageplans/{plan_id}", status=202))
+        self.assertEqual(listed, expected, "GetUsagePlans")
+
     # ---------- aws_api_gateway_api_key, _usage_plan, _usage_plan_key, _account
 
     def test_api_key_usage_plan_and_account(self):
