@@ -9,6 +9,7 @@
 #include "admin/patch_operations.h"
 #include "core/ids.h"
 #include "model/json_fields.h"
+#include "model/validate.h"
 
 namespace tollgate {
 namespace json = boost::json;
@@ -112,7 +113,7 @@ HttpResponse get_deployments(AdminContext& ctx, const AdminRequest& req) {
   });
   std::vector<std::string> keys;
   for (auto* d : list) keys.push_back(created_order_key(d->created_date, d->id));
-  const PageRange page = page_of(keys, req);
+  const PageRange page = page_of(keys, ListingOrder::kCreated, req);
   json::array items;
   for (std::size_t i = page.begin; i < page.end; ++i) items.push_back(deployment_json(*list[i]));
   return admin_json(http::status::ok, page_json(std::move(items), page));

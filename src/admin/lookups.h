@@ -8,7 +8,6 @@
 #include <boost/json.hpp>
 
 #include "model/types.h"
-#include "model/validate.h"  // validate_stage_variables
 #include "store/control_reads.h"
 
 namespace tollgate {

@@ -287,7 +287,7 @@ HttpResponse delete_method_response(AdminContext& ctx, const AdminRequest& req) 
   ctx.edit([&](ControlState& s) {
     Method& m = find_method_at(ctx, s, method_path(req));
     const std::string& code = status_code_at(req, 7);
-    method_response_of(m, code);
+    method_response_of(m, code);  // 404 when absent
     m.method_responses.erase(code);
     return 0;
   });
@@ -387,7 +387,7 @@ HttpResponse delete_integration_response(AdminContext& ctx, const AdminRequest& 
   ctx.edit([&](ControlState& s) {
     Integration& i = integration_of(find_method_at(ctx, s, method_path(req)));
     const std::string& code = status_code_at(req, 8);
-    integration_response_of(i, code);
+    integration_response_of(i, code);  // 404 when absent
     i.integration_responses.erase(code);
     return 0;
   });

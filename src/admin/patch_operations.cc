@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "admin/admin_error.h"
+#include "core/json_pointer.h"
 
 namespace tollgate {
 
@@ -76,16 +77,7 @@ bool patch_bool(const PatchOperation& op) {
 
 std::optional<std::string> patch_member(const PatchOperation& op, std::string_view prefix) {
   if (!op.path.starts_with(prefix) || op.path.size() == prefix.size()) return std::nullopt;
-  std::string name;
-  const std::string_view rest = std::string_view(op.path).substr(prefix.size());
-  for (std::size_t i = 0; i < rest.size(); ++i) {
-    if (rest[i] == '~' && i + 1 < rest.size() && (rest[i + 1] == '0' || rest[i + 1] == '1')) {
-      name += rest[++i] == '0' ? '~' : '/';
-    } else {
-      name += rest[i];
-    }
-  }
-  return name;
+  return unescape_json_pointer(std::string_view(op.path).substr(prefix.size()));
 }
 
 namespace {
@@ -94,8 +86,6 @@ namespace {
   bad_request("Invalid patch operation '" + op.op + "' for " + op.path + "; use " +
               std::string(allowed));
 }
-
-}  // namespace
 
 template <typename Value, typename ValueOf>
 void patch_map_entry(std::map<std::string, Value>& map, const std::string& name,
@@ -107,6 +97,8 @@ void patch_map_entry(std::map<std::string, Value>& map, const std::string& name,
   else
     invalid_op_for(op, "add, replace or remove");
 }
+
+}  // namespace
 
 void patch_map(std::map<std::string, std::string>& map, const std::string& name,
                const PatchOperation& op) {

@@ -42,12 +42,20 @@ json::object api_json(const RestApi& api) {
 
 namespace {
 
-// A resource policy is a JSON object; tollgate keeps it and does not enforce it.
-void check_policy(const std::string& policy) {
-  if (policy.empty()) return;
+// A resource policy is a JSON object, kept compact (and so without the raw
+// line breaks the escaped form AWS answers cannot carry); tollgate does not
+// enforce it.
+std::string compact_policy(const std::string& policy) {
+  constexpr std::size_t kMaxPolicySize = 8192;
+  if (policy.empty()) return policy;
   boost::system::error_code ec;
   const json::value parsed = json::parse(policy, ec);
   if (ec || !parsed.is_object()) bad_request("Invalid policy document: it must be a JSON object");
+  std::string compact = json::serialize(parsed);
+  if (compact.size() > kMaxPolicySize)
+    bad_request("Invalid policy document: it can be at most " + std::to_string(kMaxPolicySize) +
+                " characters");
+  return compact;
 }
 
 // Loudly, since a policy that limits callers has no effect here.
@@ -57,7 +65,6 @@ void warn_if_policy(const RestApi& api) {
                  api.id);
 }
 
-// What CreateRestApi and UpdateRestApi may set beyond name and description.
 void check_minimum_compression_size(std::int64_t size) {
   if (size < 0 || size > 10485760)
     bad_request("Invalid minimumCompressionSize " + std::to_string(size) +
@@ -98,8 +105,7 @@ void apply_rest_api_op(RestApi& a, const PatchOperation& op) {
       check_minimum_compression_size(*a.minimum_compression_size);
     }
   } else if (op.op == "replace" && op.path == "/policy") {
-    check_policy(op.value);
-    a.policy = op.value;
+    a.policy = compact_policy(op.value);
   } else if (op.op == "replace" && op.path == "/disableExecuteApiEndpoint") {
     a.disable_execute_api_endpoint = patch_bool(op);
   } else if (op.op == "replace" && op.path == "/endpointConfiguration/types/0") {
@@ -214,8 +220,7 @@ HttpResponse create_rest_api(AdminContext& ctx, const AdminRequest& req) {
     api.minimum_compression_size = get_int(body, "minimumCompressionSize", 0, where);
     check_minimum_compression_size(*api.minimum_compression_size);
   }
-  api.policy = get_string(body, "policy", where);
-  check_policy(api.policy);
+  api.policy = compact_policy(get_string(body, "policy", where));
   api.version = get_string(body, "version", where);
   if (!get_string(body, "cloneFrom", where).empty())
     bad_request("cloneFrom is not supported: export the API (get-export) and import it instead");
@@ -245,7 +250,7 @@ HttpResponse get_rest_apis(AdminContext& ctx, const AdminRequest& req) {
   });
   std::vector<std::string> keys;
   for (const auto& a : s.apis) keys.push_back(created_order_key(a.created_date, a.id));
-  const PageRange page = page_of(keys, req);
+  const PageRange page = page_of(keys, ListingOrder::kCreated, req);
   json::array items;
   for (std::size_t i = page.begin; i < page.end; ++i) items.push_back(api_json(s.apis[i]));
   return admin_json(http::status::ok, page_json(std::move(items), page));
@@ -284,7 +289,7 @@ HttpResponse get_resources(AdminContext& ctx, const AdminRequest& req) {
             [](const Resource& a, const Resource& b) { return a.path < b.path; });
   std::vector<std::string> paths;
   for (const auto& r : api.resources) paths.push_back(r.path);
-  const PageRange page = page_of(paths, req);
+  const PageRange page = page_of(paths, ListingOrder::kPath, req);
   json::array items;
   for (std::size_t i = page.begin; i < page.end; ++i)
     items.push_back(resource_json(api.resources[i], methods));
@@ -337,6 +342,8 @@ HttpResponse update_resource(AdminContext& ctx, const AdminRequest& req) {
       bad_request("A resource cannot move below itself");
     const Resource parent = find_resource(api, next.parent_id);
     check_place(api, parent, next.path_part, next.id);
+    if (next.path_part.ends_with("+}") && subtree_of(api, next.id).size() > 1)
+      bad_request("A greedy path parameter resource " + next.path_part + " cannot have children");
     next.path = child_path(parent, next.path_part);
     find_resource(api, next.id) = next;
     repath_below(api, next.id);

@@ -50,7 +50,9 @@ bool split_setting_path(const std::string& path, std::string& key, std::string& 
 }
 
 const char* kSettingPaths =
-    "/deploymentId, /description, /variables/{name}, /tracingEnabled, /cacheClusterEnabled, "
+    "/deploymentId, /description, /variables/{name}, /accessLogSettings/destinationArn, "
+    "/accessLogSettings/format, /accessLogSettings (remove), /clientCertificateId (empty), "
+    "/tracingEnabled, /cacheClusterEnabled, "
     "/cacheClusterSize, /{resourcePath}/{httpMethod}/throttling/rateLimit, "
     "/{resourcePath}/{httpMethod}/throttling/burstLimit, "
     "/{resourcePath}/{httpMethod}/metrics/enabled, /{resourcePath}/{httpMethod}/logging/loglevel, "
@@ -88,6 +90,33 @@ void apply_stage_op(ControlState& s, Stage& stage, const PatchOperation& op) {
     }
     return;
   }
+  if (op.op == "replace" && op.path == "/accessLogSettings/destinationArn") {
+    if (!op.value.empty() && !op.value.starts_with("arn:"))
+      bad_request("Invalid access log destination ARN: " + op.value);
+    stage.access_log_destination_arn = op.value;
+    return;
+  }
+  if (op.op == "replace" && op.path == "/accessLogSettings/format") {
+    stage.access_log_format = op.value;
+    return;
+  }
+  if (op.op == "remove" && op.path == "/accessLogSettings") {
+    stage.access_log_destination_arn.clear();
+    stage.access_log_format.clear();
+    return;
+  }
+  // No client certificate and no canary is all a stage has here: setting
+  // those to nothing is accepted, anything else refused.
+  if (op.op == "replace" && op.path == "/clientCertificateId") {
+    if (!op.value.empty())
+      bad_request(
+          "Client certificates are not supported: tollgate calls backends over plain "
+          "HTTP from where it runs");
+    return;
+  }
+  if (op.op == "remove" && op.path == "/canarySettings") return;
+  if (op.path.starts_with("/canarySettings/"))
+    bad_request("canary settings are not supported; deploy to a second stage instead");
   if (op.op == "replace" && op.path == "/tracingEnabled") {
     stage.tracing_enabled = patch_bool(op);
     return;

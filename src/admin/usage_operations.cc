@@ -113,7 +113,7 @@ HttpResponse get_usage(AdminContext& ctx, const AdminRequest& req) {
       if (used_in_range(id)) ids.push_back(id);
     std::inplace_merge(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(members), ids.end());
   }
-  const PageRange page = page_of(ids, req);
+  const PageRange page = page_of(ids, ListingOrder::kId, req);
   std::vector<Reported> reported;
   for (std::size_t i = page.begin; i < page.end; ++i)
     reported.push_back(

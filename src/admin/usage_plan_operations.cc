@@ -280,7 +280,7 @@ HttpResponse get_usage_plans(AdminContext& ctx, const AdminRequest& req) {
             [](const UsagePlan* a, const UsagePlan* b) { return a->id < b->id; });
   std::vector<std::string> ids;
   for (auto* p : plans) ids.push_back(p->id);
-  const PageRange page = page_of(ids, req);
+  const PageRange page = page_of(ids, ListingOrder::kId, req);
   json::array items;
   for (std::size_t i = page.begin; i < page.end; ++i) {
     json::object o = to_json(*plans[i]);

@@ -56,6 +56,7 @@ class CatalogBuilder {
     catalog->throttle_share_ = throttle_share_;
     catalog->key_hasher_ = std::move(key_hasher);
     catalog->account_ = limit_ref("account", state.account.throttle);
+    account_throttle_ = state.account.throttle;
     auto routes = std::make_shared<Catalog::Routes>();
     add_stages(*routes, state);
     catalog->routes_ = std::move(routes);
@@ -247,13 +248,12 @@ class CatalogBuilder {
                              [&](const auto& s) { return method_setting_path(s.first) == path; });
     }
     if (setting == stage.method_settings.end()) setting = stage.method_settings.find("*/*");
-    if (setting != stage.method_settings.end() && !setting->second.throttling_disabled()) {
-      const std::string scope =
-          "stage\n" + stage.api_id + "\n" + stage.stage_name + "\n" + setting_key;
-      const Throttle t{setting->second.throttling_rate_limit,
-                       setting->second.throttling_burst_limit};
-      m.stage_limit = limit_ref(scope, t);
-    }
+    if (setting != stage.method_settings.end())
+      if (const std::optional<Throttle> t = setting->second.stage_throttle(account_throttle_)) {
+        const std::string scope =
+            "stage\n" + stage.api_id + "\n" + stage.stage_name + "\n" + setting_key;
+        m.stage_limit = limit_ref(scope, *t);
+      }
     if (metrics_)
       m.counters =
           &metrics_->route(stage.api_id, stage.stage_name, resource.path, method.http_method);
@@ -412,6 +412,7 @@ class CatalogBuilder {
   MetricsRegistry* metrics_;
   double throttle_share_;
   bool quota_leased_;
+  Throttle account_throttle_;  // of the state being built: fills a method burst of -1
 };
 
 std::shared_ptr<const Catalog> apply_key_changes(const Catalog& current,

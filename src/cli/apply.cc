@@ -91,7 +91,7 @@ void merge_api(ControlState& next, const DeclaredApi& declared, std::int64_t now
     }
     stage->description = ds.description;
     stage->method_settings = ds.method_settings;
-    stage->variables = ds.variables;
+    if (ds.variables) stage->variables = *ds.variables;
   }
 }
 

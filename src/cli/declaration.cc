@@ -179,7 +179,7 @@ DeclaredApi parse_api(const json::value& v, const std::string& where) {
       if (const json::value* variables = member(so, "variables")) {
         s.variables = get_string_map(json::object{{"variables", *variables}}, "variables", swhere);
         try {
-          validate_stage_variables(s.variables);
+          validate_stage_variables(*s.variables);
         } catch (const std::invalid_argument& e) {
           fail(swhere + ".variables", e.what());
         }
@@ -212,9 +212,15 @@ ApiKey parse_key(const json::value& v, const std::string& where) {
     fail(where + ".customerId", e.what());
   }
   k.description = text(o, "description", where);
-  if (const json::value* tags = member(o, "tags"))
+  if (const json::value* tags = member(o, "tags")) {
     for (const auto& [tk, tv] : object_at(*tags, where + ".tags"))
       k.tags[std::string(tk)] = tv.is_string() ? std::string(tv.get_string()) : json::serialize(tv);
+    try {
+      validate_tags(k.tags);
+    } catch (const std::invalid_argument& e) {
+      fail(where + ".tags", e.what());
+    }
+  }
   return k;
 }
 

@@ -21,7 +21,9 @@ struct DeclaredStage {
   std::string stage_name;
   std::string description;
   std::map<std::string, MethodSetting> method_settings;
-  std::map<std::string, std::string> variables;  // stage variables
+  // Stage variables, when the declaration has them; otherwise the stage keeps
+  // those set through the management API.
+  std::optional<std::map<std::string, std::string>> variables;
 };
 
 struct DeclaredApi {

@@ -173,6 +173,12 @@ json::object to_json(const Stage& s) {
   put_if(o, "description", s.description);
   put_if(o, "cacheClusterSize", s.cache_cluster_size);
   if (!s.variables.empty()) o["variables"] = string_map_json(s.variables);
+  if (!s.access_log_destination_arn.empty() || !s.access_log_format.empty()) {
+    json::object access_log;
+    put_if(access_log, "destinationArn", s.access_log_destination_arn);
+    put_if(access_log, "format", s.access_log_format);
+    o["accessLogSettings"] = std::move(access_log);
+  }
   if (!s.tags.empty()) o["tags"] = string_map_json(s.tags);
   return o;
 }
@@ -423,6 +429,12 @@ Stage stage_from_json(const json::value& v) {
   s.cache_cluster_enabled = get_bool(o, "cacheClusterEnabled", false, "stage");
   s.cache_cluster_size = get_string(o, "cacheClusterSize", "stage");
   s.tags = get_string_map(o, "tags", "stage");
+  if (auto it = o.find("accessLogSettings"); it != o.end() && !it->value().is_null()) {
+    const auto& access_log = as_object(it->value(), "stage.accessLogSettings");
+    s.access_log_destination_arn =
+        get_string(access_log, "destinationArn", "stage.accessLogSettings");
+    s.access_log_format = get_string(access_log, "format", "stage.accessLogSettings");
+  }
   return s;
 }
 

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "core/json_pointer.h"
+
 namespace tollgate {
 
 const char* to_string(QuotaPeriod p) {
@@ -72,13 +74,7 @@ std::string method_setting_key(std::string_view resource_path, std::string_view 
 }
 
 std::string method_setting_path(std::string_view key) {
-  std::string path;
-  for (std::size_t i = 0; i < key.size(); ++i) {
-    if (key[i] == '~' && i + 1 < key.size() && (key[i + 1] == '0' || key[i + 1] == '1'))
-      path += key[++i] == '0' ? '~' : '/';
-    else
-      path += key[i];
-  }
+  std::string path = unescape_json_pointer(key);
   if (key != "*/*" && !path.starts_with('/')) path.insert(path.begin(), '/');
   return path;
 }

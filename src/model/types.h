@@ -142,10 +142,14 @@ struct MethodSetting {
   bool cache_data_encrypted = false;
   bool require_authorization_for_cache_control = true;
   std::string unauthorized_cache_control_header_strategy = "SUCCEED_WITH_RESPONSE_HEADER";
-  // -1 in either throttling field is AWS's "throttling disabled": the stage
-  // puts no limit of its own on the method (Terraform writes -1 by default).
-  bool throttling_disabled() const {
-    return throttling_rate_limit < 0 || throttling_burst_limit < 0;
+  // The throttle the stage puts on the method. -1 is AWS's "throttling
+  // disabled" (Terraform writes it for a field left unset): a rate of -1 puts
+  // no limit of the stage's on the method, a burst of -1 leaves the burst to
+  // the account's.
+  std::optional<Throttle> stage_throttle(const Throttle& account) const {
+    if (throttling_rate_limit < 0) return std::nullopt;
+    return Throttle{throttling_rate_limit,
+                    throttling_burst_limit < 0 ? account.burst_limit : throttling_burst_limit};
   }
   bool operator==(const MethodSetting&) const = default;
 };
@@ -164,6 +168,10 @@ struct Stage {
   bool tracing_enabled = false;
   bool cache_cluster_enabled = false;
   std::string cache_cluster_size;
+  // accessLogSettings, kept and returned: tollgate writes its own access log
+  // (--access-log), not to CloudWatch or Firehose.
+  std::string access_log_destination_arn;
+  std::string access_log_format;
   std::map<std::string, std::string> tags;
   bool operator==(const Stage&) const = default;
 };

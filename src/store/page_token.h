@@ -6,6 +6,8 @@
 // two pages does not stop it. A token of an id alone, as earlier versions
 // wrote, is looked up.
 
+#include <charconv>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,11 +19,22 @@ struct PageToken {
   std::optional<std::string> sort;
 };
 
-// Ids are letters and digits, so the first '.' ends one.
+// Ids never hold a '.' (they are letters, digits, '-' and '_'), so the
+// first '.' ends one.
 inline PageToken parse_page_token(std::string_view token) {
   const std::size_t dot = token.find('.');
   if (dot == std::string_view::npos) return {std::string(token), std::nullopt};
   return {std::string(token.substr(0, dot)), std::string(token.substr(dot + 1))};
+}
+
+// The creation time a token gives, or nothing when it gives no number.
+inline std::optional<std::int64_t> created_of(const PageToken& token) {
+  if (!token.sort) return std::nullopt;
+  std::int64_t created = 0;
+  const std::string& text = *token.sort;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), created);
+  if (ec != std::errc{} || ptr != text.data() + text.size()) return std::nullopt;
+  return created;
 }
 
 inline std::string page_token(std::string_view id, std::string_view sort) {

@@ -1,7 +1,5 @@
 #include "store/sqlite_control_reads.h"
 
-#include <charconv>
-
 #include "model/json_codec.h"
 #include "store/page_token.h"
 #include "store/sqlite_statement.h"
@@ -34,16 +32,6 @@ std::string read_page(SqliteStatement& st, std::size_t limit, int id_column, int
     add(st);
   }
   return {};
-}
-
-// The creation time a token gives, or nothing when it is not a number.
-std::optional<std::int64_t> created_of(const PageToken& token) {
-  std::int64_t created = 0;
-  if (!token.sort) return std::nullopt;
-  const std::string& text = *token.sort;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), created);
-  if (ec != std::errc{} || ptr != text.data() + text.size()) return std::nullopt;
-  return created;
 }
 
 void add_key(std::vector<ApiKey>& keys, const SqliteStatement& st) {

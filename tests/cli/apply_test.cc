@@ -91,8 +91,12 @@ TEST_F(ApplyTest, StageVariablesAreSetAndChecked) {
   EXPECT_EQ(apply_declaration(*store, parse(with_variables), kNow).changes, 8u);
   EXPECT_EQ(store->load_control_state().stages[0].variables,
             (std::map<std::string, std::string>{{"backend", "127.0.0.1:9000"}, {"tier", "gold"}}));
-  // Dropping them from the declaration drops them from the stage.
-  EXPECT_EQ(apply_declaration(*store, parse(kBase), kNow).changes, 1u);
+  // Without variables the declaration leaves them as they are; empty ones
+  // take them away.
+  EXPECT_EQ(apply_declaration(*store, parse(kBase), kNow).changes, 0u);
+  std::string emptied = kBase;
+  emptied.insert(emptied.find(at), "        variables: {}\n");
+  EXPECT_EQ(apply_declaration(*store, parse(emptied), kNow).changes, 1u);
   EXPECT_TRUE(store->load_control_state().stages[0].variables.empty());
 
   std::string bad = kBase;

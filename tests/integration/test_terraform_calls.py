@@ -105,6 +105,12 @@ class TerraformCallsTest(unittest.TestCase):
                   status=201)
         return base
 
+    def served(self, api_id, n):
+        """The statuses of `n` calls to the stage "live" of `api_id`, once the
+        data plane serves every change made."""
+        self.gw.wait_loaded()
+        return [self.gw.request("GET", api_id, "live", "/echo").status for _ in range(n)]
+
     # ---------------------------------------------------- aws_api_gateway_rest_api
 
     def test_rest_api(self):
@@ -156,6 +162,15 @@ class TerraformCallsTest(unittest.TestCase):
         self.assertEqual(read["tags"], {"team": "billing", "tier": "gold"})
         self.assertEqual(self.call("GET", arn_path(arn)), {"tags": read["tags"]})
 
+        # A policy written with line breaks (as `jsonencode` does not, but the CLI
+        # may send) is kept compact, so its escaped form still reads back.
+        pretty = json.dumps(json.loads(new_policy), indent=2)
+        self.patch(api_path, ("replace", "/policy", pretty))
+        self.assertEqual(json.loads(unescape_policy(self.call("GET", api_path)["policy"])),
+                         json.loads(new_policy))
+        self.patch(api_path, ("replace", "/policy", new_policy))
+        read = self.call("GET", api_path)
+
         # An empty patch list changes nothing; a bad one says what it may be.
         self.assertEqual(self.patch(api_path), read)
         _, error_type, message = self.refused("PATCH", api_path, {"patchOperations": [
@@ -192,6 +207,9 @@ class TerraformCallsTest(unittest.TestCase):
         _, _, message = self.refused("PATCH", f"{api_path}/resources/{b['id']}", {"patchOperations": [
             {"op": "replace", "path": "/parentId", "value": leaf["id"]}]})
         self.assertEqual(message, "A resource cannot move below itself")
+        _, _, message = self.refused("PATCH", f"{api_path}/resources/{b['id']}", {"patchOperations": [
+            {"op": "replace", "path": "/pathPart", "value": "{proxy+}"}]})
+        self.assertEqual(message, "A greedy path parameter resource {proxy+} cannot have children")
 
         # aws_api_gateway_method: apiKeyRequired false is left out of the body.
         method_path = f"{api_path}/resources/{leaf['id']}/methods/GET"
@@ -371,6 +389,22 @@ class TerraformCallsTest(unittest.TestCase):
         self.assertEqual(self.gw.request("GET", api_id, "live", "/echo").status, 200,
                          "the stage variable names the backend")
 
+        # access_log_settings set: the provider updates the stage right after
+        # creating it, repeating what is already set.
+        log_arn = "arn:aws:logs:us-east-1:123456789012:log-group:api-access"
+        self.patch(stage_path, ("replace", "/deploymentId", first["id"]),
+                   ("replace", "/variables/backend", backend),
+                   ("replace", "/accessLogSettings/destinationArn", log_arn),
+                   ("replace", "/accessLogSettings/format", "$context.requestId"),
+                   ("replace", "/clientCertificateId", ""))
+        self.assertEqual(self.call("GET", stage_path)["accessLogSettings"],
+                         {"destinationArn": log_arn, "format": "$context.requestId"})
+        self.patch(stage_path, ("remove", "/accessLogSettings"))
+        self.assertNotIn("accessLogSettings", self.call("GET", stage_path))
+        _, _, message = self.refused("PATCH", stage_path, {"patchOperations": [
+            {"op": "replace", "path": "/clientCertificateId", "value": "abc123"}]})
+        self.assertIn("Client certificates are not supported", message)
+
         # Update: variables replace (creating) and remove; tags through /tags/.
         arn = f"arn:aws:apigateway:{REGION}::{stage_path}"
         self.patch(stage_path, ("replace", "/deploymentId", second["id"]),
@@ -398,15 +432,21 @@ class TerraformCallsTest(unittest.TestCase):
         self.assertEqual((settings["metricsEnabled"], settings["loggingLevel"],
                           settings["throttlingBurstLimit"], settings["throttlingRateLimit"]),
                          (True, "INFO", -1, -1.0))
-        self.gw.wait_loaded()
-        self.assertEqual([self.gw.request("GET", api_id, "live", "/echo").status for _ in range(3)],
-                         [200] * 3, "-1 puts no limit on the methods")
+        self.assertEqual(self.served(api_id, 3), [200] * 3, "-1 puts no limit on the methods")
+        self.patch(stage_path, ("replace", "/*/*/throttling/burstLimit", "1"),
+                   ("replace", "/*/*/throttling/rateLimit", str(TINY)))
+        self.assertEqual(self.served(api_id, 2), [200, 429], "a */* throttle holds each method")
 
-        # One method's settings, keyed by the method_path as written (not ~1-escaped).
-        self.patch(stage_path, ("replace", "/echo/GET/throttling/burstLimit", "1"),
-                   ("replace", "/echo/GET/throttling/rateLimit", str(TINY)))
+        # One method's settings, keyed by the method_path as written (not
+        # ~1-escaped): -1 overrides the */* throttle for it; a rate with a
+        # burst of -1 takes the account's burst.
+        self.patch(stage_path, ("replace", "/echo/GET/throttling/burstLimit", "-1"),
+                   ("replace", "/echo/GET/throttling/rateLimit", "-1.000000"))
         self.assertIn("echo/GET", self.call("GET", stage_path)["methodSettings"])
-        self.gw.wait_loaded()
+        self.assertEqual(self.served(api_id, 3), [200] * 3, "the method's -1 over */*")
+        self.patch(stage_path, ("replace", "/echo/GET/throttling/rateLimit", str(TINY)))
+        self.assertEqual(self.served(api_id, 3), [200] * 3, "the account's burst of 5000")
+        self.patch(stage_path, ("replace", "/echo/GET/throttling/burstLimit", "1"))
         answers = [self.gw.request("GET", api_id, "live", "/echo") for _ in range(2)]
         self.assertEqual([r.status for r in answers], [200, 429])
         self.assertEqual(json.loads(answers[1].body), TOO_MANY)
@@ -516,6 +556,24 @@ class TerraformCallsTest(unittest.TestCase):
         _, _, message = self.refused("PATCH", plan_path, {"patchOperations": [
             {"op": "replace", "path": "/quota/limit", "value": "2147483648"}]})
         self.assertEqual(message, "Invalid quota limit 2147483648: must be at most 2147483647")
+
+        # Tags on the key and the plan, through /tags/ as on the REST API and the stage.
+        for arn, read_path in ((f"arn:aws:apigateway:{REGION}::/apikeys/{key['id']}",
+                                f"/apikeys/{key['id']}"),
+                               (f"arn:aws:apigateway:{REGION}::{plan_path}", plan_path)):
+            self.call("PUT", arn_path(arn), {"tags": {"team": "billing"}}, status=204)
+            self.call("DELETE", arn_path(arn), query="tagKeys=plan", status=204)
+            self.assertEqual(self.call("GET", arn_path(arn)), {"tags": {"team": "billing"}})
+            self.assertEqual(self.call("GET", read_path)["tags"], {"team": "billing"}, read_path)
+            for bad, why in (({"k" * 129: "v"}, "1 to 128 characters"),
+                             ({"team": "v" * 257}, "at most 256 characters"),
+                             ({"aws:cost": "x"}, "reserved"),
+                             ({f"t{i}": "v" for i in range(50)}, "at most 50")):
+                _, error_type, message = self.refused("PUT", arn_path(arn), {"tags": bad})
+                self.assertEqual(error_type, "BadRequestException")
+                self.assertIn(why, message)
+            self.call("PUT", arn_path(arn), {"tags": {"k" * 128: "v" * 256}}, status=204)
+            self.call("DELETE", arn_path(arn), query="tagKeys=" + "k" * 128, status=204)
 
         # aws_api_gateway_usage_plan_key.
         member = self.call("POST", plan_path + "/keys", {"keyId": key["id"], "keyType": "API_KEY"},

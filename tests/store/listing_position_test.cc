@@ -44,11 +44,11 @@ void fill(Store& store) {
 
 using Page = std::function<std::pair<std::vector<std::string>, std::string>(const std::string&)>;
 
-// Lists every page of 3 after deleting, before the second page, the key its
-// token names; the ids listed.
-std::vector<std::string> list_deleting_boundary(Store& store, const Page& page) {
+// Lists every page after deleting, before the second page, the key its token
+// names; the ids listed.
+std::vector<std::string> list_deleting_boundary(Store& store, const Page& page, std::size_t limit) {
   auto [ids, position] = page("");
-  EXPECT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids.size(), limit);
   EXPECT_FALSE(position.empty());
   bool deleted = false;
   while (!position.empty()) {
@@ -68,11 +68,13 @@ std::vector<std::string> list_deleting_boundary(Store& store, const Page& page) 
   return ids;
 }
 
-void check_every_order(Store& store) {
+// With pages of 2 the key deleted is the first of its two made in one
+// second to be listed, with pages of 3 the second.
+void check_every_order(Store& store, std::size_t limit) {
   const auto keys_page = [&](KeyQuery q) {
-    return [&store, q](const std::string& position) mutable {
+    return [&store, q, limit](const std::string& position) mutable {
       q.position = position;
-      q.limit = 3;
+      q.limit = limit;
       const KeyListing listing = store.list_api_keys(q);
       EXPECT_TRUE(listing.position_found) << position;
       std::vector<std::string> ids;
@@ -81,6 +83,7 @@ void check_every_order(Store& store) {
     };
   };
   // Newest first, ties by id descending: k11 k10 k09 | (k08 deleted) k07 …
+  // with pages of 3.
   const std::vector<std::string> newest = {"k11", "k10", "k09", "k08", "k07", "k06",
                                            "k05", "k04", "k03", "k02", "k01", "k00"};
   const auto without = [](std::vector<std::string> ids, std::size_t at) {
@@ -89,42 +92,52 @@ void check_every_order(Store& store) {
   };
   // Each order on a fresh fill, since each deletes its boundary key.
   const std::vector<std::pair<const char*, std::function<std::vector<std::string>()>>> orders = {
-      {"by creation", [&] { return list_deleting_boundary(store, keys_page(KeyQuery{})); }},
+      {"by creation", [&] { return list_deleting_boundary(store, keys_page(KeyQuery{}), limit); }},
       {"of a customer",
        [&] {
          KeyQuery q;
          q.customer_id = "c";
-         return list_deleting_boundary(store, keys_page(q));
+         return list_deleting_boundary(store, keys_page(q), limit);
        }},
       {"with a name prefix",
        [&] {
          KeyQuery q;
          q.name_prefix = "nk";
-         return list_deleting_boundary(store, keys_page(q));
+         return list_deleting_boundary(store, keys_page(q), limit);
        }},
       {"in a plan", [&] {
-         return list_deleting_boundary(store, [&](const std::string& position) {
-           MemberQuery q;
-           q.plan_id = "p";
-           q.position = position;
-           q.limit = 3;
-           const MemberListing listing = store.list_plan_keys(q);
-           EXPECT_TRUE(listing.position_found) << position;
-           std::vector<std::string> ids;
-           for (const auto& m : listing.members) ids.push_back(m.member.key_id);
-           return std::pair{ids, listing.next_position};
-         });
+         return list_deleting_boundary(
+             store,
+             [&](const std::string& position) {
+               MemberQuery q;
+               q.plan_id = "p";
+               q.position = position;
+               q.limit = limit;
+               const MemberListing listing = store.list_plan_keys(q);
+               EXPECT_TRUE(listing.position_found) << position;
+               std::vector<std::string> ids;
+               for (const auto& m : listing.members) ids.push_back(m.member.key_id);
+               return std::pair{ids, listing.next_position};
+             },
+             limit);
        }}};
   for (const auto& [name, list] : orders) {
     fill(store);
-    EXPECT_EQ(list(), without(newest, 3)) << name;
+    EXPECT_EQ(list(), without(newest, limit)) << name << ", pages of " << limit;
   }
   // By name, ascending: nk00 nk01 nk02 | (nk03 deleted) nk04 …
   fill(store);
   KeyQuery by_name;
   by_name.by_name = true;
   std::vector<std::string> ascending(newest.rbegin(), newest.rend());
-  EXPECT_EQ(list_deleting_boundary(store, keys_page(by_name)), without(ascending, 3));
+  EXPECT_EQ(list_deleting_boundary(store, keys_page(by_name), limit), without(ascending, limit))
+      << "by name, pages of " << limit;
+
+  // A token of an id alone, as earlier versions wrote, still names its key.
+  fill(store);
+  KeyQuery from_id;
+  from_id.position = "k05";
+  EXPECT_EQ(store.list_api_keys(from_id).keys.at(0).id, "k05");
 
   // A token naming no key, and not saying where it sorted, names no place.
   KeyQuery unknown;
@@ -135,13 +148,13 @@ void check_every_order(Store& store) {
 TEST(ListingPosition, SqliteListingsGoOnPastADeletedBoundaryKey) {
   TempDir dir;
   SqliteStore store(dir.path() / "t.db");
-  check_every_order(store);
+  for (const std::size_t limit : {2u, 3u}) check_every_order(store, limit);
 }
 
 TEST(ListingPosition, RedisListingsGoOnPastADeletedBoundaryKey) {
   RedisServer server;
   RedisStore store{RedisAddress::parse(server.url()), "node-a"};
-  check_every_order(store);
+  for (const std::size_t limit : {2u, 3u}) check_every_order(store, limit);
 }
 
 }  // namespace
