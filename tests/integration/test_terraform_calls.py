@@ -10,14 +10,18 @@ After every write the test reads the resource back as the provider's Read
 does and checks that it holds exactly what was configured: what Terraform
 would otherwise show as drift on every plan. The stages serve real requests
 through the echo backend, so settings the data plane acts on (method
-throttles, stage variables) are checked there.
+throttles, stage variables) are checked there. The same operations run once
+more through the AWS CLI, whose inputs botocore serialises its own way, and
+the data sources' paging goes on past an item deleted between two pages.
 
     TOLLGATE_BIN=build/tollgate python3 tests/integration/test_terraform_calls.py [-v]
 
 Standard library only.
 """
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -465,6 +469,70 @@ class TerraformCallsTest(unittest.TestCase):
         self.assertGone(stage_path)
         self.call("DELETE", f"{api_path}/deployments/{second['id']}", status=202)
         self.assertGone(f"{api_path}/deployments/{second['id']}")
+
+    # ------------------------------- the same operations through the AWS CLI
+
+    def cli(self, *args):
+        """/usr/bin/aws (botocore's own serialisation of each input); its JSON output."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        nowhere = os.path.join(self.workdir, "no-such-aws-config")
+        env.update({"AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+                    "AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+                    "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true"})
+        result = subprocess.run(["aws", "--endpoint-url", f"http://127.0.0.1:{self.gw.admin_port}",
+                                 "--region", REGION, "--output", "json", "apigateway", *args],
+                                capture_output=True, text=True, timeout=60, env=env)
+        self.assertEqual(result.returncode, 0, f"aws apigateway {' '.join(args)}: {result.stderr}")
+        return json.loads(result.stdout) if result.stdout.strip() else None
+
+    def test_aws_cli(self):
+        api = self.cli("create-rest-api", "--name", "cli-api", "--tags", "env=dev",
+                       "--binary-media-types", "image/png", "--policy", POLICY)
+        self.assertEqual(unescape_policy(api["policy"]), POLICY)
+        api_id = api["id"]
+        root = self.cli("get-resources", "--rest-api-id", api_id)["items"][0]["id"]
+        res = self.cli("create-resource", "--rest-api-id", api_id, "--parent-id", root,
+                       "--path-part", "orders")["id"]
+        at = ["--rest-api-id", api_id, "--resource-id", res, "--http-method", "GET"]
+        self.cli("put-method", *at, "--authorization-type", "NONE",
+                 "--request-parameters", "method.request.querystring.page=false")
+        self.cli("put-method-response", *at, "--status-code", "200",
+                 "--response-parameters", "method.response.header.X-Total=true",
+                 "--response-models", "application/json=Empty")
+        self.cli("update-method-response", *at, "--status-code", "200", "--patch-operations",
+                 "op=remove,path=/responseModels/application~1json")
+        self.assertEqual(self.cli("get-method-response", *at, "--status-code", "200"),
+                         {"statusCode": "200",
+                          "responseParameters": {"method.response.header.X-Total": True}})
+        self.cli("put-integration", *at, "--type", "HTTP", "--integration-http-method", "GET",
+                 "--uri", f"http://127.0.0.1:{self.backend.port}/orders")
+        updated = self.cli("update-integration", *at, "--patch-operations",
+                           "op=replace,path=/timeoutInMillis,value=1000",
+                           "op=add,path=/requestParameters/integration.request.querystring.p,"
+                           "value=method.request.querystring.page")
+        self.assertEqual((updated["timeoutInMillis"], updated["requestParameters"]),
+                         (1000, {"integration.request.querystring.p": "method.request.querystring.page"}))
+        self.cli("put-integration-response", *at, "--status-code", "200", "--selection-pattern", "")
+        self.cli("update-integration-response", *at, "--status-code", "200", "--patch-operations",
+                 "op=replace,path=/selectionPattern,value=2..")
+        self.assertEqual(self.cli("get-integration-response", *at, "--status-code", "200")
+                         ["selectionPattern"], "2..")
+        self.cli("delete-integration-response", *at, "--status-code", "200")
+        moved = self.cli("update-resource", "--rest-api-id", api_id, "--resource-id", res,
+                         "--patch-operations", "op=replace,path=/pathPart,value=purchases")
+        self.assertEqual(moved["path"], "/purchases")
+        deployment = self.cli("create-deployment", "--rest-api-id", api_id, "--stage-name", "v1",
+                              "--tracing-enabled")
+        summary = self.cli("get-deployment", "--rest-api-id", api_id, "--deployment-id",
+                           deployment["id"], "--embed", "apisummary")["apiSummary"]
+        self.assertEqual(list(summary), ["/purchases"])
+        self.assertIs(self.cli("get-stage", "--rest-api-id", api_id, "--stage-name", "v1")
+                      ["tracingEnabled"], True)
+        stage_arn = f"arn:aws:apigateway:{REGION}::/restapis/{api_id}/stages/v1"
+        self.cli("tag-resource", "--resource-arn", stage_arn, "--tags", "team=orders")
+        self.assertEqual(self.cli("get-tags", "--resource-arn", stage_arn), {"tags": {"team": "orders"}})
+        self.cli("untag-resource", "--resource-arn", stage_arn, "--tag-keys", "team")
+        self.assertEqual(self.cli("get-tags", "--resource-arn", stage_arn), {"tags": {}})
 
     # ---------------------- the data sources' paging across a deleted item
 
