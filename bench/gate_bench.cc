@@ -132,7 +132,7 @@ ControlState bench_state(std::int64_t n, std::vector<std::string>& key_values, b
   pets.methods["GET"] = get;
   api.resources = {root, pets};
   s.apis.push_back(api);
-  s.deployments.push_back({"bench01", "d1", "", 0, api.resources});
+  s.deployments.push_back({"bench01", "d1", "", 0, api.resources, {}});
   Stage stage;
   stage.api_id = "bench01";
   stage.stage_name = "prod";

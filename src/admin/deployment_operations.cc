@@ -74,8 +74,9 @@ HttpResponse create_deployment(AdminContext& ctx, const AdminRequest& req) {
   const Deployment d = ctx.edit([&](ControlState& s) {
     RestApi& api = find_api(s, req.segments()[1], ctx.account_id);
     check_deployable(api);
-    Deployment dep{api.id, random_id(6), get_string(body, "description", "createDeploymentInput"),
-                   ctx.now_s(), api.resources};
+    Deployment dep{
+        api.id,      random_id(6),  get_string(body, "description", "createDeploymentInput"),
+        ctx.now_s(), api.resources, api.authorizers};
     s.deployments.push_back(dep);
     if (!stage_name.empty()) {
       auto st = std::find_if(s.stages.begin(), s.stages.end(), [&](const Stage& x) {

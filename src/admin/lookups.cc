@@ -36,6 +36,13 @@ Method& find_method(Resource& resource, const std::string& http_method) {
   return it->second;
 }
 
+Authorizer& find_authorizer(RestApi& api, const std::string& authorizer_id) {
+  if (Authorizer* a =
+          find_in(api.authorizers, [&](const Authorizer& a) { return a.id == authorizer_id; }))
+    return *a;
+  not_found("Invalid Authorizer identifier specified");
+}
+
 Stage& find_stage(ControlState& s, const std::string& api_id, const std::string& stage_name) {
   if (Stage* st = find_in(s.stages, [&](const Stage& x) {
         return x.api_id == api_id && x.stage_name == stage_name;

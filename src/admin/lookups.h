@@ -17,6 +17,7 @@ namespace tollgate {
 RestApi& find_api(ControlState& s, const std::string& api_id, const std::string& account_id);
 Resource& find_resource(RestApi& api, const std::string& resource_id);
 Method& find_method(Resource& resource, const std::string& http_method);
+Authorizer& find_authorizer(RestApi& api, const std::string& authorizer_id);
 Stage& find_stage(ControlState& s, const std::string& api_id, const std::string& stage_name);
 UsagePlan& find_usage_plan(ControlState& s, const std::string& plan_id);
 Deployment& find_deployment(ControlState& s, const std::string& api_id,

@@ -71,19 +71,42 @@ void check_connection(const PatchOperation& op) {
     bad_request("VPC links are not supported: connectionId must be empty");
 }
 
+// NONE, or CUSTOM with one of the API's authorizers (its id checked by
+// check_method_authorizer); IAM and Cognito are not tollgate's.
+void check_authorization_type(const std::string& type) {
+  if (type != "NONE" && type != "CUSTOM")
+    bad_request("Invalid authorization type specified: " + type +
+                ". Use NONE, or CUSTOM with an authorizer; AWS_IAM and COGNITO_USER_POOLS are "
+                "not supported");
+}
+
+// A CUSTOM method names an authorizer of its own API; any other keeps none.
+void check_method_authorizer(RestApi& api, Method& m) {
+  if (m.authorization_type != "CUSTOM") {
+    m.authorizer_id.clear();
+    return;
+  }
+  const bool known = std::any_of(api.authorizers.begin(), api.authorizers.end(),
+                                 [&](const Authorizer& a) { return a.id == m.authorizer_id; });
+  if (!known)
+    bad_request(
+        "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or "
+        "COGNITO_USER_POOLS requires a valid authorizer.");
+}
+
 constexpr const char* kMethodPaths =
-    "/apiKeyRequired, /authorizationType, /operationName, /requestParameters/{name}, "
+    "/apiKeyRequired, /authorizationType, /authorizerId, /operationName, "
+    "/requestParameters/{name}, "
     "/requestModels/{contentType}, /requestValidatorId";
 
 void apply_method_op(Method& m, const PatchOperation& op) {
   if (op.op == "replace" && op.path == "/apiKeyRequired") {
     m.api_key_required = patch_bool(op);
   } else if (op.op == "replace" && op.path == "/authorizationType") {
-    if (op.value != "NONE")
-      bad_request(
-          "Invalid authorization type specified. Only NONE is supported; API keys are "
-          "checked with apiKeyRequired");
+    check_authorization_type(op.value);
     m.authorization_type = op.value;
+  } else if (op.op == "replace" && op.path == "/authorizerId") {
+    m.authorizer_id = op.value;
   } else if (op.op == "replace" && op.path == "/operationName") {
     m.operation_name = op.value;  // no value clears it
   } else if (op.op == "replace" && op.path == "/requestValidatorId") {
@@ -198,10 +221,8 @@ HttpResponse put_method(AdminContext& ctx, const AdminRequest& req) {
   m.authorization_type = get_string(body, "authorizationType", "putMethodInput");
   if (m.authorization_type.empty())
     bad_request("Invalid authorization type specified: authorizationType is required");
-  if (m.authorization_type != "NONE")
-    bad_request(
-        "Invalid authorization type specified. Only NONE is supported; API keys are checked with "
-        "apiKeyRequired");
+  check_authorization_type(m.authorization_type);
+  m.authorizer_id = get_string(body, "authorizerId", "putMethodInput");
   m.api_key_required = get_bool(body, "apiKeyRequired", false, "putMethodInput");
   m.operation_name = get_string(body, "operationName", "putMethodInput");
   m.request_parameters = get_bool_map(body, "requestParameters", "putMethodInput");
@@ -210,8 +231,10 @@ HttpResponse put_method(AdminContext& ctx, const AdminRequest& req) {
     bad_request("Invalid Request Validator identifier specified");
   check_input([&] { validate_method_request(m, "putMethodInput"); });
   ctx.edit([&](ControlState& s) {
-    Resource& r = find_resource(find_api(s, p.api, ctx.account_id), p.resource);
+    RestApi& api = find_api(s, p.api, ctx.account_id);
+    Resource& r = find_resource(api, p.resource);
     if (r.methods.count(p.method)) conflict("Method already exists for this resource");
+    check_method_authorizer(api, m);
     r.methods[p.method] = m;
     return 0;
   });
@@ -226,10 +249,13 @@ HttpResponse get_method(AdminContext& ctx, const AdminRequest& req) {
 HttpResponse update_method(AdminContext& ctx, const AdminRequest& req) {
   const auto ops = patch_operations(req, "updateMethodInput");
   const Method m = ctx.edit([&](ControlState& s) {
-    Method& method = find_method_at(ctx, s, method_path(req));
+    const MethodPath p = method_path(req);
+    RestApi& api = find_api(s, p.api, ctx.account_id);
+    Method& method = find_method(find_resource(api, p.resource), p.method);
     Method next = method;
     for (const auto& op : ops) apply_method_op(next, op);
     check_input([&] { validate_method_request(next, "updateMethodInput"); });
+    check_method_authorizer(api, next);
     method = next;
     return next;
   });

@@ -48,6 +48,13 @@ HttpResponse get_integration_response(AdminContext&, const AdminRequest&);
 HttpResponse update_integration_response(AdminContext&, const AdminRequest&);
 HttpResponse delete_integration_response(AdminContext&, const AdminRequest&);
 
+// authorizer_operations.cc
+HttpResponse create_authorizer(AdminContext&, const AdminRequest&);
+HttpResponse get_authorizers(AdminContext&, const AdminRequest&);
+HttpResponse get_authorizer(AdminContext&, const AdminRequest&);
+HttpResponse update_authorizer(AdminContext&, const AdminRequest&);
+HttpResponse delete_authorizer(AdminContext&, const AdminRequest&);
+
 // deployment_operations.cc
 HttpResponse create_deployment(AdminContext&, const AdminRequest&);
 HttpResponse get_deployments(AdminContext&, const AdminRequest&);

@@ -36,6 +36,7 @@ std::string escaped_policy(std::string_view policy) {
 json::object api_json(const RestApi& api) {
   json::object o = to_json(api);
   o.erase("resources");
+  o.erase("authorizers");
   if (!api.policy.empty()) o["policy"] = escaped_policy(api.policy);
   return o;
 }

@@ -63,6 +63,14 @@ MockResponse internal_server_error() {
   return m;
 }
 
+MockResponse authorizer_configuration_error() {
+  MockResponse m;
+  m.status = 500;
+  m.body = R"({"message":null})";
+  m.headers.emplace_back("x-amzn-ErrorType", "AuthorizerConfigurationException");
+  return m;
+}
+
 MockResponse mock_response_of(const Integration& integration) {
   MockResponse m;
   // The request template names the status: {"statusCode": 200}.

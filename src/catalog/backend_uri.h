@@ -24,5 +24,8 @@ MockResponse mock_response_of(const Integration& integration);
 // AWS's answer from a method it cannot run: no integration, or one (a
 // Lambda) that tollgate has no way to call.
 MockResponse internal_server_error();
+// 500 {"message":null} with x-amzn-ErrorType AuthorizerConfigurationException:
+// what AWS answers when a method's authorizer cannot be used.
+MockResponse authorizer_configuration_error();
 
 }  // namespace tollgate

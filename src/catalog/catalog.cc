@@ -210,7 +210,12 @@ class CatalogBuilder {
     m.resource_path = resource.path;
     m.http_method = method.http_method;
     m.api_key_required = method.api_key_required;
-    if (method.integration) {
+    if (method.authorization_type == "CUSTOM") {
+      // Authorizers are not called yet: such a method is refused, never
+      // served without the check its owner asked for.
+      m.type = IntegrationType::kMock;
+      m.mock = authorizer_configuration_error();
+    } else if (method.integration) {
       const Integration& i = *method.integration;
       m.type = i.type;
       m.timeout_ms = i.timeout_ms;

@@ -84,8 +84,8 @@ void merge_api(ControlState& next, const DeclaredApi& declared, std::int64_t now
     if (!current || current->resources != api->resources) {
       if (new_deployment.empty()) {
         new_deployment = random_id(6);
-        next.deployments.push_back(
-            Deployment{api->id, new_deployment, "tollgate apply", now_s, api->resources});
+        next.deployments.push_back(Deployment{api->id, new_deployment, "tollgate apply", now_s,
+                                              api->resources, api->authorizers});
       }
       stage->deployment_id = new_deployment;
     }

@@ -85,6 +85,7 @@ json::object to_json(const Method& m) {
   json::object o{{"httpMethod", m.http_method},
                  {"authorizationType", m.authorization_type},
                  {"apiKeyRequired", m.api_key_required}};
+  put_if(o, "authorizerId", m.authorizer_id);
   if (m.integration) o["methodIntegration"] = to_json(*m.integration);
   if (!m.method_responses.empty()) {
     json::object responses;
@@ -115,6 +116,36 @@ json::array to_json(const std::vector<Resource>& resources) {
   return a;
 }
 
+json::object to_json(const Authorizer& a) {
+  json::object o{
+      {"id", a.id}, {"name", a.name}, {"type", to_string(a.type)}, {"authType", a.auth_type}};
+  put_if(o, "authorizerUri", a.authorizer_uri);
+  put_if(o, "identitySource", a.identity_source);
+  put_if(o, "identityValidationExpression", a.identity_validation_expression);
+  if (a.result_ttl_seconds) o["authorizerResultTtlInSeconds"] = *a.result_ttl_seconds;
+  return o;
+}
+
+namespace {
+
+json::array to_json(const std::vector<Authorizer>& authorizers) {
+  json::array out;
+  for (const auto& a : authorizers) out.push_back(to_json(a));
+  return out;
+}
+
+std::vector<Authorizer> authorizers_from_json(const json::object& o, std::string_view where) {
+  std::vector<Authorizer> out;
+  auto it = o.find("authorizers");
+  if (it == o.end() || it->value().is_null()) return out;
+  const std::string here = std::string(where) + ".authorizers";
+  if (!it->value().is_array()) fail_field(here, "must be an array");
+  for (const auto& item : it->value().get_array()) out.push_back(authorizer_from_json(item, here));
+  return out;
+}
+
+}  // namespace
+
 json::object to_json(const RestApi& api) {
   json::object o{{"id", api.id},
                  {"name", api.name},
@@ -136,6 +167,7 @@ json::object to_json(const RestApi& api) {
   for (const auto& r : api.resources)
     if (r.parent_id.empty()) o["rootResourceId"] = r.id;
   o["resources"] = to_json(api.resources);
+  if (!api.authorizers.empty()) o["authorizers"] = to_json(api.authorizers);
   return o;
 }
 
@@ -143,6 +175,7 @@ json::object to_json(const Deployment& d) {
   json::object o{{"id", d.id}, {"createdDate", d.created_date}, {"restApiId", d.api_id}};
   put_if(o, "description", d.description);
   o["resources"] = to_json(d.resources);
+  if (!d.authorizers.empty()) o["authorizers"] = to_json(d.authorizers);
   return o;
 }
 
@@ -301,6 +334,7 @@ Method method_from_json(const json::value& v, std::string_view where) {
   m.authorization_type = get_string(o, "authorizationType", where);
   if (m.authorization_type.empty()) m.authorization_type = "NONE";
   m.api_key_required = get_bool(o, "apiKeyRequired", false, where);
+  m.authorizer_id = get_string(o, "authorizerId", where);
   if (auto it = o.find("methodIntegration"); it != o.end() && !it->value().is_null())
     m.integration = integration_from_json(it->value(), std::string(where) + ".methodIntegration");
   if (auto it = o.find("methodResponses"); it != o.end() && !it->value().is_null()) {
@@ -353,6 +387,26 @@ std::optional<std::string> endpoint_type_of(const json::object& api) {
   return std::string(types->get_array()[0].get_string());
 }
 
+Authorizer authorizer_from_json(const json::value& v, std::string_view where) {
+  const auto& o = as_object(v, where);
+  Authorizer a;
+  a.id = get_string(o, "id", where);
+  a.name = get_string(o, "name", where);
+  const std::string type = get_string(o, "type", where);
+  const std::optional<AuthorizerType> parsed = authorizer_type_from(type);
+  if (!parsed) fail_enum(std::string(where) + ".type", type, "TOKEN, REQUEST");
+  a.type = *parsed;
+  a.authorizer_uri = get_string(o, "authorizerUri", where);
+  a.identity_source = get_string(o, "identitySource", where);
+  a.identity_validation_expression = get_string(o, "identityValidationExpression", where);
+  if (const json::value* ttl = o.if_contains("authorizerResultTtlInSeconds");
+      ttl && !ttl->is_null())
+    a.result_ttl_seconds = get_int(o, "authorizerResultTtlInSeconds", 300, where);
+  if (std::string auth_type = get_string(o, "authType", where); !auth_type.empty())
+    a.auth_type = std::move(auth_type);
+  return a;
+}
+
 RestApi rest_api_from_json(const json::value& v) {
   const auto& o = as_object(v, "restApi");
   RestApi api;
@@ -378,6 +432,7 @@ RestApi rest_api_from_json(const json::value& v) {
   api.tags = get_string_map(o, "tags", "restApi");
   if (auto it = o.find("resources"); it != o.end())
     api.resources = resources_from_json(it->value(), "restApi.resources");
+  api.authorizers = authorizers_from_json(o, "restApi");
   return api;
 }
 
@@ -390,6 +445,7 @@ Deployment deployment_from_json(const json::value& v) {
   d.created_date = get_int(o, "createdDate", 0, "deployment");
   if (auto it = o.find("resources"); it != o.end())
     d.resources = resources_from_json(it->value(), "deployment.resources");
+  d.authorizers = authorizers_from_json(o, "deployment");
   return d;
 }
 

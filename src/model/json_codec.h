@@ -22,6 +22,7 @@ boost::json::object to_json(const MethodResponse& r);
 boost::json::object to_json(const Method& m);
 boost::json::object to_json(const Resource& r);
 boost::json::array to_json(const std::vector<Resource>& resources);
+boost::json::object to_json(const Authorizer& a);
 boost::json::object to_json(const RestApi& api);
 boost::json::object to_json(const Deployment& d);
 boost::json::object to_json(const Stage& s);
@@ -37,6 +38,8 @@ MethodResponse method_response_from_json(const boost::json::value& v, std::strin
 Method method_from_json(const boost::json::value& v, std::string_view where);
 Resource resource_from_json(const boost::json::value& v, std::string_view where);
 std::vector<Resource> resources_from_json(const boost::json::value& v, std::string_view where);
+// An Authorizer from its wire form; an unknown type is a ConstraintViolation.
+Authorizer authorizer_from_json(const boost::json::value& v, std::string_view where);
 RestApi rest_api_from_json(const boost::json::value& v);
 // endpointConfiguration.types[0] of a RestApi's JSON, if it names one.
 std::optional<std::string> endpoint_type_of(const boost::json::object& api);

@@ -60,6 +60,16 @@ std::optional<ApiKeySource> api_key_source_from(std::string_view s) {
   return std::nullopt;
 }
 
+const char* to_string(AuthorizerType t) {
+  return t == AuthorizerType::kRequest ? "REQUEST" : "TOKEN";
+}
+
+std::optional<AuthorizerType> authorizer_type_from(std::string_view s) {
+  if (s == "TOKEN") return AuthorizerType::kToken;
+  if (s == "REQUEST") return AuthorizerType::kRequest;
+  return std::nullopt;
+}
+
 std::string method_setting_key(std::string_view resource_path, std::string_view http_method) {
   std::string key;
   for (char c : resource_path) {

@@ -75,8 +75,9 @@ struct MethodResponse {
 };
 
 struct Method {
-  std::string http_method;  // GET, POST, ..., ANY
-  std::string authorization_type = "NONE";
+  std::string http_method;                  // GET, POST, ..., ANY
+  std::string authorization_type = "NONE";  // NONE or CUSTOM
+  std::string authorizer_id;                // CUSTOM: one of the API's authorizers
   bool api_key_required = false;
   std::optional<Integration> integration;
   std::map<std::string, MethodResponse> method_responses;  // by status code
@@ -94,6 +95,26 @@ struct Resource {
   std::string path;                       // "/" for the root, "/pets/{petId}" below it
   std::map<std::string, Method> methods;  // by http_method
   bool operator==(const Resource&) const = default;
+};
+
+// An HTTP endpoint that decides who may call a method, standing where AWS
+// calls a Lambda authorizer: tollgate POSTs it the event a Lambda authorizer
+// receives and reads the answer one returns.
+enum class AuthorizerType : std::uint8_t { kToken, kRequest };
+
+struct Authorizer {
+  std::string id;
+  std::string name;
+  AuthorizerType type = AuthorizerType::kToken;
+  std::string authorizer_uri;  // http:// or https://
+  // TOKEN: method.request.header.NAME; REQUEST: a comma-separated list of
+  // method.request.{header|querystring}.NAME, stageVariables.NAME, context.NAME.
+  std::string identity_source;
+  std::string identity_validation_expression;  // TOKEN: a regular expression
+  // Unset means 300 s, and is not reported, as AWS does; 0 caches nothing.
+  std::optional<std::int64_t> result_ttl_seconds;
+  std::string auth_type = "custom";  // free text, kept and returned
+  bool operator==(const Authorizer&) const = default;
 };
 
 enum class ApiKeySource { kHeader, kAuthorizer };
@@ -115,7 +136,8 @@ struct RestApi {
   std::vector<std::string> vpc_endpoint_ids;
   std::string ip_address_type;  // empty when never set
   std::map<std::string, std::string> tags;
-  std::vector<Resource> resources;  // the working copy; stages serve deployments
+  std::vector<Resource> resources;      // the working copy; stages serve deployments
+  std::vector<Authorizer> authorizers;  // the working copy, deployed with the resources
   bool operator==(const RestApi&) const = default;
 };
 
@@ -126,6 +148,7 @@ struct Deployment {
   std::string description;
   std::int64_t created_date = 0;
   std::vector<Resource> resources;
+  std::vector<Authorizer> authorizers;
   bool operator==(const Deployment&) const = default;
 };
 
@@ -244,6 +267,8 @@ std::optional<QuotaPeriod> quota_period_from(std::string_view s);
 const char* to_string(IntegrationType t);
 std::optional<IntegrationType> integration_type_from(std::string_view s);
 const char* to_string(ApiKeySource s);
+const char* to_string(AuthorizerType t);
+std::optional<AuthorizerType> authorizer_type_from(std::string_view s);
 std::optional<ApiKeySource> api_key_source_from(std::string_view s);
 
 // "~1pets~1{id}/GET": the stage methodSettings key of a resource path and method.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <regex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -128,6 +129,70 @@ void check_parameter_name(std::string_view where, std::string_view name, std::st
 }
 
 }  // namespace
+
+namespace {
+
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+// "prefix" followed by a name of [a-zA-Z0-9._-]+.
+bool is_source(std::string_view source, std::string_view prefix) {
+  if (!source.starts_with(prefix) || source.size() == prefix.size()) return false;
+  source.remove_prefix(prefix.size());
+  return std::all_of(source.begin(), source.end(), is_name_char);
+}
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+void validate_authorizer(const Authorizer& a) {
+  if (a.authorizer_uri.starts_with("arn:"))
+    fail("Invalid authorizerUri '" + a.authorizer_uri +
+         "': Lambda functions are not supported; give the http:// or https:// URL of an endpoint "
+         "that answers as a Lambda authorizer does");
+  if (!a.authorizer_uri.starts_with("http://") && !a.authorizer_uri.starts_with("https://"))
+    fail("Invalid authorizerUri '" + a.authorizer_uri + "': use an http:// or https:// URL");
+  if (a.result_ttl_seconds && (*a.result_ttl_seconds < 0 || *a.result_ttl_seconds > 3600))
+    fail("Invalid authorizerResultTtlInSeconds " + std::to_string(*a.result_ttl_seconds) +
+         ": it must be between 0 and 3600");
+  if (a.type == AuthorizerType::kToken) {
+    if (!is_source(a.identity_source, "method.request.header."))
+      fail("Invalid token source expression: " + a.identity_source +
+           ". The source must be a method request header, matching "
+           "'method.request.header.[a-zA-Z0-9._-]+'.");
+    try {
+      std::regex check(a.identity_validation_expression, std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      fail("Invalid identityValidationExpression '" + a.identity_validation_expression +
+           "': it is not a regular expression");
+    }
+    return;
+  }
+  std::string_view rest = a.identity_source;
+  if (trimmed(rest).empty()) {
+    if (a.result_ttl_seconds.value_or(300) > 0)
+      fail("Identity source must be set if authorizer caching is enabled (TTL is greater than 0)");
+    return;
+  }
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view source = trimmed(rest.substr(0, comma));
+    rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 1);
+    if (!is_source(source, "method.request.header.") &&
+        !is_source(source, "method.request.querystring.") &&
+        !is_source(source, "stageVariables.") && !is_source(source, "context."))
+      fail("Invalid identity source '" + std::string(source) +
+           "': use method.request.header.NAME, method.request.querystring.NAME, "
+           "stageVariables.NAME or context.NAME, separated by commas");
+  }
+}
 
 void validate_method_request(const Method& m, std::string_view where) {
   for (const auto& [name, required] : m.request_parameters)

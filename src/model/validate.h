@@ -31,6 +31,11 @@ void validate_integration(const Integration& i, std::string_view where);
 // values of 1-512 letters, digits and -._~:/?#&=, (what a URI may carry,
 // since a value may become part of one).
 void validate_stage_variables(const std::map<std::string, std::string>& variables);
+// An authorizer as tollgate can call it: an http:// or https:// URI (no
+// Lambda ARN), a TTL of 0 to 3600 s, a TOKEN's one header as its identity
+// source and a regular expression that compiles, a REQUEST's sources of the
+// forms AWS takes (required unless the TTL is 0).
+void validate_authorizer(const Authorizer& a);
 // Parameter names: method.request.{path|querystring|header|...}.NAME and
 // method.response.header.NAME.
 void validate_method_request(const Method& m, std::string_view where);

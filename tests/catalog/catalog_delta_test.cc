@@ -42,7 +42,7 @@ void seed(Store& store) {
   root.methods["GET"] = keyed_get();
   api.resources = {root};
   tx->put(api);
-  tx->put(Deployment{"api1", "d1", "", 0, api.resources});
+  tx->put(Deployment{"api1", "d1", "", 0, api.resources, {}});
   tx->put(stage_of("api1", "prod", "d1"));
   tx->put(stage_of("api1", "dev", "d1"));
   for (const char* plan : {"gold", "silver"}) {

@@ -25,7 +25,7 @@ class CatalogBuildTest : public ::testing::Test {
     Resource item{"r2", "r1", "{id}", "/items/{id}", {}};
     item.methods["GET"] = proxy_method("GET", true, "http://127.0.0.1:9000/v1/items/{id}", 500);
     api.resources = {root, items, item};
-    state.deployments.push_back({"shop", "d1", "", 0, api.resources});
+    state.deployments.push_back({"shop", "d1", "", 0, api.resources, {}});
     Resource added{"r3", "r0", "new", "/new", {}};
     added.methods["GET"] = proxy_method("GET", false, "http://127.0.0.1:9000/new", 500);
     api.resources.push_back(added);

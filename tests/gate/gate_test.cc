@@ -31,7 +31,7 @@ ControlState sample_state() {
   open.methods["GET"] = mock_method("GET", false);
   api.resources = {root, pets, open};
   s.apis.push_back(api);
-  s.deployments.push_back({"api1", "d1", "", 0, api.resources});
+  s.deployments.push_back({"api1", "d1", "", 0, api.resources, {}});
   s.stages.push_back(stage_of("api1", "prod", "d1"));
   s.stages.push_back(stage_of("api1", "beta", "d1"));
   s.api_keys.push_back({"k1", "alice-key-0123456789", "alice", "", "", true, 0, 0, {}});

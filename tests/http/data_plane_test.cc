@@ -31,7 +31,7 @@ ControlState shop(bool with_post) {
   keyed.methods["POST"] = mock_method("POST", true);
   api.resources = {root, open, keyed};
   s.apis.push_back(api);
-  s.deployments.push_back({"shop", "d1", "", 0, api.resources});
+  s.deployments.push_back({"shop", "d1", "", 0, api.resources, {}});
   s.stages.push_back(stage_of("shop", "prod", "d1"));
   s.api_keys.push_back({"k1", "alice-key-0123456789", "alice", "", "", true, 0, 0, {}});
   s.usage_plans.push_back(usage_plan("gold", "gold", {{"shop", "prod", {}}}));

@@ -451,6 +451,7 @@ class TerraformCallsTest(unittest.TestCase):
         self.patch(stage_path, ("replace", "/echo/GET/throttling/rateLimit", str(TINY)))
         self.assertEqual(self.served(api_id, 3), [200] * 3, "the account's burst of 5000")
         self.patch(stage_path, ("replace", "/echo/GET/throttling/burstLimit", "1"))
+        self.gw.wait_loaded()
         answers = [self.gw.request("GET", api_id, "live", "/echo") for _ in range(2)]
         self.assertEqual([r.status for r in answers], [200, 429])
         self.assertEqual(json.loads(answers[1].body), TOO_MANY)
@@ -469,6 +470,86 @@ class TerraformCallsTest(unittest.TestCase):
         self.assertGone(stage_path)
         self.call("DELETE", f"{api_path}/deployments/{second['id']}", status=202)
         self.assertGone(f"{api_path}/deployments/{second['id']}")
+
+    # ------------------------------------------------- aws_api_gateway_authorizer
+
+    def test_authorizer(self):
+        api_id, root_id = self.rest_api("tf-authorizer")
+        api_path = f"/restapis/{api_id}"
+        uri = "http://127.0.0.1:9/authorize"
+        # Create as the provider does: identitySource and the TTL always sent.
+        created = self.call("POST", f"{api_path}/authorizers", {
+            "name": "tf-auth", "type": "TOKEN", "authorizerUri": uri,
+            "identitySource": "method.request.header.Authorization",
+            "authorizerResultTtlInSeconds": 300}, status=201)
+        auth_path = f"{api_path}/authorizers/{created['id']}"
+        self.assertEqual(self.call("GET", auth_path), {
+            "id": created["id"], "name": "tf-auth", "type": "TOKEN", "authType": "custom",
+            "authorizerUri": uri, "identitySource": "method.request.header.Authorization",
+            "authorizerResultTtlInSeconds": 300})
+        # Without a TTL none is reported, as on AWS (300 applies).
+        request = self.call("POST", f"{api_path}/authorizers", {
+            "name": "by-request", "type": "REQUEST", "authorizerUri": uri,
+            "identitySource": "method.request.header.X-User, method.request.querystring.team"},
+            status=201)
+        self.assertNotIn("authorizerResultTtlInSeconds", request)
+        self.assertEqual([a["id"] for a in self.call("GET", f"{api_path}/authorizers")["item"]],
+                         sorted([created["id"], request["id"]]))
+
+        self.patch(auth_path, ("replace", "/name", "renamed"),
+                   ("replace", "/identityValidationExpression", "^Bearer [-0-9a-zA-Z._]+$"),
+                   ("replace", "/authorizerResultTtlInSeconds", "0"))
+        read = self.call("GET", auth_path)
+        self.assertEqual((read["name"], read["identityValidationExpression"],
+                          read["authorizerResultTtlInSeconds"]),
+                         ("renamed", "^Bearer [-0-9a-zA-Z._]+$", 0))
+        for body, why in (
+                ({"name": "x", "type": "TOKEN", "authorizerUri": uri,
+                  "identitySource": "method.request.querystring.token"}, "Invalid token source expression"),
+                ({"name": "x", "type": "TOKEN", "identitySource": "method.request.header.A",
+                  "authorizerUri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/f/invocations"},
+                 "Lambda functions are not supported"),
+                ({"name": "x", "type": "REQUEST", "authorizerUri": uri}, "Identity source must be set"),
+                ({"name": "x", "type": "TOKEN", "authorizerUri": uri, "identitySource": "method.request.header.A",
+                  "authorizerResultTtlInSeconds": 3601}, "between 0 and 3600"),
+                ({"name": "x", "type": "TOKEN", "authorizerUri": uri, "identitySource": "method.request.header.A",
+                  "authorizerCredentials": "arn:aws:iam::123456789012:role/x"}, "authorizerCredentials are not supported")):
+            _, _, message = self.refused("POST", f"{api_path}/authorizers", body)
+            self.assertIn(why, message)
+        status, error_type, _ = self.refused("POST", f"{api_path}/authorizers", {
+            "name": "x", "type": "COGNITO_USER_POOLS", "authorizerUri": uri})
+        self.assertEqual((status, error_type), (400, "ValidationException"))
+
+        # A method names it; until tollgate calls authorizers such a method is
+        # refused with AWS's configuration error, never served unchecked.
+        orders = self.call("POST", f"{api_path}/resources/{root_id}", {"pathPart": "orders"}, status=201)
+        method_path = f"{api_path}/resources/{orders['id']}/methods/GET"
+        _, _, message = self.refused("PUT", method_path, {"authorizationType": "CUSTOM"})
+        self.assertEqual(message, "Invalid authorizer ID specified. Setting the authorization type to "
+                                  "CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.")
+        self.call("PUT", method_path, {"authorizationType": "CUSTOM", "authorizerId": created["id"]},
+                  status=201)
+        self.assertEqual(self.call("GET", method_path)["authorizerId"], created["id"])
+        self.call("PUT", method_path + "/integration", {
+            "type": "HTTP_PROXY", "httpMethod": "ANY", "uri": f"http://127.0.0.1:{self.backend.port}/"},
+            status=201)
+        deployment = self.call("POST", f"{api_path}/deployments", {"stageName": "live"}, status=201)
+        self.assertEqual(self.call("GET", f"{api_path}/deployments/{deployment['id']}",
+                                   query="embed=apisummary")["apiSummary"]["/orders"]["GET"]
+                         ["authorizationType"], "CUSTOM")
+        self.gw.wait_loaded()
+        answer = self.gw.request("GET", api_id, "live", "/orders")
+        self.assertEqual((answer.status, answer.headers.get("x-amzn-ErrorType"), json.loads(answer.body)),
+                         (500, "AuthorizerConfigurationException", {"message": None}))
+
+        status, error_type, message = self.refused("DELETE", auth_path)
+        self.assertEqual((status, error_type, message),
+                         (409, "ConflictException",
+                          "Cannot delete authorizer 'renamed', is referenced in method: GET//orders"))
+        self.patch(method_path, ("replace", "/authorizationType", "NONE"))
+        self.assertNotIn("authorizerId", self.call("GET", method_path))
+        self.call("DELETE", auth_path, status=202)
+        self.assertGone(auth_path)
 
     # ------------------------------- the same operations through the AWS CLI
 
