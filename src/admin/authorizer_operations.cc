@@ -70,7 +70,6 @@ HttpResponse create_authorizer(AdminContext& ctx, const AdminRequest& req) {
   constexpr std::string_view kInput = "createAuthorizerInput";
   if (!get_string(body, "authorizerCredentials", kInput).empty()) refuse_credentials();
   Authorizer a = authorizer_from_json(body, kInput);
-  if (a.name.empty()) bad_request("Invalid authorizer name specified: name is required");
   check_authorizer(a);
   a.id = random_id(6);
   ctx.edit([&](ControlState& s) {
@@ -95,9 +94,9 @@ HttpResponse get_authorizers(AdminContext& ctx, const AdminRequest& req) {
 
 HttpResponse get_authorizer(AdminContext& ctx, const AdminRequest& req) {
   ControlState s = ctx.few();
-  return admin_json(http::status::ok,
-                    to_json(find_authorizer(find_api(s, req.segments()[1], ctx.account_id),
-                                            req.segments()[3])));
+  return admin_json(
+      http::status::ok,
+      to_json(find_authorizer(find_api(s, req.segments()[1], ctx.account_id), req.segments()[3])));
 }
 
 HttpResponse update_authorizer(AdminContext& ctx, const AdminRequest& req) {
@@ -121,8 +120,8 @@ HttpResponse delete_authorizer(AdminContext& ctx, const AdminRequest& req) {
     for (const auto& r : api.resources)
       for (const auto& [name, m] : r.methods)
         if (m.authorization_type == "CUSTOM" && m.authorizer_id == doomed.id)
-          conflict("Cannot delete authorizer '" + doomed.name + "', is referenced in method: " +
-                   name + "/" + r.path);
+          conflict("Cannot delete authorizer '" + doomed.name +
+                   "', is referenced in method: " + name + "/" + r.path);
     const std::string id = doomed.id;
     std::erase_if(api.authorizers, [&](const Authorizer& a) { return a.id == id; });
     return 0;

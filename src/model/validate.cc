@@ -153,6 +153,7 @@ std::string_view trimmed(std::string_view s) {
 }  // namespace
 
 void validate_authorizer(const Authorizer& a) {
+  if (a.name.empty()) fail("Invalid authorizer name specified: name is required");
   if (a.authorizer_uri.starts_with("arn:"))
     fail("Invalid authorizerUri '" + a.authorizer_uri +
          "': Lambda functions are not supported; give the http:// or https:// URL of an endpoint "
@@ -167,6 +168,11 @@ void validate_authorizer(const Authorizer& a) {
       fail("Invalid token source expression: " + a.identity_source +
            ". The source must be a method request header, matching "
            "'method.request.header.[a-zA-Z0-9._-]+'.");
+    // Bounded, since compiling a regular expression recurses on its nesting.
+    constexpr std::size_t kMaxExpression = 1024;
+    if (a.identity_validation_expression.size() > kMaxExpression)
+      fail("Invalid identityValidationExpression: it can be at most " +
+           std::to_string(kMaxExpression) + " characters");
     try {
       std::regex check(a.identity_validation_expression, std::regex::ECMAScript);
     } catch (const std::regex_error&) {

@@ -21,6 +21,45 @@ std::string refusal(Check check) {
   return "";
 }
 
+TEST(ValidateTest, AuthorizersAreWhatTollgateCanCall) {
+  Authorizer token;
+  token.name = "auth";
+  token.authorizer_uri = "https://auth.example/check";
+  token.identity_source = "method.request.header.Authorization";
+  token.identity_validation_expression = "^Bearer [-0-9a-zA-Z._]+$";
+  EXPECT_EQ(refusal([&] { validate_authorizer(token); }), "");
+
+  Authorizer bad = token;
+  bad.identity_validation_expression = "(unclosed";
+  EXPECT_NE(refusal([&] { validate_authorizer(bad); }).find("not a regular expression"),
+            std::string::npos);
+  bad.identity_validation_expression = std::string(1025, 'a');
+  EXPECT_NE(refusal([&] { validate_authorizer(bad); }).find("at most 1024"), std::string::npos);
+  bad = token;
+  bad.name.clear();
+  EXPECT_NE(refusal([&] { validate_authorizer(bad); }).find("name is required"), std::string::npos);
+  bad = token;
+  bad.result_ttl_seconds = 3601;
+  EXPECT_NE(refusal([&] { validate_authorizer(bad); }).find("between 0 and 3600"),
+            std::string::npos);
+
+  Authorizer request = token;
+  request.type = AuthorizerType::kRequest;
+  request.identity_source =
+      "method.request.header.X-User, method.request.querystring.team, "
+      "stageVariables.tier, context.sourceIp";
+  EXPECT_EQ(refusal([&] { validate_authorizer(request); }), "");
+  request.identity_source = "method.request.path.id";
+  EXPECT_NE(refusal([&] { validate_authorizer(request); }).find("Invalid identity source"),
+            std::string::npos);
+  // Without caching a REQUEST authorizer needs no identity source.
+  request.identity_source.clear();
+  EXPECT_NE(refusal([&] { validate_authorizer(request); }).find("Identity source must be set"),
+            std::string::npos);
+  request.result_ttl_seconds = 0;
+  EXPECT_EQ(refusal([&] { validate_authorizer(request); }), "");
+}
+
 TEST(ValidateTest, ThrottlesAndQuotasNameTheFieldTheyRefuse) {
   EXPECT_EQ(refusal([] { validate_throttle({10.0, 5}, "plan"); }), "");
   EXPECT_EQ(refusal([] {
